@@ -1,8 +1,8 @@
 import * as t from 'io-ts';
-import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import * as E from 'fp-ts/lib/Either.js';
 import type { JsonObject } from '../eventstore/port.js';
 import type { EventDefinition } from './domain-event.js';
+import { formatValidationProblems, reportValidationErrors } from './validation-report.js';
 
 export class UnknownEventTypeError extends Error {
   override readonly name = 'UnknownEventTypeError';
@@ -51,7 +51,7 @@ export class EventRegistry {
   decode(type: string, data: unknown): unknown {
     const definition = this.definitionOf(type);
     const decoded = definition.codec.decode(data);
-    if (E.isLeft(decoded)) throw new InvalidEventDataError(type, PathReporter.report(decoded));
+    if (E.isLeft(decoded)) throw new InvalidEventDataError(type, formatValidationProblems(reportValidationErrors(decoded.left)));
     return decoded.right;
   }
 
@@ -63,6 +63,6 @@ export class EventRegistry {
 
   private problems(codec: t.Type<unknown, JsonObject, unknown>, data: unknown): string[] {
     const decoded = codec.decode(data);
-    return E.isLeft(decoded) ? PathReporter.report(decoded) : [];
+    return E.isLeft(decoded) ? formatValidationProblems(reportValidationErrors(decoded.left)) : [];
   }
 }

@@ -1,9 +1,9 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import type { RecordedEvent } from '../eventstore/port.js';
 import type { DomainEvent } from './domain-event.js';
 import { EventMetadataCodec, type EventMetadata } from './metadata.js';
 import { InvalidEventDataError, type EventRegistry } from './registry.js';
+import { formatValidationProblems, reportValidationErrors } from './validation-report.js';
 
 /** A decoded event as read from the log, with where it sits and who caused it. */
 export interface StoredEvent<Event extends DomainEvent = DomainEvent> {
@@ -20,7 +20,7 @@ export const decodeRecordedEvent = <Event extends DomainEvent = DomainEvent>(
   recorded: RecordedEvent,
 ): StoredEvent<Event> => {
   const metadata = EventMetadataCodec.decode(recorded.metadata);
-  if (E.isLeft(metadata)) throw new InvalidEventDataError(`${recorded.type} metadata`, PathReporter.report(metadata));
+  if (E.isLeft(metadata)) throw new InvalidEventDataError(`${recorded.type} metadata`, formatValidationProblems(reportValidationErrors(metadata.left)));
   return {
     id: recorded.id,
     stream: recorded.stream,
