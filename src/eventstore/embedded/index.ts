@@ -1,0 +1,456 @@
+import { mkdirSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  EventLogCorruptedError,
+  EventStoreClosedError,
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+  type AppendResult,
+  type EventStore,
+  type EventToAppend,
+  type ExpectedRevision,
+  type JsonObject,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeToAllOptions,
+  type SubscribeToStreamOptions,
+  type Subscription,
+} from '../port.js';
+import { checkFrame, decodeFrame, encodeFrame, findValidFrameAfter } from './frame.js';
+import { IntList } from './growable.js';
+import { lockFolder, type FolderLock } from './lock.js';
+import { PagedSubscription } from './subscription.js';
+
+export interface EmbeddedEventStoreOptions {
+  readonly dataDir: string;
+  /** Observes each group commit (events written, one fdatasync); used by tests and metrics. */
+  readonly onCommit?: (events: number) => void;
+}
+
+export const LOG_FILE = 'events.log';
+/** Bytes scanned per read while opening; a record may straddle two chunks. */
+const SCAN_CHUNK_BYTES = 16 * 1024 * 1024;
+/** Events held decoded after their commit, so live subscribers rarely touch the disk. */
+const RECENT_EVENTS = 4096;
+/** Largest single read when paging through the log. */
+const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+const SUBSCRIPTION_PAGE = 512;
+
+interface PendingAppend {
+  readonly stream: string;
+  readonly events: readonly EventToAppend[];
+  readonly expected: ExpectedRevision;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * The default event store: one append-only file of length+CRC framed records in the data
+ * folder, owned by one process (flock). Appends are acknowledged after fdatasync; appends that
+ * arrive while a sync is in flight are written and synced together (group commit). The index
+ * (position -> offset, stream -> positions) lives in memory and is rebuilt at open from the
+ * stream names in the record headers, without parsing JSON.
+ */
+export const openEmbeddedEventStore = async (options: EmbeddedEventStoreOptions): Promise<EventStore> => {
+  mkdirSync(options.dataDir, { recursive: true });
+  const lock = lockFolder(options.dataDir);
+  try {
+    const path = join(options.dataDir, LOG_FILE);
+    const file = await open(path, 'a+');
+    try {
+      const index = await rebuildIndex(file, path);
+      return new EmbeddedEventStore(file, lock, index, options.onCommit);
+    } catch (error) {
+      await file.close();
+      throw error;
+    }
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+};
+
+interface LogIndex {
+  readonly offsets: IntList;
+  readonly lengths: IntList;
+  readonly revisions: IntList;
+  readonly streams: Map<string, IntList>;
+  size: number;
+}
+
+const rebuildIndex = async (file: FileHandle, path: string): Promise<LogIndex> => {
+  const index: LogIndex = { offsets: new IntList(), lengths: new IntList(), revisions: new IntList(), streams: new Map(), size: 0 };
+  const fileSize = (await file.stat()).size;
+  let chunkStart = 0;
+  let carry = Buffer.alloc(0);
+  while (chunkStart + carry.length < fileSize) {
+    const readAt = chunkStart + carry.length;
+    const fresh = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, fileSize - readAt));
+    const { bytesRead } = await file.read(fresh, 0, fresh.length, readAt);
+    const buffer = carry.length > 0 ? Buffer.concat([carry, fresh.subarray(0, bytesRead)]) : fresh.subarray(0, bytesRead);
+    const atEnd = chunkStart + buffer.length >= fileSize;
+    let offset = 0;
+    while (offset < buffer.length) {
+      const frame = checkFrame(buffer, offset);
+      if (!frame.ok) {
+        if (!atEnd && buffer.length - offset < SCAN_CHUNK_BYTES && frame.reason !== 'checksum mismatch') break; // straddles chunks
+        await cutTornTail(file, path, chunkStart + offset, frame.reason, fileSize);
+        index.size = chunkStart + offset;
+        return index;
+      }
+      addToIndex(index, frame.stream, chunkStart + offset, frame.length);
+      offset += frame.length;
+    }
+    carry = buffer.subarray(offset);
+    chunkStart += offset;
+  }
+  index.size = fileSize;
+  return index;
+};
+
+/**
+ * A damaged record with no valid record after it is a write the crash interrupted (or junk
+ * after it): never acknowledged, so it is cut off. A damaged record followed by valid ones is
+ * corruption of acknowledged history: refuse to open and name the offset.
+ */
+const cutTornTail = async (file: FileHandle, path: string, offset: number, reason: string, fileSize: number): Promise<void> => {
+  const rest = Buffer.allocUnsafe(fileSize - offset);
+  await file.read(rest, 0, rest.length, offset);
+  const next = findValidFrameAfter(rest, 0);
+  if (next !== undefined) {
+    throw new EventLogCorruptedError(path, offset, `${reason}; a valid record follows at offset ${offset + next}`);
+  }
+  await file.truncate(offset);
+  await file.datasync();
+};
+
+const addToIndex = (index: LogIndex, stream: string, offset: number, length: number): void => {
+  let positions = index.streams.get(stream);
+  if (!positions) {
+    positions = new IntList(4);
+    index.streams.set(stream, positions);
+  }
+  index.revisions.push(positions.length);
+  positions.push(index.offsets.length);
+  index.offsets.push(offset);
+  index.lengths.push(length);
+};
+
+class EmbeddedEventStore implements EventStore {
+  private queue: PendingAppend[] = [];
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+  private failure: Error | undefined;
+  private commits = 0;
+  private commitSignal: { promise: Promise<void>; resolve: () => void } | undefined;
+  private readonly recent: (RecordedEvent | undefined)[] = new Array(RECENT_EVENTS);
+  private readonly subscriptions = new Set<Subscription>();
+
+  constructor(
+    private readonly file: FileHandle,
+    private readonly lock: FolderLock,
+    private readonly index: LogIndex,
+    private readonly onCommit: ((events: number) => void) | undefined,
+  ) {}
+
+  appendToStream(stream: string, events: readonly EventToAppend[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult> {
+    this.assertUsable();
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ stream, events, expected: options?.expectedRevision ?? 'any', resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      await this.commitBatch(batch);
+    }
+    this.flushing = undefined;
+  }
+
+  private async commitBatch(batch: PendingAppend[]): Promise<void> {
+    if (this.failure || this.closed) {
+      for (const pending of batch) pending.reject(this.failure ? this.unavailable() : new EventStoreClosedError());
+      return;
+    }
+    const frames: Buffer[] = [];
+    const accepted: { pending: PendingAppend; firstFrame: number }[] = [];
+    const written: { stream: string; event: EventToAppend }[] = [];
+    // Revisions of streams as they will stand after the earlier appends of this batch.
+    const heads = new Map<string, number>();
+    const headOf = (stream: string): number => heads.get(stream) ?? this.lastRevision(stream);
+    for (const pending of batch) {
+      try {
+        const head = headOf(pending.stream);
+        const replay = await this.originalResult(pending, head);
+        if (replay) {
+          pending.resolve(replay);
+          continue;
+        }
+        if (!satisfies(pending.expected, head)) throw new WrongExpectedRevisionError(pending.stream, pending.expected, head);
+        if (pending.events.length === 0) {
+          pending.resolve({ nextExpectedRevision: head, position: this.lastPositionOf(pending.stream) });
+          continue;
+        }
+        const encoded = pending.events.map((event) => encodeFrame(pending.stream, event));
+        accepted.push({ pending, firstFrame: frames.length });
+        frames.push(...encoded);
+        for (const event of pending.events) written.push({ stream: pending.stream, event });
+        heads.set(pending.stream, head + pending.events.length);
+      } catch (error) {
+        pending.reject(error);
+      }
+    }
+    if (frames.length === 0) return;
+    try {
+      await this.file.writev(frames, this.index.size);
+      await this.file.datasync();
+    } catch (error) {
+      // The file may now end in a partial write; only reopening (which cuts it) is safe.
+      this.failure = error as Error;
+      for (const { pending } of accepted) pending.reject(this.unavailable());
+      return;
+    }
+    const firstPosition = this.index.offsets.length;
+    let offset = this.index.size;
+    frames.forEach((frame, i) => {
+      const { stream, event } = written[i]!;
+      addToIndex(this.index, stream, offset, frame.length);
+      offset += frame.length;
+      const position = firstPosition + i;
+      this.recent[position % RECENT_EVENTS] = {
+        id: event.id,
+        stream,
+        revision: this.index.revisions.at(position),
+        position,
+        type: event.type,
+        data: event.data,
+        metadata: event.metadata,
+      };
+    });
+    this.index.size = offset;
+    for (const { pending, firstFrame } of accepted) {
+      const lastPosition = firstPosition + firstFrame + pending.events.length - 1;
+      pending.resolve({ nextExpectedRevision: this.index.revisions.at(lastPosition), position: lastPosition });
+    }
+    this.commits++;
+    this.onCommit?.(frames.length);
+    this.signalCommit();
+  }
+
+  /**
+   * EventStoreDB's idempotence: an append whose event ids already follow the expected revision
+   * (or, for `any`, end the stream) is a retry of one that succeeded; answer as it was answered.
+   */
+  private async originalResult(pending: PendingAppend, head: number): Promise<AppendResult | undefined> {
+    const { events, expected, stream } = pending;
+    if (events.length === 0 || expected === 'stream_exists') return undefined;
+    const after = expected === 'no_stream' ? -1 : expected === 'any' ? head - events.length : expected;
+    if (after < -1 || after + events.length > this.lastRevision(stream)) return undefined;
+    if (expected === 'any' && after + events.length !== head) return undefined;
+    const positions = this.index.streams.get(stream)!;
+    const existing = await this.readPositions(range(after + 1, after + events.length).map((revision) => positions.at(revision)));
+    if (!existing.every((event, i) => event.id === events[i]!.id)) return undefined;
+    const last = existing[existing.length - 1]!;
+    return { nextExpectedRevision: last.revision, position: last.position };
+  }
+
+  async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    this.assertUsable();
+    const positions = this.index.streams.get(stream);
+    if (!positions) return [];
+    const revisions = pick(positions.length, options.direction ?? 'forwards', options.fromRevision, options.maxCount);
+    return this.readPositions(revisions.map((revision) => positions.at(revision)));
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    this.assertUsable();
+    return this.readPositions(pick(this.index.offsets.length, options.direction ?? 'forwards', options.fromPosition, options.maxCount));
+  }
+
+  subscribeToStream(stream: string, options: SubscribeToStreamOptions = {}): Subscription {
+    this.assertUsable();
+    return this.track(
+      new PagedSubscription(
+        this.feed,
+        async (after) => {
+          const positions = this.index.streams.get(stream);
+          if (!positions) return [];
+          const from = after + 1;
+          const to = Math.min(positions.length, from + SUBSCRIPTION_PAGE);
+          return this.readPositions(range(from, to - 1).map((revision) => positions.at(revision)));
+        },
+        (event) => event.revision,
+        options.afterRevision ?? -1,
+      ),
+    );
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions = {}): Subscription {
+    this.assertUsable();
+    return this.track(
+      new PagedSubscription(
+        this.feed,
+        (after) => {
+          const from = after + 1;
+          const to = Math.min(this.index.offsets.length, from + SUBSCRIPTION_PAGE);
+          return this.readPositions(range(from, to - 1));
+        },
+        (event) => event.position,
+        options.afterPosition ?? -1,
+      ),
+    );
+  }
+
+  async checkHealth(): Promise<void> {
+    this.assertUsable();
+    await this.file.stat();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flushing;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+    this.signalCommit();
+    await this.file.close();
+    this.lock.release();
+  }
+
+  private readonly feed = {
+    commitCount: () => this.commits,
+    isClosed: () => this.closed || this.failure !== undefined,
+    nextCommit: () => {
+      this.commitSignal ??= withResolvers();
+      return this.commitSignal.promise;
+    },
+  };
+
+  private signalCommit(): void {
+    const signal = this.commitSignal;
+    this.commitSignal = undefined;
+    signal?.resolve();
+  }
+
+  private track(subscription: PagedSubscription): Subscription {
+    this.subscriptions.add(subscription);
+    const stop = subscription.stop.bind(subscription);
+    subscription.stop = async () => {
+      this.subscriptions.delete(subscription);
+      await stop();
+    };
+    return subscription;
+  }
+
+  private lastRevision(stream: string): number {
+    return (this.index.streams.get(stream)?.length ?? 0) - 1;
+  }
+
+  private lastPositionOf(stream: string): number {
+    const positions = this.index.streams.get(stream);
+    return positions && positions.length > 0 ? positions.at(positions.length - 1) : -1;
+  }
+
+  /** Reads events by position, one read per run of adjacent records. */
+  private async readPositions(positions: readonly number[]): Promise<RecordedEvent[]> {
+    const result: RecordedEvent[] = new Array(positions.length);
+    let i = 0;
+    while (i < positions.length) {
+      const cached = this.recent[positions[i]! % RECENT_EVENTS];
+      if (cached && cached.position === positions[i]) {
+        result[i++] = cached;
+        continue;
+      }
+      // Extend a run of adjacent positions (ascending or descending) into one read.
+      const step = positions[i + 1] === positions[i]! - 1 ? -1 : 1;
+      let j = i;
+      let bytes = this.index.lengths.at(positions[i]!);
+      while (
+        j + 1 < positions.length &&
+        positions[j + 1] === positions[j]! + step &&
+        bytes + this.index.lengths.at(positions[j + 1]!) <= READ_CHUNK_BYTES
+      ) {
+        j++;
+        bytes += this.index.lengths.at(positions[j]!);
+      }
+      const low = Math.min(positions[i]!, positions[j]!);
+      const start = this.index.offsets.at(low);
+      const buffer = Buffer.allocUnsafe(bytes);
+      await this.file.read(buffer, 0, bytes, start);
+      for (let k = i; k <= j; k++) {
+        const position = positions[k]!;
+        const at = this.index.offsets.at(position) - start;
+        result[k] = this.decodeAt(position, buffer.subarray(at, at + this.index.lengths.at(position)));
+      }
+      i = j + 1;
+    }
+    return result;
+  }
+
+  private decodeAt(position: number, frame: Buffer): RecordedEvent {
+    const { stream, body } = decodeFrame(frame);
+    return {
+      id: body.id,
+      stream,
+      revision: this.index.revisions.at(position),
+      position,
+      type: body.type,
+      data: body.data as JsonObject,
+      metadata: body.metadata as JsonObject,
+    };
+  }
+
+  private assertUsable(): void {
+    if (this.closed) throw new EventStoreClosedError();
+    if (this.failure) throw this.unavailable();
+  }
+
+  private unavailable(): EventStoreUnavailableError {
+    return new EventStoreUnavailableError(`the event log failed to write and must be reopened: ${this.failure?.message}`, {
+      cause: this.failure,
+    });
+  }
+}
+
+const satisfies = (expected: ExpectedRevision, head: number): boolean => {
+  switch (expected) {
+    case 'any':
+      return true;
+    case 'no_stream':
+      return head === -1;
+    case 'stream_exists':
+      return head >= 0;
+    default:
+      return expected === head;
+  }
+};
+
+/** Indexes `from` (inclusive) in the given direction, at most `maxCount`, within 0..length-1. */
+const pick = (length: number, direction: 'forwards' | 'backwards', from: number | undefined, maxCount = Number.MAX_SAFE_INTEGER): number[] => {
+  if (direction === 'forwards') {
+    const start = Math.max(0, from ?? 0);
+    return range(start, Math.min(length - 1, start + maxCount - 1));
+  }
+  const start = Math.min(length - 1, from ?? length - 1);
+  const end = Math.max(0, start - maxCount + 1);
+  const result: number[] = [];
+  for (let i = start; i >= end; i--) result.push(i);
+  return result;
+};
+
+const range = (from: number, to: number): number[] => {
+  const result: number[] = [];
+  for (let i = from; i <= to; i++) result.push(i);
+  return result;
+};
+
+const withResolvers = (): { promise: Promise<void>; resolve: () => void } => {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+};
+
