@@ -39,6 +39,9 @@ const MAX_HEAD_RACES = 20;
  * `any` and `stream_exists` re-read the head when another writer got there first.
  */
 export class EventLog {
+  /** The tail of each stream's queue of `any`/`stream_exists` appends from this process. */
+  private readonly headAppends = new Map<string, Promise<unknown>>();
+
   constructor(readonly store: EventStore, readonly registry: EventRegistry) {}
 
   async append(stream: string, events: readonly DomainEvent[], options: AppendOptions): Promise<AppendResult> {
@@ -54,13 +57,41 @@ export class EventLog {
         expectedRevision,
       });
     }
+    return this.oneAtATime(stream, () => this.appendAtHead(stream, expectedRevision, encoded, eventIds, options.context));
+  }
+
+  /**
+   * Appends from this process that target the stream's head take turns, so they never race
+   * each other; only writers in other processes can still move the head between read and append.
+   */
+  private oneAtATime<T>(stream: string, append: () => Promise<T>): Promise<T> {
+    const previous = this.headAppends.get(stream) ?? Promise.resolve();
+    const current = previous.then(append, append);
+    const tail = current.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.headAppends.set(stream, tail);
+    void tail.then(() => {
+      if (this.headAppends.get(stream) === tail) this.headAppends.delete(stream);
+    });
+    return current;
+  }
+
+  private async appendAtHead(
+    stream: string,
+    expectedRevision: 'any' | 'stream_exists',
+    encoded: readonly { type: string; data: EventToAppend['data'] }[],
+    eventIds: readonly string[],
+    context: CommandContext,
+  ): Promise<AppendResult> {
     for (let attempt = 1; ; attempt++) {
       const [head] = await this.store.readStream(stream, { direction: 'backwards', maxCount: 1 });
       if (!head && expectedRevision === 'stream_exists') throw new WrongExpectedRevisionError(stream, expectedRevision, -1);
       const revision: number | 'no_stream' = head ? head.revision : 'no_stream';
       const previousHash = head ? hashOf(head) : GENESIS_HASH;
       try {
-        return await this.store.appendToStream(stream, this.chain(stream, revision, previousHash, encoded, eventIds, options.context), {
+        return await this.store.appendToStream(stream, this.chain(stream, revision, previousHash, encoded, eventIds, context), {
           expectedRevision: revision,
         });
       } catch (error) {
