@@ -14,6 +14,7 @@ import {
 } from '../eventstore/port.js';
 import type { DomainEvent } from './domain-event.js';
 import { GENESIS_HASH, chainHash } from './hash-chain.js';
+import { KeyedQueue } from './keyed-queue.js';
 import type { CommandContext, EventMetadata } from './metadata.js';
 import type { EventRegistry } from './registry.js';
 import { decodeRecordedEvent, type StoredEvent } from './stored-event.js';
@@ -39,8 +40,8 @@ const MAX_HEAD_RACES = 20;
  * `any` and `stream_exists` re-read the head when another writer got there first.
  */
 export class EventLog {
-  /** The tail of each stream's queue of `any`/`stream_exists` appends from this process. */
-  private readonly headAppends = new Map<string, Promise<unknown>>();
+  /** `any`/`stream_exists` appends from this process take turns per stream, so they never race each other. */
+  private readonly headAppends = new KeyedQueue();
 
   constructor(readonly store: EventStore, readonly registry: EventRegistry) {}
 
@@ -57,25 +58,7 @@ export class EventLog {
         expectedRevision,
       });
     }
-    return this.oneAtATime(stream, () => this.appendAtHead(stream, expectedRevision, encoded, eventIds, options.context));
-  }
-
-  /**
-   * Appends from this process that target the stream's head take turns, so they never race
-   * each other; only writers in other processes can still move the head between read and append.
-   */
-  private oneAtATime<T>(stream: string, append: () => Promise<T>): Promise<T> {
-    const previous = this.headAppends.get(stream) ?? Promise.resolve();
-    const current = previous.then(append, append);
-    const tail = current.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.headAppends.set(stream, tail);
-    void tail.then(() => {
-      if (this.headAppends.get(stream) === tail) this.headAppends.delete(stream);
-    });
-    return current;
+    return this.headAppends.run(stream, () => this.appendAtHead(stream, expectedRevision, encoded, eventIds, options.context));
   }
 
   private async appendAtHead(

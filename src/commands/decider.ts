@@ -1,0 +1,25 @@
+import type { Either } from 'fp-ts/lib/Either.js';
+import type { DomainEvent } from '../events/domain-event.js';
+import type { DomainError } from './domain-error.js';
+
+/**
+ * An aggregate as a pure decider (Emmett style): the state is a fold of the stream's events, and
+ * a command is decided against it. No I/O, no clock, no random ids: time and ids come in with the
+ * command.
+ */
+export interface Decider<Command, Event extends DomainEvent, State, Error = DomainError> {
+  readonly initialState: () => State;
+  readonly evolve: (state: State, event: Event) => State;
+  readonly decide: (command: Command, state: State) => Either<Error, readonly Event[]>;
+}
+
+/** Folds events into state with a decider's `evolve`, e.g. for given/when/then tests and `as_of` views. */
+export const foldEvents = <Event extends DomainEvent, State>(
+  decider: Pick<Decider<never, Event, State, unknown>, 'initialState' | 'evolve'>,
+  events: Iterable<Event>,
+  initial: State = decider.initialState(),
+): State => {
+  let state = initial;
+  for (const event of events) state = decider.evolve(state, event);
+  return state;
+};
