@@ -51,7 +51,7 @@ test('a command is decided against the folded stream and its events appended wit
   const stored = await eventLog.readStream('counter-c1');
   t.is(stored.length, 2);
   t.is(stored[1]!.id, '0d0f6a2e-0000-4000-8000-000000000009');
-  t.is<number | null>(stored[1]!.position, result.right.position);
+  t.is(stored[1]!.position as number | null, result.right.position);
   t.like(stored[1]!.metadata, { actor: 'slack', correlation_id: 'req-9', causation_id: 'req-9' });
 });
 
