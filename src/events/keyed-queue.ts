@@ -19,8 +19,4 @@ export class KeyedQueue {
     return current;
   }
 
-  /** Keys with a task running or waiting; for tests and diagnostics. */
-  get activeKeys(): number {
-    return this.tails.size;
-  }
 }
