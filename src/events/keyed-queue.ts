@@ -18,5 +18,4 @@ export class KeyedQueue {
     });
     return current;
   }
-
 }
