@@ -1,0 +1,389 @@
+import * as E from 'fp-ts/lib/Either.js';
+import { handleCommand } from '../commands/handle-command.js';
+import type { DomainEvent } from '../events/domain-event.js';
+import type { EventLog, TypedSubscription } from '../events/event-log.js';
+import type { CommandContext } from '../events/metadata.js';
+import { InvalidEventDataError, UnknownEventTypeError } from '../events/registry.js';
+import type { StoredEvent } from '../events/stored-event.js';
+import { PositionTracker, SubscriberStoppedError } from '../projections/position-tracker.js';
+import type { ProcessManagerEvent } from './events.js';
+import type { EffectHandler, EffectHandlers, EffectRequest, ProcessManager, Reaction } from './process-manager.js';
+import { reactionEventId } from './reaction-ids.js';
+import { DEFAULT_RETRY_POLICY, delayAfter, sleep, type RetryPolicy } from './retry-policy.js';
+
+export type ReactionOutcome = 'completed' | 'rejected' | 'failed' | 'already_done';
+
+export interface ProcessManagerRunnerOptions<Effect extends EffectRequest> {
+  readonly eventLog: EventLog;
+  readonly processManager: ProcessManager<Effect>;
+  readonly effects: EffectHandlers<Effect>;
+  readonly retry?: Partial<RetryPolicy>;
+  /** Save the checkpoint after this many processed events... (default 100) */
+  readonly checkpointEvery?: number;
+  /** ...or this long after the first unsaved one, whichever comes first (default 1000 ms). */
+  readonly checkpointAfterMs?: number;
+  readonly clock?: () => Date;
+  /** `$all` head position minus the last processed position, every `lagIntervalMs` (default 5000). */
+  readonly onLag?: (name: string, lag: number) => void;
+  readonly lagIntervalMs?: number;
+  readonly onReaction?: (name: string, key: string, outcome: ReactionOutcome) => void;
+  /** A failed subscription or bookkeeping write; the runner carries on (resubscribing after a pause). */
+  readonly onError?: (name: string, error: unknown) => void;
+  readonly resubscribeDelayMs?: number;
+}
+
+interface Running {
+  readonly controller: AbortController;
+  loop: Promise<void>;
+  subscription: TypedSubscription | undefined;
+  lagTimer: NodeJS.Timeout | undefined;
+}
+
+const NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+/**
+ * Runs one process manager: subscribes to `$all` after its checkpoint, asks the pure reactor
+ * what to do about each event, performs that, and appends the outcome with metadata actor
+ * `pm:<name>`, causation the causing event, correlation the causing event's correlation.
+ *
+ * At least once, applied once: each reaction's events get deterministic ids from its key, and
+ * the first of them is the proof it is done. A restart re-reads the log after the checkpoint,
+ * collects the ids its own actor wrote there, and skips every reaction whose proof it finds. An
+ * effect interrupted between doing its I/O and appending its outcome runs again, so effect
+ * handlers pass the reaction key on to outside systems as their idempotency key.
+ *
+ * Only one runner per name may run at a time (one replica: a Lease). `start()` and `stop()` are
+ * the seam for that: a leader elector calls them as it gains and loses the lease; a stopped
+ * runner can be started again and resumes from its checkpoint.
+ */
+export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> {
+  readonly name: string;
+  readonly actor: string;
+  readonly checkpointStream: string;
+  /** ReactionCompleted / ReactionFailed records. */
+  readonly reactionsStream: string;
+
+  private readonly tracker: PositionTracker;
+  private readonly retry: RetryPolicy;
+  private readonly clock: () => Date;
+  private running: Running | undefined;
+  private savedPosition = -1;
+  private unsaved = 0;
+  private lastProcessedId = '';
+  private saveTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: ProcessManagerRunnerOptions<Effect>) {
+    const { name } = options.processManager;
+    if (!NAME.test(name)) throw new Error(`process manager name ${JSON.stringify(name)} must be lowercase letters, digits and dashes`);
+    this.name = name;
+    this.actor = `pm:${name}`;
+    this.checkpointStream = `pm-${name}-checkpoint`;
+    this.reactionsStream = `pm-${name}-reactions`;
+    this.tracker = new PositionTracker(`process manager ${name}`);
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** The last `$all` position fully processed. */
+  get position(): number {
+    return this.tracker.position;
+  }
+
+  get isRunning(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** Loads the checkpoint and starts processing in the background; resolves once subscribed. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    const [last] = await this.options.eventLog.readStream<ProcessManagerEvent>(this.checkpointStream, { direction: 'backwards', maxCount: 1 });
+    const checkpoint = last?.event.type === 'CheckpointSaved' ? last.event.data.position : -1;
+    this.tracker.advance(checkpoint);
+    this.savedPosition = Math.max(this.savedPosition, checkpoint);
+    const controller = new AbortController();
+    const running: Running = { controller, loop: Promise.resolve(), subscription: undefined, lagTimer: undefined };
+    this.running = running;
+    let subscribedNow!: () => void;
+    const subscribed = new Promise<void>((resolve) => (subscribedNow = resolve));
+    running.loop = this.run(running, subscribedNow);
+    if (this.options.onLag) {
+      running.lagTimer = setInterval(() => void this.reportLag(), this.options.lagIntervalMs ?? 5000);
+      running.lagTimer.unref();
+    }
+    await subscribed;
+  }
+
+  /**
+   * Aborts waiting effects (their signal), lets the current reaction finish or abandons it (it
+   * runs again after a restart), ends the subscription and saves the checkpoint.
+   */
+  async stop(): Promise<void> {
+    const running = this.running;
+    if (!running) return;
+    running.controller.abort(new SubscriberStoppedError(`process manager ${this.name}`));
+    clearInterval(running.lagTimer);
+    await running.subscription?.stop();
+    await running.loop;
+    await this.saveCheckpoint().catch((error: unknown) => this.options.onError?.(this.name, error));
+    this.running = undefined;
+  }
+
+  /** Resolves once the runner has processed `position`; rejects with PositionTimeoutError after `timeoutMs`. */
+  waitForPosition(position: number, timeoutMs: number): Promise<void> {
+    return this.tracker.wait(position, timeoutMs);
+  }
+
+  /** `$all` head position minus the last processed position. */
+  async lag(): Promise<number> {
+    const [head] = await this.options.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 });
+    return Math.max(0, (head?.position ?? -1) - this.tracker.position);
+  }
+
+  private async reportLag(): Promise<void> {
+    try {
+      this.options.onLag?.(this.name, await this.lag());
+    } catch (error) {
+      this.options.onError?.(this.name, error);
+    }
+  }
+
+  private async run(running: Running, subscribed: () => void): Promise<void> {
+    const { signal } = running.controller;
+    try {
+      while (!signal.aborted) {
+        try {
+          const { done, scannedTo } = await this.scanCompleted(this.tracker.position);
+          if (signal.aborted) return;
+          const after = this.tracker.position;
+          const subscription = this.options.eventLog.subscribeToAll(after >= 0 ? { afterPosition: after } : {});
+          running.subscription = subscription;
+          subscribed();
+          for await (const stored of subscription) {
+            if (!(await this.process(stored, done, signal))) break;
+            this.tracker.advance(stored.position);
+            if (stored.position >= scannedTo) done.clear();
+            await this.noteProcessed(stored);
+          }
+        } catch (error) {
+          if (signal.aborted) return;
+          this.options.onError?.(this.name, error);
+          subscribed();
+          await sleep(this.options.resubscribeDelayMs ?? 1000, signal).catch(() => undefined);
+        }
+      }
+    } finally {
+      subscribed();
+      clearTimeout(this.saveTimer);
+      this.saveTimer = undefined;
+    }
+  }
+
+  /** Ids of the events this runner's actor wrote after `position`: each proves a reaction done. */
+  private async scanCompleted(position: number): Promise<{ done: Set<string>; scannedTo: number }> {
+    const done = new Set<string>();
+    let scannedTo = position;
+    for (;;) {
+      const page = await this.options.eventLog.store.readAll({ fromPosition: scannedTo + 1, maxCount: 1000 });
+      for (const event of page) if (event.metadata['actor'] === this.actor) done.add(event.id);
+      const last = page[page.length - 1];
+      if (!last) return { done, scannedTo };
+      scannedTo = last.position;
+    }
+  }
+
+  /** Performs the event's reactions; false when stopping interrupted them. */
+  private async process(cause: StoredEvent, done: ReadonlySet<string>, signal: AbortSignal): Promise<boolean> {
+    if (cause.stream === this.checkpointStream || cause.stream === this.reactionsStream) return true;
+    let reactions: readonly Reaction<Effect>[];
+    try {
+      reactions = this.options.processManager.react(cause);
+      assertUniqueKeys(reactions);
+    } catch (error) {
+      // A reactor bug must neither wedge the runner on this event nor pass unnoticed.
+      const key = `react:${cause.id}`;
+      if (!done.has(this.proofOf(key))) await this.recordFailure(key, 'react', cause, error, 1);
+      this.options.onReaction?.(this.name, key, 'failed');
+      return true;
+    }
+    for (const reaction of reactions) {
+      if (signal.aborted) return false;
+      if (done.has(this.proofOf(reaction.key))) {
+        this.options.onReaction?.(this.name, reaction.key, 'already_done');
+        continue;
+      }
+      const outcome = await this.perform(reaction, cause, signal);
+      if (outcome === 'abandoned') return false;
+      this.options.onReaction?.(this.name, reaction.key, outcome);
+    }
+    return true;
+  }
+
+  private async perform(reaction: Reaction<Effect>, cause: StoredEvent, signal: AbortSignal): Promise<Exclude<ReactionOutcome, 'already_done'> | 'abandoned'> {
+    switch (reaction.type) {
+      case 'append':
+        return this.appendOutcome(reaction.key, 'append', reaction.stream, reaction.events, cause);
+      case 'effect':
+        return this.performEffect(reaction, cause, signal);
+      case 'command':
+        return this.runCommand(reaction, cause);
+      default:
+        return assertNeverReaction(reaction);
+    }
+  }
+
+  private async performEffect(
+    reaction: Extract<Reaction<Effect>, { type: 'effect' }>,
+    cause: StoredEvent,
+    signal: AbortSignal,
+  ): Promise<'completed' | 'failed' | 'abandoned'> {
+    const { key, effect } = reaction;
+    const handler = (this.options.effects as unknown as Record<string, EffectHandler<Effect> | undefined>)[effect.kind];
+    if (!handler) {
+      await this.recordFailure(key, effect.kind, cause, new Error(`no handler is registered for effect kind ${effect.kind}`), 0);
+      return 'failed';
+    }
+    for (let attempt = 1; ; attempt++) {
+      let events: readonly DomainEvent[];
+      try {
+        events = await handler(effect, { signal, key, attempt, cause });
+      } catch (error) {
+        if (signal.aborted) return 'abandoned';
+        if (attempt >= this.retry.attempts) {
+          await this.recordFailure(key, effect.kind, cause, error, attempt);
+          return 'failed';
+        }
+        try {
+          await sleep(delayAfter(this.retry, attempt), signal);
+        } catch {
+          return 'abandoned';
+        }
+        continue;
+      }
+      return this.appendOutcome(key, effect.kind, reaction.stream, events, cause);
+    }
+  }
+
+  private async runCommand(reaction: Extract<Reaction<Effect>, { type: 'command' }>, cause: StoredEvent): Promise<'completed' | 'rejected' | 'failed'> {
+    const { key } = reaction;
+    let result: Awaited<ReturnType<typeof handleCommand>>;
+    try {
+      result = await handleCommand(this.options.eventLog, reaction.stream, reaction.decider, reaction.command, this.contextFor(cause), {
+        eventIds: (events) => events.map((_, index) => reactionEventId(this.name, key, index)),
+      });
+    } catch (error) {
+      if (!isEventShapeError(error)) throw error;
+      await this.recordFailure(key, 'command', cause, error, 1);
+      return 'failed';
+    }
+    if (E.isLeft(result)) {
+      await this.recordCompleted(key, cause, 'rejected', JSON.stringify(result.left));
+      return 'rejected';
+    }
+    if (result.right.events.length === 0) await this.recordCompleted(key, cause, 'no_events');
+    return 'completed';
+  }
+
+  private async appendOutcome(
+    key: string,
+    kind: string,
+    stream: string,
+    events: readonly DomainEvent[],
+    cause: StoredEvent,
+  ): Promise<'completed' | 'failed'> {
+    if (events.length === 0) {
+      await this.recordCompleted(key, cause, 'no_events');
+      return 'completed';
+    }
+    try {
+      await this.options.eventLog.append(stream, events, {
+        expectedRevision: 'any',
+        context: this.contextFor(cause),
+        eventIds: events.map((_, index) => reactionEventId(this.name, key, index)),
+      });
+      return 'completed';
+    } catch (error) {
+      // Events that fail their codec are a bug in the handler: retrying cannot help.
+      if (!isEventShapeError(error)) throw error;
+      await this.recordFailure(key, kind, cause, error, 1);
+      return 'failed';
+    }
+  }
+
+  private async recordCompleted(key: string, cause: StoredEvent, outcome: 'no_events' | 'rejected', detail?: string): Promise<void> {
+    await this.appendBookkeeping(key, cause, {
+      type: 'ReactionCompleted',
+      data: { process_manager: this.name, key, cause_event_id: cause.id, outcome, ...(detail === undefined ? {} : { detail }) },
+    });
+  }
+
+  private async recordFailure(key: string, kind: string, cause: StoredEvent, error: unknown, attempts: number): Promise<void> {
+    await this.appendBookkeeping(key, cause, {
+      type: 'ReactionFailed',
+      data: { process_manager: this.name, key, cause_event_id: cause.id, effect_kind: kind, error: messageOf(error), attempts },
+    });
+  }
+
+  private async appendBookkeeping(key: string, cause: StoredEvent, event: ProcessManagerEvent): Promise<void> {
+    await this.options.eventLog.append(this.reactionsStream, [event], {
+      expectedRevision: 'any',
+      context: this.contextFor(cause),
+      eventIds: [this.proofOf(key)],
+    });
+  }
+
+  private async noteProcessed(stored: StoredEvent): Promise<void> {
+    if (stored.stream === this.checkpointStream || stored.stream === this.reactionsStream) return;
+    this.lastProcessedId = stored.id;
+    this.unsaved++;
+    if (this.unsaved >= (this.options.checkpointEvery ?? 100)) {
+      await this.saveCheckpoint();
+      return;
+    }
+    this.saveTimer ??= setTimeout(() => {
+      this.saveTimer = undefined;
+      this.saveCheckpoint().catch((error: unknown) => this.options.onError?.(this.name, error));
+    }, this.options.checkpointAfterMs ?? 1000);
+  }
+
+  private saveCheckpoint(): Promise<void> {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    const save = async (): Promise<void> => {
+      const position = this.tracker.position;
+      if (position <= this.savedPosition) return;
+      this.unsaved = 0;
+      await this.options.eventLog.append(this.checkpointStream, [{ type: 'CheckpointSaved', data: { subscriber: this.name, position } }], {
+        expectedRevision: 'any',
+        context: { actor: this.actor, correlationId: this.checkpointStream, causationId: this.lastProcessedId || this.checkpointStream, now: this.clock() },
+      });
+      this.savedPosition = Math.max(this.savedPosition, position);
+    };
+    this.saving = this.saving.then(save, save);
+    return this.saving;
+  }
+
+  private contextFor(cause: StoredEvent): CommandContext {
+    return { actor: this.actor, correlationId: cause.metadata.correlation_id, causationId: cause.id, now: this.clock() };
+  }
+
+  private proofOf(key: string): string {
+    return reactionEventId(this.name, key, 0);
+  }
+}
+
+const assertUniqueKeys = (reactions: readonly Reaction<EffectRequest>[]): void => {
+  const keys = new Set<string>();
+  for (const { key } of reactions) {
+    if (keys.has(key)) throw new Error(`two reactions share the key ${JSON.stringify(key)}`);
+    keys.add(key);
+  }
+};
+
+const isEventShapeError = (error: unknown): boolean => error instanceof InvalidEventDataError || error instanceof UnknownEventTypeError;
+
+const messageOf = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+const assertNeverReaction = (reaction: never): never => {
+  throw new Error(`unknown reaction ${JSON.stringify(reaction)}`);
+};
