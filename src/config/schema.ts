@@ -1,0 +1,112 @@
+import * as t from 'io-ts';
+
+/** The roles of the contract: operator (every command and read), viewer (reads, SSE), auditor (reads, SSE, audit). */
+export const Role = t.keyof({ operator: null, viewer: null, auditor: null }, 'operator | viewer | auditor');
+export type Role = t.TypeOf<typeof Role>;
+
+const refine = <A>(base: t.Type<A, A, unknown>, ok: (value: A) => boolean, name: string): t.Type<A, A, unknown> =>
+  new t.Type<A, A, unknown>(
+    name,
+    (value): value is A => base.is(value) && ok(value),
+    (value, context) => {
+      const decoded = base.validate(value, context);
+      if (decoded._tag === 'Left') return decoded;
+      return ok(decoded.right) ? t.success(decoded.right) : t.failure(value, context, `expected ${name}, got ${JSON.stringify(decoded.right)}`);
+    },
+    t.identity,
+  );
+
+const intIn = (min: number, max: number, name = `integer ${min}..${max}`) =>
+  refine(t.number, (n) => Number.isInteger(n) && n >= min && n <= max, name);
+const nonEmpty = refine(t.string, (s) => s.length > 0, 'non-empty string');
+const absoluteOrRelativePath = nonEmpty;
+const dnsLabel = refine(t.string, (s) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(s) && s.length <= 63, 'DNS-1123 label');
+const dnsName = refine(t.string, (s) => /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(s) && s.length <= 253, 'DNS name');
+const sha256Hex = refine(t.string, (s) => /^[0-9a-f]{64}$/.test(s), 'SHA-256 as 64 lowercase hex digits');
+/** An http(s) URL, or empty for "not configured" (an unset `${SLACK_WEBHOOK_URL}`). */
+const optionalUrl = refine(t.string, (s) => s === '' || /^https?:\/\/[^\s]+$/.test(s), 'http(s) URL or empty');
+const origin = refine(t.string, (s) => s === '*' || /^https?:\/\/[^/\s]+$/.test(s), 'origin like https://host[:port] or *');
+
+export const TokenConfig = t.type({ name: nonEmpty, role: Role, sha256: sha256Hex }, 'token');
+
+export const ServerConfig = t.type({
+  host: nonEmpty,
+  port: intIn(0, 65535),
+  /** Largest request body in bytes; more is 413. */
+  body_limit: intIn(1, 100 * 1024 * 1024),
+  cors_origins: t.array(origin),
+});
+
+export const EventStoreConfig = t.union(
+  [
+    t.type({ type: t.literal('embedded'), data_dir: absoluteOrRelativePath }),
+    t.type({ type: t.literal('eventstoredb'), connection_string: refine(t.string, (s) => /^(esdb|kurrentdb|kurrent)(\+discover)?:\/\//.test(s), 'esdb:// connection string') }),
+  ],
+  'embedded { data_dir } | eventstoredb { connection_string }',
+);
+
+export const RoutingConfig = t.type({ auto_confirm_confidence: refine(t.number, (n) => n >= 0 && n <= 1, 'number 0..1') });
+
+export const OpenCodeConfig = t.type({
+  cli_path: nonEmpty,
+  sessions_dir: nonEmpty,
+  /** JSON merged into the OpenCode configuration (providers, model); GATEWAY_OPENCODE_CONFIG goes on top. */
+  config: t.UnknownRecord,
+});
+
+export const KubernetesConfig = t.type({
+  namespace_prefix: dnsLabel,
+  service_account: dnsLabel,
+  ingress_domain: dnsName,
+});
+
+export const DeploymentConfig = t.type({
+  default_strategy: t.literal('configmap_pvc'),
+  max_configmap_size: intIn(1, 1048576 * 3),
+  /** Seconds. */
+  test_timeout: intIn(1, 86400),
+  taskfile_path: nonEmpty,
+  /** Seconds a deployment waits for confirmation before it expires. */
+  confirmation_timeout: intIn(1, 7 * 86400),
+});
+
+export const WorkspaceConfig = t.type({ base_path: nonEmpty });
+
+export const WebhooksConfig = t.type({
+  slack_url: optionalUrl,
+  retry_attempts: intIn(0, 100),
+  /** Milliseconds before the first retry; later retries wait longer. */
+  retry_delay: intIn(0, 3_600_000),
+});
+
+export const FileConfig = t.type(
+  {
+    server: ServerConfig,
+    auth: t.type({ tokens: t.array(TokenConfig) }),
+    event_store: EventStoreConfig,
+    routing: RoutingConfig,
+    opencode: OpenCodeConfig,
+    kubernetes: KubernetesConfig,
+    deployment: DeploymentConfig,
+    workspace: WorkspaceConfig,
+    webhooks: WebhooksConfig,
+  },
+  'configuration',
+);
+export type FileConfig = t.TypeOf<typeof FileConfig>;
+export type TokenConfig = t.TypeOf<typeof TokenConfig>;
+
+/** Secrets come only from the environment and stay in memory: never in the file, events or logs. */
+export interface Secrets {
+  readonly webhookSecret: string | undefined;
+  readonly slackSigningSecret: string | undefined;
+}
+
+export interface GatewayConfig extends FileConfig {
+  /** Where the configuration was read from. */
+  readonly source: string;
+  /** GATEWAY_DATA_DIR: the default home of everything the gateway keeps. */
+  readonly data_dir: string;
+  readonly secrets: Secrets;
+  readonly kubeconfig: string | undefined;
+}

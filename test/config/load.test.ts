@@ -1,0 +1,170 @@
+import test from 'ava';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { ensureTokens, formatConfigError, loadConfig, type ConfigError } from '../../src/config/load.js';
+import type { GatewayConfig } from '../../src/config/schema.js';
+import { authenticate, isLoopback, sha256Hex } from '../../src/config/tokens.js';
+import { interpolateString } from '../../src/config/interpolate.js';
+
+const shipped = (env: NodeJS.ProcessEnv = {}): GatewayConfig => {
+  const result = loadConfig({ env });
+  if (E.isLeft(result)) throw new Error(formatConfigError(result.left));
+  return result.right;
+};
+
+const withFile = async (yaml: string, env: NodeJS.ProcessEnv = {}): Promise<E.Either<ConfigError, GatewayConfig>> => {
+  const dir = await mkdtemp(join(tmpdir(), 'gateway-config-'));
+  const file = join(dir, 'backend.yaml');
+  await writeFile(file, yaml);
+  return loadConfig({ env: { ...env, GATEWAY_CONFIG: file } });
+};
+
+const problemsOf = (result: E.Either<ConfigError, GatewayConfig>): Record<string, string> => {
+  if (E.isRight(result)) throw new Error('expected the configuration to be refused');
+  return Object.fromEntries(result.left.problems.map(({ path, message }) => [path, message]));
+};
+
+test('the shipped file decodes with laptop defaults and the production values the issue lists', (t) => {
+  const config = shipped();
+  t.is(config.server.host, '127.0.0.1');
+  t.is(config.server.port, 8000);
+  t.deepEqual(config.event_store, { type: 'embedded', data_dir: './.gateway/events' });
+  t.is(config.data_dir, resolve('.gateway'));
+  t.is(config.opencode.cli_path, '/usr/local/bin/opencode');
+  t.is(config.opencode.sessions_dir, '/workspace/.opencode-sessions');
+  t.is(config.workspace.base_path, '/workspace/.builders');
+  t.deepEqual(config.kubernetes, { namespace_prefix: 'builder', service_account: 'gateway-sa', ingress_domain: 'builder.lab.ctoaas.co' });
+  t.like(config.deployment, { default_strategy: 'configmap_pvc', max_configmap_size: 1048576, test_timeout: 300, taskfile_path: '/workspace/Taskfile.yaml' });
+  t.deepEqual(config.webhooks, { slack_url: '', retry_attempts: 3, retry_delay: 1000 });
+  t.deepEqual(config.auth.tokens, []);
+});
+
+test('the contract environment variables override the file', (t) => {
+  const config = shipped({
+    HOST: '0.0.0.0',
+    PORT: '9100',
+    GATEWAY_DATA_DIR: '/var/lib/gateway',
+    SLACK_WEBHOOK_URL: 'https://hooks.example.com/slack',
+    EVENTSTORE_CONNECTION_STRING: 'esdb://db:2113?tls=false',
+    GATEWAY_TOKENS: 'slack:operator:slack-token-0123456789,grafana:viewer:viewer-token-0123456789',
+    GATEWAY_WEBHOOK_SECRET: 'webhook-secret',
+    SLACK_SIGNING_SECRET: 'signing-secret',
+    KUBECONFIG: '/etc/kube/config',
+    GATEWAY_OPENCODE_CONFIG: '{"model":"local/scripted","provider":{"local":{"npm":"x"}}}',
+  });
+  t.is(config.server.host, '0.0.0.0');
+  t.is(config.server.port, 9100);
+  t.is(config.data_dir, '/var/lib/gateway');
+  t.deepEqual(config.event_store, { type: 'eventstoredb', connection_string: 'esdb://db:2113?tls=false' });
+  t.is(config.webhooks.slack_url, 'https://hooks.example.com/slack');
+  t.deepEqual(config.secrets, { webhookSecret: 'webhook-secret', slackSigningSecret: 'signing-secret' });
+  t.is(config.kubeconfig, '/etc/kube/config');
+  t.deepEqual(config.opencode.config, { model: 'local/scripted', provider: { local: { npm: 'x' } } });
+  t.deepEqual(
+    config.auth.tokens.map(({ name, role }) => `${name}:${role}`),
+    ['slack:operator', 'grafana:viewer'],
+  );
+  t.false(JSON.stringify(config.auth).includes('slack-token-0123456789'), 'clear tokens never reach the config object');
+  t.deepEqual(authenticate(config.auth.tokens, 'viewer-token-0123456789'), { name: 'grafana', role: 'viewer' });
+  t.is(authenticate(config.auth.tokens, 'viewer-token-012345678'), undefined);
+});
+
+test('every bad key is named with the reason, unknown keys included', async (t) => {
+  const problems = problemsOf(
+    await withFile(
+      [
+        'server: { host: "", port: 70000, body_limit: 0, cors_origins: ["not a url"], colour: blue }',
+        'auth: { tokens: [{ name: ops, role: admin, sha256: abc }] }',
+        'event_store: { type: embedded }',
+        'routing: { auto_confirm_confidence: 1.5 }',
+        'opencode: { cli_path: /x, sessions_dir: /y, config: {} }',
+        'kubernetes: { namespace_prefix: Builder_, service_account: gateway-sa, ingress_domain: lab.example.com }',
+        'deployment: { default_strategy: image_build, max_configmap_size: 1048576, test_timeout: 300, taskfile_path: /t, confirmation_timeout: 900 }',
+        'workspace: { base_path: /w }',
+        'webhooks: { slack_url: "ftp://x", retry_attempts: -1, retry_delay: 1000 }',
+        '',
+      ].join('\n'),
+    ),
+  );
+  for (const path of [
+    'server.host',
+    'server.port',
+    'server.body_limit',
+    'server.cors_origins[0]',
+    'server.colour',
+    'auth.tokens[0].role',
+    'auth.tokens[0].sha256',
+    'event_store',
+    'routing.auto_confirm_confidence',
+    'kubernetes.namespace_prefix',
+    'deployment.default_strategy',
+    'webhooks.slack_url',
+    'webhooks.retry_attempts',
+  ]) {
+    t.true(path in problems || Object.keys(problems).some((key) => key.startsWith(path)), `${path} is named: ${JSON.stringify(problems)}`);
+  }
+  t.is(problems['server.colour'], 'unknown key');
+  t.regex(problems['server.port']!, /0\.\.65535/);
+});
+
+test('a missing section is named', async (t) => {
+  const problems = problemsOf(await withFile('server: { host: h, port: 1, body_limit: 1, cors_origins: [] }\n'));
+  for (const section of ['auth', 'event_store', 'routing', 'opencode', 'kubernetes', 'deployment', 'workspace', 'webhooks']) {
+    t.true(section in problems, section);
+  }
+});
+
+test('a YAML syntax error names its line and column', async (t) => {
+  const result = await withFile('server:\n  host: [unclosed\n');
+  t.true(E.isLeft(result));
+  if (E.isLeft(result)) t.regex(formatConfigError(result.left), /line \d+, column \d+/);
+});
+
+test('an unreadable file is reported, not thrown', (t) => {
+  const result = loadConfig({ env: { GATEWAY_CONFIG: '/nonexistent/backend.yaml' } });
+  t.true(E.isLeft(result));
+  if (E.isLeft(result)) t.regex(formatConfigError(result.left), /cannot read the configuration file: ENOENT/);
+});
+
+test('malformed GATEWAY_TOKENS and GATEWAY_OPENCODE_CONFIG are named', (t) => {
+  const result = loadConfig({ env: { GATEWAY_TOKENS: 'justaname,x:root:0123456789abcdefg,y:viewer:short', GATEWAY_OPENCODE_CONFIG: '[1]' } });
+  const problems = problemsOf(result);
+  t.regex(problems['GATEWAY_TOKENS[0]']!, /name:role:token/);
+  t.regex(problems['GATEWAY_TOKENS[1]']!, /role/);
+  t.regex(problems['GATEWAY_TOKENS[2]']!, /shorter than 16/);
+  t.regex(problems['GATEWAY_OPENCODE_CONFIG']!, /JSON object/);
+  t.false(JSON.stringify(problems).includes('0123456789abcdefg'), 'a rejected token is not echoed');
+});
+
+test('interpolation: set, unset, defaults, escapes', (t) => {
+  const env = { A: 'alpha', EMPTY: '' };
+  t.is(interpolateString('${A}/x', env), 'alpha/x');
+  t.is(interpolateString('${MISSING}', env), '');
+  t.is(interpolateString('${MISSING:-fallback}', env), 'fallback');
+  t.is(interpolateString('${EMPTY:-fallback}', env), 'fallback');
+  t.is(interpolateString('${A:-fallback}', env), 'alpha');
+  t.is(interpolateString('$${A}', env), '${A}');
+});
+
+test('without tokens: loopback gets one generated operator token, any other address is refused', (t) => {
+  const local = ensureTokens(shipped());
+  t.true(E.isRight(local));
+  if (E.isRight(local)) {
+    const token = local.right.generatedToken!;
+    t.regex(token, /^gw_[A-Za-z0-9_-]{43}$/);
+    t.deepEqual(authenticate(local.right.config.auth.tokens, token), { name: 'local-operator', role: 'operator' });
+    t.is(local.right.config.auth.tokens[0]!.sha256, sha256Hex(token));
+  }
+  const open = ensureTokens(shipped({ HOST: '0.0.0.0' }));
+  t.true(E.isLeft(open));
+  if (E.isLeft(open)) t.regex(open.left, /no API tokens are configured/);
+  const configured = ensureTokens(shipped({ HOST: '0.0.0.0', GATEWAY_TOKENS: 'slack:operator:0123456789abcdef0' }));
+  t.true(E.isRight(configured) && configured.right.generatedToken === undefined);
+});
+
+test('loopback addresses', (t) => {
+  for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) t.true(isLoopback(host), host);
+  for (const host of ['0.0.0.0', '10.0.0.1', '::', 'example.com']) t.false(isLoopback(host), host);
+});
