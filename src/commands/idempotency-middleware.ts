@@ -7,6 +7,7 @@ import { ProblemError } from '../api/problem.js';
 import type { JsonValue } from '../eventstore/port.js';
 import type { EventLog } from '../events/event-log.js';
 import type { CommandContext } from '../events/metadata.js';
+import { untilAborted } from '../events/until-aborted.js';
 import { assertNever, domainErrorToProblem } from './domain-error.js';
 import { handleCommand } from './handle-command.js';
 import {
@@ -72,10 +73,11 @@ export const idempotency = (eventLog: EventLog, options: IdempotencyOptions): Mi
   /** Resolves when the key's current attempt has ended (recorded or abandoned), or at `until` (epoch ms). */
   const waitUntilSettled = async (stream: string, until: number): Promise<void> => {
     const subscription = eventLog.subscribeToStream<IdempotencyEvent>(stream);
-    const timer = setTimeout(() => void subscription.stop(), Math.max(0, until - Date.now()));
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), Math.max(0, until - Date.now()));
     try {
       let state = idempotencyDecider.initialState();
-      for await (const stored of subscription) {
+      for await (const stored of untilAborted(subscription, deadline.signal)) {
         state = idempotencyDecider.evolve(state, stored.event);
         if (state.status !== 'in_progress') return;
       }

@@ -5,6 +5,7 @@ import type { EventLog, TypedSubscription } from '../events/event-log.js';
 import type { CommandContext } from '../events/metadata.js';
 import { InvalidEventDataError, UnknownEventTypeError } from '../events/registry.js';
 import type { StoredEvent } from '../events/stored-event.js';
+import { untilAborted } from '../events/until-aborted.js';
 import { PositionTracker, SubscriberStoppedError } from '../projections/position-tracker.js';
 import type { ProcessManagerEvent } from './events.js';
 import type { EffectHandler, EffectHandlers, EffectRequest, ProcessManager, Reaction } from './process-manager.js';
@@ -159,7 +160,7 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
           const subscription = this.options.eventLog.subscribeToAll(after >= 0 ? { afterPosition: after } : {});
           running.subscription = subscription;
           subscribed();
-          for await (const stored of subscription) {
+          for await (const stored of untilAborted(subscription, signal)) {
             if (!(await this.process(stored, done, signal))) break;
             this.tracker.advance(stored.position);
             if (stored.position >= scannedTo) done.clear();
