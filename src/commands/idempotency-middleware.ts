@@ -234,12 +234,13 @@ const replay = (ctx: Context, response: RecordedResponse): void => {
       ctx.body = response.body;
       break;
     case 'empty':
-      ctx.body = null;
+      // Undefined, not null: the error middleware still sees "no body" (a router 404 becomes a problem again).
+      ctx.body = undefined;
       break;
     default:
       assertNever(response);
   }
-  // Status after body: Koa turns a null body into 204 unless the status is set afterwards.
+  // Status after body: Koa turns an empty body into 204 unless the status is set afterwards.
   ctx.status = response.status;
   ctx.set(headers);
 };

@@ -134,6 +134,12 @@ test('text and empty responses replay as they were; bodies that cannot be kept a
   t.is(empty2.status, 204);
   t.is(empty2.headers.get('idempotent-replayed'), 'true');
 
+  const nowhere1 = await post('/nowhere', {}, { 'Idempotency-Key': 'x' });
+  const nowhere2 = await post('/nowhere', {}, { 'Idempotency-Key': 'x' });
+  t.is(nowhere1.status, 404);
+  t.is(nowhere2.status, 404, 'an empty 404 stays a 404 (not a 204) when replayed');
+  t.is(await nowhere2.text(), await nowhere1.text());
+
   const binary1 = await post('/binary', {}, { 'Idempotency-Key': 'b' });
   const binary2 = await post('/binary', {}, { 'Idempotency-Key': 'b' });
   t.not(await binary2.text(), await binary1.text());
