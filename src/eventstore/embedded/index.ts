@@ -180,6 +180,8 @@ class EmbeddedEventStore implements EventStore {
     const frames: Buffer[] = [];
     const accepted: { pending: PendingAppend; firstFrame: number }[] = [];
     const written: { stream: string; event: EventToAppend }[] = [];
+    // Refusals wait for the batch's sync: a loser that re-reads the head must see the winner.
+    const refused: { pending: PendingAppend; error: unknown }[] = [];
     // Revisions of streams as they will stand after the earlier appends of this batch.
     const heads = new Map<string, number>();
     const headOf = (stream: string): number => heads.get(stream) ?? this.lastRevision(stream);
@@ -202,10 +204,21 @@ class EmbeddedEventStore implements EventStore {
         for (const event of pending.events) written.push({ stream: pending.stream, event });
         heads.set(pending.stream, head + pending.events.length);
       } catch (error) {
-        pending.reject(error);
+        refused.push({ pending, error });
       }
     }
-    if (frames.length === 0) return;
+    try {
+      if (frames.length > 0) await this.writeDurably(frames, accepted, written);
+    } finally {
+      for (const { pending, error } of refused) pending.reject(error);
+    }
+  }
+
+  private async writeDurably(
+    frames: Buffer[],
+    accepted: { pending: PendingAppend; firstFrame: number }[],
+    written: { stream: string; event: EventToAppend }[],
+  ): Promise<void> {
     try {
       await this.file.writev(frames, this.index.size);
       await this.file.datasync();

@@ -41,6 +41,7 @@ export class PagedSubscription implements Subscription {
         yield event;
       }
       if (page.length > 0 || this.feed.commitCount() !== seen) continue;
+      if (this.stopped) return;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         void this.feed.nextCommit().then(resolve);

@@ -1,0 +1,88 @@
+import Koa from 'koa';
+import type Router from '@koa/router';
+import type { Logger } from 'pino';
+import { GatewayMetrics } from './metrics.js';
+import { bearerAuth, type Authenticator } from './middleware/auth.js';
+import { corsAllowlist } from './middleware/cors.js';
+import { jsonBody } from './middleware/json-body.js';
+import { problemDocuments } from './middleware/problems.js';
+import { requestIds } from './middleware/request-id.js';
+import { securityHeaders } from './middleware/security-headers.js';
+import { ProblemError } from './problem.js';
+import { serviceRoutes, type ReadinessCheck } from './service-routes.js';
+import { stateOf } from './state.js';
+import { buildOpenApiDocument } from './openapi/document.js';
+
+export const API_VERSION = '1.0.0';
+
+export interface AppDependencies {
+  readonly logger: Logger;
+  readonly authenticate: Authenticator;
+  readonly metrics: GatewayMetrics;
+  readonly checks: Readonly<Record<string, ReadinessCheck | undefined>>;
+  readonly corsOrigins: readonly string[];
+  readonly bodyLimitBytes: number;
+  /** Capability routers (sessions, deployments, ...) mounted after the service routes. */
+  readonly routers?: readonly Router[];
+  /** Middleware between body parsing and the routers, e.g. Idempotency-Key. */
+  readonly commandMiddleware?: readonly Koa.Middleware[];
+  /** Routes whose bodies are form-encoded rather than JSON. */
+  readonly formPaths?: readonly string[];
+}
+
+/**
+ * The HTTP edge. Order matters: ids and logging first, so every later failure is logged with
+ * them; problems wrap everything below, so any error becomes one problem document; CORS before
+ * auth, so preflights need no token; auth before the body is read.
+ */
+export const createApp = (deps: AppDependencies): Koa => {
+  const app = new Koa({ proxy: false });
+  app.silent = true; // errors are logged once, by the problems middleware
+  const routers = [serviceRoutes({ version: API_VERSION, metrics: deps.metrics, checks: deps.checks, openApiDocument: buildOpenApiDocument(API_VERSION) }), ...(deps.routers ?? [])];
+
+  app.use(requestIds(deps.logger));
+  app.use(accessLog);
+  app.use(deps.metrics.middleware);
+  app.use(securityHeaders());
+  app.use(problemDocuments());
+  app.use(corsAllowlist(deps.corsOrigins));
+  app.use(bearerAuth(deps.authenticate));
+  app.use(jsonBody(deps.bodyLimitBytes, deps.formPaths));
+  for (const middleware of deps.commandMiddleware ?? []) app.use(middleware);
+  app.use(async (ctx, next) => {
+    await next();
+    const matched = ctx['_matchedRoute'];
+    if (typeof matched === 'string') stateOf(ctx).routePattern = matched;
+  });
+  for (const router of routers) {
+    app.use(router.routes());
+    app.use(
+      router.allowedMethods({
+        throw: true,
+        methodNotAllowed: () => new ProblemError(405, 'this resource does not support that method'),
+        notImplemented: () => new ProblemError(501, 'the gateway does not implement that method'),
+      }),
+    );
+  }
+  return app;
+};
+
+/** One structured line per request; never headers, so never a token. */
+const accessLog: Koa.Middleware = async (ctx, next) => {
+  const started = process.hrtime.bigint();
+  try {
+    await next();
+  } finally {
+    const state = stateOf(ctx);
+    const line = {
+      method: ctx.method,
+      path: ctx.path,
+      route: state.routePattern,
+      status: ctx.status,
+      duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
+      actor: state.principal?.name,
+    };
+    if (ctx.status >= 500) state.logger.error(line, 'request');
+    else state.logger.info(line, 'request');
+  }
+};

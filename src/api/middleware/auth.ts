@@ -1,0 +1,45 @@
+import type { Middleware } from 'koa';
+import type { Principal } from '../../config/tokens.js';
+import type { Role } from '../../config/schema.js';
+import { ProblemError } from '../problem.js';
+import { stateOf } from '../state.js';
+
+export type Authenticator = (bearerToken: string) => Principal | undefined;
+
+const READERS: readonly Role[] = ['operator', 'viewer', 'auditor'];
+const AUDITORS: readonly Role[] = ['operator', 'auditor'];
+const OPERATORS: readonly Role[] = ['operator'];
+
+/**
+ * The contract's roles in one table: public service routes need nothing; Slack interactions are
+ * checked by their signature instead; audit needs an auditor (the operator may read everything);
+ * other reads and SSE any role; every command the operator.
+ */
+export const rolesFor = (method: string, path: string): readonly Role[] | 'public' | 'slack-signature' => {
+  if (!path.startsWith('/api/') && path !== '/api') return 'public';
+  if (method === 'POST' && path === '/api/slack/interactions') return 'slack-signature';
+  if (path === '/api/audit' || path.startsWith('/api/audit/')) return AUDITORS;
+  if (method === 'GET' || method === 'HEAD') return READERS;
+  return OPERATORS;
+};
+
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+
+export const bearerAuth = (authenticate: Authenticator): Middleware => async (ctx, next) => {
+  if (ctx.method === 'OPTIONS') return next();
+  const required = rolesFor(ctx.method, ctx.path);
+  if (required === 'public' || required === 'slack-signature') return next();
+  const challenge = { 'WWW-Authenticate': 'Bearer realm="ai-dev-gateway"' };
+  const header = ctx.get('Authorization');
+  if (header === '') throw new ProblemError(401, 'an Authorization: Bearer <token> header is required', { headers: challenge });
+  const match = BEARER.exec(header);
+  const principal = match ? authenticate(match[1]!) : undefined;
+  if (!principal) throw new ProblemError(401, 'the bearer token is not valid', { headers: { 'WWW-Authenticate': 'Bearer realm="ai-dev-gateway", error="invalid_token"' } });
+  if (!required.includes(principal.role)) {
+    throw new ProblemError(403, `role ${principal.role} may not ${ctx.method} ${ctx.path}; it needs ${required.join(' or ')}`);
+  }
+  const state = stateOf(ctx);
+  state.principal = principal;
+  state.logger = state.logger.child({ actor: principal.name });
+  await next();
+};

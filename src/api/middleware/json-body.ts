@@ -1,0 +1,41 @@
+import { koaBody } from 'koa-body';
+import type { Middleware } from 'koa';
+import compose from 'koa-compose';
+import { ProblemError } from '../problem.js';
+
+/** Paths whose bodies are not JSON (Slack posts its interactions form-encoded). */
+export type FormPaths = readonly string[];
+
+/**
+ * Commands carry JSON only (415 otherwise) within the configured size (413). The raw body is
+ * kept (`ctx.request.rawBody`): idempotency compares it and Slack signatures are computed over it.
+ */
+export const jsonBody = (limitBytes: number, formPaths: FormPaths = []): Middleware =>
+  compose([
+    async (ctx, next) => {
+      const declared = Number(ctx.get('Content-Length') || 0);
+      if (declared > limitBytes) throw new ProblemError(413, `the request body is ${declared} bytes; the limit is ${limitBytes}`);
+      const hasBody = ctx.request.length > 0 || ctx.get('Transfer-Encoding') !== '';
+      if (hasBody && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method)) {
+        const form = formPaths.includes(ctx.path);
+        const accepted = form ? ctx.is('application/x-www-form-urlencoded') : ctx.is('application/json', '+json');
+        if (!accepted) {
+          throw new ProblemError(415, `the request body must be ${form ? 'application/x-www-form-urlencoded' : 'application/json'}`, {
+            headers: { 'Accept-Post': form ? 'application/x-www-form-urlencoded' : 'application/json' },
+          });
+        }
+      }
+      await next();
+    },
+    koaBody({
+      json: true,
+      urlencoded: true,
+      text: false,
+      multipart: false,
+      jsonLimit: limitBytes,
+      formLimit: limitBytes,
+      includeUnparsed: true,
+      jsonStrict: true,
+      parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
+    } as Parameters<typeof koaBody>[0]),
+  ]);

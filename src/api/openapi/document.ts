@@ -1,0 +1,405 @@
+import { listOf, ref, schemas } from './schemas.js';
+
+/**
+ * The API Contract v1.0.0 as OpenAPI 3.1: every operation of the contract, built or not.
+ * `x-implemented: false` marks the operations later phases build; `x-roles` names who may call.
+ * A test checks this list against the contract's operations and against the app's routes.
+ */
+
+type Role = 'operator' | 'viewer' | 'auditor';
+interface Op {
+  readonly summary: string;
+  readonly description?: string;
+  readonly tag: string;
+  readonly implemented: boolean;
+  /** Public operations have none. */
+  readonly roles?: readonly Role[];
+  readonly params?: readonly object[];
+  readonly body?: object;
+  readonly bodyType?: string;
+  readonly responses: Record<string, object>;
+  /** Client errors this operation can answer, beyond the ones every protected operation has. */
+  readonly errors?: readonly number[];
+  readonly idempotent?: boolean;
+  readonly ifMatch?: boolean;
+}
+
+const READ: readonly Role[] = ['operator', 'viewer', 'auditor'];
+const COMMAND: readonly Role[] = ['operator'];
+const AUDIT: readonly Role[] = ['operator', 'auditor'];
+
+const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
+const viewWithETag = (schema: object, description: string) => ({
+  ...json(schema, description),
+  headers: { ETag: { description: 'The resource revision in quotes, e.g. "3"', schema: { type: 'string' } } },
+});
+const sse = (description: string) => ({ description, content: { 'text/event-stream': { schema: { type: 'string', description } } } });
+const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+const query = (name: string, schema: object, description: string) => ({ name, in: 'query', required: false, description, schema });
+const paging = [
+  query('limit', { type: 'integer', minimum: 1, maximum: 500, default: 50 }, 'Page size'),
+  query('cursor', { type: 'string' }, '`next_cursor` of the previous page'),
+];
+const asOf = query('as_of', { type: 'string' }, 'An RFC 3339 time or a `$all` position: the view as it stood then, folded from history');
+const resume = [
+  { name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this revision (what EventSource sends on reconnect)', schema: { type: 'string' } },
+  query('from', { type: 'integer', minimum: 0 }, 'Resume after this revision (when a header cannot be set)'),
+];
+
+const PROBLEM_TEXT: Record<number, string> = {
+  400: 'Malformed JSON or a body/query that fails validation; `errors` names every failing field',
+  401: 'No or bad credentials',
+  403: 'The token’s role may not call this operation',
+  404: 'Unknown resource',
+  409: 'Not allowed in the resource’s current state; `detail` says which state',
+  412: '`If-Match` revision mismatch',
+  413: 'Body over the configured limit',
+  415: 'Body is not JSON',
+  422: '`Idempotency-Key` reused with a different body',
+  429: 'Rate limited',
+  503: 'A dependency (the event store) is unavailable',
+};
+const problem = (status: number) => ({
+  description: PROBLEM_TEXT[status] ?? 'Error',
+  content: { 'application/problem+json': { schema: ref('Problem') } },
+});
+
+const SESSION_EVENTS = 'Events: `agent_output` {message_id, text}, `progress` {summary}, `question` {question_id, text, options}, `status` {status, agent_status}, `deployment` {deployment_id, status}. `id:` is the revision in the session stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
+const DEPLOYMENT_EVENTS = 'Events: `progress` {step, message}, `step_complete` {step, status, detail}, `test_results` (the tests object), `complete` {status, url, all_passing}; the server ends the stream after `complete`. `id:` is the revision in the deployment stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
+
+const sessionId = pathParam('session_id', 'Session id');
+const deploymentId = pathParam('deployment_id', 'Deployment id');
+
+export const operations: Record<string, Record<string, Op>> = {
+  '/health': { get: { tag: 'service', summary: 'Liveness (no I/O)', implemented: true, responses: { 200: json(ref('Health'), 'Alive') } } },
+  '/ready': {
+    get: {
+      tag: 'service',
+      summary: 'Readiness: checks the event store (and later OpenCode and Kubernetes)',
+      implemented: true,
+      responses: { 200: json(ref('Readiness'), 'Ready'), 503: json(ref('Readiness'), 'Degraded: a check failed') },
+    },
+  },
+  '/metrics': {
+    get: {
+      tag: 'service',
+      summary: 'Prometheus metrics',
+      description: 'HTTP latency by route, events appended, subscription lag, process metrics.',
+      implemented: true,
+      responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    },
+  },
+  '/openapi.json': { get: { tag: 'service', summary: 'This document', implemented: true, responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1') } } },
+  '/docs': { get: { tag: 'service', summary: 'This document, rendered', implemented: true, responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } } },
+  '/api/routing/analyze': {
+    post: {
+      tag: 'routing',
+      summary: 'Suggest a BMAD route for a task (pure analysis, appends nothing)',
+      description: 'Security-sensitive work → architect; business rules, pricing, requirements, user stories → pm; small concrete implementation → builder; large, cross-cutting, ambiguous or unknown → party-mode.',
+      implemented: false,
+      roles: COMMAND,
+      body: ref('AnalyzeRequest'),
+      responses: { 200: json(ref('RoutingAnalysis'), 'The suggestion') },
+    },
+  },
+  '/api/sessions': {
+    post: {
+      tag: 'sessions',
+      summary: 'Open a session: workspace, route suggestion, agent',
+      description: 'Suggests a route at once (`RouteSuggested`); at or above the auto-confirm confidence it confirms it, below it the session waits in `awaiting_route` and a `routing_suggestion` webhook asks a person.',
+      implemented: false,
+      roles: COMMAND,
+      body: ref('CreateSessionRequest'),
+      idempotent: true,
+      responses: { 202: viewWithETag(ref('Session'), 'Accepted: the session view') },
+    },
+    get: {
+      tag: 'sessions',
+      summary: 'List sessions',
+      implemented: false,
+      roles: READ,
+      params: [
+        query('status', { type: 'string', enum: ['initializing', 'awaiting_route', 'active', 'paused', 'closed', 'failed'] }, '`active` means every status but closed and failed'),
+        query('category', { type: 'string' }, 'Category slug'),
+        query('project', { type: 'string' }, 'Project slug'),
+        ...paging,
+      ],
+      responses: { 200: json(listOf('Session'), 'A page of session views') },
+    },
+  },
+  '/api/sessions/{session_id}': {
+    get: { tag: 'sessions', summary: 'A session view', implemented: false, roles: READ, params: [sessionId, asOf], errors: [404], responses: { 200: viewWithETag(ref('Session'), 'The session') } },
+  },
+  '/api/sessions/{session_id}/route': {
+    post: {
+      tag: 'sessions',
+      summary: 'Confirm or override the suggested route; the agent starts with that persona',
+      implemented: false,
+      roles: COMMAND,
+      params: [sessionId],
+      body: ref('ConfirmRouteRequest'),
+      idempotent: true,
+      ifMatch: true,
+      errors: [404, 409],
+      responses: { 202: viewWithETag(ref('Session'), 'Accepted') },
+    },
+  },
+  '/api/sessions/{session_id}/messages': {
+    post: {
+      tag: 'sessions',
+      summary: 'Send a message to the agent (409 unless active)',
+      implemented: false,
+      roles: COMMAND,
+      params: [sessionId],
+      body: ref('SendMessageRequest'),
+      idempotent: true,
+      ifMatch: true,
+      errors: [404, 409],
+      responses: { 202: json(ref('MessageAccepted'), 'Accepted') },
+    },
+    get: {
+      tag: 'sessions',
+      summary: 'The conversation in order (agent entries are the final text of each turn)',
+      implemented: false,
+      roles: READ,
+      params: [sessionId, ...paging],
+      errors: [404],
+      responses: { 200: json(listOf('Message'), 'Messages') },
+    },
+  },
+  '/api/sessions/{session_id}/questions/{question_id}/answer': {
+    post: {
+      tag: 'sessions',
+      summary: 'Answer the agent’s question',
+      implemented: false,
+      roles: COMMAND,
+      params: [sessionId, pathParam('question_id', 'Question id')],
+      body: ref('AnswerRequest'),
+      idempotent: true,
+      ifMatch: true,
+      errors: [404, 409],
+      responses: { 202: viewWithETag(ref('Session'), 'Accepted') },
+    },
+  },
+  '/api/sessions/{session_id}/pause': {
+    post: { tag: 'sessions', summary: 'Pause (the agent’s current turn is aborted)', implemented: false, roles: COMMAND, params: [sessionId], idempotent: true, ifMatch: true, errors: [404, 409], responses: { 202: viewWithETag(ref('Session'), 'Accepted') } },
+  },
+  '/api/sessions/{session_id}/resume': {
+    post: { tag: 'sessions', summary: 'Resume a paused session', implemented: false, roles: COMMAND, params: [sessionId], idempotent: true, ifMatch: true, errors: [404, 409], responses: { 202: viewWithETag(ref('Session'), 'Accepted') } },
+  },
+  '/api/sessions/{session_id}/close': {
+    post: {
+      tag: 'sessions',
+      summary: 'Close the session (optionally removing its workspace)',
+      implemented: false,
+      roles: COMMAND,
+      params: [sessionId],
+      body: ref('CloseSessionRequest'),
+      idempotent: true,
+      ifMatch: true,
+      errors: [404, 409],
+      responses: { 202: viewWithETag(ref('Session'), 'Accepted') },
+    },
+  },
+  '/api/sessions/{session_id}/events': {
+    get: { tag: 'sessions', summary: 'SSE tail of the session stream', description: SESSION_EVENTS, implemented: false, roles: READ, params: [sessionId, ...resume], errors: [404], responses: { 200: sse(SESSION_EVENTS) } },
+  },
+  '/api/deployments': {
+    post: {
+      tag: 'deployments',
+      summary: 'Plan a deployment of the session’s branch; asks for confirmation',
+      description: 'A `deployment_confirmation_requested` webhook asks for confirmation.',
+      implemented: false,
+      roles: COMMAND,
+      body: ref('CreateDeploymentRequest'),
+      idempotent: true,
+      errors: [404, 409],
+      responses: { 202: viewWithETag(ref('Deployment'), 'Accepted: the deployment view with its plan') },
+    },
+    get: {
+      tag: 'deployments',
+      summary: 'List deployments',
+      implemented: false,
+      roles: READ,
+      params: [query('session_id', { type: 'string' }, 'Only this session’s'), query('status', ref('DeploymentStatus'), 'Only this status'), ...paging],
+      responses: { 200: json(listOf('Deployment'), 'A page of deployment views') },
+    },
+  },
+  '/api/deployments/{deployment_id}': {
+    get: { tag: 'deployments', summary: 'A deployment view', implemented: false, roles: READ, params: [deploymentId, asOf], errors: [404], responses: { 200: viewWithETag(ref('Deployment'), 'The deployment') } },
+  },
+  '/api/deployments/{deployment_id}/confirm': {
+    post: {
+      tag: 'deployments',
+      summary: 'Confirm (409 unless awaiting_confirmation; two concurrent confirms start one execution)',
+      implemented: false,
+      roles: COMMAND,
+      params: [deploymentId],
+      body: ref('ConfirmDeploymentRequest'),
+      idempotent: true,
+      ifMatch: true,
+      errors: [404, 409],
+      responses: { 202: viewWithETag(ref('Deployment'), 'Accepted') },
+    },
+  },
+  '/api/deployments/{deployment_id}/reject': {
+    post: {
+      tag: 'deployments',
+      summary: 'Reject (409 unless awaiting_confirmation)',
+      implemented: false,
+      roles: COMMAND,
+      params: [deploymentId],
+      body: ref('RejectDeploymentRequest'),
+      idempotent: true,
+      ifMatch: true,
+      errors: [404, 409],
+      responses: { 202: viewWithETag(ref('Deployment'), 'Accepted') },
+    },
+  },
+  '/api/deployments/{deployment_id}/tests': {
+    get: { tag: 'deployments', summary: 'Test results', implemented: false, roles: READ, params: [deploymentId], errors: [404], responses: { 200: json(ref('Tests'), 'Unit, integration and acceptance suites') } },
+  },
+  '/api/deployments/{deployment_id}/tests/rerun': {
+    post: { tag: 'deployments', summary: 'Run the tests again', implemented: false, roles: COMMAND, params: [deploymentId], idempotent: true, ifMatch: true, errors: [404, 409], responses: { 202: viewWithETag(ref('Deployment'), 'Accepted') } },
+  },
+  '/api/deployments/{deployment_id}/progress': {
+    get: { tag: 'deployments', summary: 'SSE of the deployment’s progress', description: DEPLOYMENT_EVENTS, implemented: false, roles: READ, params: [deploymentId, ...resume], errors: [404], responses: { 200: sse(DEPLOYMENT_EVENTS) } },
+  },
+  '/api/namespaces': {
+    get: { tag: 'namespaces', summary: 'Lab namespaces the gateway created', implemented: false, roles: READ, params: paging, responses: { 200: json(listOf('Namespace'), 'Namespaces') } },
+  },
+  '/api/namespaces/{name}': {
+    delete: {
+      tag: 'namespaces',
+      summary: 'Delete a lab namespace now or after N days',
+      description: 'Only namespaces the gateway created (`<project>-lab`, labelled as managed by it); any other name is 404.',
+      implemented: false,
+      roles: COMMAND,
+      params: [pathParam('name', 'Namespace name'), query('after_days', { type: 'integer', minimum: 1 }, 'Schedule the deletion instead')],
+      errors: [404],
+      responses: { 202: json(ref('NamespaceDeletion'), 'Accepted') },
+    },
+  },
+  '/api/webhooks/failed': {
+    get: { tag: 'webhooks', summary: 'Parked (dead-lettered) webhook deliveries', implemented: false, roles: READ, params: paging, responses: { 200: json(listOf('FailedWebhook'), 'Failed deliveries') } },
+  },
+  '/api/webhooks/failed/{event_id}/retry': {
+    post: { tag: 'webhooks', summary: 'Re-send a parked webhook', implemented: false, roles: COMMAND, params: [pathParam('event_id', 'Webhook event id')], idempotent: true, errors: [404], responses: { 202: json(ref('FailedWebhook'), 'Accepted') } },
+  },
+  '/api/slack/interactions': {
+    post: {
+      tag: 'slack',
+      summary: 'Slack interactive actions (authenticated by Slack’s request signature)',
+      description: 'Verified by `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:<X-Slack-Request-Timestamp>:<raw body>">` with the signing secret; a timestamp more than 5 minutes old or a wrong signature is 401 and nothing happens.',
+      implemented: false,
+      params: [
+        { name: 'X-Slack-Signature', in: 'header', required: true, schema: { type: 'string' } },
+        { name: 'X-Slack-Request-Timestamp', in: 'header', required: true, schema: { type: 'string' } },
+      ],
+      body: ref('SlackInteraction'),
+      bodyType: 'application/x-www-form-urlencoded',
+      errors: [401, 400],
+      responses: { 200: { description: 'Handled' } },
+    },
+  },
+  '/api/audit/events': {
+    get: {
+      tag: 'audit',
+      summary: 'The whole log in order',
+      implemented: false,
+      roles: AUDIT,
+      params: [query('from_position', { type: 'integer', minimum: 0 }, 'First `$all` position'), ...paging],
+      responses: { 200: json(listOf('AuditEvent'), 'Events') },
+    },
+  },
+  '/api/audit/streams/{stream}': {
+    get: {
+      tag: 'audit',
+      summary: 'One stream’s history',
+      implemented: false,
+      roles: AUDIT,
+      params: [pathParam('stream', 'Stream name'), query('from_revision', { type: 'integer', minimum: 0 }, 'First revision'), ...paging],
+      errors: [404],
+      responses: { 200: json(listOf('AuditEvent'), 'Events') },
+    },
+  },
+  '/api/audit/verify': {
+    get: { tag: 'audit', summary: 'Verify every stream’s hash chain', implemented: false, roles: AUDIT, responses: { 200: json(ref('Verification'), 'The verdict') } },
+  },
+};
+
+const toOperation = (method: string, path: string, op: Op) => {
+  const errors = new Set<number>(op.errors ?? []);
+  if (op.roles) [401, 403, 429, 503].forEach((status) => errors.add(status));
+  if (op.body || op.params?.length) errors.add(400);
+  if (op.body) [413, 415].forEach((status) => errors.add(status));
+  if (op.idempotent) errors.add(422);
+  if (op.ifMatch) errors.add(412);
+  const parameters = [...(op.params ?? [])];
+  if (op.idempotent) parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, description: 'A retry with the same key and body returns the first response and appends nothing; another body is 422', schema: { type: 'string', maxLength: 255 } });
+  if (op.ifMatch) parameters.push({ name: 'If-Match', in: 'header', required: false, description: 'Expected revision, e.g. "3"; 412 on mismatch', schema: { type: 'string' } });
+  return {
+    operationId: `${method}${path.replace(/[{}]/g, '').replace(/[^a-zA-Z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+    tags: [op.tag],
+    summary: op.summary,
+    description: [op.implemented ? '' : '**Not yet implemented** in this version of the gateway (answers 404 until it is).', op.description ?? '', op.roles ? `Roles: ${op.roles.join(', ')}.` : 'Public.']
+      .filter((line) => line !== '')
+      .join('\n\n'),
+    'x-implemented': op.implemented,
+    ...(op.roles ? { 'x-roles': op.roles, security: [{ bearer: [] }] } : { security: [] }),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(op.body ? { requestBody: { required: op.bodyType === undefined || true, content: { [op.bodyType ?? 'application/json']: { schema: op.body } } } } : {}),
+    responses: { ...op.responses, ...Object.fromEntries([...errors].sort().map((status) => [String(status), problem(status)])) },
+  };
+};
+
+const webhook = (type: string, description: string) => ({
+  post: {
+    summary: `${type} webhook`,
+    description: `${description}\n\nHeaders: \`Idempotency-Key: <event_id>\` (a redelivery carries the same id), \`X-Gateway-Timestamp: <unix seconds>\`, \`X-Gateway-Signature: v1=<hex HMAC-SHA256 of "v1:<timestamp>:<raw body>" with the webhook secret>\`. At least once, in event order per session, retried \`retry_attempts\` times with growing delay; a 2xx acknowledges; still failing → parked at GET /api/webhooks/failed.`,
+    parameters: [
+      { name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string' } },
+      { name: 'X-Gateway-Timestamp', in: 'header', required: true, schema: { type: 'string' } },
+      { name: 'X-Gateway-Signature', in: 'header', required: true, schema: { type: 'string', pattern: '^v1=[0-9a-f]{64}$' } },
+    ],
+    requestBody: { required: true, content: { 'application/json': { schema: { allOf: [ref('Webhook'), { properties: { event_type: { const: type } } }] } } } },
+    responses: { '200': { description: 'Any 2xx acknowledges' } },
+  },
+});
+
+export const buildOpenApiDocument = (version = '1.0.0') => ({
+  openapi: '3.1.0',
+  info: {
+    title: 'AI Dev Gateway',
+    version,
+    description:
+      'The API Contract v1.0.0 between the gateway and its clients: the Slack backend (commands, webhooks), SSE subscribers and auditors. JSON bodies in snake_case; errors are RFC 9457 problem documents; commands answer 202 once their events are durably appended; `Idempotency-Key` on any POST; every view carries `revision` and an `ETag`, commands accept `If-Match`; lists take `limit` (default 50, max 500) and `cursor` and answer `{ items, next_cursor }`. Operations marked `x-implemented: false` are part of the contract and are built in later versions.',
+  },
+  servers: [{ url: '/' }],
+  tags: ['service', 'routing', 'sessions', 'deployments', 'namespaces', 'webhooks', 'slack', 'audit'].map((name) => ({ name })),
+  paths: Object.fromEntries(
+    Object.entries(operations).map(([path, methods]) => [path, Object.fromEntries(Object.entries(methods).map(([method, op]) => [method, toOperation(method, path, op)]))]),
+  ),
+  webhooks: {
+    routing_suggestion: webhook('routing_suggestion', 'A route needs a person’s confirmation.'),
+    progress: webhook('progress', 'The agent reports progress.'),
+    question: webhook('question', 'The agent asks a question.'),
+    agent_reply: webhook('agent_reply', 'The agent’s final text of a turn.'),
+    deployment_confirmation_requested: webhook('deployment_confirmation_requested', 'A deployment plan waits for confirmation.'),
+    deployment_ready: webhook('deployment_ready', 'The lab is up; `data.url` is its address.'),
+    test_results: webhook('test_results', 'Tests finished.'),
+    deployment_failed: webhook('deployment_failed', 'A deployment failed.'),
+    session_closed: webhook('session_closed', 'A session was closed.'),
+  },
+  components: {
+    schemas,
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', description: 'Configured tokens, each with one role: operator (every command and read), viewer (reads and SSE), auditor (reads, SSE and /api/audit/*).' },
+    },
+  },
+  security: [{ bearer: [] }],
+});
+
+/** `METHOD path` of every operation, and whether it is built. */
+export const operationList = (): { method: string; path: string; implemented: boolean }[] =>
+  Object.entries(operations).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, implemented: op.implemented })));

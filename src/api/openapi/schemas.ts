@@ -1,0 +1,226 @@
+/** JSON Schemas (OpenAPI 3.1 = JSON Schema 2020-12) of the contract's bodies and views. */
+
+const SLUG = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const time = { type: 'string', format: 'date-time' } as const;
+const nullable = (schema: object) => ({ oneOf: [schema, { type: 'null' }] });
+const route = { type: 'string', enum: ['architect', 'pm', 'builder', 'party-mode'] } as const;
+const stepName = { type: 'string', enum: ['namespace', 'rbac', 'configmaps', 'pvcs', 'manifests', 'ingress', 'pods_ready', 'tests'] } as const;
+
+export const schemas: Record<string, object> = {
+  Problem: {
+    type: 'object',
+    description: 'RFC 9457 problem document (application/problem+json). `errors` lists every failing field on 400.',
+    required: ['type', 'title', 'status', 'detail'],
+    properties: {
+      type: { type: 'string', format: 'uri' },
+      title: { type: 'string' },
+      status: { type: 'integer' },
+      detail: { type: 'string' },
+      instance: { type: 'string' },
+      errors: { type: 'array', items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+    },
+  },
+  Health: { type: 'object', required: ['status', 'version'], properties: { status: { const: 'ok' }, version: { type: 'string', examples: ['1.0.0'] } } },
+  Readiness: {
+    type: 'object',
+    required: ['status', 'checks'],
+    properties: {
+      status: { type: 'string', enum: ['ready', 'degraded'] },
+      checks: {
+        type: 'object',
+        description: '"ok", "error: <reason>", or "not configured" for each dependency.',
+        properties: { event_store: { type: 'string' }, opencode: { type: 'string' }, kubernetes: { type: 'string' } },
+        required: ['event_store'],
+      },
+    },
+  },
+  Slug: { type: 'string', pattern: SLUG, maxLength: 40, description: 'DNS-1123 label' },
+  Route: route,
+  Task: {
+    type: 'object',
+    required: ['title', 'description'],
+    properties: { title: { type: 'string', minLength: 1, maxLength: 200 }, description: { type: 'string', minLength: 0, maxLength: 20000 } },
+  },
+  AnalyzeRequest: ref('Task'),
+  RoutingAnalysis: {
+    type: 'object',
+    required: ['suggested', 'confidence', 'reason', 'scores', 'signals'],
+    properties: {
+      suggested: route,
+      confidence: { type: 'number', minimum: 0, maximum: 1 },
+      reason: { type: 'string', description: 'Names the deciding signals in a sentence a person can read in Slack.' },
+      scores: { type: 'object', required: ['architect', 'pm', 'builder', 'party-mode'], properties: { architect: { type: 'number' }, pm: { type: 'number' }, builder: { type: 'number' }, 'party-mode': { type: 'number' } } },
+      signals: { type: 'array', items: { type: 'object', required: ['route', 'term', 'weight'], properties: { route, term: { type: 'string' }, weight: { type: 'number' } } } },
+    },
+  },
+  CreateSessionRequest: {
+    type: 'object',
+    required: ['category', 'project', 'repos', 'task'],
+    properties: {
+      category: ref('Slug'),
+      project: ref('Slug'),
+      repos: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 20,
+        items: { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: SLUG, maxLength: 63 }, url: { type: 'string' }, ref: { type: 'string' } } },
+      },
+      task: ref('Task'),
+      requested_by: { type: 'object', properties: { user: { type: 'string' }, channel: { type: 'string' }, thread_ts: { type: 'string' } } },
+    },
+  },
+  SessionStatus: { type: 'string', enum: ['initializing', 'awaiting_route', 'active', 'paused', 'closed', 'failed'] },
+  AgentStatus: { type: 'string', enum: ['idle', 'working', 'waiting_for_answer'] },
+  Session: {
+    type: 'object',
+    required: ['session_id', 'category', 'project', 'repos', 'task', 'status', 'agent_status', 'route', 'workspace_path', 'pending_question', 'deployments', 'created_at', 'updated_at', 'revision'],
+    properties: {
+      session_id: { type: 'string' },
+      category: { type: 'string' },
+      project: { type: 'string' },
+      repos: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { name: { type: 'string' }, url: { type: 'string' }, ref: { type: 'string' }, worktree_path: nullable({ type: 'string' }), branch: nullable({ type: 'string' }), base_commit: nullable({ type: 'string' }) },
+        },
+      },
+      task: ref('Task'),
+      status: ref('SessionStatus'),
+      agent_status: ref('AgentStatus'),
+      route: {
+        type: 'object',
+        properties: { suggested: route, confidence: { type: 'number' }, reason: { type: 'string' }, confirmed: nullable(route), confirmed_by: nullable({ type: 'string' }) },
+      },
+      workspace_path: nullable({ type: 'string' }),
+      pending_question: nullable({ type: 'object', required: ['question_id', 'text', 'options'], properties: { question_id: { type: 'string' }, text: { type: 'string' }, options: { type: 'array', items: { type: 'string' } } } }),
+      deployments: { type: 'array', items: { type: 'string' } },
+      created_at: time,
+      updated_at: time,
+      revision: { type: 'integer', minimum: 0 },
+    },
+  },
+  ConfirmRouteRequest: { type: 'object', required: ['route'], properties: { route, confirmed_by: { type: 'string' } } },
+  SendMessageRequest: { type: 'object', required: ['text'], properties: { text: { type: 'string', minLength: 1, maxLength: 50000 }, from: { type: 'string' } } },
+  MessageAccepted: { type: 'object', required: ['message_id'], properties: { message_id: { type: 'string' } } },
+  Message: {
+    type: 'object',
+    required: ['message_id', 'role', 'text', 'from', 'at'],
+    properties: { message_id: { type: 'string' }, role: { type: 'string', enum: ['user', 'agent', 'question', 'answer'] }, text: { type: 'string' }, from: nullable({ type: 'string' }), at: time },
+  },
+  AnswerRequest: { type: 'object', required: ['answer'], properties: { answer: { type: 'string', minLength: 1 } } },
+  CloseSessionRequest: { type: 'object', properties: { reason: { type: 'string' }, remove_workspace: { type: 'boolean' } } },
+  CreateDeploymentRequest: { type: 'object', required: ['session_id'], properties: { session_id: { type: 'string' }, branch: { type: 'string' }, repo: { type: 'string' } } },
+  DeploymentStatus: { type: 'string', enum: ['awaiting_confirmation', 'confirmed', 'deploying', 'testing', 'succeeded', 'failed', 'rejected', 'expired'] },
+  Plan: {
+    type: 'object',
+    required: ['namespace', 'strategy', 'runtime', 'configmaps', 'pvcs', 'url', 'steps'],
+    properties: {
+      namespace: { type: 'string' },
+      strategy: { const: 'configmap_pvc' },
+      runtime: { type: 'object', required: ['kind', 'image', 'command'], properties: { kind: { type: 'string', enum: ['uv', 'camel-jbang', 'node'] }, image: { type: 'string' }, command: { type: 'array', items: { type: 'string' } } } },
+      configmaps: { type: 'array', items: ref('PlannedVolume') },
+      pvcs: { type: 'array', items: ref('PlannedVolume') },
+      url: { type: 'string', format: 'uri' },
+      steps: { type: 'array', items: stepName },
+    },
+  },
+  PlannedVolume: { type: 'object', required: ['name', 'files', 'bytes'], properties: { name: { type: 'string' }, files: { type: 'integer' }, bytes: { type: 'integer' } } },
+  Step: {
+    type: 'object',
+    required: ['name', 'status', 'started_at', 'finished_at', 'detail'],
+    properties: { name: stepName, status: { type: 'string', enum: ['pending', 'running', 'done', 'failed', 'skipped'] }, started_at: nullable(time), finished_at: nullable(time), detail: nullable({ type: 'string' }) },
+  },
+  Suite: {
+    type: 'object',
+    required: ['passed', 'total', 'failed', 'skipped', 'duration_ms', 'failures', 'log_tail'],
+    properties: {
+      passed: { type: 'boolean' },
+      total: { type: 'integer' },
+      failed: { type: 'integer' },
+      skipped: { type: 'integer' },
+      duration_ms: { type: 'integer' },
+      failures: { type: 'array', items: { type: 'object', required: ['name', 'message'], properties: { name: { type: 'string' }, message: { type: 'string' } } } },
+      log_tail: { type: 'string' },
+    },
+  },
+  Tests: { type: 'object', required: ['unit', 'integration', 'acceptance', 'all_passing'], properties: { unit: ref('Suite'), integration: ref('Suite'), acceptance: ref('Suite'), all_passing: { type: 'boolean' } } },
+  Deployment: {
+    type: 'object',
+    required: ['deployment_id', 'session_id', 'branch', 'status', 'plan', 'steps', 'url', 'tests', 'error', 'revision'],
+    properties: {
+      deployment_id: { type: 'string' },
+      session_id: { type: 'string' },
+      branch: { type: 'string' },
+      status: ref('DeploymentStatus'),
+      plan: ref('Plan'),
+      steps: { type: 'array', items: ref('Step') },
+      url: nullable({ type: 'string' }),
+      tests: nullable(ref('Tests')),
+      error: nullable({ type: 'string' }),
+      revision: { type: 'integer', minimum: 0 },
+    },
+  },
+  ConfirmDeploymentRequest: { type: 'object', properties: { confirmed_by: { type: 'string' } } },
+  RejectDeploymentRequest: { type: 'object', properties: { reason: { type: 'string' } } },
+  Namespace: {
+    type: 'object',
+    required: ['name', 'project_id', 'url', 'created_at', 'deletion_scheduled_for'],
+    properties: { name: { type: 'string' }, project_id: { type: 'string' }, url: { type: 'string' }, created_at: time, deletion_scheduled_for: nullable(time) },
+  },
+  NamespaceDeletion: { type: 'object', required: ['name', 'deletion_scheduled_for'], properties: { name: { type: 'string' }, deletion_scheduled_for: nullable(time) } },
+  Webhook: {
+    type: 'object',
+    required: ['event_id', 'event_type', 'occurred_at', 'session_id', 'data'],
+    properties: {
+      event_id: { type: 'string' },
+      event_type: { type: 'string', enum: ['routing_suggestion', 'progress', 'question', 'agent_reply', 'deployment_confirmation_requested', 'deployment_ready', 'test_results', 'deployment_failed', 'session_closed'] },
+      occurred_at: time,
+      session_id: { type: 'string' },
+      deployment_id: { type: 'string' },
+      data: { type: 'object' },
+    },
+  },
+  FailedWebhook: {
+    type: 'object',
+    required: ['event_id', 'event_type', 'session_id', 'attempts', 'last_error', 'failed_at'],
+    properties: { event_id: { type: 'string' }, event_type: { type: 'string' }, session_id: { type: 'string' }, attempts: { type: 'integer' }, last_error: { type: 'string' }, failed_at: time },
+  },
+  SlackInteraction: {
+    type: 'object',
+    required: ['payload'],
+    properties: { payload: { type: 'string', description: 'JSON as Slack sends it; action values `confirm_deployment:<id>`, `reject_deployment:<id>`, `confirm_route:<session_id>:<route>`, `answer:<session_id>:<question_id>:<text>`.' } },
+  },
+  AuditEvent: {
+    type: 'object',
+    required: ['position', 'stream', 'revision', 'event_id', 'type', 'data', 'metadata'],
+    properties: {
+      position: { type: 'integer' },
+      stream: { type: 'string' },
+      revision: { type: 'integer' },
+      event_id: { type: 'string' },
+      type: { type: 'string' },
+      data: { type: 'object' },
+      metadata: { type: 'object', required: ['actor', 'correlation_id', 'causation_id', 'recorded_at'], properties: { actor: { type: 'string' }, correlation_id: { type: 'string' }, causation_id: { type: 'string' }, recorded_at: time } },
+    },
+  },
+  Verification: {
+    type: 'object',
+    required: ['ok', 'events_checked', 'first_bad'],
+    properties: {
+      ok: { type: 'boolean' },
+      events_checked: { type: 'integer' },
+      first_bad: nullable({ type: 'object', required: ['stream', 'revision', 'reason'], properties: { stream: { type: 'string' }, revision: { type: 'integer' }, reason: { type: 'string' } } }),
+    },
+  },
+};
+
+/** `{ items, next_cursor }` around a schema. */
+export const listOf = (item: string) => ({
+  type: 'object',
+  required: ['items', 'next_cursor'],
+  properties: { items: { type: 'array', items: ref(item) }, next_cursor: nullable({ type: 'string' }) },
+});
+
+export { ref };

@@ -1,0 +1,63 @@
+import Router from '@koa/router';
+import { docsRoutes } from './docs.js';
+import type { GatewayMetrics } from './metrics.js';
+
+/** A dependency check for /ready: "ok", or why not. */
+export type ReadinessCheck = () => Promise<void>;
+
+export interface ServiceRoutesOptions {
+  readonly version: string;
+  readonly metrics: GatewayMetrics;
+  /** event_store always; opencode and kubernetes once later phases configure them. */
+  readonly checks: Readonly<Record<string, ReadinessCheck | undefined>>;
+  readonly openApiDocument: object;
+  /** A check that takes longer than this counts as failed. */
+  readonly checkTimeoutMs?: number;
+}
+
+const REQUIRED_CHECKS = ['event_store', 'opencode', 'kubernetes'] as const;
+
+/** The public routes: liveness, readiness, metrics, the contract and its rendering. */
+export const serviceRoutes = (options: ServiceRoutesOptions): Router => {
+  const router = new Router();
+  const document = JSON.stringify(options.openApiDocument);
+  router.get('/health', (ctx) => {
+    ctx.body = { status: 'ok', version: options.version };
+  });
+  router.get('/ready', async (ctx) => {
+    const names = [...new Set([...REQUIRED_CHECKS, ...Object.keys(options.checks)])];
+    const results = await Promise.all(names.map(async (name) => [name, await runCheck(options.checks[name], options.checkTimeoutMs ?? 2000)] as const));
+    const checks = Object.fromEntries(results);
+    const ready = results.every(([, result]) => result === 'ok' || result === 'not configured');
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ready' : 'degraded', checks };
+  });
+  router.get('/metrics', async (ctx) => {
+    ctx.type = options.metrics.registry.contentType;
+    ctx.body = await options.metrics.registry.metrics();
+  });
+  router.get('/openapi.json', (ctx) => {
+    ctx.type = 'application/json';
+    ctx.body = document;
+  });
+  docsRoutes(router);
+  return router;
+};
+
+const runCheck = async (check: ReadinessCheck | undefined, timeoutMs: number): Promise<string> => {
+  if (!check) return 'not configured';
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return 'ok';
+  } catch (error) {
+    return `error: ${(error as Error).message}`;
+  } finally {
+    clearTimeout(timer);
+  }
+};

@@ -1,0 +1,98 @@
+import { resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { logSummary } from '../projections/log-summary.js';
+import { streamCatalog } from '../projections/stream-catalog.js';
+import { createApp } from './api/app.js';
+import { GatewayMetrics, instrumentEventStore } from './api/metrics.js';
+import { startServer, type RunningServer } from './api/server.js';
+import { SseHub } from './api/sse.js';
+import { commandContextOf } from './api/state.js';
+import { commandEventDefinitions } from './commands/events.js';
+import { idempotency } from './commands/idempotency-middleware.js';
+import type { GatewayConfig } from './config/schema.js';
+import { authenticate } from './config/tokens.js';
+import { openEmbeddedEventStore } from './eventstore/embedded/index.js';
+import { openEventStoreDb } from './eventstore/eventstoredb/index.js';
+import type { EventStore } from './eventstore/port.js';
+import { EventLog } from './events/event-log.js';
+import { EventRegistry } from './events/registry.js';
+import { processManagerEventDefinitions } from './process-managers/events.js';
+import { ProcessManagerGroup } from './process-managers/group.js';
+import { DocumentProjectionRunner, ProjectionRunner } from './projections/runtime.js';
+
+export interface Gateway {
+  readonly url: string;
+  readonly eventLog: EventLog;
+  /** Graceful: stop accepting, end SSE, finish in-flight requests, stop runtimes, close the store. */
+  stop(): Promise<void>;
+}
+
+/** Every event type the gateway knows; capabilities add theirs here. */
+export const createEventRegistry = (): EventRegistry => new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions]);
+
+const openStore = (config: GatewayConfig, cwd: string): Promise<EventStore> => {
+  const store = config.event_store;
+  switch (store.type) {
+    case 'embedded':
+      return openEmbeddedEventStore({ dataDir: resolve(cwd, store.data_dir) });
+    case 'eventstoredb':
+      return openEventStoreDb(store.connection_string);
+    default: {
+      const unknown: never = store;
+      throw new Error(`unknown event store ${JSON.stringify(unknown)}`);
+    }
+  }
+};
+
+/** The composition root: the one place that wires configuration, store, runtimes and HTTP. */
+export const startGateway = async (
+  config: GatewayConfig,
+  options: { logger?: Logger; cwd?: string; sseKeepaliveMs?: number } = {},
+): Promise<Gateway> => {
+  const logger = options.logger ?? pino({ base: { service: 'ai-dev-gateway' }, redact: ['req.headers.authorization'] });
+  const metrics = new GatewayMetrics();
+  const store = instrumentEventStore(await openStore(config, options.cwd ?? process.cwd()), metrics);
+  const eventLog = new EventLog(store, createEventRegistry());
+  const runtimeOptions = {
+    eventLog,
+    onLag: metrics.reportLag,
+    onError: (name: string, error: unknown) => logger.error({ err: error, subscriber: name }, 'subscriber failed'),
+  };
+  const projections = [new DocumentProjectionRunner(streamCatalog, runtimeOptions), new ProjectionRunner(logSummary, runtimeOptions)];
+  const processManagers = new ProcessManagerGroup([]);
+  const sse = new SseHub({ keepaliveMs: options.sseKeepaliveMs });
+  let server: RunningServer | undefined;
+  try {
+    for (const projection of projections) await projection.start();
+    await processManagers.start();
+    const app = createApp({
+      logger,
+      authenticate: (token) => authenticate(config.auth.tokens, token),
+      metrics,
+      checks: { event_store: () => store.checkHealth() },
+      corsOrigins: config.server.cors_origins,
+      bodyLimitBytes: config.server.body_limit,
+      formPaths: ['/api/slack/interactions'],
+      commandMiddleware: [idempotency(eventLog, { contextOf: (ctx) => commandContextOf(ctx, new Date()), logger })],
+    });
+    server = await startServer(app, { host: config.server.host, port: config.server.port });
+  } catch (error) {
+    await processManagers.stop();
+    await Promise.all(projections.map((projection) => projection.stop()));
+    await store.close();
+    throw error;
+  }
+  const running = server;
+  let stopping: Promise<void> | undefined;
+  return {
+    url: running.url,
+    eventLog,
+    stop: () =>
+      (stopping ??= (async () => {
+        await running.close({ beforeDrain: () => sse.close() });
+        await processManagers.stop();
+        await Promise.all(projections.map((projection) => projection.stop()));
+        await store.close();
+      })()),
+  };
+};

@@ -1,0 +1,55 @@
+import * as E from 'fp-ts/lib/Either.js';
+import pino from 'pino';
+import { startGateway } from './composition.js';
+import { ensureTokens, formatConfigError, loadConfig } from './config/load.js';
+import { redactedConfig } from './config/redacted.js';
+
+/**
+ * `npm start`: read the configuration, start the gateway, stop it gracefully on SIGTERM/SIGINT.
+ * Start-up problems are one clear message on stderr and a non-zero exit, never a stack trace.
+ */
+const fail = (message: string, code = 1): never => {
+  process.stderr.write(`ai-dev-gateway: ${message}\n`);
+  process.exit(code);
+};
+
+const main = async (): Promise<void> => {
+  const loaded = loadConfig();
+  if (E.isLeft(loaded)) return fail(formatConfigError(loaded.left), 2);
+  const tokens = ensureTokens(loaded.right);
+  if (E.isLeft(tokens)) return fail(tokens.left, 2);
+  const { config, generatedToken } = tokens.right;
+  const logger = pino({ base: { service: 'ai-dev-gateway' } });
+  logger.info({ config: redactedConfig(config) }, 'configuration loaded');
+
+  let gateway;
+  try {
+    gateway = await startGateway(config, { logger });
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  if (generatedToken) {
+    // Printed once, on this terminal only: the hash is all the gateway keeps.
+    process.stdout.write(`\noperator token for this run (printed once, not stored): ${generatedToken}\n\n`);
+  }
+  logger.info({ url: gateway.url }, `listening on ${gateway.url}`);
+
+  const shutdown = (signal: string): void => {
+    logger.info({ signal }, 'shutting down');
+    gateway
+      .stop()
+      .then(() => {
+        logger.info('stopped');
+        logger.flush();
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+};
+
+void main();

@@ -1,0 +1,113 @@
+import test from 'ava';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+
+/**
+ * The operator's view of `npm start`: the real entry point in a child process, driven
+ * through its environment and observed through stdout, stderr, HTTP and its exit code.
+ */
+
+interface Started {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly output: () => string;
+  readonly errors: () => string;
+}
+
+const ENTRY = join(process.cwd(), 'src', 'main.ts');
+
+const start = (env: Record<string, string>): Started => {
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+    cwd: process.cwd(),
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return { child, output: () => stdout, errors: () => stderr };
+};
+
+const waitFor = async (predicate: () => boolean, what: string, child: ChildProcessWithoutNullStreams): Promise<void> => {
+  for (let i = 0; i < 600; i++) {
+    if (predicate()) return;
+    if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+};
+
+const exitOf = async (child: ChildProcessWithoutNullStreams): Promise<number | null> => {
+  if (child.exitCode !== null) return child.exitCode;
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return code;
+};
+
+const listeningUrl = (output: string): string | undefined => /listening on (http:\/\/[^\s"]+)/.exec(output)?.[1];
+
+const tempDir = async (t: { teardown: (fn: () => Promise<void>) => void }): Promise<string> => {
+  const dir = await mkdtemp(join(tmpdir(), 'gateway-main-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+};
+
+test('npm start on loopback without tokens prints one operator token that works, and SIGTERM stops it cleanly', async (t) => {
+  const dataDir = await tempDir(t);
+  const gateway = start({ GATEWAY_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0' });
+  t.teardown(() => void gateway.child.kill('SIGKILL'));
+  await waitFor(() => listeningUrl(gateway.output()) !== undefined, 'the listening line', gateway.child);
+  const url = listeningUrl(gateway.output())!;
+  const token = /operator token[^:]*: (\S+)/.exec(gateway.output())?.[1];
+  t.truthy(token, `no operator token printed in: ${gateway.output()}`);
+  t.is(gateway.output().split(token!).length - 1, 1, 'the token is printed exactly once');
+
+  const health = await fetch(`${url}/health`);
+  t.is(health.status, 200);
+  t.deepEqual(await health.json(), { status: 'ok', version: '1.0.0' });
+  const ready = await fetch(`${url}/ready`);
+  t.is(ready.status, 200);
+  t.is(((await ready.json()) as { checks: Record<string, string> }).checks['event_store'], 'ok');
+
+  const audit = await fetch(`${url}/api/audit/events`, { headers: { authorization: 'Bearer wrong' } });
+  t.is(audit.status, 401);
+
+  gateway.child.kill('SIGTERM');
+  t.is(await exitOf(gateway.child), 0);
+  t.notRegex(gateway.errors(), /at .+\(.+:\d+:\d+\)/, 'no stack trace on shutdown');
+});
+
+test('a second gateway on the same data folder refuses to start and says why', async (t) => {
+  const dataDir = await tempDir(t);
+  const first = start({ GATEWAY_DATA_DIR: dataDir, PORT: '0', GATEWAY_TOKENS: 'slack:operator:first-token-123456' });
+  t.teardown(() => void first.child.kill('SIGKILL'));
+  await waitFor(() => listeningUrl(first.output()) !== undefined, 'the first gateway', first.child);
+  const second = start({ GATEWAY_DATA_DIR: dataDir, PORT: '0', GATEWAY_TOKENS: 'slack:operator:first-token-123456' });
+  t.not(await exitOf(second.child), 0);
+  t.regex(second.errors(), /locked/i);
+  t.notRegex(second.errors(), /at .+\(.+:\d+:\d+\)/, 'no stack trace');
+  first.child.kill('SIGTERM');
+  t.is(await exitOf(first.child), 0);
+});
+
+test('on a non-loopback address without tokens the gateway refuses to start', async (t) => {
+  const dataDir = await tempDir(t);
+  const gateway = start({ GATEWAY_DATA_DIR: dataDir, HOST: '0.0.0.0', PORT: '0' });
+  t.not(await exitOf(gateway.child), 0);
+  t.regex(gateway.errors(), /token/i);
+  t.is(listeningUrl(gateway.output()), undefined);
+});
+
+test('an invalid configuration file stops start-up naming every bad key, without a stack trace', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'bad.yaml');
+  await writeFile(file, ['server:', '  port: not-a-port', '  hots: 127.0.0.1', 'webhooks:', '  retry_attempts: -3', ''].join('\n'));
+  const gateway = start({ GATEWAY_CONFIG: file, GATEWAY_DATA_DIR: dir });
+  t.not(await exitOf(gateway.child), 0);
+  const errors = gateway.errors();
+  t.regex(errors, /server\.port/);
+  t.regex(errors, /server\.hots/);
+  t.regex(errors, /webhooks\.retry_attempts/);
+  t.notRegex(errors, /at .+\(.+:\d+:\d+\)/, 'no stack trace');
+});
