@@ -155,7 +155,7 @@ class EmbeddedEventStore implements EventStore {
     private readonly onCommit: ((events: number) => void) | undefined,
   ) {}
 
-  appendToStream(stream: string, events: readonly EventToAppend[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult> {
+  async appendToStream(stream: string, events: readonly EventToAppend[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult> {
     this.assertUsable();
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ stream, events, expected: options?.expectedRevision ?? 'any', resolve, reject });
