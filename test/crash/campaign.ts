@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { openEmbeddedEventStore } from '../../src/eventstore/embedded/index.js';
+import { idFor, payloadFor } from './append-child.js';
+
+export interface CampaignResult {
+  readonly kills: number;
+  readonly acknowledged: number;
+  readonly eventsInLog: number;
+  readonly problems: readonly string[];
+}
+
+const CHILD = join(import.meta.dirname, 'append-child.ts');
+
+/**
+ * Kills an appending child with SIGKILL at random moments, `kills` times, on one growing log.
+ * After each kill the log is reopened and every acknowledged event must be there, intact and
+ * in order; the next child then continues on the same log.
+ */
+export const runCrashCampaign = async (options: { dataDir: string; kills: number; writers?: number; maxDelayMs?: number; random?: () => number }): Promise<CampaignResult> => {
+  const random = options.random ?? Math.random;
+  const acknowledged = new Map<string, Map<number, string>>();
+  const problems: string[] = [];
+  let acks = 0;
+  let eventsInLog = 0;
+  for (let kill = 0; kill < options.kills; kill++) {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, options.dataDir, String(options.writers ?? 8)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let errors = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    const exited = once(child, 'exit');
+    while (!output.includes('ready\n') && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, random() * (options.maxDelayMs ?? 150)));
+    child.kill('SIGKILL');
+    const [code, signal] = (await exited) as [number | null, string | null];
+    if (signal !== 'SIGKILL') problems.push(`kill ${kill}: child ended by itself (code ${code}): ${errors.trim()}`);
+    for (const line of output.split('\n')) {
+      const [word, stream, revision, id] = line.split(' ');
+      if (word !== 'ack') continue;
+      let acked = acknowledged.get(stream!);
+      if (!acked) acknowledged.set(stream!, (acked = new Map()));
+      acked.set(Number(revision), id!);
+      acks++;
+    }
+    const store = await openEmbeddedEventStore({ dataDir: options.dataDir });
+    try {
+      eventsInLog = (await store.readAll()).length;
+      for (const [stream, acked] of acknowledged) {
+        const events = await store.readStream(stream);
+        events.forEach((event, index) => {
+          if (event.revision !== index) problems.push(`${stream}: event ${index} has revision ${event.revision}`);
+          if (event.id !== idFor(stream, index)) problems.push(`${stream}@${index}: id ${event.id} is not the one written`);
+          if (JSON.stringify(event.data) !== JSON.stringify(payloadFor(stream, index))) problems.push(`${stream}@${index}: data damaged`);
+        });
+        for (const [revision, id] of acked) {
+          if (events[revision]?.id !== id) problems.push(`kill ${kill}: acknowledged ${stream}@${revision} is missing`);
+        }
+      }
+    } finally {
+      await store.close();
+    }
+    if (problems.length > 0) break;
+  }
+  return { kills: options.kills, acknowledged: acks, eventsInLog, problems };
+};
