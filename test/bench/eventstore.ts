@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { closeSync, fdatasyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openEmbeddedEventStore } from '../../src/eventstore/embedded/index.js';
+import type { EventStore, EventToAppend } from '../../src/eventstore/port.js';
+
+/** One row of the report: the figure, its target, and whether it is met. */
+export interface Figure {
+  readonly name: string;
+  readonly value: string;
+  readonly target: string;
+  readonly met: boolean | undefined;
+}
+
+/** A realistic event: ~250 bytes of data and metadata, like a SessionCreated with its metadata. */
+const sampleEvent = (n: number): EventToAppend => ({
+  id: randomUUID(),
+  type: 'SessionCreated',
+  data: { session_id: `ses-${n}`, category: 'platform', project: 'billing-api', task: { title: 'Add invoice export', description: 'CSV export of invoices per month' }, n },
+  metadata: { actor: 'slack-backend', correlation_id: randomUUID(), causation_id: randomUUID(), recorded_at: new Date(1_700_000_000_000 + n).toISOString(), hash: 'a'.repeat(64) },
+});
+
+const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+/** The disk's own limit: small write + fdatasync in a loop, as the log does per group commit. */
+export const fdatasyncRate = (dir: string, seconds = 2): number => {
+  const file = join(dir, 'fsync-probe');
+  const fd = openSync(file, 'w');
+  const buffer = Buffer.alloc(300, 1);
+  let count = 0;
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end) {
+    writeSync(fd, buffer);
+    fdatasyncSync(fd);
+    count++;
+  }
+  closeSync(fd);
+  unlinkSync(file);
+  return count / seconds;
+};
+
+const appendLoad = async (store: EventStore, writers: number, seconds: number): Promise<{ rate: number; p50: number; p99: number }> => {
+  const latencies: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  let n = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      const stream = `bench-${writers}-${w}`;
+      while (performance.now() < end) {
+        const event = sampleEvent(n++);
+        const t0 = performance.now();
+        await store.appendToStream(stream, [event]);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  const sorted = Float64Array.from(latencies).sort();
+  return { rate: latencies.length / elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+};
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+export const benchEventStore = async (options: { seconds?: number; openEvents?: number } = {}): Promise<Figure[]> => {
+  const seconds = options.seconds ?? 3;
+  const openEvents = options.openEvents ?? 1_000_000;
+  const dir = await mkdtemp(join(tmpdir(), 'bench-eventstore-'));
+  const figures: Figure[] = [];
+  try {
+    const syncs = fdatasyncRate(dir);
+    figures.push({ name: 'raw fdatasync rate of the data disk (physical limit)', value: `${fmt(syncs)} /s (${fmt(1000 / syncs, 3)} ms each)`, target: '—', met: undefined });
+
+    const store = await openEmbeddedEventStore({ dataDir: join(dir, 'load') });
+    for (const writers of [1, 16, 64]) {
+      const { rate, p50, p99 } = await appendLoad(store, writers, seconds);
+      figures.push({
+        name: `durable appends, ${writers} writer${writers === 1 ? '' : 's'}`,
+        value: `${fmt(rate)} events/s, p50 ${fmt(p50, 3)} ms, p99 ${fmt(p99, 3)} ms`,
+        target: writers === 64 ? '≥ 100,000 events/s' : writers === 1 ? 'p99 ≤ 2 ms' : '—',
+        met: writers === 64 ? rate >= 100_000 : writers === 1 ? p99 <= 2 : undefined,
+      });
+      if (writers === 1) {
+        figures.push({ name: '  1 writer: physical ceiling (one fdatasync per append)', value: `${fmt(syncs)} events/s`, target: '—', met: undefined });
+      }
+    }
+    await store.close();
+
+    // A log of `openEvents` events, written in large batches.
+    const bigDir = join(dir, 'big');
+    const big = await openEmbeddedEventStore({ dataDir: bigDir });
+    const batch = 2000;
+    for (let written = 0; written < openEvents; written += batch) {
+      await big.appendToStream(`big-${(written / batch) % 1000}`, Array.from({ length: Math.min(batch, openEvents - written) }, (_, i) => sampleEvent(written + i)));
+    }
+    await big.close();
+
+    const t0 = performance.now();
+    const reopened = await openEmbeddedEventStore({ dataDir: bigDir });
+    const openSeconds = (performance.now() - t0) / 1000;
+    figures.push({ name: `open + index of ${fmt(openEvents)} events`, value: `${fmt(openSeconds, 2)} s`, target: '≤ 3 s', met: openSeconds <= 3 });
+
+    const r0 = performance.now();
+    let replayed = 0;
+    let checksum = 0;
+    for (let from = 0; ; ) {
+      const page = await reopened.readAll({ fromPosition: from, maxCount: 10_000 });
+      if (page.length === 0) break;
+      for (const event of page) checksum += (event.data['n'] as number) & 1;
+      replayed += page.length;
+      from = page[page.length - 1]!.position + 1;
+    }
+    const replaySeconds = (performance.now() - r0) / 1000;
+    const replayRate = replayed / replaySeconds;
+    figures.push({ name: `full replay of $all (${fmt(replayed)} events, parsed)`, value: `${fmt(replayRate)} events/s`, target: '≥ 650,000 events/s', met: replayRate >= 650_000 && checksum >= 0 });
+    await reopened.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return figures;
+};
