@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { randomUUID } from 'node:crypto';
 import {
   EventStoreClosedError,
@@ -19,7 +19,7 @@ export interface OpenedStore {
  * test (so it can run against a shared EventStoreDB), no knowledge of files or connections.
  */
 export const eventStoreContract = (adapterName: string, open: () => Promise<OpenedStore>): void => {
-  const withStore = (title: string, body: (store: EventStore, t: Parameters<Parameters<typeof test>[1]>[0]) => Promise<void>) =>
+  const withStore = (title: string, body: (store: EventStore, t: ExecutionContext) => Promise<void>) =>
     test(`${adapterName}: ${title}`, async (t) => {
       const { store, cleanup } = await open();
       try {
