@@ -53,17 +53,13 @@ export const checkFrame = (buffer: Buffer, offset: number): FrameCheck => {
   return { ok: true, length: FRAME_HEADER_BYTES + payloadBytes, stream: payload.toString('utf8', 2, 2 + streamBytes) };
 };
 
-/** Decodes a frame already checked (or read back from a position the index vouches for). */
-export const decodeFrame = (frame: Buffer): { stream: string; body: RecordBody } => {
-  const streamBytes = frame.readUInt16LE(FRAME_HEADER_BYTES);
-  const stream = frame.toString('utf8', FRAME_HEADER_BYTES + 2, FRAME_HEADER_BYTES + 2 + streamBytes);
-  const [id, type, data, metadata] = JSON.parse(frame.toString('utf8', FRAME_HEADER_BYTES + 2 + streamBytes)) as [
-    string,
-    string,
-    unknown,
-    unknown,
-  ];
-  return { stream, body: { id, type, data, metadata } };
+/** Decodes the body of the frame at `offset` of `buffer`, which the index vouches for. */
+export const decodeBodyAt = (buffer: Buffer, offset: number): RecordBody => {
+  const payloadBytes = buffer.readUInt32LE(offset);
+  const streamBytes = buffer.readUInt16LE(offset + FRAME_HEADER_BYTES);
+  const json = buffer.toString('utf8', offset + FRAME_HEADER_BYTES + 2 + streamBytes, offset + FRAME_HEADER_BYTES + payloadBytes);
+  const [id, type, data, metadata] = JSON.parse(json) as [string, string, unknown, unknown];
+  return { id, type, data, metadata };
 };
 
 /** Whether any whole, valid record starts anywhere after `offset`: tells damage from a torn tail. */
