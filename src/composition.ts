@@ -72,6 +72,7 @@ export const startGateway = async (
       checks: { event_store: () => store.checkHealth() },
       corsOrigins: config.server.cors_origins,
       bodyLimitBytes: config.server.body_limit,
+      rateLimitPerMinute: config.server.rate_limit_per_minute,
       formPaths: ['/api/slack/interactions'],
       commandMiddleware: [idempotency(eventLog, { contextOf: (ctx) => commandContextOf(ctx, new Date()), logger })],
     });

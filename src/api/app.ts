@@ -6,6 +6,7 @@ import { bearerAuth, type Authenticator } from './middleware/auth.js';
 import { corsAllowlist } from './middleware/cors.js';
 import { jsonBody } from './middleware/json-body.js';
 import { problemDocuments } from './middleware/problems.js';
+import { rateLimitPerCaller } from './middleware/rate-limit.js';
 import { requestIds } from './middleware/request-id.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { ProblemError } from './problem.js';
@@ -22,6 +23,8 @@ export interface AppDependencies {
   readonly checks: Readonly<Record<string, ReadinessCheck | undefined>>;
   readonly corsOrigins: readonly string[];
   readonly bodyLimitBytes: number;
+  /** Requests per minute per token on /api/*; unlimited when absent. */
+  readonly rateLimitPerMinute?: number;
   /** Capability routers (sessions, deployments, ...) mounted after the service routes. */
   readonly routers?: readonly Router[];
   /** Middleware between body parsing and the routers, e.g. Idempotency-Key. */
@@ -47,6 +50,7 @@ export const createApp = (deps: AppDependencies): Koa => {
   app.use(problemDocuments());
   app.use(corsAllowlist(deps.corsOrigins));
   app.use(bearerAuth(deps.authenticate));
+  if (deps.rateLimitPerMinute !== undefined) app.use(rateLimitPerCaller(deps.rateLimitPerMinute));
   app.use(jsonBody(deps.bodyLimitBytes, deps.formPaths));
   for (const middleware of deps.commandMiddleware ?? []) app.use(middleware);
   app.use(async (ctx, next) => {

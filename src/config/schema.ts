@@ -35,6 +35,8 @@ export const ServerConfig = t.type({
   /** Largest request body in bytes; more is 413. */
   body_limit: intIn(1, 100 * 1024 * 1024),
   cors_origins: t.array(origin),
+  /** Requests per minute per token on /api/*; more is 429. */
+  rate_limit_per_minute: intIn(1, 1_000_000),
 });
 
 export const EventStoreConfig = t.union(
