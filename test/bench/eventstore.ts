@@ -110,19 +110,36 @@ export const benchEventStore = async (options: { seconds?: number; openEvents?: 
     const parseRate = parsed / ((performance.now() - p0) / 1000);
     figures.push({ name: 'JSON.parse of the same records alone (CPU limit of a replay)', value: `${fmt(parseRate)} events/s`, target: '—', met: undefined });
 
-    const r0 = performance.now();
+    // Read in pages, as an auditor's replay or a rebuild reads $all.
+    let r0 = performance.now();
     let replayed = 0;
     let checksum = 0;
+    const touch = (event: { data: Record<string, unknown>; metadata: Record<string, unknown> }): void => {
+      checksum += ((event.data['n'] as number) & 1) + (event.metadata['actor'] ? 0 : 1);
+    };
     for (let from = 0; ; ) {
-      const page = await reopened.readAll({ fromPosition: from, maxCount: 10_000 });
+      const page = await reopened.readAll({ fromPosition: from, maxCount: 1000 });
       if (page.length === 0) break;
-      for (const event of page) checksum += ((event.data['n'] as number) & 1) + (event.metadata['actor'] ? 0 : 1);
+      page.forEach(touch);
       replayed += page.length;
       from = page[page.length - 1]!.position + 1;
     }
-    const replaySeconds = (performance.now() - r0) / 1000;
-    const replayRate = replayed / replaySeconds;
-    figures.push({ name: `full replay of $all (${fmt(replayed)} events, parsed)`, value: `${fmt(replayRate)} events/s`, target: '≥ 650,000 events/s', met: replayRate >= 650_000 && checksum >= 0 });
+    let rate = replayed / ((performance.now() - r0) / 1000);
+    figures.push({ name: `full replay of $all in pages of 1,000 (${fmt(replayed)} events, parsed)`, value: `${fmt(rate)} events/s`, target: '≥ 650,000 events/s', met: rate >= 650_000 });
+
+    // The way projections and process managers catch up at start: a $all subscription, one event per iteration.
+    const [lastEvent] = await reopened.readAll({ direction: 'backwards', maxCount: 1 });
+    r0 = performance.now();
+    replayed = 0;
+    const subscription = reopened.subscribeToAll();
+    for await (const event of subscription) {
+      touch(event);
+      replayed++;
+      if (event.position === lastEvent!.position) break;
+    }
+    await subscription.stop();
+    rate = replayed / ((performance.now() - r0) / 1000);
+    figures.push({ name: `  the same through a $all subscription (for await per event)`, value: `${fmt(rate)} events/s`, target: '—', met: checksum >= 0 ? undefined : false });
     await reopened.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
