@@ -9,7 +9,6 @@ import { problemDocuments } from './middleware/problems.js';
 import { rateLimitPerCaller } from './middleware/rate-limit.js';
 import { requestIds } from './middleware/request-id.js';
 import { securityHeaders } from './middleware/security-headers.js';
-import { ProblemError } from './problem.js';
 import { serviceRoutes, type ReadinessCheck } from './service-routes.js';
 import { stateOf } from './state.js';
 import { buildOpenApiDocument } from './openapi/document.js';
@@ -54,19 +53,17 @@ export const createApp = (deps: AppDependencies): Koa => {
   app.use(jsonBody(deps.bodyLimitBytes, deps.formPaths));
   for (const middleware of deps.commandMiddleware ?? []) app.use(middleware);
   app.use(async (ctx, next) => {
-    await next();
-    const matched = ctx['_matchedRoute'];
-    if (typeof matched === 'string') stateOf(ctx).routePattern = matched;
+    try {
+      await next();
+    } finally {
+      const matched = ctx['_matchedRoute'];
+      if (typeof matched === 'string') stateOf(ctx).routePattern = matched;
+    }
   });
   for (const router of routers) {
     app.use(router.routes());
-    app.use(
-      router.allowedMethods({
-        throw: true,
-        methodNotAllowed: () => new ProblemError(405, 'this resource does not support that method'),
-        notImplemented: () => new ProblemError(501, 'the gateway does not implement that method'),
-      }),
-    );
+    // Not thrown: the router sets Allow only when it answers 405/501 itself; problems fills the body.
+    app.use(router.allowedMethods());
   }
   return app;
 };

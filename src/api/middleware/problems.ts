@@ -13,7 +13,7 @@ export const problemDocuments = (): Middleware => async (ctx, next) => {
   let problem: ProblemError | undefined;
   try {
     await next();
-    if (ctx.status === 404 && ctx.body === undefined) problem = new ProblemError(404, `no resource at ${ctx.method} ${ctx.path}`);
+    if (ctx.body === undefined || ctx.body === null) problem = unanswered(ctx.status, ctx.method, ctx.path);
   } catch (error) {
     problem = toProblem(error);
     if (problem.status >= 500) stateOf(ctx).logger?.error({ err: error }, 'request failed');
@@ -23,6 +23,20 @@ export const problemDocuments = (): Middleware => async (ctx, next) => {
   for (const [name, value] of Object.entries(problem.headers)) ctx.set(name, value);
   ctx.body = problem.toDocument(ctx.path);
   ctx.type = 'application/problem+json';
+};
+
+/** Statuses the router answers without a body. */
+const unanswered = (status: number, method: string, path: string): ProblemError | undefined => {
+  switch (status) {
+    case 404:
+      return new ProblemError(404, `no resource at ${method} ${path}`);
+    case 405:
+      return new ProblemError(405, `${path} does not support ${method}; see the Allow header`);
+    case 501:
+      return new ProblemError(501, `the gateway does not implement ${method}`);
+    default:
+      return undefined;
+  }
 };
 
 const toProblem = (error: unknown): ProblemError => {
