@@ -73,7 +73,6 @@ export const startGateway = async (
       corsOrigins: config.server.cors_origins,
       bodyLimitBytes: config.server.body_limit,
       rateLimitPerMinute: config.server.rate_limit_per_minute,
-      formPaths: ['/api/slack/interactions'],
       commandMiddleware: [idempotency(eventLog, { contextOf: (ctx) => commandContextOf(ctx, new Date()), logger })],
     });
     server = await startServer(app, { host: config.server.host, port: config.server.port });

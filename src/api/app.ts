@@ -28,7 +28,7 @@ export interface AppDependencies {
   readonly routers?: readonly Router[];
   /** Middleware between body parsing and the routers, e.g. Idempotency-Key. */
   readonly commandMiddleware?: readonly Koa.Middleware[];
-  /** Routes whose bodies are form-encoded rather than JSON. */
+  /** Routes whose bodies are form-encoded rather than JSON; default the contract's Slack interactions. */
   readonly formPaths?: readonly string[];
 }
 
@@ -50,7 +50,7 @@ export const createApp = (deps: AppDependencies): Koa => {
   app.use(corsAllowlist(deps.corsOrigins));
   app.use(bearerAuth(deps.authenticate));
   if (deps.rateLimitPerMinute !== undefined) app.use(rateLimitPerCaller(deps.rateLimitPerMinute));
-  app.use(jsonBody(deps.bodyLimitBytes, deps.formPaths));
+  app.use(jsonBody(deps.bodyLimitBytes, deps.formPaths ?? ['/api/slack/interactions']));
   for (const middleware of deps.commandMiddleware ?? []) app.use(middleware);
   app.use(async (ctx, next) => {
     try {
