@@ -5,6 +5,7 @@ import type { EventLog, TypedSubscription } from '../events/event-log.js';
 import type { CommandContext } from '../events/metadata.js';
 import { InvalidEventDataError, UnknownEventTypeError } from '../events/registry.js';
 import type { StoredEvent } from '../events/stored-event.js';
+import { startSubscriberLoop } from '../events/subscriber-loop.js';
 import { untilAborted } from '../events/until-aborted.js';
 import { PositionTracker, SubscriberStoppedError } from '../projections/position-tracker.js';
 import type { ProcessManagerEvent } from './events.js';
@@ -105,14 +106,13 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     const controller = new AbortController();
     const running: Running = { controller, loop: Promise.resolve(), subscription: undefined, lagTimer: undefined };
     this.running = running;
-    let subscribedNow!: () => void;
-    const subscribed = new Promise<void>((resolve) => (subscribedNow = resolve));
-    running.loop = this.run(running, subscribedNow);
-    if (this.options.onLag) {
-      running.lagTimer = setInterval(() => void this.reportLag(), this.options.lagIntervalMs ?? 5000);
-      running.lagTimer.unref();
-    }
-    await subscribed;
+    await startSubscriberLoop(running, (subscribed) => this.run(running, subscribed), {
+      name: this.name,
+      lag: () => this.lag(),
+      onLag: this.options.onLag,
+      onError: this.options.onError,
+      intervalMs: this.options.lagIntervalMs ?? 5000,
+    });
   }
 
   /**
@@ -139,14 +139,6 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
   async lag(): Promise<number> {
     const [head] = await this.options.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 });
     return Math.max(0, (head?.position ?? -1) - this.tracker.position);
-  }
-
-  private async reportLag(): Promise<void> {
-    try {
-      this.options.onLag?.(this.name, await this.lag());
-    } catch (error) {
-      this.options.onError?.(this.name, error);
-    }
   }
 
   private async run(running: Running, subscribed: () => void): Promise<void> {

@@ -1,5 +1,6 @@
 import type { EventLog, TypedSubscription } from '../events/event-log.js';
 import type { StoredEvent } from '../events/stored-event.js';
+import { startSubscriberLoop } from '../events/subscriber-loop.js';
 import { untilAborted } from '../events/until-aborted.js';
 import { sleep } from '../process-managers/retry-policy.js';
 import { PositionTracker, SubscriberStoppedError } from './position-tracker.js';
@@ -77,14 +78,13 @@ abstract class ProjectionRunnerBase {
     this.failure = undefined;
     const running: Running = { stopped: false, controller: new AbortController(), subscription: undefined, loop: Promise.resolve() };
     this.running = running;
-    let subscribedNow!: () => void;
-    const subscribed = new Promise<void>((resolve) => (subscribedNow = resolve));
-    running.loop = this.run(running, subscribedNow);
-    if (this.options.onLag) {
-      running.lagTimer = setInterval(() => void this.reportLag(), this.options.lagIntervalMs ?? 5000);
-      running.lagTimer.unref();
-    }
-    await subscribed;
+    await startSubscriberLoop(running, (subscribed) => this.run(running, subscribed), {
+      name: this.name,
+      lag: () => this.lag(),
+      onLag: this.options.onLag,
+      onError: this.options.onError,
+      intervalMs: this.options.lagIntervalMs ?? 5000,
+    });
   }
 
   async stop(): Promise<void> {
@@ -120,14 +120,6 @@ abstract class ProjectionRunnerBase {
   }
 
   protected abstract apply(event: StoredEvent): void;
-
-  private async reportLag(): Promise<void> {
-    try {
-      this.options.onLag?.(this.name, await this.lag());
-    } catch (error) {
-      this.options.onError?.(this.name, error);
-    }
-  }
 
   private async run(running: Running, subscribed: () => void): Promise<void> {
     try {
