@@ -151,6 +151,13 @@ test('401 without a token or with a bad one, with a Bearer challenge', async (t)
   }
 });
 
+test('the policy cannot be dodged by the case of the path', async (t) => {
+  const { url } = await setUp(t);
+  t.is((await fetch(`${url}/API/things/known`)).status, 401);
+  t.is((await fetch(`${url}/Api/Audit/things`, { headers: auth(VIEWER) })).status, 403);
+  t.is((await fetch(`${url}/API/AUDIT/things`, { headers: auth(AUDITOR) })).status, 200);
+});
+
 test('403 for a role that may not: viewer commands, viewer audit; auditor and operator read audit', async (t) => {
   const { url } = await setUp(t);
   const command = await fetch(`${url}/api/things`, { method: 'POST', headers: auth(VIEWER, { 'content-type': 'application/json' }), body: '{"title":"x","repos":[]}' });

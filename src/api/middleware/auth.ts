@@ -15,7 +15,9 @@ const OPERATORS: readonly Role[] = ['operator'];
  * checked by their signature instead; audit needs an auditor (the operator may read everything);
  * other reads and SSE any role; every command the operator.
  */
-export const rolesFor = (method: string, path: string): readonly Role[] | 'public' | 'slack-signature' => {
+export const rolesFor = (method: string, requestPath: string): readonly Role[] | 'public' | 'slack-signature' => {
+  // The router matches paths case-insensitively, so the policy must too: /API/audit is /api/audit.
+  const path = requestPath.toLowerCase();
   if (!path.startsWith('/api/') && path !== '/api') return 'public';
   if (method === 'POST' && path === '/api/slack/interactions') return 'slack-signature';
   if (path === '/api/audit' || path.startsWith('/api/audit/')) return AUDITORS;

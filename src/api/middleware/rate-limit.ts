@@ -13,7 +13,7 @@ export const rateLimitPerCaller = (requestsPerMinute: number): Middleware =>
     duration: 60_000,
     max: requestsPerMinute,
     id: (ctx) => stateOf(ctx).principal?.name ?? `address:${ctx.ip}`,
-    whitelist: (ctx) => !ctx.path.startsWith('/api/'),
+    whitelist: (ctx) => !ctx.path.toLowerCase().startsWith('/api/'),
     throw: true,
     errorMessage: `more than ${requestsPerMinute} requests in a minute; retry after the time in Retry-After`,
     headers: { remaining: 'RateLimit-Remaining', reset: 'RateLimit-Reset', total: 'RateLimit-Limit' },
