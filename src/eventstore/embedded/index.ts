@@ -37,6 +37,8 @@ const RECENT_EVENTS = 4096;
 /** Largest single read when paging through the log. */
 const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 const SUBSCRIPTION_PAGE = 512;
+/** Idle read buffers kept for reuse (one per concurrent read, at most this many). */
+const MAX_READ_BUFFERS = 8;
 
 interface PendingAppend {
   readonly stream: string;
@@ -165,6 +167,7 @@ class EmbeddedEventStore implements EventStore {
   private readonly subscriptions = new Set<Subscription>();
   /** The id of each stream's last event, for the cheap retry test of `any` appends. */
   private readonly lastIds = new Map<string, string>();
+  private readonly readBuffers: Buffer[] = [];
 
   constructor(
     private readonly file: FileHandle,
@@ -419,16 +422,31 @@ class EmbeddedEventStore implements EventStore {
       }
       const low = Math.min(positions[i]!, positions[j]!);
       const start = this.index.offsets.at(low);
-      const buffer = Buffer.allocUnsafe(bytes);
-      await this.file.read(buffer, 0, bytes, start);
-      for (let k = i; k <= j; k++) {
-        const position = positions[k]!;
-        const at = this.index.offsets.at(position) - start;
-        result[k] = this.decodeAt(position, buffer, at);
+      const buffer = this.takeReadBuffer(bytes);
+      try {
+        await this.file.read(buffer, 0, bytes, start);
+        for (let k = i; k <= j; k++) {
+          const position = positions[k]!;
+          const at = this.index.offsets.at(position) - start;
+          result[k] = this.decodeAt(position, buffer, at);
+        }
+      } finally {
+        this.readBuffers.push(buffer);
       }
       i = j + 1;
     }
     return result;
+  }
+
+  /**
+   * Read buffers are reused: decoding copies everything out of them, and a fresh multi-megabyte
+   * buffer per read makes V8 count that much new external memory each time and collect early.
+   */
+  private takeReadBuffer(bytes: number): Buffer {
+    const index = this.readBuffers.findIndex((buffer) => buffer.length >= bytes);
+    if (index >= 0) return this.readBuffers.splice(index, 1)[0]!;
+    if (this.readBuffers.length >= MAX_READ_BUFFERS) this.readBuffers.shift();
+    return Buffer.allocUnsafeSlow(Math.max(bytes, 64 * 1024));
   }
 
   private decodeAt(position: number, buffer: Buffer, offset: number): RecordedEvent {
