@@ -1,0 +1,5 @@
+import { benchSection, type Section } from './eventstore.js';
+
+/** Runs one section of the event store benchmark and prints its figures as JSON. */
+const section = process.argv[2] as Section;
+process.stdout.write(JSON.stringify(await benchSection(section)));
