@@ -2,4 +2,4 @@ import { benchSection, type Section } from './eventstore.js';
 
 /** Runs one section of the event store benchmark and prints its figures as JSON. */
 const section = process.argv[2] as Section;
-process.stdout.write(JSON.stringify(await benchSection(section)));
+process.stdout.write(JSON.stringify(await benchSection(section, process.argv[3]!)));
