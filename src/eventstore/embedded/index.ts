@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { constants, mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -60,7 +60,9 @@ export const openEmbeddedEventStore = async (options: EmbeddedEventStoreOptions)
   const lock = lockFolder(options.dataDir);
   try {
     const path = join(options.dataDir, LOG_FILE);
-    const file = await open(path, 'a+');
+    // O_DSYNC: each write returns only once its data is durable, as write + fdatasync would,
+    // in one trip to the thread pool instead of two.
+    const file = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC, 0o644);
     try {
       const index = await rebuildIndex(file, path);
       return new EmbeddedEventStore(file, lock, index, options.onCommit);
@@ -176,8 +178,10 @@ class EmbeddedEventStore implements EventStore {
     private readonly onCommit: ((events: number) => void) | undefined,
   ) {}
 
-  async appendToStream(stream: string, events: readonly EventToAppend[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult> {
-    this.assertUsable();
+  // Not async: an extra promise around the queued one costs measurable throughput at 64 writers.
+  appendToStream(stream: string, events: readonly EventToAppend[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new EventStoreClosedError());
+    if (this.failure) return Promise.reject(this.unavailable());
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ stream, events, expected: options?.expectedRevision ?? 'any', resolve, reject });
       this.flushing ??= this.flush();
@@ -242,7 +246,6 @@ class EmbeddedEventStore implements EventStore {
   ): Promise<void> {
     try {
       await this.file.writev(frames, this.index.size);
-      await this.file.datasync();
     } catch (error) {
       // The file may now end in a partial write; only reopening (which cuts it) is safe.
       this.failure = error as Error;
