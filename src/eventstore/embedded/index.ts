@@ -25,7 +25,7 @@ import { PagedSubscription } from './subscription.js';
 
 export interface EmbeddedEventStoreOptions {
   readonly dataDir: string;
-  /** Observes each group commit (events written, one fdatasync); used by tests and metrics. */
+  /** Observes each group commit (events written in one durable write); used by tests and metrics. */
   readonly onCommit?: (events: number) => void;
 }
 
@@ -50,7 +50,7 @@ interface PendingAppend {
 
 /**
  * The default event store: one append-only file of length+CRC framed records in the data
- * folder, owned by one process (flock). Appends are acknowledged after fdatasync; appends that
+ * folder, owned by one process (flock). Appends are acknowledged once durable (O_DSYNC); appends that
  * arrive while a sync is in flight are written and synced together (group commit). The index
  * (position -> offset, stream -> positions) lives in memory and is rebuilt at open from the
  * stream names in the record headers, without parsing JSON.
