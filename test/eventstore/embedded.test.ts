@@ -175,3 +175,30 @@ const recordOffsets = (bytes: Buffer): number[] => {
   for (let offset = 0; offset + 8 <= bytes.length; offset += 8 + bytes.readUInt32LE(offset)) offsets.push(offset);
   return offsets;
 };
+
+test('paging through $all with read-ahead returns exactly the log, also with concurrent readers, page sizes and appends', async (t) => {
+  const dataDir = await tempDir(t);
+  const store = await openEmbeddedEventStore({ dataDir });
+  for (let i = 0; i < 20; i++) await store.appendToStream(`p-${i % 3}`, Array.from({ length: 100 }, (_, k) => event('N', i * 100 + k)));
+  const page = async (size: number): Promise<number[]> => {
+    const seen: number[] = [];
+    for (let from = 0; ; ) {
+      const events = await store.readAll({ fromPosition: from, maxCount: size });
+      if (events.length === 0 || from >= 2000) break;
+      for (const e of events) if (e.position < 2000) seen.push(e.data['n'] as number);
+      from = events[events.length - 1]!.position + 1;
+    }
+    return seen;
+  };
+  const expected = Array.from({ length: 2000 }, (_, i) => i);
+  const appending = (async () => {
+    for (let i = 0; i < 20; i++) await store.appendToStream('late', [event('N', 5000 + i)]);
+  })();
+  const [a, b, c] = await Promise.all([page(100), page(37), page(1000)]);
+  await appending;
+  t.deepEqual(a, expected);
+  t.deepEqual(b, expected);
+  t.deepEqual(c, expected);
+  t.is((await store.readAll()).length, 2020);
+  await store.close();
+});

@@ -170,6 +170,7 @@ class EmbeddedEventStore implements EventStore {
   /** The id of each stream's last event, for the cheap retry test of `any` appends. */
   private readonly lastIds = new Map<string, string>();
   private readonly readBuffers: Buffer[] = [];
+  private prefetched: { start: number; bytes: number; read: Promise<Buffer> } | undefined;
 
   constructor(
     private readonly file: FileHandle,
@@ -315,7 +316,37 @@ class EmbeddedEventStore implements EventStore {
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     this.assertUsable();
-    return this.readPositions(pick(this.index.offsets.length, options.direction ?? 'forwards', options.fromPosition, options.maxCount));
+    const direction = options.direction ?? 'forwards';
+    const positions = pick(this.index.offsets.length, direction, options.fromPosition, options.maxCount);
+    const events = this.readPositions(positions);
+    // A forward page is usually followed by the next one (a replay): read it while this one decodes.
+    const last = positions[positions.length - 1];
+    if (direction === 'forwards' && last !== undefined && positions.length > 1) this.readAhead(last + 1, positions.length);
+    return events;
+  }
+
+  private readAhead(from: number, count: number): void {
+    const to = Math.min(this.index.offsets.length, from + count) - 1;
+    if (to < from) return;
+    const start = this.index.offsets.at(from);
+    const bytes = Math.min(this.index.offsets.at(to) + this.index.lengths.at(to) - start, READ_CHUNK_BYTES);
+    const buffer = this.takeReadBuffer(bytes);
+    this.prefetched = { start, bytes, read: this.file.read(buffer, 0, bytes, start).then(() => buffer) };
+    this.prefetched.read.catch(() => undefined);
+  }
+
+  /** The bytes at `start`: from the read-ahead when it covers them, otherwise read now. */
+  private async readRange(start: number, bytes: number): Promise<Buffer> {
+    const prefetched = this.prefetched;
+    if (prefetched && prefetched.start === start) {
+      this.prefetched = undefined;
+      const buffer = await prefetched.read.catch(() => undefined);
+      if (buffer && prefetched.bytes >= bytes) return buffer;
+      if (buffer) this.readBuffers.push(buffer);
+    }
+    const buffer = this.takeReadBuffer(bytes);
+    await this.file.read(buffer, 0, bytes, start);
+    return buffer;
   }
 
   subscribeToStream(stream: string, options: SubscribeToStreamOptions = {}): Subscription {
@@ -425,9 +456,8 @@ class EmbeddedEventStore implements EventStore {
       }
       const low = Math.min(positions[i]!, positions[j]!);
       const start = this.index.offsets.at(low);
-      const buffer = this.takeReadBuffer(bytes);
+      const buffer = await this.readRange(start, bytes);
       try {
-        await this.file.read(buffer, 0, bytes, start);
         for (let k = i; k <= j; k++) {
           const position = positions[k]!;
           const at = this.index.offsets.at(position) - start;
