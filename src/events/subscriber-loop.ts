@@ -4,12 +4,17 @@ export interface SubscriberLoop {
   lagTimer?: NodeJS.Timeout | undefined;
 }
 
-export interface LagReporting {
-  readonly name: string;
-  readonly lag: () => Promise<number>;
+/** The lag reporting options the process-manager and projection runners share. */
+export interface LagOptions {
   readonly onLag?: ((name: string, lag: number) => void) | undefined;
   readonly onError?: ((name: string, error: unknown) => void) | undefined;
-  readonly intervalMs: number;
+  /** Default 5000. */
+  readonly lagIntervalMs?: number | undefined;
+}
+
+interface LagReporting extends LagOptions {
+  readonly name: string;
+  readonly lag: () => Promise<number>;
 }
 
 /**
@@ -21,7 +26,7 @@ export const startSubscriberLoop = async (running: SubscriberLoop, run: (subscri
   const subscribed = new Promise<void>((resolve) => (subscribedNow = resolve));
   running.loop = run(subscribedNow);
   if (lag.onLag) {
-    running.lagTimer = setInterval(() => void reportLag(lag), lag.intervalMs);
+    running.lagTimer = setInterval(() => void reportLag(lag), lag.lagIntervalMs ?? 5000);
     running.lagTimer.unref();
   }
   await subscribed;

@@ -106,13 +106,7 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     const controller = new AbortController();
     const running: Running = { controller, loop: Promise.resolve(), subscription: undefined, lagTimer: undefined };
     this.running = running;
-    await startSubscriberLoop(running, (subscribed) => this.run(running, subscribed), {
-      name: this.name,
-      lag: () => this.lag(),
-      onLag: this.options.onLag,
-      onError: this.options.onError,
-      intervalMs: this.options.lagIntervalMs ?? 5000,
-    });
+    await startSubscriberLoop(running, (subscribed) => this.run(running, subscribed), { ...this.options, name: this.name, lag: () => this.lag() });
   }
 
   /**

@@ -78,13 +78,7 @@ abstract class ProjectionRunnerBase {
     this.failure = undefined;
     const running: Running = { stopped: false, controller: new AbortController(), subscription: undefined, loop: Promise.resolve() };
     this.running = running;
-    await startSubscriberLoop(running, (subscribed) => this.run(running, subscribed), {
-      name: this.name,
-      lag: () => this.lag(),
-      onLag: this.options.onLag,
-      onError: this.options.onError,
-      intervalMs: this.options.lagIntervalMs ?? 5000,
-    });
+    await startSubscriberLoop(running, (subscribed) => this.run(running, subscribed), { ...this.options, name: this.name, lag: () => this.lag() });
   }
 
   async stop(): Promise<void> {
