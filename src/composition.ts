@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
 import pino, { type Logger } from 'pino';
 import { logSummary } from '../projections/log-summary.js';
 import { streamCatalog } from '../projections/stream-catalog.js';
@@ -19,6 +20,8 @@ import { EventRegistry } from './events/registry.js';
 import { processManagerEventDefinitions } from './process-managers/events.js';
 import { ProcessManagerGroup } from './process-managers/group.js';
 import { DocumentProjectionRunner, ProjectionRunner } from './projections/runtime.js';
+import { routingRoutes } from './routing/routes.js';
+import { loadRoutingSignals } from './routing/signals.js';
 
 export interface Gateway {
   readonly url: string;
@@ -49,6 +52,8 @@ export const startGateway = async (
   config: GatewayConfig,
   options: { logger?: Logger; cwd?: string; sseKeepaliveMs?: number } = {},
 ): Promise<Gateway> => {
+  const signals = loadRoutingSignals(resolve(options.cwd ?? process.cwd(), config.routing.signals_file));
+  if (E.isLeft(signals)) throw new Error(signals.left);
   const logger = options.logger ?? pino({ base: { service: 'ai-dev-gateway' }, redact: ['req.headers.authorization'] });
   const metrics = new GatewayMetrics();
   const store = instrumentEventStore(await openStore(config, options.cwd ?? process.cwd()), metrics);
@@ -73,6 +78,7 @@ export const startGateway = async (
       corsOrigins: config.server.cors_origins,
       bodyLimitBytes: config.server.body_limit,
       rateLimitPerMinute: config.server.rate_limit_per_minute,
+      routers: [routingRoutes(signals.right)],
       commandMiddleware: [idempotency(eventLog, { contextOf: (ctx) => commandContextOf(ctx, new Date()), logger })],
     });
     server = await startServer(app, { host: config.server.host, port: config.server.port });

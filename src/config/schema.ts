@@ -47,7 +47,11 @@ export const EventStoreConfig = t.union(
   'embedded { data_dir } | eventstoredb { connection_string }',
 );
 
-export const RoutingConfig = t.type({ auto_confirm_confidence: refine(t.number, (n) => n >= 0 && n <= 1, 'number 0..1') });
+export const RoutingConfig = t.type({
+  auto_confirm_confidence: refine(t.number, (n) => n >= 0 && n <= 1, 'number 0..1'),
+  /** The weighted terms of the BMAD router, tunable without code. */
+  signals_file: nonEmpty,
+});
 
 export const OpenCodeConfig = t.type({
   cli_path: nonEmpty,

@@ -1,11 +1,13 @@
 import test from 'ava';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import Router from '@koa/router';
 import pino from 'pino';
 import { API_VERSION, createApp } from '../../src/api/app.js';
 import { GatewayMetrics } from '../../src/api/metrics.js';
 import { buildOpenApiDocument, operationList } from '../../src/api/openapi/document.js';
 import { authenticate, sha256Hex } from '../../src/config/tokens.js';
+import { routingRoutes } from '../../src/routing/routes.js';
+import { DEFAULT_SIGNALS_FILE, loadRoutingSignals } from '../../src/routing/signals.js';
+import * as E from 'fp-ts/lib/Either.js';
 import { serve } from '../support/http.js';
 
 /** Every operation of API Contract v1.0.0, copied from the contract's text. */
@@ -81,6 +83,9 @@ test('every protected operation documents 401, 403 and its roles; every command 
 });
 
 test('what the document marks implemented is routed, and what it marks not implemented answers 404', async (t) => {
+  const loaded = loadRoutingSignals(DEFAULT_SIGNALS_FILE);
+  if (E.isLeft(loaded)) throw new Error(loaded.left);
+  const signals = loaded.right;
   const app = createApp({
     logger: pino({ level: 'silent' }),
     authenticate: (token) => authenticate([{ name: 'slack', role: 'operator', sha256: sha256Hex('operator-token-0123456789') }], token),
@@ -88,7 +93,7 @@ test('what the document marks implemented is routed, and what it marks not imple
     checks: {},
     corsOrigins: [],
     bodyLimitBytes: 4096,
-    routers: [new Router()],
+    routers: [routingRoutes(signals)],
   });
   const { url } = await serve(t, app);
   for (const { method, path, implemented } of operationList()) {

@@ -95,8 +95,8 @@ export const operations: Record<string, Record<string, Op>> = {
     post: {
       tag: 'routing',
       summary: 'Suggest a BMAD route for a task (pure analysis, appends nothing)',
-      description: 'Security-sensitive work → architect; business rules, pricing, requirements, user stories → pm; small concrete implementation → builder; large, cross-cutting, ambiguous or unknown → party-mode.',
-      implemented: false,
+      description: 'Security-sensitive work → architect; business rules, pricing, requirements, user stories → pm; small concrete implementation → builder; large, cross-cutting, ambiguous or unknown → party-mode. The weighted terms are in the operator’s signals file (routing.signals_file).',
+      implemented: true,
       roles: COMMAND,
       body: ref('AnalyzeRequest'),
       responses: { 200: json(ref('RoutingAnalysis'), 'The suggestion') },
