@@ -21,6 +21,7 @@ import { processManagerEventDefinitions } from './process-managers/events.js';
 import { ProcessManagerGroup } from './process-managers/group.js';
 import { DocumentProjectionRunner, ProjectionRunner } from './projections/runtime.js';
 import { routingRoutes } from './routing/routes.js';
+import { sessionEventDefinitions } from './sessions/events.js';
 import { loadRoutingSignals } from './routing/signals.js';
 
 export interface Gateway {
@@ -31,7 +32,8 @@ export interface Gateway {
 }
 
 /** Every event type the gateway knows; capabilities add theirs here. */
-export const createEventRegistry = (): EventRegistry => new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions]);
+export const createEventRegistry = (): EventRegistry =>
+  new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions, ...sessionEventDefinitions]);
 
 const openStore = (config: GatewayConfig, cwd: string): Promise<EventStore> => {
   const store = config.event_store;

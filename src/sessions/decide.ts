@@ -1,0 +1,119 @@
+import * as E from 'fp-ts/lib/Either.js';
+import type { Decider } from '../commands/decider.js';
+import type { DomainError } from '../commands/domain-error.js';
+import type { RoutingAnalysis } from '../routing/analyze.js';
+import type { Route } from '../routing/signals.js';
+import type { SessionEvent } from './events.js';
+import { evolveSession, initialSession, type Session, type SessionStatus } from './session.js';
+
+export interface RepoRequest {
+  readonly name: string;
+  readonly url: string | null;
+  readonly ref: string | null;
+}
+
+export type SessionCommand =
+  | {
+      readonly type: 'CreateSession';
+      readonly sessionId: string;
+      readonly category: string;
+      readonly project: string;
+      readonly repos: readonly RepoRequest[];
+      readonly task: { readonly title: string; readonly description: string };
+      readonly requestedBy: { readonly user: string | null; readonly channel: string | null; readonly thread_ts: string | null } | null;
+      /** The router's analysis, made before deciding (it is pure, but it reads the operator's signals). */
+      readonly analysis: RoutingAnalysis;
+      readonly autoConfirmConfidence: number;
+      readonly now: Date;
+    }
+  | { readonly type: 'ConfirmRoute'; readonly route: Route; readonly confirmedBy: string; readonly now: Date }
+  | {
+      readonly type: 'RecordWorkspaceInitialized';
+      readonly workspacePath: string;
+      readonly repos: readonly { readonly name: string; readonly worktree_path: string; readonly branch: string; readonly base_commit: string }[];
+      readonly now: Date;
+    }
+  | { readonly type: 'RecordWorkspaceFailed'; readonly reason: string; readonly now: Date }
+  | { readonly type: 'SendMessage'; readonly messageId: string; readonly text: string; readonly from: string | null; readonly now: Date }
+  | { readonly type: 'PauseSession'; readonly now: Date }
+  | { readonly type: 'ResumeSession'; readonly now: Date }
+  | { readonly type: 'CloseSession'; readonly reason: string | null; readonly removeWorkspace: boolean; readonly now: Date }
+  | { readonly type: 'FailSession'; readonly reason: string; readonly now: Date };
+
+/** The actor the gateway records when it confirms a route by itself. */
+export const GATEWAY_ACTOR = 'gateway';
+
+const conflict = (status: SessionStatus, detail: string): E.Either<DomainError, never> => E.left({ kind: 'conflict', state: status, detail: `${detail} (the session is ${status})` });
+
+const ok = (...events: SessionEvent[]): E.Either<DomainError, readonly SessionEvent[]> => E.right(events);
+
+export const decideSession = (command: SessionCommand, state: Session): E.Either<DomainError, readonly SessionEvent[]> => {
+  const at = command.now.toISOString();
+  if (command.type === 'CreateSession') {
+    if (state.status !== 'none') return conflict(state.status, `session ${command.sessionId} exists already`);
+    const { analysis } = command;
+    const created: SessionEvent[] = [
+      {
+        type: 'SessionCreated',
+        data: {
+          session_id: command.sessionId,
+          category: command.category,
+          project: command.project,
+          repos: command.repos.map((repo) => ({ name: repo.name, url: repo.url, ref: repo.ref })),
+          task: { ...command.task },
+          requested_by: command.requestedBy ? { ...command.requestedBy } : null,
+          created_at: at,
+        },
+      },
+      {
+        type: 'RouteSuggested',
+        data: { suggested: analysis.suggested, confidence: analysis.confidence, reason: analysis.reason, scores: { ...analysis.scores }, signals: analysis.signals.map((signal) => ({ ...signal })) },
+      },
+    ];
+    if (analysis.confidence >= command.autoConfirmConfidence) {
+      created.push({ type: 'RouteConfirmed', data: { route: analysis.suggested, confirmed_by: GATEWAY_ACTOR, overridden: false, confirmed_at: at } });
+    }
+    return E.right(created);
+  }
+  if (state.status === 'none') return E.left({ kind: 'not_found', detail: 'no such session' });
+  switch (command.type) {
+    case 'ConfirmRoute':
+      if (state.status !== 'initializing' && state.status !== 'awaiting_route') return conflict(state.status, 'the route can only be chosen before the agent starts');
+      return ok({ type: 'RouteConfirmed', data: { route: command.route, confirmed_by: command.confirmedBy, overridden: command.route !== state.suggested, confirmed_at: at } });
+    case 'RecordWorkspaceInitialized':
+      if (state.status !== 'initializing') {
+        // A retried initialization after the workspace was recorded changes nothing.
+        if (state.workspaceReady) return ok();
+        return conflict(state.status, 'a workspace can only be recorded while the session initializes');
+      }
+      return ok({ type: 'WorkspaceInitialized', data: { workspace_path: command.workspacePath, repos: command.repos.map((repo) => ({ ...repo })), initialized_at: at } });
+    case 'RecordWorkspaceFailed':
+      if (state.status !== 'initializing') return conflict(state.status, 'a workspace can only fail while the session initializes');
+      return ok({ type: 'WorkspaceFailed', data: { reason: command.reason, failed_at: at } });
+    case 'SendMessage':
+      if (state.status !== 'active') return conflict(state.status, 'messages can only be sent to an active session');
+      return ok({ type: 'MessageSent', data: { message_id: command.messageId, text: command.text, from: command.from, sent_at: at } });
+    case 'PauseSession':
+      if (state.status !== 'active') return conflict(state.status, 'only an active session can be paused');
+      return ok({ type: 'SessionPaused', data: { paused_at: at } });
+    case 'ResumeSession':
+      if (state.status !== 'paused') return conflict(state.status, 'only a paused session can be resumed');
+      return ok({ type: 'SessionResumed', data: { resumed_at: at } });
+    case 'CloseSession':
+      if (state.status === 'closed') return conflict(state.status, 'the session is closed already');
+      return ok({ type: 'SessionClosed', data: { reason: command.reason, remove_workspace: command.removeWorkspace, closed_at: at } });
+    case 'FailSession':
+      if (state.status === 'closed' || state.status === 'failed') return conflict(state.status, 'only a live session can fail');
+      return ok({ type: 'SessionFailed', data: { reason: command.reason, failed_at: at } });
+    default: {
+      const unexpected: never = command;
+      return unexpected;
+    }
+  }
+};
+
+export const sessionDecider: Decider<SessionCommand, SessionEvent, Session> = {
+  initialState: initialSession,
+  evolve: evolveSession,
+  decide: decideSession,
+};

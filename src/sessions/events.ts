@@ -1,0 +1,90 @@
+import * as t from 'io-ts';
+import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js';
+import { Route } from '../routing/signals.js';
+
+const optional = <C extends t.Mixed>(codec: C) => t.union([codec, t.null]);
+
+const RepoRequest = t.type({ name: t.string, url: optional(t.string), ref: optional(t.string) });
+const Task = t.type({ title: t.string, description: t.string });
+const RequestedBy = t.type({ user: optional(t.string), channel: optional(t.string), thread_ts: optional(t.string) });
+
+export const SessionCreated = defineEvent(
+  'SessionCreated',
+  jsonCodec(
+    t.type({
+      session_id: t.string,
+      category: t.string,
+      project: t.string,
+      repos: t.array(RepoRequest),
+      task: Task,
+      requested_by: optional(RequestedBy),
+      created_at: t.string,
+    }),
+  ),
+);
+
+export const RouteSuggested = defineEvent(
+  'RouteSuggested',
+  jsonCodec(
+    t.type({
+      suggested: Route,
+      confidence: t.number,
+      reason: t.string,
+      scores: t.record(t.string, t.number),
+      signals: t.array(t.type({ route: Route, term: t.string, weight: t.number })),
+    }),
+  ),
+);
+
+export const RouteConfirmed = defineEvent(
+  'RouteConfirmed',
+  jsonCodec(t.type({ route: Route, confirmed_by: t.string, overridden: t.boolean, confirmed_at: t.string })),
+);
+
+export const WorkspaceInitialized = defineEvent(
+  'WorkspaceInitialized',
+  jsonCodec(
+    t.type({
+      workspace_path: t.string,
+      repos: t.array(t.type({ name: t.string, worktree_path: t.string, branch: t.string, base_commit: t.string })),
+      initialized_at: t.string,
+    }),
+  ),
+);
+
+export const WorkspaceFailed = defineEvent('WorkspaceFailed', jsonCodec(t.type({ reason: t.string, failed_at: t.string })));
+export const MessageSent = defineEvent('MessageSent', jsonCodec(t.type({ message_id: t.string, text: t.string, from: optional(t.string), sent_at: t.string })));
+export const SessionPaused = defineEvent('SessionPaused', jsonCodec(t.type({ paused_at: t.string })));
+export const SessionResumed = defineEvent('SessionResumed', jsonCodec(t.type({ resumed_at: t.string })));
+export const SessionClosed = defineEvent(
+  'SessionClosed',
+  jsonCodec(t.type({ reason: optional(t.string), remove_workspace: t.boolean, closed_at: t.string })),
+);
+export const SessionFailed = defineEvent('SessionFailed', jsonCodec(t.type({ reason: t.string, failed_at: t.string })));
+
+export type SessionEvent =
+  | EventOf<typeof SessionCreated>
+  | EventOf<typeof RouteSuggested>
+  | EventOf<typeof RouteConfirmed>
+  | EventOf<typeof WorkspaceInitialized>
+  | EventOf<typeof WorkspaceFailed>
+  | EventOf<typeof MessageSent>
+  | EventOf<typeof SessionPaused>
+  | EventOf<typeof SessionResumed>
+  | EventOf<typeof SessionClosed>
+  | EventOf<typeof SessionFailed>;
+
+export const sessionEventDefinitions = [
+  SessionCreated,
+  RouteSuggested,
+  RouteConfirmed,
+  WorkspaceInitialized,
+  WorkspaceFailed,
+  MessageSent,
+  SessionPaused,
+  SessionResumed,
+  SessionClosed,
+  SessionFailed,
+] as const;
+
+export const sessionStream = (sessionId: string): string => `session-${sessionId}`;

@@ -1,0 +1,70 @@
+import type { Route } from '../routing/signals.js';
+import type { SessionEvent } from './events.js';
+
+export interface SessionFacts {
+  readonly sessionId: string;
+  readonly builder: string;
+  readonly suggested: Route | null;
+  readonly confirmed: Route | null;
+  readonly workspaceReady: boolean;
+}
+
+/** The contract's status machine: initializing → awaiting_route → active ⇄ paused → closed; failed before closed. */
+export type Session =
+  | { readonly status: 'none' }
+  | ({ readonly status: 'initializing' } & SessionFacts)
+  | ({ readonly status: 'awaiting_route' } & SessionFacts)
+  | ({ readonly status: 'active' } & SessionFacts)
+  | ({ readonly status: 'paused' } & SessionFacts)
+  | ({ readonly status: 'closed' } & SessionFacts)
+  | ({ readonly status: 'failed' } & SessionFacts & { readonly reason: string });
+
+export type SessionStatus = Session['status'];
+
+export const initialSession = (): Session => ({ status: 'none' });
+
+/** Where a live session stands once its workspace and route are known. */
+const settled = (facts: SessionFacts): Session => {
+  if (!facts.workspaceReady) return { status: 'initializing', ...facts };
+  return facts.confirmed ? { status: 'active', ...facts } : { status: 'awaiting_route', ...facts };
+};
+
+const factsOf = (state: Exclude<Session, { status: 'none' }>): SessionFacts => ({
+  sessionId: state.sessionId,
+  builder: state.builder,
+  suggested: state.suggested,
+  confirmed: state.confirmed,
+  workspaceReady: state.workspaceReady,
+});
+
+export const evolveSession = (state: Session, event: SessionEvent): Session => {
+  if (event.type === 'SessionCreated') {
+    return settled({ sessionId: event.data.session_id, builder: `${event.data.category}-${event.data.project}`, suggested: null, confirmed: null, workspaceReady: false });
+  }
+  if (state.status === 'none') return state;
+  const facts = factsOf(state);
+  switch (event.type) {
+    case 'RouteSuggested':
+      return { ...state, suggested: event.data.suggested };
+    case 'RouteConfirmed':
+      return settled({ ...facts, confirmed: event.data.route });
+    case 'WorkspaceInitialized':
+      return settled({ ...facts, workspaceReady: true });
+    case 'WorkspaceFailed':
+      return { status: 'failed', ...facts, reason: event.data.reason };
+    case 'SessionFailed':
+      return { status: 'failed', ...facts, reason: event.data.reason };
+    case 'MessageSent':
+      return state;
+    case 'SessionPaused':
+      return { status: 'paused', ...facts };
+    case 'SessionResumed':
+      return { status: 'active', ...facts };
+    case 'SessionClosed':
+      return { status: 'closed', ...facts };
+    default: {
+      const unexpected: never = event;
+      return unexpected;
+    }
+  }
+};

@@ -1,0 +1,135 @@
+import test from 'ava';
+import * as E from 'fp-ts/lib/Either.js';
+import { foldEvents } from '../../src/commands/decider.js';
+import type { RoutingAnalysis } from '../../src/routing/analyze.js';
+import { sessionDecider, type SessionCommand } from '../../src/sessions/decide.js';
+import type { SessionEvent } from '../../src/sessions/events.js';
+import { deciderSpec } from '../support/decider-spec.js';
+
+const now = new Date('2030-01-01T10:00:00.000Z');
+const at = now.toISOString();
+const spec = deciderSpec(sessionDecider);
+
+const analysis = (confidence: number): RoutingAnalysis => ({
+  suggested: 'builder',
+  confidence,
+  reason: 'Suggested builder (score 3) because of "typo" (+3).',
+  scores: { architect: 0, pm: 0, builder: 3, 'party-mode': 0 },
+  signals: [{ route: 'builder', term: 'typo', weight: 3 }],
+});
+
+const create = (confidence: number): SessionCommand => ({
+  type: 'CreateSession',
+  sessionId: 's-1',
+  category: 'platform',
+  project: 'billing',
+  repos: [{ name: 'api', url: null, ref: 'main' }],
+  task: { title: 'Fix typo', description: 'In the footer' },
+  requestedBy: { user: 'U1', channel: 'C1', thread_ts: '1.2' },
+  analysis: analysis(confidence),
+  autoConfirmConfidence: 0.8,
+  now,
+});
+
+const created: SessionEvent = {
+  type: 'SessionCreated',
+  data: {
+    session_id: 's-1',
+    category: 'platform',
+    project: 'billing',
+    repos: [{ name: 'api', url: null, ref: 'main' }],
+    task: { title: 'Fix typo', description: 'In the footer' },
+    requested_by: { user: 'U1', channel: 'C1', thread_ts: '1.2' },
+    created_at: at,
+  },
+};
+const suggested = (confidence: number): SessionEvent => ({ type: 'RouteSuggested', data: { ...analysis(confidence), scores: { ...analysis(confidence).scores }, signals: [{ route: 'builder', term: 'typo', weight: 3 }] } });
+const confirmed = (route: 'builder' | 'architect', by: string, overridden: boolean): SessionEvent => ({ type: 'RouteConfirmed', data: { route, confirmed_by: by, overridden, confirmed_at: at } });
+const workspace: SessionEvent = { type: 'WorkspaceInitialized', data: { workspace_path: '/w/platform-billing', repos: [{ name: 'api', worktree_path: '/w/platform-billing/repos/api', branch: 'builder/platform-billing', base_commit: 'abc' }], initialized_at: at } };
+const workspaceFailed: SessionEvent = { type: 'WorkspaceFailed', data: { reason: 'unknown repo api', failed_at: at } };
+const paused: SessionEvent = { type: 'SessionPaused', data: { paused_at: at } };
+const closed: SessionEvent = { type: 'SessionClosed', data: { reason: null, remove_workspace: false, closed_at: at } };
+
+const HISTORIES: Record<string, SessionEvent[]> = {
+  none: [],
+  initializing: [created, suggested(0.5)],
+  awaiting_route: [created, suggested(0.5), workspace],
+  active: [created, suggested(0.5), confirmed('builder', 'ann', false), workspace],
+  paused: [created, suggested(0.5), confirmed('builder', 'ann', false), workspace, paused],
+  closed: [created, suggested(0.5), confirmed('builder', 'ann', false), workspace, closed],
+  failed: [created, suggested(0.5), workspaceFailed],
+};
+
+test('the histories reach the statuses they are named after', (t) => {
+  for (const [status, events] of Object.entries(HISTORIES)) t.is(foldEvents(sessionDecider, events).status, status);
+});
+
+test('create: suggests a route; below the auto-confirm confidence it waits for a person', (t) => {
+  spec.given([]).when(create(0.5)).then(t, [created, suggested(0.5)]);
+});
+
+test('create: at or above the auto-confirm confidence the gateway confirms the route itself', (t) => {
+  spec.given([]).when(create(0.8)).then(t, [created, suggested(0.8), confirmed('builder', 'gateway', false)]);
+});
+
+test('create on an existing session is a conflict naming its state', (t) => {
+  spec.given(HISTORIES['active']!).when(create(0.5)).thenFails(t, { kind: 'conflict', state: 'active', detail: 'session s-1 exists already (the session is active)' });
+});
+
+test('a route confirmed while the workspace initializes makes the session active once the workspace is ready', (t) => {
+  const state = foldEvents(sessionDecider, [created, suggested(0.5), confirmed('architect', 'ann', true)]);
+  t.is(state.status, 'initializing');
+  t.is(foldEvents(sessionDecider, [workspace], state).status, 'active');
+});
+
+const commands: Record<string, SessionCommand> = {
+  ConfirmRoute: { type: 'ConfirmRoute', route: 'architect', confirmedBy: 'ann', now },
+  RecordWorkspaceInitialized: { type: 'RecordWorkspaceInitialized', workspacePath: '/w/platform-billing', repos: workspace.type === 'WorkspaceInitialized' ? workspace.data.repos : [], now },
+  RecordWorkspaceFailed: { type: 'RecordWorkspaceFailed', reason: 'unknown repo api', now },
+  SendMessage: { type: 'SendMessage', messageId: 'm-1', text: 'hello', from: 'ann', now },
+  PauseSession: { type: 'PauseSession', now },
+  ResumeSession: { type: 'ResumeSession', now },
+  CloseSession: { type: 'CloseSession', reason: null, removeWorkspace: false, now },
+  FailSession: { type: 'FailSession', reason: 'agent crashed', now },
+};
+
+/** What each command does in each state: the events, 'empty' (an accepted no-op), or the refusal kind. */
+const EXPECTED: Record<string, Record<string, SessionEvent[] | 'empty' | 'conflict' | 'not_found'>> = {
+  ConfirmRoute: { none: 'not_found', initializing: [confirmed('architect', 'ann', true)], awaiting_route: [confirmed('architect', 'ann', true)], active: 'conflict', paused: 'conflict', closed: 'conflict', failed: 'conflict' },
+  RecordWorkspaceInitialized: { none: 'not_found', initializing: [workspace], awaiting_route: 'empty', active: 'empty', paused: 'empty', closed: 'empty', failed: 'conflict' },
+  RecordWorkspaceFailed: { none: 'not_found', initializing: [workspaceFailed], awaiting_route: 'conflict', active: 'conflict', paused: 'conflict', closed: 'conflict', failed: 'conflict' },
+  SendMessage: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: [{ type: 'MessageSent', data: { message_id: 'm-1', text: 'hello', from: 'ann', sent_at: at } }], paused: 'conflict', closed: 'conflict', failed: 'conflict' },
+  PauseSession: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: [paused], paused: 'conflict', closed: 'conflict', failed: 'conflict' },
+  ResumeSession: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: 'conflict', paused: [{ type: 'SessionResumed', data: { resumed_at: at } }], closed: 'conflict', failed: 'conflict' },
+  CloseSession: { none: 'not_found', initializing: [closed], awaiting_route: [closed], active: [closed], paused: [closed], closed: 'conflict', failed: [closed] },
+  FailSession: { none: 'not_found', initializing: [{ type: 'SessionFailed', data: { reason: 'agent crashed', failed_at: at } }], awaiting_route: [{ type: 'SessionFailed', data: { reason: 'agent crashed', failed_at: at } }], active: [{ type: 'SessionFailed', data: { reason: 'agent crashed', failed_at: at } }], paused: [{ type: 'SessionFailed', data: { reason: 'agent crashed', failed_at: at } }], closed: 'conflict', failed: 'conflict' },
+};
+
+for (const [name, command] of Object.entries(commands)) {
+  for (const [status, history] of Object.entries(HISTORIES)) {
+    const expected = EXPECTED[name]![status]!;
+    test(`${name} when ${status}: ${Array.isArray(expected) ? expected.map((event) => event.type).join(', ') : expected}`, (t) => {
+      const result = sessionDecider.decide(command, foldEvents(sessionDecider, history));
+      if (expected === 'conflict') {
+        t.true(E.isLeft(result));
+        if (E.isLeft(result)) {
+          t.is(result.left.kind, 'conflict');
+          if (result.left.kind === 'conflict') {
+            t.is(result.left.state, status);
+            t.regex(result.left.detail, new RegExp(`the session is ${status}`));
+          }
+        }
+      } else if (expected === 'not_found') {
+        t.deepEqual(result, E.left({ kind: 'not_found', detail: 'no such session' }));
+      } else {
+        t.deepEqual(result, E.right(expected === 'empty' ? [] : expected));
+      }
+    });
+  }
+}
+
+test('pause then resume brings the session back to active; close ends it for good', (t) => {
+  const resumed = foldEvents(sessionDecider, [...HISTORIES['paused']!, { type: 'SessionResumed', data: { resumed_at: at } }]);
+  t.is(resumed.status, 'active');
+  t.is(foldEvents(sessionDecider, [closed], resumed).status, 'closed');
+});
