@@ -61,7 +61,7 @@ const HISTORIES: Record<string, SessionEvent[]> = {
 };
 
 test('the histories reach the statuses they are named after', (t) => {
-  for (const [status, events] of Object.entries(HISTORIES)) t.is<string>(foldEvents(sessionDecider, events).status, status);
+  for (const [status, events] of Object.entries(HISTORIES)) t.is(foldEvents(sessionDecider, events).status as string, status);
 });
 
 test('create: suggests a route; below the auto-confirm confidence it waits for a person', (t) => {
