@@ -23,11 +23,13 @@ export type SessionStatus = Session['status'];
 
 export const initialSession = (): Session => ({ status: 'none' });
 
-/** Where a live session stands once its workspace and route are known. */
-const settled = (facts: SessionFacts): Session => {
-  if (!facts.workspaceReady) return { status: 'initializing', ...facts };
-  return facts.confirmed ? { status: 'active', ...facts } : { status: 'awaiting_route', ...facts };
+/** Where a session that has not started yet stands: waiting for its workspace, then for a route. */
+export const settledStatus = (facts: { readonly workspaceReady: boolean; readonly confirmed: Route | null }): 'initializing' | 'awaiting_route' | 'active' => {
+  if (!facts.workspaceReady) return 'initializing';
+  return facts.confirmed ? 'active' : 'awaiting_route';
 };
+
+const settled = (facts: SessionFacts): Session => ({ status: settledStatus(facts), ...facts });
 
 const factsOf = (state: Exclude<Session, { status: 'none' }>): SessionFacts => ({
   sessionId: state.sessionId,

@@ -1,0 +1,111 @@
+import type { StoredEvent } from '../src/events/stored-event.js';
+import type { DocumentProjection } from '../src/projections/projection.js';
+import type { Route } from '../src/routing/signals.js';
+import type { SessionEvent } from '../src/sessions/events.js';
+import { settledStatus } from '../src/sessions/session.js';
+
+/** The contract's session view, in wire names, as GET /api/sessions/{id} serves it. */
+export interface SessionView {
+  readonly session_id: string;
+  readonly category: string;
+  readonly project: string;
+  readonly repos: readonly {
+    readonly name: string;
+    readonly url: string | null;
+    readonly ref: string | null;
+    readonly worktree_path: string | null;
+    readonly branch: string | null;
+    readonly base_commit: string | null;
+  }[];
+  readonly task: { readonly title: string; readonly description: string };
+  readonly status: 'initializing' | 'awaiting_route' | 'active' | 'paused' | 'closed' | 'failed';
+  readonly agent_status: 'idle' | 'working' | 'waiting_for_answer';
+  readonly route: {
+    readonly suggested: Route | null;
+    readonly confidence: number | null;
+    readonly reason: string | null;
+    readonly confirmed: Route | null;
+    readonly confirmed_by: string | null;
+  };
+  readonly workspace_path: string | null;
+  readonly pending_question: { readonly question_id: string; readonly text: string; readonly options: readonly string[] } | null;
+  readonly deployments: readonly string[];
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly revision: number;
+}
+
+const SESSION_STREAM = /^session-(.+)$/;
+
+const live = (view: SessionView): SessionView['status'] => settledStatus({ workspaceReady: view.workspace_path !== null, confirmed: view.route.confirmed });
+
+/** Applies one session event to the view; time and revision come from the stored event. */
+export const evolveSessionView = (view: SessionView | undefined, stored: StoredEvent<SessionEvent>): SessionView | undefined => {
+  const event = stored.event;
+  const stamp = { updated_at: stored.metadata.recorded_at, revision: stored.revision };
+  if (event.type === 'SessionCreated') {
+    const data = event.data;
+    return {
+      session_id: data.session_id,
+      category: data.category,
+      project: data.project,
+      repos: data.repos.map((repo) => ({ name: repo.name, url: repo.url, ref: repo.ref, worktree_path: null, branch: null, base_commit: null })),
+      task: data.task,
+      status: 'initializing',
+      agent_status: 'idle',
+      route: { suggested: null, confidence: null, reason: null, confirmed: null, confirmed_by: null },
+      workspace_path: null,
+      pending_question: null,
+      deployments: [],
+      created_at: data.created_at,
+      ...stamp,
+    };
+  }
+  if (!view) return undefined;
+  switch (event.type) {
+    case 'RouteSuggested':
+      return { ...view, ...stamp, route: { ...view.route, suggested: event.data.suggested, confidence: event.data.confidence, reason: event.data.reason } };
+    case 'RouteConfirmed': {
+      const next = { ...view, ...stamp, route: { ...view.route, confirmed: event.data.route, confirmed_by: event.data.confirmed_by } };
+      return view.status === 'initializing' || view.status === 'awaiting_route' ? { ...next, status: live(next) } : next;
+    }
+    case 'WorkspaceInitialized': {
+      const byName = new Map(event.data.repos.map((repo) => [repo.name, repo]));
+      const next = {
+        ...view,
+        ...stamp,
+        workspace_path: event.data.workspace_path,
+        repos: view.repos.map((repo) => {
+          const ready = byName.get(repo.name);
+          return ready ? { ...repo, worktree_path: ready.worktree_path, branch: ready.branch, base_commit: ready.base_commit } : repo;
+        }),
+      };
+      return view.status === 'initializing' ? { ...next, status: live(next) } : next;
+    }
+    case 'WorkspaceFailed':
+    case 'SessionFailed':
+      return { ...view, ...stamp, status: 'failed', agent_status: 'idle' };
+    case 'MessageSent':
+      return { ...view, ...stamp };
+    case 'SessionPaused':
+      return { ...view, ...stamp, status: 'paused', agent_status: 'idle' };
+    case 'SessionResumed':
+      return { ...view, ...stamp, status: 'active' };
+    case 'SessionClosed':
+      return { ...view, ...stamp, status: 'closed', agent_status: 'idle' };
+    default: {
+      const unexpected: never = event;
+      return unexpected;
+    }
+  }
+};
+
+/** One view per session, folded from its stream: what GET /api/sessions and /api/sessions/{id} serve. */
+export const sessionViews: DocumentProjection<SessionView> = {
+  name: 'session-views',
+  documentIdsOf: (stored) => {
+    const match = SESSION_STREAM.exec(stored.stream);
+    return match ? [match[1]!] : [];
+  },
+  evolve: (view, stored) => evolveSessionView(view, stored as StoredEvent<SessionEvent>),
+};
