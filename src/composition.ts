@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import pino, { type Logger } from 'pino';
 import { logSummary } from '../projections/log-summary.js';
+import { sessionViews } from '../projections/session-view.js';
 import { streamCatalog } from '../projections/stream-catalog.js';
 import { createApp } from './api/app.js';
 import { GatewayMetrics, instrumentEventStore } from './api/metrics.js';
@@ -22,6 +23,7 @@ import { ProcessManagerGroup } from './process-managers/group.js';
 import { DocumentProjectionRunner, ProjectionRunner } from './projections/runtime.js';
 import { routingRoutes } from './routing/routes.js';
 import { sessionEventDefinitions } from './sessions/events.js';
+import { sessionRoutes } from './sessions/routes.js';
 import { loadRoutingSignals } from './routing/signals.js';
 
 export interface Gateway {
@@ -65,7 +67,8 @@ export const startGateway = async (
     onLag: metrics.reportLag,
     onError: (name: string, error: unknown) => logger.error({ err: error, subscriber: name }, 'subscriber failed'),
   };
-  const projections = [new DocumentProjectionRunner(streamCatalog, runtimeOptions), new ProjectionRunner(logSummary, runtimeOptions)];
+  const sessionViewRunner = new DocumentProjectionRunner(sessionViews, runtimeOptions);
+  const projections = [new DocumentProjectionRunner(streamCatalog, runtimeOptions), new ProjectionRunner(logSummary, runtimeOptions), sessionViewRunner];
   const processManagers = new ProcessManagerGroup([]);
   const sse = new SseHub({ keepaliveMs: options.sseKeepaliveMs });
   let server: RunningServer | undefined;
@@ -80,7 +83,10 @@ export const startGateway = async (
       corsOrigins: config.server.cors_origins,
       bodyLimitBytes: config.server.body_limit,
       rateLimitPerMinute: config.server.rate_limit_per_minute,
-      routers: [routingRoutes(signals.right)],
+      routers: [
+        routingRoutes(signals.right),
+        sessionRoutes({ eventLog, views: sessionViewRunner, signals: signals.right, autoConfirmConfidence: config.routing.auto_confirm_confidence }),
+      ],
       commandMiddleware: [idempotency(eventLog, { contextOf: (ctx) => commandContextOf(ctx, new Date()), logger })],
     });
     server = await startServer(app, { host: config.server.host, port: config.server.port });

@@ -39,13 +39,17 @@ const locate = (context: t.Context): { path: string; expected: string } => {
   for (let index = 1; index < context.length; index++) {
     const parentTag = tagOf(context[index - 1]!.type);
     const entry = context[index]!;
-    if (parentTag === 'UnionType' || parentTag === 'IntersectionType') continue;
+    if (parentTag === 'UnionType' || parentTag === 'IntersectionType' || isExactIntersection(context[index - 1]!.type)) continue;
     if (parentTag === 'ArrayType' || parentTag === 'ReadonlyArrayType' || parentTag === 'TupleType') path += `[${entry.key}]`;
     else path += path === '' ? entry.key : `.${entry.key}`;
     expected = entry.type.name;
   }
   return { path, expected };
 };
+
+/** `t.exact(t.intersection(...))` reports its members by index, with no intersection entry between. */
+const isExactIntersection = (type: t.Decoder<unknown, unknown>): boolean =>
+  tagOf(type) === 'ExactType' && tagOf((type as unknown as { type: t.Decoder<unknown, unknown> }).type) === 'IntersectionType';
 
 const tagOf = (type: t.Decoder<unknown, unknown>): string | undefined => {
   const tag = (type as { _tag?: unknown })._tag;

@@ -107,7 +107,7 @@ export const operations: Record<string, Record<string, Op>> = {
       tag: 'sessions',
       summary: 'Open a session: workspace, route suggestion, agent',
       description: 'Suggests a route at once (`RouteSuggested`); at or above the auto-confirm confidence it confirms it, below it the session waits in `awaiting_route` and a `routing_suggestion` webhook asks a person.',
-      implemented: false,
+      implemented: true,
       roles: COMMAND,
       body: ref('CreateSessionRequest'),
       idempotent: true,
@@ -116,7 +116,7 @@ export const operations: Record<string, Record<string, Op>> = {
     get: {
       tag: 'sessions',
       summary: 'List sessions',
-      implemented: false,
+      implemented: true,
       roles: READ,
       params: [
         query('status', { type: 'string', enum: ['initializing', 'awaiting_route', 'active', 'paused', 'closed', 'failed'] }, '`active` means every status but closed and failed'),
@@ -128,13 +128,13 @@ export const operations: Record<string, Record<string, Op>> = {
     },
   },
   '/api/sessions/{session_id}': {
-    get: { tag: 'sessions', summary: 'A session view', implemented: false, roles: READ, params: [sessionId, asOf], errors: [404], responses: { 200: viewWithETag(ref('Session'), 'The session') } },
+    get: { tag: 'sessions', summary: 'A session view', implemented: true, roles: READ, params: [sessionId, asOf], errors: [404], responses: { 200: viewWithETag(ref('Session'), 'The session') } },
   },
   '/api/sessions/{session_id}/route': {
     post: {
       tag: 'sessions',
       summary: 'Confirm or override the suggested route; the agent starts with that persona',
-      implemented: false,
+      implemented: true,
       roles: COMMAND,
       params: [sessionId],
       body: ref('ConfirmRouteRequest'),
@@ -148,7 +148,7 @@ export const operations: Record<string, Record<string, Op>> = {
     post: {
       tag: 'sessions',
       summary: 'Send a message to the agent (409 unless active)',
-      implemented: false,
+      implemented: true,
       roles: COMMAND,
       params: [sessionId],
       body: ref('SendMessageRequest'),
@@ -160,7 +160,7 @@ export const operations: Record<string, Record<string, Op>> = {
     get: {
       tag: 'sessions',
       summary: 'The conversation in order (agent entries are the final text of each turn)',
-      implemented: false,
+      implemented: true,
       roles: READ,
       params: [sessionId, ...paging],
       errors: [404],
@@ -182,16 +182,16 @@ export const operations: Record<string, Record<string, Op>> = {
     },
   },
   '/api/sessions/{session_id}/pause': {
-    post: { tag: 'sessions', summary: 'Pause (the agent’s current turn is aborted)', implemented: false, roles: COMMAND, params: [sessionId], idempotent: true, ifMatch: true, errors: [404, 409], responses: { 202: viewWithETag(ref('Session'), 'Accepted') } },
+    post: { tag: 'sessions', summary: 'Pause (the agent’s current turn is aborted)', implemented: true, roles: COMMAND, params: [sessionId], idempotent: true, ifMatch: true, errors: [404, 409], responses: { 202: viewWithETag(ref('Session'), 'Accepted') } },
   },
   '/api/sessions/{session_id}/resume': {
-    post: { tag: 'sessions', summary: 'Resume a paused session', implemented: false, roles: COMMAND, params: [sessionId], idempotent: true, ifMatch: true, errors: [404, 409], responses: { 202: viewWithETag(ref('Session'), 'Accepted') } },
+    post: { tag: 'sessions', summary: 'Resume a paused session', implemented: true, roles: COMMAND, params: [sessionId], idempotent: true, ifMatch: true, errors: [404, 409], responses: { 202: viewWithETag(ref('Session'), 'Accepted') } },
   },
   '/api/sessions/{session_id}/close': {
     post: {
       tag: 'sessions',
       summary: 'Close the session (optionally removing its workspace)',
-      implemented: false,
+      implemented: true,
       roles: COMMAND,
       params: [sessionId],
       body: ref('CloseSessionRequest'),

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import * as E from 'fp-ts/lib/Either.js';
+import type { Context } from 'koa';
+import { evolveSessionView, type SessionView } from '../../projections/session-view.js';
+import { ProblemError } from '../api/problem.js';
+import { commandContextOf } from '../api/state.js';
+import { decodeBody, ifMatchRevision, pageOf, paginate, setETag } from '../api/validation.js';
+import { domainErrorToProblem } from '../commands/domain-error.js';
+import { handleCommand } from '../commands/handle-command.js';
+import type { EventLog } from '../events/event-log.js';
+import type { DocumentProjectionRunner } from '../projections/runtime.js';
+import { analyzeRoute } from '../routing/analyze.js';
+import type { RoutingSignals } from '../routing/signals.js';
+import { sessionDecider, type SessionCommand } from './decide.js';
+import { sessionStream, type SessionEvent } from './events.js';
+import { CloseSessionBody, ConfirmRouteBody, CreateSessionBody, SendMessageBody } from './request-codecs.js';
+
+/**
+ * The view as it stood at a time (RFC 3339) or at a `$all` position, folded from the session's
+ * own history: auditors see what a person saw then.
+ */
+const viewAsOf = async (eventLog: EventLog, sessionId: string, asOf: string | string[]): Promise<SessionView | undefined> => {
+  const isPosition = typeof asOf === 'string' && /^\d{1,15}$/.test(asOf);
+  const time = typeof asOf === 'string' && !isPosition ? Date.parse(asOf) : NaN;
+  if (!isPosition && (Number.isNaN(time) || typeof asOf !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(asOf))) {
+    throw new ProblemError(400, 'as_of must be an RFC 3339 time or a $all position', { errors: [{ path: 'query.as_of', message: 'expected an RFC 3339 time or a non-negative integer position' }] });
+  }
+  let view: SessionView | undefined;
+  for (const stored of await eventLog.readStream<SessionEvent>(sessionStream(sessionId))) {
+    const before = isPosition ? stored.position <= Number(asOf) : Date.parse(stored.metadata.recorded_at) <= time;
+    if (!before) break;
+    view = evolveSessionView(view, stored);
+  }
+  return view;
+};
+
+export interface SessionRoutesOptions {
+  readonly eventLog: EventLog;
+  readonly views: DocumentProjectionRunner<SessionView>;
+  readonly signals: RoutingSignals;
+  readonly autoConfirmConfidence: number;
+  readonly newId?: () => string;
+  readonly clock?: () => Date;
+  /** How long a command's response waits for the view to show its events. */
+  readonly viewWaitMs?: number;
+}
+
+const LIVE = new Set(['initializing', 'awaiting_route', 'active', 'paused']);
+const STATUSES = new Set(['initializing', 'awaiting_route', 'active', 'paused', 'closed', 'failed']);
+
+/** The session endpoints of the contract built so far; the rest stay `x-implemented: false`. */
+export const sessionRoutes = (options: SessionRoutesOptions): Router => {
+  const router = new Router();
+  const newId = options.newId ?? randomUUID;
+  const clock = options.clock ?? (() => new Date());
+  const viewWaitMs = options.viewWaitMs ?? 5000;
+
+  /** Runs a command on one session and answers 202 with the view as the command left it. */
+  const run = async (ctx: Context, sessionId: string, command: SessionCommand, answer?: (view: SessionView) => unknown): Promise<void> => {
+    const expectedRevision = ifMatchRevision(ctx);
+    const result = await handleCommand(
+      options.eventLog,
+      sessionStream(sessionId),
+      sessionDecider,
+      command,
+      commandContextOf(ctx, command.now),
+      expectedRevision === undefined ? {} : { expectedRevision },
+    );
+    if (E.isLeft(result)) throw domainErrorToProblem(result.left);
+    if (result.right.position !== null) await options.views.waitForPosition(result.right.position, viewWaitMs);
+    const view = options.views.get(sessionId);
+    if (!view) throw new ProblemError(503, 'the session view is not available yet', { headers: { 'Retry-After': '1' } });
+    ctx.status = 202;
+    setETag(ctx, view.revision);
+    ctx.set('Location', `/api/sessions/${sessionId}`);
+    ctx.body = answer ? answer(view) : view;
+  };
+
+  router.post('/api/sessions', async (ctx) => {
+    const body = decodeBody(CreateSessionBody, ctx);
+    const sessionId = newId();
+    await run(ctx, sessionId, {
+      type: 'CreateSession',
+      sessionId,
+      category: body.category,
+      project: body.project,
+      repos: body.repos.map((repo) => ({ name: repo.name, url: repo.url ?? null, ref: repo.ref ?? null })),
+      task: body.task,
+      requestedBy: body.requested_by
+        ? { user: body.requested_by.user ?? null, channel: body.requested_by.channel ?? null, thread_ts: body.requested_by.thread_ts ?? null }
+        : null,
+      analysis: analyzeRoute(body.task, options.signals),
+      autoConfirmConfidence: options.autoConfirmConfidence,
+      now: clock(),
+    });
+  });
+
+  router.get('/api/sessions', (ctx) => {
+    const page = pageOf(ctx);
+    const { status, category, project } = ctx.query;
+    const errors = [
+      ...(status !== undefined && !(typeof status === 'string' && (status === 'active' || STATUSES.has(status))) ? [{ path: 'query.status', message: 'expected a session status' }] : []),
+      ...(category !== undefined && typeof category !== 'string' ? [{ path: 'query.category', message: 'expected one category' }] : []),
+      ...(project !== undefined && typeof project !== 'string' ? [{ path: 'query.project', message: 'expected one project' }] : []),
+    ];
+    if (errors.length > 0) throw new ProblemError(400, 'the filters are not valid', { errors });
+    // The contract's `active` means every status but closed and failed.
+    const matches = (view: SessionView): boolean =>
+      (status === undefined || (status === 'active' ? LIVE.has(view.status) : view.status === status)) &&
+      (category === undefined || view.category === category) &&
+      (project === undefined || view.project === project);
+    const views = [...options.views.getState().values()].filter(matches).sort((a, b) => a.created_at.localeCompare(b.created_at) || a.session_id.localeCompare(b.session_id));
+    ctx.body = paginate(views, page);
+  });
+
+  router.get('/api/sessions/:session_id', async (ctx) => {
+    const sessionId = ctx.params['session_id']!;
+    const asOf = ctx.query['as_of'];
+    const view = asOf === undefined ? options.views.get(sessionId) : await viewAsOf(options.eventLog, sessionId, asOf);
+    if (!view) throw new ProblemError(404, `no session ${ctx.params['session_id']}`);
+    setETag(ctx, view.revision);
+    ctx.body = view;
+  });
+
+  router.post('/api/sessions/:session_id/route', async (ctx) => {
+    const body = decodeBody(ConfirmRouteBody, ctx);
+    await run(ctx, ctx.params['session_id']!, { type: 'ConfirmRoute', route: body.route, confirmedBy: body.confirmed_by ?? commandContextOf(ctx, clock()).actor, now: clock() });
+  });
+
+  router.post('/api/sessions/:session_id/messages', async (ctx) => {
+    const body = decodeBody(SendMessageBody, ctx);
+    const messageId = newId();
+    await run(ctx, ctx.params['session_id']!, { type: 'SendMessage', messageId, text: body.text, from: body.from ?? null, now: clock() }, () => ({ message_id: messageId }));
+  });
+
+  router.get('/api/sessions/:session_id/messages', async (ctx) => {
+    const page = pageOf(ctx);
+    const sessionId = ctx.params['session_id']!;
+    if (!options.views.get(sessionId)) throw new ProblemError(404, `no session ${sessionId}`);
+    // The conversation is the session's own history; the agent issue adds agent, question and answer entries.
+    const messages = (await options.eventLog.readStream<SessionEvent>(sessionStream(sessionId))).flatMap((stored) =>
+      stored.event.type === 'MessageSent'
+        ? [{ message_id: stored.event.data.message_id, role: 'user', text: stored.event.data.text, from: stored.event.data.from, at: stored.event.data.sent_at }]
+        : [],
+    );
+    ctx.body = paginate(messages, page);
+  });
+
+  router.post('/api/sessions/:session_id/pause', async (ctx) => {
+    await run(ctx, ctx.params['session_id']!, { type: 'PauseSession', now: clock() });
+  });
+
+  router.post('/api/sessions/:session_id/resume', async (ctx) => {
+    await run(ctx, ctx.params['session_id']!, { type: 'ResumeSession', now: clock() });
+  });
+
+  router.post('/api/sessions/:session_id/close', async (ctx) => {
+    const body = decodeBody(CloseSessionBody, ctx);
+    await run(ctx, ctx.params['session_id']!, { type: 'CloseSession', reason: body.reason ?? null, removeWorkspace: body.remove_workspace ?? false, now: clock() });
+  });
+
+  return router;
+};
