@@ -85,7 +85,7 @@ export const startGateway = async (
       rateLimitPerMinute: config.server.rate_limit_per_minute,
       routers: [
         routingRoutes(signals.right),
-        sessionRoutes({ eventLog, views: sessionViewRunner, signals: signals.right, autoConfirmConfidence: config.routing.auto_confirm_confidence }),
+        sessionRoutes({ eventLog, views: sessionViewRunner, sse, signals: signals.right, autoConfirmConfidence: config.routing.auto_confirm_confidence }),
       ],
       commandMiddleware: [idempotency(eventLog, { contextOf: (ctx) => commandContextOf(ctx, new Date()), logger })],
     });

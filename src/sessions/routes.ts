@@ -4,6 +4,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Context } from 'koa';
 import { evolveSessionView, type SessionView } from '../../projections/session-view.js';
 import { ProblemError } from '../api/problem.js';
+import type { SseHub } from '../api/sse.js';
 import { commandContextOf } from '../api/state.js';
 import { decodeBody, ifMatchRevision, pageOf, paginate, setETag } from '../api/validation.js';
 import { domainErrorToProblem } from '../commands/domain-error.js';
@@ -14,6 +15,7 @@ import { analyzeRoute } from '../routing/analyze.js';
 import type { RoutingSignals } from '../routing/signals.js';
 import { sessionDecider, type SessionCommand } from './decide.js';
 import { sessionStream, type SessionEvent } from './events.js';
+import { sessionEventsRoute } from './session-sse.js';
 import { CloseSessionBody, ConfirmRouteBody, CreateSessionBody, SendMessageBody } from './request-codecs.js';
 
 /**
@@ -40,6 +42,8 @@ export interface SessionRoutesOptions {
   readonly views: DocumentProjectionRunner<SessionView>;
   readonly signals: RoutingSignals;
   readonly autoConfirmConfidence: number;
+  /** Serves GET /api/sessions/{id}/events. */
+  readonly sse: SseHub;
   readonly newId?: () => string;
   readonly clock?: () => Date;
   /** How long a command's response waits for the view to show its events. */
@@ -146,6 +150,8 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
     );
     ctx.body = paginate(messages, page);
   });
+
+  router.get('/api/sessions/:session_id/events', sessionEventsRoute(options.sse, options.eventLog));
 
   router.post('/api/sessions/:session_id/pause', async (ctx) => {
     await run(ctx, ctx.params['session_id']!, { type: 'PauseSession', now: clock() });

@@ -1,0 +1,79 @@
+import test, { type ExecutionContext } from 'ava';
+import { request } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import pino from 'pino';
+import { startGateway, type Gateway } from '../../src/composition.js';
+import { formatConfigError, loadConfig } from '../../src/config/load.js';
+
+const TOKEN = 'operator-token-0123456789';
+
+const start = async (t: ExecutionContext): Promise<Gateway> => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'session-sse-'));
+  const loaded = loadConfig({ env: { GATEWAY_DATA_DIR: dataDir, PORT: '0', GATEWAY_TOKENS: `slack:operator:${TOKEN}` } });
+  if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
+  const gateway = await startGateway({ ...loaded.right, event_store: { type: 'embedded', data_dir: join(dataDir, 'events') } }, { logger: pino({ level: 'silent' }) });
+  t.teardown(async () => {
+    await gateway.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  return gateway;
+};
+
+const post = (gateway: Gateway, path: string, body: unknown = {}) =>
+  fetch(`${gateway.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+/** Collects `id/event/data` frames from a raw SSE connection. */
+const listen = (url: string, headers: Record<string, string> = {}) => {
+  const frames: { id?: string; event?: string; data?: string }[] = [];
+  const req = request(url, { headers: { authorization: `Bearer ${TOKEN}`, ...headers } }, (response) => {
+    let buffer = '';
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => {
+      buffer += chunk;
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const frame: Record<string, string> = {};
+        for (const line of buffer.slice(0, cut).split('\n')) {
+          const colon = line.indexOf(':');
+          if (colon > 0) frame[line.slice(0, colon)] = line.slice(colon + 1).trim();
+        }
+        buffer = buffer.slice(cut + 2);
+        if (frame['event']) frames.push(frame);
+      }
+    });
+  });
+  req.end();
+  return { frames, close: () => req.destroy() };
+};
+
+const until = async (condition: () => boolean): Promise<void> => {
+  for (let i = 0; i < 300 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+};
+
+test('GET /api/sessions/{id}/events streams status changes with revisions, and resumes after Last-Event-ID', async (t) => {
+  const gateway = await start(t);
+  const view = (await (await post(gateway, '/api/sessions', { category: 'platform', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Improve things', description: 'Look.' } })).json()) as { session_id: string };
+  const url = `${gateway.url}/api/sessions/${view.session_id}/events`;
+  const live = listen(url);
+  await until(() => live.frames.length === 1);
+  t.deepEqual(live.frames[0], { id: '0', event: 'status', data: '{"status":"initializing","agent_status":"idle"}' });
+  await post(gateway, `/api/sessions/${view.session_id}/close`, { reason: 'done' });
+  await until(() => live.frames.length === 2);
+  t.deepEqual(live.frames[1], { id: '2', event: 'status', data: '{"status":"closed","agent_status":"idle"}' });
+  live.close();
+  const resumed = listen(url, { 'last-event-id': '0' });
+  await until(() => resumed.frames.length === 1);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.deepEqual(
+    resumed.frames.map((frame) => frame.id),
+    ['2'],
+    'only what came after revision 0, once',
+  );
+  resumed.close();
+  const missing = await fetch(`${gateway.url}/api/sessions/nope/events`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  t.is(missing.status, 404);
+  t.is(missing.headers.get('content-type'), 'application/problem+json');
+});
