@@ -1,0 +1,97 @@
+import test, { type ExecutionContext } from 'ava';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleGit } from 'simple-git';
+import { prepareWorkspace, removeWorkspace, UnknownRepoError } from '../../src/workspaces/git-workspace.js';
+import { builderName, checkRef, checkRepoName, InvalidNameError } from '../../src/workspaces/names.js';
+
+const IDENTITY = ['-c', 'user.name=Test', '-c', 'user.email=test@example.com'];
+
+/** A real repository with one file and two commits; returns its path and both commits. */
+const makeRepo = async (dir: string, file: string): Promise<{ path: string; first: string; second: string }> => {
+  const git = simpleGit();
+  await git.raw(['init', '-q', '-b', 'main', dir]);
+  const repo = simpleGit(dir);
+  await writeFile(join(dir, file), 'one\n');
+  await repo.add('.');
+  await repo.raw([...IDENTITY, 'commit', '-q', '-m', 'first']);
+  const first = (await repo.revparse(['HEAD'])).trim();
+  await writeFile(join(dir, file), 'two\n');
+  await repo.raw([...IDENTITY, 'commit', '-q', '-am', 'second']);
+  return { path: dir, first, second: (await repo.revparse(['HEAD'])).trim() };
+};
+
+const setUp = async (t: ExecutionContext) => {
+  const root = await mkdtemp(join(tmpdir(), 'workspace-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const reposRoot = join(root, 'repos');
+  const api = await makeRepo(join(reposRoot, 'api'), 'server.js');
+  const remote = await makeRepo(join(root, 'remote', 'web'), 'index.html');
+  return { root, reposRoot, basePath: join(root, 'builders'), api, remote };
+};
+
+test('worktrees on builder/<builder> from the clone under the repos root, and from a url over file://', async (t) => {
+  const { reposRoot, basePath, api, remote } = await setUp(t);
+  const result = await prepareWorkspace({
+    basePath,
+    reposRoot,
+    builder: 'platform-billing',
+    repos: [
+      { name: 'api', url: null, ref: null },
+      { name: 'web', url: `file://${remote.path}`, ref: remote.first },
+    ],
+  });
+  t.is(result.workspacePath, join(basePath, 'platform-billing'));
+  t.deepEqual(result.repos, [
+    { name: 'api', worktree_path: join(basePath, 'platform-billing', 'repos', 'api'), branch: 'builder/platform-billing', base_commit: api.second },
+    { name: 'web', worktree_path: join(basePath, 'platform-billing', 'repos', 'web'), branch: 'builder/platform-billing', base_commit: remote.first },
+  ]);
+  t.is(await readFile(join(result.repos[0]!.worktree_path, 'server.js'), 'utf8'), 'two\n');
+  t.is(await readFile(join(result.repos[1]!.worktree_path, 'index.html'), 'utf8'), 'one\n', 'checked out at the requested ref');
+  t.true(existsSync(join(reposRoot, 'web', '.git')), 'the url was cloned under the repos root');
+});
+
+test('running it again on an existing, partial workspace converges to the same result', async (t) => {
+  const { reposRoot, basePath } = await setUp(t);
+  const repos = [{ name: 'api', url: null, ref: null }];
+  const first = await prepareWorkspace({ basePath, reposRoot, builder: 'platform-billing', repos });
+  const again = await prepareWorkspace({ basePath, reposRoot, builder: 'platform-billing', repos });
+  t.deepEqual(again, first);
+  // A crash after the branch was made but before the worktree existed.
+  await rm(first.repos[0]!.worktree_path, { recursive: true, force: true });
+  const healed = await prepareWorkspace({ basePath, reposRoot, builder: 'platform-billing', repos });
+  t.deepEqual(healed, first);
+});
+
+test('an unknown repo without a url is a clear failure', async (t) => {
+  const { reposRoot, basePath } = await setUp(t);
+  const error = await t.throwsAsync(() => prepareWorkspace({ basePath, reposRoot, builder: 'platform-billing', repos: [{ name: 'ghost', url: null, ref: null }] }), { instanceOf: UnknownRepoError });
+  t.regex(error?.message ?? '', /repo ghost is neither cloned under .* nor given a url/);
+});
+
+test('names are checked before they reach git or the file system', async (t) => {
+  t.is(builderName('platform', 'billing'), 'platform-billing');
+  for (const bad of ['..', '../etc', '/abs', 'UPPER', 'a/b', '-rf', '']) {
+    t.throws(() => checkRepoName(bad), { instanceOf: InvalidNameError }, bad);
+  }
+  t.throws(() => builderName('x', '../y'), { instanceOf: InvalidNameError });
+  t.is(await checkRef('main'), 'main');
+  t.is(await checkRef('release/1.2'), 'release/1.2');
+  t.is(await checkRef('0123abc'), '0123abc', 'a commit id');
+  for (const bad of ['--upload-pack=evil', 'a..b', 'a b', 'refs/heads/x.lock', 'x~1:', '']) {
+    await t.throwsAsync(() => checkRef(bad), { instanceOf: InvalidNameError }, bad);
+  }
+  const { reposRoot, basePath } = await setUp(t);
+  await t.throwsAsync(() => prepareWorkspace({ basePath, reposRoot, builder: 'platform-billing', repos: [{ name: 'api', url: null, ref: '--orphan' }] }), { instanceOf: InvalidNameError });
+});
+
+test('removing the workspace removes the worktrees and the folder, and leaves the clone healthy', async (t) => {
+  const { reposRoot, basePath } = await setUp(t);
+  const result = await prepareWorkspace({ basePath, reposRoot, builder: 'platform-billing', repos: [{ name: 'api', url: null, ref: null }] });
+  await removeWorkspace({ basePath, reposRoot, builder: 'platform-billing', repos: ['api'] });
+  t.false(existsSync(result.workspacePath));
+  const worktrees = await simpleGit(join(reposRoot, 'api')).raw(['worktree', 'list', '--porcelain']);
+  t.false(worktrees.includes(result.repos[0]!.worktree_path));
+});
