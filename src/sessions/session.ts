@@ -31,6 +31,8 @@ export const settledStatus = (facts: { readonly workspaceReady: boolean; readonl
 
 const settled = (facts: SessionFacts): Session => ({ status: settledStatus(facts), ...facts });
 
+const notStarted = (state: Session): boolean => state.status === 'initializing' || state.status === 'awaiting_route';
+
 const factsOf = (state: Exclude<Session, { status: 'none' }>): SessionFacts => ({
   sessionId: state.sessionId,
   builder: state.builder,
@@ -48,10 +50,11 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
   switch (event.type) {
     case 'RouteSuggested':
       return { ...state, suggested: event.data.suggested };
+    // Facts arriving after the session started, or ended (a slow workspace after a close), never revive it.
     case 'RouteConfirmed':
-      return settled({ ...facts, confirmed: event.data.route });
+      return notStarted(state) ? settled({ ...facts, confirmed: event.data.route }) : { ...state, confirmed: event.data.route };
     case 'WorkspaceInitialized':
-      return settled({ ...facts, workspaceReady: true });
+      return notStarted(state) ? settled({ ...facts, workspaceReady: true }) : { ...state, workspaceReady: true };
     case 'WorkspaceFailed':
       return { status: 'failed', ...facts, reason: event.data.reason };
     case 'SessionFailed':

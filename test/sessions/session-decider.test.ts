@@ -133,3 +133,8 @@ test('pause then resume brings the session back to active; close ends it for goo
   t.is(resumed.status, 'active');
   t.is(foldEvents(sessionDecider, [closed], resumed).status, 'closed');
 });
+
+test('a workspace or route recorded after the session closed does not revive it', (t) => {
+  const late = foldEvents(sessionDecider, [created, suggested(0.5), closed, workspace, confirmed('builder', 'ann', false)]);
+  t.is(late.status, 'closed');
+});
