@@ -56,11 +56,12 @@ export const startGateway = async (
   config: GatewayConfig,
   options: { logger?: Logger; cwd?: string; sseKeepaliveMs?: number } = {},
 ): Promise<Gateway> => {
-  const signals = loadRoutingSignals(resolve(options.cwd ?? process.cwd(), config.routing.signals_file));
+  const cwd = options.cwd ?? process.cwd();
+  const signals = loadRoutingSignals(resolve(cwd, config.routing.signals_file));
   if (E.isLeft(signals)) throw new Error(signals.left);
   const logger = options.logger ?? pino({ base: { service: 'ai-dev-gateway' }, redact: ['req.headers.authorization'] });
   const metrics = new GatewayMetrics();
-  const store = instrumentEventStore(await openStore(config, options.cwd ?? process.cwd()), metrics);
+  const store = instrumentEventStore(await openStore(config, cwd), metrics);
   const eventLog = new EventLog(store, createEventRegistry());
   const runtimeOptions = {
     eventLog,
@@ -69,6 +70,8 @@ export const startGateway = async (
   };
   const sessionViewRunner = new DocumentProjectionRunner(sessionViews, runtimeOptions);
   const projections = [new DocumentProjectionRunner(streamCatalog, runtimeOptions), new ProjectionRunner(logSummary, runtimeOptions), sessionViewRunner];
+  // The workspace manager (src/workspaces) joins this group once the session tests drive it
+  // with their own workspace folders; until then sessions stay `initializing`.
   const processManagers = new ProcessManagerGroup([]);
   const sse = new SseHub({ keepaliveMs: options.sseKeepaliveMs });
   let server: RunningServer | undefined;

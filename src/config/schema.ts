@@ -76,7 +76,11 @@ export const DeploymentConfig = t.type({
   confirmation_timeout: intIn(1, 7 * 86400),
 });
 
-export const WorkspaceConfig = t.type({ base_path: nonEmpty });
+export const WorkspaceConfig = t.type({
+  base_path: nonEmpty,
+  /** Where the repositories' own clones live; a repo not there is cloned from its url. */
+  repos_root: nonEmpty,
+});
 
 export const WebhooksConfig = t.type({
   slack_url: optionalUrl,

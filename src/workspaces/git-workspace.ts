@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
-import { checkRef, checkRepoName } from './names.js';
+import { checkBuilder, checkRef, checkRepoName } from './names.js';
 
 export interface RepoSpec {
   readonly name: string;
@@ -37,7 +37,7 @@ export const prepareWorkspace = async (options: {
   readonly builder: string;
   readonly repos: readonly RepoSpec[];
 }): Promise<{ workspacePath: string; repos: PreparedRepo[] }> => {
-  const workspacePath = join(options.basePath, options.builder);
+  const workspacePath = join(options.basePath, checkBuilder(options.builder));
   const branch = `builder/${options.builder}`;
   await checkRef(branch);
   await mkdir(join(workspacePath, 'repos'), { recursive: true });
@@ -73,7 +73,7 @@ export const prepareWorkspace = async (options: {
 
 /** Removes the worktrees (`git worktree remove` + prune) and the workspace folder. */
 export const removeWorkspace = async (options: { readonly basePath: string; readonly reposRoot: string; readonly builder: string; readonly repos: readonly string[] }): Promise<void> => {
-  const workspacePath = join(options.basePath, options.builder);
+  const workspacePath = join(options.basePath, checkBuilder(options.builder));
   for (const repo of options.repos) {
     const name = checkRepoName(repo);
     const source = join(options.reposRoot, name);

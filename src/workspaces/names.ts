@@ -13,6 +13,12 @@ export const builderName = (category: string, project: string): string => {
   return `${category}-${project}`;
 };
 
+/** A builder name as it reaches the file system and git: two labels joined by a dash. */
+export const checkBuilder = (builder: string): string => {
+  if (!SLUG.test(builder) || builder.length > 81) throw new InvalidNameError('builder', builder, 'a <category>-<project> name');
+  return builder;
+};
+
 /** A repository name becomes a folder: a DNS-1123 label, so never `..`, a slash or an absolute path. */
 export const checkRepoName = (name: string): string => {
   if (!SLUG.test(name) || name.length > 63) throw new InvalidNameError('repo', name, 'a DNS-1123 label');

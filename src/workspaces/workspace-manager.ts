@@ -1,0 +1,50 @@
+import type { DomainEvent } from '../events/domain-event.js';
+import type { StoredEvent } from '../events/stored-event.js';
+import type { EffectHandlers, ProcessManager, Reaction } from '../process-managers/process-manager.js';
+import type { SessionEvent } from '../sessions/events.js';
+import { prepareWorkspace, UnknownRepoError, type RepoSpec } from './git-workspace.js';
+import { InvalidNameError } from './names.js';
+
+export type WorkspaceEffect = { readonly kind: 'prepare-workspace'; readonly builder: string; readonly repos: readonly RepoSpec[] };
+
+/**
+ * The workspace manager, pure: a created session asks for its workspace; the runner performs
+ * the effect and appends what happened to the session's stream. (Removal on close with
+ * `remove_workspace` comes next: it needs the session's repos, i.e. state across events.)
+ */
+export const workspaceManager: ProcessManager<WorkspaceEffect> = {
+  name: 'workspaces',
+  react: (stored: StoredEvent): readonly Reaction<WorkspaceEffect>[] => {
+    const event = stored.event as SessionEvent;
+    if (!stored.stream.startsWith('session-')) return [];
+    if (event.type === 'SessionCreated') {
+      return [
+        {
+          type: 'effect',
+          key: `${stored.id}:prepare`,
+          stream: stored.stream,
+          effect: { kind: 'prepare-workspace', builder: `${event.data.category}-${event.data.project}`, repos: event.data.repos },
+        },
+      ];
+    }
+    return [];
+  },
+};
+
+/** Names what the session needs to know; a failure the operator must fix is recorded, not retried. */
+export const workspaceEffects = (options: { basePath: string; reposRoot: string; clock?: () => Date }): EffectHandlers<WorkspaceEffect> => {
+  const clock = options.clock ?? (() => new Date());
+  return {
+    'prepare-workspace': async (request): Promise<readonly DomainEvent[]> => {
+      try {
+        const result = await prepareWorkspace({ basePath: options.basePath, reposRoot: options.reposRoot, builder: request.builder, repos: request.repos });
+        return [{ type: 'WorkspaceInitialized', data: { workspace_path: result.workspacePath, repos: result.repos, initialized_at: clock().toISOString() } }];
+      } catch (error) {
+        if (error instanceof UnknownRepoError || error instanceof InvalidNameError) {
+          return [{ type: 'WorkspaceFailed', data: { reason: error.message, failed_at: clock().toISOString() } }];
+        }
+        throw error;
+      }
+    },
+  };
+};
