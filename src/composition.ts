@@ -20,6 +20,8 @@ import { EventLog } from './events/event-log.js';
 import { EventRegistry } from './events/registry.js';
 import { processManagerEventDefinitions } from './process-managers/events.js';
 import { ProcessManagerGroup } from './process-managers/group.js';
+import { ProcessManagerRunner } from './process-managers/runtime.js';
+import { workspaceEffects, workspaceManager } from './workspaces/workspace-manager.js';
 import { DocumentProjectionRunner, ProjectionRunner } from './projections/runtime.js';
 import { routingRoutes } from './routing/routes.js';
 import { sessionEventDefinitions } from './sessions/events.js';
@@ -70,9 +72,13 @@ export const startGateway = async (
   };
   const sessionViewRunner = new DocumentProjectionRunner(sessionViews, runtimeOptions);
   const projections = [new DocumentProjectionRunner(streamCatalog, runtimeOptions), new ProjectionRunner(logSummary, runtimeOptions), sessionViewRunner];
-  // The workspace manager (src/workspaces) joins this group once the session tests drive it
-  // with their own workspace folders; until then sessions stay `initializing`.
-  const processManagers = new ProcessManagerGroup([]);
+  const processManagers = new ProcessManagerGroup([
+    new ProcessManagerRunner({
+      ...runtimeOptions,
+      processManager: workspaceManager,
+      effects: workspaceEffects({ basePath: resolve(cwd, config.workspace.base_path), reposRoot: resolve(cwd, config.workspace.repos_root) }),
+    }),
+  ]);
   const sse = new SseHub({ keepaliveMs: options.sseKeepaliveMs });
   let server: RunningServer | undefined;
   try {

@@ -1,14 +1,8 @@
 import test from 'ava';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import * as E from 'fp-ts/lib/Either.js';
-import pino from 'pino';
 import { API_VERSION } from '../../src/api/app.js';
 import { buildOpenApiDocument, operationList } from '../../src/api/openapi/document.js';
-import { startGateway } from '../../src/composition.js';
-import { formatConfigError, loadConfig } from '../../src/config/load.js';
+import { startTestGateway } from '../support/test-gateway.js';
 
 /** Every operation of API Contract v1.0.0, copied from the contract's text. */
 const CONTRACT = [
@@ -83,15 +77,7 @@ test('every protected operation documents 401, 403 and its roles; every command 
 });
 
 test('what the document marks implemented is routed in the gateway, and what it marks not implemented answers 404', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'openapi-routes-'));
-  const loaded = loadConfig({ env: { GATEWAY_DATA_DIR: dataDir, PORT: '0', GATEWAY_TOKENS: 'slack:operator:operator-token-0123456789' } });
-  if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
-  const config = { ...loaded.right, event_store: { type: 'embedded' as const, data_dir: join(dataDir, 'events') } };
-  const gateway = await startGateway(config, { logger: pino({ level: 'silent' }) });
-  t.teardown(async () => {
-    await gateway.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  const gateway = await startTestGateway(t, { tokens: 'slack:operator:operator-token-0123456789' });
   for (const { method, path, implemented } of operationList()) {
     const concrete = path.replace(/\{[^}]+\}/g, 'x1');
     const form = path === '/api/slack/interactions';

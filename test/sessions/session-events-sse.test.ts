@@ -1,26 +1,11 @@
 import test, { type ExecutionContext } from 'ava';
 import { request } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import * as E from 'fp-ts/lib/Either.js';
-import pino from 'pino';
-import { startGateway, type Gateway } from '../../src/composition.js';
-import { formatConfigError, loadConfig } from '../../src/config/load.js';
+import type { Gateway } from '../../src/composition.js';
+import { startTestGateway } from '../support/test-gateway.js';
 
 const TOKEN = 'operator-token-0123456789';
 
-const start = async (t: ExecutionContext): Promise<Gateway> => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'session-sse-'));
-  const loaded = loadConfig({ env: { GATEWAY_DATA_DIR: dataDir, PORT: '0', GATEWAY_TOKENS: `slack:operator:${TOKEN}` } });
-  if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
-  const gateway = await startGateway({ ...loaded.right, event_store: { type: 'embedded', data_dir: join(dataDir, 'events') } }, { logger: pino({ level: 'silent' }) });
-  t.teardown(async () => {
-    await gateway.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
-  return gateway;
-};
+const start = (t: ExecutionContext): Promise<Gateway> => startTestGateway(t, { tokens: `slack:operator:${TOKEN}`, repos: ['api'] });
 
 const post = (gateway: Gateway, path: string, body: unknown = {}) =>
   fetch(`${gateway.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -60,16 +45,18 @@ test('GET /api/sessions/{id}/events streams status changes with revisions, and r
   const live = listen(url);
   await until(() => live.frames.length === 1);
   t.deepEqual(live.frames[0], { id: '0', event: 'status', data: '{"status":"initializing","agent_status":"idle"}' });
-  await post(gateway, `/api/sessions/${view.session_id}/close`, { reason: 'done' });
   await until(() => live.frames.length === 2);
-  t.deepEqual(live.frames[1], { id: '2', event: 'status', data: '{"status":"closed","agent_status":"idle"}' });
+  t.deepEqual(live.frames[1], { id: '2', event: 'status', data: '{"status":"awaiting_route","agent_status":"idle"}' }, 'the workspace manager made the workspace');
+  await post(gateway, `/api/sessions/${view.session_id}/close`, { reason: 'done' });
+  await until(() => live.frames.length === 3);
+  t.deepEqual(live.frames[2], { id: '3', event: 'status', data: '{"status":"closed","agent_status":"idle"}' });
   live.close();
   const resumed = listen(url, { 'last-event-id': '0' });
-  await until(() => resumed.frames.length === 1);
+  await until(() => resumed.frames.length === 2);
   await new Promise((resolve) => setTimeout(resolve, 50));
   t.deepEqual(
     resumed.frames.map((frame) => frame.id),
-    ['2'],
+    ['2', '3'],
     'only what came after revision 0, once',
   );
   resumed.close();

@@ -1,29 +1,12 @@
 import test, { type ExecutionContext } from 'ava';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import * as E from 'fp-ts/lib/Either.js';
-import pino from 'pino';
-import { handleCommand } from '../../src/commands/handle-command.js';
-import { startGateway, type Gateway } from '../../src/composition.js';
-import { formatConfigError, loadConfig } from '../../src/config/load.js';
-import { sessionDecider } from '../../src/sessions/decide.js';
+import type { Gateway } from '../../src/composition.js';
 import { sessionStream } from '../../src/sessions/events.js';
+import { startTestGateway, type TestGateway } from '../support/test-gateway.js';
 
 const OPERATOR = 'operator-token-0123456789';
 const VIEWER = 'viewer-token-0123456789';
 
-const start = async (t: ExecutionContext): Promise<Gateway> => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'sessions-http-'));
-  const loaded = loadConfig({ env: { GATEWAY_DATA_DIR: dataDir, PORT: '0', GATEWAY_TOKENS: `slack:operator:${OPERATOR},grafana:viewer:${VIEWER}` } });
-  if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
-  const gateway = await startGateway({ ...loaded.right, event_store: { type: 'embedded', data_dir: join(dataDir, 'events') } }, { logger: pino({ level: 'silent' }) });
-  t.teardown(async () => {
-    await gateway.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
-  return gateway;
-};
+const start = (t: ExecutionContext): Promise<TestGateway> => startTestGateway(t, { tokens: `slack:operator:${OPERATOR},grafana:viewer:${VIEWER}`, repos: ['api', 'web'] });
 
 const call = (gateway: Gateway, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, token = OPERATOR) =>
   fetch(`${gateway.url}${path}`, {
@@ -35,24 +18,22 @@ const call = (gateway: Gateway, method: string, path: string, body?: unknown, he
 const newSession = (title = 'Fix typo in the footer', description = 'Small fix, the footer says Copyrigth.', project = 'billing') => ({
   category: 'platform',
   project,
-  repos: [{ name: 'api', ref: 'main' }, { name: 'web', url: 'file:///srv/git/web.git' }],
+  repos: [{ name: 'api', ref: 'main' }, { name: 'web' }],
   task: { title, description },
   requested_by: { user: 'U1', channel: 'C1', thread_ts: '1700000000.1' },
 });
 
-/** What the workspace manager will record: here by the same command, through the same handler. */
-const workspaceReady = async (gateway: Gateway, sessionId: string): Promise<void> => {
-  const result = await handleCommand(
-    gateway.eventLog,
-    sessionStream(sessionId),
-    sessionDecider,
-    { type: 'RecordWorkspaceInitialized', workspacePath: `/w/platform-billing`, repos: [{ name: 'api', worktree_path: '/w/platform-billing/repos/api', branch: 'builder/platform-billing', base_commit: 'abc' }], now: new Date() },
-    { actor: 'pm:workspace', correlationId: 'c', causationId: 'x', now: new Date() },
-  );
-  if (E.isLeft(result)) throw new Error(JSON.stringify(result.left));
+/** The workspace manager prepares the worktrees in the background; wait until the view shows it. */
+const waitForStatus = async (gateway: Gateway, sessionId: string, status: string): Promise<View> => {
+  for (let i = 0; i < 500; i++) {
+    const view = (await (await call(gateway, 'GET', `/api/sessions/${sessionId}`)).json()) as View;
+    if (view.status === status) return view;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`session ${sessionId} never reached ${status}`);
 };
 
-type View = { session_id: string; status: string; revision: number; route: { suggested: string; confirmed: string | null; confirmed_by: string | null }; repos: { name: string; url: string | null; ref: string | null }[] };
+type View = { session_id: string; status: string; revision: number; route: { suggested: string; confirmed: string | null; confirmed_by: string | null }; repos: { name: string; url: string | null; ref: string | null; branch: string | null }[] };
 
 test('POST /api/sessions answers 202 with the view, its ETag and Location; a low-confidence route waits for a person', async (t) => {
   const gateway = await start(t);
@@ -61,20 +42,26 @@ test('POST /api/sessions answers 202 with the view, its ETag and Location; a low
   const view = (await response.json()) as View;
   t.is(response.headers.get('etag'), `"${view.revision}"`);
   t.is(response.headers.get('location'), `/api/sessions/${view.session_id}`);
-  t.like(view, { status: 'initializing', route: { suggested: 'party-mode', confirmed: null } });
-  t.deepEqual(view.repos.map((repo) => [repo.name, repo.url, repo.ref]), [['api', null, 'main'], ['web', 'file:///srv/git/web.git', null]]);
+  t.like(view, { route: { suggested: 'party-mode', confirmed: null } });
+  t.true(['initializing', 'awaiting_route'].includes(view.status));
+  t.deepEqual(view.repos.map((repo) => [repo.name, repo.url, repo.ref]), [['api', null, 'main'], ['web', null, null]]);
+  const waiting = await waitForStatus(gateway, view.session_id, 'awaiting_route');
+  t.deepEqual(
+    waiting.repos.map((repo) => [repo.name, repo.branch]),
+    [['api', 'builder/platform-billing'], ['web', 'builder/platform-billing']],
+    'the workspace manager made the worktrees',
+  );
   const fetched = await call(gateway, 'GET', `/api/sessions/${view.session_id}`, undefined, {}, VIEWER);
   t.is(fetched.status, 200);
-  t.deepEqual(await fetched.json(), view);
+  t.is(fetched.headers.get('etag'), `"${waiting.revision}"`);
 });
 
 test('a confident route is confirmed by the gateway itself; the session is active once its workspace is ready', async (t) => {
   const gateway = await start(t);
   const view = (await (await call(gateway, 'POST', '/api/sessions', newSession('Threat model and encryption for SSO', 'Security review of the OAuth authentication flow.'))).json()) as View;
   t.like(view.route, { suggested: 'architect', confirmed: 'architect', confirmed_by: 'gateway' });
-  await workspaceReady(gateway, view.session_id);
-  const after = (await (await call(gateway, 'GET', `/api/sessions/${view.session_id}`)).json()) as View;
-  t.is(after.status, 'active');
+  await waitForStatus(gateway, view.session_id, 'active');
+  t.pass();
 });
 
 test('every invalid field of a new session is named', async (t) => {
@@ -91,10 +78,10 @@ test('route, messages, pause, resume and close follow the status machine; wrong 
   const gateway = await start(t);
   const view = (await (await call(gateway, 'POST', '/api/sessions', newSession('Improve things', 'Please have a look.'))).json()) as View;
   const id = view.session_id;
+  await waitForStatus(gateway, id, 'awaiting_route');
   const early = await call(gateway, 'POST', `/api/sessions/${id}/messages`, { text: 'hello' });
   t.is(early.status, 409);
-  t.regex(((await early.json()) as { detail: string }).detail, /the session is initializing/);
-  await workspaceReady(gateway, id);
+  t.regex(((await early.json()) as { detail: string }).detail, /the session is awaiting_route/);
   const routed = await call(gateway, 'POST', `/api/sessions/${id}/route`, { route: 'builder', confirmed_by: 'ann' });
   t.is(routed.status, 202);
   t.like((await routed.json()) as View, { status: 'active', route: { confirmed: 'builder', confirmed_by: 'ann' } });
@@ -124,7 +111,8 @@ test('unknown sessions are 404 for reads and commands; viewers may read but not 
 
 test('If-Match: a stale revision is 412 and changes nothing; two concurrent confirms at one revision, exactly one wins', async (t) => {
   const gateway = await start(t);
-  const view = (await (await call(gateway, 'POST', '/api/sessions', newSession('Improve things', 'Please have a look.'))).json()) as View;
+  const created = (await (await call(gateway, 'POST', '/api/sessions', newSession('Improve things', 'Please have a look.'))).json()) as View;
+  const view = await waitForStatus(gateway, created.session_id, 'awaiting_route');
   const stale = await call(gateway, 'POST', `/api/sessions/${view.session_id}/route`, { route: 'pm' }, { 'if-match': `"${view.revision - 1}"` });
   t.is(stale.status, 412);
   const results = await Promise.all(
@@ -168,6 +156,7 @@ test('as_of shows the view as it stood at a position or a time', async (t) => {
   const gateway = await start(t);
   const view = (await (await call(gateway, 'POST', '/api/sessions', newSession('Improve things', 'Look.'))).json()) as View;
   const [created] = await gateway.eventLog.readStream(sessionStream(view.session_id));
+  await waitForStatus(gateway, view.session_id, 'awaiting_route');
   await new Promise((resolve) => setTimeout(resolve, 5));
   const between = new Date().toISOString();
   await call(gateway, 'POST', `/api/sessions/${view.session_id}/close`, {});
@@ -175,7 +164,7 @@ test('as_of shows the view as it stood at a position or a time', async (t) => {
   t.is(atCreation.revision, 0);
   t.is(atCreation.route.suggested as string | null, null, 'the suggestion came after creation');
   const beforeClose = (await (await call(gateway, 'GET', `/api/sessions/${view.session_id}?as_of=${between}`)).json()) as View;
-  t.is(beforeClose.status, 'initializing');
+  t.is(beforeClose.status, 'awaiting_route');
   t.is(((await (await call(gateway, 'GET', `/api/sessions/${view.session_id}`)).json()) as View).status, 'closed');
   t.is((await call(gateway, 'GET', `/api/sessions/${view.session_id}?as_of=yesterday`)).status, 400);
 });

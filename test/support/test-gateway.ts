@@ -1,0 +1,49 @@
+import type { ExecutionContext } from 'ava';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import pino from 'pino';
+import { simpleGit } from 'simple-git';
+import { startGateway, type Gateway } from '../../src/composition.js';
+import { formatConfigError, loadConfig } from '../../src/config/load.js';
+
+export interface TestGateway extends Gateway {
+  /** The repos root: clones the workspace manager makes worktrees of. */
+  readonly reposRoot: string;
+}
+
+/** A real repository with one commit under the repos root, for the workspace manager to use. */
+export const makeRepo = async (reposRoot: string, name: string): Promise<string> => {
+  const path = join(reposRoot, name);
+  await simpleGit().raw(['init', '-q', '-b', 'main', path]);
+  await writeFile(join(path, 'README.md'), `# ${name}\n`);
+  await simpleGit(path).add('.');
+  await simpleGit(path).raw(['-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '-q', '-m', 'init']);
+  return path;
+};
+
+/**
+ * The whole gateway as `npm start` wires it, on the embedded log and workspace folders in a
+ * temporary directory, with the given tokens (`name:role:token,...`) and repositories.
+ */
+export const startTestGateway = async (t: ExecutionContext, options: { tokens: string; repos?: readonly string[] }): Promise<TestGateway> => {
+  const dir = await mkdtemp(join(tmpdir(), 'test-gateway-'));
+  const loaded = loadConfig({ env: { GATEWAY_DATA_DIR: dir, PORT: '0', GATEWAY_TOKENS: options.tokens } });
+  if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
+  const reposRoot = join(dir, 'repos');
+  for (const repo of options.repos ?? []) await makeRepo(reposRoot, repo);
+  const gateway = await startGateway(
+    {
+      ...loaded.right,
+      event_store: { type: 'embedded', data_dir: join(dir, 'events') },
+      workspace: { base_path: join(dir, 'builders'), repos_root: reposRoot },
+    },
+    { logger: pino({ level: 'silent' }) },
+  );
+  t.teardown(async () => {
+    await gateway.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { ...gateway, reposRoot };
+};
