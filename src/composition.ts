@@ -24,6 +24,8 @@ import { ProcessManagerRunner } from './process-managers/runtime.js';
 import { workspaceEffects, workspaceManager } from './workspaces/workspace-manager.js';
 import { DocumentProjectionRunner, ProjectionRunner } from './projections/runtime.js';
 import { routingRoutes } from './routing/routes.js';
+import { builderEventDefinitions } from './sessions/builder.js';
+import { builderReleaser } from './sessions/builder-release.js';
 import { sessionEventDefinitions } from './sessions/events.js';
 import { sessionRoutes } from './sessions/routes.js';
 import { loadRoutingSignals } from './routing/signals.js';
@@ -37,7 +39,7 @@ export interface Gateway {
 
 /** Every event type the gateway knows; capabilities add theirs here. */
 export const createEventRegistry = (): EventRegistry =>
-  new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions, ...sessionEventDefinitions]);
+  new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions, ...sessionEventDefinitions, ...builderEventDefinitions]);
 
 const openStore = (config: GatewayConfig, cwd: string): Promise<EventStore> => {
   const store = config.event_store;
@@ -78,6 +80,7 @@ export const startGateway = async (
       processManager: workspaceManager,
       effects: workspaceEffects({ basePath: resolve(cwd, config.workspace.base_path), reposRoot: resolve(cwd, config.workspace.repos_root) }),
     }),
+    new ProcessManagerRunner({ ...runtimeOptions, processManager: builderReleaser, effects: {} }),
   ]);
   const sse = new SseHub({ keepaliveMs: options.sseKeepaliveMs });
   let server: RunningServer | undefined;

@@ -89,7 +89,7 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
       return ok({ type: 'WorkspaceInitialized', data: { workspace_path: command.workspacePath, repos: command.repos.map((repo) => ({ ...repo })), initialized_at: at } });
     case 'RecordWorkspaceFailed':
       if (state.status !== 'initializing') return conflict(state.status, 'a workspace can only fail while the session initializes');
-      return ok({ type: 'WorkspaceFailed', data: { reason: command.reason, failed_at: at } });
+      return ok({ type: 'WorkspaceFailed', data: { builder: state.builder, reason: command.reason, failed_at: at } });
     case 'SendMessage':
       if (state.status !== 'active') return conflict(state.status, 'messages can only be sent to an active session');
       return ok({ type: 'MessageSent', data: { message_id: command.messageId, text: command.text, from: command.from, sent_at: at } });
@@ -101,10 +101,10 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
       return ok({ type: 'SessionResumed', data: { resumed_at: at } });
     case 'CloseSession':
       if (state.status === 'closed') return conflict(state.status, 'the session is closed already');
-      return ok({ type: 'SessionClosed', data: { reason: command.reason, remove_workspace: command.removeWorkspace, closed_at: at } });
+      return ok({ type: 'SessionClosed', data: { builder: state.builder, reason: command.reason, remove_workspace: command.removeWorkspace, closed_at: at } });
     case 'FailSession':
       if (state.status === 'closed' || state.status === 'failed') return conflict(state.status, 'only a live session can fail');
-      return ok({ type: 'SessionFailed', data: { reason: command.reason, failed_at: at } });
+      return ok({ type: 'SessionFailed', data: { builder: state.builder, reason: command.reason, failed_at: at } });
     default: {
       const unexpected: never = command;
       return unexpected;

@@ -52,15 +52,16 @@ export const WorkspaceInitialized = defineEvent(
   ),
 );
 
-export const WorkspaceFailed = defineEvent('WorkspaceFailed', jsonCodec(t.type({ reason: t.string, failed_at: t.string })));
+// Ending events name the builder, so the builder's claim can be released without the session's history.
+export const WorkspaceFailed = defineEvent('WorkspaceFailed', jsonCodec(t.type({ builder: t.string, reason: t.string, failed_at: t.string })));
 export const MessageSent = defineEvent('MessageSent', jsonCodec(t.type({ message_id: t.string, text: t.string, from: optional(t.string), sent_at: t.string })));
 export const SessionPaused = defineEvent('SessionPaused', jsonCodec(t.type({ paused_at: t.string })));
 export const SessionResumed = defineEvent('SessionResumed', jsonCodec(t.type({ resumed_at: t.string })));
 export const SessionClosed = defineEvent(
   'SessionClosed',
-  jsonCodec(t.type({ reason: optional(t.string), remove_workspace: t.boolean, closed_at: t.string })),
+  jsonCodec(t.type({ builder: t.string, reason: optional(t.string), remove_workspace: t.boolean, closed_at: t.string })),
 );
-export const SessionFailed = defineEvent('SessionFailed', jsonCodec(t.type({ reason: t.string, failed_at: t.string })));
+export const SessionFailed = defineEvent('SessionFailed', jsonCodec(t.type({ builder: t.string, reason: t.string, failed_at: t.string })));
 
 export type SessionEvent =
   | EventOf<typeof SessionCreated>

@@ -7,12 +7,14 @@ import { ProblemError } from '../api/problem.js';
 import type { SseHub } from '../api/sse.js';
 import { commandContextOf } from '../api/state.js';
 import { decodeBody, ifMatchRevision, pageOf, paginate, setETag } from '../api/validation.js';
+import { foldEvents } from '../commands/decider.js';
 import { domainErrorToProblem } from '../commands/domain-error.js';
 import { handleCommand } from '../commands/handle-command.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';
 import { analyzeRoute } from '../routing/analyze.js';
 import type { RoutingSignals } from '../routing/signals.js';
+import { builderDecider, builderStream, type BuilderEvent } from './builder.js';
 import { sessionDecider, type SessionCommand } from './decide.js';
 import { sessionStream, type SessionEvent } from './events.js';
 import { sessionEventsRoute } from './session-sse.js';
@@ -81,9 +83,27 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
     ctx.body = answer ? answer(view) : view;
   };
 
+  /**
+   * One open session per builder: claim it first. A holder whose session was never created (a
+   * crash between the claim and the creation) is replaced; a real one is a 409 naming it.
+   */
+  const claimBuilder = async (ctx: Context, builder: string, sessionId: string): Promise<void> => {
+    const claim = (replacing?: string) =>
+      handleCommand(options.eventLog, builderStream(builder), builderDecider, { type: 'ClaimBuilder', builder, sessionId, ...(replacing ? { replacing } : {}), now: clock() }, commandContextOf(ctx, clock()));
+    let result = await claim();
+    if (E.isLeft(result)) {
+      const holder = foldEvents(builderDecider, (await options.eventLog.readStream<BuilderEvent>(builderStream(builder))).map((stored) => stored.event));
+      if (holder.status === 'held' && (await options.eventLog.readStream(sessionStream(holder.sessionId), { maxCount: 1 })).length === 0) {
+        result = await claim(holder.sessionId);
+      }
+    }
+    if (E.isLeft(result)) throw domainErrorToProblem(result.left);
+  };
+
   router.post('/api/sessions', async (ctx) => {
     const body = decodeBody(CreateSessionBody, ctx);
     const sessionId = newId();
+    await claimBuilder(ctx, `${body.category}-${body.project}`, sessionId);
     await run(ctx, sessionId, {
       type: 'CreateSession',
       sessionId,

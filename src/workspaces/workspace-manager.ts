@@ -41,7 +41,7 @@ export const workspaceEffects = (options: { basePath: string; reposRoot: string;
         return [{ type: 'WorkspaceInitialized', data: { workspace_path: result.workspacePath, repos: result.repos, initialized_at: clock().toISOString() } }];
       } catch (error) {
         if (error instanceof UnknownRepoError || error instanceof InvalidNameError) {
-          return [{ type: 'WorkspaceFailed', data: { reason: error.message, failed_at: clock().toISOString() } }];
+          return [{ type: 'WorkspaceFailed', data: { builder: request.builder, reason: error.message, failed_at: clock().toISOString() } }];
         }
         throw error;
       }

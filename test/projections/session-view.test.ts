@@ -57,7 +57,7 @@ test('the session view follows the contract through suggestion, workspace, confi
   const ended = foldDocuments(sessionViews, [
     ...more,
     stored('session-s-1', 4, { type: 'SessionPaused', data: { paused_at: 'x' } }),
-    stored('session-s-1', 5, { type: 'SessionClosed', data: { reason: null, remove_workspace: false, closed_at: 'x' } }),
+    stored('session-s-1', 5, { type: 'SessionClosed', data: { builder: 'platform-billing', reason: null, remove_workspace: false, closed_at: 'x' } }),
   ]).get('s-1')!;
   t.like(ended, { status: 'closed', agent_status: 'idle', revision: 5 });
 });
@@ -75,7 +75,7 @@ test('a route confirmed while initializing makes the session active only when th
 test('a failed workspace fails the session; other streams are not sessions', (t) => {
   const views = foldDocuments(sessionViews, [
     stored('session-s-1', 0, created),
-    stored('session-s-1', 1, { type: 'WorkspaceFailed', data: { reason: 'unknown repo web', failed_at: 'x' } }),
+    stored('session-s-1', 1, { type: 'WorkspaceFailed', data: { builder: 'platform-billing', reason: 'unknown repo web', failed_at: 'x' } }),
     stored('pm-workspace-checkpoint', 0, { type: 'CheckpointSaved', data: { subscriber: 'x', position: 1 } }),
   ]);
   t.deepEqual([...views.keys()], ['s-1']);

@@ -46,9 +46,9 @@ const created: SessionEvent = {
 const suggested = (confidence: number): SessionEvent => ({ type: 'RouteSuggested', data: { ...analysis(confidence), scores: { ...analysis(confidence).scores }, signals: [{ route: 'builder', term: 'typo', weight: 3 }] } });
 const confirmed = (route: 'builder' | 'architect', by: string, overridden: boolean): SessionEvent => ({ type: 'RouteConfirmed', data: { route, confirmed_by: by, overridden, confirmed_at: at } });
 const workspace: SessionEvent = { type: 'WorkspaceInitialized', data: { workspace_path: '/w/platform-billing', repos: [{ name: 'api', worktree_path: '/w/platform-billing/repos/api', branch: 'builder/platform-billing', base_commit: 'abc' }], initialized_at: at } };
-const workspaceFailed: SessionEvent = { type: 'WorkspaceFailed', data: { reason: 'unknown repo api', failed_at: at } };
+const workspaceFailed: SessionEvent = { type: 'WorkspaceFailed', data: { builder: 'platform-billing', reason: 'unknown repo api', failed_at: at } };
 const paused: SessionEvent = { type: 'SessionPaused', data: { paused_at: at } };
-const closed: SessionEvent = { type: 'SessionClosed', data: { reason: null, remove_workspace: false, closed_at: at } };
+const closed: SessionEvent = { type: 'SessionClosed', data: { builder: 'platform-billing', reason: null, remove_workspace: false, closed_at: at } };
 
 const HISTORIES: Record<string, SessionEvent[]> = {
   none: [],
@@ -102,7 +102,7 @@ const EXPECTED: Record<string, Record<string, SessionEvent[] | 'empty' | 'confli
   PauseSession: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: [paused], paused: 'conflict', closed: 'conflict', failed: 'conflict' },
   ResumeSession: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: 'conflict', paused: [{ type: 'SessionResumed', data: { resumed_at: at } }], closed: 'conflict', failed: 'conflict' },
   CloseSession: { none: 'not_found', initializing: [closed], awaiting_route: [closed], active: [closed], paused: [closed], closed: 'conflict', failed: [closed] },
-  FailSession: { none: 'not_found', initializing: [{ type: 'SessionFailed', data: { reason: 'agent crashed', failed_at: at } }], awaiting_route: [{ type: 'SessionFailed', data: { reason: 'agent crashed', failed_at: at } }], active: [{ type: 'SessionFailed', data: { reason: 'agent crashed', failed_at: at } }], paused: [{ type: 'SessionFailed', data: { reason: 'agent crashed', failed_at: at } }], closed: 'conflict', failed: 'conflict' },
+  FailSession: { none: 'not_found', initializing: [{ type: 'SessionFailed', data: { builder: 'platform-billing', reason: 'agent crashed', failed_at: at } }], awaiting_route: [{ type: 'SessionFailed', data: { builder: 'platform-billing', reason: 'agent crashed', failed_at: at } }], active: [{ type: 'SessionFailed', data: { builder: 'platform-billing', reason: 'agent crashed', failed_at: at } }], paused: [{ type: 'SessionFailed', data: { builder: 'platform-billing', reason: 'agent crashed', failed_at: at } }], closed: 'conflict', failed: 'conflict' },
 };
 
 for (const [name, command] of Object.entries(commands)) {
