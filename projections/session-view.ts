@@ -87,6 +87,8 @@ export const evolveSessionView = (view: SessionView | undefined, stored: StoredE
       return { ...view, ...stamp, status: 'failed', agent_status: 'idle' };
     case 'MessageSent':
       return { ...view, ...stamp };
+    case 'WorkspaceRemoved':
+      return { ...view, ...stamp, workspace_path: null, repos: view.repos.map((repo) => ({ ...repo, worktree_path: null })) };
     case 'SessionPaused':
       return { ...view, ...stamp, status: 'paused', agent_status: 'idle' };
     case 'SessionResumed':

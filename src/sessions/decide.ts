@@ -101,7 +101,7 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
       return ok({ type: 'SessionResumed', data: { resumed_at: at } });
     case 'CloseSession':
       if (state.status === 'closed') return conflict(state.status, 'the session is closed already');
-      return ok({ type: 'SessionClosed', data: { builder: state.builder, reason: command.reason, remove_workspace: command.removeWorkspace, closed_at: at } });
+      return ok({ type: 'SessionClosed', data: { builder: state.builder, repos: [...state.repos], reason: command.reason, remove_workspace: command.removeWorkspace, closed_at: at } });
     case 'FailSession':
       if (state.status === 'closed' || state.status === 'failed') return conflict(state.status, 'only a live session can fail');
       return ok({ type: 'SessionFailed', data: { builder: state.builder, reason: command.reason, failed_at: at } });

@@ -59,8 +59,10 @@ export const SessionPaused = defineEvent('SessionPaused', jsonCodec(t.type({ pau
 export const SessionResumed = defineEvent('SessionResumed', jsonCodec(t.type({ resumed_at: t.string })));
 export const SessionClosed = defineEvent(
   'SessionClosed',
-  jsonCodec(t.type({ builder: t.string, reason: optional(t.string), remove_workspace: t.boolean, closed_at: t.string })),
+  jsonCodec(t.type({ builder: t.string, repos: t.array(t.string), reason: optional(t.string), remove_workspace: t.boolean, closed_at: t.string })),
 );
+/** The worktrees and the folder were removed after a close with `remove_workspace`. */
+export const WorkspaceRemoved = defineEvent('WorkspaceRemoved', jsonCodec(t.type({ workspace_path: t.string, removed_at: t.string })));
 export const SessionFailed = defineEvent('SessionFailed', jsonCodec(t.type({ builder: t.string, reason: t.string, failed_at: t.string })));
 
 export type SessionEvent =
@@ -73,6 +75,7 @@ export type SessionEvent =
   | EventOf<typeof SessionPaused>
   | EventOf<typeof SessionResumed>
   | EventOf<typeof SessionClosed>
+  | EventOf<typeof WorkspaceRemoved>
   | EventOf<typeof SessionFailed>;
 
 export const sessionEventDefinitions = [
@@ -85,6 +88,7 @@ export const sessionEventDefinitions = [
   SessionPaused,
   SessionResumed,
   SessionClosed,
+  WorkspaceRemoved,
   SessionFailed,
 ] as const;
 

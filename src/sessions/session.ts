@@ -4,6 +4,8 @@ import type { SessionEvent } from './events.js';
 export interface SessionFacts {
   readonly sessionId: string;
   readonly builder: string;
+  /** The session's repository names (its worktrees, for removal). */
+  readonly repos: readonly string[];
   readonly suggested: Route | null;
   readonly confirmed: Route | null;
   readonly workspaceReady: boolean;
@@ -36,6 +38,7 @@ const notStarted = (state: Session): boolean => state.status === 'initializing' 
 const factsOf = (state: Exclude<Session, { status: 'none' }>): SessionFacts => ({
   sessionId: state.sessionId,
   builder: state.builder,
+  repos: state.repos,
   suggested: state.suggested,
   confirmed: state.confirmed,
   workspaceReady: state.workspaceReady,
@@ -43,7 +46,14 @@ const factsOf = (state: Exclude<Session, { status: 'none' }>): SessionFacts => (
 
 export const evolveSession = (state: Session, event: SessionEvent): Session => {
   if (event.type === 'SessionCreated') {
-    return settled({ sessionId: event.data.session_id, builder: `${event.data.category}-${event.data.project}`, suggested: null, confirmed: null, workspaceReady: false });
+    return settled({
+      sessionId: event.data.session_id,
+      builder: `${event.data.category}-${event.data.project}`,
+      repos: event.data.repos.map((repo) => repo.name),
+      suggested: null,
+      confirmed: null,
+      workspaceReady: false,
+    });
   }
   if (state.status === 'none') return state;
   const facts = factsOf(state);
@@ -60,6 +70,7 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
     case 'SessionFailed':
       return { status: 'failed', ...facts, reason: event.data.reason };
     case 'MessageSent':
+    case 'WorkspaceRemoved':
       return state;
     case 'SessionPaused':
       return { status: 'paused', ...facts };

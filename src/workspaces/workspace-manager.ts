@@ -2,15 +2,18 @@ import type { DomainEvent } from '../events/domain-event.js';
 import type { StoredEvent } from '../events/stored-event.js';
 import type { EffectHandlers, ProcessManager, Reaction } from '../process-managers/process-manager.js';
 import type { SessionEvent } from '../sessions/events.js';
-import { prepareWorkspace, UnknownRepoError, type RepoSpec } from './git-workspace.js';
+import { join } from 'node:path';
+import { prepareWorkspace, removeWorkspace, UnknownRepoError, type RepoSpec } from './git-workspace.js';
 import { InvalidNameError } from './names.js';
 
-export type WorkspaceEffect = { readonly kind: 'prepare-workspace'; readonly builder: string; readonly repos: readonly RepoSpec[] };
+export type WorkspaceEffect =
+  | { readonly kind: 'prepare-workspace'; readonly builder: string; readonly repos: readonly RepoSpec[] }
+  | { readonly kind: 'remove-workspace'; readonly builder: string; readonly repos: readonly string[] };
 
 /**
- * The workspace manager, pure: a created session asks for its workspace; the runner performs
- * the effect and appends what happened to the session's stream. (Removal on close with
- * `remove_workspace` comes next: it needs the session's repos, i.e. state across events.)
+ * The workspace manager, pure: a created session asks for its workspace, a session closed with
+ * `remove_workspace` for its removal; the runner performs the effects and appends what
+ * happened to the session's stream.
  */
 export const workspaceManager: ProcessManager<WorkspaceEffect> = {
   name: 'workspaces',
@@ -26,6 +29,9 @@ export const workspaceManager: ProcessManager<WorkspaceEffect> = {
           effect: { kind: 'prepare-workspace', builder: `${event.data.category}-${event.data.project}`, repos: event.data.repos },
         },
       ];
+    }
+    if (event.type === 'SessionClosed' && event.data.remove_workspace) {
+      return [{ type: 'effect', key: `${stored.id}:remove`, stream: stored.stream, effect: { kind: 'remove-workspace', builder: event.data.builder, repos: event.data.repos } }];
     }
     return [];
   },
@@ -45,6 +51,10 @@ export const workspaceEffects = (options: { basePath: string; reposRoot: string;
         }
         throw error;
       }
+    },
+    'remove-workspace': async (request): Promise<readonly DomainEvent[]> => {
+      await removeWorkspace({ basePath: options.basePath, reposRoot: options.reposRoot, builder: request.builder, repos: request.repos });
+      return [{ type: 'WorkspaceRemoved', data: { workspace_path: join(options.basePath, request.builder), removed_at: clock().toISOString() } }];
     },
   };
 };

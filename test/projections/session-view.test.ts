@@ -57,7 +57,7 @@ test('the session view follows the contract through suggestion, workspace, confi
   const ended = foldDocuments(sessionViews, [
     ...more,
     stored('session-s-1', 4, { type: 'SessionPaused', data: { paused_at: 'x' } }),
-    stored('session-s-1', 5, { type: 'SessionClosed', data: { builder: 'platform-billing', reason: null, remove_workspace: false, closed_at: 'x' } }),
+    stored('session-s-1', 5, { type: 'SessionClosed', data: { builder: 'platform-billing', repos: ['api'], reason: null, remove_workspace: false, closed_at: 'x' } }),
   ]).get('s-1')!;
   t.like(ended, { status: 'closed', agent_status: 'idle', revision: 5 });
 });

@@ -37,7 +37,7 @@ test('the releaser reacts to a session ending, keyed to the event', (t) => {
     event: { type, data },
     metadata: { actor: 'a', correlation_id: 'c', causation_id: 'x', recorded_at: at, hash: 'h' },
   });
-  const [reaction] = builderReleaser.react(stored('SessionClosed', { builder: 'platform-billing', reason: null, remove_workspace: false, closed_at: at }));
+  const [reaction] = builderReleaser.react(stored('SessionClosed', { builder: 'platform-billing', repos: ['api'], reason: null, remove_workspace: false, closed_at: at }));
   t.like(reaction, { type: 'command', key: 'e-7:release', stream: 'builder-platform-billing', command: { type: 'ReleaseBuilder', builder: 'platform-billing', sessionId: 's-1' } });
   t.deepEqual(builderReleaser.react(stored('SessionPaused', { paused_at: at })), []);
 });

@@ -48,7 +48,7 @@ const confirmed = (route: 'builder' | 'architect', by: string, overridden: boole
 const workspace: SessionEvent = { type: 'WorkspaceInitialized', data: { workspace_path: '/w/platform-billing', repos: [{ name: 'api', worktree_path: '/w/platform-billing/repos/api', branch: 'builder/platform-billing', base_commit: 'abc' }], initialized_at: at } };
 const workspaceFailed: SessionEvent = { type: 'WorkspaceFailed', data: { builder: 'platform-billing', reason: 'unknown repo api', failed_at: at } };
 const paused: SessionEvent = { type: 'SessionPaused', data: { paused_at: at } };
-const closed: SessionEvent = { type: 'SessionClosed', data: { builder: 'platform-billing', reason: null, remove_workspace: false, closed_at: at } };
+const closed: SessionEvent = { type: 'SessionClosed', data: { builder: 'platform-billing', repos: ['api'], reason: null, remove_workspace: false, closed_at: at } };
 
 const HISTORIES: Record<string, SessionEvent[]> = {
   none: [],

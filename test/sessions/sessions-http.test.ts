@@ -1,4 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { simpleGit } from 'simple-git';
 import type { Gateway } from '../../src/composition.js';
 import { sessionStream } from '../../src/sessions/events.js';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.js';
@@ -167,4 +170,22 @@ test('as_of shows the view as it stood at a position or a time', async (t) => {
   t.is(beforeClose.status, 'awaiting_route');
   t.is(((await (await call(gateway, 'GET', `/api/sessions/${view.session_id}`)).json()) as View).status, 'closed');
   t.is((await call(gateway, 'GET', `/api/sessions/${view.session_id}?as_of=yesterday`)).status, 400);
+});
+
+test('closing with remove_workspace removes the worktrees and the folder; without it they stay', async (t) => {
+  const gateway = await start(t);
+  const kept = (await (await call(gateway, 'POST', '/api/sessions', newSession('Improve things', 'Look.', 'kept'))).json()) as View;
+  const removed = (await (await call(gateway, 'POST', '/api/sessions', newSession('Improve things', 'Look.', 'gone'))).json()) as View;
+  const keptView = await waitForStatus(gateway, kept.session_id, 'awaiting_route');
+  const goneView = await waitForStatus(gateway, removed.session_id, 'awaiting_route');
+  const keptPath = (keptView as unknown as { workspace_path: string }).workspace_path;
+  const gonePath = (goneView as unknown as { workspace_path: string }).workspace_path;
+  await call(gateway, 'POST', `/api/sessions/${kept.session_id}/close`, {});
+  await call(gateway, 'POST', `/api/sessions/${removed.session_id}/close`, { remove_workspace: true });
+  for (let i = 0; i < 300 && existsSync(gonePath); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.false(existsSync(gonePath), 'the removed workspace is gone');
+  t.true(existsSync(keptPath), 'the other stays');
+  const worktrees = await simpleGit(join(gateway.reposRoot, 'api')).raw(['worktree', 'list', '--porcelain']);
+  t.false(worktrees.includes(gonePath), 'git forgot the removed worktree');
+  t.true(worktrees.includes(keptPath));
 });
