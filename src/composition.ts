@@ -78,7 +78,7 @@ export const startGateway = async (
     new ProcessManagerRunner({
       ...runtimeOptions,
       processManager: workspaceManager,
-      effects: workspaceEffects({ basePath: resolve(cwd, config.workspace.base_path), reposRoot: resolve(cwd, config.workspace.repos_root) }),
+      effects: workspaceEffects({ basePath: resolve(cwd, config.workspace.base_path), reposRoot: resolve(cwd, config.workspace.repos_root), eventLog }),
     }),
     new ProcessManagerRunner({ ...runtimeOptions, processManager: builderReleaser, effects: {} }),
   ]);

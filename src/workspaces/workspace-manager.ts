@@ -2,12 +2,17 @@ import type { DomainEvent } from '../events/domain-event.js';
 import type { StoredEvent } from '../events/stored-event.js';
 import type { EffectHandlers, ProcessManager, Reaction } from '../process-managers/process-manager.js';
 import type { SessionEvent } from '../sessions/events.js';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { EventLog } from '../events/event-log.js';
 import { prepareWorkspace, removeWorkspace, UnknownRepoError, type RepoSpec } from './git-workspace.js';
 import { InvalidNameError } from './names.js';
+import { ARCH_DECISIONS_FILE, archDecisionsTemplate, writeSessionState } from './session-state-file.js';
 
 export type WorkspaceEffect =
   | { readonly kind: 'prepare-workspace'; readonly builder: string; readonly repos: readonly RepoSpec[] }
+  | { readonly kind: 'write-session-state'; readonly sessionId: string }
   | { readonly kind: 'remove-workspace'; readonly builder: string; readonly repos: readonly string[] };
 
 /**
@@ -30,20 +35,25 @@ export const workspaceManager: ProcessManager<WorkspaceEffect> = {
         },
       ];
     }
+    const sessionId = stored.stream.slice('session-'.length);
+    const stateFile: Reaction<WorkspaceEffect> = { type: 'effect', key: `${stored.id}:state-file`, stream: stored.stream, effect: { kind: 'write-session-state', sessionId } };
     if (event.type === 'SessionClosed' && event.data.remove_workspace) {
       return [{ type: 'effect', key: `${stored.id}:remove`, stream: stored.stream, effect: { kind: 'remove-workspace', builder: event.data.builder, repos: event.data.repos } }];
     }
-    return [];
+    // Every other change of a session is mirrored into its workspace's state file.
+    return event.type === 'WorkspaceRemoved' ? [] : [stateFile];
   },
 };
 
 /** Names what the session needs to know; a failure the operator must fix is recorded, not retried. */
-export const workspaceEffects = (options: { basePath: string; reposRoot: string; clock?: () => Date }): EffectHandlers<WorkspaceEffect> => {
+export const workspaceEffects = (options: { basePath: string; reposRoot: string; eventLog: EventLog; clock?: () => Date }): EffectHandlers<WorkspaceEffect> => {
   const clock = options.clock ?? (() => new Date());
   return {
     'prepare-workspace': async (request): Promise<readonly DomainEvent[]> => {
       try {
         const result = await prepareWorkspace({ basePath: options.basePath, reposRoot: options.reposRoot, builder: request.builder, repos: request.repos });
+        const decisions = join(result.workspacePath, ARCH_DECISIONS_FILE);
+        if (!existsSync(decisions)) await writeFile(decisions, archDecisionsTemplate(request.builder));
         return [{ type: 'WorkspaceInitialized', data: { workspace_path: result.workspacePath, repos: result.repos, initialized_at: clock().toISOString() } }];
       } catch (error) {
         if (error instanceof UnknownRepoError || error instanceof InvalidNameError) {
@@ -51,6 +61,10 @@ export const workspaceEffects = (options: { basePath: string; reposRoot: string;
         }
         throw error;
       }
+    },
+    'write-session-state': async (request) => {
+      await writeSessionState(options.eventLog, request.sessionId);
+      return [];
     },
     'remove-workspace': async (request): Promise<readonly DomainEvent[]> => {
       await removeWorkspace({ basePath: options.basePath, reposRoot: options.reposRoot, builder: request.builder, repos: request.repos });

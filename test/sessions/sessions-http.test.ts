@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { Gateway } from '../../src/composition.js';
@@ -188,4 +188,13 @@ test('closing with remove_workspace removes the worktrees and the folder; withou
   const worktrees = await simpleGit(join(gateway.reposRoot, 'api')).raw(['worktree', 'list', '--porcelain']);
   t.false(worktrees.includes(gonePath), 'git forgot the removed worktree');
   t.true(worktrees.includes(keptPath));
+  const stateFile = join(keptPath, '.session-state.yaml');
+  let state = '';
+  for (let i = 0; i < 300 && !state.includes('status: closed'); i++) {
+    state = existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : '';
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  t.regex(state, /status: closed/, 'the state file mirrors the session');
+  t.regex(state, new RegExp(`session_id: ${kept.session_id}`));
+  t.true(existsSync(join(keptPath, 'arch-decisions.md')));
 });

@@ -1,10 +1,12 @@
 import test from 'ava';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { StoredEvent } from '../../src/events/stored-event.js';
+import { sessionEventDefinitions } from '../../src/sessions/events.js';
 import { workspaceEffects, workspaceManager } from '../../src/workspaces/workspace-manager.js';
+import { openTestEventLog } from '../support/test-store.js';
 
 const stored = (stream: string, event: StoredEvent['event']): StoredEvent => ({
   id: 'e-1',
@@ -24,7 +26,10 @@ test('given SessionCreated, the manager asks for the workspace of <category>-<pr
   t.deepEqual(workspaceManager.react(stored('session-s-1', created)), [
     { type: 'effect', key: 'e-1:prepare', stream: 'session-s-1', effect: { kind: 'prepare-workspace', builder: 'platform-billing', repos: [{ name: 'api', url: null, ref: null }] } },
   ]);
-  t.deepEqual(workspaceManager.react(stored('session-s-1', { type: 'SessionPaused', data: { paused_at: 'x' } })), []);
+  t.deepEqual(workspaceManager.react(stored('session-s-1', { type: 'SessionPaused', data: { paused_at: 'x' } })), [
+    { type: 'effect', key: 'e-1:state-file', stream: 'session-s-1', effect: { kind: 'write-session-state', sessionId: 's-1' } },
+  ]);
+  t.deepEqual(workspaceManager.react(stored('session-s-1', { type: 'WorkspaceRemoved', data: { workspace_path: '/w', removed_at: 'x' } })), []);
   t.deepEqual(workspaceManager.react(stored('other-1', created)), [], 'only session streams');
 });
 
@@ -36,10 +41,12 @@ test('the effect records WorkspaceInitialized for real repositories, and Workspa
   await writeFile(join(source, 'a.txt'), 'a\n');
   await simpleGit(source).add('.');
   await simpleGit(source).raw(['-c', 'user.name=T', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'init']);
-  const effects = workspaceEffects({ basePath: join(root, 'builders'), reposRoot: join(root, 'repos'), clock: () => new Date('2030-01-01T00:00:00.000Z') });
+  const { eventLog } = await openTestEventLog(t, sessionEventDefinitions);
+  const effects = workspaceEffects({ basePath: join(root, 'builders'), reposRoot: join(root, 'repos'), eventLog, clock: () => new Date('2030-01-01T00:00:00.000Z') });
   const context = { signal: new AbortController().signal, key: 'k', attempt: 1, cause: stored('session-s-1', created) };
   const [ready] = await effects['prepare-workspace']({ kind: 'prepare-workspace', builder: 'platform-billing', repos: [{ name: 'api', url: null, ref: null }] }, context);
   t.like(ready, { type: 'WorkspaceInitialized', data: { workspace_path: join(root, 'builders', 'platform-billing'), initialized_at: '2030-01-01T00:00:00.000Z' } });
+  t.regex(await readFile(join(root, 'builders', 'platform-billing', 'arch-decisions.md'), 'utf8'), /^# Architecture decisions — platform-billing/);
   const [failed] = await effects['prepare-workspace']({ kind: 'prepare-workspace', builder: 'platform-billing', repos: [{ name: 'ghost', url: null, ref: null }] }, context);
   t.is(failed?.type, 'WorkspaceFailed');
   t.regex((failed?.data as { reason: string }).reason, /repo ghost is neither cloned/);

@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import { writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { evolveSessionView, type SessionView } from '../../projections/session-view.js';
+import type { EventLog } from '../events/event-log.js';
+import type { SessionEvent } from '../sessions/events.js';
+import { sessionStream } from '../sessions/events.js';
+
+export const SESSION_STATE_FILE = '.session-state.yaml';
+export const ARCH_DECISIONS_FILE = 'arch-decisions.md';
+
+/** The template the architect persona fills; written once, never overwritten. */
+export const archDecisionsTemplate = (builder: string): string => `# Architecture decisions — ${builder}
+
+Record each decision as it is made: what was decided, why, and what it costs.
+
+## ADR-001: <title>
+- Status: proposed | accepted | superseded
+- Context:
+- Decision:
+- Consequences:
+`;
+
+/**
+ * Rewrites `<workspace>/.session-state.yaml` from the session's events: a view for the agent and
+ * for people in the workspace, never the source of truth. Written to a temporary file and
+ * renamed, so a reader never sees half a file; skipped when the workspace is gone.
+ */
+export const writeSessionState = async (eventLog: EventLog, sessionId: string): Promise<void> => {
+  let view: SessionView | undefined;
+  for (const stored of await eventLog.readStream<SessionEvent>(sessionStream(sessionId))) view = evolveSessionView(view, stored);
+  if (!view?.workspace_path || !existsSync(view.workspace_path)) return;
+  const file = join(view.workspace_path, SESSION_STATE_FILE);
+  const temporary = `${file}.tmp`;
+  await writeFile(temporary, `# Written by the gateway from the session's events; edits are overwritten.\n${stringify(view)}`);
+  await rename(temporary, file);
+};
