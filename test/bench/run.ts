@@ -1,4 +1,5 @@
 import { benchEventStore, type Figure } from './eventstore.js';
+import { benchWorkspaces } from './workspaces.js';
 
 /**
  * `npm run bench [-- name]`: prints each figure beside its target and the physical limit
@@ -6,6 +7,7 @@ import { benchEventStore, type Figure } from './eventstore.js';
  */
 const benchmarks: Record<string, () => Promise<Figure[]>> = {
   eventstore: () => benchEventStore(),
+  workspaces: () => benchWorkspaces(),
 };
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));

@@ -1,0 +1,71 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import pino from 'pino';
+import { simpleGit } from 'simple-git';
+import { startGateway } from '../../src/composition.js';
+import { formatConfigError, loadConfig } from '../../src/config/load.js';
+import type { Figure } from './eventstore.js';
+
+const TOKEN = 'bench-operator-token-0123456789';
+
+/** A repository of `files` small files in 20 folders, one commit. */
+const makeRepo = async (path: string, files: number): Promise<void> => {
+  await simpleGit().raw(['init', '-q', '-b', 'main', path]);
+  for (let i = 0; i < files; i++) {
+    const folder = join(path, `src${i % 20}`);
+    if (i < 20) await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, `file${i}.ts`), `export const value${i} = ${i};\n`);
+  }
+  await simpleGit(path).add('.');
+  await simpleGit(path).raw(['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '-m', 'init']);
+};
+
+/**
+ * Time from POST /api/sessions to the session's WorkspaceInitialized (seen as the view leaving
+ * `initializing`), for 1 and 5 repositories of 1,000 files, beside the raw `git worktree add`
+ * of the same repositories measured in the same run.
+ */
+export const benchWorkspaces = async (): Promise<Figure[]> => {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-workspaces-'));
+  const figures: Figure[] = [];
+  try {
+    const reposRoot = join(dir, 'repos');
+    for (let i = 0; i < 5; i++) await makeRepo(join(reposRoot, `repo${i}`), 1000);
+    const rawStart = performance.now();
+    await simpleGit(join(reposRoot, 'repo0')).raw(['worktree', 'add', '-q', '-b', 'raw-probe', join(dir, 'raw-probe'), 'HEAD']);
+    const rawMs = performance.now() - rawStart;
+    figures.push({ name: 'raw git worktree add, 1 repo of 1,000 files (physical limit)', value: `${rawMs.toFixed(0)} ms`, target: '—', met: undefined });
+
+    const loaded = loadConfig({ env: { GATEWAY_DATA_DIR: dir, PORT: '0', GATEWAY_TOKENS: `bench:operator:${TOKEN}` } });
+    if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
+    const gateway = await startGateway(
+      { ...loaded.right, event_store: { type: 'embedded', data_dir: join(dir, 'events') }, workspace: { base_path: join(dir, 'builders'), repos_root: reposRoot } },
+      { logger: pino({ level: 'silent' }) },
+    );
+    try {
+      for (const count of [1, 5]) {
+        const t0 = performance.now();
+        const response = await fetch(`${gateway.url}/api/sessions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ category: 'bench', project: `p${count}`, repos: Array.from({ length: count }, (_, i) => ({ name: `repo${i}` })), task: { title: 'Improve things', description: 'Look.' } }),
+        });
+        const { session_id } = (await response.json()) as { session_id: string };
+        let status = 'initializing';
+        while (status === 'initializing') {
+          status = ((await (await fetch(`${gateway.url}/api/sessions/${session_id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { status: string }).status;
+          if (status === 'initializing') await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        const ms = performance.now() - t0;
+        figures.push({ name: `POST /api/sessions → WorkspaceInitialized, ${count} repo${count === 1 ? '' : 's'} of 1,000 files`, value: `${ms.toFixed(0)} ms (${status})`, target: '—', met: undefined });
+      }
+    } finally {
+      await gateway.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return figures;
+};
