@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { checkBuilder, checkRef, checkRepoName } from './names.js';
 
@@ -28,8 +28,10 @@ export class UnknownRepoError extends Error {
 
 /**
  * Prepares `<basePath>/<builder>/repos/<repo>/` as git worktrees of the clones under
- * `reposRoot`, each on branch `builder/<builder>`. Converges: a worktree already there (from a
- * run a crash interrupted) is kept and reported as it is, so running it again is safe.
+ * `reposRoot`, each on branch `builder/<builder>`. Converges after a crash at any point: a clone
+ * and a worktree are built under a `.partial` name and only renamed into place when whole, so
+ * what sits at the final path is complete, and leftovers of an interrupted run are cleared
+ * before trying again. A worktree already there is kept as it is (it may hold a person's work).
  */
 export const prepareWorkspace = async (options: {
   readonly basePath: string;
@@ -44,31 +46,65 @@ export const prepareWorkspace = async (options: {
   const prepared: PreparedRepo[] = [];
   for (const repo of options.repos) {
     const name = checkRepoName(repo.name);
-    const source = join(options.reposRoot, name);
-    if (!existsSync(join(source, '.git')) && !existsSync(join(source, 'HEAD'))) {
-      if (!repo.url) throw new UnknownRepoError(name, options.reposRoot);
-      await mkdir(options.reposRoot, { recursive: true });
-      // `--` ends the options: a url can never be read as one.
-      await simpleGit().clone(repo.url, source, ['--no-hardlinks', '--']);
-    }
-    const git = simpleGit(source);
+    const ref = repo.ref === null ? 'HEAD' : await checkRef(repo.ref);
+    const source = await ensureClone(options.reposRoot, name, repo.url);
     const worktreePath = join(workspacePath, 'repos', name);
-    if (!existsSync(join(worktreePath, '.git'))) {
-      const ref = repo.ref === null ? 'HEAD' : await checkRef(repo.ref);
-      const base = (await git.revparse([`${ref}^{commit}`])).trim();
-      await git.raw(['worktree', 'prune']);
-      const branches = await git.branchLocal();
-      await git.raw(branches.all.includes(branch) ? ['worktree', 'add', worktreePath, branch] : ['worktree', 'add', '-b', branch, worktreePath, base]);
-    }
-    const worktree = simpleGit(worktreePath);
+    await ensureWorktree(source, worktreePath, branch, ref);
     prepared.push({
       name,
       worktree_path: worktreePath,
-      branch: (await worktree.revparse(['--abbrev-ref', 'HEAD'])).trim(),
-      base_commit: (await git.raw(['merge-base', branch, repo.ref === null ? 'HEAD' : repo.ref])).trim(),
+      branch: (await simpleGit(worktreePath).revparse(['--abbrev-ref', 'HEAD'])).trim(),
+      base_commit: (await simpleGit(source).raw(['merge-base', branch, ref])).trim(),
     });
   }
   return { workspacePath, repos: prepared };
+};
+
+const isRepository = (path: string): boolean => existsSync(join(path, '.git')) || existsSync(join(path, 'HEAD'));
+
+/** The clone under the repos root, cloned from `url` (into a `.partial` folder, renamed when whole) when absent. */
+const ensureClone = async (reposRoot: string, name: string, url: string | null): Promise<string> => {
+  const source = join(reposRoot, name);
+  if (isRepository(source)) return source;
+  if (!url) throw new UnknownRepoError(name, reposRoot);
+  const partial = join(reposRoot, `.${name}.partial`);
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(reposRoot, { recursive: true });
+  // `--` ends the options: a url can never be read as one.
+  await simpleGit().clone(url, partial, ['--no-hardlinks', '--']);
+  await rm(source, { recursive: true, force: true }); // an empty folder, or one a crash left half made
+  await rename(partial, source);
+  return source;
+};
+
+/**
+ * The worktree at `worktreePath` on `branch` (made from `ref` when new). Built at a `.partial`
+ * path and moved into place with `git worktree move`; `git worktree repair` mends a move a
+ * crash cut between renaming the folder and updating git's record of it.
+ */
+const ensureWorktree = async (source: string, worktreePath: string, branch: string, ref: string): Promise<void> => {
+  const git = simpleGit(source);
+  if (existsSync(join(worktreePath, '.git'))) {
+    await git.raw(['worktree', 'repair', worktreePath]);
+    return;
+  }
+  const partial = join(dirname(worktreePath), `.${basename(worktreePath)}.partial`);
+  // Twice --force: a worktree cut short is still locked as "initializing".
+  await git.raw(['worktree', 'remove', '--force', '--force', partial]).catch(() => undefined);
+  await rm(partial, { recursive: true, force: true });
+  await git.raw(['worktree', 'prune']);
+  await removeStaleRefLock(source, branch);
+  const base = (await git.revparse([`${ref}^{commit}`])).trim();
+  const branches = await git.branchLocal();
+  await git.raw(branches.all.includes(branch) ? ['worktree', 'add', partial, branch] : ['worktree', 'add', '-b', branch, partial, base]);
+  await rm(worktreePath, { recursive: true, force: true }); // an empty folder at most: it has no .git
+  await git.raw(['worktree', 'move', partial, worktreePath]);
+};
+
+/** Only the gateway writes `builder/*` branches, one session per builder at a time: a lock on one is a crash's leftover. */
+const removeStaleRefLock = async (source: string, branch: string): Promise<void> => {
+  const commonDir = (await simpleGit(source).raw(['rev-parse', '--git-common-dir'])).trim();
+  await rm(join(resolve(source, commonDir), 'refs', 'heads', `${branch}.lock`), { force: true });
 };
 
 /** Removes the worktrees (`git worktree remove` + prune) and the workspace folder. */
