@@ -78,7 +78,17 @@ export const startGateway = async (
     new ProcessManagerRunner({
       ...runtimeOptions,
       processManager: workspaceManager,
-      effects: workspaceEffects({ basePath: resolve(cwd, config.workspace.base_path), reposRoot: resolve(cwd, config.workspace.repos_root), eventLog }),
+      effects: workspaceEffects({
+        basePath: resolve(cwd, config.workspace.base_path),
+        reposRoot: resolve(cwd, config.workspace.repos_root),
+        eventLog,
+        task: {
+          cli: config.workspace.task_cli,
+          taskfile: resolve(cwd, config.workspace.taskfile_path),
+          mode: config.workspace.task_init,
+          timeoutMs: config.workspace.task_timeout * 1000,
+        },
+      }),
     }),
     new ProcessManagerRunner({ ...runtimeOptions, processManager: builderReleaser, effects: {} }),
   ]);

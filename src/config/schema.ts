@@ -80,6 +80,14 @@ export const WorkspaceConfig = t.type({
   base_path: nonEmpty,
   /** Where the repositories' own clones live; a repo not there is cloned from its url. */
   repos_root: nonEmpty,
+  /** The Taskfile whose `builder:init` prepares a workspace the project's own way. */
+  taskfile_path: nonEmpty,
+  /** The go-task binary; empty: `task builder:init` is never run. */
+  task_cli: t.string,
+  /** Run `task builder:init` after the gateway's own worktrees, or instead of them. */
+  task_init: t.keyof({ after_native: null, instead_of_native: null }, 'after_native | instead_of_native'),
+  /** Seconds `task builder:init` may run before it is stopped and the workspace fails. */
+  task_timeout: intIn(1, 3600),
 });
 
 export const WebhooksConfig = t.type({

@@ -53,7 +53,16 @@ export const WorkspaceInitialized = defineEvent(
 );
 
 // Ending events name the builder, so the builder's claim can be released without the session's history.
-export const WorkspaceFailed = defineEvent('WorkspaceFailed', jsonCodec(t.type({ builder: t.string, reason: t.string, failed_at: t.string })));
+export const WorkspaceFailed = defineEvent(
+  'WorkspaceFailed',
+  jsonCodec(
+    t.intersection([
+      t.type({ builder: t.string, reason: t.string, failed_at: t.string }),
+      /** The tail of what `task builder:init` printed, when it was what failed. */
+      t.partial({ output: t.string }),
+    ]),
+  ),
+);
 export const MessageSent = defineEvent('MessageSent', jsonCodec(t.type({ message_id: t.string, text: t.string, from: optional(t.string), sent_at: t.string })));
 export const SessionPaused = defineEvent('SessionPaused', jsonCodec(t.type({ paused_at: t.string })));
 export const SessionResumed = defineEvent('SessionResumed', jsonCodec(t.type({ resumed_at: t.string })));

@@ -50,14 +50,29 @@ export const prepareWorkspace = async (options: {
     const source = await ensureClone(options.reposRoot, name, repo.url);
     const worktreePath = join(workspacePath, 'repos', name);
     await ensureWorktree(source, worktreePath, branch, ref);
-    prepared.push({
-      name,
-      worktree_path: worktreePath,
-      branch: (await simpleGit(worktreePath).revparse(['--abbrev-ref', 'HEAD'])).trim(),
-      base_commit: (await simpleGit(source).raw(['merge-base', branch, ref])).trim(),
-    });
+    prepared.push(await describeWorktree(name, worktreePath, repo.ref));
   }
   return { workspacePath, repos: prepared };
+};
+
+export class MissingWorktreeError extends Error {
+  override readonly name = 'MissingWorktreeError';
+  constructor(readonly repo: string, worktreePath: string) {
+    super(`repo ${repo} has no worktree at ${worktreePath}`);
+  }
+}
+
+/**
+ * What WorkspaceInitialized records of a worktree, whoever made it: its branch, and the commit
+ * it started from (where it meets `ref`, or the repository's HEAD, in the repository it belongs to).
+ */
+export const describeWorktree = async (name: string, worktreePath: string, ref: string | null): Promise<PreparedRepo> => {
+  if (!existsSync(join(worktreePath, '.git'))) throw new MissingWorktreeError(name, worktreePath);
+  const worktree = simpleGit(worktreePath);
+  const head = (await worktree.revparse(['HEAD'])).trim();
+  const commonDir = resolve(worktreePath, (await worktree.raw(['rev-parse', '--git-common-dir'])).trim());
+  const base = await simpleGit().raw(['--git-dir', commonDir, 'merge-base', head, ref === null ? 'HEAD' : await checkRef(ref)]);
+  return { name, worktree_path: worktreePath, branch: (await worktree.revparse(['--abbrev-ref', 'HEAD'])).trim(), base_commit: base.trim() };
 };
 
 const isRepository = (path: string): boolean => existsSync(join(path, '.git')) || existsSync(join(path, 'HEAD'));

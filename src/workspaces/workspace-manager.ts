@@ -6,9 +6,11 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EventLog } from '../events/event-log.js';
-import { prepareWorkspace, removeWorkspace, UnknownRepoError, type RepoSpec } from './git-workspace.js';
+import { MissingWorktreeError, removeWorkspace, UnknownRepoError, type RepoSpec } from './git-workspace.js';
+import { initializeWorkspace } from './initialize.js';
 import { InvalidNameError } from './names.js';
 import { ARCH_DECISIONS_FILE, archDecisionsTemplate, writeSessionState } from './session-state-file.js';
+import { TaskInitError, type TaskInitOptions } from './task-init.js';
 
 export type WorkspaceEffect =
   | { readonly kind: 'prepare-workspace'; readonly builder: string; readonly repos: readonly RepoSpec[] }
@@ -46,19 +48,25 @@ export const workspaceManager: ProcessManager<WorkspaceEffect> = {
 };
 
 /** Names what the session needs to know; a failure the operator must fix is recorded, not retried. */
-export const workspaceEffects = (options: { basePath: string; reposRoot: string; eventLog: EventLog; clock?: () => Date }): EffectHandlers<WorkspaceEffect> => {
+export const workspaceEffects = (options: {
+  basePath: string;
+  reposRoot: string;
+  eventLog: EventLog;
+  task?: TaskInitOptions | undefined;
+  clock?: () => Date;
+}): EffectHandlers<WorkspaceEffect> => {
   const clock = options.clock ?? (() => new Date());
   return {
     'prepare-workspace': async (request): Promise<readonly DomainEvent[]> => {
       try {
-        const result = await prepareWorkspace({ basePath: options.basePath, reposRoot: options.reposRoot, builder: request.builder, repos: request.repos });
+        const result = await initializeWorkspace({ basePath: options.basePath, reposRoot: options.reposRoot, builder: request.builder, repos: request.repos, task: options.task });
         const decisions = join(result.workspacePath, ARCH_DECISIONS_FILE);
         if (!existsSync(decisions)) await writeFile(decisions, archDecisionsTemplate(request.builder));
         return [{ type: 'WorkspaceInitialized', data: { workspace_path: result.workspacePath, repos: result.repos, initialized_at: clock().toISOString() } }];
       } catch (error) {
-        if (error instanceof UnknownRepoError || error instanceof InvalidNameError) {
-          return [{ type: 'WorkspaceFailed', data: { builder: request.builder, reason: error.message, failed_at: clock().toISOString() } }];
-        }
+        const failed = { builder: request.builder, reason: error instanceof Error ? error.message : String(error), failed_at: clock().toISOString() };
+        if (error instanceof TaskInitError) return [{ type: 'WorkspaceFailed', data: { ...failed, output: error.output } }];
+        if (error instanceof UnknownRepoError || error instanceof InvalidNameError || error instanceof MissingWorktreeError) return [{ type: 'WorkspaceFailed', data: failed }];
         throw error;
       }
     },

@@ -33,10 +33,14 @@ test('the shipped file decodes with laptop defaults and the production values th
   t.deepEqual(config.event_store, { type: 'embedded', data_dir: './.gateway/events' });
   t.is(config.data_dir, resolve('.gateway'));
   t.is(config.opencode.cli_path, '/usr/local/bin/opencode');
-  t.is(config.opencode.sessions_dir, '/workspace/.opencode-sessions');
-  t.is(config.workspace.base_path, '/workspace/.builders');
+  t.is(config.opencode.sessions_dir, './.gateway/workspace/.opencode-sessions', 'on a laptop, a writable folder');
+  t.like(config.workspace, { base_path: './.gateway/workspace/.builders', repos_root: './.gateway/workspace/repos', task_cli: '', task_init: 'after_native' });
+  const production = shipped({ GATEWAY_WORKSPACE: '/workspace', TASK_CLI: '/usr/local/bin/task' });
+  t.is(production.opencode.sessions_dir, '/workspace/.opencode-sessions');
+  t.like(production.workspace, { base_path: '/workspace/.builders', repos_root: '/workspace/repos', taskfile_path: '/workspace/Taskfile.yaml', task_cli: '/usr/local/bin/task' });
+  t.is(production.deployment.taskfile_path, '/workspace/Taskfile.yaml');
   t.deepEqual(config.kubernetes, { namespace_prefix: 'builder', service_account: 'gateway-sa', ingress_domain: 'builder.lab.ctoaas.co' });
-  t.like(config.deployment, { default_strategy: 'configmap_pvc', max_configmap_size: 1048576, test_timeout: 300, taskfile_path: '/workspace/Taskfile.yaml' });
+  t.like(config.deployment, { default_strategy: 'configmap_pvc', max_configmap_size: 1048576, test_timeout: 300 });
   t.deepEqual(config.webhooks, { slack_url: '', retry_attempts: 3, retry_delay: 1000 });
   t.deepEqual(config.auth.tokens, []);
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { Gateway } from '../../src/composition.js';
 import { sessionStream } from '../../src/sessions/events.js';
+import { caller, waitForSessionStatus } from '../support/gateway-client.js';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.js';
 
 const OPERATOR = 'operator-token-0123456789';
@@ -11,12 +12,7 @@ const VIEWER = 'viewer-token-0123456789';
 
 const start = (t: ExecutionContext): Promise<TestGateway> => startTestGateway(t, { tokens: `slack:operator:${OPERATOR},grafana:viewer:${VIEWER}`, repos: ['api', 'web'] });
 
-const call = (gateway: Gateway, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, token = OPERATOR) =>
-  fetch(`${gateway.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+const call = caller(OPERATOR);
 
 const newSession = (title = 'Fix typo in the footer', description = 'Small fix, the footer says Copyrigth.', project = 'billing') => ({
   category: 'platform',
@@ -26,15 +22,7 @@ const newSession = (title = 'Fix typo in the footer', description = 'Small fix, 
   requested_by: { user: 'U1', channel: 'C1', thread_ts: '1700000000.1' },
 });
 
-/** The workspace manager prepares the worktrees in the background; wait until the view shows it. */
-const waitForStatus = async (gateway: Gateway, sessionId: string, status: string): Promise<View> => {
-  for (let i = 0; i < 500; i++) {
-    const view = (await (await call(gateway, 'GET', `/api/sessions/${sessionId}`)).json()) as View;
-    if (view.status === status) return view;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`session ${sessionId} never reached ${status}`);
-};
+const waitForStatus = (gateway: Gateway, sessionId: string, status: string): Promise<View> => waitForSessionStatus<View>(call, gateway, sessionId, status);
 
 type View = { session_id: string; status: string; revision: number; route: { suggested: string; confirmed: string | null; confirmed_by: string | null }; repos: { name: string; url: string | null; ref: string | null; branch: string | null }[] };
 

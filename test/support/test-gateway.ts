@@ -7,6 +7,7 @@ import pino from 'pino';
 import { simpleGit } from 'simple-git';
 import { startGateway, type Gateway } from '../../src/composition.js';
 import { formatConfigError, loadConfig } from '../../src/config/load.js';
+import type { GatewayConfig } from '../../src/config/schema.js';
 
 export interface TestGateway extends Gateway {
   /** The repos root: clones the workspace manager makes worktrees of. */
@@ -27,9 +28,12 @@ export const makeRepo = async (reposRoot: string, name: string): Promise<string>
  * The whole gateway as `npm start` wires it, on the embedded log and workspace folders in a
  * temporary directory, with the given tokens (`name:role:token,...`) and repositories.
  */
-export const startTestGateway = async (t: ExecutionContext, options: { tokens: string; repos?: readonly string[] }): Promise<TestGateway> => {
+export const startTestGateway = async (
+  t: ExecutionContext,
+  options: { tokens: string; repos?: readonly string[]; workspace?: Partial<GatewayConfig['workspace']> },
+): Promise<TestGateway> => {
   const dir = await mkdtemp(join(tmpdir(), 'test-gateway-'));
-  const loaded = loadConfig({ env: { GATEWAY_DATA_DIR: dir, PORT: '0', GATEWAY_TOKENS: options.tokens } });
+  const loaded = loadConfig({ env: { GATEWAY_DATA_DIR: dir, GATEWAY_WORKSPACE: dir, PORT: '0', GATEWAY_TOKENS: options.tokens } });
   if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
   const reposRoot = join(dir, 'repos');
   for (const repo of options.repos ?? []) await makeRepo(reposRoot, repo);
@@ -37,7 +41,7 @@ export const startTestGateway = async (t: ExecutionContext, options: { tokens: s
     {
       ...loaded.right,
       event_store: { type: 'embedded', data_dir: join(dir, 'events') },
-      workspace: { base_path: join(dir, 'builders'), repos_root: reposRoot },
+      workspace: { ...loaded.right.workspace, ...options.workspace },
     },
     { logger: pino({ level: 'silent' }) },
   );

@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describeWorktree, prepareWorkspace, type PreparedRepo, type RepoSpec } from './git-workspace.js';
+import { checkBuilder, checkRef, checkRepoName } from './names.js';
+import { runTaskInit, type TaskInitOptions } from './task-init.js';
+
+/**
+ * A builder's workspace made the gateway's own way (git worktrees), and then, or instead, by the
+ * project's `task builder:init` when a task binary is configured and the Taskfile exists.
+ * Either way the result describes the worktrees found at the layout's paths.
+ */
+export const initializeWorkspace = async (options: {
+  readonly basePath: string;
+  readonly reposRoot: string;
+  readonly builder: string;
+  readonly repos: readonly RepoSpec[];
+  readonly task?: TaskInitOptions | undefined;
+}): Promise<{ workspacePath: string; repos: PreparedRepo[] }> => {
+  const task = options.task && options.task.cli !== '' && existsSync(options.task.taskfile) ? options.task : undefined;
+  if (task?.mode !== 'instead_of_native') {
+    const prepared = await prepareWorkspace(options);
+    if (task) await runTaskInit(task, { builder: options.builder, repos: options.repos.map((repo) => repo.name), cwd: prepared.workspacePath });
+    return prepared;
+  }
+  // Checked before they reach the task's command line and the file system.
+  const workspacePath = join(options.basePath, checkBuilder(options.builder));
+  for (const repo of options.repos) {
+    checkRepoName(repo.name);
+    if (repo.ref !== null) await checkRef(repo.ref);
+  }
+  await mkdir(workspacePath, { recursive: true });
+  await runTaskInit(task, { builder: options.builder, repos: options.repos.map((repo) => repo.name), cwd: workspacePath });
+  const repos: PreparedRepo[] = [];
+  for (const repo of options.repos) repos.push(await describeWorktree(repo.name, join(workspacePath, 'repos', repo.name), repo.ref));
+  return { workspacePath, repos };
+};
