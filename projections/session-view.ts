@@ -87,12 +87,16 @@ export const evolveSessionView = (view: SessionView | undefined, stored: StoredE
       return { ...view, ...stamp, status: 'failed', agent_status: 'idle' };
     case 'MessageSent':
       return { ...view, ...stamp };
+    case 'QuestionAsked':
+      return { ...view, ...stamp, agent_status: 'waiting_for_answer', pending_question: { question_id: event.data.question_id, text: event.data.text, options: event.data.options } };
+    case 'QuestionAnswered':
+      return { ...view, ...stamp, agent_status: 'working', pending_question: null };
     case 'WorkspaceRemoved':
       return { ...view, ...stamp, workspace_path: null, repos: view.repos.map((repo) => ({ ...repo, worktree_path: null })) };
     case 'SessionPaused':
       return { ...view, ...stamp, status: 'paused', agent_status: 'idle' };
     case 'SessionResumed':
-      return { ...view, ...stamp, status: 'active' };
+      return { ...view, ...stamp, status: 'active', agent_status: view.pending_question ? 'waiting_for_answer' : 'idle' };
     case 'SessionClosed':
       return { ...view, ...stamp, status: 'closed', agent_status: 'idle' };
     default: {

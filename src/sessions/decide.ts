@@ -35,6 +35,8 @@ export type SessionCommand =
     }
   | { readonly type: 'RecordWorkspaceFailed'; readonly reason: string; readonly now: Date }
   | { readonly type: 'SendMessage'; readonly messageId: string; readonly text: string; readonly from: string | null; readonly now: Date }
+  | { readonly type: 'AskQuestion'; readonly questionId: string; readonly text: string; readonly options: readonly string[]; readonly now: Date }
+  | { readonly type: 'AnswerQuestion'; readonly questionId: string; readonly answer: string; readonly answeredBy: string; readonly now: Date }
   | { readonly type: 'PauseSession'; readonly now: Date }
   | { readonly type: 'ResumeSession'; readonly now: Date }
   | { readonly type: 'CloseSession'; readonly reason: string | null; readonly removeWorkspace: boolean; readonly now: Date }
@@ -93,6 +95,15 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
     case 'SendMessage':
       if (state.status !== 'active') return conflict(state.status, 'messages can only be sent to an active session');
       return ok({ type: 'MessageSent', data: { message_id: command.messageId, text: command.text, from: command.from, sent_at: at } });
+    case 'AskQuestion':
+      if (state.status !== 'active') return conflict(state.status, 'only an active session’s agent can ask');
+      if (state.pendingQuestion !== null) return conflict(state.status, `question ${state.pendingQuestion} is still waiting for an answer`);
+      return ok({ type: 'QuestionAsked', data: { question_id: command.questionId, text: command.text, options: [...command.options], asked_at: at } });
+    case 'AnswerQuestion':
+      if (state.answeredQuestions.includes(command.questionId)) return conflict(state.status, `question ${command.questionId} was answered already`);
+      if (state.pendingQuestion !== command.questionId) return E.left({ kind: 'not_found', detail: `no question ${command.questionId} is waiting in this session` });
+      if (state.status !== 'active') return conflict(state.status, 'questions can only be answered in an active session');
+      return ok({ type: 'QuestionAnswered', data: { question_id: command.questionId, answer: command.answer, answered_by: command.answeredBy, answered_at: at } });
     case 'PauseSession':
       if (state.status !== 'active') return conflict(state.status, 'only an active session can be paused');
       return ok({ type: 'SessionPaused', data: { paused_at: at } });

@@ -64,6 +64,9 @@ export const WorkspaceFailed = defineEvent(
   ),
 );
 export const MessageSent = defineEvent('MessageSent', jsonCodec(t.type({ message_id: t.string, text: t.string, from: optional(t.string), sent_at: t.string })));
+/** The agent asks a person; the agent issue records these from OpenCode's question events. */
+export const QuestionAsked = defineEvent('QuestionAsked', jsonCodec(t.type({ question_id: t.string, text: t.string, options: t.array(t.string), asked_at: t.string })));
+export const QuestionAnswered = defineEvent('QuestionAnswered', jsonCodec(t.type({ question_id: t.string, answer: t.string, answered_by: t.string, answered_at: t.string })));
 export const SessionPaused = defineEvent('SessionPaused', jsonCodec(t.type({ paused_at: t.string })));
 export const SessionResumed = defineEvent('SessionResumed', jsonCodec(t.type({ resumed_at: t.string })));
 export const SessionClosed = defineEvent(
@@ -81,6 +84,8 @@ export type SessionEvent =
   | EventOf<typeof WorkspaceInitialized>
   | EventOf<typeof WorkspaceFailed>
   | EventOf<typeof MessageSent>
+  | EventOf<typeof QuestionAsked>
+  | EventOf<typeof QuestionAnswered>
   | EventOf<typeof SessionPaused>
   | EventOf<typeof SessionResumed>
   | EventOf<typeof SessionClosed>
@@ -94,6 +99,8 @@ export const sessionEventDefinitions = [
   WorkspaceInitialized,
   WorkspaceFailed,
   MessageSent,
+  QuestionAsked,
+  QuestionAnswered,
   SessionPaused,
   SessionResumed,
   SessionClosed,

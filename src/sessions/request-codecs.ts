@@ -33,3 +33,4 @@ export type CreateSessionBody = t.TypeOf<typeof CreateSessionBody>;
 export const ConfirmRouteBody = t.exact(t.intersection([t.type({ route: Route }), t.partial({ confirmed_by: boundedString(1, 200) })]));
 export const SendMessageBody = t.exact(t.intersection([t.type({ text: boundedString(1, 50000) }), t.partial({ from: boundedString(1, 200) })]));
 export const CloseSessionBody = t.exact(t.partial({ reason: boundedString(1, 2000), remove_workspace: t.boolean }));
+export const AnswerQuestionBody = t.exact(t.type({ answer: boundedString(1, 50000) }));

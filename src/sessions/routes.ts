@@ -18,7 +18,7 @@ import { builderDecider, builderStream, type BuilderEvent } from './builder.js';
 import { sessionDecider, type SessionCommand } from './decide.js';
 import { sessionStream, type SessionEvent } from './events.js';
 import { sessionEventsRoute } from './session-sse.js';
-import { CloseSessionBody, ConfirmRouteBody, CreateSessionBody, SendMessageBody } from './request-codecs.js';
+import { AnswerQuestionBody, CloseSessionBody, ConfirmRouteBody, CreateSessionBody, SendMessageBody } from './request-codecs.js';
 
 /**
  * The view as it stood at a time (RFC 3339) or at a `$all` position, folded from the session's
@@ -37,6 +37,22 @@ const viewAsOf = async (eventLog: EventLog, sessionId: string, asOf: string | st
     view = evolveSessionView(view, stored);
   }
   return view;
+};
+
+type ConversationEntry = { message_id: string; role: 'user' | 'agent' | 'question' | 'answer'; text: string; from: string | null; at: string };
+
+/** The conversation is the session's own history; the agent issue adds the agent's entries. */
+const conversationEntry = (event: SessionEvent): ConversationEntry[] => {
+  switch (event.type) {
+    case 'MessageSent':
+      return [{ message_id: event.data.message_id, role: 'user', text: event.data.text, from: event.data.from, at: event.data.sent_at }];
+    case 'QuestionAsked':
+      return [{ message_id: event.data.question_id, role: 'question', text: event.data.text, from: null, at: event.data.asked_at }];
+    case 'QuestionAnswered':
+      return [{ message_id: `${event.data.question_id}:answer`, role: 'answer', text: event.data.answer, from: event.data.answered_by, at: event.data.answered_at }];
+    default:
+      return [];
+  }
 };
 
 export interface SessionRoutesOptions {
@@ -162,13 +178,14 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
     const page = pageOf(ctx);
     const sessionId = ctx.params['session_id']!;
     if (!options.views.get(sessionId)) throw new ProblemError(404, `no session ${sessionId}`);
-    // The conversation is the session's own history; the agent issue adds agent, question and answer entries.
-    const messages = (await options.eventLog.readStream<SessionEvent>(sessionStream(sessionId))).flatMap((stored) =>
-      stored.event.type === 'MessageSent'
-        ? [{ message_id: stored.event.data.message_id, role: 'user', text: stored.event.data.text, from: stored.event.data.from, at: stored.event.data.sent_at }]
-        : [],
-    );
+    const messages = (await options.eventLog.readStream<SessionEvent>(sessionStream(sessionId))).flatMap((stored) => conversationEntry(stored.event));
     ctx.body = paginate(messages, page);
+  });
+
+  router.post('/api/sessions/:session_id/questions/:question_id/answer', async (ctx) => {
+    const body = decodeBody(AnswerQuestionBody, ctx);
+    const answeredBy = commandContextOf(ctx, clock()).actor;
+    await run(ctx, ctx.params['session_id']!, { type: 'AnswerQuestion', questionId: ctx.params['question_id']!, answer: body.answer, answeredBy, now: clock() });
   });
 
   router.get('/api/sessions/:session_id/events', sessionEventsRoute(options.sse, options.eventLog));

@@ -10,7 +10,19 @@ import { sessionStream, type SessionEvent } from './events.js';
 import type { Session } from './session.js';
 
 /** What a session's SSE client sees of an event: the contract's types, with the status after it. */
-type Outgoing = DomainEvent<'status', { status: string; agent_status: string }> | DomainEvent<'skip', null>;
+type Outgoing =
+  | DomainEvent<'status', { status: string; agent_status: string }>
+  | DomainEvent<'question', { question_id: string; text: string; options: readonly string[] }>
+  | DomainEvent<'skip', null>;
+
+const agentStatusOf = (state: Session): string => (state.status === 'active' && state.pendingQuestion !== null ? 'waiting_for_answer' : 'idle');
+
+/** The contract's event for one stored session event, given the state before and after it. */
+const outgoingOf = (event: SessionEvent, before: Session, after: Session): Outgoing => {
+  if (event.type === 'QuestionAsked') return { type: 'question', data: { question_id: event.data.question_id, text: event.data.text, options: event.data.options } };
+  const changed = after.status !== before.status || event.type === 'SessionCreated';
+  return changed && after.status !== 'none' ? { type: 'status', data: { status: after.status, agent_status: agentStatusOf(after) } } : { type: 'skip', data: null };
+};
 
 /**
  * `GET /api/sessions/{id}/events`: the session stream as the contract's SSE events. Each
@@ -30,15 +42,13 @@ export const sessionEventsRoute = (hub: SseHub, eventLog: EventLog) =>
         stop: () => subscription.stop(),
         async *[Symbol.asyncIterator]() {
           for await (const stored of subscription) {
-            const before = state.status;
+            const before = state;
             state = sessionDecider.evolve(state, stored.event);
-            const changed = state.status !== before || stored.event.type === 'SessionCreated';
-            const event: Outgoing = changed && state.status !== 'none' ? { type: 'status', data: { status: state.status, agent_status: 'idle' } } : { type: 'skip', data: null };
-            yield { ...stored, event } as StoredEvent<Outgoing>;
+            yield { ...stored, event: outgoingOf(stored.event, before, state) } as StoredEvent<Outgoing>;
           }
         },
       };
       return source;
     },
-    toMessage: (stored): SseMessage | undefined => (stored.event.type === 'status' ? { event: 'status', data: stored.event.data } : undefined),
+    toMessage: (stored): SseMessage | undefined => (stored.event.type === 'skip' ? undefined : { event: stored.event.type, data: stored.event.data }),
   });

@@ -9,6 +9,9 @@ export interface SessionFacts {
   readonly suggested: Route | null;
   readonly confirmed: Route | null;
   readonly workspaceReady: boolean;
+  /** The agent's question waiting for an answer, if any. */
+  readonly pendingQuestion: string | null;
+  readonly answeredQuestions: readonly string[];
 }
 
 /** The contract's status machine: initializing → awaiting_route → active ⇄ paused → closed; failed before closed. */
@@ -42,6 +45,8 @@ const factsOf = (state: Exclude<Session, { status: 'none' }>): SessionFacts => (
   suggested: state.suggested,
   confirmed: state.confirmed,
   workspaceReady: state.workspaceReady,
+  pendingQuestion: state.pendingQuestion,
+  answeredQuestions: state.answeredQuestions,
 });
 
 export const evolveSession = (state: Session, event: SessionEvent): Session => {
@@ -53,6 +58,8 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
       suggested: null,
       confirmed: null,
       workspaceReady: false,
+      pendingQuestion: null,
+      answeredQuestions: [],
     });
   }
   if (state.status === 'none') return state;
@@ -69,6 +76,10 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
       return { status: 'failed', ...facts, reason: event.data.reason };
     case 'SessionFailed':
       return { status: 'failed', ...facts, reason: event.data.reason };
+    case 'QuestionAsked':
+      return { ...state, pendingQuestion: event.data.question_id };
+    case 'QuestionAnswered':
+      return { ...state, pendingQuestion: null, answeredQuestions: [...state.answeredQuestions, event.data.question_id] };
     case 'MessageSent':
     case 'WorkspaceRemoved':
       return state;

@@ -81,3 +81,14 @@ test('a failed workspace fails the session; other streams are not sessions', (t)
   t.deepEqual([...views.keys()], ['s-1']);
   t.is(views.get('s-1')!.status, 'failed');
 });
+
+test('a question shows as pending with the agent waiting; its answer clears it', (t) => {
+  const events = [
+    stored('session-s-9', 0, { ...created, data: { ...created.data, session_id: 's-9' } } as SessionEvent),
+    stored('session-s-9', 1, { type: 'QuestionAsked', data: { question_id: 'q-1', text: 'Which currency?', options: ['EUR', 'USD'], asked_at: 'x' } }),
+  ];
+  const waiting = foldDocuments(sessionViews, events).get('s-9');
+  t.like(waiting, { agent_status: 'waiting_for_answer', pending_question: { question_id: 'q-1', text: 'Which currency?', options: ['EUR', 'USD'] }, revision: 1 });
+  const answered = foldDocuments(sessionViews, [...events, stored('session-s-9', 2, { type: 'QuestionAnswered', data: { question_id: 'q-1', answer: 'EUR', answered_by: 'ann', answered_at: 'y' } })]).get('s-9');
+  t.like(answered, { agent_status: 'working', pending_question: null, revision: 2 });
+});

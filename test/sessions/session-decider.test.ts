@@ -48,6 +48,8 @@ const confirmed = (route: 'builder' | 'architect', by: string, overridden: boole
 const workspace: SessionEvent = { type: 'WorkspaceInitialized', data: { workspace_path: '/w/platform-billing', repos: [{ name: 'api', worktree_path: '/w/platform-billing/repos/api', branch: 'builder/platform-billing', base_commit: 'abc' }], initialized_at: at } };
 const workspaceFailed: SessionEvent = { type: 'WorkspaceFailed', data: { builder: 'platform-billing', reason: 'unknown repo api', failed_at: at } };
 const paused: SessionEvent = { type: 'SessionPaused', data: { paused_at: at } };
+const asked: SessionEvent = { type: 'QuestionAsked', data: { question_id: 'q-1', text: 'Which currency?', options: ['EUR', 'USD'], asked_at: at } };
+const answered: SessionEvent = { type: 'QuestionAnswered', data: { question_id: 'q-1', answer: 'EUR', answered_by: 'ann', answered_at: at } };
 const closed: SessionEvent = { type: 'SessionClosed', data: { builder: 'platform-billing', repos: ['api'], reason: null, remove_workspace: false, closed_at: at } };
 
 const HISTORIES: Record<string, SessionEvent[]> = {
@@ -87,6 +89,8 @@ const commands: Record<string, SessionCommand> = {
   RecordWorkspaceInitialized: { type: 'RecordWorkspaceInitialized', workspacePath: '/w/platform-billing', repos: workspace.type === 'WorkspaceInitialized' ? workspace.data.repos : [], now },
   RecordWorkspaceFailed: { type: 'RecordWorkspaceFailed', reason: 'unknown repo api', now },
   SendMessage: { type: 'SendMessage', messageId: 'm-1', text: 'hello', from: 'ann', now },
+  AskQuestion: { type: 'AskQuestion', questionId: 'q-1', text: 'Which currency?', options: ['EUR', 'USD'], now },
+  AnswerQuestion: { type: 'AnswerQuestion', questionId: 'q-1', answer: 'EUR', answeredBy: 'ann', now },
   PauseSession: { type: 'PauseSession', now },
   ResumeSession: { type: 'ResumeSession', now },
   CloseSession: { type: 'CloseSession', reason: null, removeWorkspace: false, now },
@@ -94,7 +98,10 @@ const commands: Record<string, SessionCommand> = {
 };
 
 /** What each command does in each state: the events, 'empty' (an accepted no-op), or the refusal kind. */
-const EXPECTED: Record<string, Record<string, SessionEvent[] | 'empty' | 'conflict' | 'not_found'>> = {
+const EXPECTED: Record<string, Record<string, SessionEvent[] | 'empty' | 'conflict' | 'not_found' | 'no_question'>> = {
+  AskQuestion: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: [asked], paused: 'conflict', closed: 'conflict', failed: 'conflict' },
+  // No question waits in these histories; the tests below answer one that does.
+  AnswerQuestion: { none: 'not_found', initializing: 'no_question', awaiting_route: 'no_question', active: 'no_question', paused: 'no_question', closed: 'no_question', failed: 'no_question' },
   ConfirmRoute: { none: 'not_found', initializing: [confirmed('architect', 'ann', true)], awaiting_route: [confirmed('architect', 'ann', true)], active: 'conflict', paused: 'conflict', closed: 'conflict', failed: 'conflict' },
   RecordWorkspaceInitialized: { none: 'not_found', initializing: [workspace], awaiting_route: 'empty', active: 'empty', paused: 'empty', closed: 'empty', failed: 'conflict' },
   RecordWorkspaceFailed: { none: 'not_found', initializing: [workspaceFailed], awaiting_route: 'conflict', active: 'conflict', paused: 'conflict', closed: 'conflict', failed: 'conflict' },
@@ -121,6 +128,8 @@ for (const [name, command] of Object.entries(commands)) {
         }
       } else if (expected === 'not_found') {
         t.deepEqual(result, E.left({ kind: 'not_found', detail: 'no such session' }));
+      } else if (expected === 'no_question') {
+        t.deepEqual(result, E.left({ kind: 'not_found', detail: 'no question q-1 is waiting in this session' }));
       } else {
         t.deepEqual(result, E.right(expected === 'empty' ? [] : expected));
       }
@@ -137,4 +146,17 @@ test('pause then resume brings the session back to active; close ends it for goo
 test('a workspace or route recorded after the session closed does not revive it', (t) => {
   const late = foldEvents(sessionDecider, [created, suggested(0.5), closed, workspace, confirmed('builder', 'ann', false)]);
   t.is(late.status, 'closed');
+});
+
+test('the agent’s waiting question is answered once; a second question waits for the first answer', (t) => {
+  const questioned = [...HISTORIES['active']!, asked];
+  spec.given(questioned).when(commands['AnswerQuestion']!).then(t, [answered]);
+  spec.given([...questioned, answered]).when(commands['AnswerQuestion']!).thenFails(t, { kind: 'conflict', state: 'active', detail: 'question q-1 was answered already (the session is active)' });
+  spec.given(questioned).when({ ...commands['AnswerQuestion']!, questionId: 'q-9' } as SessionCommand).thenFails(t, { kind: 'not_found', detail: 'no question q-9 is waiting in this session' });
+  spec.given(questioned).when({ type: 'AskQuestion', questionId: 'q-2', text: 'And?', options: [], now }).thenFails(t, { kind: 'conflict', state: 'active', detail: 'question q-1 is still waiting for an answer (the session is active)' });
+  spec.given([...questioned, answered]).when({ type: 'AskQuestion', questionId: 'q-2', text: 'And?', options: [], now }).then(t, [{ type: 'QuestionAsked', data: { question_id: 'q-2', text: 'And?', options: [], asked_at: at } }]);
+});
+
+test('a waiting question cannot be answered while the session is paused', (t) => {
+  spec.given([...HISTORIES['active']!, asked, paused]).when(commands['AnswerQuestion']!).thenFails(t, { kind: 'conflict', state: 'paused', detail: 'questions can only be answered in an active session (the session is paused)' });
 });

@@ -1,6 +1,10 @@
 import test, { type ExecutionContext } from 'ava';
 import { request } from 'node:http';
 import type { Gateway } from '../../src/composition.js';
+import * as E from 'fp-ts/lib/Either.js';
+import { handleCommand } from '../../src/commands/handle-command.js';
+import { sessionDecider } from '../../src/sessions/decide.js';
+import { sessionStream } from '../../src/sessions/events.js';
 import { startTestGateway } from '../support/test-gateway.js';
 
 const TOKEN = 'operator-token-0123456789';
@@ -63,4 +67,22 @@ test('GET /api/sessions/{id}/events streams status changes with revisions, and r
   const missing = await fetch(`${gateway.url}/api/sessions/nope/events`, { headers: { authorization: `Bearer ${TOKEN}` } });
   t.is(missing.status, 404);
   t.is(missing.headers.get('content-type'), 'application/problem+json');
+});
+
+test('a question the agent asks is streamed as a `question` event', async (t) => {
+  const gateway = await start(t);
+  const view = (await (await post(gateway, '/api/sessions', { category: 'platform', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Fix typo in the footer', description: 'Copyrigth.' } })).json()) as { session_id: string };
+  const live = listen(`${gateway.url}/api/sessions/${view.session_id}/events`);
+  await until(() => live.frames.some((frame) => frame.data?.includes('"active"')));
+  const asked = await handleCommand(
+    gateway.eventLog,
+    sessionStream(view.session_id),
+    sessionDecider,
+    { type: 'AskQuestion', questionId: 'q-1', text: 'Which year?', options: ['2026'], now: new Date() },
+    { actor: 'pm:agents', correlationId: 'c', causationId: 'e', now: new Date() },
+  );
+  t.true(E.isRight(asked));
+  await until(() => live.frames.some((frame) => frame.event === 'question'));
+  live.close();
+  t.like(live.frames.at(-1), { event: 'question', data: '{"question_id":"q-1","text":"Which year?","options":["2026"]}' });
 });
