@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import pino, { type Logger } from 'pino';
+import { failedWebhooks } from '../projections/failed-webhooks.js';
 import { logSummary } from '../projections/log-summary.js';
 import { sessionViews } from '../projections/session-view.js';
 import { streamCatalog } from '../projections/stream-catalog.js';
@@ -18,6 +19,9 @@ import { openEventStoreDb } from './eventstore/eventstoredb/index.js';
 import type { EventStore } from './eventstore/port.js';
 import { EventLog } from './events/event-log.js';
 import { EventRegistry } from './events/registry.js';
+import { webhookEventDefinitions } from './notifications/events.js';
+import { notifier, notifierEffects } from './notifications/notifier.js';
+import { webhookRoutes } from './notifications/routes.js';
 import { processManagerEventDefinitions } from './process-managers/events.js';
 import { ProcessManagerGroup } from './process-managers/group.js';
 import { ProcessManagerRunner } from './process-managers/runtime.js';
@@ -39,7 +43,7 @@ export interface Gateway {
 
 /** Every event type the gateway knows; capabilities add theirs here. */
 export const createEventRegistry = (): EventRegistry =>
-  new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions, ...sessionEventDefinitions, ...builderEventDefinitions]);
+  new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions, ...sessionEventDefinitions, ...builderEventDefinitions, ...webhookEventDefinitions]);
 
 const openStore = (config: GatewayConfig, cwd: string): Promise<EventStore> => {
   const store = config.event_store;
@@ -73,7 +77,8 @@ export const startGateway = async (
     onError: (name: string, error: unknown) => logger.error({ err: error, subscriber: name }, 'subscriber failed'),
   };
   const sessionViewRunner = new DocumentProjectionRunner(sessionViews, runtimeOptions);
-  const projections = [new DocumentProjectionRunner(streamCatalog, runtimeOptions), new ProjectionRunner(logSummary, runtimeOptions), sessionViewRunner];
+  const failedWebhookRunner = new DocumentProjectionRunner(failedWebhooks, runtimeOptions);
+  const projections = [new DocumentProjectionRunner(streamCatalog, runtimeOptions), new ProjectionRunner(logSummary, runtimeOptions), sessionViewRunner, failedWebhookRunner];
   const processManagers = new ProcessManagerGroup([
     new ProcessManagerRunner({
       ...runtimeOptions,
@@ -91,6 +96,13 @@ export const startGateway = async (
       }),
     }),
     new ProcessManagerRunner({ ...runtimeOptions, processManager: builderReleaser, effects: {} }),
+    new ProcessManagerRunner({
+      ...runtimeOptions,
+      processManager: notifier,
+      effects: notifierEffects({ eventLog, url: config.webhooks.slack_url, secret: config.secrets.webhookSecret ?? '', attempts: config.webhooks.retry_attempts + 1 }),
+      // The contract's retries: `retry_attempts` more tries, the waits growing from `retry_delay`.
+      retry: { attempts: config.webhooks.retry_attempts + 1, initialDelayMs: config.webhooks.retry_delay, factor: 2, maxDelayMs: 5 * 60_000 },
+    }),
   ]);
   const sse = new SseHub({ keepaliveMs: options.sseKeepaliveMs });
   let server: RunningServer | undefined;
@@ -108,6 +120,7 @@ export const startGateway = async (
       routers: [
         routingRoutes(signals.right),
         sessionRoutes({ eventLog, views: sessionViewRunner, sse, signals: signals.right, autoConfirmConfidence: config.routing.auto_confirm_confidence }),
+        webhookRoutes({ eventLog, failed: failedWebhookRunner }),
       ],
       commandMiddleware: [idempotency(eventLog, { contextOf: (ctx) => commandContextOf(ctx, new Date()), logger })],
     });

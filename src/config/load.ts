@@ -48,6 +48,10 @@ export const loadConfig = ({ env = process.env, cwd = process.cwd() }: LoadOptio
   problems.push(...unknownKeys(FileConfig, tree, ''));
   const decoded = FileConfig.decode(tree);
   if (E.isLeft(decoded)) problems.push(...reportValidationErrors(decoded.left));
+  // Unsigned webhooks would let anyone who learns the URL speak for the gateway.
+  if (E.isRight(decoded) && decoded.right.webhooks.slack_url !== '' && !env['GATEWAY_WEBHOOK_SECRET']) {
+    problems.push({ path: 'webhooks.slack_url', message: 'webhooks are signed: set GATEWAY_WEBHOOK_SECRET too, or leave SLACK_WEBHOOK_URL unset' });
+  }
   if (problems.length > 0 || E.isLeft(decoded)) return E.left({ source, problems });
   return E.right({
     ...decoded.right,

@@ -69,10 +69,18 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
       },
       {
         type: 'RouteSuggested',
-        data: { suggested: analysis.suggested, confidence: analysis.confidence, reason: analysis.reason, scores: { ...analysis.scores }, signals: analysis.signals.map((signal) => ({ ...signal })) },
+        data: {
+          suggested: analysis.suggested,
+          confidence: analysis.confidence,
+          reason: analysis.reason,
+          scores: { ...analysis.scores },
+          signals: analysis.signals.map((signal) => ({ ...signal })),
+          awaiting_confirmation: analysis.confidence < command.autoConfirmConfidence,
+        },
       },
     ];
     if (analysis.confidence >= command.autoConfirmConfidence) {
+      // Confirmed by the gateway in the same append, so nobody is ever asked about it.
       created.push({ type: 'RouteConfirmed', data: { route: analysis.suggested, confirmed_by: GATEWAY_ACTOR, overridden: false, confirmed_at: at } });
     }
     return E.right(created);

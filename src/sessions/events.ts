@@ -26,13 +26,17 @@ export const SessionCreated = defineEvent(
 export const RouteSuggested = defineEvent(
   'RouteSuggested',
   jsonCodec(
-    t.type({
-      suggested: Route,
-      confidence: t.number,
-      reason: t.string,
-      scores: t.record(t.string, t.number),
-      signals: t.array(t.type({ route: Route, term: t.string, weight: t.number })),
-    }),
+    t.intersection([
+      t.type({
+        suggested: Route,
+        confidence: t.number,
+        reason: t.string,
+        scores: t.record(t.string, t.number),
+        signals: t.array(t.type({ route: Route, term: t.string, weight: t.number })),
+      }),
+      /** Below the auto-confirm confidence: a person is asked (the routing_suggestion webhook). */
+      t.partial({ awaiting_confirmation: t.boolean }),
+    ]),
   ),
 );
 

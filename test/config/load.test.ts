@@ -172,3 +172,9 @@ test('loopback addresses', (t) => {
   for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) t.true(isLoopback(host), host);
   for (const host of ['0.0.0.0', '10.0.0.1', '::', 'example.com']) t.false(isLoopback(host), host);
 });
+
+test('a webhook URL without GATEWAY_WEBHOOK_SECRET is refused: webhooks are always signed', (t) => {
+  const problems = problemsOf(loadConfig({ env: { SLACK_WEBHOOK_URL: 'https://hooks.example.com/slack' } }));
+  t.regex(problems['webhooks.slack_url']!, /set GATEWAY_WEBHOOK_SECRET/);
+  t.is(shipped({ SLACK_WEBHOOK_URL: 'https://hooks.example.com/slack', GATEWAY_WEBHOOK_SECRET: 's' }).webhooks.slack_url, 'https://hooks.example.com/slack');
+});

@@ -43,7 +43,10 @@ const created: SessionEvent = {
     created_at: at,
   },
 };
-const suggested = (confidence: number): SessionEvent => ({ type: 'RouteSuggested', data: { ...analysis(confidence), scores: { ...analysis(confidence).scores }, signals: [{ route: 'builder', term: 'typo', weight: 3 }] } });
+const suggested = (confidence: number): SessionEvent => ({
+  type: 'RouteSuggested',
+  data: { ...analysis(confidence), scores: { ...analysis(confidence).scores }, signals: [{ route: 'builder', term: 'typo', weight: 3 }], awaiting_confirmation: confidence < 0.8 },
+});
 const confirmed = (route: 'builder' | 'architect', by: string, overridden: boolean): SessionEvent => ({ type: 'RouteConfirmed', data: { route, confirmed_by: by, overridden, confirmed_at: at } });
 const workspace: SessionEvent = { type: 'WorkspaceInitialized', data: { workspace_path: '/w/platform-billing', repos: [{ name: 'api', worktree_path: '/w/platform-billing/repos/api', branch: 'builder/platform-billing', base_commit: 'abc' }], initialized_at: at } };
 const workspaceFailed: SessionEvent = { type: 'WorkspaceFailed', data: { builder: 'platform-billing', reason: 'unknown repo api', failed_at: at } };

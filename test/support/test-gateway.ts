@@ -12,6 +12,17 @@ import type { GatewayConfig } from '../../src/config/schema.js';
 export interface TestGateway extends Gateway {
   /** The repos root: clones the workspace manager makes worktrees of. */
   readonly reposRoot: string;
+  /** Stops this gateway and starts another on the same data and workspace folders, as after a restart. */
+  restart(): Promise<TestGateway>;
+}
+
+export interface TestGatewayOptions {
+  /** `name:role:token,...` */
+  readonly tokens: string;
+  readonly repos?: readonly string[];
+  readonly workspace?: Partial<GatewayConfig['workspace']>;
+  readonly webhooks?: Partial<GatewayConfig['webhooks']>;
+  readonly webhookSecret?: string;
 }
 
 /** A real repository with one commit under the repos root, for the workspace manager to use. */
@@ -26,28 +37,38 @@ export const makeRepo = async (reposRoot: string, name: string): Promise<string>
 
 /**
  * The whole gateway as `npm start` wires it, on the embedded log and workspace folders in a
- * temporary directory, with the given tokens (`name:role:token,...`) and repositories.
+ * temporary directory, with the given tokens and repositories.
  */
-export const startTestGateway = async (
-  t: ExecutionContext,
-  options: { tokens: string; repos?: readonly string[]; workspace?: Partial<GatewayConfig['workspace']> },
-): Promise<TestGateway> => {
+export const startTestGateway = async (t: ExecutionContext, options: TestGatewayOptions): Promise<TestGateway> => {
   const dir = await mkdtemp(join(tmpdir(), 'test-gateway-'));
-  const loaded = loadConfig({ env: { GATEWAY_DATA_DIR: dir, GATEWAY_WORKSPACE: dir, PORT: '0', GATEWAY_TOKENS: options.tokens } });
+  const loaded = loadConfig({
+    env: { GATEWAY_DATA_DIR: dir, GATEWAY_WORKSPACE: dir, PORT: '0', GATEWAY_TOKENS: options.tokens, ...(options.webhookSecret ? { GATEWAY_WEBHOOK_SECRET: options.webhookSecret } : {}) },
+  });
   if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
-  const reposRoot = join(dir, 'repos');
+  const config: GatewayConfig = {
+    ...loaded.right,
+    event_store: { type: 'embedded', data_dir: join(dir, 'events') },
+    workspace: { ...loaded.right.workspace, ...options.workspace },
+    webhooks: { ...loaded.right.webhooks, ...options.webhooks },
+  };
+  const reposRoot = config.workspace.repos_root;
   for (const repo of options.repos ?? []) await makeRepo(reposRoot, repo);
-  const gateway = await startGateway(
-    {
-      ...loaded.right,
-      event_store: { type: 'embedded', data_dir: join(dir, 'events') },
-      workspace: { ...loaded.right.workspace, ...options.workspace },
-    },
-    { logger: pino({ level: 'silent' }) },
-  );
+  let current: Gateway | undefined;
+  const start = async (): Promise<TestGateway> => {
+    const gateway = await startGateway(config, { logger: pino({ level: 'silent' }) });
+    current = gateway;
+    return {
+      ...gateway,
+      reposRoot,
+      restart: async () => {
+        await gateway.stop();
+        return start();
+      },
+    };
+  };
   t.teardown(async () => {
-    await gateway.stop();
+    await current?.stop();
     await rm(dir, { recursive: true, force: true });
   });
-  return { ...gateway, reposRoot };
+  return start();
 };

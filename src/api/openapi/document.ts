@@ -281,10 +281,10 @@ export const operations: Record<string, Record<string, Op>> = {
     },
   },
   '/api/webhooks/failed': {
-    get: { tag: 'webhooks', summary: 'Parked (dead-lettered) webhook deliveries', implemented: false, roles: READ, params: paging, responses: { 200: json(listOf('FailedWebhook'), 'Failed deliveries') } },
+    get: { tag: 'webhooks', summary: 'Parked (dead-lettered) webhook deliveries, oldest first', implemented: true, roles: READ, params: paging, responses: { 200: json(listOf('FailedWebhook'), 'Failed deliveries') } },
   },
   '/api/webhooks/failed/{event_id}/retry': {
-    post: { tag: 'webhooks', summary: 'Re-send a parked webhook', implemented: false, roles: COMMAND, params: [pathParam('event_id', 'Webhook event id')], idempotent: true, errors: [404], responses: { 202: json(ref('FailedWebhook'), 'Accepted') } },
+    post: { tag: 'webhooks', summary: 'Re-send a parked webhook, then the ones of its session parked after it, in order', implemented: true, roles: COMMAND, params: [pathParam('event_id', 'Webhook event id')], idempotent: true, errors: [404], responses: { 202: json(ref('FailedWebhook'), 'Accepted') } },
   },
   '/api/slack/interactions': {
     post: {

@@ -185,7 +185,15 @@ export const schemas: Record<string, object> = {
   FailedWebhook: {
     type: 'object',
     required: ['event_id', 'event_type', 'session_id', 'attempts', 'last_error', 'failed_at'],
-    properties: { event_id: { type: 'string' }, event_type: { type: 'string' }, session_id: { type: 'string' }, attempts: { type: 'integer' }, last_error: { type: 'string' }, failed_at: time },
+    properties: {
+      event_id: { type: 'string' },
+      event_type: { type: 'string' },
+      session_id: { type: 'string' },
+      attempts: { type: 'integer' },
+      last_error: { type: 'string' },
+      failed_at: time,
+      held_behind: nullable({ type: 'string', description: 'The earlier parked webhook of the session this one waits behind (kept back so the session’s order holds); null when it failed itself.' }),
+    },
   },
   SlackInteraction: {
     type: 'object',

@@ -1,0 +1,86 @@
+import type { ExecutionContext } from 'ava';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { signatureMatches, signatureOf } from '../../src/notifications/signature.js';
+
+export interface Delivery {
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly body: { event_id: string; event_type: string; occurred_at: string; session_id: string; data: Record<string, unknown> };
+  readonly headers: IncomingMessage['headers'];
+}
+
+/**
+ * The Slack backend's webhook endpoint per the contract: checks `X-Gateway-Signature` against
+ * the raw body (constant time) and records what it acknowledged. It can fail on purpose, or
+ * go down and come back on the same port, to play an outage.
+ */
+export const startMockSlack = async (t: ExecutionContext, secret: string) => {
+  const deliveries: Delivery[] = [];
+  const rejected: string[] = [];
+  let failing = 0;
+  let listeners: (() => void)[] = [];
+  const handler = (request: IncomingMessage, response: import('node:http').ServerResponse) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const timestamp = String(request.headers['x-gateway-timestamp'] ?? '');
+      const signature = request.headers['x-gateway-signature'];
+      if (!signatureMatches(signatureOf('v1', secret, timestamp, raw), typeof signature === 'string' ? signature : undefined)) {
+        rejected.push(raw);
+        response.writeHead(401).end();
+        return;
+      }
+      if (failing > 0) {
+        failing--;
+        response.writeHead(503).end();
+        return;
+      }
+      const body = JSON.parse(raw) as Delivery['body'];
+      deliveries.push({ eventId: body.event_id, eventType: body.event_type, body, headers: request.headers });
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      for (const listener of listeners) listener();
+    });
+  };
+  let server: Server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  t.teardown(close);
+  return {
+    url: `http://127.0.0.1:${port}/slack/webhooks`,
+    deliveries,
+    rejected,
+    /** Answers 503 to the next `count` deliveries. */
+    failNext: (count: number) => {
+      failing = count;
+    },
+    /** Refuses connections until `up()`. */
+    down: close,
+    up: async () => {
+      server = createServer(handler);
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    },
+    /** Resolves once `predicate` holds for the acknowledged deliveries. */
+    waitFor: (predicate: (deliveries: readonly Delivery[]) => boolean, timeoutMs = 10_000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!predicate(deliveries)) return;
+          clearTimeout(timer);
+          listeners = listeners.filter((listener) => listener !== check);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          listeners = listeners.filter((listener) => listener !== check);
+          reject(new Error(`the mock Slack got ${deliveries.length} deliveries: ${deliveries.map((d) => d.eventType).join(', ')}`));
+        }, timeoutMs);
+        listeners.push(check);
+        check();
+      }),
+  };
+};
