@@ -118,6 +118,9 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
 
   router.post('/api/sessions', async (ctx) => {
     const body = decodeBody(CreateSessionBody, ctx);
+    const names = body.repos.map((repo) => repo.name);
+    const repeated = names.flatMap((name, index) => (names.indexOf(name) !== index ? [{ path: `repos[${index}].name`, message: `repo ${name} is listed twice` }] : []));
+    if (repeated.length > 0) throw new ProblemError(400, `the request body is not valid: ${repeated.length} problem${repeated.length === 1 ? '' : 's'}`, { errors: repeated });
     const sessionId = newId();
     await claimBuilder(ctx, `${body.category}-${body.project}`, sessionId);
     await run(ctx, sessionId, {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
-import { checkBuilder, checkRef, checkRepoName } from './names.js';
+import { checkBuilder, checkRef, checkRepoName, InvalidNameError } from './names.js';
 
 export interface RepoSpec {
   readonly name: string;
@@ -42,16 +42,21 @@ export const prepareWorkspace = async (options: {
   const workspacePath = join(options.basePath, checkBuilder(options.builder));
   const branch = `builder/${options.builder}`;
   await checkRef(branch);
+  const names = options.repos.map((repo) => checkRepoName(repo.name));
+  const twice = names.find((name, index) => names.indexOf(name) !== index);
+  if (twice !== undefined) throw new InvalidNameError('repo', twice, 'listed once');
   await mkdir(join(workspacePath, 'repos'), { recursive: true });
-  const prepared: PreparedRepo[] = [];
-  for (const repo of options.repos) {
-    const name = checkRepoName(repo.name);
-    const ref = repo.ref === null ? 'HEAD' : await checkRef(repo.ref);
-    const source = await ensureClone(options.reposRoot, name, repo.url);
-    const worktreePath = join(workspacePath, 'repos', name);
-    await ensureWorktree(source, worktreePath, branch, ref);
-    prepared.push(await describeWorktree(name, worktreePath, repo.ref));
-  }
+  // Each repository is its own clone and worktree: they are prepared side by side.
+  const prepared = await Promise.all(
+    options.repos.map(async (repo) => {
+      const name = checkRepoName(repo.name);
+      const ref = repo.ref === null ? 'HEAD' : await checkRef(repo.ref);
+      const source = await ensureClone(options.reposRoot, name, repo.url);
+      const worktreePath = join(workspacePath, 'repos', name);
+      await ensureWorktree(source, worktreePath, branch, ref);
+      return describeWorktree(name, worktreePath, repo.ref);
+    }),
+  );
   return { workspacePath, repos: prepared };
 };
 
@@ -104,8 +109,10 @@ const ensureWorktree = async (source: string, worktreePath: string, branch: stri
     return;
   }
   const partial = join(dirname(worktreePath), `.${basename(worktreePath)}.partial`);
-  // Twice --force: a worktree cut short is still locked as "initializing".
-  await git.raw(['worktree', 'remove', '--force', '--force', partial]).catch(() => undefined);
+  // A worktree cut short is still locked as "initializing", and may lack its .git file, which
+  // `remove` needs: unlocked, its folder deleted, `prune` forgets it.
+  await git.raw(['worktree', 'unlock', partial]).catch(() => undefined);
+  await git.raw(['worktree', 'remove', '--force', partial]).catch(() => undefined);
   await rm(partial, { recursive: true, force: true });
   await git.raw(['worktree', 'prune']);
   await removeStaleRefLock(source, branch);

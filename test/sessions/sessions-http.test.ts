@@ -61,6 +61,9 @@ test('every invalid field of a new session is named', async (t) => {
   t.is(response.status, 400);
   const problem = (await response.json()) as { errors: { path: string; message: string }[] };
   t.deepEqual(problem.errors.map((error) => error.path).sort(), ['category', 'project', 'repos', 'task.description', 'task.title']);
+  const twice = await call(gateway, 'POST', '/api/sessions', { ...newSession(), repos: [{ name: 'api' }, { name: 'web' }, { name: 'api' }] });
+  t.is(twice.status, 400);
+  t.deepEqual(((await twice.json()) as { errors: { path: string; message: string }[] }).errors, [{ path: 'repos[2].name', message: 'repo api is listed twice' }]);
   const list = (await (await call(gateway, 'GET', '/api/sessions')).json()) as { items: unknown[] };
   t.deepEqual(list.items, [], 'nothing was created');
 });

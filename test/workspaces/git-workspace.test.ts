@@ -95,3 +95,16 @@ test('removing the workspace removes the worktrees and the folder, and leaves th
   const worktrees = await simpleGit(join(reposRoot, 'api')).raw(['worktree', 'list', '--porcelain']);
   t.false(worktrees.includes(result.repos[0]!.worktree_path));
 });
+
+test('a worktree a crash left locked and without its .git file is cleared and made again', async (t) => {
+  const { reposRoot, basePath } = await setUp(t);
+  const partial = join(basePath, 'platform-billing', 'repos', '.api.partial');
+  const source = simpleGit(join(reposRoot, 'api'));
+  await source.raw(['worktree', 'add', '-q', '-b', 'builder/platform-billing', partial]);
+  await source.raw(['worktree', 'lock', '--reason', 'initializing', partial]);
+  await rm(join(partial, '.git'));
+  const result = await prepareWorkspace({ basePath, reposRoot, builder: 'platform-billing', repos: [{ name: 'api', url: null, ref: null }] });
+  t.is(result.repos[0]!.branch, 'builder/platform-billing');
+  const listing = await source.raw(['worktree', 'list', '--porcelain']);
+  t.false(listing.includes('.api.partial'), listing);
+});
