@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { checkBuilder, checkRef, checkRepoName, InvalidNameError } from './names.js';
@@ -73,11 +73,9 @@ export class MissingWorktreeError extends Error {
  */
 export const describeWorktree = async (name: string, worktreePath: string, ref: string | null): Promise<PreparedRepo> => {
   if (!existsSync(join(worktreePath, '.git'))) throw new MissingWorktreeError(name, worktreePath);
-  const worktree = simpleGit(worktreePath);
-  const head = (await worktree.revparse(['HEAD'])).trim();
-  const commonDir = resolve(worktreePath, (await worktree.raw(['rev-parse', '--git-common-dir'])).trim());
-  const base = await simpleGit().raw(['--git-dir', commonDir, 'merge-base', head, ref === null ? 'HEAD' : await checkRef(ref)]);
-  return { name, worktree_path: worktreePath, branch: (await worktree.revparse(['--abbrev-ref', 'HEAD'])).trim(), base_commit: base.trim() };
+  const [commonDir, head, branch] = (await simpleGit(worktreePath).raw(['rev-parse', '--git-common-dir', 'HEAD', '--abbrev-ref', 'HEAD'])).trim().split('\n');
+  const base = await simpleGit().raw(['--git-dir', resolve(worktreePath, commonDir!), 'merge-base', head!, ref === null ? 'HEAD' : await checkRef(ref)]);
+  return { name, worktree_path: worktreePath, branch: branch!, base_commit: base.trim() };
 };
 
 const isRepository = (path: string): boolean => existsSync(join(path, '.git')) || existsSync(join(path, 'HEAD'));
@@ -109,24 +107,32 @@ const ensureWorktree = async (source: string, worktreePath: string, branch: stri
     return;
   }
   const partial = join(dirname(worktreePath), `.${basename(worktreePath)}.partial`);
-  // A worktree cut short is still locked as "initializing", and may lack its .git file, which
-  // `remove` needs: unlocked, its folder deleted, `prune` forgets it.
-  await git.raw(['worktree', 'unlock', partial]).catch(() => undefined);
-  await git.raw(['worktree', 'remove', '--force', partial]).catch(() => undefined);
-  await rm(partial, { recursive: true, force: true });
-  await git.raw(['worktree', 'prune']);
-  await removeStaleRefLock(source, branch);
-  const base = (await git.revparse([`${ref}^{commit}`])).trim();
+  const [gitDir, base] = (await git.raw(['rev-parse', '--git-common-dir', `${ref}^{commit}`])).trim().split('\n');
+  const commonDir = resolve(source, gitDir!);
+  if (existsSync(partial) || (await hasLeftovers(commonDir, partial))) {
+    // A worktree cut short is still locked as "initializing", and may lack its .git file, which
+    // `remove` needs: unlocked, its folder deleted, `prune` forgets it.
+    await git.raw(['worktree', 'unlock', partial]).catch(() => undefined);
+    await git.raw(['worktree', 'remove', '--force', partial]).catch(() => undefined);
+    await rm(partial, { recursive: true, force: true });
+    await git.raw(['worktree', 'prune']);
+  }
+  // Only the gateway writes `builder/*` branches, one session per builder at a time: a lock on one is a crash's leftover.
+  await rm(join(commonDir, 'refs', 'heads', `${branch}.lock`), { force: true });
   const branches = await git.branchLocal();
-  await git.raw(branches.all.includes(branch) ? ['worktree', 'add', partial, branch] : ['worktree', 'add', '-b', branch, partial, base]);
+  await git.raw(branches.all.includes(branch) ? ['worktree', 'add', partial, branch] : ['worktree', 'add', '-b', branch, partial, base!]);
   await rm(worktreePath, { recursive: true, force: true }); // an empty folder at most: it has no .git
   await git.raw(['worktree', 'move', partial, worktreePath]);
 };
 
-/** Only the gateway writes `builder/*` branches, one session per builder at a time: a lock on one is a crash's leftover. */
-const removeStaleRefLock = async (source: string, branch: string): Promise<void> => {
-  const commonDir = (await simpleGit(source).raw(['rev-parse', '--git-common-dir'])).trim();
-  await rm(join(resolve(source, commonDir), 'refs', 'heads', `${branch}.lock`), { force: true });
+/** Whether git records a worktree at `partial`, or one whose folder is gone (which `prune` clears). */
+const hasLeftovers = async (commonDir: string, partial: string): Promise<boolean> => {
+  const entries = await readdir(join(commonDir, 'worktrees')).catch(() => [] as string[]);
+  for (const entry of entries) {
+    const gitdir = (await readFile(join(commonDir, 'worktrees', entry, 'gitdir'), 'utf8').catch(() => '')).trim();
+    if (gitdir === '' || gitdir.startsWith(partial) || !existsSync(gitdir)) return true;
+  }
+  return false;
 };
 
 /** Removes the worktrees (`git worktree remove` + prune) and the workspace folder. */
