@@ -87,6 +87,17 @@ export const evolveSessionView = (view: SessionView | undefined, stored: StoredE
       return { ...view, ...stamp, status: 'failed', agent_status: 'idle' };
     case 'MessageSent':
       return { ...view, ...stamp };
+    case 'AgentStatusChanged':
+      return { ...view, ...stamp, agent_status: view.pending_question ? 'waiting_for_answer' : event.data.agent_status };
+    case 'AgentSessionStarted':
+    case 'PromptSent':
+    case 'AgentReplied':
+    case 'ProgressReported':
+    case 'AgentTurnFailed':
+    case 'PermissionDecided':
+      return { ...view, ...stamp };
+    case 'AgentSessionEnded':
+      return { ...view, ...stamp, agent_status: 'idle' };
     case 'QuestionAsked':
       return { ...view, ...stamp, agent_status: 'waiting_for_answer', pending_question: { question_id: event.data.question_id, text: event.data.text, options: event.data.options } };
     case 'QuestionAnswered':

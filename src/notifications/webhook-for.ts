@@ -32,6 +32,17 @@ export const webhookFor = (stored: StoredEvent): WebhookPayload | null => {
       return { ...base, event_type: 'session_closed', data: { status: 'closed', reason: event.data.reason, remove_workspace: event.data.remove_workspace } };
     case 'QuestionAsked':
       return { ...base, event_type: 'question', data: { question_id: event.data.question_id, text: event.data.text, options: event.data.options } };
+    case 'AgentReplied':
+      return { ...base, event_type: 'agent_reply', data: { message_id: event.data.message_id, text: event.data.text } };
+    case 'ProgressReported':
+      return { ...base, event_type: 'progress', data: { summary: event.data.summary, todos: event.data.todos, files: event.data.files } };
+    case 'AgentTurnFailed':
+      return { ...base, event_type: 'progress', data: { summary: `The agent's turn failed: ${event.data.message}`, error: event.data.error } };
+    case 'AgentSessionStarted':
+    case 'PromptSent':
+    case 'AgentStatusChanged':
+    case 'PermissionDecided':
+    case 'AgentSessionEnded':
     case 'SessionCreated':
     case 'RouteConfirmed':
     case 'MessageSent':

@@ -37,6 +37,29 @@ export type SessionCommand =
   | { readonly type: 'SendMessage'; readonly messageId: string; readonly text: string; readonly from: string | null; readonly now: Date }
   | { readonly type: 'AskQuestion'; readonly questionId: string; readonly text: string; readonly options: readonly string[]; readonly now: Date }
   | { readonly type: 'AnswerQuestion'; readonly questionId: string; readonly answer: string; readonly answeredBy: string; readonly now: Date }
+  | { readonly type: 'RecordAgentSessionStarted'; readonly opencodeSessionId: string; readonly agent: string; readonly directory: string; readonly now: Date }
+  | { readonly type: 'RecordPromptSent'; readonly messageId: string; readonly opencodeMessageId: string; readonly agent: string; readonly now: Date }
+  | { readonly type: 'RecordAgentStatus'; readonly agentStatus: 'working' | 'idle'; readonly now: Date }
+  | { readonly type: 'RecordAgentReply'; readonly messageId: string; readonly text: string; readonly now: Date }
+  | {
+      readonly type: 'RecordProgress';
+      readonly progressId: string;
+      readonly summary: string;
+      readonly todos: readonly { readonly content: string; readonly status: string; readonly priority: string }[] | null;
+      readonly files: readonly string[];
+      readonly now: Date;
+    }
+  | { readonly type: 'RecordTurnFailed'; readonly error: string; readonly message: string; readonly now: Date }
+  | {
+      readonly type: 'RecordPermissionDecision';
+      readonly permissionId: string;
+      readonly permission: string;
+      readonly patterns: readonly string[];
+      readonly reply: 'once' | 'reject';
+      readonly reason: string;
+      readonly now: Date;
+    }
+  | { readonly type: 'RecordAgentSessionEnded'; readonly opencodeSessionId: string; readonly now: Date }
   | { readonly type: 'PauseSession'; readonly now: Date }
   | { readonly type: 'ResumeSession'; readonly now: Date }
   | { readonly type: 'CloseSession'; readonly reason: string | null; readonly removeWorkspace: boolean; readonly now: Date }
@@ -48,6 +71,9 @@ export const GATEWAY_ACTOR = 'gateway';
 const conflict = (status: SessionStatus, detail: string): E.Either<DomainError, never> => E.left({ kind: 'conflict', state: status, detail: `${detail} (the session is ${status})` });
 
 const ok = (...events: SessionEvent[]): E.Either<DomainError, readonly SessionEvent[]> => E.right(events);
+
+/** The agent works while the session is active, and finishes its turn's bookkeeping while paused. */
+const agentMayWork = (state: Session): boolean => state.status === 'active' || state.status === 'paused';
 
 export const decideSession = (command: SessionCommand, state: Session): E.Either<DomainError, readonly SessionEvent[]> => {
   const at = command.now.toISOString();
@@ -104,6 +130,7 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
       if (state.status !== 'active') return conflict(state.status, 'messages can only be sent to an active session');
       return ok({ type: 'MessageSent', data: { message_id: command.messageId, text: command.text, from: command.from, sent_at: at } });
     case 'AskQuestion':
+      if (state.recorded.has(`question:${command.questionId}`)) return ok();
       if (state.status !== 'active') return conflict(state.status, 'only an active session’s agent can ask');
       if (state.pendingQuestion !== null) return conflict(state.status, `question ${state.pendingQuestion} is still waiting for an answer`);
       return ok({ type: 'QuestionAsked', data: { question_id: command.questionId, text: command.text, options: [...command.options], asked_at: at } });
@@ -112,6 +139,43 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
       if (state.pendingQuestion !== command.questionId) return E.left({ kind: 'not_found', detail: `no question ${command.questionId} is waiting in this session` });
       if (state.status !== 'active') return conflict(state.status, 'questions can only be answered in an active session');
       return ok({ type: 'QuestionAnswered', data: { question_id: command.questionId, answer: command.answer, answered_by: command.answeredBy, answered_at: at } });
+    case 'RecordAgentSessionStarted':
+      if (state.agentSessionId === command.opencodeSessionId) return ok();
+      if (!agentMayWork(state)) return conflict(state.status, 'an agent starts only in an active session');
+      if (state.agentSessionId !== null) return conflict(state.status, `the agent works in OpenCode session ${state.agentSessionId} already`);
+      return ok({ type: 'AgentSessionStarted', data: { opencode_session_id: command.opencodeSessionId, agent: command.agent, directory: command.directory, started_at: at } });
+    case 'RecordPromptSent':
+      if (state.recorded.has(`prompt:${command.messageId}`)) return ok();
+      if (!agentMayWork(state) || state.agentSessionId === null) return conflict(state.status, 'prompts go only to a started agent of a live session');
+      return ok({ type: 'PromptSent', data: { message_id: command.messageId, opencode_message_id: command.opencodeMessageId, agent: command.agent, sent_at: at } });
+    case 'RecordAgentStatus':
+      if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent works');
+      if (state.agentStatus === command.agentStatus) return ok();
+      return ok({ type: 'AgentStatusChanged', data: { agent_status: command.agentStatus, changed_at: at } });
+    case 'RecordAgentReply':
+      if (state.recorded.has(`reply:${command.messageId}`)) return ok();
+      if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent replies');
+      return ok({ type: 'AgentReplied', data: { message_id: command.messageId, text: command.text, replied_at: at } });
+    case 'RecordProgress':
+      if (state.recorded.has(`progress:${command.progressId}`)) return ok();
+      if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent reports progress');
+      return ok({
+        type: 'ProgressReported',
+        data: { progress_id: command.progressId, summary: command.summary, todos: command.todos ? command.todos.map((todo) => ({ ...todo })) : null, files: [...command.files], reported_at: at },
+      });
+    case 'RecordTurnFailed':
+      if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent fails a turn');
+      return ok({ type: 'AgentTurnFailed', data: { error: command.error, message: command.message, failed_at: at } });
+    case 'RecordPermissionDecision':
+      if (state.recorded.has(`permission:${command.permissionId}`)) return ok();
+      if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent asks for permissions');
+      return ok({
+        type: 'PermissionDecided',
+        data: { permission_id: command.permissionId, permission: command.permission, patterns: [...command.patterns], reply: command.reply, reason: command.reason, decided_at: at },
+      });
+    case 'RecordAgentSessionEnded':
+      if (state.agentSessionId !== command.opencodeSessionId) return ok();
+      return ok({ type: 'AgentSessionEnded', data: { opencode_session_id: command.opencodeSessionId, ended_at: at } });
     case 'PauseSession':
       if (state.status !== 'active') return conflict(state.status, 'only an active session can be paused');
       return ok({ type: 'SessionPaused', data: { paused_at: at } });

@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
 import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js';
+import { agentEventDefinitions, type AgentEvent } from '../agents/events.js';
 import { Route } from '../routing/signals.js';
 
 const optional = <C extends t.Mixed>(codec: C) => t.union([codec, t.null]);
@@ -94,7 +95,8 @@ export type SessionEvent =
   | EventOf<typeof SessionResumed>
   | EventOf<typeof SessionClosed>
   | EventOf<typeof WorkspaceRemoved>
-  | EventOf<typeof SessionFailed>;
+  | EventOf<typeof SessionFailed>
+  | AgentEvent;
 
 export const sessionEventDefinitions = [
   SessionCreated,
@@ -110,6 +112,7 @@ export const sessionEventDefinitions = [
   SessionClosed,
   WorkspaceRemoved,
   SessionFailed,
+  ...agentEventDefinitions,
 ] as const;
 
 export const sessionStream = (sessionId: string): string => `session-${sessionId}`;

@@ -41,11 +41,13 @@ const viewAsOf = async (eventLog: EventLog, sessionId: string, asOf: string | st
 
 type ConversationEntry = { message_id: string; role: 'user' | 'agent' | 'question' | 'answer'; text: string; from: string | null; at: string };
 
-/** The conversation is the session's own history; the agent issue adds the agent's entries. */
+/** The conversation is the session's own history: what people sent, the agent's final replies, its questions and their answers. */
 const conversationEntry = (event: SessionEvent): ConversationEntry[] => {
   switch (event.type) {
     case 'MessageSent':
       return [{ message_id: event.data.message_id, role: 'user', text: event.data.text, from: event.data.from, at: event.data.sent_at }];
+    case 'AgentReplied':
+      return [{ message_id: event.data.message_id, role: 'agent', text: event.data.text, from: null, at: event.data.replied_at }];
     case 'QuestionAsked':
       return [{ message_id: event.data.question_id, role: 'question', text: event.data.text, from: null, at: event.data.asked_at }];
     case 'QuestionAnswered':

@@ -13,14 +13,21 @@ import type { Session } from './session.js';
 type Outgoing =
   | DomainEvent<'status', { status: string; agent_status: string }>
   | DomainEvent<'question', { question_id: string; text: string; options: readonly string[] }>
+  | DomainEvent<'agent_output', { message_id: string; text: string }>
+  | DomainEvent<'progress', { summary: string }>
   | DomainEvent<'skip', null>;
 
-const agentStatusOf = (state: Session): string => (state.status === 'active' && state.pendingQuestion !== null ? 'waiting_for_answer' : 'idle');
+const agentStatusOf = (state: Session): string => {
+  if (state.status === 'none') return 'idle';
+  return state.status === 'active' && state.pendingQuestion !== null ? 'waiting_for_answer' : state.agentStatus;
+};
 
 /** The contract's event for one stored session event, given the state before and after it. */
 const outgoingOf = (event: SessionEvent, before: Session, after: Session): Outgoing => {
   if (event.type === 'QuestionAsked') return { type: 'question', data: { question_id: event.data.question_id, text: event.data.text, options: event.data.options } };
-  const changed = after.status !== before.status || event.type === 'SessionCreated';
+  if (event.type === 'AgentReplied') return { type: 'agent_output', data: { message_id: event.data.message_id, text: event.data.text } };
+  if (event.type === 'ProgressReported') return { type: 'progress', data: { summary: event.data.summary } };
+  const changed = after.status !== before.status || event.type === 'SessionCreated' || agentStatusOf(after) !== agentStatusOf(before);
   return changed && after.status !== 'none' ? { type: 'status', data: { status: after.status, agent_status: agentStatusOf(after) } } : { type: 'skip', data: null };
 };
 

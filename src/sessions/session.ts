@@ -12,6 +12,11 @@ export interface SessionFacts {
   /** The agent's question waiting for an answer, if any. */
   readonly pendingQuestion: string | null;
   readonly answeredQuestions: readonly string[];
+  /** The OpenCode session the agent works in, once started. */
+  readonly agentSessionId: string | null;
+  readonly agentStatus: 'idle' | 'working';
+  /** What the bridge recorded, by OpenCode's ids (`reply:msg_…`, `progress:…`, `permission:per_…`, `prompt:<message id>`). */
+  readonly recorded: ReadonlySet<string>;
 }
 
 /** The contract's status machine: initializing → awaiting_route → active ⇄ paused → closed; failed before closed. */
@@ -47,7 +52,12 @@ const factsOf = (state: Exclude<Session, { status: 'none' }>): SessionFacts => (
   workspaceReady: state.workspaceReady,
   pendingQuestion: state.pendingQuestion,
   answeredQuestions: state.answeredQuestions,
+  agentSessionId: state.agentSessionId,
+  agentStatus: state.agentStatus,
+  recorded: state.recorded,
 });
+
+const noting = (state: Exclude<Session, { status: 'none' }>, key: string): Session => ({ ...state, recorded: new Set([...state.recorded, key]) });
 
 export const evolveSession = (state: Session, event: SessionEvent): Session => {
   if (event.type === 'SessionCreated') {
@@ -60,6 +70,9 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
       workspaceReady: false,
       pendingQuestion: null,
       answeredQuestions: [],
+      agentSessionId: null,
+      agentStatus: 'idle',
+      recorded: new Set(),
     });
   }
   if (state.status === 'none') return state;
@@ -77,12 +90,27 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
     case 'SessionFailed':
       return { status: 'failed', ...facts, reason: event.data.reason };
     case 'QuestionAsked':
-      return { ...state, pendingQuestion: event.data.question_id };
+      return { ...noting(state, `question:${event.data.question_id}`), pendingQuestion: event.data.question_id } as Session;
     case 'QuestionAnswered':
       return { ...state, pendingQuestion: null, answeredQuestions: [...state.answeredQuestions, event.data.question_id] };
     case 'MessageSent':
     case 'WorkspaceRemoved':
+    case 'AgentTurnFailed':
       return state;
+    case 'AgentSessionStarted':
+      return { ...state, agentSessionId: event.data.opencode_session_id };
+    case 'AgentSessionEnded':
+      return { ...state, agentSessionId: null, agentStatus: 'idle' };
+    case 'PromptSent':
+      return noting(state, `prompt:${event.data.message_id}`);
+    case 'AgentStatusChanged':
+      return { ...state, agentStatus: event.data.agent_status };
+    case 'AgentReplied':
+      return noting(state, `reply:${event.data.message_id}`);
+    case 'ProgressReported':
+      return noting(state, `progress:${event.data.progress_id}`);
+    case 'PermissionDecided':
+      return noting(state, `permission:${event.data.permission_id}`);
     case 'SessionPaused':
       return { status: 'paused', ...facts };
     case 'SessionResumed':

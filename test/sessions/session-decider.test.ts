@@ -53,6 +53,7 @@ const workspaceFailed: SessionEvent = { type: 'WorkspaceFailed', data: { builder
 const paused: SessionEvent = { type: 'SessionPaused', data: { paused_at: at } };
 const asked: SessionEvent = { type: 'QuestionAsked', data: { question_id: 'q-1', text: 'Which currency?', options: ['EUR', 'USD'], asked_at: at } };
 const answered: SessionEvent = { type: 'QuestionAnswered', data: { question_id: 'q-1', answer: 'EUR', answered_by: 'ann', answered_at: at } };
+const agentStarted: SessionEvent = { type: 'AgentSessionStarted', data: { opencode_session_id: 'ses_1', agent: 'builder', directory: '/w/platform-billing', started_at: at } };
 const closed: SessionEvent = { type: 'SessionClosed', data: { builder: 'platform-billing', repos: ['api'], reason: null, remove_workspace: false, closed_at: at } };
 
 const HISTORIES: Record<string, SessionEvent[]> = {
@@ -94,6 +95,14 @@ const commands: Record<string, SessionCommand> = {
   SendMessage: { type: 'SendMessage', messageId: 'm-1', text: 'hello', from: 'ann', now },
   AskQuestion: { type: 'AskQuestion', questionId: 'q-1', text: 'Which currency?', options: ['EUR', 'USD'], now },
   AnswerQuestion: { type: 'AnswerQuestion', questionId: 'q-1', answer: 'EUR', answeredBy: 'ann', now },
+  RecordAgentSessionStarted: { type: 'RecordAgentSessionStarted', opencodeSessionId: 'ses_1', agent: 'builder', directory: '/w/platform-billing', now },
+  RecordPromptSent: { type: 'RecordPromptSent', messageId: 'task', opencodeMessageId: 'msg_1', agent: 'builder', now },
+  RecordAgentStatus: { type: 'RecordAgentStatus', agentStatus: 'working', now },
+  RecordAgentReply: { type: 'RecordAgentReply', messageId: 'msg_2', text: 'Fixed.', now },
+  RecordProgress: { type: 'RecordProgress', progressId: 'todo:1', summary: '1 of 2 done', todos: [{ content: 'Fix', status: 'completed', priority: 'high' }], files: [], now },
+  RecordTurnFailed: { type: 'RecordTurnFailed', error: 'APIError', message: 'provider said no', now },
+  RecordPermissionDecision: { type: 'RecordPermissionDecision', permissionId: 'per_1', permission: 'bash', patterns: ['ls'], reply: 'once', reason: 'inside the workspace', now },
+  RecordAgentSessionEnded: { type: 'RecordAgentSessionEnded', opencodeSessionId: 'ses_1', now },
   PauseSession: { type: 'PauseSession', now },
   ResumeSession: { type: 'ResumeSession', now },
   CloseSession: { type: 'CloseSession', reason: null, removeWorkspace: false, now },
@@ -101,7 +110,18 @@ const commands: Record<string, SessionCommand> = {
 };
 
 /** What each command does in each state: the events, 'empty' (an accepted no-op), or the refusal kind. */
+const liveOnly = (events: SessionEvent[]) => ({ none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: events, paused: events, closed: 'conflict', failed: 'conflict' }) as const;
+
 const EXPECTED: Record<string, Record<string, SessionEvent[] | 'empty' | 'conflict' | 'not_found' | 'no_question'>> = {
+  RecordAgentSessionStarted: liveOnly([agentStarted]),
+  // No agent has started in these histories: a prompt has nowhere to go.
+  RecordPromptSent: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: 'conflict', paused: 'conflict', closed: 'conflict', failed: 'conflict' },
+  RecordAgentStatus: liveOnly([{ type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } }]),
+  RecordAgentReply: liveOnly([{ type: 'AgentReplied', data: { message_id: 'msg_2', text: 'Fixed.', replied_at: at } }]),
+  RecordProgress: liveOnly([{ type: 'ProgressReported', data: { progress_id: 'todo:1', summary: '1 of 2 done', todos: [{ content: 'Fix', status: 'completed', priority: 'high' }], files: [], reported_at: at } }]),
+  RecordTurnFailed: liveOnly([{ type: 'AgentTurnFailed', data: { error: 'APIError', message: 'provider said no', failed_at: at } }]),
+  RecordPermissionDecision: liveOnly([{ type: 'PermissionDecided', data: { permission_id: 'per_1', permission: 'bash', patterns: ['ls'], reply: 'once', reason: 'inside the workspace', decided_at: at } }]),
+  RecordAgentSessionEnded: { none: 'not_found', initializing: 'empty', awaiting_route: 'empty', active: 'empty', paused: 'empty', closed: 'empty', failed: 'empty' },
   AskQuestion: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: [asked], paused: 'conflict', closed: 'conflict', failed: 'conflict' },
   // No question waits in these histories; the tests below answer one that does.
   AnswerQuestion: { none: 'not_found', initializing: 'no_question', awaiting_route: 'no_question', active: 'no_question', paused: 'no_question', closed: 'no_question', failed: 'no_question' },
@@ -162,4 +182,24 @@ test('the agent’s waiting question is answered once; a second question waits f
 
 test('a waiting question cannot be answered while the session is paused', (t) => {
   spec.given([...HISTORIES['active']!, asked, paused]).when(commands['AnswerQuestion']!).thenFails(t, { kind: 'conflict', state: 'paused', detail: 'questions can only be answered in an active session (the session is paused)' });
+});
+
+test('the bridge’s records are idempotent: a prompt, reply, question, progress or permission recorded once is not recorded again', (t) => {
+  const working = [...HISTORIES['active']!, agentStarted];
+  const prompt: SessionEvent = { type: 'PromptSent', data: { message_id: 'task', opencode_message_id: 'msg_1', agent: 'builder', sent_at: at } };
+  spec.given(working).when(commands['RecordPromptSent']!).then(t, [prompt]);
+  spec.given([...working, prompt]).when(commands['RecordPromptSent']!).then(t, []);
+  const reply: SessionEvent = { type: 'AgentReplied', data: { message_id: 'msg_2', text: 'Fixed.', replied_at: at } };
+  spec.given([...working, reply]).when(commands['RecordAgentReply']!).then(t, []);
+  spec.given([...working, asked]).when(commands['AskQuestion']!).then(t, []); // the same question again
+  spec.given([...working, asked, answered]).when(commands['AskQuestion']!).then(t, []); // an answered question again
+  spec.given([...working, { type: 'PermissionDecided', data: { permission_id: 'per_1', permission: 'bash', patterns: ['ls'], reply: 'once', reason: 'r', decided_at: at } }]).when(commands['RecordPermissionDecision']!).then(t, []);
+  spec.given([...working, { type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } }]).when(commands['RecordAgentStatus']!).then(t, []);
+  spec.given(working).when(commands['RecordAgentSessionStarted']!).then(t, []); // the same OpenCode session again
+  spec.given(working).when({ ...commands['RecordAgentSessionStarted']!, opencodeSessionId: 'ses_2' } as SessionCommand).thenFails(t, {
+    kind: 'conflict',
+    state: 'active',
+    detail: 'the agent works in OpenCode session ses_1 already (the session is active)',
+  });
+  spec.given([...working, closed]).when(commands['RecordAgentSessionEnded']!).then(t, [{ type: 'AgentSessionEnded', data: { opencode_session_id: 'ses_1', ended_at: at } }]);
 });

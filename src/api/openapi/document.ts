@@ -64,7 +64,7 @@ const problem = (status: number) => ({
   content: { 'application/problem+json': { schema: ref('Problem') } },
 });
 
-const SESSION_EVENTS = 'Events (this version sends `status` and `question`; the agent and deployment issues add the others): `agent_output` {message_id, text}, `progress` {summary}, `question` {question_id, text, options}, `status` {status, agent_status}, `deployment` {deployment_id, status}. `id:` is the revision in the session stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
+const SESSION_EVENTS = 'Events (the deployment issue adds `deployment`): `agent_output` {message_id, text}, `progress` {summary}, `question` {question_id, text, options}, `status` {status, agent_status}, `deployment` {deployment_id, status}. `id:` is the revision in the session stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
 const DEPLOYMENT_EVENTS = 'Events: `progress` {step, message}, `step_complete` {step, status, detail}, `test_results` (the tests object), `complete` {status, url, all_passing}; the server ends the stream after `complete`. `id:` is the revision in the deployment stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
 
 const sessionId = pathParam('session_id', 'Session id');
