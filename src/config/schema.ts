@@ -54,8 +54,16 @@ export const RoutingConfig = t.type({
 });
 
 export const OpenCodeConfig = t.type({
+  /** The `opencode` binary; the pinned npm package's by default. */
   cli_path: nonEmpty,
+  /** OpenCode's own state (its four XDG folders) lives here, kept across restarts. */
   sessions_dir: nonEmpty,
+  /** The personas' prompts and permissions: `<route>.md` with YAML front matter. */
+  personas_dir: nonEmpty,
+  /** How the agent's permission requests are answered: inside the workspace only, always, or never. */
+  permission_policy: t.keyof({ workspace: null, allow: null, reject: null }, 'workspace | allow | reject'),
+  /** Provider retries OpenCode may make in one turn before the gateway aborts the turn and reports it. */
+  max_provider_retries: intIn(0, 100),
   /** JSON merged into the OpenCode configuration (providers, model); GATEWAY_OPENCODE_CONFIG goes on top. */
   config: t.UnknownRecord,
 });

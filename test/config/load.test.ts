@@ -32,7 +32,8 @@ test('the shipped file decodes with laptop defaults and the production values th
   t.is(config.server.port, 8000);
   t.deepEqual(config.event_store, { type: 'embedded', data_dir: './.gateway/events' });
   t.is(config.data_dir, resolve('.gateway'));
-  t.is(config.opencode.cli_path, '/usr/local/bin/opencode');
+  t.like(config.opencode, { cli_path: 'node_modules/.bin/opencode', personas_dir: 'config/personas', permission_policy: 'workspace', max_provider_retries: 3 });
+  t.is(shipped({ OPENCODE_CLI: '/usr/local/bin/opencode' }).opencode.cli_path, '/usr/local/bin/opencode');
   t.is(config.opencode.sessions_dir, './.gateway/workspace/.opencode-sessions', 'on a laptop, a writable folder');
   t.like(config.workspace, { base_path: './.gateway/workspace/.builders', repos_root: './.gateway/workspace/repos', task_cli: '', task_init: 'after_native' });
   const production = shipped({ GATEWAY_WORKSPACE: '/workspace', TASK_CLI: '/usr/local/bin/task' });
@@ -83,7 +84,7 @@ test('every bad key is named with the reason, unknown keys included', async (t) 
         'auth: { tokens: [{ name: ops, role: admin, sha256: abc }] }',
         'event_store: { type: embedded }',
         'routing: { auto_confirm_confidence: 1.5 }',
-        'opencode: { cli_path: /x, sessions_dir: /y, config: {} }',
+        'opencode: { cli_path: /x, sessions_dir: /y, personas_dir: /p, permission_policy: workspace, max_provider_retries: 3, config: {} }',
         'kubernetes: { namespace_prefix: Builder_, service_account: gateway-sa, ingress_domain: lab.example.com }',
         'deployment: { default_strategy: image_build, max_configmap_size: 1048576, test_timeout: 300, taskfile_path: /t, confirmation_timeout: 900 }',
         'workspace: { base_path: /w }',

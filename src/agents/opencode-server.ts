@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import type { Logger } from 'pino';
+import type { EventLog } from '../events/event-log.js';
+import { OPENCODE_SERVER_STREAM, type OpenCodeServerEvent } from './events.js';
+
+export interface OpenCodeEndpoint {
+  readonly url: string;
+  /** `Basic …` for the server's random password of this start. */
+  readonly authorization: string;
+}
+
+export interface OpenCodeServerOptions {
+  readonly cliPath: string;
+  /** Its four XDG folders live here, so sessions outlive restarts of the server and the gateway. */
+  readonly stateDir: string;
+  readonly configContent: Record<string, unknown>;
+  readonly eventLog: EventLog;
+  readonly logger: Logger;
+  readonly clock?: () => Date;
+  readonly readyTimeoutMs?: number;
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+const LISTENING = /opencode server listening on (http:\/\/127\.0\.0\.1:\d+)/;
+/** A server that ran this long before dying is restarted at once; quicker deaths back off. */
+const STABLE_AFTER_MS = 60_000;
+
+/** A free port on 127.0.0.1: OpenCode has no "any free port" option of its own. */
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+
+/** Environment variables the operator's OpenCode configuration refers to as `{env:NAME}` (provider keys). */
+const referencedVariables = (config: unknown): string[] => [...new Set([...JSON.stringify(config).matchAll(/\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((match) => match[1]!))];
+
+/**
+ * The one shared `opencode serve` of the gateway: on 127.0.0.1, a random port and a random
+ * password per start, its own XDG folders, the gateway's configuration. If it dies it is
+ * started again with growing delay, and each start and death is recorded on the
+ * `opencode-server` stream. Nothing but what OpenCode needs reaches its environment.
+ */
+export class OpenCodeServer {
+  private child: ResultPromise | undefined;
+  private current: (OpenCodeEndpoint & { readonly pid: number }) | undefined;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private backoffMs: number;
+  private readonly listeners = new Set<(endpoint: OpenCodeEndpoint) => void>();
+  private readonly clock: () => Date;
+
+  constructor(private readonly options: OpenCodeServerOptions) {
+    this.clock = options.clock ?? (() => new Date());
+    this.backoffMs = options.initialBackoffMs ?? 1000;
+  }
+
+  /** The running server, or undefined while it is down. */
+  get endpoint(): OpenCodeEndpoint | undefined {
+    return this.current;
+  }
+
+  get pid(): number | undefined {
+    return this.current?.pid;
+  }
+
+  /** Called after every (re)start with the new endpoint. */
+  onStart(listener: (endpoint: OpenCodeEndpoint) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Starts the server and resolves once it answers; rejects if it cannot start. */
+  async start(): Promise<void> {
+    this.stopping = false;
+    await this.launch();
+  }
+
+  /** For /ready: the server answers its health route with our password. */
+  async health(): Promise<void> {
+    const endpoint = this.current;
+    if (!endpoint) throw new Error('the OpenCode server is not running');
+    const response = await fetch(`${endpoint.url}/global/health`, { headers: { authorization: endpoint.authorization }, signal: AbortSignal.timeout(2000) });
+    if (!response.ok) throw new Error(`the OpenCode server answered ${response.status}`);
+    await response.body?.cancel();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    const child = this.child;
+    this.current = undefined;
+    if (!child || child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await child.catch(() => undefined);
+    clearTimeout(killer);
+  }
+
+  private async launch(): Promise<void> {
+    const { stateDir } = this.options;
+    const folders = { XDG_DATA_HOME: 'data', XDG_CONFIG_HOME: 'config', XDG_CACHE_HOME: 'cache', XDG_STATE_HOME: 'state' };
+    for (const folder of Object.values(folders)) await mkdir(join(stateDir, folder), { recursive: true });
+    const port = await freePort();
+    const password = randomBytes(24).toString('base64url');
+    const passthrough = Object.fromEntries(referencedVariables(this.options.configContent).flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]!]])));
+    const env = {
+      ...passthrough,
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      HOME: join(stateDir, 'home'),
+      LANG: process.env['LANG'] ?? 'C.UTF-8',
+      ...Object.fromEntries(Object.entries(folders).map(([name, folder]) => [name, join(stateDir, folder)])),
+      OPENCODE_SERVER_PASSWORD: password,
+      OPENCODE_DISABLE_MODELS_FETCH: '1',
+      OPENCODE_DISABLE_AUTOUPDATE: '1',
+      OPENCODE_ENABLE_QUESTION_TOOL: '1',
+      OPENCODE_CONFIG_CONTENT: JSON.stringify(this.options.configContent),
+    };
+    const started = Date.now();
+    const child = execa(this.options.cliPath, ['serve', '--port', String(port), '--hostname', '127.0.0.1'], {
+      env,
+      extendEnv: false,
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      cleanup: true,
+    });
+    this.child = child;
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+      this.options.logger.debug({ opencode: chunk.toString().trim() }, 'opencode stderr');
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`OpenCode did not start within ${this.options.readyTimeoutMs ?? 30_000} ms: ${stderr}`)), this.options.readyTimeoutMs ?? 30_000);
+      child.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = LISTENING.exec(out);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+      void child.then((result) => {
+        clearTimeout(timer);
+        reject(new Error(`OpenCode exited before it was ready (${result.exitCode ?? result.signal}): ${stderr.trim() || result.message}`));
+      });
+    }).catch(async (error: unknown) => {
+      child.kill('SIGKILL');
+      await child.catch(() => undefined);
+      throw error;
+    });
+    const endpoint = { url, authorization: `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`, pid: child.pid! };
+    this.current = endpoint;
+    const health = (await (await fetch(`${url}/global/health`, { headers: { authorization: endpoint.authorization } })).json()) as { version?: string };
+    await this.record({ type: 'OpenCodeServerStarted', data: { pid: child.pid!, port, version: health.version ?? 'unknown', started_at: this.clock().toISOString() } });
+    this.options.logger.info({ pid: child.pid, port, version: health.version }, 'OpenCode server started');
+    for (const listener of this.listeners) listener(endpoint);
+    void child.then((result) => this.exited(child, started, result.exitCode ?? null, result.signal ?? null));
+  }
+
+  private async exited(child: ResultPromise, started: number, code: number | null, signal: string | null): Promise<void> {
+    if (this.child !== child) return;
+    this.current = undefined;
+    if (this.stopping) return;
+    if (Date.now() - started > STABLE_AFTER_MS) this.backoffMs = this.options.initialBackoffMs ?? 1000;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, this.options.maxBackoffMs ?? 30_000);
+    this.options.logger.error({ pid: child.pid, code, signal, restart_in_ms: delay }, 'OpenCode server exited; restarting');
+    await this.record({ type: 'OpenCodeServerExited', data: { pid: child.pid ?? 0, code, signal, restart_in_ms: delay, exited_at: this.clock().toISOString() } }).catch(() => undefined);
+    this.restartTimer = setTimeout(() => {
+      if (this.stopping) return;
+      this.launch().catch((error: unknown) => {
+        this.options.logger.error({ err: error }, 'OpenCode server failed to start');
+        // The failed attempt is the current child now: its death schedules the next try.
+        if (this.child) void this.exited(this.child, Date.now(), null, null);
+      });
+    }, delay);
+  }
+
+  private async record(event: OpenCodeServerEvent): Promise<void> {
+    await this.options.eventLog.append(OPENCODE_SERVER_STREAM, [event], {
+      expectedRevision: 'any',
+      context: { actor: 'system:opencode', correlationId: OPENCODE_SERVER_STREAM, causationId: OPENCODE_SERVER_STREAM, now: this.clock() },
+    });
+  }
+}
