@@ -20,7 +20,8 @@ export const ProgressReported = defineEvent(
   'ProgressReported',
   jsonCodec(t.type({ progress_id: t.string, summary: t.string, todos: t.union([t.array(Todo), t.null]), files: t.array(t.string), reported_at: t.string })),
 );
-export const AgentTurnFailed = defineEvent('AgentTurnFailed', jsonCodec(t.type({ error: t.string, message: t.string, failed_at: t.string })));
+/** A turn that ended in an error (provider refused, unreachable beyond the retry limit, aborted); `message_id` is OpenCode's assistant message. */
+export const AgentTurnFailed = defineEvent('AgentTurnFailed', jsonCodec(t.type({ message_id: t.string, error: t.string, message: t.string, failed_at: t.string })));
 export const PermissionDecided = defineEvent(
   'PermissionDecided',
   jsonCodec(t.type({ permission_id: t.string, permission: t.string, patterns: t.array(t.string), reply: t.keyof({ once: null, reject: null }), reason: t.string, decided_at: t.string })),

@@ -49,7 +49,7 @@ export type SessionCommand =
       readonly files: readonly string[];
       readonly now: Date;
     }
-  | { readonly type: 'RecordTurnFailed'; readonly error: string; readonly message: string; readonly now: Date }
+  | { readonly type: 'RecordTurnFailed'; readonly messageId: string; readonly error: string; readonly message: string; readonly now: Date }
   | {
       readonly type: 'RecordPermissionDecision';
       readonly permissionId: string;
@@ -164,8 +164,9 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
         data: { progress_id: command.progressId, summary: command.summary, todos: command.todos ? command.todos.map((todo) => ({ ...todo })) : null, files: [...command.files], reported_at: at },
       });
     case 'RecordTurnFailed':
+      if (state.recorded.has(`failure:${command.messageId}`)) return ok();
       if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent fails a turn');
-      return ok({ type: 'AgentTurnFailed', data: { error: command.error, message: command.message, failed_at: at } });
+      return ok({ type: 'AgentTurnFailed', data: { message_id: command.messageId, error: command.error, message: command.message, failed_at: at } });
     case 'RecordPermissionDecision':
       if (state.recorded.has(`permission:${command.permissionId}`)) return ok();
       if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent asks for permissions');

@@ -95,8 +95,9 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
       return { ...state, pendingQuestion: null, answeredQuestions: [...state.answeredQuestions, event.data.question_id] };
     case 'MessageSent':
     case 'WorkspaceRemoved':
-    case 'AgentTurnFailed':
       return state;
+    case 'AgentTurnFailed':
+      return noting(state, `failure:${event.data.message_id}`);
     case 'AgentSessionStarted':
       return { ...state, agentSessionId: event.data.opencode_session_id };
     case 'AgentSessionEnded':
