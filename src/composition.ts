@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import pino, { type Logger } from 'pino';
 import { failedWebhooks } from '../projections/failed-webhooks.js';
+import { createAgents, type Agents } from './agents/agents.js';
+import { openCodeServerEventDefinitions } from './agents/events.js';
 import { logSummary } from '../projections/log-summary.js';
 import { sessionViews } from '../projections/session-view.js';
 import { streamCatalog } from '../projections/stream-catalog.js';
@@ -37,13 +39,15 @@ import { loadRoutingSignals } from './routing/signals.js';
 export interface Gateway {
   readonly url: string;
   readonly eventLog: EventLog;
+  /** The OpenCode server and bridge, when `opencode.enabled`. */
+  readonly agents: Agents | undefined;
   /** Graceful: stop accepting, end SSE, finish in-flight requests, stop runtimes, close the store. */
   stop(): Promise<void>;
 }
 
 /** Every event type the gateway knows; capabilities add theirs here. */
 export const createEventRegistry = (): EventRegistry =>
-  new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions, ...sessionEventDefinitions, ...builderEventDefinitions, ...webhookEventDefinitions]);
+  new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions, ...sessionEventDefinitions, ...builderEventDefinitions, ...webhookEventDefinitions, ...openCodeServerEventDefinitions]);
 
 const openStore = (config: GatewayConfig, cwd: string): Promise<EventStore> => {
   const store = config.event_store;
@@ -78,7 +82,14 @@ export const startGateway = async (
   };
   const sessionViewRunner = new DocumentProjectionRunner(sessionViews, runtimeOptions);
   const failedWebhookRunner = new DocumentProjectionRunner(failedWebhooks, runtimeOptions);
-  const projections = [new DocumentProjectionRunner(streamCatalog, runtimeOptions), new ProjectionRunner(logSummary, runtimeOptions), sessionViewRunner, failedWebhookRunner];
+  const agents = config.opencode.enabled ? createAgents(config, { eventLog, logger, cwd, runtimeOptions }) : undefined;
+  const projections = [
+    new DocumentProjectionRunner(streamCatalog, runtimeOptions),
+    new ProjectionRunner(logSummary, runtimeOptions),
+    sessionViewRunner,
+    failedWebhookRunner,
+    ...(agents ? [agents.projection] : []),
+  ];
   const processManagers = new ProcessManagerGroup([
     new ProcessManagerRunner({
       ...runtimeOptions,
@@ -103,17 +114,19 @@ export const startGateway = async (
       // The contract's retries: `retry_attempts` more tries, the waits growing from `retry_delay`.
       retry: { attempts: config.webhooks.retry_attempts + 1, initialDelayMs: config.webhooks.retry_delay, factor: 2, maxDelayMs: 5 * 60_000 },
     }),
+    ...(agents ? [agents.processManager] : []),
   ]);
   const sse = new SseHub({ keepaliveMs: options.sseKeepaliveMs });
   let server: RunningServer | undefined;
   try {
     for (const projection of projections) await projection.start();
+    await agents?.start();
     await processManagers.start();
     const app = createApp({
       logger,
       authenticate: (token) => authenticate(config.auth.tokens, token),
       metrics,
-      checks: { event_store: () => store.checkHealth() },
+      checks: { event_store: () => store.checkHealth(), ...(agents ? { opencode: () => agents.server.health() } : {}) },
       corsOrigins: config.server.cors_origins,
       bodyLimitBytes: config.server.body_limit,
       rateLimitPerMinute: config.server.rate_limit_per_minute,
@@ -127,6 +140,7 @@ export const startGateway = async (
     server = await startServer(app, { host: config.server.host, port: config.server.port });
   } catch (error) {
     await processManagers.stop();
+    await agents?.stop();
     await Promise.all(projections.map((projection) => projection.stop()));
     await store.close();
     throw error;
@@ -136,10 +150,12 @@ export const startGateway = async (
   return {
     url: running.url,
     eventLog,
+    agents,
     stop: () =>
       (stopping ??= (async () => {
         await running.close({ beforeDrain: () => sse.close() });
         await processManagers.stop();
+        await agents?.stop();
         await Promise.all(projections.map((projection) => projection.stop()));
         await store.close();
       })()),

@@ -82,7 +82,13 @@ export class OpenCodeServer {
   /** Starts the server and resolves once it answers; rejects if it cannot start. */
   async start(): Promise<void> {
     this.stopping = false;
-    await this.launch();
+    try {
+      await this.launch();
+    } catch (error) {
+      // Keep trying in the background; the caller decides whether to go on without it.
+      if (this.child) void this.exited(this.child, Date.now(), null, null);
+      throw error;
+    }
   }
 
   /** For /ready: the server answers its health route with our password. */

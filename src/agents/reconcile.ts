@@ -121,6 +121,9 @@ export const planReconcile = (snapshot: OpenCodeSnapshot, facts: BridgeFacts, po
   if (abort && running && fresh(`failure:${running}`)) {
     commands.push({ type: 'RecordTurnFailed', messageId: running, error: 'ProviderUnreachable', message: `the model provider failed ${status.attempt} times: ${status.message}` });
   }
-  commands.push({ type: 'RecordAgentStatus', agentStatus: status === undefined || status.type === 'idle' || abort ? 'idle' : 'working' });
+  // A prompt OpenCode has not picked up yet (its user message is the last one) is work too.
+  const queued = snapshot.messages.at(-1)?.info.role === 'user';
+  const idle = abort || ((status === undefined || status.type === 'idle') && !queued);
+  commands.push({ type: 'RecordAgentStatus', agentStatus: idle ? 'idle' : 'working' });
   return { commands, permissionReplies, abort };
 };

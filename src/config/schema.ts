@@ -54,6 +54,8 @@ export const RoutingConfig = t.type({
 });
 
 export const OpenCodeConfig = t.type({
+  /** Off: no OpenCode server and no agents (sessions still get workspaces). */
+  enabled: t.boolean,
   /** The `opencode` binary; the pinned npm package's by default. */
   cli_path: nonEmpty,
   /** OpenCode's own state (its four XDG folders) lives here, kept across restarts. */

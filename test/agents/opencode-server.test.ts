@@ -54,5 +54,6 @@ test('a binary that cannot start is a clear error', async (t) => {
   t.teardown(() => rm(stateDir, { recursive: true, force: true }));
   const { eventLog } = await openTestEventLog(t, openCodeServerEventDefinitions);
   const server = new OpenCodeServer({ cliPath: join(stateDir, 'no-opencode'), stateDir, configContent: {}, eventLog, logger: pino({ level: 'silent' }) });
+  t.teardown(() => server.stop());
   await t.throwsAsync(() => server.start(), { message: /OpenCode exited before it was ready/ });
 });

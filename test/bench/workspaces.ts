@@ -55,7 +55,7 @@ export const benchWorkspaces = async (): Promise<Figure[]> => {
     const loaded = loadConfig({ env: { GATEWAY_DATA_DIR: dir, PORT: '0', GATEWAY_TOKENS: `bench:operator:${TOKEN}` } });
     if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
     const gateway = await startGateway(
-      { ...loaded.right, server: { ...loaded.right.server, rate_limit_per_minute: 1_000_000 }, event_store: { type: 'embedded', data_dir: join(dir, 'events') }, workspace: { ...loaded.right.workspace, base_path: join(dir, 'builders'), repos_root: reposRoot } },
+      { ...loaded.right, server: { ...loaded.right.server, rate_limit_per_minute: 1_000_000 }, event_store: { type: 'embedded', data_dir: join(dir, 'events') }, workspace: { ...loaded.right.workspace, base_path: join(dir, 'builders'), repos_root: reposRoot }, opencode: { ...loaded.right.opencode, enabled: false } },
       { logger: pino({ level: 'silent' }) },
     );
     try {

@@ -84,7 +84,7 @@ test('every bad key is named with the reason, unknown keys included', async (t) 
         'auth: { tokens: [{ name: ops, role: admin, sha256: abc }] }',
         'event_store: { type: embedded }',
         'routing: { auto_confirm_confidence: 1.5 }',
-        'opencode: { cli_path: /x, sessions_dir: /y, personas_dir: /p, permission_policy: workspace, max_provider_retries: 3, config: {} }',
+        'opencode: { enabled: true, cli_path: /x, sessions_dir: /y, personas_dir: /p, permission_policy: workspace, max_provider_retries: 3, config: {} }',
         'kubernetes: { namespace_prefix: Builder_, service_account: gateway-sa, ingress_domain: lab.example.com }',
         'deployment: { default_strategy: image_build, max_configmap_size: 1048576, test_timeout: 300, taskfile_path: /t, confirmation_timeout: 900 }',
         'workspace: { base_path: /w }',

@@ -23,6 +23,10 @@ export interface TestGatewayOptions {
   readonly workspace?: Partial<GatewayConfig['workspace']>;
   readonly webhooks?: Partial<GatewayConfig['webhooks']>;
   readonly webhookSecret?: string;
+  /** The OpenCode configuration (provider, model) to run agents with; without it agents are off. */
+  readonly opencode?: Record<string, unknown>;
+  readonly permissionPolicy?: GatewayConfig['opencode']['permission_policy'];
+  readonly maxProviderRetries?: number;
 }
 
 /** A real repository with one commit under the repos root, for the workspace manager to use. */
@@ -50,6 +54,13 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
     event_store: { type: 'embedded', data_dir: join(dir, 'events') },
     workspace: { ...loaded.right.workspace, ...options.workspace },
     webhooks: { ...loaded.right.webhooks, ...options.webhooks },
+    opencode: {
+      ...loaded.right.opencode,
+      enabled: options.opencode !== undefined,
+      config: options.opencode ?? {},
+      permission_policy: options.permissionPolicy ?? loaded.right.opencode.permission_policy,
+      max_provider_retries: options.maxProviderRetries ?? loaded.right.opencode.max_provider_retries,
+    },
   };
   const reposRoot = config.workspace.repos_root;
   for (const repo of options.repos ?? []) await makeRepo(reposRoot, repo);

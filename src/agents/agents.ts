@@ -1,0 +1,70 @@
+import { resolve } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import type { Logger } from 'pino';
+import { agentSessions } from '../../projections/agent-sessions.js';
+import type { GatewayConfig } from '../config/schema.js';
+import type { EventLog } from '../events/event-log.js';
+import { ProcessManagerRunner } from '../process-managers/runtime.js';
+import { DocumentProjectionRunner } from '../projections/runtime.js';
+import { AgentReconciler } from './agent-reconciler.js';
+import { agentBridge, agentBridgeEffects } from './bridge.js';
+import { openCodeConfigContent } from './opencode-config.js';
+import { OpenCodeServer } from './opencode-server.js';
+import { loadPersonas } from './personas.js';
+
+/** What the composition root wires for agents: the OpenCode server, the bridge and its reconciler. */
+export interface Agents {
+  readonly processManager: ProcessManagerRunner;
+  readonly projection: DocumentProjectionRunner<unknown>;
+  readonly server: OpenCodeServer;
+  readonly reconciler: AgentReconciler;
+  /** Starts the OpenCode server (a failure leaves the gateway up, degraded, and keeps retrying) and the reconciler. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const createAgents = (
+  config: GatewayConfig,
+  options: { eventLog: EventLog; logger: Logger; cwd: string; runtimeOptions: { onLag?: (name: string, lag: number) => void; onError?: (name: string, error: unknown) => void } },
+): Agents => {
+  const personas = loadPersonas(resolve(options.cwd, config.opencode.personas_dir));
+  if (E.isLeft(personas)) throw new Error(personas.left);
+  const server = new OpenCodeServer({
+    cliPath: resolve(options.cwd, config.opencode.cli_path),
+    stateDir: resolve(options.cwd, config.opencode.sessions_dir),
+    configContent: openCodeConfigContent(config.opencode.config, personas.right),
+    eventLog: options.eventLog,
+    logger: options.logger,
+  });
+  const projection = new DocumentProjectionRunner(agentSessions, { eventLog: options.eventLog, ...options.runtimeOptions });
+  const reconciler = new AgentReconciler({
+    eventLog: options.eventLog,
+    endpoint: () => server.endpoint,
+    sessionOf: (opencodeSessionId) => projection.get(opencodeSessionId)?.session_id,
+    liveSessions: () => [...projection.getState().values()].map((view) => view.session_id),
+    policy: { permissions: config.opencode.permission_policy, maxProviderRetries: config.opencode.max_provider_retries },
+    logger: options.logger,
+  });
+  const processManager = new ProcessManagerRunner({
+    eventLog: options.eventLog,
+    ...options.runtimeOptions,
+    processManager: agentBridge,
+    effects: agentBridgeEffects({ eventLog: options.eventLog, endpoint: () => server.endpoint, reconcile: (sessionId) => reconciler.reconcile(sessionId), logger: options.logger }),
+    // OpenCode may be restarting (a second or two): keep trying for about half a minute.
+    retry: { attempts: 8, initialDelayMs: 250, factor: 2, maxDelayMs: 10_000 },
+  });
+  return {
+    processManager: processManager as unknown as ProcessManagerRunner,
+    projection: projection as unknown as DocumentProjectionRunner<unknown>,
+    server,
+    reconciler,
+    start: async () => {
+      await server.start().catch((error: unknown) => options.logger.error({ err: error }, 'OpenCode did not start; the gateway runs without agents until it does'));
+      reconciler.start();
+    },
+    stop: async () => {
+      await reconciler.stop();
+      await server.stop();
+    },
+  };
+};

@@ -1,0 +1,139 @@
+import test, { type ExecutionContext } from 'ava';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { simpleGit } from 'simple-git';
+import type { Gateway } from '../../src/composition.js';
+import { sessionStream } from '../../src/sessions/events.js';
+import { caller, waitForSessionStatus } from '../support/gateway-client.js';
+import { scriptedProviderConfig, startScriptedModel } from '../support/scripted-model.js';
+import { startTestGateway, type TestGatewayOptions } from '../support/test-gateway.js';
+
+/**
+ * The agent bridge against the real OpenCode binary and a scripted model on 127.0.0.1: the task
+ * and messages become prompts, and OpenCode's replies, questions, progress and failures come
+ * back as session events, visible through the API.
+ */
+const OPERATOR = 'operator-token-0123456789';
+const call = caller(OPERATOR);
+
+type View = { session_id: string; status: string; agent_status: string; workspace_path: string; pending_question: { question_id: string; text: string; options: string[] } | null };
+type Entry = { role: string; text: string };
+
+const start = async (t: ExecutionContext, options: Partial<TestGatewayOptions> = {}) => {
+  const model = await startScriptedModel();
+  t.teardown(() => model.close());
+  const gateway = await startTestGateway(t, { tokens: `slack:operator:${OPERATOR}`, repos: ['api', 'web'], opencode: scriptedProviderConfig(model.baseUrl), ...options });
+  return { gateway, model };
+};
+
+/** A confident builder task, so the gateway confirms the route and the agent starts at once. */
+const createSession = async (gateway: Gateway, project: string, description: string): Promise<View> => {
+  const response = await call(gateway, 'POST', '/api/sessions', { category: 'platform', project, repos: [{ name: 'api' }], task: { title: 'Fix typo in the footer', description } });
+  const view = (await response.json()) as View;
+  return waitForSessionStatus<View>(call, gateway, view.session_id, 'active');
+};
+
+const eventually = async <T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+};
+
+const conversation = async (gateway: Gateway, id: string): Promise<Entry[]> => ((await (await call(gateway, 'GET', `/api/sessions/${id}/messages`)).json()) as { items: Entry[] }).items;
+const agentReply = (gateway: Gateway, id: string, pattern: RegExp) =>
+  eventually(async () => (await conversation(gateway, id)).find((entry) => entry.role === 'agent' && pattern.test(entry.text)), `an agent reply matching ${pattern}`);
+const eventsOf = async (gateway: Gateway, id: string) => (await gateway.eventLog.readStream(sessionStream(id))).map((stored) => stored.event);
+const view = async (gateway: Gateway, id: string) => (await (await call(gateway, 'GET', `/api/sessions/${id}`)).json()) as View;
+
+test('the task becomes the first prompt; the write tool writes into the worktree on the builder branch; the reply and progress are recorded', async (t) => {
+  const { gateway } = await start(t);
+  const session = await createSession(gateway, 'billing', 'The footer says Copyrigth. [write repos/api/hello.txt]');
+  await agentReply(gateway, session.session_id, /^Wrote repos\/api\/hello\.txt\.$/);
+  const worktree = join(session.workspace_path, 'repos', 'api');
+  t.is(readFileSync(join(worktree, 'hello.txt'), 'utf8'), 'written by scripted model\n');
+  t.is((await simpleGit(worktree).revparse(['--abbrev-ref', 'HEAD'])).trim(), 'builder/platform-billing');
+  t.regex(await simpleGit(worktree).raw(['status', '--porcelain']), /\?\? hello\.txt/);
+  const events = await eventsOf(gateway, session.session_id);
+  t.like(events.find((event) => event.type === 'AgentSessionStarted'), { data: { agent: 'builder', directory: session.workspace_path } });
+  t.like(events.find((event) => event.type === 'PromptSent'), { data: { message_id: 'task', agent: 'builder' } });
+  t.like(events.find((event) => event.type === 'ProgressReported'), { data: { summary: 'Wrote repos/api/hello.txt', files: ['repos/api/hello.txt'] } });
+  await eventually(async () => ((await view(gateway, session.session_id)).agent_status === 'idle' ? true : undefined), 'the agent idle');
+  t.is(events.filter((event) => event.type === 'AgentReplied').length, 1, 'one reply for one turn');
+
+  // A message from Slack is the next prompt, with the same persona.
+  const sent = await call(gateway, 'POST', `/api/sessions/${session.session_id}/messages`, { text: 'Also add a second file [write repos/api/second.txt]' });
+  t.is(sent.status, 202);
+  await agentReply(gateway, session.session_id, /^Wrote repos\/api\/second\.txt\.$/);
+  t.true(existsSync(join(worktree, 'second.txt')));
+  t.deepEqual((await conversation(gateway, session.session_id)).map((entry) => entry.role), ['agent', 'user', 'agent']);
+});
+
+test('a question is relayed with its options; the answer through the API reaches the agent, which continues with it', async (t) => {
+  const { gateway } = await start(t);
+  const session = await createSession(gateway, 'billing', 'Which year? [ask]');
+  const waiting = await eventually(async () => {
+    const current = await view(gateway, session.session_id);
+    return current.pending_question ? current : undefined;
+  }, 'a pending question');
+  t.like(waiting, { agent_status: 'waiting_for_answer', pending_question: { text: 'Which year goes in the footer?', options: ['2025', '2026'] } });
+  const answered = await call(gateway, 'POST', `/api/sessions/${session.session_id}/questions/${waiting.pending_question!.question_id}/answer`, { answer: '2026' });
+  t.is(answered.status, 202);
+  const reply = await agentReply(gateway, session.session_id, /You answered/);
+  t.regex(reply.text, /2026/);
+  t.is((await view(gateway, session.session_id)).pending_question, null);
+});
+
+test('a provider error fails the turn, visibly; the session stays active', async (t) => {
+  const { gateway } = await start(t);
+  const session = await createSession(gateway, 'billing', 'Try this [error]');
+  const failed = await eventually(async () => (await eventsOf(gateway, session.session_id)).find((event) => event.type === 'AgentTurnFailed'), 'a failed turn');
+  t.like(failed, { data: { error: 'APIError' } });
+  t.regex((failed.data as { message: string }).message, /scripted provider error/);
+  t.is((await view(gateway, session.session_id)).status, 'active');
+});
+
+test('a todo list becomes progress with the todos', async (t) => {
+  const { gateway } = await start(t);
+  const session = await createSession(gateway, 'billing', 'Plan it [todo]');
+  const progress = await eventually(
+    async () => (await eventsOf(gateway, session.session_id)).find((event) => event.type === 'ProgressReported' && (event.data as { todos: unknown }).todos !== null),
+    'todo progress',
+  );
+  t.like(progress, { data: { summary: '1 of 2 done; now: Fix the typo' } });
+  await agentReply(gateway, session.session_id, /Planned the work/);
+});
+
+test('pause aborts the running turn; close ends the agent and deletes its OpenCode session', async (t) => {
+  const { gateway, model } = await start(t);
+  const session = await createSession(gateway, 'billing', 'Take your time [slow]');
+  await eventually(async () => (model.requests() > 0 ? true : undefined), 'the model streaming');
+  t.is((await view(gateway, session.session_id)).agent_status, 'working');
+  t.is((await call(gateway, 'POST', `/api/sessions/${session.session_id}/pause`)).status, 202);
+  const aborted = await eventually(async () => (await eventsOf(gateway, session.session_id)).find((event) => event.type === 'AgentTurnFailed'), 'the aborted turn');
+  t.like(aborted, { data: { error: 'MessageAbortedError' } });
+  const started = (await eventsOf(gateway, session.session_id)).find((event) => event.type === 'AgentSessionStarted')!.data as { opencode_session_id: string };
+  t.is((await call(gateway, 'POST', `/api/sessions/${session.session_id}/close`, { reason: 'done' })).status, 202);
+  await eventually(async () => (await eventsOf(gateway, session.session_id)).find((event) => event.type === 'AgentSessionEnded'), 'the agent ended');
+  const endpoint = gateway.agents!.server.endpoint!;
+  const lookup = await fetch(`${endpoint.url}/session/${started.opencode_session_id}`, { headers: { authorization: endpoint.authorization } });
+  t.is(lookup.status, 404, 'the OpenCode session is gone');
+});
+
+test('two sessions in two workspaces work at once, each in its own worktree', async (t) => {
+  const { gateway } = await start(t);
+  const [first, second] = await Promise.all([createSession(gateway, 'billing', '[write repos/api/one.txt]'), createSession(gateway, 'ledger', '[write repos/api/two.txt]')]);
+  await Promise.all([agentReply(gateway, first!.session_id, /Wrote repos\/api\/one\.txt/), agentReply(gateway, second!.session_id, /Wrote repos\/api\/two\.txt/)]);
+  t.true(existsSync(join(first!.workspace_path, 'repos', 'api', 'one.txt')));
+  t.false(existsSync(join(first!.workspace_path, 'repos', 'api', 'two.txt')));
+  t.true(existsSync(join(second!.workspace_path, 'repos', 'api', 'two.txt')));
+});
+
+test('/ready reports the OpenCode server', async (t) => {
+  const { gateway } = await start(t);
+  const ready = (await (await fetch(`${gateway.url}/ready`)).json()) as { checks: Record<string, string> };
+  t.is(ready.checks['opencode'], 'ok');
+});
