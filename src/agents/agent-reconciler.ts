@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { EventLog } from '../events/event-log.js';
+import { untilAborted } from '../events/until-aborted.js';
 import { sleep } from '../process-managers/retry-policy.js';
 import { loadAgentSession } from './agent-session.js';
 import { recordOnSession } from './bridge.js';
@@ -84,7 +85,9 @@ export class AgentReconciler {
       try {
         // No retries inside the SDK: after a restart the server has another port and password.
         const { stream } = await openCodeClient(endpoint).global.event({ signal, sseMaxRetryAttempts: 1 });
-        for await (const line of stream) {
+        // The SDK's stream does not end on its own when the signal aborts: stopping must not wait for it.
+        signal.addEventListener('abort', () => void stream.return(undefined).catch(() => undefined), { once: true });
+        for await (const line of untilAborted(stream, signal)) {
           const trigger = triggerOf(line);
           if (trigger?.kind === 'connected') for (const sessionId of this.options.liveSessions()) this.reconcile(sessionId);
           if (trigger?.kind === 'session') {

@@ -49,6 +49,7 @@ export const createAgents = (
     eventLog: options.eventLog,
     ...options.runtimeOptions,
     processManager: agentBridge,
+    onReaction: (name, key, outcome) => options.logger.debug({ process_manager: name, key, outcome }, 'reaction'),
     effects: agentBridgeEffects({ eventLog: options.eventLog, endpoint: () => server.endpoint, reconcile: (sessionId) => reconciler.reconcile(sessionId), logger: options.logger }),
     // OpenCode may be restarting (a second or two): keep trying for about half a minute.
     retry: { attempts: 8, initialDelayMs: 250, factor: 2, maxDelayMs: 10_000 },

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -112,8 +113,26 @@ export class OpenCodeServer {
     clearTimeout(killer);
   }
 
+  /**
+   * A server a killed gateway left running (it has no parent to stop it) would share the state
+   * folder with the new one: the last recorded one is stopped first, if it is still an opencode.
+   */
+  private async stopLeftover(): Promise<void> {
+    const [last] = await this.options.eventLog.readStream<OpenCodeServerEvent>(OPENCODE_SERVER_STREAM, { direction: 'backwards', maxCount: 1 });
+    if (last?.event.type !== 'OpenCodeServerStarted') return;
+    const { pid } = last.event.data;
+    const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!command.includes('opencode') || !command.includes('serve')) return;
+    this.options.logger.warn({ pid }, 'stopping the OpenCode server a previous gateway left running');
+    process.kill(pid, 'SIGTERM');
+    for (let waited = 0; waited < 5000 && existsSync(`/proc/${pid}`); waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
+    await this.record({ type: 'OpenCodeServerExited', data: { pid, code: null, signal: 'SIGTERM', restart_in_ms: null, exited_at: this.clock().toISOString() } });
+  }
+
   private async launch(): Promise<void> {
     const { stateDir } = this.options;
+    await this.stopLeftover();
     const folders = { XDG_DATA_HOME: 'data', XDG_CONFIG_HOME: 'config', XDG_CACHE_HOME: 'cache', XDG_STATE_HOME: 'state' };
     for (const folder of Object.values(folders)) await mkdir(join(stateDir, folder), { recursive: true });
     const port = await freePort();

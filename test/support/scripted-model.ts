@@ -11,12 +11,15 @@ import type { AddressInfo } from 'node:net';
  *   [error]         the provider answers 400
  *   [unreachable]   the provider drops every connection (OpenCode retries)
  *   [slow]          a reply streamed slowly for a minute (to be aborted)
+ *   [delay <ms>]    a reply after that long (a turn to kill the gateway in)
  * anything else:    a one-line reply quoting the message.
  */
 export interface ScriptedModel {
   readonly baseUrl: string;
   /** How many completion requests came in (title generation excluded). */
   readonly requests: () => number;
+  /** How many `[delay]` replies were sent in full. */
+  readonly delayedReplies: () => number;
   readonly close: () => Promise<void>;
 }
 
@@ -41,6 +44,8 @@ const reply = (response: ServerResponse, text: string): void => {
 };
 
 let calls = 0;
+/** Delayed replies fully sent, for tests that must know a turn's answer has left the model. */
+let delivered = 0;
 const toolCall = (response: ServerResponse, name: string, args: unknown): void => {
   const json = JSON.stringify(args);
   const half = Math.floor(json.length / 2);
@@ -84,6 +89,15 @@ const play = (messages: Message[], response: ServerResponse, request: IncomingMe
       ],
     });
   }
+  const delay = /\[delay (\d+)\]/.exec(said);
+  if (delay) {
+    const timer = setTimeout(() => {
+      reply(response, 'Done after a delay.');
+      delivered++;
+    }, Number(delay[1]));
+    response.on('close', () => clearTimeout(timer));
+    return;
+  }
   if (said.includes('[slow]')) {
     response.writeHead(200, { 'content-type': 'text/event-stream' });
     response.write(chunk({ role: 'assistant', content: 'Working' }));
@@ -123,6 +137,7 @@ export const startScriptedModel = async (): Promise<ScriptedModel> => {
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests: () => requests,
+    delayedReplies: () => delivered,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
