@@ -1,3 +1,4 @@
+import { benchAgents } from './agents.js';
 import { benchEventStore, type Figure } from './eventstore.js';
 import { benchWorkspaces } from './workspaces.js';
 
@@ -8,6 +9,7 @@ import { benchWorkspaces } from './workspaces.js';
 const benchmarks: Record<string, () => Promise<Figure[]>> = {
   eventstore: () => benchEventStore(),
   workspaces: () => benchWorkspaces(),
+  agents: () => benchAgents(),
 };
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
