@@ -137,3 +137,47 @@ test('/ready reports the OpenCode server', async (t) => {
   const ready = (await (await fetch(`${gateway.url}/ready`)).json()) as { checks: Record<string, string> };
   t.is(ready.checks['opencode'], 'ok');
 });
+
+test('the personas are OpenCode agents of the shared server', async (t) => {
+  const { gateway } = await start(t);
+  const session = await createSession(gateway, 'billing', 'Hello');
+  const endpoint = gateway.agents!.server.endpoint!;
+  const agents = (await (await fetch(`${endpoint.url}/agent?directory=${encodeURIComponent(session.workspace_path)}`, { headers: { authorization: endpoint.authorization } })).json()) as { name: string; description?: string }[];
+  for (const persona of ['architect', 'pm', 'builder', 'party-mode']) t.true(agents.some((agent) => agent.name === persona), persona);
+  t.regex(agents.find((agent) => agent.name === 'architect')!.description ?? '', /arch-decisions\.md/);
+});
+
+test('a write outside the workspace asks for permission, which the policy rejects', async (t) => {
+  const { gateway } = await start(t);
+  const outside = join(gateway.reposRoot, '..', 'outside.txt');
+  const session = await createSession(gateway, 'billing', `[write ${outside}]`);
+  const decided = await eventually(async () => (await eventsOf(gateway, session.session_id)).find((event) => event.type === 'PermissionDecided'), 'a permission decision');
+  t.like(decided, { data: { reply: 'reject', reason: 'outside the workspace' } });
+  await eventually(async () => ((await view(gateway, session.session_id)).agent_status === 'idle' ? true : undefined), 'the turn over');
+  t.false(existsSync(outside), 'nothing was written outside');
+});
+
+test('a provider that stays unreachable past the retry limit: the turn is aborted and reported', async (t) => {
+  const { gateway } = await start(t, { maxProviderRetries: 1 });
+  const session = await createSession(gateway, 'billing', 'Hello [unreachable]');
+  const failed = await eventually(
+    async () => (await eventsOf(gateway, session.session_id)).find((event) => event.type === 'AgentTurnFailed' && (event.data as { error: string }).error === 'ProviderUnreachable'),
+    'the unreachable provider reported',
+  );
+  t.regex((failed.data as { message: string }).message, /^the model provider failed 2 times/);
+  await eventually(async () => ((await view(gateway, session.session_id)).agent_status === 'idle' ? true : undefined), 'the agent idle');
+});
+
+test('OpenCode killed: the gateway restarts it and the agent goes on in the same session', async (t) => {
+  const { gateway } = await start(t);
+  const session = await createSession(gateway, 'billing', 'First [write repos/api/first.txt]');
+  await agentReply(gateway, session.session_id, /Wrote repos\/api\/first\.txt/);
+  const before = gateway.agents!.server.endpoint!.url;
+  process.kill(gateway.agents!.server.pid!, 'SIGKILL');
+  await eventually(async () => (gateway.agents!.server.endpoint && gateway.agents!.server.endpoint.url !== before ? true : undefined), 'OpenCode restarted');
+  t.is((await call(gateway, 'POST', `/api/sessions/${session.session_id}/messages`, { text: 'Then [write repos/api/then.txt]' })).status, 202);
+  await agentReply(gateway, session.session_id, /Wrote repos\/api\/then\.txt/);
+  const started = (await eventsOf(gateway, session.session_id)).filter((event) => event.type === 'AgentSessionStarted');
+  t.is(started.length, 1, 'the same OpenCode session, from OpenCode’s own state');
+  t.true(existsSync(join(session.workspace_path, 'repos', 'api', 'then.txt')));
+});
