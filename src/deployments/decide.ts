@@ -1,0 +1,86 @@
+import * as E from 'fp-ts/lib/Either.js';
+import type { Decider } from '../commands/decider.js';
+import type { DomainError } from '../commands/domain-error.js';
+import { evolveDeployment, initialDeployment, nextStep, type Deployment, type DeploymentStatus } from './deployment.js';
+import type { DeploymentEvent, DeploymentPlan, Step } from './events.js';
+
+export type DeploymentCommand =
+  | {
+      readonly type: 'RequestDeployment';
+      readonly deploymentId: string;
+      readonly sessionId: string;
+      readonly branch: string;
+      readonly repo: string;
+      readonly commit: string;
+      readonly plan: DeploymentPlan;
+      /** Seconds a person has to confirm. */
+      readonly confirmationTimeout: number;
+      readonly now: Date;
+    }
+  | { readonly type: 'ConfirmDeployment'; readonly confirmedBy: string; readonly now: Date }
+  | { readonly type: 'RejectDeployment'; readonly rejectedBy: string; readonly reason: string | null; readonly now: Date }
+  /** The deadline timer's command: a no-op when it fires early or after an answer. */
+  | { readonly type: 'ExpireDeployment'; readonly now: Date }
+  | { readonly type: 'StartStep'; readonly step: Step; readonly message: string; readonly now: Date }
+  | { readonly type: 'CompleteStep'; readonly step: Step; readonly status: 'done' | 'skipped'; readonly detail: string; readonly now: Date }
+  | { readonly type: 'FailDeployment'; readonly step: Step | null; readonly reason: string; readonly now: Date }
+  | { readonly type: 'SucceedDeployment'; readonly now: Date };
+
+const conflict = (status: DeploymentStatus, detail: string): E.Either<DomainError, never> => E.left({ kind: 'conflict', state: status, detail: `${detail} (the deployment is ${status})` });
+const ok = (...events: DeploymentEvent[]): E.Either<DomainError, readonly DeploymentEvent[]> => E.right(events);
+const executing = (state: Deployment): boolean => state.status === 'confirmed' || state.status === 'deploying' || state.status === 'testing';
+
+export const decideDeployment = (command: DeploymentCommand, state: Deployment): E.Either<DomainError, readonly DeploymentEvent[]> => {
+  const at = command.now.toISOString();
+  if (command.type === 'RequestDeployment') {
+    if (state.status !== 'none') return conflict(state.status, `deployment ${command.deploymentId} exists already`);
+    return ok(
+      {
+        type: 'DeploymentRequested',
+        data: { deployment_id: command.deploymentId, session_id: command.sessionId, branch: command.branch, repo: command.repo, commit: command.commit, plan: command.plan, requested_at: at },
+      },
+      { type: 'ConfirmationRequested', data: { expires_at: new Date(command.now.getTime() + command.confirmationTimeout * 1000).toISOString() } },
+    );
+  }
+  if (state.status === 'none') return E.left({ kind: 'not_found', detail: 'no such deployment' });
+  switch (command.type) {
+    case 'ConfirmDeployment':
+      if (state.status !== 'awaiting_confirmation') return conflict(state.status, 'only a deployment awaiting confirmation can be confirmed');
+      return ok({ type: 'DeploymentConfirmed', data: { confirmed_by: command.confirmedBy, confirmed_at: at } });
+    case 'RejectDeployment':
+      if (state.status !== 'awaiting_confirmation') return conflict(state.status, 'only a deployment awaiting confirmation can be rejected');
+      return ok({ type: 'DeploymentRejected', data: { rejected_by: command.rejectedBy, reason: command.reason, rejected_at: at } });
+    case 'ExpireDeployment':
+      if (state.status !== 'awaiting_confirmation' || state.expiresAt === null || command.now.getTime() < Date.parse(state.expiresAt)) return ok();
+      return ok({ type: 'DeploymentExpired', data: { expired_at: at } });
+    case 'StartStep': {
+      if (!executing(state)) return conflict(state.status, 'steps run only in a confirmed deployment');
+      if (state.running === command.step) return ok(); // started already: a retry after a crash
+      if (state.running !== null) return conflict(state.status, `step ${state.running} is still running`);
+      const next = nextStep(state.plan, state.completed);
+      if (next !== command.step) return conflict(state.status, `the next step is ${next ?? 'none'}, not ${command.step}`);
+      return ok({ type: 'DeploymentStepStarted', data: { step: command.step, message: command.message, started_at: at } });
+    }
+    case 'CompleteStep':
+      if (state.completed.includes(command.step)) return ok();
+      if (!executing(state) || state.running !== command.step) return conflict(state.status, `step ${command.step} is not running`);
+      return ok({ type: 'DeploymentStepCompleted', data: { step: command.step, status: command.status, detail: command.detail, finished_at: at } });
+    case 'FailDeployment':
+      if (!executing(state)) return conflict(state.status, 'only a running deployment can fail');
+      return ok({ type: 'DeploymentFailed', data: { step: command.step, reason: command.reason, failed_at: at } });
+    case 'SucceedDeployment':
+      if (!executing(state)) return conflict(state.status, 'only a running deployment can succeed');
+      if (nextStep(state.plan, state.completed) !== undefined) return conflict(state.status, `step ${nextStep(state.plan, state.completed)} has not run`);
+      return ok({ type: 'DeploymentSucceeded', data: { url: state.plan.url, succeeded_at: at } });
+    default: {
+      const unexpected: never = command;
+      return unexpected;
+    }
+  }
+};
+
+export const deploymentDecider: Decider<DeploymentCommand, DeploymentEvent, Deployment> = {
+  initialState: initialDeployment,
+  evolve: evolveDeployment,
+  decide: decideDeployment,
+};

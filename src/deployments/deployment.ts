@@ -1,0 +1,70 @@
+import type { DeploymentEvent, DeploymentPlan, Step } from './events.js';
+
+export interface DeploymentFacts {
+  readonly deploymentId: string;
+  readonly sessionId: string;
+  readonly plan: DeploymentPlan;
+  readonly expiresAt: string | null;
+  /** Steps finished (done or skipped), in order. */
+  readonly completed: readonly Step[];
+  /** The step under way, if any. */
+  readonly running: Step | null;
+}
+
+/** The contract's status machine: awaiting_confirmation → confirmed → deploying → testing → succeeded | failed; rejected and expired end it early. */
+export type Deployment =
+  | { readonly status: 'none' }
+  | ({ readonly status: 'awaiting_confirmation' } & DeploymentFacts)
+  | ({ readonly status: 'confirmed' } & DeploymentFacts)
+  | ({ readonly status: 'deploying' } & DeploymentFacts)
+  | ({ readonly status: 'testing' } & DeploymentFacts)
+  | ({ readonly status: 'succeeded' } & DeploymentFacts)
+  | ({ readonly status: 'failed' } & DeploymentFacts & { readonly failedStep: Step | null; readonly reason: string })
+  | ({ readonly status: 'rejected' } & DeploymentFacts)
+  | ({ readonly status: 'expired' } & DeploymentFacts);
+
+export type DeploymentStatus = Deployment['status'];
+
+export const initialDeployment = (): Deployment => ({ status: 'none' });
+
+/** The next step to run once `completed` are done. */
+export const nextStep = (plan: DeploymentPlan, completed: readonly Step[]): Step | undefined => plan.steps.find((step) => !completed.includes(step));
+
+const factsOf = (state: Exclude<Deployment, { status: 'none' }>): DeploymentFacts => ({
+  deploymentId: state.deploymentId,
+  sessionId: state.sessionId,
+  plan: state.plan,
+  expiresAt: state.expiresAt,
+  completed: state.completed,
+  running: state.running,
+});
+
+export const evolveDeployment = (state: Deployment, event: DeploymentEvent): Deployment => {
+  if (event.type === 'DeploymentRequested') {
+    return { status: 'awaiting_confirmation', deploymentId: event.data.deployment_id, sessionId: event.data.session_id, plan: event.data.plan, expiresAt: null, completed: [], running: null };
+  }
+  if (state.status === 'none') return state;
+  const facts = factsOf(state);
+  switch (event.type) {
+    case 'ConfirmationRequested':
+      return { ...state, expiresAt: event.data.expires_at };
+    case 'DeploymentConfirmed':
+      return { status: 'confirmed', ...facts };
+    case 'DeploymentRejected':
+      return { status: 'rejected', ...facts };
+    case 'DeploymentExpired':
+      return { status: 'expired', ...facts };
+    case 'DeploymentStepStarted':
+      return { status: event.data.step === 'tests' ? 'testing' : 'deploying', ...facts, running: event.data.step };
+    case 'DeploymentStepCompleted':
+      return { ...state, completed: [...facts.completed, event.data.step], running: null };
+    case 'DeploymentSucceeded':
+      return { status: 'succeeded', ...facts, running: null };
+    case 'DeploymentFailed':
+      return { status: 'failed', ...facts, running: null, failedStep: event.data.step, reason: event.data.reason };
+    default: {
+      const unexpected: never = event;
+      return unexpected;
+    }
+  }
+};

@@ -1,0 +1,64 @@
+import * as t from 'io-ts';
+import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js';
+
+/** The contract's steps, in order. */
+export const STEPS = ['namespace', 'rbac', 'configmaps', 'pvcs', 'manifests', 'ingress', 'pods_ready', 'tests'] as const;
+export type Step = (typeof STEPS)[number];
+export const StepCodec = t.keyof({ namespace: null, rbac: null, configmaps: null, pvcs: null, manifests: null, ingress: null, pods_ready: null, tests: null });
+
+const Bundle = t.type({ name: t.string, files: t.number, bytes: t.number });
+
+/** The contract's plan: where the branch goes, how its files travel, what runs it. */
+export const DeploymentPlan = t.type({
+  namespace: t.string,
+  strategy: t.literal('configmap_pvc'),
+  runtime: t.type({ kind: t.keyof({ uv: null, 'camel-jbang': null, node: null }), image: t.string, command: t.array(t.string) }),
+  configmaps: t.array(Bundle),
+  pvcs: t.array(Bundle),
+  url: t.string,
+  steps: t.array(StepCodec),
+});
+export type DeploymentPlan = t.TypeOf<typeof DeploymentPlan>;
+
+export const DeploymentRequested = defineEvent(
+  'DeploymentRequested',
+  jsonCodec(t.type({ deployment_id: t.string, session_id: t.string, branch: t.string, repo: t.string, commit: t.string, plan: DeploymentPlan, requested_at: t.string })),
+);
+/** The durable deadline: a timer fires DeploymentExpired after it, after a restart too. */
+export const ConfirmationRequested = defineEvent('ConfirmationRequested', jsonCodec(t.type({ expires_at: t.string })));
+export const DeploymentConfirmed = defineEvent('DeploymentConfirmed', jsonCodec(t.type({ confirmed_by: t.string, confirmed_at: t.string })));
+export const DeploymentRejected = defineEvent('DeploymentRejected', jsonCodec(t.type({ rejected_by: t.string, reason: t.union([t.string, t.null]), rejected_at: t.string })));
+export const DeploymentExpired = defineEvent('DeploymentExpired', jsonCodec(t.type({ expired_at: t.string })));
+export const DeploymentStepStarted = defineEvent('DeploymentStepStarted', jsonCodec(t.type({ step: StepCodec, message: t.string, started_at: t.string })));
+export const DeploymentStepCompleted = defineEvent(
+  'DeploymentStepCompleted',
+  jsonCodec(t.type({ step: StepCodec, status: t.keyof({ done: null, skipped: null }), detail: t.string, finished_at: t.string })),
+);
+export const DeploymentSucceeded = defineEvent('DeploymentSucceeded', jsonCodec(t.type({ url: t.string, succeeded_at: t.string })));
+/** Which step failed and why; the namespace is left for inspection. */
+export const DeploymentFailed = defineEvent('DeploymentFailed', jsonCodec(t.type({ step: t.union([StepCodec, t.null]), reason: t.string, failed_at: t.string })));
+
+export type DeploymentEvent =
+  | EventOf<typeof DeploymentRequested>
+  | EventOf<typeof ConfirmationRequested>
+  | EventOf<typeof DeploymentConfirmed>
+  | EventOf<typeof DeploymentRejected>
+  | EventOf<typeof DeploymentExpired>
+  | EventOf<typeof DeploymentStepStarted>
+  | EventOf<typeof DeploymentStepCompleted>
+  | EventOf<typeof DeploymentSucceeded>
+  | EventOf<typeof DeploymentFailed>;
+
+export const deploymentEventDefinitions = [
+  DeploymentRequested,
+  ConfirmationRequested,
+  DeploymentConfirmed,
+  DeploymentRejected,
+  DeploymentExpired,
+  DeploymentStepStarted,
+  DeploymentStepCompleted,
+  DeploymentSucceeded,
+  DeploymentFailed,
+] as const;
+
+export const deploymentStream = (deploymentId: string): string => `deployment-${deploymentId}`;

@@ -1,0 +1,111 @@
+import test from 'ava';
+import * as E from 'fp-ts/lib/Either.js';
+import { foldEvents } from '../../src/commands/decider.js';
+import { deploymentDecider, type DeploymentCommand } from '../../src/deployments/decide.js';
+import { STEPS, type DeploymentEvent, type DeploymentPlan, type Step } from '../../src/deployments/events.js';
+import { deciderSpec } from '../support/decider-spec.js';
+
+const now = new Date('2030-01-01T10:00:00.000Z');
+const at = now.toISOString();
+const later = new Date('2030-01-01T10:15:00.000Z');
+const spec = deciderSpec(deploymentDecider);
+
+const plan: DeploymentPlan = {
+  namespace: 'billing-lab',
+  strategy: 'configmap_pvc',
+  runtime: { kind: 'node', image: 'node:20-slim', command: ['npm', 'start'] },
+  configmaps: [{ name: 'code-0', files: 12, bytes: 40_000 }],
+  pvcs: [],
+  url: 'https://billing.builder.lab.ctoaas.co',
+  steps: [...STEPS],
+};
+
+const requested: DeploymentEvent = { type: 'DeploymentRequested', data: { deployment_id: 'd-1', session_id: 's-1', branch: 'builder/platform-billing', repo: 'api', commit: 'abc', plan, requested_at: at } };
+const confirmation: DeploymentEvent = { type: 'ConfirmationRequested', data: { expires_at: '2030-01-01T10:15:00.000Z' } };
+const confirmed: DeploymentEvent = { type: 'DeploymentConfirmed', data: { confirmed_by: 'ann', confirmed_at: at } };
+const started = (step: Step): DeploymentEvent => ({ type: 'DeploymentStepStarted', data: { step, message: `running ${step}`, started_at: at } });
+const completed = (step: Step, status: 'done' | 'skipped' = 'done'): DeploymentEvent => ({ type: 'DeploymentStepCompleted', data: { step, status, detail: `${step} ${status}`, finished_at: at } });
+const failed = (step: Step | null): DeploymentEvent => ({ type: 'DeploymentFailed', data: { step, reason: 'pods crashed', failed_at: at } });
+const allButTests = STEPS.filter((step) => step !== 'tests').flatMap((step) => [started(step), completed(step)]);
+
+const HISTORIES: Record<string, DeploymentEvent[]> = {
+  none: [],
+  awaiting_confirmation: [requested, confirmation],
+  confirmed: [requested, confirmation, confirmed],
+  deploying: [requested, confirmation, confirmed, started('namespace')],
+  testing: [requested, confirmation, confirmed, ...allButTests, started('tests')],
+  succeeded: [requested, confirmation, confirmed, ...allButTests, started('tests'), completed('tests', 'skipped'), { type: 'DeploymentSucceeded', data: { url: plan.url, succeeded_at: at } }],
+  failed: [requested, confirmation, confirmed, started('namespace'), failed('namespace')],
+  rejected: [requested, confirmation, { type: 'DeploymentRejected', data: { rejected_by: 'ann', reason: 'not now', rejected_at: at } }],
+  expired: [requested, confirmation, { type: 'DeploymentExpired', data: { expired_at: at } }],
+};
+
+test('the histories reach the statuses they are named after', (t) => {
+  for (const [status, events] of Object.entries(HISTORIES)) t.is(foldEvents(deploymentDecider, events).status as string, status);
+});
+
+const commands: Record<string, DeploymentCommand> = {
+  RequestDeployment: { type: 'RequestDeployment', deploymentId: 'd-1', sessionId: 's-1', branch: 'builder/platform-billing', repo: 'api', commit: 'abc', plan, confirmationTimeout: 900, now },
+  ConfirmDeployment: { type: 'ConfirmDeployment', confirmedBy: 'ann', now },
+  RejectDeployment: { type: 'RejectDeployment', rejectedBy: 'ann', reason: 'not now', now },
+  ExpireDeployment: { type: 'ExpireDeployment', now: later },
+  StartStep: { type: 'StartStep', step: 'namespace', message: 'running namespace', now },
+  CompleteStep: { type: 'CompleteStep', step: 'namespace', status: 'done', detail: 'namespace done', now },
+  FailDeployment: { type: 'FailDeployment', step: 'namespace', reason: 'pods crashed', now },
+  SucceedDeployment: { type: 'SucceedDeployment', now },
+};
+
+type Outcome = DeploymentEvent[] | 'empty' | 'conflict' | 'not_found';
+const only = (status: string, events: DeploymentEvent[] | 'empty', otherwise: 'conflict' | 'empty' = 'conflict'): Record<string, Outcome> =>
+  Object.fromEntries(Object.keys(HISTORIES).map((name) => [name, name === 'none' ? 'not_found' : name === status ? events : otherwise]));
+
+const EXPECTED: Record<string, Record<string, Outcome>> = {
+  RequestDeployment: { ...Object.fromEntries(Object.keys(HISTORIES).map((name) => [name, 'conflict' as const])), none: [requested, confirmation] },
+  ConfirmDeployment: only('awaiting_confirmation', [confirmed]),
+  RejectDeployment: only('awaiting_confirmation', [{ type: 'DeploymentRejected', data: { rejected_by: 'ann', reason: 'not now', rejected_at: at } }]),
+  // The timer's command changes nothing where there is nothing to expire.
+  ExpireDeployment: only('awaiting_confirmation', [{ type: 'DeploymentExpired', data: { expired_at: later.toISOString() } }], 'empty'),
+  StartStep: { ...only('confirmed', [started('namespace')]), deploying: 'empty' },
+  CompleteStep: { ...only('deploying', [completed('namespace')]), testing: 'empty', succeeded: 'empty' },
+  FailDeployment: { ...only('confirmed', [failed('namespace')]), deploying: [failed('namespace')], testing: [failed('namespace')] },
+  // No history here has run every step; the test below succeeds one that has.
+  SucceedDeployment: only('-', 'empty'),
+};
+
+for (const [name, command] of Object.entries(commands)) {
+  for (const [status, history] of Object.entries(HISTORIES)) {
+    const expected = EXPECTED[name]![status]!;
+    test(`${name} when ${status}: ${Array.isArray(expected) ? expected.map((event) => event.type).join(', ') : expected}`, (t) => {
+      const result = deploymentDecider.decide(command, foldEvents(deploymentDecider, history));
+      if (expected === 'conflict') {
+        t.true(E.isLeft(result) && result.left.kind === 'conflict' && result.left.state === status, JSON.stringify(result));
+      } else if (expected === 'not_found') {
+        t.deepEqual(result, E.left({ kind: 'not_found', detail: 'no such deployment' }));
+      } else {
+        t.deepEqual(result, E.right(expected === 'empty' ? [] : expected));
+      }
+    });
+  }
+}
+
+test('steps run in the plan’s order, one at a time; after the last, the deployment succeeds with the plan’s URL', (t) => {
+  spec.given(HISTORIES['confirmed']!).when({ type: 'StartStep', step: 'rbac', message: 'x', now }).thenFails(t, { kind: 'conflict', state: 'confirmed', detail: 'the next step is namespace, not rbac (the deployment is confirmed)' });
+  spec.given(HISTORIES['deploying']!).when({ type: 'StartStep', step: 'rbac', message: 'x', now }).thenFails(t, { kind: 'conflict', state: 'deploying', detail: 'step namespace is still running (the deployment is deploying)' });
+  spec.given([...HISTORIES['deploying']!, completed('namespace')]).when({ type: 'StartStep', step: 'rbac', message: 'running rbac', now }).then(t, [started('rbac')]);
+  const allDone = [...HISTORIES['testing']!, completed('tests', 'skipped')];
+  spec.given(allDone).when({ type: 'SucceedDeployment', now }).then(t, [{ type: 'DeploymentSucceeded', data: { url: plan.url, succeeded_at: at } }]);
+  spec.given(HISTORIES['testing']!).when({ type: 'SucceedDeployment', now }).thenFails(t, { kind: 'conflict', state: 'testing', detail: 'step tests has not run (the deployment is testing)' });
+});
+
+test('two confirms: the second is refused, so exactly one execution starts', (t) => {
+  spec.given([...HISTORIES['awaiting_confirmation']!, confirmed]).when(commands['ConfirmDeployment']!).thenFails(t, {
+    kind: 'conflict',
+    state: 'confirmed',
+    detail: 'only a deployment awaiting confirmation can be confirmed (the deployment is confirmed)',
+  });
+});
+
+test('the expiry timer firing early changes nothing; the deadline is the request time plus the confirmation timeout', (t) => {
+  spec.given(HISTORIES['awaiting_confirmation']!).when({ type: 'ExpireDeployment', now: new Date('2030-01-01T10:14:59.999Z') }).then(t, []);
+  spec.given(HISTORIES['awaiting_confirmation']!).when({ type: 'ExpireDeployment', now: later }).then(t, [{ type: 'DeploymentExpired', data: { expired_at: later.toISOString() } }]);
+});
