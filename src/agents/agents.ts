@@ -51,8 +51,8 @@ export const createAgents = (
     processManager: agentBridge,
     onReaction: (name, key, outcome) => options.logger.debug({ process_manager: name, key, outcome }, 'reaction'),
     effects: agentBridgeEffects({ eventLog: options.eventLog, endpoint: () => server.endpoint, reconcile: (sessionId) => reconciler.reconcile(sessionId), logger: options.logger }),
-    // OpenCode may be restarting (a second or two): keep trying for about half a minute.
-    retry: { attempts: 8, initialDelayMs: 250, factor: 2, maxDelayMs: 10_000 },
+    // OpenCode may be restarting, or slow to start on a busy machine: keep trying for about five minutes.
+    retry: { attempts: 14, initialDelayMs: 250, factor: 2, maxDelayMs: 30_000 },
   });
   return {
     processManager: processManager as unknown as ProcessManagerRunner,

@@ -14,6 +14,8 @@ import { startTestGateway, type TestGatewayOptions } from '../support/test-gatew
  * back as session events, visible through the API.
  */
 const OPERATOR = 'operator-token-0123456789';
+// One at a time: each test runs its own gateway and OpenCode server (about 500 MB and a busy
+// second of CPU to start), and on a 2-core CI machine eleven at once starve each other.
 const call = caller(OPERATOR);
 
 type View = { session_id: string; status: string; agent_status: string; workspace_path: string; pending_question: { question_id: string; text: string; options: string[] } | null };
@@ -49,7 +51,7 @@ const agentReply = (gateway: Gateway, id: string, pattern: RegExp) =>
 const eventsOf = async (gateway: Gateway, id: string) => (await gateway.eventLog.readStream(sessionStream(id))).map((stored) => stored.event);
 const view = async (gateway: Gateway, id: string) => (await (await call(gateway, 'GET', `/api/sessions/${id}`)).json()) as View;
 
-test('the task becomes the first prompt; the write tool writes into the worktree on the builder branch; the reply and progress are recorded', async (t) => {
+test.serial('the task becomes the first prompt; the write tool writes into the worktree on the builder branch; the reply and progress are recorded', async (t) => {
   const { gateway } = await start(t);
   const session = await createSession(gateway, 'billing', 'The footer says Copyrigth. [write repos/api/hello.txt]');
   await agentReply(gateway, session.session_id, /^Wrote repos\/api\/hello\.txt\.$/);
@@ -72,7 +74,7 @@ test('the task becomes the first prompt; the write tool writes into the worktree
   t.deepEqual((await conversation(gateway, session.session_id)).map((entry) => entry.role), ['agent', 'user', 'agent']);
 });
 
-test('a question is relayed with its options; the answer through the API reaches the agent, which continues with it', async (t) => {
+test.serial('a question is relayed with its options; the answer through the API reaches the agent, which continues with it', async (t) => {
   const { gateway } = await start(t);
   const session = await createSession(gateway, 'billing', 'Which year? [ask]');
   const waiting = await eventually(async () => {
@@ -87,7 +89,7 @@ test('a question is relayed with its options; the answer through the API reaches
   t.is((await view(gateway, session.session_id)).pending_question, null);
 });
 
-test('a provider error fails the turn, visibly; the session stays active', async (t) => {
+test.serial('a provider error fails the turn, visibly; the session stays active', async (t) => {
   const { gateway } = await start(t);
   const session = await createSession(gateway, 'billing', 'Try this [error]');
   const failed = await eventually(async () => (await eventsOf(gateway, session.session_id)).find((event) => event.type === 'AgentTurnFailed'), 'a failed turn');
@@ -96,7 +98,7 @@ test('a provider error fails the turn, visibly; the session stays active', async
   t.is((await view(gateway, session.session_id)).status, 'active');
 });
 
-test('a todo list becomes progress with the todos', async (t) => {
+test.serial('a todo list becomes progress with the todos', async (t) => {
   const { gateway } = await start(t);
   const session = await createSession(gateway, 'billing', 'Plan it [todo]');
   const progress = await eventually(
@@ -107,7 +109,7 @@ test('a todo list becomes progress with the todos', async (t) => {
   await agentReply(gateway, session.session_id, /Planned the work/);
 });
 
-test('pause aborts the running turn; close ends the agent and deletes its OpenCode session', async (t) => {
+test.serial('pause aborts the running turn; close ends the agent and deletes its OpenCode session', async (t) => {
   const { gateway, model } = await start(t);
   const session = await createSession(gateway, 'billing', 'Take your time [slow]');
   await eventually(async () => (model.requests() > 0 ? true : undefined), 'the model streaming');
@@ -123,7 +125,7 @@ test('pause aborts the running turn; close ends the agent and deletes its OpenCo
   t.is(lookup.status, 404, 'the OpenCode session is gone');
 });
 
-test('two sessions in two workspaces work at once, each in its own worktree', async (t) => {
+test.serial('two sessions in two workspaces work at once, each in its own worktree', async (t) => {
   const { gateway } = await start(t);
   const [first, second] = await Promise.all([createSession(gateway, 'billing', '[write repos/api/one.txt]'), createSession(gateway, 'ledger', '[write repos/api/two.txt]')]);
   await Promise.all([agentReply(gateway, first!.session_id, /Wrote repos\/api\/one\.txt/), agentReply(gateway, second!.session_id, /Wrote repos\/api\/two\.txt/)]);
@@ -132,13 +134,22 @@ test('two sessions in two workspaces work at once, each in its own worktree', as
   t.true(existsSync(join(second!.workspace_path, 'repos', 'api', 'two.txt')));
 });
 
-test('/ready reports the OpenCode server', async (t) => {
+test.serial('/ready reports the OpenCode server', async (t) => {
   const { gateway } = await start(t);
-  const ready = (await (await fetch(`${gateway.url}/ready`)).json()) as { checks: Record<string, string> };
+  const ready = await eventually(async () => {
+    const response = await fetch(`${gateway.url}/ready`);
+    return response.status === 200 ? ((await response.json()) as { checks: Record<string, string> }) : undefined;
+  }, 'ready');
   t.is(ready.checks['opencode'], 'ok');
+  const pid = gateway.agents!.server.pid!;
+  process.kill(pid, 'SIGKILL');
+  const down = (await (await fetch(`${gateway.url}/ready`)).json()) as { status: string; checks: Record<string, string> };
+  t.like(down, { status: 'degraded' });
+  t.regex(down.checks['opencode'] ?? '', /^error: /);
+  await eventually(async () => ((await fetch(`${gateway.url}/ready`)).status === 200 ? true : undefined), 'ready again after the restart');
 });
 
-test('the personas are OpenCode agents of the shared server', async (t) => {
+test.serial('the personas are OpenCode agents of the shared server', async (t) => {
   const { gateway } = await start(t);
   const session = await createSession(gateway, 'billing', 'Hello');
   const endpoint = gateway.agents!.server.endpoint!;
@@ -147,7 +158,7 @@ test('the personas are OpenCode agents of the shared server', async (t) => {
   t.regex(agents.find((agent) => agent.name === 'architect')!.description ?? '', /arch-decisions\.md/);
 });
 
-test('a write outside the workspace asks for permission, which the policy rejects', async (t) => {
+test.serial('a write outside the workspace asks for permission, which the policy rejects', async (t) => {
   const { gateway } = await start(t);
   const outside = join(gateway.reposRoot, '..', 'outside.txt');
   const session = await createSession(gateway, 'billing', `[write ${outside}]`);
@@ -157,7 +168,7 @@ test('a write outside the workspace asks for permission, which the policy reject
   t.false(existsSync(outside), 'nothing was written outside');
 });
 
-test('a provider that stays unreachable past the retry limit: the turn is aborted and reported', async (t) => {
+test.serial('a provider that stays unreachable past the retry limit: the turn is aborted and reported', async (t) => {
   const { gateway } = await start(t, { maxProviderRetries: 1 });
   const session = await createSession(gateway, 'billing', 'Hello [unreachable]');
   const failed = await eventually(
@@ -168,7 +179,7 @@ test('a provider that stays unreachable past the retry limit: the turn is aborte
   await eventually(async () => ((await view(gateway, session.session_id)).agent_status === 'idle' ? true : undefined), 'the agent idle');
 });
 
-test('OpenCode killed: the gateway restarts it and the agent goes on in the same session', async (t) => {
+test.serial('OpenCode killed: the gateway restarts it and the agent goes on in the same session', async (t) => {
   const { gateway } = await start(t);
   const session = await createSession(gateway, 'billing', 'First [write repos/api/first.txt]');
   await agentReply(gateway, session.session_id, /Wrote repos\/api\/first\.txt/);
