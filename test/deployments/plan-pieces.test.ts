@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { splitIntoBundles } from '../../src/deployments/bundles.js';
 import { parseLabManifest } from '../../src/deployments/lab-manifest.js';
+import { planDeployment } from '../../src/deployments/plan.js';
 import { readCommitFiles, type RepoFile } from '../../src/deployments/repo-files.js';
 import { detectRuntime } from '../../src/deployments/runtime.js';
 
@@ -88,4 +89,23 @@ test('a lab manifest is checked, every bad key named; an absent one is empty', (
     t.regex(bad.left, /acceptance\[0\]\.name/);
   }
   t.regex(E.isLeft(parseLabManifest('a: [')) ? 'left' : 'right', /left/);
+});
+
+test('a plan names the namespace, the bundles with their sizes, the runtime, the URL and the steps', (t) => {
+  const files = [file('package.json', 40), file('src/index.js', 500), file('assets/video.bin', 2 * MiB, true)];
+  const planned = planDeployment({ project: 'billing', files, ingressDomain: 'builder.lab.ctoaas.co', maxConfigMapSize: MiB });
+  if (E.isLeft(planned)) return t.fail(planned.left);
+  t.like(planned.right.plan, {
+    namespace: 'billing-lab',
+    strategy: 'configmap_pvc',
+    runtime: { kind: 'node', image: 'node:20-slim' },
+    pvcs: [{ name: 'code-large', files: 1, bytes: 2 * MiB }],
+    url: 'https://billing.builder.lab.ctoaas.co',
+    steps: ['namespace', 'rbac', 'configmaps', 'pvcs', 'manifests', 'ingress', 'pods_ready', 'tests'],
+  });
+  t.deepEqual(planned.right.plan.configmaps.map((bundle) => [bundle.name, bundle.files]), [['code-0', 2]]);
+  const unknown = planDeployment({ project: 'billing', files: [file('README.md', 10)], ingressDomain: 'x.io', maxConfigMapSize: MiB });
+  t.true(E.isLeft(unknown) && /cannot tell how to run this repository/.test(unknown.left));
+  const badManifest = planDeployment({ project: 'billing', files: [file('package.json', 10), { ...file('.lab.yaml', 0), content: Buffer.from('port: many\n') }], ingressDomain: 'x.io', maxConfigMapSize: MiB });
+  t.true(E.isLeft(badManifest) && /\.lab\.yaml: port/.test(badManifest.left));
 });
