@@ -186,9 +186,10 @@ export class OpenCodeServer {
       throw error;
     });
     const endpoint = { url, authorization: `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`, pid: child.pid! };
-    this.current = endpoint;
     const health = (await (await fetch(`${url}/global/health`, { headers: { authorization: endpoint.authorization } })).json()) as { version?: string };
+    // Recorded before it is used: whoever sees the endpoint can find its start in the log.
     await this.record({ type: 'OpenCodeServerStarted', data: { pid: child.pid!, port, version: health.version ?? 'unknown', started_at: this.clock().toISOString() } });
+    this.current = endpoint;
     this.options.logger.info({ pid: child.pid, port, version: health.version }, 'OpenCode server started');
     for (const listener of this.listeners) listener(endpoint);
     void child.then((result) => this.exited(child, started, result.exitCode ?? null, result.signal ?? null));
