@@ -1,0 +1,105 @@
+import type { DeploymentEvent, DeploymentPlan, Step } from '../src/deployments/events.js';
+import type { StoredEvent } from '../src/events/stored-event.js';
+import type { DocumentProjection } from '../src/projections/projection.js';
+
+export interface StepView {
+  readonly name: Step;
+  readonly status: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+  readonly started_at: string | null;
+  readonly finished_at: string | null;
+  readonly detail: string | null;
+}
+
+/** The contract's deployment view, as GET /api/deployments/{id} serves it. */
+export interface DeploymentView {
+  readonly deployment_id: string;
+  readonly session_id: string;
+  readonly branch: string;
+  readonly status: 'awaiting_confirmation' | 'confirmed' | 'deploying' | 'testing' | 'succeeded' | 'failed' | 'rejected' | 'expired';
+  readonly plan: DeploymentPlan;
+  readonly steps: readonly StepView[];
+  /** The lab's URL once its ingress exists. */
+  readonly url: string | null;
+  readonly tests: null;
+  readonly error: string | null;
+  readonly expires_at: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly revision: number;
+}
+
+const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
+
+const withStep = (view: DeploymentView, name: Step, change: (step: StepView) => StepView): readonly StepView[] => view.steps.map((step) => (step.name === name ? change(step) : step));
+
+export const evolveDeploymentView = (view: DeploymentView | undefined, stored: StoredEvent<DeploymentEvent>): DeploymentView | undefined => {
+  const event = stored.event;
+  const stamp = { updated_at: stored.metadata.recorded_at, revision: stored.revision };
+  if (event.type === 'DeploymentRequested') {
+    return {
+      deployment_id: event.data.deployment_id,
+      session_id: event.data.session_id,
+      branch: event.data.branch,
+      status: 'awaiting_confirmation',
+      plan: event.data.plan,
+      steps: event.data.plan.steps.map((name) => ({ name, status: 'pending', started_at: null, finished_at: null, detail: null })),
+      url: null,
+      tests: null,
+      error: null,
+      expires_at: null,
+      created_at: event.data.requested_at,
+      ...stamp,
+    };
+  }
+  if (!view) return undefined;
+  switch (event.type) {
+    case 'ConfirmationRequested':
+      return { ...view, ...stamp, expires_at: event.data.expires_at };
+    case 'DeploymentConfirmed':
+      return { ...view, ...stamp, status: 'confirmed', expires_at: null };
+    case 'DeploymentRejected':
+      return { ...view, ...stamp, status: 'rejected', expires_at: null, error: event.data.reason };
+    case 'DeploymentExpired':
+      return { ...view, ...stamp, status: 'expired', expires_at: null };
+    case 'DeploymentStepStarted':
+      return {
+        ...view,
+        ...stamp,
+        status: event.data.step === 'tests' ? 'testing' : 'deploying',
+        steps: withStep(view, event.data.step, (step) => ({ ...step, status: 'running', started_at: event.data.started_at, detail: event.data.message })),
+      };
+    case 'DeploymentStepCompleted':
+      return {
+        ...view,
+        ...stamp,
+        url: event.data.step === 'ingress' && event.data.status === 'done' ? view.plan.url : view.url,
+        steps: withStep(view, event.data.step, (step) => ({ ...step, status: event.data.status, finished_at: event.data.finished_at, detail: event.data.detail })),
+      };
+    case 'DeploymentSucceeded':
+      return { ...view, ...stamp, status: 'succeeded', url: event.data.url };
+    case 'DeploymentFailed': {
+      const failedStep = event.data.step;
+      return {
+        ...view,
+        ...stamp,
+        status: 'failed',
+        error: failedStep ? `${failedStep}: ${event.data.reason}` : event.data.reason,
+        steps: failedStep ? withStep(view, failedStep, (step) => ({ ...step, status: 'failed', finished_at: event.data.failed_at, detail: event.data.reason })) : view.steps,
+      };
+    }
+    default: {
+      const unexpected: never = event;
+      return unexpected;
+    }
+  }
+};
+
+/** One view per deployment, folded from its stream. */
+export const deploymentViews: DocumentProjection<DeploymentView> = {
+  name: 'deployment-views',
+  documentIdsOf: (stored) => {
+    const match = DEPLOYMENT_STREAM.exec(stored.stream);
+    return match ? [match[1]!] : [];
+  },
+  evolve: (view, stored) => evolveDeploymentView(view, stored as StoredEvent<DeploymentEvent>),
+};
