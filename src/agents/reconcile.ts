@@ -121,6 +121,11 @@ export const planReconcile = (snapshot: OpenCodeSnapshot, facts: BridgeFacts, po
   if (abort && running && fresh(`failure:${running}`)) {
     commands.push({ type: 'RecordTurnFailed', messageId: running, error: 'ProviderUnreachable', message: `the model provider failed ${status.attempt} times: ${status.message}` });
   }
+  // OpenCode marks a session busy before its reply starts and idle after it ends: an unfinished
+  // reply in an idle session was cut off (OpenCode died mid-turn) and will never finish.
+  if (!abort && running && (status === undefined || status.type === 'idle') && fresh(`failure:${running}`)) {
+    commands.push({ type: 'RecordTurnFailed', messageId: running, error: 'Interrupted', message: 'the turn stopped before it finished (the OpenCode server was restarted); send the message again' });
+  }
   // A prompt OpenCode has not picked up yet (its user message is the last one) is work too.
   const queued = snapshot.messages.at(-1)?.info.role === 'user';
   const idle = abort || ((status === undefined || status.type === 'idle') && !queued);

@@ -65,6 +65,7 @@ test.serial('the task becomes the first prompt; the write tool writes into the w
   t.like(events.find((event) => event.type === 'ProgressReported'), { data: { summary: 'Wrote repos/api/hello.txt', files: ['repos/api/hello.txt'] } });
   await eventually(async () => ((await view(gateway, session.session_id)).agent_status === 'idle' ? true : undefined), 'the agent idle');
   t.is(events.filter((event) => event.type === 'AgentReplied').length, 1, 'one reply for one turn');
+  t.false((await eventsOf(gateway, session.session_id)).some((event) => event.type === 'AgentTurnFailed'), 'a turn that went well is never reported failed');
 
   // A message from Slack is the next prompt, with the same persona.
   const sent = await call(gateway, 'POST', `/api/sessions/${session.session_id}/messages`, { text: 'Also add a second file [write repos/api/second.txt]' });

@@ -122,3 +122,17 @@ test('lines that are not news trigger nothing; the global stream’s wrapping is
   t.is(triggerOf('garbage'), null);
   t.deepEqual(triggerOf({ directory: '/w', payload: { type: 'todo.updated', properties: { sessionID: 'ses_1', todos: [] } } }), { kind: 'session', sessionID: 'ses_1', why: 'todo list changed' });
 });
+
+test('a reply left unfinished in an idle session was cut off by a restart: the turn is reported as interrupted, once', (t) => {
+  const lines = readCapture('events-abort-and-retry.sse');
+  const retrying = lines.filter((line) => !((line as { type: string }).type === 'session.status' && JSON.stringify(line).includes('"retry"')));
+  // The capture's last turn never finished; with OpenCode saying the session is idle, it never will.
+  const snapshot = snapshotOf(retrying, undefined);
+  const plan = planReconcile(snapshot, { recorded: new Set(), directory: DIRECTORY }, POLICY);
+  const interrupted = plan.commands.find((command) => command.type === 'RecordTurnFailed' && command.error === 'Interrupted');
+  t.truthy(interrupted);
+  t.deepEqual(plan.commands.at(-1), { type: 'RecordAgentStatus', agentStatus: 'idle' });
+  t.false(planReconcile(snapshot, { recorded: recordedAfter(plan.commands), directory: DIRECTORY }, POLICY).commands.some((command) => command.type === 'RecordTurnFailed'));
+  // While OpenCode says it is busy, the same unfinished reply is simply running.
+  t.false(planReconcile({ ...snapshot, status: { type: 'busy' } }, { recorded: recordedAfter(plan.commands.filter((command) => command.type !== 'RecordTurnFailed' || command.error !== 'Interrupted')), directory: DIRECTORY }, POLICY).commands.some((command) => command.type === 'RecordTurnFailed' && command.error === 'Interrupted'));
+});
