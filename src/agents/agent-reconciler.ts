@@ -107,7 +107,8 @@ export class AgentReconciler {
     const { state, directory } = session;
     if (state.status === 'none' || state.agentSessionId === null || !directory) return;
     const sessionID = state.agentSessionId;
-    const client = openCodeClient(this.options.endpoint());
+    const endpoint = this.options.endpoint();
+    const client = openCodeClient(endpoint);
     const [messages, todos, questions, permissions, statuses] = await Promise.all([
       must(client.session.messages({ sessionID, directory }), 'session.messages'),
       must(client.session.todo({ sessionID, directory }), 'session.todo'),
@@ -122,7 +123,7 @@ export class AgentReconciler {
       permissions: permissions.filter((permission) => permission.sessionID === sessionID),
       status: statuses[sessionID],
     };
-    const plan = planReconcile(snapshot, { recorded: state.recorded, directory }, this.options.policy);
+    const plan = planReconcile(snapshot, { recorded: state.recorded, directory, serverStartedAt: endpoint?.startedAt ?? 0 }, this.options.policy);
     for (const { id, reply } of plan.permissionReplies) await must(client.permission.reply({ requestID: id, directory, reply }), 'permission.reply');
     if (plan.abort) await must(client.session.abort({ sessionID, directory }), 'session.abort');
     for (const command of plan.commands) {

@@ -10,6 +10,8 @@ import { OPENCODE_SERVER_STREAM, type OpenCodeServerEvent } from './events.js';
 
 export interface OpenCodeEndpoint {
   readonly url: string;
+  /** When this start of the server became ready (ms since the epoch). */
+  readonly startedAt: number;
   /** `Basic …` for the server's random password of this start. */
   readonly authorization: string;
 }
@@ -185,7 +187,7 @@ export class OpenCodeServer {
       await child.catch(() => undefined);
       throw error;
     });
-    const endpoint = { url, authorization: `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`, pid: child.pid! };
+    const endpoint = { url, authorization: `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`, pid: child.pid!, startedAt: Date.now() };
     const health = (await (await fetch(`${url}/global/health`, { headers: { authorization: endpoint.authorization } })).json()) as { version?: string };
     // Recorded before it is used: whoever sees the endpoint can find its start in the log.
     await this.record({ type: 'OpenCodeServerStarted', data: { pid: child.pid!, port, version: health.version ?? 'unknown', started_at: this.clock().toISOString() } });

@@ -16,6 +16,8 @@ export interface OpenCodeSnapshot {
 
 export interface BridgeFacts {
   readonly recorded: ReadonlySet<string>;
+  /** When the OpenCode server now running started (ms): a reply begun before it can never finish. */
+  readonly serverStartedAt: number;
   /** The session's workspace: the permission policy's boundary. */
   readonly directory: string;
 }
@@ -78,7 +80,7 @@ export const planReconcile = (snapshot: OpenCodeSnapshot, facts: BridgeFacts, po
   const commands: PlannedCommand[] = [];
   const permissionReplies: { id: string; reply: 'once' | 'reject' }[] = [];
   const fresh = (key: string) => !facts.recorded.has(key);
-  let running: string | undefined;
+  let running: { id: string; created: number } | undefined;
   for (const { info, parts } of snapshot.messages) {
     if (info.role !== 'assistant') continue;
     for (const part of parts) {
@@ -91,7 +93,7 @@ export const planReconcile = (snapshot: OpenCodeSnapshot, facts: BridgeFacts, po
       continue;
     }
     if (info.time.completed === undefined) {
-      running = info.id;
+      running = { id: info.id, created: info.time.created };
       continue;
     }
     if (info.finish === 'tool-calls') continue;
@@ -118,13 +120,12 @@ export const planReconcile = (snapshot: OpenCodeSnapshot, facts: BridgeFacts, po
   }
   const status = snapshot.status;
   const abort = status?.type === 'retry' && status.attempt > policy.maxProviderRetries;
-  if (abort && running && fresh(`failure:${running}`)) {
-    commands.push({ type: 'RecordTurnFailed', messageId: running, error: 'ProviderUnreachable', message: `the model provider failed ${status.attempt} times: ${status.message}` });
+  if (abort && running && fresh(`failure:${running.id}`)) {
+    commands.push({ type: 'RecordTurnFailed', messageId: running.id, error: 'ProviderUnreachable', message: `the model provider failed ${status.attempt} times: ${status.message}` });
   }
-  // OpenCode marks a session busy before its reply starts and idle after it ends: an unfinished
-  // reply in an idle session was cut off (OpenCode died mid-turn) and will never finish.
-  if (!abort && running && (status === undefined || status.type === 'idle') && fresh(`failure:${running}`)) {
-    commands.push({ type: 'RecordTurnFailed', messageId: running, error: 'Interrupted', message: 'the turn stopped before it finished (the OpenCode server was restarted); send the message again' });
+  // A reply begun by an OpenCode server that has died since (a restart mid-turn) will never finish.
+  if (!abort && running && running.created < facts.serverStartedAt && (status === undefined || status.type === 'idle') && fresh(`failure:${running.id}`)) {
+    commands.push({ type: 'RecordTurnFailed', messageId: running.id, error: 'Interrupted', message: 'the turn stopped before it finished (the OpenCode server was restarted); send the message again' });
   }
   // A prompt OpenCode has not picked up yet (its user message is the last one) is work too.
   const queued = snapshot.messages.at(-1)?.info.role === 'user';
