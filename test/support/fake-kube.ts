@@ -1,0 +1,244 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parse } from 'yaml';
+
+/**
+ * A fake Kubernetes API server for tests, over HTTP on 127.0.0.1: what the gateway's
+ * `@kubernetes/client-node` calls need of the real API — discovery, create, get, list (with
+ * label selectors), delete, server-side apply (`PATCH` with `application/apply-patch+yaml` and a
+ * field manager), watch (JSON lines from a resourceVersion), `resourceVersion`, and
+ * 404/409/422 as `Status` objects shaped like the real ones.
+ */
+interface Resource {
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+}
+
+const RESOURCES: readonly Resource[] = [
+  { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false },
+  { group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true },
+  { group: '', version: 'v1', kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims', namespaced: true },
+  { group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true },
+  { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true },
+  { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true },
+  { group: '', version: 'v1', kind: 'ResourceQuota', plural: 'resourcequotas', namespaced: true },
+  { group: '', version: 'v1', kind: 'LimitRange', plural: 'limitranges', namespaced: true },
+  { group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
+  { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress', plural: 'ingresses', namespaced: true },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true },
+];
+
+type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string; uid?: string; creationTimestamp?: string; managedFields?: unknown[] }; [key: string]: unknown };
+type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject; rv: number; resource: Resource };
+
+export interface FakeKube {
+  readonly url: string;
+  /** A kubeconfig (YAML) pointing at the fake, as a user would write one. */
+  readonly kubeconfig: string;
+  /** Every stored object of a kind, for assertions. */
+  readonly objects: (kind: string, namespace?: string) => KubeObject[];
+  /** Counts of requests by `METHOD kind`, to check that nothing was created twice. */
+  readonly requests: Map<string, number>;
+  readonly close: () => Promise<void>;
+}
+
+const status = (response: ServerResponse, code: number, reason: string, message: string, details: Record<string, unknown> = {}): void => {
+  response.writeHead(code, { 'content-type': 'application/json' });
+  response.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, details, code }));
+};
+
+/** `/api/v1/namespaces/x/configmaps/y` and friends, parsed. */
+const route = (path: string): { resource: Resource; namespace?: string; name?: string } | undefined => {
+  const parts = path.split('/').filter(Boolean);
+  let group = '';
+  let rest: string[];
+  if (parts[0] === 'api') {
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis') {
+    group = parts[1] ?? '';
+    rest = parts.slice(3);
+  } else return undefined;
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  const resource = RESOURCES.find((candidate) => candidate.group === group && candidate.plural === rest[0]);
+  if (!resource) return undefined;
+  if (resource.kind === 'Namespace' && namespace === undefined && rest.length === 2) return { resource, name: rest[1] };
+  return { resource, ...(namespace === undefined ? {} : { namespace }), ...(rest[1] === undefined ? {} : { name: rest[1] }) };
+};
+
+const matchesSelector = (object: KubeObject, selector: string | null): boolean => {
+  if (!selector) return true;
+  return selector.split(',').every((term) => {
+    const [key, value] = term.split('=');
+    return object.metadata.labels?.[key!] === value;
+  });
+};
+
+/** Server-side apply, simplified: the applied fields replace what was there; the rest stays. */
+const apply = (existing: KubeObject | undefined, patch: KubeObject): KubeObject => {
+  if (!existing) return patch;
+  const merged: KubeObject = { ...existing, ...patch, metadata: { ...existing.metadata, ...patch.metadata, labels: { ...existing.metadata.labels, ...patch.metadata.labels } } };
+  return merged;
+};
+
+export const startFakeKube = async (): Promise<FakeKube> => {
+  const store = new Map<string, { resource: Resource; object: KubeObject }>();
+  const events: WatchEvent[] = [];
+  const watchers = new Set<(event: WatchEvent) => void>();
+  const requests = new Map<string, number>();
+  let resourceVersion = 1;
+  let uid = 0;
+  const keyOf = (resource: Resource, namespace: string | undefined, name: string) => `${resource.group}/${resource.plural}/${namespace ?? ''}/${name}`;
+  const record = (type: WatchEvent['type'], resource: Resource, object: KubeObject) => {
+    const event = { type, object, rv: resourceVersion, resource };
+    events.push(event);
+    for (const watcher of watchers) watcher(event);
+  };
+  const save = (resource: Resource, object: KubeObject, type: 'ADDED' | 'MODIFIED'): KubeObject => {
+    resourceVersion++;
+    const stored = {
+      ...object,
+      metadata: { ...object.metadata, resourceVersion: String(resourceVersion), uid: object.metadata.uid ?? `uid-${++uid}`, creationTimestamp: object.metadata.creationTimestamp ?? new Date().toISOString() },
+    };
+    store.set(keyOf(resource, stored.metadata.namespace, stored.metadata.name), { resource, object: stored });
+    record(type, resource, stored);
+    return stored;
+  };
+  const remove = (resource: Resource, namespace: string | undefined, name: string): KubeObject | undefined => {
+    const key = keyOf(resource, namespace, name);
+    const entry = store.get(key);
+    if (!entry) return undefined;
+    store.delete(key);
+    resourceVersion++;
+    record('DELETED', resource, entry.object);
+    // A namespace takes everything in it along.
+    if (resource.kind === 'Namespace') {
+      for (const value of [...store.values()]) if (value.object.metadata.namespace === name) remove(value.resource, name, value.object.metadata.name);
+    }
+    return entry.object;
+  };
+
+  const discovery = (path: string): unknown => {
+    if (path === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] };
+    if (path === '/apis') {
+      const groups = [...new Set(RESOURCES.filter((resource) => resource.group !== '').map((resource) => resource.group))];
+      return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((name) => ({ name, versions: [{ groupVersion: `${name}/v1`, version: 'v1' }], preferredVersion: { groupVersion: `${name}/v1`, version: 'v1' } })) };
+    }
+    const match = /^\/(?:api\/(v1)|apis\/([^/]+)\/(v1))$/.exec(path);
+    if (!match) return undefined;
+    const group = match[2] ?? '';
+    return {
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: group ? `${group}/v1` : 'v1',
+      resources: RESOURCES.filter((resource) => resource.group === group).map((resource) => ({ name: resource.plural, singularName: resource.kind.toLowerCase(), namespaced: resource.namespaced, kind: resource.kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] })),
+    };
+  };
+
+  const handle = (request: IncomingMessage, response: ServerResponse, body: string): void => {
+    const url = new URL(request.url ?? '/', 'http://fake');
+    const found = discovery(url.pathname);
+    if (request.method === 'GET' && found) {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(found));
+      return;
+    }
+    const target = route(url.pathname);
+    if (!target) return status(response, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
+    const { resource, namespace, name } = target;
+    requests.set(`${request.method} ${resource.kind}`, (requests.get(`${request.method} ${resource.kind}`) ?? 0) + 1);
+    const notFound = () => status(response, 404, 'NotFound', `${resource.plural}${resource.group ? `.${resource.group}` : ''} "${name}" not found`, { name, kind: resource.plural });
+    if (namespace !== undefined && resource.kind !== 'Namespace' && !store.has(keyOf(RESOURCES[0]!, undefined, namespace)) && request.method !== 'GET') {
+      return status(response, 404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+    }
+    const send = (code: number, object: unknown): void => {
+      response.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(object));
+    };
+    switch (request.method) {
+      case 'GET': {
+        if (name) {
+          const entry = store.get(keyOf(resource, namespace, name));
+          return entry ? send(200, entry.object) : notFound();
+        }
+        const selector = url.searchParams.get('labelSelector');
+        const inScope = (object: KubeObject) => (namespace === undefined || object.metadata.namespace === namespace) && matchesSelector(object, selector);
+        if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') {
+          const from = Number(url.searchParams.get('resourceVersion') ?? '0');
+          response.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+          const write = (event: WatchEvent) => {
+            if (event.resource === resource && event.rv > from && inScope(event.object)) response.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+          };
+          for (const event of events) write(event);
+          watchers.add(write);
+          response.on('close', () => watchers.delete(write));
+          return;
+        }
+        const items = [...store.values()].filter((entry) => entry.resource === resource && inScope(entry.object)).map((entry) => entry.object);
+        return send(200, { kind: `${resource.kind}List`, apiVersion: resource.group ? `${resource.group}/v1` : 'v1', metadata: { resourceVersion: String(resourceVersion) }, items });
+      }
+      case 'POST': {
+        const object = JSON.parse(body) as KubeObject;
+        if (!object.metadata?.name) return status(response, 422, 'Invalid', `${resource.kind} is invalid: metadata.name: Required value`, { kind: resource.kind });
+        const objectNamespace = resource.namespaced ? namespace : undefined;
+        if (store.has(keyOf(resource, objectNamespace, object.metadata.name))) {
+          return status(response, 409, 'AlreadyExists', `${resource.plural} "${object.metadata.name}" already exists`, { name: object.metadata.name, kind: resource.plural });
+        }
+        return send(201, save(resource, { ...object, metadata: { ...object.metadata, ...(objectNamespace ? { namespace: objectNamespace } : {}) } }, 'ADDED'));
+      }
+      case 'PATCH': {
+        if (!name) return status(response, 405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        if (request.headers['content-type'] !== 'application/apply-patch+yaml') return status(response, 415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml`);
+        if (!url.searchParams.get('fieldManager')) return status(response, 422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+        const patch = parse(body) as KubeObject;
+        if (patch.metadata?.name !== name) return status(response, 400, 'BadRequest', 'the name of the object does not match the name on the URL');
+        const key = keyOf(resource, resource.namespaced ? namespace : undefined, name);
+        const existing = store.get(key)?.object;
+        const applied = apply(existing, { ...patch, metadata: { ...patch.metadata, ...(resource.namespaced && namespace ? { namespace } : {}) } });
+        if (existing && JSON.stringify({ ...existing, metadata: { ...existing.metadata, resourceVersion: undefined } }) === JSON.stringify({ ...applied, metadata: { ...applied.metadata, resourceVersion: undefined } })) {
+          return send(200, existing); // no change: no new resourceVersion, as the real server does
+        }
+        return send(existing ? 200 : 201, save(resource, applied, existing ? 'MODIFIED' : 'ADDED'));
+      }
+      case 'DELETE': {
+        if (!name) return status(response, 405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        const removed = remove(resource, resource.namespaced ? namespace : undefined, name);
+        return removed ? send(200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, kind: resource.plural } }) : notFound();
+      }
+      default:
+        return status(response, 405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    }
+  };
+
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => handle(request, response, Buffer.concat(chunks).toString('utf8')));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    kubeconfig: [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters: [{ name: fake, cluster: { server: "' + url + '", insecure-skip-tls-verify: true } }]',
+      'users: [{ name: gateway, user: { token: fake-token } }]',
+      'contexts: [{ name: fake, context: { cluster: fake, user: gateway } }]',
+      'current-context: fake',
+    ].join('\n'),
+    objects: (kind, namespace) => [...store.values()].filter((entry) => entry.resource.kind === kind && (namespace === undefined || entry.object.metadata.namespace === namespace)).map((entry) => entry.object),
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+};
