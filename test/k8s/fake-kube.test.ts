@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { ApiException, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject } from '@kubernetes/client-node';
-import { startFakeKube } from '../support/fake-kube.js';
+import { startFakeKube, type PodScenario } from '../support/fake-kube.js';
 
 /**
  * The fake Kubernetes API server answers the real `@kubernetes/client-node` calls the
@@ -75,4 +75,27 @@ test('a watch streams changes after a resourceVersion', async (t) => {
   await api.delete({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'code-0', namespace: 'billing-lab' } });
   await done;
   t.deepEqual(seen, ['ADDED code-0', 'MODIFIED code-0', 'DELETED code-0']);
+});
+
+test('a Deployment’s pod becomes ready, or fails as a real cluster fails, per scenario', async (t) => {
+  const scenarios: Record<string, PodScenario> = { good: 'ready', crash: 'crashloop', pull: 'image-pull', big: 'unschedulable' };
+  const fake = await startFakeKube({ scenarioFor: ({ name }) => scenarios[name]!, podDelayMs: 20 });
+  t.teardown(() => fake.close());
+  const config = new KubeConfig();
+  config.loadFromString(fake.kubeconfig);
+  const api = KubernetesObjectApi.makeApiClient(config);
+  await ssa(api, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'lab' } });
+  for (const name of Object.keys(scenarios)) {
+    await ssa(api, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'lab' }, spec: { template: { metadata: { labels: { app: name } } } } });
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const pods = await api.list('v1', 'Pod', 'lab');
+  const statusOf = (app: string) => pods.items.find((pod) => pod.metadata?.labels?.['app'] === app) as unknown as { status: { phase: string; conditions: { type: string; status: string; reason?: string }[]; containerStatuses?: { state: { waiting?: { reason: string } } }[] } };
+  t.like(statusOf('good').status.conditions.find((condition) => condition.type === 'Ready'), { status: 'True' });
+  t.is(statusOf('crash').status.containerStatuses?.[0]?.state.waiting?.reason, 'CrashLoopBackOff');
+  t.is(statusOf('pull').status.containerStatuses?.[0]?.state.waiting?.reason, 'ImagePullBackOff');
+  t.like(statusOf('big').status.conditions.find((condition) => condition.type === 'PodScheduled'), { status: 'False', reason: 'Unschedulable' });
+  // Applying the Deployment again rolls its pod: still one per Deployment.
+  await ssa(api, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'good', namespace: 'lab' }, spec: { replicas: 1, template: { metadata: { labels: { app: 'good' } } } } });
+  t.is(fake.objects('Pod', 'lab').filter((pod) => pod.metadata.labels?.['app'] === 'good').length, 1);
 });

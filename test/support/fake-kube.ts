@@ -35,6 +35,42 @@ const RESOURCES: readonly Resource[] = [
 type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string; uid?: string; creationTimestamp?: string; managedFields?: unknown[] }; [key: string]: unknown };
 type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject; rv: number; resource: Resource };
 
+/** How the pods of a Deployment behave: become ready, or fail the ways a real cluster fails. */
+export type PodScenario = 'ready' | 'crashloop' | 'image-pull' | 'unschedulable';
+
+export interface FakeKubeOptions {
+  /** The scenario for a Deployment's pods (default: ready). */
+  readonly scenarioFor?: (deployment: { namespace: string; name: string }) => PodScenario;
+  /** How long pods take to reach their scenario's state (default 50 ms). */
+  readonly podDelayMs?: number;
+}
+
+/** The pod status each scenario ends in, shaped like a real kubelet's. */
+const podStatus = (scenario: PodScenario): Record<string, unknown> => {
+  switch (scenario) {
+    case 'ready':
+      return { phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'app', ready: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } }] };
+    case 'crashloop':
+      return {
+        phase: 'Running',
+        conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }],
+        containerStatuses: [{ name: 'app', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container=app' } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } }],
+      };
+    case 'image-pull':
+      return {
+        phase: 'Pending',
+        conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }],
+        containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "no-such-image:latest"' } } }],
+      };
+    case 'unschedulable':
+      return { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' }] };
+    default: {
+      const unexpected: never = scenario;
+      return unexpected;
+    }
+  }
+};
+
 export interface FakeKube {
   readonly url: string;
   /** A kubeconfig (YAML) pointing at the fake, as a user would write one. */
@@ -88,7 +124,7 @@ const apply = (existing: KubeObject | undefined, patch: KubeObject): KubeObject 
   return merged;
 };
 
-export const startFakeKube = async (): Promise<FakeKube> => {
+export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<FakeKube> => {
   const store = new Map<string, { resource: Resource; object: KubeObject }>();
   const events: WatchEvent[] = [];
   const watchers = new Set<(event: WatchEvent) => void>();
@@ -110,6 +146,26 @@ export const startFakeKube = async (): Promise<FakeKube> => {
     store.set(keyOf(resource, stored.metadata.namespace, stored.metadata.name), { resource, object: stored });
     record(type, resource, stored);
     return stored;
+  };
+  const timers = new Set<NodeJS.Timeout>();
+  /** A Deployment's pod: Pending at once, then its scenario's state after a delay. */
+  const startPods = (deployment: KubeObject): void => {
+    const namespace = deployment.metadata.namespace!;
+    const podResource = RESOURCES.find((resource) => resource.kind === 'Pod')!;
+    const labels = ((deployment['spec'] as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined)?.template?.metadata?.labels) ?? { app: deployment.metadata.name };
+    const name = `${deployment.metadata.name}-${resourceVersion.toString(36)}`;
+    for (const old of [...store.values()]) {
+      if (old.resource === podResource && old.object.metadata.namespace === namespace && old.object.metadata.name.startsWith(`${deployment.metadata.name}-`)) remove(podResource, namespace, old.object.metadata.name);
+    }
+    const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels }, spec: {}, status: { phase: 'Pending', conditions: [] } };
+    save(podResource, pod, 'ADDED');
+    const scenario = options.scenarioFor?.({ namespace, name: deployment.metadata.name }) ?? 'ready';
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      const current = store.get(keyOf(podResource, namespace, name));
+      if (current) save(podResource, { ...current.object, status: podStatus(scenario) }, 'MODIFIED');
+    }, options.podDelayMs ?? 50);
+    timers.add(timer);
   };
   const remove = (resource: Resource, namespace: string | undefined, name: string): KubeObject | undefined => {
     const key = keyOf(resource, namespace, name);
@@ -203,7 +259,9 @@ export const startFakeKube = async (): Promise<FakeKube> => {
         if (existing && JSON.stringify({ ...existing, metadata: { ...existing.metadata, resourceVersion: undefined } }) === JSON.stringify({ ...applied, metadata: { ...applied.metadata, resourceVersion: undefined } })) {
           return send(200, existing); // no change: no new resourceVersion, as the real server does
         }
-        return send(existing ? 200 : 201, save(resource, applied, existing ? 'MODIFIED' : 'ADDED'));
+        const saved = save(resource, applied, existing ? 'MODIFIED' : 'ADDED');
+        if (resource.kind === 'Deployment') startPods(saved);
+        return send(existing ? 200 : 201, saved);
       }
       case 'DELETE': {
         if (!name) return status(response, 405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
@@ -237,6 +295,7 @@ export const startFakeKube = async (): Promise<FakeKube> => {
     requests,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
         server.closeAllConnections();
         server.close(() => resolve());
       }),
