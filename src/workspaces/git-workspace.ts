@@ -27,6 +27,20 @@ export class UnknownRepoError extends Error {
 }
 
 /**
+ * Every name of a workspace request checked before it reaches git, a shell command line or the
+ * file system: the builder (a folder and a branch part), each repo (listed once) and each ref.
+ */
+export const checkWorkspaceRequest = async (options: { readonly basePath: string; readonly builder: string; readonly repos: readonly RepoSpec[] }): Promise<{ workspacePath: string; branch: string }> => {
+  const workspacePath = join(options.basePath, checkBuilder(options.builder));
+  const branch = await checkRef(`builder/${options.builder}`);
+  const names = options.repos.map((repo) => checkRepoName(repo.name));
+  const twice = names.find((name, index) => names.indexOf(name) !== index);
+  if (twice !== undefined) throw new InvalidNameError('repo', twice, 'listed once');
+  for (const repo of options.repos) if (repo.ref !== null) await checkRef(repo.ref);
+  return { workspacePath, branch };
+};
+
+/**
  * Prepares `<basePath>/<builder>/repos/<repo>/` as git worktrees of the clones under
  * `reposRoot`, each on branch `builder/<builder>`. Converges after a crash at any point: a clone
  * and a worktree are built under a `.partial` name and only renamed into place when whole, so
@@ -39,18 +53,13 @@ export const prepareWorkspace = async (options: {
   readonly builder: string;
   readonly repos: readonly RepoSpec[];
 }): Promise<{ workspacePath: string; repos: PreparedRepo[] }> => {
-  const workspacePath = join(options.basePath, checkBuilder(options.builder));
-  const branch = `builder/${options.builder}`;
-  await checkRef(branch);
-  const names = options.repos.map((repo) => checkRepoName(repo.name));
-  const twice = names.find((name, index) => names.indexOf(name) !== index);
-  if (twice !== undefined) throw new InvalidNameError('repo', twice, 'listed once');
+  const { workspacePath, branch } = await checkWorkspaceRequest(options);
   await mkdir(join(workspacePath, 'repos'), { recursive: true });
   // Each repository is its own clone and worktree: they are prepared side by side.
   const prepared = await Promise.all(
     options.repos.map(async (repo) => {
-      const name = checkRepoName(repo.name);
-      const ref = repo.ref === null ? 'HEAD' : await checkRef(repo.ref);
+      const name = repo.name;
+      const ref = repo.ref ?? 'HEAD';
       const source = await ensureClone(options.reposRoot, name, repo.url);
       const worktreePath = join(workspacePath, 'repos', name);
       await ensureWorktree(source, worktreePath, branch, ref);

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeWorktree, prepareWorkspace, type PreparedRepo, type RepoSpec } from './git-workspace.js';
-import { checkBuilder, checkRef, checkRepoName } from './names.js';
+import { checkWorkspaceRequest, describeWorktree, prepareWorkspace, type PreparedRepo, type RepoSpec } from './git-workspace.js';
 import { runTaskInit, type TaskInitOptions } from './task-init.js';
 
 /**
@@ -23,12 +22,7 @@ export const initializeWorkspace = async (options: {
     if (task) await runTaskInit(task, { builder: options.builder, repos: options.repos.map((repo) => repo.name), cwd: prepared.workspacePath });
     return prepared;
   }
-  // Checked before they reach the task's command line and the file system.
-  const workspacePath = join(options.basePath, checkBuilder(options.builder));
-  for (const repo of options.repos) {
-    checkRepoName(repo.name);
-    if (repo.ref !== null) await checkRef(repo.ref);
-  }
+  const { workspacePath } = await checkWorkspaceRequest(options);
   await mkdir(workspacePath, { recursive: true });
   await runTaskInit(task, { builder: options.builder, repos: options.repos.map((repo) => repo.name), cwd: workspacePath });
   const repos: PreparedRepo[] = [];
