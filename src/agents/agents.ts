@@ -1,21 +1,21 @@
 import { resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
-import { agentSessions } from '../../projections/agent-sessions.js';
+import { agentSessions, type AgentSessionView } from '../../projections/agent-sessions.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { EventLog } from '../events/event-log.js';
 import { ProcessManagerRunner } from '../process-managers/runtime.js';
 import { DocumentProjectionRunner } from '../projections/runtime.js';
 import { AgentReconciler } from './agent-reconciler.js';
-import { agentBridge, agentBridgeEffects } from './bridge.js';
+import { agentBridge, agentBridgeEffects, type AgentEffect } from './bridge.js';
 import { openCodeConfigContent } from './opencode-config.js';
 import { OpenCodeServer } from './opencode-server.js';
 import { loadPersonas } from './personas.js';
 
 /** What the composition root wires for agents: the OpenCode server, the bridge and its reconciler. */
 export interface Agents {
-  readonly processManager: ProcessManagerRunner;
-  readonly projection: DocumentProjectionRunner<unknown>;
+  readonly processManager: ProcessManagerRunner<AgentEffect>;
+  readonly projection: DocumentProjectionRunner<AgentSessionView>;
   readonly server: OpenCodeServer;
   readonly reconciler: AgentReconciler;
   /** Starts the OpenCode server (a failure leaves the gateway up, degraded, and keeps retrying) and the reconciler. */
@@ -55,8 +55,8 @@ export const createAgents = (
     retry: { attempts: 14, initialDelayMs: 250, factor: 2, maxDelayMs: 30_000 },
   });
   return {
-    processManager: processManager as unknown as ProcessManagerRunner,
-    projection: projection as unknown as DocumentProjectionRunner<unknown>,
+    processManager,
+    projection,
     server,
     reconciler,
     start: async () => {

@@ -9,7 +9,7 @@ import { sessionDecider } from '../sessions/decide.js';
 import { sessionStream, type SessionEvent } from '../sessions/events.js';
 import { loadAgentSession } from './agent-session.js';
 import { newOpenCodeMessageId } from './message-ids.js';
-import { must, openCodeClient } from './opencode-client.js';
+import { must, mustSucceed, openCodeClient } from './opencode-client.js';
 import type { OpenCodeEndpoint } from './opencode-server.js';
 import type { PlannedCommand } from './reconcile.js';
 
@@ -94,19 +94,16 @@ export const agentBridgeEffects = (options: AgentBridgeOptions): EffectHandlers<
     let opencodeMessageId = already?.info.id;
     if (!opencodeMessageId) {
       opencodeMessageId = newOpenCodeMessageId();
-      await must(
+      await mustSucceed(
         client().session.promptAsync({
           sessionID: state.agentSessionId,
           directory: session.directory,
           messageID: opencodeMessageId,
           agent,
           parts: [{ type: 'text', text, metadata: { gateway_message_id: messageId } }],
-        }) as Promise<{ data?: unknown; error?: unknown; response?: Response }>,
+        }),
         'session.prompt_async',
-      ).catch((error: unknown) => {
-        // 204 has no body: the SDK reports no data, which is success here.
-        if ((error as { status?: number }).status !== 204) throw error;
-      });
+      );
     }
     await record(sessionId, { type: 'RecordPromptSent', messageId, opencodeMessageId, agent }, session.correlationId, causationId);
     await record(sessionId, { type: 'RecordAgentStatus', agentStatus: 'working' }, session.correlationId, causationId);

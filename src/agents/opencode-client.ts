@@ -23,6 +23,12 @@ export const must = async <T>(call: Promise<{ data?: T; error?: unknown; respons
   return result.data;
 };
 
+/** For routes that answer 204 with no body: only an error counts. */
+export const mustSucceed = async (call: Promise<{ error?: unknown; response?: Response }>, what: string): Promise<void> => {
+  const result = await call;
+  if (result.error !== undefined) throw new OpenCodeCallError(what, result.response?.status, result.error);
+};
+
 export class OpenCodeCallError extends Error {
   override readonly name = 'OpenCodeCallError';
   constructor(readonly what: string, readonly status: number | undefined, readonly detail: unknown) {

@@ -68,10 +68,12 @@ export const decideDeployment = (command: DeploymentCommand, state: Deployment):
     case 'FailDeployment':
       if (!executing(state)) return conflict(state.status, 'only a running deployment can fail');
       return ok({ type: 'DeploymentFailed', data: { step: command.step, reason: command.reason, failed_at: at } });
-    case 'SucceedDeployment':
+    case 'SucceedDeployment': {
       if (!executing(state)) return conflict(state.status, 'only a running deployment can succeed');
-      if (nextStep(state.plan, state.completed) !== undefined) return conflict(state.status, `step ${nextStep(state.plan, state.completed)} has not run`);
+      const remaining = nextStep(state.plan, state.completed);
+      if (remaining !== undefined) return conflict(state.status, `step ${remaining} has not run`);
       return ok({ type: 'DeploymentSucceeded', data: { url: state.plan.url, succeeded_at: at } });
+    }
     default: {
       const unexpected: never = command;
       return unexpected;
