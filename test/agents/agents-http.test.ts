@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { Gateway } from '../../src/composition.js';
 import { sessionStream } from '../../src/sessions/events.js';
+import { eventually } from '../support/eventually.js';
 import { caller, waitForSessionStatus } from '../support/gateway-client.js';
 import { scriptedProviderConfig, startScriptedModel } from '../support/scripted-model.js';
 import { startTestGateway, type TestGatewayOptions } from '../support/test-gateway.js';
@@ -33,16 +34,6 @@ const createSession = async (gateway: Gateway, project: string, description: str
   const response = await call(gateway, 'POST', '/api/sessions', { category: 'platform', project, repos: [{ name: 'api' }], task: { title: 'Fix typo in the footer', description } });
   const view = (await response.json()) as View;
   return waitForSessionStatus<View>(call, gateway, view.session_id, 'active');
-};
-
-const eventually = async <T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 };
 
 const conversation = async (gateway: Gateway, id: string): Promise<Entry[]> => ((await (await call(gateway, 'GET', `/api/sessions/${id}/messages`)).json()) as { items: Entry[] }).items;

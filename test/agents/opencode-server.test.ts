@@ -6,17 +6,10 @@ import pino from 'pino';
 import { openCodeServerEventDefinitions, OPENCODE_SERVER_STREAM } from '../../src/agents/events.js';
 import { OpenCodeServer } from '../../src/agents/opencode-server.js';
 import { scriptedProviderConfig, startScriptedModel } from '../support/scripted-model.js';
+import { until } from '../support/eventually.js';
 import { openTestEventLog } from '../support/test-store.js';
 
 const CLI = join(process.cwd(), 'node_modules', '.bin', 'opencode');
-
-const until = async (condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition never held');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-};
 
 test('the real opencode serve starts behind a random password, is restarted after it dies (recorded), and stops', async (t) => {
   const model = await startScriptedModel();
@@ -35,7 +28,7 @@ test('the real opencode serve starts behind a random password, is restarted afte
   t.is((await fetch(`${first.url}/global/health`)).status, 401, 'without the password it answers nothing');
 
   process.kill(server.pid!, 'SIGKILL');
-  await until(() => server.endpoint !== undefined && server.endpoint.url !== first.url);
+  await until(() => server.endpoint !== undefined && server.endpoint.url !== first.url, 'OpenCode restarted on a new port', 30_000);
   await t.notThrowsAsync(() => server.health());
   const history = (await eventLog.readStream(OPENCODE_SERVER_STREAM)).map((stored) => stored.event.type);
   t.deepEqual(history, ['OpenCodeServerStarted', 'OpenCodeServerExited', 'OpenCodeServerStarted']);

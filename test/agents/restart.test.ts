@@ -5,6 +5,8 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '../support/eventually.js';
+import { caller } from '../support/gateway-client.js';
 import { makeRepo } from '../support/test-gateway.js';
 import { scriptedProviderConfig, startScriptedModel } from '../support/scripted-model.js';
 
@@ -30,18 +32,7 @@ const startGatewayProcess = async (env: Record<string, string>): Promise<{ child
   throw new Error(`the gateway did not start: ${output}`);
 };
 
-const api = (url: string, method: string, path: string, body?: unknown) =>
-  fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-
-const eventually = async <T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-};
+const api = caller(TOKEN);
 
 test('a gateway killed mid-turn loses no reply and records none twice', async (t) => {
   const model = await startScriptedModel();
@@ -72,7 +63,7 @@ test('a gateway killed mid-turn loses no reply and records none twice', async (t
   const first = await startGatewayProcess(env);
   children.push(first.child);
   outputs.push(first.output);
-  const created = (await (await api(first.url, 'POST', '/api/sessions', { category: 'platform', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Fix typo in the footer', description: '[delay 3000]' } })).json()) as { session_id: string };
+  const created = (await (await api(first, 'POST', '/api/sessions', { category: 'platform', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Fix typo in the footer', description: '[delay 3000]' } })).json()) as { session_id: string };
   const id = created.session_id;
   await eventually(async () => (model.requests() > 0 ? true : undefined), 'the turn reaching the model');
   first.child.kill('SIGKILL');
@@ -85,18 +76,18 @@ test('a gateway killed mid-turn loses no reply and records none twice', async (t
   children.push(second.child);
   outputs.push(second.output);
   const reply = await eventually(async () => {
-    const messages = (await (await api(second.url, 'GET', `/api/sessions/${id}/messages`)).json()) as { items: { role: string; text: string }[] };
+    const messages = (await (await api(second, 'GET', `/api/sessions/${id}/messages`)).json()) as { items: { role: string; text: string }[] };
     return messages.items.find((entry) => entry.role === 'agent');
   }, 'the reply recorded after the restart');
   t.is(reply.text, 'Done after a delay.');
 
   // Reconciliations keep running (every OpenCode event, every reconnect): still one reply.
-  await api(second.url, 'POST', `/api/sessions/${id}/messages`, { text: 'Thanks, that is all.' });
+  await api(second, 'POST', `/api/sessions/${id}/messages`, { text: 'Thanks, that is all.' });
   await eventually(async () => {
-    const messages = (await (await api(second.url, 'GET', `/api/sessions/${id}/messages`)).json()) as { items: { role: string; text: string }[] };
+    const messages = (await (await api(second, 'GET', `/api/sessions/${id}/messages`)).json()) as { items: { role: string; text: string }[] };
     return messages.items.filter((entry) => entry.role === 'agent').length === 2 ? messages : undefined;
   }, 'the next turn answered by the new server');
-  const messages = (await (await api(second.url, 'GET', `/api/sessions/${id}/messages`)).json()) as { items: { role: string; text: string }[] };
+  const messages = (await (await api(second, 'GET', `/api/sessions/${id}/messages`)).json()) as { items: { role: string; text: string }[] };
   t.deepEqual(
     messages.items.map((entry) => [entry.role, entry.text]),
     [

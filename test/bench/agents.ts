@@ -14,6 +14,8 @@ import { EventLog } from '../../src/events/event-log.js';
 import { formatConfigError, loadConfig } from '../../src/config/load.js';
 import { sessionStream } from '../../src/sessions/events.js';
 import { scriptedProviderConfig, startScriptedModel } from '../support/scripted-model.js';
+import { until } from '../support/eventually.js';
+import { caller } from '../support/gateway-client.js';
 import { makeRepo } from '../support/test-gateway.js';
 import type { Figure } from './eventstore.js';
 
@@ -23,16 +25,7 @@ const MB = 1024 * 1024;
 /** Resident memory of a process, from /proc (the kernel's own count). */
 const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 
-const api = (gateway: Gateway, method: string, path: string, body?: unknown) =>
-  fetch(`${gateway.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-
-const until = async (condition: () => Promise<boolean>, what: string): Promise<void> => {
-  const deadline = Date.now() + 180_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-};
+const api = caller(TOKEN);
 
 const replies = async (gateway: Gateway, sessionId: string): Promise<number> =>
   (await gateway.eventLog.readStream(sessionStream(sessionId))).filter((stored) => stored.event.type === 'AgentReplied').length;
@@ -72,7 +65,7 @@ export const benchAgents = async (): Promise<Figure[]> => {
           }),
         );
         sessions.push(...added);
-        await until(async () => (await Promise.all(added.map((id) => replies(gateway, id)))).every((count) => count >= 1), `${total} sessions answered`);
+        await until(async () => (await Promise.all(added.map((id) => replies(gateway, id)))).every((count) => count >= 1), `${total} sessions answered`, 180_000);
         await settle();
         const rss = process.memoryUsage().rss + rssOf(opencodePid);
         readings.set(total, rss);
@@ -87,12 +80,12 @@ export const benchAgents = async (): Promise<Figure[]> => {
         const before = await replies(gateway, sessions[0]!);
         const sent = await api(gateway, 'POST', `/api/sessions/${sessions[0]}/messages`, { text: `Round ${round}` });
         if (sent.status !== 202) throw new Error(`message refused: ${sent.status}`);
-        await until(async () => (await replies(gateway, sessions[0]!)) > before, 'the reply');
+        await until(async () => (await replies(gateway, sessions[0]!)) > before, 'the reply', 180_000);
         const events = await gateway.eventLog.readStream(sessionStream(sessions[0]!));
         const message = events.filter((stored) => stored.event.type === 'MessageSent').at(-1)!;
         const reply = events.filter((stored) => stored.event.type === 'AgentReplied').at(-1)!;
         latencies.push(Date.parse(reply.metadata.recorded_at) - Date.parse(message.metadata.recorded_at));
-        await until(async () => (await (await api(gateway, 'GET', `/api/sessions/${sessions[0]}`)).json() as { agent_status: string }).agent_status === 'idle', 'idle');
+        await until(async () => (await (await api(gateway, 'GET', `/api/sessions/${sessions[0]}`)).json() as { agent_status: string }).agent_status === 'idle', 'idle', 180_000);
       }
       latencies.sort((a, b) => a - b);
       figures.push({ name: 'MessageSent → AgentReplied, scripted model (10 turns)', value: `median ${latencies[5]} ms (${latencies[0]}–${latencies.at(-1)})`, target: '—', met: undefined });

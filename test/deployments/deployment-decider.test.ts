@@ -2,7 +2,8 @@ import test from 'ava';
 import * as E from 'fp-ts/lib/Either.js';
 import { foldEvents } from '../../src/commands/decider.js';
 import { deploymentDecider, type DeploymentCommand } from '../../src/deployments/decide.js';
-import { STEPS, type DeploymentEvent, type DeploymentPlan, type Step } from '../../src/deployments/events.js';
+import { STEPS, type DeploymentEvent, type Step } from '../../src/deployments/events.js';
+import { samplePlan } from '../support/deployment-plan.js';
 import { deciderSpec } from '../support/decider-spec.js';
 
 const now = new Date('2030-01-01T10:00:00.000Z');
@@ -10,15 +11,7 @@ const at = now.toISOString();
 const later = new Date('2030-01-01T10:15:00.000Z');
 const spec = deciderSpec(deploymentDecider);
 
-const plan: DeploymentPlan = {
-  namespace: 'billing-lab',
-  strategy: 'configmap_pvc',
-  runtime: { kind: 'node', image: 'node:20-slim', command: ['npm', 'start'] },
-  configmaps: [{ name: 'code-0', files: 12, bytes: 40_000 }],
-  pvcs: [],
-  url: 'https://billing.builder.lab.ctoaas.co',
-  steps: [...STEPS],
-};
+const plan = samplePlan;
 
 const requested: DeploymentEvent = { type: 'DeploymentRequested', data: { deployment_id: 'd-1', session_id: 's-1', branch: 'builder/platform-billing', repo: 'api', commit: 'abc', plan, requested_at: at } };
 const confirmation: DeploymentEvent = { type: 'ConfirmationRequested', data: { expires_at: '2030-01-01T10:15:00.000Z' } };

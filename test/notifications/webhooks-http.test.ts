@@ -3,6 +3,7 @@ import type { Gateway } from '../../src/composition.js';
 import { webhookStream } from '../../src/notifications/events.js';
 import { webhookFor } from '../../src/notifications/webhook-for.js';
 import { sessionStream } from '../../src/sessions/events.js';
+import { until } from '../support/eventually.js';
 import { caller, waitForSessionStatus } from '../support/gateway-client.js';
 import { startMockSlack } from '../support/mock-slack.js';
 import { startTestGateway } from '../support/test-gateway.js';
@@ -18,14 +19,6 @@ const unsureSession = (project: string, repo = 'api') => ({ category: 'platform'
 /** The webhooks a session's history calls for, in its order. */
 const expectedIds = async (gateway: Gateway, sessionId: string): Promise<string[]> =>
   (await gateway.eventLog.readStream(sessionStream(sessionId))).flatMap((stored) => webhookFor(stored)?.event_id ?? []);
-
-const until = async (condition: () => Promise<boolean>): Promise<void> => {
-  for (let i = 0; i < 500; i++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('condition never held');
-};
 
 const setUp = async (t: Parameters<typeof startTestGateway>[0], retry: { retry_attempts: number; retry_delay: number }) => {
   const slack = await startMockSlack(t, SECRET);
@@ -68,7 +61,7 @@ test('a receiver that fails twice gets the webhook on the third try, once', asyn
   await slack.waitFor((got) => got.length === 2);
   t.deepEqual(slack.deliveries.map((delivery) => delivery.eventType), ['routing_suggestion', 'progress']);
   const outcomes = async () => (await gateway.eventLog.readStream(webhookStream(session.session_id))).map((stored) => [stored.event.type, (stored.event.data as { attempts: number }).attempts]);
-  await until(async () => (await outcomes()).length === 2);
+  await until(async () => (await outcomes()).length === 2, 'two deliveries recorded', 10_000);
   t.deepEqual(await outcomes(), [
     ['WebhookDelivered', 3],
     ['WebhookDelivered', 1],
@@ -81,7 +74,7 @@ test('still failing after the retries: parked, later ones of the session held be
   const session = (await (await call(gateway, 'POST', '/api/sessions', unsureSession('billing'))).json()) as { session_id: string };
   type Failed = { items: { event_id: string; event_type: string; session_id: string; attempts: number; last_error: string; held_behind: string | null }[] };
   const failed = async () => (await (await call(gateway, 'GET', '/api/webhooks/failed', undefined, {}, VIEWER)).json()) as Failed;
-  await until(async () => (await failed()).items.length === 2);
+  await until(async () => (await failed()).items.length === 2, 'two parked webhooks', 10_000);
   const [head, held] = (await failed()).items;
   t.like(head, { event_type: 'routing_suggestion', session_id: session.session_id, attempts: 3, held_behind: null });
   t.regex(head!.last_error, /could not be reached/);
@@ -95,7 +88,7 @@ test('still failing after the retries: parked, later ones of the session held be
   t.like(await retried.json(), { event_id: head!.event_id });
   await slack.waitFor((got) => got.length === 2);
   t.deepEqual(slack.deliveries.map((delivery) => delivery.eventId), await expectedIds(gateway, session.session_id), 'in the session’s order');
-  await until(async () => (await failed()).items.length === 0);
+  await until(async () => (await failed()).items.length === 0, 'no parked webhook', 10_000);
   t.pass();
 });
 

@@ -1,18 +1,11 @@
 import test from 'ava';
 import { deploymentViews } from '../../projections/deployment-view.js';
-import { STEPS, type DeploymentEvent, type DeploymentPlan } from '../../src/deployments/events.js';
+import type { DeploymentEvent } from '../../src/deployments/events.js';
+import { samplePlan } from '../support/deployment-plan.js';
 import type { StoredEvent } from '../../src/events/stored-event.js';
 import { foldDocuments } from '../../src/projections/projection.js';
 
-const plan: DeploymentPlan = {
-  namespace: 'billing-lab',
-  strategy: 'configmap_pvc',
-  runtime: { kind: 'node', image: 'node:20-slim', command: ['npm', 'start'] },
-  configmaps: [{ name: 'code-0', files: 3, bytes: 900 }],
-  pvcs: [],
-  url: 'https://billing.builder.lab.ctoaas.co',
-  steps: [...STEPS],
-};
+const plan = samplePlan;
 
 const stream = (events: DeploymentEvent[]): StoredEvent[] =>
   events.map((event, revision) => ({ id: `e-${revision}`, stream: 'deployment-d-1', revision, position: revision, event, metadata: { actor: 'a', correlation_id: 'c', causation_id: 'r', recorded_at: `2030-01-01T10:00:${String(revision).padStart(2, '0')}.000Z`, hash: 'h' } }));

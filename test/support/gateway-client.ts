@@ -1,6 +1,7 @@
 import type { Gateway } from '../../src/composition.js';
 
-export type Call = (gateway: Gateway, method: string, path: string, body?: unknown, headers?: Record<string, string>, token?: string) => Promise<Response>;
+/** Anything with the gateway's base URL: a gateway started in the test, or one in a child process. */
+export type Call = (gateway: Pick<Gateway, 'url'>, method: string, path: string, body?: unknown, headers?: Record<string, string>, token?: string) => Promise<Response>;
 
 /** A JSON call to the gateway with a bearer token, `defaultToken` unless another is given. */
 export const caller =
