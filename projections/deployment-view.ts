@@ -68,6 +68,8 @@ export const evolveDeploymentView = (view: DeploymentView | undefined, stored: S
         status: event.data.step === 'tests' ? 'testing' : 'deploying',
         steps: withStep(view, event.data.step, (step) => ({ ...step, status: 'running', started_at: event.data.started_at, detail: event.data.message })),
       };
+    case 'DeploymentProgressed':
+      return { ...view, ...stamp, steps: withStep(view, event.data.step, (step) => ({ ...step, detail: event.data.message })) };
     case 'DeploymentStepCompleted':
       return {
         ...view,

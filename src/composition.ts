@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import pino, { type Logger } from 'pino';
+import { deploymentViews } from '../projections/deployment-view.js';
 import { failedWebhooks } from '../projections/failed-webhooks.js';
 import { createAgents, type Agents } from './agents/agents.js';
 import { openCodeServerEventDefinitions } from './agents/events.js';
@@ -16,6 +17,11 @@ import { commandEventDefinitions } from './commands/events.js';
 import { idempotency } from './commands/idempotency-middleware.js';
 import type { GatewayConfig } from './config/schema.js';
 import { authenticate } from './config/tokens.js';
+import { deploymentDecider } from './deployments/decide.js';
+import { deploymentEventDefinitions, deploymentStream } from './deployments/events.js';
+import { deploymentRoutes } from './deployments/routes.js';
+import { deploymentNews, deploymentNewsEffects } from './deployments/session-news.js';
+import { DeadlineTimer } from './process-managers/deadline-timer.js';
 import { openEmbeddedEventStore } from './eventstore/embedded/index.js';
 import { openEventStoreDb } from './eventstore/eventstoredb/index.js';
 import type { EventStore } from './eventstore/port.js';
@@ -47,7 +53,7 @@ export interface Gateway {
 
 /** Every event type the gateway knows; capabilities add theirs here. */
 export const createEventRegistry = (): EventRegistry =>
-  new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions, ...sessionEventDefinitions, ...builderEventDefinitions, ...webhookEventDefinitions, ...openCodeServerEventDefinitions]);
+  new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions, ...sessionEventDefinitions, ...builderEventDefinitions, ...webhookEventDefinitions, ...openCodeServerEventDefinitions, ...deploymentEventDefinitions]);
 
 const openStore = (config: GatewayConfig, cwd: string): Promise<EventStore> => {
   const store = config.event_store;
@@ -66,7 +72,7 @@ const openStore = (config: GatewayConfig, cwd: string): Promise<EventStore> => {
 /** The composition root: the one place that wires configuration, store, runtimes and HTTP. */
 export const startGateway = async (
   config: GatewayConfig,
-  options: { logger?: Logger; cwd?: string; sseKeepaliveMs?: number } = {},
+  options: { logger?: Logger; cwd?: string; sseKeepaliveMs?: number; deadlineIntervalMs?: number } = {},
 ): Promise<Gateway> => {
   const cwd = options.cwd ?? process.cwd();
   const signals = loadRoutingSignals(resolve(cwd, config.routing.signals_file));
@@ -82,12 +88,14 @@ export const startGateway = async (
   };
   const sessionViewRunner = new DocumentProjectionRunner(sessionViews, runtimeOptions);
   const failedWebhookRunner = new DocumentProjectionRunner(failedWebhooks, runtimeOptions);
+  const deploymentViewRunner = new DocumentProjectionRunner(deploymentViews, runtimeOptions);
   const agents = config.opencode.enabled ? createAgents(config, { eventLog, logger, cwd, runtimeOptions }) : undefined;
   const projections = [
     new DocumentProjectionRunner(streamCatalog, runtimeOptions),
     new ProjectionRunner(logSummary, runtimeOptions),
     sessionViewRunner,
     failedWebhookRunner,
+    deploymentViewRunner,
     ...(agents ? [agents.projection] : []),
   ];
   const processManagers = new ProcessManagerGroup([
@@ -114,14 +122,26 @@ export const startGateway = async (
       // The contract's retries: `retry_attempts` more tries, the waits growing from `retry_delay`.
       retry: { attempts: config.webhooks.retry_attempts + 1, initialDelayMs: config.webhooks.retry_delay, factor: 2, maxDelayMs: 5 * 60_000 },
     }),
+    new ProcessManagerRunner({ ...runtimeOptions, processManager: deploymentNews, effects: deploymentNewsEffects({ eventLog }) }),
     ...(agents ? [agents.processManager] : []),
   ]);
+  // Durable deadlines: a plan nobody answered expires, after a restart too.
+  const deadlines = new DeadlineTimer({
+    eventLog,
+    intervalMs: options.deadlineIntervalMs,
+    onError: (error) => logger.error({ err: error }, 'deadline failed'),
+    due: (now) =>
+      [...deploymentViewRunner.getState().values()]
+        .filter((view) => view.status === 'awaiting_confirmation' && view.expires_at !== null && Date.parse(view.expires_at) <= now.getTime())
+        .map((view) => ({ key: `expire:${view.deployment_id}`, stream: deploymentStream(view.deployment_id), decider: deploymentDecider, command: { type: 'ExpireDeployment', now } })),
+  });
   const sse = new SseHub({ keepaliveMs: options.sseKeepaliveMs });
   let server: RunningServer | undefined;
   try {
     for (const projection of projections) await projection.start();
     await agents?.start();
     await processManagers.start();
+    deadlines.start();
     const app = createApp({
       logger,
       authenticate: (token) => authenticate(config.auth.tokens, token),
@@ -134,11 +154,20 @@ export const startGateway = async (
         routingRoutes(signals.right),
         sessionRoutes({ eventLog, views: sessionViewRunner, sse, signals: signals.right, autoConfirmConfidence: config.routing.auto_confirm_confidence }),
         webhookRoutes({ eventLog, failed: failedWebhookRunner }),
+        deploymentRoutes({
+          eventLog,
+          views: deploymentViewRunner,
+          sessions: sessionViewRunner,
+          ingressDomain: config.kubernetes.ingress_domain,
+          maxConfigMapSize: config.deployment.max_configmap_size,
+          confirmationTimeout: config.deployment.confirmation_timeout,
+        }),
       ],
       commandMiddleware: [idempotency(eventLog, { contextOf: (ctx) => commandContextOf(ctx, new Date()), logger })],
     });
     server = await startServer(app, { host: config.server.host, port: config.server.port });
   } catch (error) {
+    await deadlines.stop();
     await processManagers.stop();
     await agents?.stop();
     await Promise.all(projections.map((projection) => projection.stop()));
@@ -154,6 +183,7 @@ export const startGateway = async (
     stop: () =>
       (stopping ??= (async () => {
         await running.close({ beforeDrain: () => sse.close() });
+        await deadlines.stop();
         await processManagers.stop();
         await agents?.stop();
         await Promise.all(projections.map((projection) => projection.stop()));

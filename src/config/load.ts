@@ -60,6 +60,7 @@ export const loadConfig = ({ env = process.env, cwd = process.cwd() }: LoadOptio
     secrets: {
       webhookSecret: env['GATEWAY_WEBHOOK_SECRET'] || undefined,
       slackSigningSecret: env['SLACK_SIGNING_SECRET'] || undefined,
+      bundleSecret: env['GATEWAY_BUNDLE_SECRET'] || undefined,
     },
     kubeconfig: env['KUBECONFIG'] || undefined,
   });

@@ -73,7 +73,21 @@ export const OpenCodeConfig = t.type({
 export const KubernetesConfig = t.type({
   namespace_prefix: dnsLabel,
   service_account: dnsLabel,
+  /** Labs are served at `https://<project>.<ingress_domain>`. */
   ingress_domain: dnsName,
+  /** The labs' Ingress class and the cert-manager ClusterIssuer that signs their TLS certificates. */
+  ingress_class: dnsName,
+  cluster_issuer: dnsName,
+  /** The StorageClass of the labs' PVCs; empty: the cluster's default. */
+  storage_class: t.string,
+  /** The image of the init container that fetches a lab's large files (it needs `sh`, `wget`, `tar`). */
+  fetch_image: nonEmpty,
+  /** Where lab pods reach the gateway to fetch those files by a signed URL. */
+  bundle_base_url: refine(t.string, (s) => /^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(s) && !s.endsWith('/'), 'http(s) URL without a trailing slash'),
+  /** Seconds a signed bundle URL stays valid. */
+  bundle_url_ttl: intIn(60, 7 * 86400),
+  /** Seconds the lab's pods may take to become ready before the deployment fails. */
+  pods_ready_timeout: intIn(1, 3600),
 });
 
 export const DeploymentConfig = t.type({
@@ -128,6 +142,8 @@ export type TokenConfig = t.TypeOf<typeof TokenConfig>;
 export interface Secrets {
   readonly webhookSecret: string | undefined;
   readonly slackSigningSecret: string | undefined;
+  /** Signs the lab bundle URLs; without GATEWAY_BUNDLE_SECRET a random one per start (URLs then die with the process). */
+  readonly bundleSecret: string | undefined;
 }
 
 export interface GatewayConfig extends FileConfig {

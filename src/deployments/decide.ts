@@ -22,6 +22,7 @@ export type DeploymentCommand =
   /** The deadline timer's command: a no-op when it fires early or after an answer. */
   | { readonly type: 'ExpireDeployment'; readonly now: Date }
   | { readonly type: 'StartStep'; readonly step: Step; readonly message: string; readonly now: Date }
+  | { readonly type: 'ReportProgress'; readonly step: Step; readonly message: string; readonly now: Date }
   | { readonly type: 'CompleteStep'; readonly step: Step; readonly status: 'done' | 'skipped'; readonly detail: string; readonly now: Date }
   | { readonly type: 'FailDeployment'; readonly step: Step | null; readonly reason: string; readonly now: Date }
   | { readonly type: 'SucceedDeployment'; readonly now: Date };
@@ -61,6 +62,9 @@ export const decideDeployment = (command: DeploymentCommand, state: Deployment):
       if (next !== command.step) return conflict(state.status, `the next step is ${next ?? 'none'}, not ${command.step}`);
       return ok({ type: 'DeploymentStepStarted', data: { step: command.step, message: command.message, started_at: at } });
     }
+    case 'ReportProgress':
+      if (!executing(state) || state.running !== command.step) return conflict(state.status, `step ${command.step} is not running`);
+      return ok({ type: 'DeploymentProgressed', data: { step: command.step, message: command.message, at } });
     case 'CompleteStep':
       if (state.completed.includes(command.step)) return ok();
       if (!executing(state) || state.running !== command.step) return conflict(state.status, `step ${command.step} is not running`);

@@ -56,6 +56,8 @@ export const evolveDeployment = (state: Deployment, event: DeploymentEvent): Dep
       return { status: 'expired', ...facts };
     case 'DeploymentStepStarted':
       return { status: event.data.step === 'tests' ? 'testing' : 'deploying', ...facts, running: event.data.step };
+    case 'DeploymentProgressed':
+      return state;
     case 'DeploymentStepCompleted':
       return { ...state, completed: [...facts.completed, event.data.step], running: null };
     case 'DeploymentSucceeded':

@@ -30,6 +30,8 @@ export const DeploymentConfirmed = defineEvent('DeploymentConfirmed', jsonCodec(
 export const DeploymentRejected = defineEvent('DeploymentRejected', jsonCodec(t.type({ rejected_by: t.string, reason: t.union([t.string, t.null]), rejected_at: t.string })));
 export const DeploymentExpired = defineEvent('DeploymentExpired', jsonCodec(t.type({ expired_at: t.string })));
 export const DeploymentStepStarted = defineEvent('DeploymentStepStarted', jsonCodec(t.type({ step: StepCodec, message: t.string, started_at: t.string })));
+/** News from a step under way (a pod's state while waiting for it to be ready). */
+export const DeploymentProgressed = defineEvent('DeploymentProgressed', jsonCodec(t.type({ step: StepCodec, message: t.string, at: t.string })));
 export const DeploymentStepCompleted = defineEvent(
   'DeploymentStepCompleted',
   jsonCodec(t.type({ step: StepCodec, status: t.keyof({ done: null, skipped: null }), detail: t.string, finished_at: t.string })),
@@ -45,6 +47,7 @@ export type DeploymentEvent =
   | EventOf<typeof DeploymentRejected>
   | EventOf<typeof DeploymentExpired>
   | EventOf<typeof DeploymentStepStarted>
+  | EventOf<typeof DeploymentProgressed>
   | EventOf<typeof DeploymentStepCompleted>
   | EventOf<typeof DeploymentSucceeded>
   | EventOf<typeof DeploymentFailed>;
@@ -56,6 +59,7 @@ export const deploymentEventDefinitions = [
   DeploymentRejected,
   DeploymentExpired,
   DeploymentStepStarted,
+  DeploymentProgressed,
   DeploymentStepCompleted,
   DeploymentSucceeded,
   DeploymentFailed,

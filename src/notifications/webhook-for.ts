@@ -4,6 +4,26 @@ import type { WebhookPayload } from './events.js';
 
 const SESSION_STREAM = /^session-(.+)$/;
 
+type DeploymentNews = Extract<SessionEvent, { type: 'DeploymentStatusChanged' }>['data'];
+
+/** The contract's deployment webhooks; statuses Slack need not hear about (confirmed, deploying, rejected) are none. */
+const deploymentWebhook = (base: Omit<WebhookPayload, 'event_type' | 'data'>, news: DeploymentNews): WebhookPayload | null => {
+  const withId = { ...base, deployment_id: news.deployment_id };
+  switch (news.status) {
+    case 'awaiting_confirmation':
+      return { ...withId, event_type: 'deployment_confirmation_requested', data: { plan: news.plan, expires_at: news.expires_at } };
+    case 'succeeded':
+      return { ...withId, event_type: 'deployment_ready', data: { url: news.url } };
+    case 'failed':
+      return { ...withId, event_type: 'deployment_failed', data: { step: news.step, reason: news.reason } };
+    case 'expired':
+      // Nobody answered in time: the thread learns the plan is void. A rejection was the person's own answer.
+      return { ...withId, event_type: 'deployment_failed', data: { status: 'expired', step: null, reason: news.reason } };
+    default:
+      return null;
+  }
+};
+
 /**
  * The contract's webhook for a session event, or null when the event is not news for Slack.
  * The causing event's id is the webhook's `event_id`, so a redelivery carries the same id.
@@ -38,6 +58,8 @@ export const webhookFor = (stored: StoredEvent): WebhookPayload | null => {
       return { ...base, event_type: 'progress', data: { summary: event.data.summary, todos: event.data.todos, files: event.data.files } };
     case 'AgentTurnFailed':
       return { ...base, event_type: 'progress', data: { summary: `The agent's turn failed: ${event.data.message}`, error: event.data.error } };
+    case 'DeploymentStatusChanged':
+      return deploymentWebhook(base, event.data);
     case 'AgentSessionStarted':
     case 'PromptSent':
     case 'AgentStatusChanged':

@@ -63,7 +63,19 @@ export type SessionCommand =
   | { readonly type: 'PauseSession'; readonly now: Date }
   | { readonly type: 'ResumeSession'; readonly now: Date }
   | { readonly type: 'CloseSession'; readonly reason: string | null; readonly removeWorkspace: boolean; readonly now: Date }
-  | { readonly type: 'FailSession'; readonly reason: string; readonly now: Date };
+  | { readonly type: 'FailSession'; readonly reason: string; readonly now: Date }
+  /** A deployment's news, recorded once per status, whatever the session's own status. */
+  | {
+      readonly type: 'RecordDeploymentStatus';
+      readonly deploymentId: string;
+      readonly status: string;
+      readonly plan: Readonly<Record<string, unknown>> | null;
+      readonly expiresAt: string | null;
+      readonly url: string | null;
+      readonly step: string | null;
+      readonly reason: string | null;
+      readonly now: Date;
+    };
 
 /** The actor the gateway records when it confirms a route by itself. */
 export const GATEWAY_ACTOR = 'gateway';
@@ -189,6 +201,12 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
     case 'FailSession':
       if (state.status === 'closed' || state.status === 'failed') return conflict(state.status, 'only a live session can fail');
       return ok({ type: 'SessionFailed', data: { builder: state.builder, reason: command.reason, failed_at: at } });
+    case 'RecordDeploymentStatus':
+      if (state.deployments[command.deploymentId] === command.status) return ok();
+      return ok({
+        type: 'DeploymentStatusChanged',
+        data: { deployment_id: command.deploymentId, status: command.status, plan: command.plan, expires_at: command.expiresAt, url: command.url, step: command.step, reason: command.reason, changed_at: at },
+      });
     default: {
       const unexpected: never = command;
       return unexpected;

@@ -80,6 +80,27 @@ export const SessionClosed = defineEvent(
 );
 /** The worktrees and the folder were removed after a close with `remove_workspace`. */
 export const WorkspaceRemoved = defineEvent('WorkspaceRemoved', jsonCodec(t.type({ workspace_path: t.string, removed_at: t.string })));
+/**
+ * A deployment of the session changed status: the session's own record of it, so its view lists
+ * it, its SSE sends `deployment`, and its webhooks (confirmation request, ready, failed) keep the
+ * session's order. `plan` comes with awaiting_confirmation, `url` with succeeded, `step` and
+ * `reason` with failed, rejected and expired.
+ */
+export const DeploymentStatusChanged = defineEvent(
+  'DeploymentStatusChanged',
+  jsonCodec(
+    t.type({
+      deployment_id: t.string,
+      status: t.string,
+      plan: t.union([t.UnknownRecord, t.null]),
+      expires_at: t.union([t.string, t.null]),
+      url: t.union([t.string, t.null]),
+      step: t.union([t.string, t.null]),
+      reason: t.union([t.string, t.null]),
+      changed_at: t.string,
+    }),
+  ),
+);
 export const SessionFailed = defineEvent('SessionFailed', jsonCodec(t.type({ builder: t.string, reason: t.string, failed_at: t.string })));
 
 export type SessionEvent =
@@ -96,6 +117,7 @@ export type SessionEvent =
   | EventOf<typeof SessionClosed>
   | EventOf<typeof WorkspaceRemoved>
   | EventOf<typeof SessionFailed>
+  | EventOf<typeof DeploymentStatusChanged>
   | AgentEvent;
 
 export const sessionEventDefinitions = [
@@ -112,6 +134,7 @@ export const sessionEventDefinitions = [
   SessionClosed,
   WorkspaceRemoved,
   SessionFailed,
+  DeploymentStatusChanged,
   ...agentEventDefinitions,
 ] as const;
 

@@ -4,7 +4,7 @@ import { Route } from '../routing/signals.js';
 
 const SLUG = { regex: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, name: 'DNS-1123 label (lowercase letters, digits and inner dashes)' };
 export const Slug = boundedString(1, 40, SLUG);
-const RepoName = boundedString(1, 63, SLUG);
+export const RepoName = boundedString(1, 63, SLUG);
 
 const arrayOf = <C extends t.Mixed>(codec: C, min: number, max: number) =>
   new t.Type<t.TypeOf<C>[], t.OutputOf<C>[], unknown>(

@@ -3,10 +3,12 @@ import Router from '@koa/router';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Context } from 'koa';
 import { evolveSessionView, type SessionView } from '../../projections/session-view.js';
+import { answerCommand } from '../api/answer-command.js';
+import { viewAsOf } from '../api/as-of.js';
 import { ProblemError } from '../api/problem.js';
 import type { SseHub } from '../api/sse.js';
 import { commandContextOf } from '../api/state.js';
-import { decodeBody, ifMatchRevision, pageOf, paginate, setETag } from '../api/validation.js';
+import { decodeBody, pageOf, paginate, setETag } from '../api/validation.js';
 import { foldEvents } from '../commands/decider.js';
 import { domainErrorToProblem } from '../commands/domain-error.js';
 import { handleCommand } from '../commands/handle-command.js';
@@ -19,25 +21,6 @@ import { sessionDecider, type SessionCommand } from './decide.js';
 import { sessionStream, type SessionEvent } from './events.js';
 import { sessionEventsRoute } from './session-sse.js';
 import { AnswerQuestionBody, CloseSessionBody, ConfirmRouteBody, CreateSessionBody, SendMessageBody } from './request-codecs.js';
-
-/**
- * The view as it stood at a time (RFC 3339) or at a `$all` position, folded from the session's
- * own history: auditors see what a person saw then.
- */
-const viewAsOf = async (eventLog: EventLog, sessionId: string, asOf: string | string[]): Promise<SessionView | undefined> => {
-  const isPosition = typeof asOf === 'string' && /^\d{1,15}$/.test(asOf);
-  const time = typeof asOf === 'string' && !isPosition ? Date.parse(asOf) : NaN;
-  if (!isPosition && (Number.isNaN(time) || typeof asOf !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(asOf))) {
-    throw new ProblemError(400, 'as_of must be an RFC 3339 time or a $all position', { errors: [{ path: 'query.as_of', message: 'expected an RFC 3339 time or a non-negative integer position' }] });
-  }
-  let view: SessionView | undefined;
-  for (const stored of await eventLog.readStream<SessionEvent>(sessionStream(sessionId))) {
-    const before = isPosition ? stored.position <= Number(asOf) : Date.parse(stored.metadata.recorded_at) <= time;
-    if (!before) break;
-    view = evolveSessionView(view, stored);
-  }
-  return view;
-};
 
 type ConversationEntry = { message_id: string; role: 'user' | 'agent' | 'question' | 'answer'; text: string; from: string | null; at: string };
 
@@ -81,25 +64,12 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
   const viewWaitMs = options.viewWaitMs ?? 5000;
 
   /** Runs a command on one session and answers 202 with the view as the command left it. */
-  const run = async (ctx: Context, sessionId: string, command: SessionCommand, answer?: (view: SessionView) => unknown): Promise<void> => {
-    const expectedRevision = ifMatchRevision(ctx);
-    const result = await handleCommand(
-      options.eventLog,
-      sessionStream(sessionId),
-      sessionDecider,
-      command,
-      commandContextOf(ctx, command.now),
-      expectedRevision === undefined ? {} : { expectedRevision },
+  const run = (ctx: Context, sessionId: string, command: SessionCommand, answer?: (view: SessionView) => unknown): Promise<void> =>
+    answerCommand(
+      ctx,
+      { eventLog: options.eventLog, stream: sessionStream(sessionId), decider: sessionDecider, command, views: options.views, id: sessionId, location: `/api/sessions/${sessionId}`, viewWaitMs },
+      answer,
     );
-    if (E.isLeft(result)) throw domainErrorToProblem(result.left);
-    if (result.right.position !== null) await options.views.waitForPosition(result.right.position, viewWaitMs);
-    const view = options.views.get(sessionId);
-    if (!view) throw new ProblemError(503, 'the session view is not available yet', { headers: { 'Retry-After': '1' } });
-    ctx.status = 202;
-    setETag(ctx, view.revision);
-    ctx.set('Location', `/api/sessions/${sessionId}`);
-    ctx.body = answer ? answer(view) : view;
-  };
 
   /**
    * One open session per builder: claim it first. A holder whose session was never created (a
@@ -162,7 +132,7 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
   router.get('/api/sessions/:session_id', async (ctx) => {
     const sessionId = ctx.params['session_id']!;
     const asOf = ctx.query['as_of'];
-    const view = asOf === undefined ? options.views.get(sessionId) : await viewAsOf(options.eventLog, sessionId, asOf);
+    const view = asOf === undefined ? options.views.get(sessionId) : await viewAsOf(options.eventLog, sessionStream(sessionId), asOf, evolveSessionView);
     if (!view) throw new ProblemError(404, `no session ${ctx.params['session_id']}`);
     setETag(ctx, view.revision);
     ctx.body = view;

@@ -15,6 +15,7 @@ type Outgoing =
   | DomainEvent<'question', { question_id: string; text: string; options: readonly string[] }>
   | DomainEvent<'agent_output', { message_id: string; text: string }>
   | DomainEvent<'progress', { summary: string }>
+  | DomainEvent<'deployment', { deployment_id: string; status: string }>
   | DomainEvent<'skip', null>;
 
 const agentStatusOf = (state: Session): string => {
@@ -27,6 +28,7 @@ const outgoingOf = (event: SessionEvent, before: Session, after: Session): Outgo
   if (event.type === 'QuestionAsked') return { type: 'question', data: { question_id: event.data.question_id, text: event.data.text, options: event.data.options } };
   if (event.type === 'AgentReplied') return { type: 'agent_output', data: { message_id: event.data.message_id, text: event.data.text } };
   if (event.type === 'ProgressReported') return { type: 'progress', data: { summary: event.data.summary } };
+  if (event.type === 'DeploymentStatusChanged') return { type: 'deployment', data: { deployment_id: event.data.deployment_id, status: event.data.status } };
   const changed = after.status !== before.status || event.type === 'SessionCreated' || agentStatusOf(after) !== agentStatusOf(before);
   return changed && after.status !== 'none' ? { type: 'status', data: { status: after.status, agent_status: agentStatusOf(after) } } : { type: 'skip', data: null };
 };

@@ -17,6 +17,8 @@ export interface SessionFacts {
   readonly agentStatus: 'idle' | 'working';
   /** What the bridge recorded, by OpenCode's ids (`reply:msg_…`, `progress:…`, `permission:per_…`, `prompt:<message id>`). */
   readonly recorded: ReadonlySet<string>;
+  /** The last status recorded of each of the session's deployments. */
+  readonly deployments: Readonly<Record<string, string>>;
 }
 
 /** The contract's status machine: initializing → awaiting_route → active ⇄ paused → closed; failed before closed. */
@@ -55,6 +57,7 @@ const factsOf = (state: Exclude<Session, { status: 'none' }>): SessionFacts => (
   agentSessionId: state.agentSessionId,
   agentStatus: state.agentStatus,
   recorded: state.recorded,
+  deployments: state.deployments,
 });
 
 const noting = (state: Exclude<Session, { status: 'none' }>, key: string): Session => ({ ...state, recorded: new Set([...state.recorded, key]) });
@@ -73,6 +76,7 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
       agentSessionId: null,
       agentStatus: 'idle',
       recorded: new Set(),
+      deployments: {},
     });
   }
   if (state.status === 'none') return state;
@@ -112,6 +116,8 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
       return noting(state, `progress:${event.data.progress_id}`);
     case 'PermissionDecided':
       return noting(state, `permission:${event.data.permission_id}`);
+    case 'DeploymentStatusChanged':
+      return { ...state, deployments: { ...state.deployments, [event.data.deployment_id]: event.data.status } };
     case 'SessionPaused':
       return { status: 'paused', ...facts };
     case 'SessionResumed':

@@ -40,7 +40,9 @@ test('the shipped file decodes with laptop defaults and the production values th
   t.is(production.opencode.sessions_dir, '/workspace/.opencode-sessions');
   t.like(production.workspace, { base_path: '/workspace/.builders', repos_root: '/workspace/repos', taskfile_path: '/workspace/Taskfile.yaml', task_cli: '/usr/local/bin/task' });
   t.is(production.deployment.taskfile_path, '/workspace/Taskfile.yaml');
-  t.deepEqual(config.kubernetes, { namespace_prefix: 'builder', service_account: 'gateway-sa', ingress_domain: 'builder.lab.ctoaas.co' });
+  t.like(config.kubernetes, { namespace_prefix: 'builder', service_account: 'gateway-sa', ingress_domain: 'builder.lab.ctoaas.co', ingress_class: 'nginx', cluster_issuer: 'letsencrypt', storage_class: '' });
+  t.is(config.kubernetes.bundle_base_url, 'http://127.0.0.1:8000', 'lab pods reach a laptop gateway on its own address');
+  t.is(shipped({ GATEWAY_PUBLIC_URL: 'http://ai-dev-gateway.default.svc:8000' }).kubernetes.bundle_base_url, 'http://ai-dev-gateway.default.svc:8000');
   t.like(config.deployment, { default_strategy: 'configmap_pvc', max_configmap_size: 1048576, test_timeout: 300 });
   t.deepEqual(config.webhooks, { slack_url: '', retry_attempts: 3, retry_delay: 1000 });
   t.deepEqual(config.auth.tokens, []);
@@ -56,6 +58,7 @@ test('the contract environment variables override the file', (t) => {
     GATEWAY_TOKENS: 'slack:operator:slack-token-0123456789,grafana:viewer:viewer-token-0123456789',
     GATEWAY_WEBHOOK_SECRET: 'webhook-secret',
     SLACK_SIGNING_SECRET: 'signing-secret',
+    GATEWAY_BUNDLE_SECRET: 'bundle-secret',
     KUBECONFIG: '/etc/kube/config',
     GATEWAY_OPENCODE_CONFIG: '{"model":"local/scripted","provider":{"local":{"npm":"x"}}}',
   });
@@ -64,7 +67,7 @@ test('the contract environment variables override the file', (t) => {
   t.is(config.data_dir, '/var/lib/gateway');
   t.deepEqual(config.event_store, { type: 'eventstoredb', connection_string: 'esdb://db:2113?tls=false' });
   t.is(config.webhooks.slack_url, 'https://hooks.example.com/slack');
-  t.deepEqual(config.secrets, { webhookSecret: 'webhook-secret', slackSigningSecret: 'signing-secret' });
+  t.deepEqual(config.secrets, { webhookSecret: 'webhook-secret', slackSigningSecret: 'signing-secret', bundleSecret: 'bundle-secret' });
   t.is(config.kubeconfig, '/etc/kube/config');
   t.deepEqual(config.opencode.config, { model: 'local/scripted', provider: { local: { npm: 'x' } } });
   t.deepEqual(
@@ -85,7 +88,7 @@ test('every bad key is named with the reason, unknown keys included', async (t) 
         'event_store: { type: embedded }',
         'routing: { auto_confirm_confidence: 1.5 }',
         'opencode: { enabled: true, cli_path: /x, sessions_dir: /y, personas_dir: /p, permission_policy: workspace, max_provider_retries: 3, config: {} }',
-        'kubernetes: { namespace_prefix: Builder_, service_account: gateway-sa, ingress_domain: lab.example.com }',
+        'kubernetes: { namespace_prefix: Builder_, service_account: gateway-sa, ingress_domain: lab.example.com, ingress_class: nginx, cluster_issuer: x, storage_class: "", fetch_image: busybox, bundle_base_url: "http://gw/", bundle_url_ttl: 3600, pods_ready_timeout: 300 }',
         'deployment: { default_strategy: image_build, max_configmap_size: 1048576, test_timeout: 300, taskfile_path: /t, confirmation_timeout: 900 }',
         'workspace: { base_path: /w }',
         'webhooks: { slack_url: "ftp://x", retry_attempts: -1, retry_delay: 1000 }',
@@ -104,6 +107,7 @@ test('every bad key is named with the reason, unknown keys included', async (t) 
     'event_store',
     'routing.auto_confirm_confidence',
     'kubernetes.namespace_prefix',
+    'kubernetes.bundle_base_url',
     'deployment.default_strategy',
     'webhooks.slack_url',
     'webhooks.retry_attempts',

@@ -12,6 +12,8 @@ import type { GatewayConfig } from '../../src/config/schema.js';
 export interface TestGateway extends Gateway {
   /** The repos root: clones the workspace manager makes worktrees of. */
   readonly reposRoot: string;
+  /** The gateway's configuration, as the test set it. */
+  readonly config: GatewayConfig;
   /** Stops this gateway and starts another on the same data and workspace folders, as after a restart. */
   restart(): Promise<TestGateway>;
 }
@@ -27,6 +29,13 @@ export interface TestGatewayOptions {
   readonly opencode?: Record<string, unknown>;
   readonly permissionPolicy?: GatewayConfig['opencode']['permission_policy'];
   readonly maxProviderRetries?: number;
+  readonly deployment?: Partial<GatewayConfig['deployment']>;
+  readonly kubernetes?: Partial<GatewayConfig['kubernetes']>;
+  /** A kubeconfig's text (the fake API server's), written to a file the gateway reads as KUBECONFIG. */
+  readonly kubeconfig?: string;
+  readonly bundleSecret?: string;
+  /** How often durable deadlines are checked (default 1000 ms). */
+  readonly deadlineIntervalMs?: number;
 }
 
 /** A real repository with one commit under the repos root, for the workspace manager to use. */
@@ -49,8 +58,14 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
     env: { GATEWAY_DATA_DIR: dir, GATEWAY_WORKSPACE: dir, PORT: '0', GATEWAY_TOKENS: options.tokens, ...(options.webhookSecret ? { GATEWAY_WEBHOOK_SECRET: options.webhookSecret } : {}) },
   });
   if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
+  const kubeconfig = options.kubeconfig === undefined ? undefined : join(dir, 'kubeconfig.yaml');
+  if (kubeconfig) await writeFile(kubeconfig, options.kubeconfig!);
   const config: GatewayConfig = {
     ...loaded.right,
+    kubeconfig,
+    secrets: { ...loaded.right.secrets, bundleSecret: options.bundleSecret ?? 'bundle-secret-for-tests' },
+    deployment: { ...loaded.right.deployment, ...options.deployment },
+    kubernetes: { ...loaded.right.kubernetes, ...options.kubernetes },
     event_store: { type: 'embedded', data_dir: join(dir, 'events') },
     workspace: { ...loaded.right.workspace, ...options.workspace },
     webhooks: { ...loaded.right.webhooks, ...options.webhooks },
@@ -66,11 +81,12 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
   for (const repo of options.repos ?? []) await makeRepo(reposRoot, repo);
   let current: Gateway | undefined;
   const start = async (): Promise<TestGateway> => {
-    const gateway = await startGateway(config, { logger: pino({ level: 'silent' }) });
+    const gateway = await startGateway(config, { logger: pino({ level: 'silent' }), ...(options.deadlineIntervalMs === undefined ? {} : { deadlineIntervalMs: options.deadlineIntervalMs }) });
     current = gateway;
     return {
       ...gateway,
       reposRoot,
+      config,
       restart: async () => {
         await gateway.stop();
         return start();

@@ -208,31 +208,32 @@ export const operations: Record<string, Record<string, Op>> = {
     post: {
       tag: 'deployments',
       summary: 'Plan a deployment of the session’s branch; asks for confirmation',
-      description: 'A `deployment_confirmation_requested` webhook asks for confirmation.',
-      implemented: false,
+      description:
+        'Plans the head commit of the branch (default: the session’s builder branch) of the repo (default: the session’s first): its files (git’s own list) split into ConfigMaps and a PVC, the detected runtime, namespace `<project>-lab` and its URL. A `deployment_confirmation_requested` webhook asks for confirmation; without an answer within `deployment.confirmation_timeout` seconds it expires. 400 names a repo the session lacks or a branch that does not exist; 409 when the workspace is not ready, the session has ended, or the runtime cannot be told.',
+      implemented: true,
       roles: COMMAND,
       body: ref('CreateDeploymentRequest'),
       idempotent: true,
-      errors: [404, 409],
+      errors: [400, 404, 409],
       responses: { 202: viewWithETag(ref('Deployment'), 'Accepted: the deployment view with its plan') },
     },
     get: {
       tag: 'deployments',
       summary: 'List deployments',
-      implemented: false,
+      implemented: true,
       roles: READ,
       params: [query('session_id', { type: 'string' }, 'Only this session’s'), query('status', ref('DeploymentStatus'), 'Only this status'), ...paging],
       responses: { 200: json(listOf('Deployment'), 'A page of deployment views') },
     },
   },
   '/api/deployments/{deployment_id}': {
-    get: { tag: 'deployments', summary: 'A deployment view', implemented: false, roles: READ, params: [deploymentId, asOf], errors: [404], responses: { 200: viewWithETag(ref('Deployment'), 'The deployment') } },
+    get: { tag: 'deployments', summary: 'A deployment view', implemented: true, roles: READ, params: [deploymentId, asOf], errors: [404], responses: { 200: viewWithETag(ref('Deployment'), 'The deployment') } },
   },
   '/api/deployments/{deployment_id}/confirm': {
     post: {
       tag: 'deployments',
       summary: 'Confirm (409 unless awaiting_confirmation; two concurrent confirms start one execution)',
-      implemented: false,
+      implemented: true,
       roles: COMMAND,
       params: [deploymentId],
       body: ref('ConfirmDeploymentRequest'),
@@ -246,7 +247,7 @@ export const operations: Record<string, Record<string, Op>> = {
     post: {
       tag: 'deployments',
       summary: 'Reject (409 unless awaiting_confirmation)',
-      implemented: false,
+      implemented: true,
       roles: COMMAND,
       params: [deploymentId],
       body: ref('RejectDeploymentRequest'),

@@ -1,0 +1,28 @@
+import type { DomainEvent } from '../events/domain-event.js';
+import type { EventLog } from '../events/event-log.js';
+import type { StoredEvent } from '../events/stored-event.js';
+import { ProblemError } from './problem.js';
+
+/**
+ * A view as it stood at a time (RFC 3339) or at a `$all` position, folded from its stream's own
+ * history: auditors see what a person saw then. Undefined when the stream had not begun.
+ */
+export const viewAsOf = async <View, Event extends DomainEvent>(
+  eventLog: EventLog,
+  stream: string,
+  asOf: string | string[],
+  evolve: (view: View | undefined, stored: StoredEvent<Event>) => View | undefined,
+): Promise<View | undefined> => {
+  const isPosition = typeof asOf === 'string' && /^\d{1,15}$/.test(asOf);
+  const time = typeof asOf === 'string' && !isPosition ? Date.parse(asOf) : NaN;
+  if (!isPosition && (Number.isNaN(time) || typeof asOf !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(asOf))) {
+    throw new ProblemError(400, 'as_of must be an RFC 3339 time or a $all position', { errors: [{ path: 'query.as_of', message: 'expected an RFC 3339 time or a non-negative integer position' }] });
+  }
+  let view: View | undefined;
+  for (const stored of await eventLog.readStream<Event>(stream)) {
+    const before = isPosition ? stored.position <= Number(asOf) : Date.parse(stored.metadata.recorded_at) <= time;
+    if (!before) break;
+    view = evolve(view, stored);
+  }
+  return view;
+};

@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import * as E from 'fp-ts/lib/Either.js';
+import type { Context } from 'koa';
+import { evolveDeploymentView, type DeploymentView } from '../../projections/deployment-view.js';
+import type { SessionView } from '../../projections/session-view.js';
+import { answerCommand } from '../api/answer-command.js';
+import { viewAsOf } from '../api/as-of.js';
+import { ProblemError } from '../api/problem.js';
+import { commandContextOf } from '../api/state.js';
+import { decodeBody, pageOf, paginate, setETag } from '../api/validation.js';
+import type { EventLog } from '../events/event-log.js';
+import type { DocumentProjectionRunner } from '../projections/runtime.js';
+import { InvalidNameError } from '../workspaces/names.js';
+import { deploymentDecider, type DeploymentCommand } from './decide.js';
+import { deploymentStream, type DeploymentEvent } from './events.js';
+import { planDeployment } from './plan.js';
+import { readCommitFiles } from './repo-files.js';
+import { ConfirmDeploymentBody, CreateDeploymentBody, RejectDeploymentBody } from './request-codecs.js';
+
+export interface DeploymentRoutesOptions {
+  readonly eventLog: EventLog;
+  readonly views: DocumentProjectionRunner<DeploymentView>;
+  readonly sessions: DocumentProjectionRunner<SessionView>;
+  readonly ingressDomain: string;
+  readonly maxConfigMapSize: number;
+  /** Seconds a plan waits for a person's answer. */
+  readonly confirmationTimeout: number;
+  /** What a client sees of a view now (a deleted lab has no URL any more). */
+  readonly present?: (view: DeploymentView) => DeploymentView;
+  readonly newId?: () => string;
+  readonly clock?: () => Date;
+  readonly viewWaitMs?: number;
+}
+
+const STATUSES = new Set(['awaiting_confirmation', 'confirmed', 'deploying', 'testing', 'succeeded', 'failed', 'rejected', 'expired']);
+const SESSION_ENDED = new Set(['closed', 'failed']);
+
+/** The repository and commit to deploy: the session's worktree of the named (or first) repo, at its branch's head. */
+const targetOf = async (session: SessionView, body: { repo?: string; branch?: string }) => {
+  const repo = body.repo === undefined ? session.repos[0] : session.repos.find((candidate) => candidate.name === body.repo);
+  if (!repo) throw new ProblemError(400, `session ${session.session_id} has no repo ${body.repo}`, { errors: [{ path: 'repo', message: `expected one of ${session.repos.map((r) => r.name).join(', ')}` }] });
+  if (!repo.worktree_path || !repo.branch) throw new ProblemError(409, `the workspace of repo ${repo.name} is not ready (the session is ${session.status})`);
+  const branch = body.branch ?? repo.branch;
+  try {
+    const { commit, files } = await readCommitFiles(repo.worktree_path, branch);
+    return { repo: repo.name, branch, commit, files };
+  } catch (error) {
+    if (body.branch !== undefined) {
+      const message = error instanceof InvalidNameError ? error.message : `no branch ${branch} in repo ${repo.name}`;
+      throw new ProblemError(400, `branch ${JSON.stringify(branch)} cannot be deployed`, { errors: [{ path: 'branch', message }] });
+    }
+    throw error;
+  }
+};
+
+/** The contract's deployment endpoints: plan and ask, confirm or reject, read and list. */
+export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
+  const router = new Router();
+  const newId = options.newId ?? randomUUID;
+  const clock = options.clock ?? (() => new Date());
+  const viewWaitMs = options.viewWaitMs ?? 5000;
+  const present = options.present ?? ((view: DeploymentView) => view);
+
+  const run = (ctx: Context, deploymentId: string, command: DeploymentCommand): Promise<void> =>
+    answerCommand(
+      ctx,
+      { eventLog: options.eventLog, stream: deploymentStream(deploymentId), decider: deploymentDecider, command, views: options.views, id: deploymentId, location: `/api/deployments/${deploymentId}`, viewWaitMs },
+      present,
+    );
+
+  router.post('/api/deployments', async (ctx) => {
+    const body = decodeBody(CreateDeploymentBody, ctx);
+    const session = options.sessions.get(body.session_id);
+    if (!session) throw new ProblemError(404, `no session ${body.session_id}`);
+    if (SESSION_ENDED.has(session.status)) throw new ProblemError(409, `a ${session.status} session cannot deploy (the session is ${session.status})`);
+    const target = await targetOf(session, body);
+    const planned = planDeployment({ project: session.project, files: target.files, ingressDomain: options.ingressDomain, maxConfigMapSize: options.maxConfigMapSize });
+    if (E.isLeft(planned)) throw new ProblemError(409, `${target.repo} at ${target.branch} cannot be deployed: ${planned.left}`);
+    const deploymentId = newId();
+    await run(ctx, deploymentId, {
+      type: 'RequestDeployment',
+      deploymentId,
+      sessionId: session.session_id,
+      branch: target.branch,
+      repo: target.repo,
+      commit: target.commit,
+      plan: planned.right.plan,
+      confirmationTimeout: options.confirmationTimeout,
+      now: clock(),
+    });
+  });
+
+  router.get('/api/deployments', (ctx) => {
+    const page = pageOf(ctx);
+    const { session_id: sessionId, status } = ctx.query;
+    const errors = [
+      ...(status !== undefined && !(typeof status === 'string' && STATUSES.has(status)) ? [{ path: 'query.status', message: 'expected a deployment status' }] : []),
+      ...(sessionId !== undefined && typeof sessionId !== 'string' ? [{ path: 'query.session_id', message: 'expected one session id' }] : []),
+    ];
+    if (errors.length > 0) throw new ProblemError(400, 'the filters are not valid', { errors });
+    const views = [...options.views.getState().values()]
+      .filter((view) => (sessionId === undefined || view.session_id === sessionId) && (status === undefined || view.status === status))
+      .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.deployment_id.localeCompare(b.deployment_id));
+    ctx.body = paginate(views.map(present), page);
+  });
+
+  router.get('/api/deployments/:deployment_id', async (ctx) => {
+    const deploymentId = ctx.params['deployment_id']!;
+    const asOf = ctx.query['as_of'];
+    const view = asOf === undefined ? options.views.get(deploymentId) : await viewAsOf<DeploymentView, DeploymentEvent>(options.eventLog, deploymentStream(deploymentId), asOf, evolveDeploymentView);
+    if (!view) throw new ProblemError(404, `no deployment ${deploymentId}`);
+    setETag(ctx, view.revision);
+    ctx.body = asOf === undefined ? present(view) : view;
+  });
+
+  router.post('/api/deployments/:deployment_id/confirm', async (ctx) => {
+    const body = decodeBody(ConfirmDeploymentBody, ctx);
+    await run(ctx, ctx.params['deployment_id']!, { type: 'ConfirmDeployment', confirmedBy: body.confirmed_by ?? commandContextOf(ctx, clock()).actor, now: clock() });
+  });
+
+  router.post('/api/deployments/:deployment_id/reject', async (ctx) => {
+    const body = decodeBody(RejectDeploymentBody, ctx);
+    await run(ctx, ctx.params['deployment_id']!, { type: 'RejectDeployment', rejectedBy: commandContextOf(ctx, clock()).actor, reason: body.reason ?? null, now: clock() });
+  });
+
+  return router;
+};

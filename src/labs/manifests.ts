@@ -1,0 +1,254 @@
+import { createHash } from 'node:crypto';
+import type { Bundle } from '../deployments/bundles.js';
+import type { RepoFile } from '../deployments/repo-files.js';
+import { APP_DIR, type Runtime } from '../deployments/runtime.js';
+
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGER = 'ai-dev-gateway';
+const PROJECT_LABEL = 'ai-dev-gateway/project';
+const LAB_LABEL = 'ai-dev-gateway/lab';
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [field: string]: unknown;
+}
+
+export interface LabSettings {
+  readonly ingressClass: string;
+  /** cert-manager ClusterIssuer of the lab's TLS certificate. */
+  readonly clusterIssuer: string;
+  readonly storageClass: string | null;
+  /** Image of the init container that gathers the code (needs sh, wget, tar, cp). */
+  readonly fetchImage: string;
+}
+
+export interface LabInput {
+  readonly project: string;
+  readonly namespace: string;
+  readonly host: string;
+  readonly deploymentId: string;
+  readonly sessionId: string;
+  readonly runtime: Runtime;
+  /** Every file of the commit, with contents. */
+  readonly files: readonly RepoFile[];
+  readonly configmaps: readonly Bundle[];
+  /** Files too large for ConfigMaps; may have none. */
+  readonly pvc: Bundle;
+  /** Signed URL of the PVC's files; null when the PVC has none. */
+  readonly bundle: { readonly url: string; readonly sha256: string } | null;
+}
+
+export type ApplyStep = 'namespace' | 'rbac' | 'configmaps' | 'pvcs' | 'manifests' | 'ingress';
+export const APPLY_STEPS: readonly ApplyStep[] = ['namespace', 'rbac', 'configmaps', 'pvcs', 'manifests', 'ingress'];
+
+const byPath = (a: RepoFile, b: RepoFile): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
+/**
+ * SHA-256 hex of files, in path order. Each file is framed by its path, its exec bit and its
+ * length, so no two different sets of files share a digest; the exec bit counts because the
+ * PVC's bundle carries it.
+ */
+export const codeDigest = (files: readonly RepoFile[]): string => {
+  const hash = createHash('sha256');
+  for (const file of [...files].sort(byPath)) {
+    hash.update(`${file.path}\0${file.executable ? 'x' : '-'}${file.content.length}\0`);
+    hash.update(file.content);
+  }
+  return hash.digest('hex');
+};
+
+const GiB = 1024 ** 3;
+
+/**
+ * The init container's script. The bundle is fetched only when its marker is missing: the PVC
+ * outlives the pod, and the signed URL expires, so a pod restarted later must not need it. The
+ * marker is touched only after tar succeeded (tar fails on a truncated or empty gzip stream;
+ * `pipefail` is not portable to every sh). ConfigMap files are symlinks into `..data`, hence
+ * `cp -L`, and the `..`-dirs of the projection are removed from the copy.
+ */
+const PREPARE_SCRIPT = [
+  'set -eu',
+  'if [ -n "${BUNDLE_SHA256:-}" ] && [ ! -e "/bundle/.sha256-$BUNDLE_SHA256" ]; then',
+  '  rm -rf /bundle/files /bundle/.sha256-*',
+  '  mkdir -p /bundle/files',
+  '  wget -qO- "$BUNDLE_URL" | tar -xzf - -C /bundle/files',
+  '  touch "/bundle/.sha256-$BUNDLE_SHA256"',
+  'fi',
+  'if [ -d /code-configmaps ]; then',
+  '  cp -rL /code-configmaps/. /app/',
+  '  rm -rf /app/..?*',
+  'fi',
+  'if [ -d /bundle/files ]; then cp -r /bundle/files/. /app/; fi',
+].join('\n');
+
+/** Labels of every object: who manages it and for which project. */
+const labelsOf = (input: LabInput): Record<string, string> => ({ [MANAGED_BY_LABEL]: MANAGER, [PROJECT_LABEL]: input.project });
+
+const namespaced = (input: LabInput, apiVersion: string, kind: string, name: string, fields: Record<string, unknown>): KubeObject => ({
+  apiVersion,
+  kind,
+  metadata: { name, namespace: input.namespace, labels: labelsOf(input) },
+  ...fields,
+});
+
+const namespaceObjects = (input: LabInput): KubeObject[] => [
+  {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: input.namespace, labels: labelsOf(input), annotations: { 'ai-dev-gateway/session': input.sessionId, 'ai-dev-gateway/deployment': input.deploymentId } },
+  },
+];
+
+const rbacObjects = (input: LabInput): KubeObject[] => [
+  namespaced(input, 'v1', 'ServiceAccount', 'lab', {}),
+  namespaced(input, 'rbac.authorization.k8s.io/v1', 'Role', 'lab', {
+    rules: [{ apiGroups: [''], resources: ['pods', 'pods/log', 'services', 'endpoints', 'configmaps'], verbs: ['get', 'list', 'watch'] }],
+  }),
+  namespaced(input, 'rbac.authorization.k8s.io/v1', 'RoleBinding', 'lab', {
+    subjects: [{ kind: 'ServiceAccount', name: 'lab', namespace: input.namespace }],
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'lab' },
+  }),
+  namespaced(input, 'v1', 'ResourceQuota', 'lab-quota', {
+    spec: { hard: { 'requests.cpu': '2', 'requests.memory': '4Gi', 'limits.cpu': '4', 'limits.memory': '8Gi', pods: '10', persistentvolumeclaims: '5', 'requests.storage': '20Gi' } },
+  }),
+  namespaced(input, 'v1', 'LimitRange', 'lab-limits', {
+    spec: { limits: [{ type: 'Container', default: { cpu: '1', memory: '1Gi' }, defaultRequest: { cpu: '100m', memory: '256Mi' } }] },
+  }),
+];
+
+const configMapObjects = (input: LabInput): KubeObject[] => {
+  const contents = new Map(input.files.map((file) => [file.path, file]));
+  return input.configmaps.map((bundle) => {
+    const data: Record<string, string> = {};
+    const binaryData: Record<string, string> = {};
+    for (const entry of bundle.files) {
+      const file = contents.get(entry.path);
+      if (!file) throw new Error(`bundle ${bundle.name} names ${entry.path}, which is not among the files`);
+      if (entry.binary) binaryData[entry.key] = file.content.toString('base64');
+      else data[entry.key] = file.content.toString('utf8');
+    }
+    return namespaced(input, 'v1', 'ConfigMap', bundle.name, {
+      ...(Object.keys(data).length > 0 ? { data } : {}),
+      ...(Object.keys(binaryData).length > 0 ? { binaryData } : {}),
+    });
+  });
+};
+
+const hasLargeFiles = (input: LabInput): boolean => input.pvc.files.length > 0;
+
+const pvcObjects = (input: LabInput, settings: LabSettings): KubeObject[] => {
+  if (!hasLargeFiles(input)) return [];
+  // Twice the files' size, in whole Gi: headroom for the file system and for the files to grow.
+  const gibibytes = Math.max(1, Math.ceil((input.pvc.bytes * 2) / GiB));
+  return [
+    namespaced(input, 'v1', 'PersistentVolumeClaim', input.pvc.name, {
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: `${gibibytes}Gi` } },
+        ...(settings.storageClass === null ? {} : { storageClassName: settings.storageClass }),
+      },
+    }),
+  ];
+};
+
+const deploymentObject = (input: LabInput, settings: LabSettings): KubeObject => {
+  const { runtime } = input;
+  const large = hasLargeFiles(input);
+  if (large && !input.bundle) throw new Error(`the PVC ${input.pvc.name} has files but the lab has no bundle URL to fetch them from`);
+  const executable = new Set(input.files.filter((file) => file.executable).map((file) => file.path));
+  const volumes: Record<string, unknown>[] = [];
+  const prepareMounts: Record<string, unknown>[] = [];
+  if (input.configmaps.length > 0) {
+    volumes.push({
+      name: 'code-configmaps',
+      projected: {
+        sources: input.configmaps.map((bundle) => ({
+          configMap: { name: bundle.name, items: bundle.files.map((entry) => ({ key: entry.key, path: entry.path, ...(executable.has(entry.path) ? { mode: 0o755 } : {}) })) },
+        })),
+      },
+    });
+    prepareMounts.push({ name: 'code-configmaps', mountPath: '/code-configmaps', readOnly: true });
+  }
+  if (large) {
+    volumes.push({ name: input.pvc.name, persistentVolumeClaim: { claimName: input.pvc.name } });
+    prepareMounts.push({ name: input.pvc.name, mountPath: '/bundle' });
+  }
+  volumes.push({ name: 'app', emptyDir: {} });
+  prepareMounts.push({ name: 'app', mountPath: '/app' });
+  const fetchEnv = large && input.bundle ? [{ name: 'BUNDLE_URL', value: input.bundle.url }, { name: 'BUNDLE_SHA256', value: input.bundle.sha256 }] : [];
+  const podLabels = { ...labelsOf(input), [LAB_LABEL]: input.project };
+  return namespaced(input, 'apps/v1', 'Deployment', 'app', {
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { [LAB_LABEL]: input.project } },
+      // A ReadWriteOnce claim may be attached to one node only: the old pod must go first.
+      ...(large ? { strategy: { type: 'Recreate' } } : {}),
+      template: {
+        metadata: { labels: podLabels, annotations: { 'ai-dev-gateway/code-sha256': codeDigest(input.files) } },
+        spec: {
+          serviceAccountName: 'lab',
+          volumes,
+          initContainers: [
+            {
+              name: 'prepare-code',
+              image: settings.fetchImage,
+              command: ['sh', '-c', PREPARE_SCRIPT],
+              ...(fetchEnv.length > 0 ? { env: fetchEnv } : {}),
+              volumeMounts: prepareMounts,
+              resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+            },
+          ],
+          containers: [
+            {
+              name: 'app',
+              image: runtime.image,
+              command: [...runtime.command],
+              workingDir: APP_DIR,
+              // PORT is what the probe and the Service use, so the runtime's env cannot move it.
+              env: [...Object.entries(runtime.env).filter(([name]) => name !== 'PORT').map(([name, value]) => ({ name, value })), { name: 'PORT', value: String(runtime.port) }],
+              ports: [{ name: 'http', containerPort: runtime.port }],
+              readinessProbe: { httpGet: { path: runtime.healthPath, port: runtime.port } },
+              volumeMounts: [{ name: 'app', mountPath: APP_DIR }],
+              resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+            },
+          ],
+        },
+      },
+    },
+  });
+};
+
+const manifestObjects = (input: LabInput, settings: LabSettings): KubeObject[] => [
+  deploymentObject(input, settings),
+  namespaced(input, 'v1', 'Service', 'app', {
+    spec: { selector: { [LAB_LABEL]: input.project }, ports: [{ name: 'http', port: 80, targetPort: input.runtime.port }] },
+  }),
+];
+
+const ingressObjects = (input: LabInput, settings: LabSettings): KubeObject[] => [
+  {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: 'app', namespace: input.namespace, labels: labelsOf(input), annotations: { 'cert-manager.io/cluster-issuer': settings.clusterIssuer } },
+    spec: {
+      ingressClassName: settings.ingressClass,
+      tls: [{ hosts: [input.host], secretName: `${input.project}-lab-tls` }],
+      rules: [{ host: input.host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'app', port: { number: 80 } } } }] } }],
+    },
+  },
+];
+
+/**
+ * The Kubernetes objects of a lab, per deployment step. Pure: the same input always gives the
+ * same objects, so re-applying a step converges instead of rolling the pod.
+ */
+export const labObjects = (input: LabInput, settings: LabSettings): Record<ApplyStep, KubeObject[]> => ({
+  namespace: namespaceObjects(input),
+  rbac: rbacObjects(input),
+  configmaps: configMapObjects(input),
+  pvcs: pvcObjects(input, settings),
+  manifests: manifestObjects(input, settings),
+  ingress: ingressObjects(input, settings),
+});

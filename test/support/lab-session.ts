@@ -1,0 +1,41 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { simpleGit } from 'simple-git';
+import type { Gateway } from '../../src/composition.js';
+import type { SessionView } from '../../projections/session-view.js';
+import type { Call } from './gateway-client.js';
+import { eventually } from './eventually.js';
+
+/** A small Node service: what a builder's branch holds when a person asks for a lab. */
+export const NODE_APP: Readonly<Record<string, string | Buffer>> = {
+  'package.json': JSON.stringify({ name: 'billing', version: '1.0.0', scripts: { start: 'node server.js', test: 'node --test' } }, null, 2),
+  'server.js': "require('node:http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n",
+  'public/logo.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0xff, 0xfe]),
+};
+
+/** Commits files on the worktree's branch, as the agent (or a person) would before deploying. */
+export const commitFiles = async (worktree: string, files: Readonly<Record<string, string | Buffer>>, message = 'lab files'): Promise<void> => {
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(worktree, path)), { recursive: true });
+    await writeFile(join(worktree, path), content);
+  }
+  const git = simpleGit(worktree);
+  await git.add('.');
+  await git.raw(['-c', 'user.name=Agent', '-c', 'user.email=agent@example.com', 'commit', '-q', '-m', message]);
+};
+
+/**
+ * A session whose workspace is ready and whose builder branch holds `files` in its first repo:
+ * what POST /api/deployments needs.
+ */
+export const labSession = async (call: Call, gateway: Gateway, project: string, files: Readonly<Record<string, string | Buffer>> = NODE_APP, repo = 'api'): Promise<SessionView> => {
+  const created = (await (
+    await call(gateway, 'POST', '/api/sessions', { category: 'lab', project, repos: [{ name: repo }], task: { title: 'Fix the typo in the footer', description: 'Small change.' } })
+  ).json()) as SessionView;
+  const ready = await eventually(async () => {
+    const view = (await (await call(gateway, 'GET', `/api/sessions/${created.session_id}`)).json()) as SessionView;
+    return view.workspace_path ? view : undefined;
+  }, `the workspace of session ${created.session_id}`);
+  await commitFiles(ready.repos[0]!.worktree_path!, files);
+  return ready;
+};
