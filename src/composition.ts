@@ -1,7 +1,12 @@
 import { resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import pino, { type Logger } from 'pino';
-import { deploymentViews } from '../projections/deployment-view.js';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { deploymentViews, type DeploymentView } from '../projections/deployment-view.js';
+import { namespaceViews } from '../projections/lab-namespaces.js';
 import { failedWebhooks } from '../projections/failed-webhooks.js';
 import { createAgents, type Agents } from './agents/agents.js';
 import { openCodeServerEventDefinitions } from './agents/events.js';
@@ -19,7 +24,15 @@ import type { GatewayConfig } from './config/schema.js';
 import { authenticate } from './config/tokens.js';
 import { deploymentDecider } from './deployments/decide.js';
 import { deploymentEventDefinitions, deploymentStream } from './deployments/events.js';
+import { deploymentExecutor, executorEffects } from './deployments/executor.js';
 import { deploymentRoutes } from './deployments/routes.js';
+import { bundleRoutes } from './labs/bundle-route.js';
+import { BundleStore } from './labs/bundle-store.js';
+import { kubernetesCluster, loadKubeConfig } from './labs/cluster.js';
+import { namespaceDecider } from './labs/namespace.js';
+import { namespaceEventDefinitions, namespaceStream } from './labs/namespace-events.js';
+import { namespaceKeeper, namespaceKeeperEffects } from './labs/namespace-keeper.js';
+import { namespaceRoutes } from './labs/routes.js';
 import { deploymentNews, deploymentNewsEffects } from './deployments/session-news.js';
 import { DeadlineTimer } from './process-managers/deadline-timer.js';
 import { openEmbeddedEventStore } from './eventstore/embedded/index.js';
@@ -51,9 +64,12 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+/** Tries of a deployment step that fails for a passing reason before the deployment fails. */
+const EXECUTION_ATTEMPTS = 5;
+
 /** Every event type the gateway knows; capabilities add theirs here. */
 export const createEventRegistry = (): EventRegistry =>
-  new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions, ...sessionEventDefinitions, ...builderEventDefinitions, ...webhookEventDefinitions, ...openCodeServerEventDefinitions, ...deploymentEventDefinitions]);
+  new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions, ...sessionEventDefinitions, ...builderEventDefinitions, ...webhookEventDefinitions, ...openCodeServerEventDefinitions, ...deploymentEventDefinitions, ...namespaceEventDefinitions]);
 
 const openStore = (config: GatewayConfig, cwd: string): Promise<EventStore> => {
   const store = config.event_store;
@@ -72,7 +88,14 @@ const openStore = (config: GatewayConfig, cwd: string): Promise<EventStore> => {
 /** The composition root: the one place that wires configuration, store, runtimes and HTTP. */
 export const startGateway = async (
   config: GatewayConfig,
-  options: { logger?: Logger; cwd?: string; sseKeepaliveMs?: number; deadlineIntervalMs?: number } = {},
+  options: {
+    logger?: Logger;
+    cwd?: string;
+    sseKeepaliveMs?: number;
+    deadlineIntervalMs?: number;
+    /** The deadline timer's clock (tests move it forward to fire a deadline days away). */
+    deadlineClock?: () => Date;
+  } = {},
 ): Promise<Gateway> => {
   const cwd = options.cwd ?? process.cwd();
   const signals = loadRoutingSignals(resolve(cwd, config.routing.signals_file));
@@ -89,6 +112,15 @@ export const startGateway = async (
   const sessionViewRunner = new DocumentProjectionRunner(sessionViews, runtimeOptions);
   const failedWebhookRunner = new DocumentProjectionRunner(failedWebhooks, runtimeOptions);
   const deploymentViewRunner = new DocumentProjectionRunner(deploymentViews, runtimeOptions);
+  const namespaceViewRunner = new DocumentProjectionRunner(namespaceViews, runtimeOptions);
+  // The cluster of the labs: KUBECONFIG, else in-cluster or ~/.kube/config. Without any, deployments fail at their first step, saying why.
+  const kubeConfigured = config.kubeconfig !== undefined || process.env['KUBERNETES_SERVICE_HOST'] !== undefined || existsSync(join(homedir(), '.kube', 'config'));
+  const cluster = kubernetesCluster(loadKubeConfig(config.kubeconfig));
+  const bundles = new BundleStore(join(config.data_dir, 'bundles'));
+  // Without GATEWAY_BUNDLE_SECRET the URLs are signed with a key that lives as long as this process.
+  const bundleSecret = config.secrets.bundleSecret ?? randomBytes(32).toString('hex');
+  /** A lab deleted since (or being deleted) has no URL any more. */
+  const present = (view: DeploymentView): DeploymentView => (view.url !== null && namespaceViewRunner.get(view.plan.namespace)?.status !== 'live' ? { ...view, url: null } : view);
   const agents = config.opencode.enabled ? createAgents(config, { eventLog, logger, cwd, runtimeOptions }) : undefined;
   const projections = [
     new DocumentProjectionRunner(streamCatalog, runtimeOptions),
@@ -96,6 +128,7 @@ export const startGateway = async (
     sessionViewRunner,
     failedWebhookRunner,
     deploymentViewRunner,
+    namespaceViewRunner,
     ...(agents ? [agents.projection] : []),
   ];
   const processManagers = new ProcessManagerGroup([
@@ -123,17 +156,46 @@ export const startGateway = async (
       retry: { attempts: config.webhooks.retry_attempts + 1, initialDelayMs: config.webhooks.retry_delay, factor: 2, maxDelayMs: 5 * 60_000 },
     }),
     new ProcessManagerRunner({ ...runtimeOptions, processManager: deploymentNews, effects: deploymentNewsEffects({ eventLog }) }),
+    new ProcessManagerRunner({
+      ...runtimeOptions,
+      processManager: deploymentExecutor,
+      effects: executorEffects({
+        eventLog,
+        cluster,
+        bundles,
+        settings: {
+          ingressClass: config.kubernetes.ingress_class,
+          clusterIssuer: config.kubernetes.cluster_issuer,
+          storageClass: config.kubernetes.storage_class || null,
+          fetchImage: config.kubernetes.fetch_image,
+        },
+        ingressDomain: config.kubernetes.ingress_domain,
+        maxConfigMapSize: config.deployment.max_configmap_size,
+        bundleBaseUrl: config.kubernetes.bundle_base_url,
+        bundleSecret,
+        bundleUrlTtl: config.kubernetes.bundle_url_ttl,
+        podsReadyTimeoutMs: config.kubernetes.pods_ready_timeout * 1000,
+        attempts: EXECUTION_ATTEMPTS,
+      }),
+      retry: { attempts: EXECUTION_ATTEMPTS, initialDelayMs: 500, factor: 2, maxDelayMs: 10_000 },
+    }),
+    new ProcessManagerRunner({ ...runtimeOptions, processManager: namespaceKeeper, effects: namespaceKeeperEffects({ cluster }) }),
     ...(agents ? [agents.processManager] : []),
   ]);
   // Durable deadlines: a plan nobody answered expires, after a restart too.
   const deadlines = new DeadlineTimer({
     eventLog,
     intervalMs: options.deadlineIntervalMs,
+    ...(options.deadlineClock ? { clock: options.deadlineClock } : {}),
     onError: (error) => logger.error({ err: error }, 'deadline failed'),
-    due: (now) =>
-      [...deploymentViewRunner.getState().values()]
+    due: (now) => [
+      ...[...deploymentViewRunner.getState().values()]
         .filter((view) => view.status === 'awaiting_confirmation' && view.expires_at !== null && Date.parse(view.expires_at) <= now.getTime())
         .map((view) => ({ key: `expire:${view.deployment_id}`, stream: deploymentStream(view.deployment_id), decider: deploymentDecider, command: { type: 'ExpireDeployment', now } })),
+      ...[...namespaceViewRunner.getState().values()]
+        .filter((view) => view.status === 'live' && view.deletion_scheduled_for !== null && Date.parse(view.deletion_scheduled_for) <= now.getTime())
+        .map((view) => ({ key: `delete:${view.name}`, stream: namespaceStream(view.name), decider: namespaceDecider, command: { type: 'RequestNamespaceDeletion', requestedBy: 'timer', due: true, now } })),
+    ],
   });
   const sse = new SseHub({ keepaliveMs: options.sseKeepaliveMs });
   let server: RunningServer | undefined;
@@ -146,7 +208,11 @@ export const startGateway = async (
       logger,
       authenticate: (token) => authenticate(config.auth.tokens, token),
       metrics,
-      checks: { event_store: () => store.checkHealth(), ...(agents ? { opencode: () => agents.server.health() } : {}) },
+      checks: {
+        event_store: () => store.checkHealth(),
+        ...(agents ? { opencode: () => agents.server.health() } : {}),
+        ...(kubeConfigured ? { kubernetes: () => cluster.health() } : {}),
+      },
       corsOrigins: config.server.cors_origins,
       bodyLimitBytes: config.server.body_limit,
       rateLimitPerMinute: config.server.rate_limit_per_minute,
@@ -161,7 +227,10 @@ export const startGateway = async (
           ingressDomain: config.kubernetes.ingress_domain,
           maxConfigMapSize: config.deployment.max_configmap_size,
           confirmationTimeout: config.deployment.confirmation_timeout,
+          present,
         }),
+        namespaceRoutes({ eventLog, views: namespaceViewRunner }),
+        bundleRoutes({ store: bundles, secret: bundleSecret }),
       ],
       commandMiddleware: [idempotency(eventLog, { contextOf: (ctx) => commandContextOf(ctx, new Date()), logger })],
     });

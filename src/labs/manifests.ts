@@ -7,6 +7,10 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGER = 'ai-dev-gateway';
 const PROJECT_LABEL = 'ai-dev-gateway/project';
 const LAB_LABEL = 'ai-dev-gateway/lab';
+export const DEPLOYMENT_LABEL = 'ai-dev-gateway/deployment';
+
+/** The label selector of one deployment's pods. */
+export const podSelectorOf = (project: string, deploymentId: string): string => `${LAB_LABEL}=${project},${DEPLOYMENT_LABEL}=${deploymentId}`;
 
 export interface KubeObject {
   apiVersion: string;
@@ -178,7 +182,8 @@ const deploymentObject = (input: LabInput, settings: LabSettings): KubeObject =>
   volumes.push({ name: 'app', emptyDir: {} });
   prepareMounts.push({ name: 'app', mountPath: '/app' });
   const fetchEnv = large && input.bundle ? [{ name: 'BUNDLE_URL', value: input.bundle.url }, { name: 'BUNDLE_SHA256', value: input.bundle.sha256 }] : [];
-  const podLabels = { ...labelsOf(input), [LAB_LABEL]: input.project };
+  // The deployment's id marks its own pods (not the selector, which cannot change): the readiness watch waits for those, not for a previous deployment's.
+  const podLabels = { ...labelsOf(input), [LAB_LABEL]: input.project, [DEPLOYMENT_LABEL]: input.deploymentId };
   return namespaced(input, 'apps/v1', 'Deployment', 'app', {
     spec: {
       replicas: 1,

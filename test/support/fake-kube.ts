@@ -41,6 +41,8 @@ export type PodScenario = 'ready' | 'crashloop' | 'image-pull' | 'unschedulable'
 export interface FakeKubeOptions {
   /** The scenario for a Deployment's pods (default: ready). */
   readonly scenarioFor?: (deployment: { namespace: string; name: string }) => PodScenario;
+  /** An admission rule: a message refuses the applied object with 422 Invalid, as a webhook or validation would. */
+  readonly refuse?: (object: { kind: string; name: string }) => string | undefined;
   /** How long pods take to reach their scenario's state (default 50 ms). */
   readonly podDelayMs?: number;
 }
@@ -77,8 +79,12 @@ export interface FakeKube {
   readonly kubeconfig: string;
   /** Every stored object of a kind, for assertions. */
   readonly objects: (kind: string, namespace?: string) => KubeObject[];
-  /** Counts of requests by `METHOD kind`, to check that nothing was created twice. */
+  /** Counts of requests by `METHOD kind`. */
   readonly requests: Map<string, number>;
+  /** How many times each object (`Kind namespace/name`) was created: more than once means a duplicate. */
+  readonly creations: Map<string, number>;
+  /** Holds the next request matching `match` (`METHOD Kind`, e.g. `PATCH ConfigMap`) until released; `after` applies it before holding the answer. */
+  readonly hold: (match: string, mode: 'before' | 'after') => { readonly reached: Promise<void>; readonly release: () => void };
   readonly close: () => Promise<void>;
 }
 
@@ -129,6 +135,8 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
   const events: WatchEvent[] = [];
   const watchers = new Set<(event: WatchEvent) => void>();
   const requests = new Map<string, number>();
+  const creations = new Map<string, number>();
+  const holds: { match: string; mode: 'before' | 'after'; reached: () => void; released: Promise<void> }[] = [];
   let resourceVersion = 1;
   let uid = 0;
   const keyOf = (resource: Resource, namespace: string | undefined, name: string) => `${resource.group}/${resource.plural}/${namespace ?? ''}/${name}`;
@@ -144,6 +152,10 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       metadata: { ...object.metadata, resourceVersion: String(resourceVersion), uid: object.metadata.uid ?? `uid-${++uid}`, creationTimestamp: object.metadata.creationTimestamp ?? new Date().toISOString() },
     };
     store.set(keyOf(resource, stored.metadata.namespace, stored.metadata.name), { resource, object: stored });
+    if (type === 'ADDED') {
+      const id = `${resource.kind} ${stored.metadata.namespace ?? ''}/${stored.metadata.name}`;
+      creations.set(id, (creations.get(id) ?? 0) + 1);
+    }
     record(type, resource, stored);
     return stored;
   };
@@ -253,6 +265,8 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
         if (!url.searchParams.get('fieldManager')) return status(response, 422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
         const patch = parse(body) as KubeObject;
         if (patch.metadata?.name !== name) return status(response, 400, 'BadRequest', 'the name of the object does not match the name on the URL');
+        const refusal = options.refuse?.({ kind: resource.kind, name });
+        if (refusal) return status(response, 422, 'Invalid', `${resource.kind} "${name}" is invalid: ${refusal}`, { name, kind: resource.plural });
         const key = keyOf(resource, resource.namespaced ? namespace : undefined, name);
         const existing = store.get(key)?.object;
         const applied = apply(existing, { ...patch, metadata: { ...patch.metadata, ...(resource.namespaced && namespace ? { namespace } : {}) } });
@@ -276,7 +290,35 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => handle(request, response, Buffer.concat(chunks).toString('utf8')));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const target = route(new URL(request.url ?? '/', 'http://fake').pathname);
+      const index = target ? holds.findIndex((held) => held.match === `${request.method} ${target.resource.kind}`) : -1;
+      if (index < 0) return handle(request, response, body);
+      const [held] = holds.splice(index, 1);
+      held!.reached();
+      if (held!.mode === 'before') {
+        void held!.released.then(() => !response.destroyed && handle(request, response, body));
+        return;
+      }
+      // Applied now, answered only when released: the client never learns that it worked.
+      const buffered: { code: number; headers: unknown; body: string } = { code: 0, headers: {}, body: '' };
+      const captured = Object.assign(Object.create(response) as ServerResponse, {
+        writeHead: (code: number, headers: unknown) => {
+          buffered.code = code;
+          buffered.headers = headers;
+          return captured;
+        },
+        end: (text: string) => {
+          buffered.body = text;
+          return captured;
+        },
+      });
+      handle(request, captured, body);
+      void held!.released.then(() => {
+        if (!response.destroyed) response.writeHead(buffered.code, buffered.headers as Record<string, string>).end(buffered.body);
+      });
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -293,6 +335,15 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     ].join('\n'),
     objects: (kind, namespace) => [...store.values()].filter((entry) => entry.resource.kind === kind && (namespace === undefined || entry.object.metadata.namespace === namespace)).map((entry) => entry.object),
     requests,
+    creations,
+    hold: (match, mode) => {
+      let reached!: () => void;
+      let release!: () => void;
+      const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      holds.push({ match, mode, reached, released });
+      return { reached: reachedPromise, release };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer);

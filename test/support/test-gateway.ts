@@ -36,6 +36,7 @@ export interface TestGatewayOptions {
   readonly bundleSecret?: string;
   /** How often durable deadlines are checked (default 1000 ms). */
   readonly deadlineIntervalMs?: number;
+  readonly deadlineClock?: () => Date;
 }
 
 /** A real repository with one commit under the repos root, for the workspace manager to use. */
@@ -81,7 +82,9 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
   for (const repo of options.repos ?? []) await makeRepo(reposRoot, repo);
   let current: Gateway | undefined;
   const start = async (): Promise<TestGateway> => {
-    const gateway = await startGateway(config, { logger: pino({ level: 'silent' }), ...(options.deadlineIntervalMs === undefined ? {} : { deadlineIntervalMs: options.deadlineIntervalMs }) });
+    const gateway = await startGateway(config, { logger: pino({ level: 'silent' }), ...(options.deadlineIntervalMs === undefined ? {} : { deadlineIntervalMs: options.deadlineIntervalMs }),
+      ...(options.deadlineClock ? { deadlineClock: options.deadlineClock } : {}),
+    });
     current = gateway;
     return {
       ...gateway,

@@ -1,0 +1,45 @@
+import type { NamespaceEvent } from '../src/labs/namespace-events.js';
+import type { StoredEvent } from '../src/events/stored-event.js';
+import type { DocumentProjection } from '../src/projections/projection.js';
+
+/** The contract's lab namespace, as GET /api/namespaces lists it (while it exists). */
+export interface NamespaceView {
+  readonly name: string;
+  readonly project_id: string;
+  readonly url: string;
+  readonly created_at: string;
+  readonly deletion_scheduled_for: string | null;
+  readonly status: 'live' | 'deleting' | 'deleted';
+  readonly revision: number;
+}
+
+const NAMESPACE_STREAM = /^namespace-(.+)$/;
+
+export const evolveNamespaceView = (view: NamespaceView | undefined, stored: StoredEvent<NamespaceEvent>): NamespaceView | undefined => {
+  const event = stored.event;
+  const revision = stored.revision;
+  switch (event.type) {
+    case 'NamespaceCreated':
+      return { name: event.data.name, project_id: event.data.project, url: event.data.url, created_at: event.data.created_at, deletion_scheduled_for: null, status: 'live', revision };
+    case 'NamespaceDeletionScheduled':
+      return view && { ...view, deletion_scheduled_for: event.data.scheduled_for, revision };
+    case 'NamespaceDeletionRequested':
+      return view && { ...view, status: 'deleting', deletion_scheduled_for: event.data.requested_at, revision };
+    case 'NamespaceDeleted':
+      return view && { ...view, status: 'deleted', revision };
+    default: {
+      const unexpected: never = event;
+      return unexpected;
+    }
+  }
+};
+
+/** One view per lab namespace the gateway made, folded from its stream. */
+export const namespaceViews: DocumentProjection<NamespaceView> = {
+  name: 'namespace-views',
+  documentIdsOf: (stored) => {
+    const match = NAMESPACE_STREAM.exec(stored.stream);
+    return match ? [match[1]!] : [];
+  },
+  evolve: (view, stored) => evolveNamespaceView(view, stored as StoredEvent<NamespaceEvent>),
+};

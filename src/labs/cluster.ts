@@ -1,0 +1,154 @@
+import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { MANAGED_BY_LABEL, MANAGER, type KubeObject } from './manifests.js';
+import { judgePod, type PodStatus } from './pod-state.js';
+
+/** The one field manager of everything the gateway applies: re-applying converges, never duplicates. */
+export const FIELD_MANAGER = 'ai-dev-gateway';
+
+export type PodsOutcome = { readonly ready: true; readonly pods: number } | { readonly ready: false; readonly reason: string };
+
+/** What the deployment steps need of a Kubernetes cluster. */
+export interface LabCluster {
+  /** Server-side apply of each object, in order. */
+  apply(objects: readonly KubeObject[]): Promise<void>;
+  /**
+   * Watches the pods matching `selector` until every one is ready (at least one), one fails for
+   * good, or `timeoutMs` passes. `onChange` hears each new state, for progress.
+   */
+  waitForPods(namespace: string, selector: string, options: { timeoutMs: number; signal: AbortSignal; onChange?: (detail: string) => void }): Promise<PodsOutcome>;
+  /** Deletes a namespace the gateway manages; 'absent' when it is gone already, 'foreign' when it is not the gateway's. */
+  deleteNamespace(name: string): Promise<'deleted' | 'absent' | 'foreign'>;
+  /** A cheap call proving the API server answers; throws why not. */
+  health(): Promise<void>;
+}
+
+/** A 4xx from the API server other than a conflict or throttling: retrying the same request cannot help. */
+export class PermanentKubeError extends Error {
+  override readonly name = 'PermanentKubeError';
+}
+
+/** The API server's own message (its Status object), for the failure event. */
+const explain = (error: unknown): Error => {
+  if (!(error instanceof ApiException)) return error instanceof Error ? error : new Error(String(error));
+  let message = `HTTP ${error.code}`;
+  try {
+    const body: unknown = typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
+    if (body && typeof body === 'object' && 'message' in body) message = `${message}: ${String((body as { message: unknown }).message)}`;
+  } catch {
+    // not JSON: keep the status code
+  }
+  const permanent = error.code >= 400 && error.code < 500 && error.code !== 409 && error.code !== 429;
+  return permanent ? new PermanentKubeError(message) : new Error(message);
+};
+
+/** The cluster from a kubeconfig file (KUBECONFIG), else the standard resolution: in-cluster, then ~/.kube/config. */
+export const loadKubeConfig = (kubeconfigPath: string | undefined): KubeConfig => {
+  const config = new KubeConfig();
+  if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
+  else config.loadFromDefault();
+  return config;
+};
+
+/** The production adapter: `@kubernetes/client-node` calls, the same against a real cluster and the test's fake API server. */
+export const kubernetesCluster = (config: KubeConfig): LabCluster => {
+  const objects = KubernetesObjectApi.makeApiClient(config);
+  const core = config.makeApiClient(CoreV1Api);
+  return {
+    async apply(list) {
+      for (const object of list) {
+        try {
+          await objects.patch(object as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+        } catch (error) {
+          throw explain(error);
+        }
+      }
+    },
+
+    waitForPods(namespace, selector, { timeoutMs, signal, onChange }) {
+      return new Promise<PodsOutcome>((resolve) => {
+        const pods = new Map<string, PodStatus | undefined>();
+        let settled = false;
+        let last = '';
+        let controller: AbortController | undefined;
+        const finish = (outcome: PodsOutcome) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          controller?.abort();
+          resolve(outcome);
+        };
+        const judge = () => {
+          const verdicts = [...pods].map(([name, status]) => judgePod(name, status));
+          const failed = verdicts.find((verdict) => verdict.kind === 'failed');
+          if (failed?.kind === 'failed') return finish({ ready: false, reason: failed.reason });
+          if (verdicts.length > 0 && verdicts.every((verdict) => verdict.kind === 'ready')) return finish({ ready: true, pods: verdicts.length });
+          const detail = verdicts.flatMap((verdict) => (verdict.kind === 'waiting' ? [verdict.detail] : [])).join('; ') || 'waiting for the pod to be created';
+          if (detail !== last) onChange?.((last = detail));
+        };
+        const timer = setTimeout(() => finish({ ready: false, reason: `the pods were not ready after ${Math.round(timeoutMs / 1000)} s: ${last || 'no pod was created'}` }), timeoutMs);
+        const onAbort = () => finish({ ready: false, reason: 'stopped' });
+        signal.addEventListener('abort', onAbort);
+        // A list, then a watch from its resourceVersion: no change is missed between the two.
+        const watchFrom = (resourceVersion: string | undefined) => {
+          if (settled) return;
+          void new Watch(config)
+            .watch(
+              `/api/v1/namespaces/${namespace}/pods`,
+              { labelSelector: selector, ...(resourceVersion ? { resourceVersion } : {}), allowWatchBookmarks: true },
+              (type: string, object: { metadata?: { name?: string; resourceVersion?: string }; status?: PodStatus }) => {
+                const name = object.metadata?.name;
+                if (object.metadata?.resourceVersion) resourceVersion = object.metadata.resourceVersion;
+                if (!name || type === 'BOOKMARK') return;
+                if (type === 'DELETED') pods.delete(name);
+                else pods.set(name, object.status);
+                judge();
+              },
+              () => setTimeout(() => watchFrom(resourceVersion), 200).unref(), // the server ends watches now and then: resume
+            )
+            .then(
+              (started) => {
+                controller = started;
+                if (settled) started.abort();
+              },
+              () => setTimeout(() => watchFrom(resourceVersion), 1000).unref(),
+            );
+        };
+        core.listNamespacedPod({ namespace, labelSelector: selector }).then(
+          (list) => {
+            for (const pod of list.items) if (pod.metadata?.name) pods.set(pod.metadata.name, pod.status as PodStatus | undefined);
+            judge();
+            watchFrom(list.metadata?.resourceVersion);
+          },
+          () => watchFrom(undefined),
+        );
+      });
+    },
+
+    async deleteNamespace(name) {
+      let namespace;
+      try {
+        namespace = await core.readNamespace({ name });
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 404) return 'absent';
+        throw explain(error);
+      }
+      if (namespace.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGER) return 'foreign';
+      try {
+        await core.deleteNamespace({ name });
+        return 'deleted';
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 404) return 'absent';
+        throw explain(error);
+      }
+    },
+
+    async health() {
+      try {
+        await core.getAPIResources();
+      } catch (error) {
+        throw explain(error);
+      }
+    },
+  };
+};
