@@ -228,6 +228,7 @@ export const startGateway = async (
           maxConfigMapSize: config.deployment.max_configmap_size,
           confirmationTimeout: config.deployment.confirmation_timeout,
           present,
+          sse,
         }),
         namespaceRoutes({ eventLog, views: namespaceViewRunner }),
         bundleRoutes({ store: bundles, secret: bundleSecret }),

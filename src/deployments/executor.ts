@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { handleCommand } from '../commands/handle-command.js';
@@ -94,6 +95,7 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
 
   /** The objects of every apply step, rebuilt from the commit (the plan only names and weighs them). */
   const objectsOf = async (context: DeploymentContext, deploymentId: string) => {
+    if (!existsSync(context.worktreePath)) throw new StepFailure(`the worktree ${context.worktreePath} of repo ${context.requested.repo} is gone; open a new session to deploy it`);
     const { files } = await readCommitFiles(context.worktreePath, context.requested.commit);
     const planned = planDeployment({ project: context.project, files, ingressDomain: options.ingressDomain, maxConfigMapSize: options.maxConfigMapSize });
     if (E.isLeft(planned)) throw new StepFailure(planned.left);

@@ -7,6 +7,7 @@ import type { SessionView } from '../../projections/session-view.js';
 import { answerCommand } from '../api/answer-command.js';
 import { viewAsOf } from '../api/as-of.js';
 import { ProblemError } from '../api/problem.js';
+import type { SseHub } from '../api/sse.js';
 import { commandContextOf } from '../api/state.js';
 import { decodeBody, pageOf, paginate, setETag } from '../api/validation.js';
 import type { EventLog } from '../events/event-log.js';
@@ -15,6 +16,7 @@ import { InvalidNameError } from '../workspaces/names.js';
 import { deploymentDecider, type DeploymentCommand } from './decide.js';
 import { deploymentStream, type DeploymentEvent } from './events.js';
 import { planDeployment } from './plan.js';
+import { deploymentProgressRoute } from './progress-sse.js';
 import { readCommitFiles } from './repo-files.js';
 import { ConfirmDeploymentBody, CreateDeploymentBody, RejectDeploymentBody } from './request-codecs.js';
 
@@ -26,6 +28,8 @@ export interface DeploymentRoutesOptions {
   readonly maxConfigMapSize: number;
   /** Seconds a plan waits for a person's answer. */
   readonly confirmationTimeout: number;
+  /** Serves GET /api/deployments/{id}/progress. */
+  readonly sse: SseHub;
   /** What a client sees of a view now (a deleted lab has no URL any more). */
   readonly present?: (view: DeploymentView) => DeploymentView;
   readonly newId?: () => string;
@@ -113,6 +117,8 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
     setETag(ctx, view.revision);
     ctx.body = asOf === undefined ? present(view) : view;
   });
+
+  router.get('/api/deployments/:deployment_id/progress', deploymentProgressRoute(options.sse, options.eventLog));
 
   router.post('/api/deployments/:deployment_id/confirm', async (ctx) => {
     const body = decodeBody(ConfirmDeploymentBody, ctx);

@@ -1,5 +1,4 @@
 import test, { type ExecutionContext } from 'ava';
-import { request, type IncomingMessage } from 'node:http';
 import Router from '@koa/router';
 import * as t from 'io-ts';
 import pino from 'pino';
@@ -10,6 +9,7 @@ import { SseHub } from '../../src/api/sse.js';
 import { authenticate, sha256Hex } from '../../src/config/tokens.js';
 import { defineEvent, jsonCodec } from '../../src/events/domain-event.js';
 import type { EventLog } from '../../src/events/event-log.js';
+import { connectSse, type Frame } from '../support/sse-client.js';
 import { openTestEventLog, testContext } from '../support/test-store.js';
 
 const Noted = defineEvent('Noted', jsonCodec(t.type({ text: t.string })));
@@ -17,45 +17,7 @@ const Done = defineEvent('Done', jsonCodec(t.type({ status: t.string })));
 const TOKEN = 'viewer-token-0123456789';
 const STREAM = 'deployment-d1';
 
-interface Frame {
-  id?: string;
-  event?: string;
-  data?: string;
-  retry?: string;
-  comment?: string;
-}
-
-/** A client over a raw socket: frames as the SSE spec splits them. */
-const connect = (url: string, headers: Record<string, string> = {}): Promise<{ response: IncomingMessage; frames: Frame[]; ended: Promise<void>; close: () => void }> =>
-  new Promise((resolve, reject) => {
-    const req = request(url, { headers: { authorization: `Bearer ${TOKEN}`, accept: 'text/event-stream', ...headers } }, (response) => {
-      const frames: Frame[] = [];
-      let buffer = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        buffer += chunk;
-        let cut: number;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          const frame: Frame = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) frame.comment = line.slice(1).trim();
-            else {
-              const colon = line.indexOf(':');
-              const field = line.slice(0, colon) as keyof Frame;
-              frame[field] = line.slice(colon + 1).replace(/^ /, '');
-            }
-          }
-          frames.push(frame);
-        }
-      });
-      const ended = new Promise<void>((done) => response.on('close', () => done()));
-      resolve({ response, frames, ended, close: () => req.destroy() });
-    });
-    req.on('error', reject);
-    req.end();
-  });
+const connect = (url: string, headers: Record<string, string> = {}) => connectSse(url, TOKEN, headers);
 
 const until = async (condition: () => boolean, what: string): Promise<void> => {
   for (let i = 0; i < 400; i++) {

@@ -151,7 +151,7 @@ test('a deployment whose worktree is gone fails at its first step, saying so', a
     const latest = await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${planned.deployment_id}`));
     return latest.status === 'failed' ? latest : undefined;
   }, 'the deployment to fail');
-  t.regex(view.error!, /^namespace: /);
+  t.regex(view.error!, /^namespace: the worktree .* of repo api is gone; open a new session to deploy it$/);
   t.deepEqual(fake.objects('Namespace'), []);
 });
 

@@ -65,7 +65,7 @@ const problem = (status: number) => ({
 });
 
 const SESSION_EVENTS = 'Events (the deployment issue adds `deployment`): `agent_output` {message_id, text}, `progress` {summary}, `question` {question_id, text, options}, `status` {status, agent_status}, `deployment` {deployment_id, status}. `id:` is the revision in the session stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
-const DEPLOYMENT_EVENTS = 'Events: `progress` {step, message}, `step_complete` {step, status, detail}, `test_results` (the tests object), `complete` {status, url, all_passing}; the server ends the stream after `complete`. `id:` is the revision in the deployment stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
+const DEPLOYMENT_EVENTS = 'Events: `progress` {step, message} (a step began, or news from it such as a pod’s state), `step_complete` {step, status, detail}, `test_results` (the tests object), `complete` {status, url, all_passing} (a failed, rejected or expired deployment adds `error`, a failed one `failed_step`); the server ends the stream after `complete`, and a client resuming after it gets the end at once. `id:` is the revision in the deployment stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
 
 const sessionId = pathParam('session_id', 'Session id');
 const deploymentId = pathParam('deployment_id', 'Deployment id');
@@ -264,20 +264,21 @@ export const operations: Record<string, Record<string, Op>> = {
     post: { tag: 'deployments', summary: 'Run the tests again', implemented: false, roles: COMMAND, params: [deploymentId], idempotent: true, ifMatch: true, errors: [404, 409], responses: { 202: viewWithETag(ref('Deployment'), 'Accepted') } },
   },
   '/api/deployments/{deployment_id}/progress': {
-    get: { tag: 'deployments', summary: 'SSE of the deployment’s progress', description: DEPLOYMENT_EVENTS, implemented: false, roles: READ, params: [deploymentId, ...resume], errors: [404], responses: { 200: sse(DEPLOYMENT_EVENTS) } },
+    get: { tag: 'deployments', summary: 'SSE of the deployment’s progress', description: DEPLOYMENT_EVENTS, implemented: true, roles: READ, params: [deploymentId, ...resume], errors: [404], responses: { 200: sse(DEPLOYMENT_EVENTS) } },
   },
   '/api/namespaces': {
-    get: { tag: 'namespaces', summary: 'Lab namespaces the gateway created', implemented: false, roles: READ, params: paging, responses: { 200: json(listOf('Namespace'), 'Namespaces') } },
+    get: { tag: 'namespaces', summary: 'Lab namespaces the gateway created', implemented: true, roles: READ, params: paging, responses: { 200: json(listOf('Namespace'), 'Namespaces') } },
   },
   '/api/namespaces/{name}': {
     delete: {
       tag: 'namespaces',
       summary: 'Delete a lab namespace now or after N days',
-      description: 'Only namespaces the gateway created (`<project>-lab`, labelled as managed by it); any other name is 404.',
-      implemented: false,
+      description:
+        'Only namespaces the gateway created (`<project>-lab`, labelled as managed by it); any other name, or one already deleted, is 404. Without `after_days` the deletion starts now and `deletion_scheduled_for` is now; with it a durable timer deletes it then, after a restart too. A deleted lab’s URL disappears from its deployments’ views. 409 when its deletion is under way already.',
+      implemented: true,
       roles: COMMAND,
-      params: [pathParam('name', 'Namespace name'), query('after_days', { type: 'integer', minimum: 1 }, 'Schedule the deletion instead')],
-      errors: [404],
+      params: [pathParam('name', 'Namespace name'), query('after_days', { type: 'integer', minimum: 1, maximum: 365 }, 'Schedule the deletion instead')],
+      errors: [400, 404, 409],
       responses: { 202: json(ref('NamespaceDeletion'), 'Accepted') },
     },
   },
