@@ -108,8 +108,10 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
       const expiresAt = new Date(context.confirmedAt.getTime() + options.bundleUrlTtl * 1000);
       bundle = { url: signBundleUrl(options.bundleBaseUrl, sha256, expiresAt, options.bundleSecret), sha256 };
     }
+    const pvcHeldGi = pvc.files.length > 0 ? await options.cluster.pvcSizeGi(context.requested.plan.namespace, pvc.name) : undefined;
     return labObjects(
       {
+        ...(pvcHeldGi === undefined ? {} : { pvcHeldGi }),
         project: context.project,
         namespace: context.requested.plan.namespace,
         host: new URL(context.requested.plan.url).host,

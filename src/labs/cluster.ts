@@ -16,6 +16,8 @@ export interface LabCluster {
    * good, or `timeoutMs` passes. `onChange` hears each new state, for progress.
    */
   waitForPods(namespace: string, selector: string, options: { timeoutMs: number; signal: AbortSignal; onChange?: (detail: string) => void }): Promise<PodsOutcome>;
+  /** The storage a PVC holds now, in whole GiB; undefined when there is none (or it is not in GiB). */
+  pvcSizeGi(namespace: string, name: string): Promise<number | undefined>;
   /** Deletes a namespace the gateway manages; 'absent' when it is gone already, 'foreign' when it is not the gateway's. */
   deleteNamespace(name: string): Promise<'deleted' | 'absent' | 'foreign'>;
   /** A cheap call proving the API server answers; throws why not. */
@@ -123,6 +125,17 @@ export const kubernetesCluster = (config: KubeConfig): LabCluster => {
           () => watchFrom(undefined),
         );
       });
+    },
+
+    async pvcSizeGi(namespace, name) {
+      try {
+        const claim = await core.readNamespacedPersistentVolumeClaim({ namespace, name });
+        const match = /^(\d+)Gi$/.exec(String(claim.spec?.resources?.requests?.['storage'] ?? ''));
+        return match ? Number(match[1]) : undefined;
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 404) return undefined;
+        throw explain(error);
+      }
     },
 
     async deleteNamespace(name) {

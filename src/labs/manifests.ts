@@ -40,6 +40,8 @@ export interface LabInput {
   readonly configmaps: readonly Bundle[];
   /** Files too large for ConfigMaps; may have none. */
   readonly pvc: Bundle;
+  /** The size (GiB) the lab's PVC already has, if it exists: the new request is never smaller. */
+  readonly pvcHeldGi?: number;
   /** Signed URL of the PVC's files; null when the PVC has none. */
   readonly bundle: { readonly url: string; readonly sha256: string } | null;
 }
@@ -145,7 +147,8 @@ const hasLargeFiles = (input: LabInput): boolean => input.pvc.files.length > 0;
 const pvcObjects = (input: LabInput, settings: LabSettings): KubeObject[] => {
   if (!hasLargeFiles(input)) return [];
   // Twice the files' size, in whole Gi: headroom for the file system and for the files to grow.
-  const gibibytes = Math.max(1, Math.ceil((input.pvc.bytes * 2) / GiB));
+  // A PVC never shrinks: a real API server refuses a smaller request than the one it holds.
+  const gibibytes = Math.max(1, Math.ceil((input.pvc.bytes * 2) / GiB), input.pvcHeldGi ?? 0);
   return [
     namespaced(input, 'v1', 'PersistentVolumeClaim', input.pvc.name, {
       spec: {

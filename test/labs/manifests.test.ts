@@ -131,6 +131,9 @@ test('the PVC is twice the large files, in whole Gi; no storage class when none 
   const input = inputOf(FILES);
   const [pvc] = labObjects({ ...input, pvc: { ...input.pvc, bytes: 1.5 * 1024 ** 3 } }, { ...SETTINGS, storageClass: null }).pvcs;
   t.deepEqual(pvc!['spec'], { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '3Gi' } } });
+  const storageWith = (pvcHeldGi: number) => (labObjects({ ...input, pvcHeldGi }, SETTINGS).pvcs[0]!['spec'] as { resources: { requests: { storage: string } } }).resources.requests.storage;
+  t.is(storageWith(5), '5Gi', 'a PVC that holds more keeps it: a real API server refuses to shrink one');
+  t.is(storageWith(0), '1Gi');
 });
 
 test('the Ingress has the class, the issuer annotation and a TLS certificate for the host', (t) => {
