@@ -110,8 +110,8 @@ export class SseHub {
       try {
         for await (const stored of source) {
           if (ended) break;
-          const message = route.toMessage(stored);
-          if (message) sse.send({ id: String(stored.revision), event: message.event, data: JSON.stringify(message.data) });
+          const frame = frameOf(route, stored);
+          if (frame) sse.push(frame);
           if (route.isTerminal?.(stored)) break;
         }
       } catch (error) {
@@ -122,6 +122,24 @@ export class SseHub {
     })();
   }
 }
+
+/**
+ * An event's SSE frame, formatted once however many clients a stream has: the store hands every
+ * subscriber of a stream the same decoded event, and a thousand subscribers should cost one
+ * `toMessage` and one `JSON.stringify`, not a thousand. JSON has no raw newline, so `data:` is one line.
+ */
+const frames = new WeakMap<object, WeakMap<object, string | null>>();
+const frameOf = <Event extends DomainEvent>(route: SseRoute<Event>, stored: StoredEvent<Event>): string | null => {
+  let byEvent = frames.get(route);
+  if (!byEvent) frames.set(route, (byEvent = new WeakMap()));
+  let frame = byEvent.get(stored);
+  if (frame === undefined) {
+    const message = route.toMessage(stored);
+    frame = message ? `event: ${message.event}\nid: ${stored.revision}\ndata: ${JSON.stringify(message.data)}\n\n` : null;
+    byEvent.set(stored, frame);
+  }
+  return frame;
+};
 
 /** `Last-Event-ID` (what a reconnecting EventSource sends) wins over `?from=`. */
 const resumePoint = (ctx: Context): number | undefined => {

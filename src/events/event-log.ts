@@ -101,12 +101,24 @@ export class EventLog {
     return this.decoding(this.store.subscribeToAll(options));
   }
 
+  /**
+   * Subscribers share decoded events: the store hands every live subscriber the same recorded
+   * event, so a stream with a thousand SSE clients decodes each event once. Stored events are
+   * never changed after decoding, so sharing them is safe.
+   */
+  private readonly decoded = new WeakMap<RecordedEvent, StoredEvent>();
+
   private decoding<Event extends DomainEvent>(subscription: Subscription): TypedSubscription<Event> {
     const registry = this.registry;
+    const decoded = this.decoded;
     return {
       stop: () => subscription.stop(),
       async *[Symbol.asyncIterator]() {
-        for await (const recorded of subscription) yield decodeRecordedEvent<Event>(registry, recorded);
+        for await (const recorded of subscription) {
+          let stored = decoded.get(recorded);
+          if (!stored) decoded.set(recorded, (stored = decodeRecordedEvent(registry, recorded)));
+          yield stored as StoredEvent<Event>;
+        }
       },
     };
   }

@@ -1,4 +1,5 @@
 import { benchAgents } from './agents.js';
+import { benchDeploy } from './deploy.js';
 import { benchEventStore, type Figure } from './eventstore.js';
 import { benchWorkspaces } from './workspaces.js';
 
@@ -10,6 +11,7 @@ const benchmarks: Record<string, () => Promise<Figure[]>> = {
   eventstore: () => benchEventStore(),
   workspaces: () => benchWorkspaces(),
   agents: () => benchAgents(),
+  deploy: () => benchDeploy(),
 };
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
