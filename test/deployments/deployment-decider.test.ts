@@ -43,6 +43,7 @@ const commands: Record<string, DeploymentCommand> = {
   RejectDeployment: { type: 'RejectDeployment', rejectedBy: 'ann', reason: 'not now', now },
   ExpireDeployment: { type: 'ExpireDeployment', now: later },
   StartStep: { type: 'StartStep', step: 'namespace', message: 'running namespace', now },
+  ReportProgress: { type: 'ReportProgress', step: 'namespace', message: 'pod app-1 is Pending', now },
   CompleteStep: { type: 'CompleteStep', step: 'namespace', status: 'done', detail: 'namespace done', now },
   FailDeployment: { type: 'FailDeployment', step: 'namespace', reason: 'pods crashed', now },
   SucceedDeployment: { type: 'SucceedDeployment', now },
@@ -59,6 +60,8 @@ const EXPECTED: Record<string, Record<string, Outcome>> = {
   // The timer's command changes nothing where there is nothing to expire.
   ExpireDeployment: only('awaiting_confirmation', [{ type: 'DeploymentExpired', data: { expired_at: later.toISOString() } }], 'empty'),
   StartStep: { ...only('confirmed', [started('namespace')]), deploying: 'empty' },
+  // News only from the step under way.
+  ReportProgress: only('deploying', [{ type: 'DeploymentProgressed', data: { step: 'namespace', message: 'pod app-1 is Pending', at } }]),
   CompleteStep: { ...only('deploying', [completed('namespace')]), testing: 'empty', succeeded: 'empty' },
   FailDeployment: { ...only('confirmed', [failed('namespace')]), deploying: [failed('namespace')], testing: [failed('namespace')] },
   // No history here has run every step; the test below succeeds one that has.

@@ -3,10 +3,11 @@ import type { DeploymentView } from '../../projections/deployment-view.js';
 import type { SessionView } from '../../projections/session-view.js';
 import { deploymentStream } from '../../src/deployments/events.js';
 import { sessionStream } from '../../src/sessions/events.js';
-import { eventually } from '../support/eventually.js';
+import { eventually, until } from '../support/eventually.js';
 import { caller } from '../support/gateway-client.js';
 import { labSession, NODE_APP } from '../support/lab-session.js';
 import { startMockSlack } from '../support/mock-slack.js';
+import { connectSse } from '../support/sse-client.js';
 import { startTestGateway, type TestGatewayOptions } from '../support/test-gateway.js';
 
 const OPERATOR = 'operator-token-0123456789';
@@ -50,6 +51,10 @@ test('a deployment request answers with its plan, asks Slack to confirm, and sho
     return latest.deployments.length > 0 ? latest : undefined;
   }, 'the session to list its deployment');
   t.deepEqual(sessionView.deployments, [view.deployment_id]);
+  const events = await connectSse(`${gateway.url}/api/sessions/${session.session_id}/events?from=0`, VIEWER);
+  t.teardown(events.close);
+  await until(() => events.frames.some((frame) => frame.event === 'deployment'), 'the session’s SSE to tell of the deployment');
+  t.deepEqual(JSON.parse(events.frames.find((frame) => frame.event === 'deployment')!.data!), { deployment_id: view.deployment_id, status: 'awaiting_confirmation' });
   t.deepEqual(await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${view.deployment_id}`, undefined, {}, VIEWER)), { ...view, revision: view.revision });
 });
 
