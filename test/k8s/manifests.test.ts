@@ -51,8 +51,11 @@ test('RBAC: gateway-sa in default, bound to gateway-role with exactly the verbs 
     'core/configmaps': workload,
     'core/limitranges': managed,
     'core/namespaces': workload,
+    'core/endpoints': ['get', 'list', 'watch'],
     'core/persistentvolumeclaims': workload,
     'core/pods': workload,
+    // What a lab's Role grants, the gateway must hold (RBAC refuses an escalation).
+    'core/pods/log': ['get', 'list', 'watch'],
     'core/resourcequotas': managed,
     'core/serviceaccounts': managed,
     'core/services': workload,

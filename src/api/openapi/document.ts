@@ -75,7 +75,7 @@ export const operations: Record<string, Record<string, Op>> = {
   '/ready': {
     get: {
       tag: 'service',
-      summary: 'Readiness: checks the event store (and later OpenCode and Kubernetes)',
+      summary: 'Readiness: checks the event store, OpenCode (when enabled) and Kubernetes (when a cluster is configured; else "not configured")',
       implemented: true,
       responses: { 200: json(ref('Readiness'), 'Ready'), 503: json(ref('Readiness'), 'Degraded: a check failed') },
     },
@@ -91,6 +91,18 @@ export const operations: Record<string, Record<string, Op>> = {
   },
   '/openapi.json': { get: { tag: 'service', summary: 'This document', implemented: true, responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1') } } },
   '/docs': { get: { tag: 'service', summary: 'This document, rendered', implemented: true, responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } } },
+  '/labs/bundles/{file}': {
+    get: {
+      tag: 'deployments',
+      summary: 'A lab’s large files, for its init container (signed URL, no token)',
+      description:
+        'A gzip tar of the files of a deployment too large for ConfigMaps, addressed by the SHA-256 of the files. Lab pods fetch it once into their PVC with the URL the gateway put in the pod spec: `expires` (unix seconds) and `signature` (HMAC-SHA256 of `bundle:<sha256>:<expires>` with the gateway’s bundle secret). 403 for a wrong or expired signature (checked before anything else), 404 for a name that is not `<sha256>.tar.gz` or a bundle the gateway does not hold.',
+      implemented: true,
+      params: [pathParam('file', '`<sha256>.tar.gz`'), query('expires', { type: 'string' }, 'Unix seconds'), query('signature', { type: 'string' }, 'Hex HMAC')],
+      errors: [403, 404],
+      responses: { 200: { description: 'The bundle', content: { 'application/gzip': { schema: { type: 'string', contentMediaType: 'application/gzip' } } } } },
+    },
+  },
   '/api/routing/analyze': {
     post: {
       tag: 'routing',
