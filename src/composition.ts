@@ -33,6 +33,7 @@ import { namespaceDecider } from './labs/namespace.js';
 import { namespaceEventDefinitions, namespaceStream } from './labs/namespace-events.js';
 import { namespaceKeeper, namespaceKeeperEffects } from './labs/namespace-keeper.js';
 import { namespaceRoutes } from './labs/routes.js';
+import { slackRoutes } from './slack/routes.js';
 import { deploymentNews, deploymentNewsEffects } from './deployments/session-news.js';
 import { DeadlineTimer } from './process-managers/deadline-timer.js';
 import { openEmbeddedEventStore } from './eventstore/embedded/index.js';
@@ -231,6 +232,7 @@ export const startGateway = async (
           sse,
         }),
         namespaceRoutes({ eventLog, views: namespaceViewRunner }),
+        slackRoutes({ eventLog, signingSecret: config.secrets.slackSigningSecret, sessions: sessionViewRunner, deployments: deploymentViewRunner, present }),
         bundleRoutes({ store: bundles, secret: bundleSecret }),
       ],
       commandMiddleware: [idempotency(eventLog, { contextOf: (ctx) => commandContextOf(ctx, new Date()), logger })],

@@ -34,6 +34,8 @@ export interface TestGatewayOptions {
   /** A kubeconfig's text (the fake API server's), written to a file the gateway reads as KUBECONFIG. */
   readonly kubeconfig?: string;
   readonly bundleSecret?: string;
+  /** Slack's signing secret, for POST /api/slack/interactions. */
+  readonly slackSigningSecret?: string;
   /** How often durable deadlines are checked (default 1000 ms). */
   readonly deadlineIntervalMs?: number;
   readonly deadlineClock?: () => Date;
@@ -64,7 +66,7 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
   const config: GatewayConfig = {
     ...loaded.right,
     kubeconfig,
-    secrets: { ...loaded.right.secrets, bundleSecret: options.bundleSecret ?? 'bundle-secret-for-tests' },
+    secrets: { ...loaded.right.secrets, bundleSecret: options.bundleSecret ?? 'bundle-secret-for-tests', slackSigningSecret: options.slackSigningSecret },
     deployment: { ...loaded.right.deployment, ...options.deployment },
     kubernetes: { ...loaded.right.kubernetes, ...options.kubernetes },
     event_store: { type: 'embedded', data_dir: join(dir, 'events') },

@@ -1,0 +1,115 @@
+import Router from '@koa/router';
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import type { Context } from 'koa';
+import type { DeploymentView } from '../../projections/deployment-view.js';
+import type { SessionView } from '../../projections/session-view.js';
+import { answerCommand } from '../api/answer-command.js';
+import { ProblemError } from '../api/problem.js';
+import { stateOf } from '../api/state.js';
+import { deploymentDecider } from '../deployments/decide.js';
+import { deploymentStream } from '../deployments/events.js';
+import { formatValidationProblems, reportValidationErrors } from '../events/validation-report.js';
+import type { EventLog } from '../events/event-log.js';
+import type { DocumentProjectionRunner } from '../projections/runtime.js';
+import { sessionDecider } from '../sessions/decide.js';
+import { sessionStream } from '../sessions/events.js';
+import { parseAction, type SlackAction } from './actions.js';
+import { verifySlackRequest } from './verify.js';
+
+/** The part of Slack's interaction payload the gateway reads: who pressed which button. */
+const Payload = t.type({
+  user: t.intersection([t.type({ id: t.string }), t.partial({ username: t.string })]),
+  actions: t.array(t.type({ value: t.string })),
+});
+
+export interface SlackRoutesOptions {
+  readonly eventLog: EventLog;
+  readonly signingSecret: string | undefined;
+  readonly sessions: DocumentProjectionRunner<SessionView>;
+  readonly deployments: DocumentProjectionRunner<DeploymentView>;
+  /** What a client sees of a deployment view now. */
+  readonly present?: (view: DeploymentView) => DeploymentView;
+  readonly clock?: () => Date;
+  readonly viewWaitMs?: number;
+}
+
+const refuse = (detail: string): ProblemError => new ProblemError(401, detail, { headers: { 'WWW-Authenticate': 'Slack-Signature' } });
+
+/** The first action of a verified payload, or a 400 naming what is wrong. */
+const actionOf = (body: unknown): { action: SlackAction; user: string } => {
+  const raw = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['payload'] : undefined;
+  let json: unknown;
+  try {
+    json = typeof raw === 'string' ? JSON.parse(raw) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (json === undefined) throw new ProblemError(400, 'the form field payload must hold Slack’s JSON', { errors: [{ path: 'payload', message: 'expected JSON' }] });
+  const decoded = Payload.decode(json);
+  if (E.isLeft(decoded)) {
+    throw new ProblemError(400, 'the payload is not a Slack interaction', { errors: formatValidationProblems(reportValidationErrors(decoded.left)).map((message) => ({ path: 'payload', message })) });
+  }
+  const [first] = decoded.right.actions;
+  if (!first) throw new ProblemError(400, 'the payload has no action', { errors: [{ path: 'payload.actions', message: 'expected at least one action' }] });
+  const action = parseAction(first.value);
+  if (E.isLeft(action)) throw new ProblemError(400, `unknown action value ${JSON.stringify(first.value.slice(0, 100))}`, { errors: [{ path: 'payload.actions[0].value', message: action.left }] });
+  return { action: action.right, user: decoded.right.user.username ?? decoded.right.user.id };
+};
+
+/**
+ * `POST /api/slack/interactions`: Slack's buttons, verified by Slack's signature (no bearer
+ * token), mapped to the same commands the API runs and answered as the API answers them (202
+ * with the view; 404 and 409 as problems). A wrong or stale signature is 401 and changes nothing.
+ */
+export const slackRoutes = (options: SlackRoutesOptions): Router => {
+  const router = new Router();
+  const clock = options.clock ?? (() => new Date());
+  const viewWaitMs = options.viewWaitMs ?? 5000;
+
+  const perform = (ctx: Context, action: SlackAction, actor: string): Promise<void> => {
+    const now = clock();
+    switch (action.kind) {
+      case 'confirm_deployment':
+      case 'reject_deployment': {
+        const id = action.deploymentId;
+        const command = action.kind === 'confirm_deployment' ? ({ type: 'ConfirmDeployment', confirmedBy: actor, now } as const) : ({ type: 'RejectDeployment', rejectedBy: actor, reason: null, now } as const);
+        return answerCommand(ctx, { eventLog: options.eventLog, stream: deploymentStream(id), decider: deploymentDecider, command, views: options.deployments, id, location: `/api/deployments/${id}`, viewWaitMs }, options.present);
+      }
+      case 'confirm_route':
+      case 'answer': {
+        const id = action.sessionId;
+        const command =
+          action.kind === 'confirm_route'
+            ? ({ type: 'ConfirmRoute', route: action.route, confirmedBy: actor, now } as const)
+            : ({ type: 'AnswerQuestion', questionId: action.questionId, answer: action.text, answeredBy: actor, now } as const);
+        return answerCommand(ctx, { eventLog: options.eventLog, stream: sessionStream(id), decider: sessionDecider, command, views: options.sessions, id, location: `/api/sessions/${id}`, viewWaitMs });
+      }
+      default: {
+        const unexpected: never = action;
+        return unexpected;
+      }
+    }
+  };
+
+  router.post('/api/slack/interactions', async (ctx) => {
+    const rawBody = (ctx.request as { rawBody?: unknown }).rawBody;
+    const verdict = verifySlackRequest({
+      secret: options.signingSecret,
+      timestamp: ctx.get('X-Slack-Request-Timestamp') || undefined,
+      signature: ctx.get('X-Slack-Signature') || undefined,
+      rawBody: typeof rawBody === 'string' ? rawBody : '',
+      now: clock(),
+    });
+    if (verdict === 'missing') throw refuse(options.signingSecret ? 'X-Slack-Signature and X-Slack-Request-Timestamp are required' : 'Slack interactions are not configured on this gateway');
+    if (verdict === 'stale') throw refuse('the request timestamp is more than 5 minutes from now');
+    if (verdict === 'bad') throw refuse('the Slack signature does not match');
+    const { action, user } = actionOf(ctx.request.body);
+    // The person who pressed the button is the actor of what follows.
+    const actor = `slack:${user}`;
+    stateOf(ctx).principal = { name: actor, role: 'operator' };
+    await perform(ctx, action, actor);
+  });
+
+  return router;
+};
