@@ -1,4 +1,5 @@
 import type { DeploymentEvent, DeploymentPlan, Step } from '../src/deployments/events.js';
+import type { TestsResult } from '../src/testing/results.js';
 import type { StoredEvent } from '../src/events/stored-event.js';
 import type { DocumentProjection } from '../src/projections/projection.js';
 
@@ -20,7 +21,7 @@ export interface DeploymentView {
   readonly steps: readonly StepView[];
   /** The lab's URL once its ingress exists. */
   readonly url: string | null;
-  readonly tests: null;
+  readonly tests: TestsResult | null;
   readonly error: string | null;
   readonly expires_at: string | null;
   readonly created_at: string;
@@ -77,6 +78,11 @@ export const evolveDeploymentView = (view: DeploymentView | undefined, stored: S
         url: event.data.step === 'ingress' && event.data.status === 'done' ? view.plan.url : view.url,
         steps: withStep(view, event.data.step, (step) => ({ ...step, status: event.data.status, finished_at: event.data.finished_at, detail: event.data.detail })),
       };
+    case 'TestsFinished':
+      // After a rerun the deployment is back to succeeded; during the tests step it stays testing.
+      return { ...view, ...stamp, tests: event.data.tests, status: view.status === 'testing' && view.steps.every((step) => step.name !== 'tests' || step.status !== 'running') ? 'succeeded' : view.status };
+    case 'TestsRerunRequested':
+      return { ...view, ...stamp, status: 'testing' };
     case 'DeploymentSucceeded':
       return { ...view, ...stamp, status: 'succeeded', url: event.data.url };
     case 'DeploymentFailed': {

@@ -110,6 +110,8 @@ export const evolveSessionView = (view: SessionView | undefined, stored: StoredE
       return { ...view, ...stamp, status: 'active', agent_status: view.pending_question ? 'waiting_for_answer' : 'idle' };
     case 'SessionClosed':
       return { ...view, ...stamp, status: 'closed', agent_status: 'idle' };
+    case 'DeploymentTestsReported':
+      return { ...view, ...stamp };
     case 'DeploymentStatusChanged':
       return view.deployments.includes(event.data.deployment_id) ? { ...view, ...stamp } : { ...view, ...stamp, deployments: [...view.deployments, event.data.deployment_id] };
     default: {

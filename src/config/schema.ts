@@ -98,6 +98,11 @@ export const DeploymentConfig = t.type({
   taskfile_path: nonEmpty,
   /** Seconds a deployment waits for confirmation before it expires. */
   confirmation_timeout: intIn(1, 7 * 86400),
+  /**
+   * Where tests reach the lab: empty for its ingress URL, or a template with `{namespace}` and
+   * `{project}` (e.g. `http://app.{namespace}.svc.cluster.local` from inside the cluster).
+   */
+  test_url: refine(t.string, (s) => s === '' || /^https?:\/\/\S+$/.test(s), 'empty, or an http(s) URL template'),
 });
 
 export const WorkspaceConfig = t.type({

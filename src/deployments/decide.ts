@@ -25,7 +25,8 @@ export type DeploymentCommand =
   | { readonly type: 'ReportProgress'; readonly step: Step; readonly message: string; readonly now: Date }
   | { readonly type: 'CompleteStep'; readonly step: Step; readonly status: 'done' | 'skipped'; readonly detail: string; readonly now: Date }
   | { readonly type: 'FailDeployment'; readonly step: Step | null; readonly reason: string; readonly now: Date }
-  | { readonly type: 'SucceedDeployment'; readonly now: Date };
+  | { readonly type: 'SucceedDeployment'; readonly now: Date }
+  | { readonly type: 'RequestTestsRerun'; readonly runId: string; readonly requestedBy: string; readonly now: Date };
 
 const conflict = (status: DeploymentStatus, detail: string): E.Either<DomainError, never> => E.left({ kind: 'conflict', state: status, detail: `${detail} (the deployment is ${status})` });
 const ok = (...events: DeploymentEvent[]): E.Either<DomainError, readonly DeploymentEvent[]> => E.right(events);
@@ -76,8 +77,12 @@ export const decideDeployment = (command: DeploymentCommand, state: Deployment):
       if (!executing(state)) return conflict(state.status, 'only a running deployment can succeed');
       const remaining = nextStep(state.plan, state.completed);
       if (remaining !== undefined) return conflict(state.status, `step ${remaining} has not run`);
-      return ok({ type: 'DeploymentSucceeded', data: { url: state.plan.url, succeeded_at: at } });
+      return ok({ type: 'DeploymentSucceeded', data: { url: state.plan.url, all_passing: state.tests?.all_passing ?? false, succeeded_at: at } });
     }
+    case 'RequestTestsRerun':
+      // The executor records the results (TestsFinished) with the run's id, which brings the deployment back to succeeded.
+      if (state.status !== 'succeeded') return conflict(state.status, 'tests run again only against a lab that is up (a succeeded deployment)');
+      return ok({ type: 'TestsRerunRequested', data: { run_id: command.runId, requested_by: command.requestedBy, requested_at: at } });
     default: {
       const unexpected: never = command;
       return unexpected;

@@ -1,3 +1,4 @@
+import type { TestsResult } from '../testing/results.js';
 import type { DeploymentEvent, DeploymentPlan, Step } from './events.js';
 
 export interface DeploymentFacts {
@@ -9,6 +10,10 @@ export interface DeploymentFacts {
   readonly completed: readonly Step[];
   /** The step under way, if any. */
   readonly running: Step | null;
+  /** The latest test results. */
+  readonly tests: TestsResult | null;
+  /** A rerun asked for and not yet finished. */
+  readonly rerun: string | null;
 }
 
 /** The contract's status machine: awaiting_confirmation → confirmed → deploying → testing → succeeded | failed; rejected and expired end it early. */
@@ -37,11 +42,23 @@ const factsOf = (state: Exclude<Deployment, { status: 'none' }>): DeploymentFact
   expiresAt: state.expiresAt,
   completed: state.completed,
   running: state.running,
+  tests: state.tests,
+  rerun: state.rerun,
 });
 
 export const evolveDeployment = (state: Deployment, event: DeploymentEvent): Deployment => {
   if (event.type === 'DeploymentRequested') {
-    return { status: 'awaiting_confirmation', deploymentId: event.data.deployment_id, sessionId: event.data.session_id, plan: event.data.plan, expiresAt: null, completed: [], running: null };
+    return {
+      status: 'awaiting_confirmation',
+      deploymentId: event.data.deployment_id,
+      sessionId: event.data.session_id,
+      plan: event.data.plan,
+      expiresAt: null,
+      completed: [],
+      running: null,
+      tests: null,
+      rerun: null,
+    };
   }
   if (state.status === 'none') return state;
   const facts = factsOf(state);
@@ -60,6 +77,13 @@ export const evolveDeployment = (state: Deployment, event: DeploymentEvent): Dep
       return state;
     case 'DeploymentStepCompleted':
       return { ...state, completed: [...facts.completed, event.data.step], running: null };
+    case 'TestsFinished': {
+      const recorded = { ...facts, tests: event.data.tests };
+      // A rerun's results bring the deployment back to where it was: its lab is still up.
+      return facts.rerun === event.data.run_id ? { status: 'succeeded', ...recorded, rerun: null } : { ...state, ...recorded };
+    }
+    case 'TestsRerunRequested':
+      return { status: 'testing', ...facts, rerun: event.data.run_id };
     case 'DeploymentSucceeded':
       return { status: 'succeeded', ...facts, running: null };
     case 'DeploymentFailed':

@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
 import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js';
+import { TestsResult } from '../testing/results.js';
 
 /** The contract's steps, in order. */
 export const STEPS = ['namespace', 'rbac', 'configmaps', 'pvcs', 'manifests', 'ingress', 'pods_ready', 'tests'] as const;
@@ -36,7 +37,15 @@ export const DeploymentStepCompleted = defineEvent(
   'DeploymentStepCompleted',
   jsonCodec(t.type({ step: StepCodec, status: t.keyof({ done: null, skipped: null }), detail: t.string, finished_at: t.string })),
 );
-export const DeploymentSucceeded = defineEvent('DeploymentSucceeded', jsonCodec(t.type({ url: t.string, succeeded_at: t.string })));
+/** The three suites' results of one run (`deploy` for the deployment's own, an id per rerun); the logs' paths as artifacts. */
+export const TestsFinished = defineEvent(
+  'TestsFinished',
+  jsonCodec(t.type({ run_id: t.string, tests: TestsResult, artifacts: t.record(t.string, t.string), finished_at: t.string })),
+);
+/** A person asked for the tests to run again against the lab as it is. */
+export const TestsRerunRequested = defineEvent('TestsRerunRequested', jsonCodec(t.type({ run_id: t.string, requested_by: t.string, requested_at: t.string })));
+/** The lab is up; `all_passing` says whether every suite ran and passed. */
+export const DeploymentSucceeded = defineEvent('DeploymentSucceeded', jsonCodec(t.type({ url: t.string, all_passing: t.boolean, succeeded_at: t.string })));
 /** Which step failed and why; the namespace is left for inspection. */
 export const DeploymentFailed = defineEvent('DeploymentFailed', jsonCodec(t.type({ step: t.union([StepCodec, t.null]), reason: t.string, failed_at: t.string })));
 
@@ -49,6 +58,8 @@ export type DeploymentEvent =
   | EventOf<typeof DeploymentStepStarted>
   | EventOf<typeof DeploymentProgressed>
   | EventOf<typeof DeploymentStepCompleted>
+  | EventOf<typeof TestsFinished>
+  | EventOf<typeof TestsRerunRequested>
   | EventOf<typeof DeploymentSucceeded>
   | EventOf<typeof DeploymentFailed>;
 
@@ -61,6 +72,8 @@ export const deploymentEventDefinitions = [
   DeploymentStepStarted,
   DeploymentProgressed,
   DeploymentStepCompleted,
+  TestsFinished,
+  TestsRerunRequested,
   DeploymentSucceeded,
   DeploymentFailed,
 ] as const;

@@ -19,8 +19,16 @@ import { loadDeploymentContext, MissingContextError, type DeploymentContext } fr
 import { deploymentStream, STEPS, type DeploymentEvent, type Step } from './events.js';
 import { planDeployment } from './plan.js';
 import { readCommitFiles } from './repo-files.js';
+import { notRun, resultOf, summaryOf, type TestsResult } from '../testing/results.js';
+import { runTests } from '../testing/run-tests.js';
 
-export type ExecutionEffect = { readonly kind: 'run-step'; readonly deploymentId: string; readonly step: Step };
+export type ExecutionEffect =
+  | { readonly kind: 'run-step'; readonly deploymentId: string; readonly step: Step }
+  /** A rerun of the tests against the lab as it is. */
+  | { readonly kind: 'run-tests'; readonly deploymentId: string; readonly runId: string };
+
+/** The run id of the tests a deployment runs as its own step; reruns have their own ids. */
+export const DEPLOY_RUN = 'deploy';
 
 /** What a person reads in Slack and on the progress stream as each step begins. */
 export const STEP_MESSAGES: Readonly<Record<Step, string>> = {
@@ -56,6 +64,8 @@ export const deploymentExecutor: ProcessManager<ExecutionEffect> = {
         return [start(STEPS[0])];
       case 'DeploymentStepStarted':
         return [{ type: 'effect', key: `${stored.id}:run`, stream: stored.stream, effect: { kind: 'run-step', deploymentId, step: event.data.step } }];
+      case 'TestsRerunRequested':
+        return [{ type: 'effect', key: `${stored.id}:rerun`, stream: stored.stream, effect: { kind: 'run-tests', deploymentId, runId: event.data.run_id } }];
       case 'DeploymentStepCompleted': {
         const next = STEPS[STEPS.indexOf(event.data.step) + 1];
         return [next ? start(next) : commandReaction(`${stored.id}:succeed`, stored.stream, deploymentDecider, { type: 'SucceedDeployment', now })];
@@ -78,6 +88,12 @@ export interface ExecutorOptions {
   /** Seconds a signed bundle URL stays valid after the confirmation. */
   readonly bundleUrlTtl: number;
   readonly podsReadyTimeoutMs: number;
+  /** Per suite. */
+  readonly testTimeoutMs: number;
+  /** Where tests reach the lab: empty for the ingress URL, else a template with {namespace} and {project}. */
+  readonly testUrl: string;
+  /** Each run's logs go in `<artifactsDir>/<deployment>/<run>/`. */
+  readonly artifactsDir: string;
   /** Tries of a step that fails for a passing reason (the API server away) before the deployment fails. */
   readonly attempts: number;
   readonly clock?: () => Date;
@@ -93,13 +109,19 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
   const clock = options.clock ?? (() => new Date());
   const contextOf = (cause: StoredEvent): CommandContext => ({ actor: 'pm:deployment-executor', correlationId: cause.metadata.correlation_id, causationId: cause.id, now: clock() });
 
-  /** The objects of every apply step, rebuilt from the commit (the plan only names and weighs them). */
-  const objectsOf = async (context: DeploymentContext, deploymentId: string) => {
+  /** The deployed commit's files and their plan, rebuilt from git (the recorded plan only names and weighs them). */
+  const plannedOf = async (context: DeploymentContext) => {
     if (!existsSync(context.worktreePath)) throw new StepFailure(`the worktree ${context.worktreePath} of repo ${context.requested.repo} is gone; open a new session to deploy it`);
     const { files } = await readCommitFiles(context.worktreePath, context.requested.commit);
     const planned = planDeployment({ project: context.project, files, ingressDomain: options.ingressDomain, maxConfigMapSize: options.maxConfigMapSize });
     if (E.isLeft(planned)) throw new StepFailure(planned.left);
-    const { pvc } = planned.right;
+    return { files, planned: planned.right };
+  };
+
+  /** The objects of every apply step. */
+  const objectsOf = async (context: DeploymentContext, deploymentId: string) => {
+    const { files, planned } = await plannedOf(context);
+    const { pvc } = planned;
     let bundle: { url: string; sha256: string } | null = null;
     if (pvc.files.length > 0) {
       const large = new Set(pvc.files.map((file) => file.path));
@@ -117,9 +139,9 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
         host: new URL(context.requested.plan.url).host,
         deploymentId,
         sessionId: context.requested.session_id,
-        runtime: planned.right.runtime,
+        runtime: planned.runtime,
         files,
-        configmaps: planned.right.configmaps,
+        configmaps: planned.configmaps,
         pvc,
         bundle,
       },
@@ -159,6 +181,24 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
     return `${outcome.pods} pod${outcome.pods === 1 ? '' : 's'} ready`;
   };
 
+  /** The three suites against the lab; the results as the event that records them. */
+  const testsOf = async (deploymentId: string, runId: string): Promise<DomainEvent> => {
+    const context = await loadDeploymentContext(options.eventLog, deploymentId);
+    const { files, planned } = await plannedOf(context);
+    const { namespace, url } = context.requested.plan;
+    const labUrl = options.testUrl === '' ? url : options.testUrl.split('{namespace}').join(namespace).split('{project}').join(context.project);
+    const run = await runTests({
+      worktree: context.worktreePath,
+      labUrl,
+      runtime: planned.runtime.kind,
+      manifest: planned.manifest,
+      files: new Map(files.filter((file) => !file.binary).map((file) => [file.path, file.content.toString('utf8')])),
+      artifactsDir: join(options.artifactsDir, deploymentId, runId),
+      timeoutMs: options.testTimeoutMs,
+    });
+    return { type: 'TestsFinished', data: { run_id: runId, tests: run.tests, artifacts: { ...run.artifacts }, finished_at: clock().toISOString() } };
+  };
+
   const completed = (step: Step, status: 'done' | 'skipped', detail: string): DomainEvent => ({ type: 'DeploymentStepCompleted', data: { step, status, detail, finished_at: clock().toISOString() } });
   const failed = (step: Step, reason: string): DomainEvent => ({ type: 'DeploymentFailed', data: { step, reason, failed_at: clock().toISOString() } });
 
@@ -166,7 +206,11 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
     'run-step': async (request, effect) => {
       const { step, deploymentId } = request;
       try {
-        if (step === 'tests') return [completed(step, 'skipped', 'this version of the gateway does not run tests yet')];
+        if (step === 'tests') {
+          const finished = await testsOf(deploymentId, DEPLOY_RUN);
+          const tests = (finished.data as { tests: TestsResult }).tests;
+          return [finished, completed(step, 'done', summaryOf(tests))];
+        }
         const context = await loadDeploymentContext(options.eventLog, deploymentId);
         if (step === 'pods_ready') return [completed(step, 'done', await waitForPods(context, deploymentId, effect))];
         const detail = await apply(step, context, deploymentId, effect.cause);
@@ -176,6 +220,17 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
         if (error instanceof StepFailure || error instanceof PermanentKubeError || error instanceof MissingContextError) return [failed(step, reason)];
         if (effect.signal.aborted || effect.attempt < options.attempts) throw error; // passing: the runner tries again
         return [failed(step, `${reason} (after ${effect.attempt} tries)`)];
+      }
+    },
+    'run-tests': async (request, effect) => {
+      try {
+        return [await testsOf(request.deploymentId, request.runId)];
+      } catch (error) {
+        if (effect.signal.aborted || (!(error instanceof StepFailure) && effect.attempt < options.attempts)) throw error;
+        // The lab stays up; the rerun reports why it could not run.
+        const message = error instanceof Error ? error.message : String(error);
+        const suite = notRun(message);
+        return [{ type: 'TestsFinished', data: { run_id: request.runId, tests: resultOf(suite, suite, suite), artifacts: {}, finished_at: clock().toISOString() } }];
       }
     },
   };

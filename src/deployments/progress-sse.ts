@@ -14,14 +14,17 @@ export const progressMessageOf = (event: DeploymentEvent): SseMessage | undefine
     case 'DeploymentStepCompleted':
       return { event: 'step_complete', data: { step: event.data.step, status: event.data.status, detail: event.data.detail } };
     case 'DeploymentSucceeded':
-      // all_passing is true only when every suite ran and passed: this version runs none.
-      return { event: 'complete', data: { status: 'succeeded', url: event.data.url, all_passing: false } };
+      return { event: 'complete', data: { status: 'succeeded', url: event.data.url, all_passing: event.data.all_passing } };
+    case 'TestsFinished':
+      return { event: 'test_results', data: event.data.tests };
     case 'DeploymentFailed':
       return { event: 'complete', data: { status: 'failed', url: null, all_passing: false, failed_step: event.data.step, error: event.data.reason } };
     case 'DeploymentRejected':
       return { event: 'complete', data: { status: 'rejected', url: null, all_passing: false, error: event.data.reason } };
     case 'DeploymentExpired':
       return { event: 'complete', data: { status: 'expired', url: null, all_passing: false, error: 'nobody confirmed the plan in time' } };
+    case 'TestsRerunRequested':
+      return { event: 'progress', data: { step: 'tests', message: 'Running the tests again' } };
     case 'DeploymentRequested':
     case 'ConfirmationRequested':
     case 'DeploymentConfirmed':

@@ -118,6 +118,19 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
     ctx.body = asOf === undefined ? present(view) : view;
   });
 
+  router.get('/api/deployments/:deployment_id/tests', (ctx) => {
+    const deploymentId = ctx.params['deployment_id']!;
+    const view = options.views.get(deploymentId);
+    if (!view) throw new ProblemError(404, `no deployment ${deploymentId}`);
+    if (!view.tests) throw new ProblemError(404, `deployment ${deploymentId} has no test results yet (it is ${view.status})`);
+    setETag(ctx, view.revision);
+    ctx.body = view.tests;
+  });
+
+  router.post('/api/deployments/:deployment_id/tests/rerun', async (ctx) => {
+    await run(ctx, ctx.params['deployment_id']!, { type: 'RequestTestsRerun', runId: newId(), requestedBy: commandContextOf(ctx, clock()).actor, now: clock() });
+  });
+
   router.get('/api/deployments/:deployment_id/progress', deploymentProgressRoute(options.sse, options.eventLog));
 
   router.post('/api/deployments/:deployment_id/confirm', async (ctx) => {

@@ -2,12 +2,14 @@ import * as E from 'fp-ts/lib/Either.js';
 import { handleCommand } from '../commands/handle-command.js';
 import type { EventLog } from '../events/event-log.js';
 import type { StoredEvent } from '../events/stored-event.js';
-import type { EffectHandlers, ProcessManager, Reaction } from '../process-managers/process-manager.js';
-import { sessionDecider } from '../sessions/decide.js';
+import type { DomainEvent } from '../events/domain-event.js';
+import type { EffectContext, EffectHandlers, ProcessManager, Reaction } from '../process-managers/process-manager.js';
+import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
+import type { TestsResult } from '../testing/results.js';
 import { sessionStream } from '../sessions/events.js';
 import { deploymentStream, type DeploymentEvent } from './events.js';
 
-export type SessionNewsEffect = {
+type StatusNews = {
   readonly kind: 'record-on-session';
   readonly deploymentId: string;
   readonly status: string;
@@ -16,10 +18,12 @@ export type SessionNewsEffect = {
   readonly reason: string | null;
 };
 
+export type SessionNewsEffect = StatusNews | { readonly kind: 'record-tests-on-session'; readonly deploymentId: string; readonly runId: string; readonly tests: TestsResult };
+
 const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
 
 /** The status a deployment event moves its deployment to, with what Slack should hear of it; null when it is no news. */
-const newsOf = (event: DeploymentEvent): Omit<SessionNewsEffect, 'kind' | 'deploymentId'> | null => {
+const newsOf = (event: DeploymentEvent): Omit<StatusNews, 'kind' | 'deploymentId'> | null => {
   const none = { url: null, step: null, reason: null };
   switch (event.type) {
     case 'ConfirmationRequested':
@@ -36,9 +40,12 @@ const newsOf = (event: DeploymentEvent): Omit<SessionNewsEffect, 'kind' | 'deplo
       return { ...none, status: 'succeeded', url: event.data.url };
     case 'DeploymentFailed':
       return { ...none, status: 'failed', step: event.data.step, reason: event.data.reason };
+    case 'TestsRerunRequested':
+      return { ...none, status: 'testing' };
     case 'DeploymentRequested':
     case 'DeploymentStepCompleted':
     case 'DeploymentProgressed':
+    case 'TestsFinished':
       return null;
     default: {
       const unexpected: never = event;
@@ -57,7 +64,11 @@ export const deploymentNews: ProcessManager<SessionNewsEffect> = {
   react: (stored: StoredEvent): readonly Reaction<SessionNewsEffect>[] => {
     const match = DEPLOYMENT_STREAM.exec(stored.stream);
     if (!match) return [];
-    const news = newsOf(stored.event as DeploymentEvent);
+    const event = stored.event as DeploymentEvent;
+    if (event.type === 'TestsFinished') {
+      return [{ type: 'effect', key: `${stored.id}:tests`, stream: stored.stream, effect: { kind: 'record-tests-on-session', deploymentId: match[1]!, runId: event.data.run_id, tests: event.data.tests } }];
+    }
+    const news = newsOf(event);
     if (!news) return [];
     // The session is named only in the deployment's first event, so the effect looks it up; its outcome goes to that session's stream.
     return [{ type: 'effect', key: `${stored.id}:session`, stream: stored.stream, effect: { kind: 'record-on-session', deploymentId: match[1]!, ...news } }];
@@ -66,33 +77,40 @@ export const deploymentNews: ProcessManager<SessionNewsEffect> = {
 
 export const deploymentNewsEffects = (options: { eventLog: EventLog; clock?: () => Date }): EffectHandlers<SessionNewsEffect> => {
   const clock = options.clock ?? (() => new Date());
+  /** Runs a command on the deployment's session, named in the deployment's first event. */
+  const onSession = async (deploymentId: string, context: EffectContext, command: (history: readonly DeploymentEvent[], now: Date) => SessionCommand): Promise<readonly DomainEvent[]> => {
+    const history = (await options.eventLog.readStream<DeploymentEvent>(deploymentStream(deploymentId))).map((stored) => stored.event);
+    const requested = history.find((event) => event.type === 'DeploymentRequested');
+    if (requested?.type !== 'DeploymentRequested') return [];
+    const now = clock();
+    // Recording the same news twice is a no-op in the session's decider, so a re-run after a crash adds nothing.
+    const result = await handleCommand(options.eventLog, sessionStream(requested.data.session_id), sessionDecider, command(history, now), {
+      actor: 'pm:deployment-news',
+      correlationId: context.cause.metadata.correlation_id,
+      causationId: context.cause.id,
+      now,
+    });
+    if (E.isLeft(result)) throw new Error(`recording deployment ${deploymentId} on its session failed: ${JSON.stringify(result.left)}`);
+    return [];
+  };
   return {
-    'record-on-session': async (request, context) => {
-      const history = await options.eventLog.readStream<DeploymentEvent>(deploymentStream(request.deploymentId));
-      const requested = history.find((stored) => stored.event.type === 'DeploymentRequested')?.event;
-      if (requested?.type !== 'DeploymentRequested') return [];
-      const asked = history.find((stored) => stored.event.type === 'ConfirmationRequested')?.event;
-      const now = clock();
-      // Recording the same status twice is a no-op in the session's decider, so a re-run after a crash adds nothing.
-      const result = await handleCommand(
-        options.eventLog,
-        sessionStream(requested.data.session_id),
-        sessionDecider,
-        {
+    'record-tests-on-session': (request, context) =>
+      onSession(request.deploymentId, context, (_, now) => ({ type: 'RecordDeploymentTests', deploymentId: request.deploymentId, runId: request.runId, tests: request.tests, now })),
+    'record-on-session': (request, context) =>
+      onSession(request.deploymentId, context, (history, now) => {
+        const requested = history.find((event) => event.type === 'DeploymentRequested');
+        const asked = history.find((event) => event.type === 'ConfirmationRequested');
+        return {
           type: 'RecordDeploymentStatus',
           deploymentId: request.deploymentId,
           status: request.status,
-          plan: request.status === 'awaiting_confirmation' ? requested.data.plan : null,
+          plan: request.status === 'awaiting_confirmation' && requested?.type === 'DeploymentRequested' ? requested.data.plan : null,
           expiresAt: request.status === 'awaiting_confirmation' && asked?.type === 'ConfirmationRequested' ? asked.data.expires_at : null,
           url: request.url,
           step: request.step,
           reason: request.reason,
           now,
-        },
-        { actor: 'pm:deployment-news', correlationId: context.cause.metadata.correlation_id, causationId: context.cause.id, now },
-      );
-      if (E.isLeft(result)) throw new Error(`recording deployment ${request.deploymentId} on its session failed: ${JSON.stringify(result.left)}`);
-      return [];
-    },
+        };
+      }),
   };
 };

@@ -60,6 +60,8 @@ export const webhookFor = (stored: StoredEvent): WebhookPayload | null => {
       return { ...base, event_type: 'progress', data: { summary: `The agent's turn failed: ${event.data.message}`, error: event.data.error } };
     case 'DeploymentStatusChanged':
       return deploymentWebhook(base, event.data);
+    case 'DeploymentTestsReported':
+      return { ...base, deployment_id: event.data.deployment_id, event_type: 'test_results', data: { run_id: event.data.run_id, ...event.data.tests } };
     case 'AgentSessionStarted':
     case 'PromptSent':
     case 'AgentStatusChanged':

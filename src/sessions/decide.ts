@@ -3,6 +3,7 @@ import type { Decider } from '../commands/decider.js';
 import type { DomainError } from '../commands/domain-error.js';
 import type { RoutingAnalysis } from '../routing/analyze.js';
 import type { Route } from '../routing/signals.js';
+import type { TestsResult } from '../testing/results.js';
 import type { SessionEvent } from './events.js';
 import { evolveSession, initialSession, type Session, type SessionStatus } from './session.js';
 
@@ -64,6 +65,8 @@ export type SessionCommand =
   | { readonly type: 'ResumeSession'; readonly now: Date }
   | { readonly type: 'CloseSession'; readonly reason: string | null; readonly removeWorkspace: boolean; readonly now: Date }
   | { readonly type: 'FailSession'; readonly reason: string; readonly now: Date }
+  /** A deployment's test results, recorded once per run. */
+  | { readonly type: 'RecordDeploymentTests'; readonly deploymentId: string; readonly runId: string; readonly tests: TestsResult; readonly now: Date }
   /** A deployment's news, recorded once per status, whatever the session's own status. */
   | {
       readonly type: 'RecordDeploymentStatus';
@@ -201,6 +204,9 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
     case 'FailSession':
       if (state.status === 'closed' || state.status === 'failed') return conflict(state.status, 'only a live session can fail');
       return ok({ type: 'SessionFailed', data: { builder: state.builder, reason: command.reason, failed_at: at } });
+    case 'RecordDeploymentTests':
+      if (state.recorded.has(`tests:${command.deploymentId}:${command.runId}`)) return ok();
+      return ok({ type: 'DeploymentTestsReported', data: { deployment_id: command.deploymentId, run_id: command.runId, tests: command.tests, reported_at: at } });
     case 'RecordDeploymentStatus':
       if (state.deployments[command.deploymentId] === command.status) return ok();
       return ok({

@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
 import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js';
+import { TestsResult } from '../testing/results.js';
 import { agentEventDefinitions, type AgentEvent } from '../agents/events.js';
 import { Route } from '../routing/signals.js';
 
@@ -101,6 +102,11 @@ export const DeploymentStatusChanged = defineEvent(
     }),
   ),
 );
+/** A deployment's test results, told to its session (a `test_results` webhook). */
+export const DeploymentTestsReported = defineEvent(
+  'DeploymentTestsReported',
+  jsonCodec(t.type({ deployment_id: t.string, run_id: t.string, tests: TestsResult, reported_at: t.string })),
+);
 export const SessionFailed = defineEvent('SessionFailed', jsonCodec(t.type({ builder: t.string, reason: t.string, failed_at: t.string })));
 
 export type SessionEvent =
@@ -118,6 +124,7 @@ export type SessionEvent =
   | EventOf<typeof WorkspaceRemoved>
   | EventOf<typeof SessionFailed>
   | EventOf<typeof DeploymentStatusChanged>
+  | EventOf<typeof DeploymentTestsReported>
   | AgentEvent;
 
 export const sessionEventDefinitions = [
@@ -135,6 +142,7 @@ export const sessionEventDefinitions = [
   WorkspaceRemoved,
   SessionFailed,
   DeploymentStatusChanged,
+  DeploymentTestsReported,
   ...agentEventDefinitions,
 ] as const;
 

@@ -116,6 +116,8 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
       return noting(state, `progress:${event.data.progress_id}`);
     case 'PermissionDecided':
       return noting(state, `permission:${event.data.permission_id}`);
+    case 'DeploymentTestsReported':
+      return noting(state, `tests:${event.data.deployment_id}:${event.data.run_id}`);
     case 'DeploymentStatusChanged':
       return { ...state, deployments: { ...state.deployments, [event.data.deployment_id]: event.data.status } };
     case 'SessionPaused':

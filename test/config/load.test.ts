@@ -89,7 +89,7 @@ test('every bad key is named with the reason, unknown keys included', async (t) 
         'routing: { auto_confirm_confidence: 1.5 }',
         'opencode: { enabled: true, cli_path: /x, sessions_dir: /y, personas_dir: /p, permission_policy: workspace, max_provider_retries: 3, config: {} }',
         'kubernetes: { namespace_prefix: Builder_, service_account: gateway-sa, ingress_domain: lab.example.com, ingress_class: nginx, cluster_issuer: x, storage_class: "", fetch_image: busybox, bundle_base_url: "http://gw/", bundle_url_ttl: 3600, pods_ready_timeout: 300 }',
-        'deployment: { default_strategy: image_build, max_configmap_size: 1048576, test_timeout: 300, taskfile_path: /t, confirmation_timeout: 900 }',
+        'deployment: { default_strategy: image_build, max_configmap_size: 1048576, test_timeout: 300, taskfile_path: /t, confirmation_timeout: 900, test_url: "" }',
         'workspace: { base_path: /w }',
         'webhooks: { slack_url: "ftp://x", retry_attempts: -1, retry_delay: 1000 }',
         '',

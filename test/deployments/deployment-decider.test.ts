@@ -27,7 +27,7 @@ const HISTORIES: Record<string, DeploymentEvent[]> = {
   confirmed: [requested, confirmation, confirmed],
   deploying: [requested, confirmation, confirmed, started('namespace')],
   testing: [requested, confirmation, confirmed, ...allButTests, started('tests')],
-  succeeded: [requested, confirmation, confirmed, ...allButTests, started('tests'), completed('tests', 'skipped'), { type: 'DeploymentSucceeded', data: { url: plan.url, succeeded_at: at } }],
+  succeeded: [requested, confirmation, confirmed, ...allButTests, started('tests'), completed('tests', 'skipped'), { type: 'DeploymentSucceeded', data: { url: plan.url, all_passing: false, succeeded_at: at } }],
   failed: [requested, confirmation, confirmed, started('namespace'), failed('namespace')],
   rejected: [requested, confirmation, { type: 'DeploymentRejected', data: { rejected_by: 'ann', reason: 'not now', rejected_at: at } }],
   expired: [requested, confirmation, { type: 'DeploymentExpired', data: { expired_at: at } }],
@@ -89,7 +89,7 @@ test('steps run in the plan’s order, one at a time; after the last, the deploy
   spec.given(HISTORIES['deploying']!).when({ type: 'StartStep', step: 'rbac', message: 'x', now }).thenFails(t, { kind: 'conflict', state: 'deploying', detail: 'step namespace is still running (the deployment is deploying)' });
   spec.given([...HISTORIES['deploying']!, completed('namespace')]).when({ type: 'StartStep', step: 'rbac', message: 'running rbac', now }).then(t, [started('rbac')]);
   const allDone = [...HISTORIES['testing']!, completed('tests', 'skipped')];
-  spec.given(allDone).when({ type: 'SucceedDeployment', now }).then(t, [{ type: 'DeploymentSucceeded', data: { url: plan.url, succeeded_at: at } }]);
+  spec.given(allDone).when({ type: 'SucceedDeployment', now }).then(t, [{ type: 'DeploymentSucceeded', data: { url: plan.url, all_passing: false, succeeded_at: at } }]);
   spec.given(HISTORIES['testing']!).when({ type: 'SucceedDeployment', now }).thenFails(t, { kind: 'conflict', state: 'testing', detail: 'step tests has not run (the deployment is testing)' });
 });
 

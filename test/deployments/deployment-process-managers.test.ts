@@ -40,7 +40,7 @@ test('deployment news: each status change is told to the session, once per statu
   t.like(news({ type: 'ConfirmationRequested', data: { expires_at: at } }), [{ kind: 'record-on-session', deploymentId: 'd1', status: 'awaiting_confirmation' }]);
   t.like(news(started('namespace')), [{ status: 'deploying' }]);
   t.like(news(started('tests')), [{ status: 'testing' }]);
-  t.like(news({ type: 'DeploymentSucceeded', data: { url: 'https://x', succeeded_at: at } }), [{ status: 'succeeded', url: 'https://x' }]);
+  t.like(news({ type: 'DeploymentSucceeded', data: { url: 'https://x', all_passing: true, succeeded_at: at } }), [{ status: 'succeeded', url: 'https://x' }]);
   t.like(news({ type: 'DeploymentFailed', data: { step: 'pods_ready', reason: 'CrashLoopBackOff', failed_at: at } }), [{ status: 'failed', step: 'pods_ready', reason: 'CrashLoopBackOff' }]);
   t.like(news({ type: 'DeploymentExpired', data: { expired_at: at } }), [{ status: 'expired' }]);
   t.deepEqual(news(completed('rbac')), []);

@@ -1,4 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { startFakeKube, type FakeKubeOptions } from '../support/fake-kube.js';
 import { caller } from '../support/gateway-client.js';
 import { labSession, NODE_APP } from '../support/lab-session.js';
 import { startMockSlack } from '../support/mock-slack.js';
+import { connectSse } from '../support/sse-client.js';
 import { startTestGateway, type TestGatewayOptions } from '../support/test-gateway.js';
 
 const OPERATOR = 'operator-token-0123456789';
@@ -28,7 +31,9 @@ const setUp = async (t: ExecutionContext, kube: FakeKubeOptions = {}, options: P
 
 /** Plans and confirms a deployment of the session's branch; resolves with its view once it has ended. */
 const deploy = async (gateway: Parameters<typeof call>[0], sessionId: string): Promise<DeploymentView> => {
-  const planned = await json<DeploymentView>(await call(gateway, 'POST', '/api/deployments', { session_id: sessionId }));
+  const response = await call(gateway, 'POST', '/api/deployments', { session_id: sessionId });
+  if (response.status !== 202) throw new Error(`the plan answered ${response.status}: ${await response.text()}`);
+  const planned = await json<DeploymentView>(response);
   const confirmed = await call(gateway, 'POST', `/api/deployments/${planned.deployment_id}/confirm`, { confirmed_by: 'U42' });
   if (confirmed.status !== 202) throw new Error(`confirm answered ${confirmed.status}`);
   return eventually(async () => {
@@ -54,7 +59,7 @@ test('a confirmed deployment builds the lab step by step and reports it ready wi
       ['manifests', 'done'],
       ['ingress', 'done'],
       ['pods_ready', 'done'],
-      ['tests', 'skipped'],
+      ['tests', 'done'],
     ],
   );
   t.true(view.steps.every((step) => step.started_at !== null && step.finished_at !== null));
@@ -214,4 +219,59 @@ test('a lab namespace is deleted now, or after N days by a durable timer, and on
   const now = await call(next, 'DELETE', '/api/namespaces/billing-lab');
   t.is(now.status, 202);
   await eventually(() => (fake.objects('Namespace').length === 0 ? true : undefined), 'the namespace to be deleted now');
+});
+
+test('the tests step runs the three suites against the lab; results by view, GET, SSE and webhook; a rerun runs them again', async (t) => {
+  // The lab: a real HTTP server on 127.0.0.1 standing in for the ingress (deployment.test_url).
+  let healthy = true;
+  const lab = createServer((request, response) => {
+    if (request.url === '/health') return void response.writeHead(healthy ? 200 : 503).end(healthy ? 'ok' : 'down');
+    response.end('<h1>Welcome to billing</h1>');
+  });
+  await new Promise<void>((resolve) => lab.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => lab.close(() => resolve())));
+  const labUrl = `http://127.0.0.1:${(lab.address() as AddressInfo).port}`;
+  const slack = await startMockSlack(t, SECRET);
+  const { gateway } = await setUp(t, {}, { deployment: { test_url: labUrl }, webhooks: { slack_url: slack.url, retry_attempts: 1, retry_delay: 10 }, webhookSecret: SECRET });
+  const session = await labSession(call, gateway, 'billing', {
+    ...NODE_APP,
+    'test/app.test.mjs': "import test from 'node:test';\ntest('serves', () => {});\ntest('bills', () => {});\n",
+    'integration.mjs': "const r = await fetch(new URL('/health', process.env.LAB_URL)); process.exit(r.ok ? 0 : 1);\n",
+    '.lab.yaml': [
+      'tests:',
+      '  unit: [node, --test, --test-reporter=junit, "--test-reporter-destination={junit}", test/]',
+      '  integration: [node, integration.mjs]',
+      'acceptance:',
+      '  - { name: home page, path: /, expect_body: Welcome }',
+      '  - { name: health, path: /health }',
+      '',
+    ].join('\n'),
+  });
+  const view = await deploy(gateway, session.session_id);
+  t.is(view.status, 'succeeded', view.error ?? '');
+  t.like(view.steps.find((step) => step.name === 'tests'), { status: 'done', detail: 'unit 2/2 passed, integration 1/1 passed, acceptance 2/2 passed' });
+  t.like(view.tests, { all_passing: true, unit: { passed: true, total: 2 }, integration: { passed: true, total: 1 }, acceptance: { passed: true, total: 2 } });
+  t.deepEqual(await json(await call(gateway, 'GET', `/api/deployments/${view.deployment_id}/tests`)), view.tests);
+  const progress = await connectSse(`${gateway.url}/api/deployments/${view.deployment_id}/progress`, OPERATOR);
+  await progress.ended;
+  const results = progress.frames.find((frame) => frame.event === 'test_results');
+  t.deepEqual(JSON.parse(results!.data!), view.tests);
+  t.like(JSON.parse(progress.frames.find((frame) => frame.event === 'complete')!.data!), { status: 'succeeded', all_passing: true });
+  await slack.waitFor((got) => got.some((delivery) => delivery.eventType === 'test_results'));
+  t.like(slack.deliveries.find((delivery) => delivery.eventType === 'test_results')!.body, { deployment_id: view.deployment_id, data: { run_id: 'deploy', all_passing: true } });
+
+  // The lab falls ill; a rerun finds it.
+  healthy = false;
+  const rerun = await call(gateway, 'POST', `/api/deployments/${view.deployment_id}/tests/rerun`, {});
+  t.is(rerun.status, 202);
+  t.like(await json(rerun), { status: 'testing' });
+  t.is((await call(gateway, 'POST', `/api/deployments/${view.deployment_id}/tests/rerun`, {})).status, 409, 'one rerun at a time');
+  const after = await eventually(async () => {
+    const latest = await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${view.deployment_id}`));
+    return latest.status === 'succeeded' ? latest : undefined;
+  }, 'the rerun to finish');
+  t.like(after.tests, { all_passing: false, integration: { passed: false }, acceptance: { passed: false, failed: 1, failures: [{ name: 'health', message: 'expected HTTP 200, got 503' }] } });
+  await slack.waitFor((got) => got.filter((delivery) => delivery.eventType === 'test_results').length === 2);
+  t.is((await call(gateway, 'GET', '/api/deployments/nope/tests')).status, 404);
+  t.is((await call(gateway, 'POST', '/api/deployments/nope/tests/rerun', {})).status, 404);
 });

@@ -16,7 +16,8 @@ const call = caller(OPERATOR);
 const events = (frames: readonly Frame[]) => frames.filter((frame) => frame.event !== undefined);
 
 test('progress SSE: clients that leave and come back mid-deployment get every event exactly once, in order, and the stream ends after complete', async (t) => {
-  const fake = await startFakeKube({ podDelayMs: 200 });
+  // Pods take a second to come up, so a client sees their state while it waits.
+  const fake = await startFakeKube({ podDelayMs: 1000 });
   t.teardown(() => fake.close());
   const gateway = await startTestGateway(t, { tokens: `slack:operator:${OPERATOR},grafana:viewer:${VIEWER}`, repos: ['api'], kubeconfig: fake.kubeconfig });
   const session = await labSession(call, gateway, 'billing');
