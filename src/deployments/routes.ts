@@ -18,6 +18,7 @@ import { deploymentStream, type DeploymentEvent } from './events.js';
 import { planDeployment } from './plan.js';
 import { deploymentProgressRoute } from './progress-sse.js';
 import { readCommitFiles } from './repo-files.js';
+import { snapshotWorktree } from './snapshot.js';
 import { ConfirmDeploymentBody, CreateDeploymentBody, RejectDeploymentBody } from './request-codecs.js';
 
 export interface DeploymentRoutesOptions {
@@ -46,6 +47,8 @@ const targetOf = async (session: SessionView, body: { repo?: string; branch?: st
   if (!repo) throw new ProblemError(400, `session ${session.session_id} has no repo ${body.repo}`, { errors: [{ path: 'repo', message: `expected one of ${session.repos.map((r) => r.name).join(', ')}` }] });
   if (!repo.worktree_path || !repo.branch) throw new ProblemError(409, `the workspace of repo ${repo.name} is not ready (the session is ${session.status})`);
   const branch = body.branch ?? repo.branch;
+  // The builder branch is the agent's: what it wrote but did not commit is part of what a person wants deployed.
+  if (branch === repo.branch) await snapshotWorktree(repo.worktree_path, `Snapshot of the agent's work for a deployment (session ${session.session_id})`);
   try {
     const { commit, files } = await readCommitFiles(repo.worktree_path, branch);
     return { repo: repo.name, branch, commit, files };

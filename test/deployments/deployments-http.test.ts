@@ -1,4 +1,7 @@
 import test from 'ava';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { simpleGit } from 'simple-git';
 import type { DeploymentView } from '../../projections/deployment-view.js';
 import type { SessionView } from '../../projections/session-view.js';
 import { deploymentStream } from '../../src/deployments/events.js';
@@ -38,6 +41,11 @@ test('a deployment request answers with its plan, asks Slack to confirm, and sho
     'every file of the branch (the README too) and nothing else',
   );
   t.deepEqual(view.plan.pvcs, []);
+  // What the agent wrote and did not commit is deployed too: the gateway commits it on the builder branch first.
+  await writeFile(join(session.repos[0]!.worktree_path!, 'CHANGELOG.md'), 'Footer fixed.\n');
+  const withWork = await json<DeploymentView>(await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }));
+  t.is(withWork.plan.configmaps.reduce((sum, bundle) => sum + bundle.files, 0), Object.keys(NODE_APP).length + 2);
+  t.regex(await simpleGit(session.repos[0]!.worktree_path!).raw(['log', '-1', '--format=%an: %s']), /^AI Dev Gateway: Snapshot of the agent's work/);
   t.true(view.steps.every((step) => step.status === 'pending'));
   t.truthy(view.expires_at);
 
@@ -48,9 +56,9 @@ test('a deployment request answers with its plan, asks Slack to confirm, and sho
 
   const sessionView = await eventually(async () => {
     const latest = await json<SessionView>(await call(gateway, 'GET', `/api/sessions/${session.session_id}`));
-    return latest.deployments.length > 0 ? latest : undefined;
-  }, 'the session to list its deployment');
-  t.deepEqual(sessionView.deployments, [view.deployment_id]);
+    return latest.deployments.length === 2 ? latest : undefined;
+  }, 'the session to list its deployments');
+  t.deepEqual(sessionView.deployments, [view.deployment_id, withWork.deployment_id]);
   const events = await connectSse(`${gateway.url}/api/sessions/${session.session_id}/events?from=0`, VIEWER);
   t.teardown(events.close);
   await until(() => events.frames.some((frame) => frame.event === 'deployment'), 'the session’s SSE to tell of the deployment');
