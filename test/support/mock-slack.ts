@@ -15,7 +15,7 @@ export interface Delivery {
  * the raw body (constant time) and records what it acknowledged. It can fail on purpose, or
  * go down and come back on the same port, to play an outage.
  */
-export const startMockSlack = async (t: ExecutionContext, secret: string) => {
+export const startMockSlack = async (t: Pick<ExecutionContext, 'teardown'>, secret: string) => {
   const deliveries: Delivery[] = [];
   const rejected: string[] = [];
   let failing = 0;

@@ -1,0 +1,18 @@
+import { runWorkflow } from './workflow.js';
+import { startWorld } from './world.js';
+
+/**
+ * `npm run demo`: the whole workflow on this machine, narrated. It starts the gateway (with the
+ * real OpenCode), a scripted model, a fake Kubernetes API, a mock Slack and a stand-in lab on
+ * 127.0.0.1, then plays a person's request from Slack to a tested lab.
+ */
+const started = performance.now();
+console.log('Starting the gateway, OpenCode with a scripted model, a fake Kubernetes API, a mock Slack and a lab on 127.0.0.1…');
+const world = await startWorld();
+console.log(`Gateway at ${world.gateway.url}\n`);
+try {
+  await runWorkflow(world, (step, detail) => console.log(detail ? `${step}\n     ${detail}` : step));
+  console.log(`\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+} finally {
+  await world.close();
+}

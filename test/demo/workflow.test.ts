@@ -1,0 +1,38 @@
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { runWorkflow } from './workflow.js';
+import { startWorld } from './world.js';
+
+/**
+ * The whole workflow end to end, as `npm run demo` plays it: from a Slack request to a tested lab
+ * scheduled for deletion, through the real gateway, the real OpenCode (scripted model), the fake
+ * Kubernetes API, the mock Slack and a real local lab.
+ */
+test('a Slack request becomes a tested lab: route, workspace, agent, question, deployment, tests, deletion', async (t) => {
+  const world = await startWorld();
+  t.teardown(() => world.close());
+  const steps: string[] = [];
+  const result = await runWorkflow(world, (step, detail) => {
+    steps.push(step);
+    t.log(detail ? `${step}: ${detail}` : step);
+  });
+  t.like(result.route, { suggested: 'party-mode', confirmed: 'builder', confirmed_by: 'slack:ann' });
+  t.is(await readFile(result.agentFile, 'utf8'), 'written by scripted model\n', 'the agent wrote into the worktree');
+  t.regex(result.answerReply, /"Which year goes in the footer\?"="2026"/, 'the answer from Slack reached the agent');
+  t.like(result.deployment, { status: 'succeeded', url: 'https://billing.builder.lab.ctoaas.co', tests: { all_passing: true } });
+  t.true(result.deployment.steps.every((step) => step.status === 'done' || (step.name === 'pvcs' && step.status === 'skipped')));
+  t.deepEqual(
+    result.progress.filter((frame) => frame.event !== 'progress').map((frame) => frame.event),
+    ['step_complete', 'step_complete', 'step_complete', 'step_complete', 'step_complete', 'step_complete', 'step_complete', 'test_results', 'step_complete', 'complete'],
+  );
+  // Slack heard every step of the story, in order (other progress news in between).
+  // The deployment is ready once its tests ran too: their results come just before.
+  const story = ['routing_suggestion', 'agent_reply', 'question', 'agent_reply', 'deployment_confirmation_requested', 'test_results', 'deployment_ready'];
+  let next = 0;
+  for (const type of result.webhookTypes) if (type === story[next]) next++;
+  t.is(next, story.length, `the story in order within: ${result.webhookTypes.join(', ')}`);
+  t.deepEqual(world.slack.rejected, [], 'every webhook was signed');
+  t.is(result.namespaceDeletion.name, 'billing-lab');
+  t.true(Date.parse(result.namespaceDeletion.deletion_scheduled_for) > Date.now() + 6 * 86_400_000);
+  t.is(steps.filter((step) => /^\d+\./.test(step)).length, 12);
+});

@@ -1,0 +1,119 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import pino from 'pino';
+import { simpleGit } from 'simple-git';
+import { startGateway, type Gateway } from '../../src/composition.js';
+import { formatConfigError, loadConfig } from '../../src/config/load.js';
+import { startFakeKube, type FakeKube } from '../support/fake-kube.js';
+import { startMockSlack } from '../support/mock-slack.js';
+import { scriptedProviderConfig, startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
+
+export const OPERATOR_TOKEN = 'demo-operator-token-0123456789';
+export const AUDITOR_TOKEN = 'demo-auditor-token-0123456789';
+export const WEBHOOK_SECRET = 'demo-webhook-secret';
+export const SLACK_SIGNING_SECRET = 'demo-slack-signing-secret';
+
+/** The project a person asks about: a small Node service with its tests and its lab manifest. */
+const PROJECT: Record<string, string> = {
+  'package.json': JSON.stringify({ name: 'billing', version: '1.0.0', scripts: { start: 'node server.js', test: 'node --test test/' } }, null, 2),
+  'server.js': "require('node:http').createServer((q, s) => s.end('Welcome to billing')).listen(process.env.PORT);\n",
+  'test/prices.test.mjs': "import test from 'node:test';\nimport assert from 'node:assert/strict';\ntest('prices add up', () => assert.equal(0.1 * 10, 1));\n",
+  'integration.mjs': "const r = await fetch(new URL('/health', process.env.LAB_URL)); process.exit(r.ok ? 0 : 1);\n",
+  '.lab.yaml': [
+    'port: 3000',
+    'health_path: /health',
+    'tests:',
+    '  unit: [node, --test, --test-reporter=junit, "--test-reporter-destination={junit}", test/]',
+    '  integration: [node, integration.mjs]',
+    'acceptance:',
+    '  - { name: home page, path: /, expect_body: Welcome }',
+    '  - { name: health, path: /health }',
+    '',
+  ].join('\n'),
+};
+
+export interface World {
+  readonly gateway: Gateway;
+  readonly slack: Awaited<ReturnType<typeof startMockSlack>>;
+  readonly kube: FakeKube;
+  readonly model: ScriptedModel;
+  /** The lab's stand-in: the HTTP server tests reach (deployment.test_url). */
+  readonly labUrl: string;
+  readonly dir: string;
+  readonly close: () => Promise<void>;
+}
+
+const listen = async (server: Server): Promise<string> => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+};
+
+/**
+ * Everything the gateway talks to, on 127.0.0.1: the scripted model behind the real OpenCode,
+ * the fake Kubernetes API, the mock Slack receiver, and a web server playing the deployed lab.
+ */
+export const startWorld = async (): Promise<World> => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'gateway-demo-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  try {
+    const model = await startScriptedModel();
+    cleanups.push(() => model.close());
+    const kube = await startFakeKube({ podDelayMs: 300 });
+    cleanups.push(() => kube.close());
+    const slack = await startMockSlack({ teardown: (cleanup) => void cleanups.push(cleanup) }, WEBHOOK_SECRET);
+    const lab = createServer((request, response) => response.end(request.url === '/health' ? 'ok' : 'Welcome to billing'));
+    const labUrl = await listen(lab);
+    cleanups.push(() => new Promise<void>((resolve) => lab.close(() => resolve())));
+
+    const repo = join(dir, 'workspace', 'repos', 'billing-api');
+    for (const [path, content] of Object.entries(PROJECT)) {
+      await mkdir(dirname(join(repo, path)), { recursive: true });
+      await writeFile(join(repo, path), content);
+    }
+    await simpleGit().raw(['init', '-q', '-b', 'main', repo]);
+    await simpleGit(repo).add('.');
+    await simpleGit(repo).raw(['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', 'commit', '-q', '-m', 'billing service']);
+    await writeFile(join(dir, 'kubeconfig.yaml'), kube.kubeconfig);
+
+    const loaded = loadConfig({
+      env: {
+        GATEWAY_DATA_DIR: join(dir, 'data'),
+        GATEWAY_WORKSPACE: join(dir, 'workspace'),
+        PORT: '0',
+        GATEWAY_TOKENS: `slack-backend:operator:${OPERATOR_TOKEN},audit:auditor:${AUDITOR_TOKEN}`,
+        GATEWAY_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        SLACK_WEBHOOK_URL: slack.url,
+        SLACK_SIGNING_SECRET,
+        GATEWAY_BUNDLE_SECRET: 'demo-bundle-secret',
+        KUBECONFIG: join(dir, 'kubeconfig.yaml'),
+        GATEWAY_OPENCODE_CONFIG: JSON.stringify(scriptedProviderConfig(model.baseUrl)),
+      },
+    });
+    if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
+    const config = loaded.right;
+    const gateway = await startGateway(
+      { ...config, deployment: { ...config.deployment, test_url: labUrl }, webhooks: { ...config.webhooks, retry_delay: 100 } },
+      { logger: pino({ level: 'silent' }) },
+    );
+    cleanups.push(() => gateway.stop());
+    return {
+      gateway,
+      slack,
+      kube,
+      model,
+      labUrl,
+      dir,
+      close: async () => {
+        for (const cleanup of cleanups.reverse()) await cleanup();
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    throw error;
+  }
+};
