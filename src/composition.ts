@@ -34,6 +34,7 @@ import { namespaceEventDefinitions, namespaceStream } from './labs/namespace-eve
 import { namespaceKeeper, namespaceKeeperEffects } from './labs/namespace-keeper.js';
 import { namespaceRoutes } from './labs/routes.js';
 import { slackRoutes } from './slack/routes.js';
+import { auditRoutes } from './audit/routes.js';
 import { deploymentNews, deploymentNewsEffects } from './deployments/session-news.js';
 import { DeadlineTimer } from './process-managers/deadline-timer.js';
 import { openEmbeddedEventStore } from './eventstore/embedded/index.js';
@@ -235,6 +236,7 @@ export const startGateway = async (
           sse,
         }),
         namespaceRoutes({ eventLog, views: namespaceViewRunner }),
+        auditRoutes({ store: eventLog.store }),
         slackRoutes({ eventLog, signingSecret: config.secrets.slackSigningSecret, sessions: sessionViewRunner, deployments: deploymentViewRunner, present }),
         bundleRoutes({ store: bundles, secret: bundleSecret }),
       ],

@@ -34,5 +34,13 @@ test('a Slack request becomes a tested lab: route, workspace, agent, question, d
   t.deepEqual(world.slack.rejected, [], 'every webhook was signed');
   t.is(result.namespaceDeletion.name, 'billing-lab');
   t.true(Date.parse(result.namespaceDeletion.deletion_scheduled_for) > Date.now() + 6 * 86_400_000);
-  t.is(steps.filter((step) => /^\d+\./.test(step)).length, 12);
+  t.like(result.verification, { ok: true, first_bad: null });
+  t.true(result.verification.events_checked > 50);
+  // The thread's whole story, from the request to the deletion date, in one timeline.
+  const told = result.timeline.join('\n');
+  for (const type of ['SessionCreated', 'RouteSuggested', 'RouteConfirmed', 'WorkspaceInitialized', 'AgentReplied', 'QuestionAsked', 'QuestionAnswered', 'DeploymentRequested', 'DeploymentConfirmed', 'DeploymentStepCompleted', 'TestsFinished', 'DeploymentSucceeded', 'NamespaceDeletionScheduled']) {
+    t.true(told.includes(type), `the timeline shows ${type}`);
+  }
+  t.true(told.indexOf('SessionCreated') < told.indexOf('NamespaceDeletionScheduled'));
+  t.is(steps.filter((step) => /^\d+\./.test(step)).length, 14);
 });

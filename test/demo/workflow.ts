@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import type { DeploymentView } from '../../projections/deployment-view.js';
 import type { SessionView } from '../../projections/session-view.js';
+import { runCli } from '../../src/audit/cli.js';
 import { signatureOf } from '../../src/notifications/signature.js';
 import { eventually } from '../support/eventually.js';
 import type { Delivery } from '../support/mock-slack.js';
 import { connectSse, type Frame } from '../support/sse-client.js';
-import { OPERATOR_TOKEN, SLACK_SIGNING_SECRET, type World } from './world.js';
+import { AUDITOR_TOKEN, OPERATOR_TOKEN, SLACK_SIGNING_SECRET, type World } from './world.js';
 
 /** One Slack thread: every call of the workflow carries it as its correlation id, so the audit can tell its whole story. */
 export const THREAD = 'slack-thread-1732700000-000100';
@@ -24,7 +26,19 @@ export interface WorkflowResult {
   readonly progress: readonly Frame[];
   readonly webhookTypes: readonly string[];
   readonly namespaceDeletion: { readonly name: string; readonly deletion_scheduled_for: string };
+  readonly verification: { readonly ok: boolean; readonly events_checked: number; readonly first_bad: unknown };
+  /** `npx gateway replay <correlation id>`'s lines. */
+  readonly timeline: readonly string[];
 }
+
+/** `npx gateway replay <correlation id> --url … --token …`, run in this process: the timeline's lines. */
+const replay = async (world: World, correlationId: string): Promise<string[]> => {
+  let out = '';
+  const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => ((out += chunk.toString()), done()) });
+  const code = await runCli(['replay', correlationId, '--url', world.gateway.url, '--token', AUDITOR_TOKEN], { stdout: sink, stderr: sink, env: {}, cwd: world.dir });
+  if (code !== 0) throw new Error(`replay exited ${code}: ${out}`);
+  return out.split('\n').filter((line) => line.trim() !== '');
+};
 
 const api = async <T>(world: World, method: string, path: string, body?: unknown, token = OPERATOR_TOKEN): Promise<T> => {
   const response = await fetch(`${world.gateway.url}${path}`, {
@@ -120,6 +134,11 @@ export const runWorkflow = async (world: World, narrate: Narrate): Promise<Workf
   const namespaceDeletion = await api<{ name: string; deletion_scheduled_for: string }>(world, 'DELETE', `/api/namespaces/${plan.namespace}?after_days=7`);
   narrate('12. The lab is scheduled for deletion', `${namespaceDeletion.name} on ${namespaceDeletion.deletion_scheduled_for}`);
 
+  const verification = await api<{ ok: boolean; events_checked: number; first_bad: unknown }>(world, 'GET', '/api/audit/verify', undefined, AUDITOR_TOKEN);
+  narrate('13. An auditor verifies the log', `hash chains ${verification.ok ? 'intact' : 'BROKEN'} over ${verification.events_checked} events`);
+  const timeline = await replay(world, THREAD);
+  narrate('14. The auditor replays the Slack thread’s story', `${timeline.length} events; the first and the last:\n     ${[...timeline.slice(0, 4), '…', ...timeline.slice(-3)].join('\n     ')}`);
+
   return {
     sessionId,
     deploymentId: planned.deployment_id,
@@ -131,6 +150,8 @@ export const runWorkflow = async (world: World, narrate: Narrate): Promise<Workf
     progress,
     webhookTypes: world.slack.deliveries.filter((delivery) => delivery.body.session_id === sessionId).map((delivery) => delivery.eventType),
     namespaceDeletion,
+    verification,
+    timeline,
   };
 };
 

@@ -270,10 +270,31 @@ export const operations: Record<string, Record<string, Op>> = {
     },
   },
   '/api/deployments/{deployment_id}/tests': {
-    get: { tag: 'deployments', summary: 'Test results', implemented: false, roles: READ, params: [deploymentId], errors: [404], responses: { 200: json(ref('Tests'), 'Unit, integration and acceptance suites') } },
+    get: {
+      tag: 'deployments',
+      summary: 'Test results',
+      description:
+        'The latest run’s unit (the repository’s own command in the session’s worktree: declared in `.lab.yaml` `tests.unit` or detected), integration (`tests.integration`, with the lab’s URL in `LAB_URL`) and acceptance (the `.lab.yaml` `acceptance` checks, run by the gateway over HTTP against the lab) suites; counts from JUnit XML where the runner writes it (`{junit}` in a declared command), else from the exit code. A suite that did not run has `total` 0 and `passed` false; `all_passing` is true only when every suite ran and passed. 404 while no run has finished.',
+      implemented: true,
+      roles: READ,
+      params: [deploymentId],
+      errors: [404],
+      responses: { 200: json(ref('Tests'), 'Unit, integration and acceptance suites') },
+    },
   },
   '/api/deployments/{deployment_id}/tests/rerun': {
-    post: { tag: 'deployments', summary: 'Run the tests again', implemented: false, roles: COMMAND, params: [deploymentId], idempotent: true, ifMatch: true, errors: [404, 409], responses: { 202: viewWithETag(ref('Deployment'), 'Accepted') } },
+    post: {
+      tag: 'deployments',
+      summary: 'Run the tests again',
+      description: 'Against the lab as it is: the deployment is `testing` until the results arrive (`test_results` webhook), then `succeeded` again. 409 unless the deployment has succeeded (its lab is up) and no rerun is under way.',
+      implemented: true,
+      roles: COMMAND,
+      params: [deploymentId],
+      idempotent: true,
+      ifMatch: true,
+      errors: [404, 409],
+      responses: { 202: viewWithETag(ref('Deployment'), 'Accepted') },
+    },
   },
   '/api/deployments/{deployment_id}/progress': {
     get: { tag: 'deployments', summary: 'SSE of the deployment’s progress', description: DEPLOYMENT_EVENTS, implemented: true, roles: READ, params: [deploymentId, ...resume], errors: [404], responses: { 200: sse(DEPLOYMENT_EVENTS) } },
@@ -304,41 +325,54 @@ export const operations: Record<string, Record<string, Op>> = {
     post: {
       tag: 'slack',
       summary: 'Slack interactive actions (authenticated by Slack’s request signature)',
-      description: 'Verified by `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:<X-Slack-Request-Timestamp>:<raw body>">` with the signing secret; a timestamp more than 5 minutes old or a wrong signature is 401 and nothing happens.',
-      implemented: false,
+      description:
+        'Verified by `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:<X-Slack-Request-Timestamp>:<raw body>">` with the signing secret (`SLACK_SIGNING_SECRET`, compared in constant time); a timestamp more than 5 minutes from now, a wrong or missing signature, or no signing secret configured is 401 and nothing happens. The first action’s value runs the same command as the API: `confirm_deployment:<id>` and `reject_deployment:<id>` (as …/confirm and …/reject), `confirm_route:<session_id>:<route>` (as …/route), `answer:<session_id>:<question_id>:<text>` (as …/answer; the text may hold colons), with the Slack user as the actor (`slack:<username or id>`). The answer is the API’s: 202 with the session or deployment view, 404 and 409 as problems; 400 names a malformed payload or an unknown action value.',
+      implemented: true,
       params: [
         { name: 'X-Slack-Signature', in: 'header', required: true, schema: { type: 'string' } },
         { name: 'X-Slack-Request-Timestamp', in: 'header', required: true, schema: { type: 'string' } },
       ],
       body: ref('SlackInteraction'),
       bodyType: 'application/x-www-form-urlencoded',
-      errors: [401, 400],
-      responses: { 200: { description: 'Handled' } },
+      errors: [400, 401, 404, 409],
+      responses: { 202: json({ oneOf: [ref('Session'), ref('Deployment')] }, 'Accepted: the view of the session or deployment the action changed') },
     },
   },
   '/api/audit/events': {
     get: {
       tag: 'audit',
-      summary: 'The whole log in order',
-      implemented: false,
+      summary: 'The whole log in `$all` order, as stored',
+      description:
+        'Every event of every stream from `from_position` (inclusive, default 0), oldest first, exactly as stored: `data` not decoded, `metadata` with the event’s `hash` (SHA-256 of the previous event’s hash in its stream and the event’s canonical content; see GET /api/audit/verify). Page on with `cursor` = `next_cursor` (the next event’s place; it wins over `from_position`, so the query can be kept); `next_cursor` is null on the last page. A `from_position` past the end is an empty last page. 400 names `query.from_position`, `query.limit` or `query.cursor`, every bad one at once.',
+      implemented: true,
       roles: AUDIT,
-      params: [query('from_position', { type: 'integer', minimum: 0 }, 'First `$all` position'), ...paging],
-      responses: { 200: json(listOf('AuditEvent'), 'Events') },
+      params: [query('from_position', { type: 'integer', minimum: 0, default: 0 }, 'First `$all` position (inclusive)'), ...paging],
+      responses: { 200: json(listOf('AuditEvent'), 'A page of events, oldest first') },
     },
   },
   '/api/audit/streams/{stream}': {
     get: {
       tag: 'audit',
-      summary: 'One stream’s history',
-      implemented: false,
+      summary: 'One stream’s history, as stored',
+      description:
+        'The events of one stream from `from_revision` (inclusive, default 0), oldest first, in the same shape as GET /api/audit/events; page on with `cursor` = `next_cursor` (it wins over `from_revision`). 404 for a stream with no event in the log; a `from_revision` past the end of a stream that exists is an empty last page. 400 names `query.from_revision`, `query.limit` or `query.cursor`.',
+      implemented: true,
       roles: AUDIT,
-      params: [pathParam('stream', 'Stream name'), query('from_revision', { type: 'integer', minimum: 0 }, 'First revision'), ...paging],
+      params: [pathParam('stream', 'Stream name, e.g. `session-<session_id>`, `deployment-<deployment_id>`'), query('from_revision', { type: 'integer', minimum: 0, default: 0 }, 'First revision (inclusive)'), ...paging],
       errors: [404],
-      responses: { 200: json(listOf('AuditEvent'), 'Events') },
+      responses: { 200: json(listOf('AuditEvent'), 'A page of the stream’s events, oldest first') },
     },
   },
   '/api/audit/verify': {
-    get: { tag: 'audit', summary: 'Verify every stream’s hash chain', implemented: false, roles: AUDIT, responses: { 200: json(ref('Verification'), 'The verdict') } },
+    get: {
+      tag: 'audit',
+      summary: 'Verify every stream’s hash chain',
+      description:
+        'Recomputes every stream’s hash chain from the log, a page at a time in `$all` order, and stops at the first event that breaks it: its stored hash does not match its content chained to its predecessor (it was edited), its revision skips (events before it were removed) or goes back, or it stands out of order. `first_bad.reason` says which in a sentence, e.g. "revision 3 follows 1: an event is missing", "hash mismatch: the event was edited after it was written …", "out of order: the event now at revision 3 was written as revision 1, before this one". `events_checked` counts the events read, up to and including the first bad one. The log is verified as it stood when the request arrived; each call reads all of it.',
+      implemented: true,
+      roles: AUDIT,
+      responses: { 200: json(ref('Verification'), 'The verdict (200 whether the log is intact or not)') },
+    },
   },
 };
 

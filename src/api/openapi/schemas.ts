@@ -205,15 +205,27 @@ export const schemas: Record<string, object> = {
   },
   AuditEvent: {
     type: 'object',
+    description: 'An event exactly as stored: `data` is not decoded, so what is shown is what is hashed.',
     required: ['position', 'stream', 'revision', 'event_id', 'type', 'data', 'metadata'],
     properties: {
-      position: { type: 'integer' },
+      position: { type: 'integer', minimum: 0, description: 'Place in `$all`' },
       stream: { type: 'string' },
-      revision: { type: 'integer' },
+      revision: { type: 'integer', minimum: 0, description: 'Place in its stream' },
       event_id: { type: 'string' },
       type: { type: 'string' },
       data: { type: 'object' },
-      metadata: { type: 'object', required: ['actor', 'correlation_id', 'causation_id', 'recorded_at'], properties: { actor: { type: 'string' }, correlation_id: { type: 'string' }, causation_id: { type: 'string' }, recorded_at: time } },
+      metadata: {
+        type: 'object',
+        description: 'Each field is null only on a record that lacks it (not written by the gateway, or damaged).',
+        required: ['actor', 'correlation_id', 'causation_id', 'recorded_at', 'hash'],
+        properties: {
+          actor: nullable({ type: 'string', description: 'Token name, `pm:<process manager>`, `timer` or `system:<part>`' }),
+          correlation_id: nullable({ type: 'string', description: 'The originating request’s `X-Correlation-Id`: one request’s whole story shares it' }),
+          causation_id: nullable({ type: 'string', description: 'The request or event that caused this event' }),
+          recorded_at: nullable(time),
+          hash: nullable({ type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 hex of the previous event’s hash in the stream (64 zeros for the first), a newline, and the RFC 8785 canonical JSON of {id, stream, revision, type, data, actor, correlation_id, causation_id, recorded_at}' }),
+        },
+      },
     },
   },
   Verification: {
@@ -221,8 +233,12 @@ export const schemas: Record<string, object> = {
     required: ['ok', 'events_checked', 'first_bad'],
     properties: {
       ok: { type: 'boolean' },
-      events_checked: { type: 'integer' },
-      first_bad: nullable({ type: 'object', required: ['stream', 'revision', 'reason'], properties: { stream: { type: 'string' }, revision: { type: 'integer' }, reason: { type: 'string' } } }),
+      events_checked: { type: 'integer', minimum: 0, description: 'Events read: the whole log when ok, else up to and including the first bad one' },
+      first_bad: nullable({
+        type: 'object',
+        required: ['stream', 'revision', 'reason'],
+        properties: { stream: { type: 'string' }, revision: { type: 'integer', minimum: 0, description: 'The revision the log now gives the event' }, reason: { type: 'string', description: 'What is wrong, in a sentence a person understands' } },
+      }),
     },
   },
 };
