@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 
@@ -15,6 +16,7 @@ export interface RunningServer {
 export const startServer = async (app: Koa, options: { host: string; port: number }): Promise<RunningServer> => {
   const server = createServer(app.callback());
   // Slack retries after 3 s; a stuck client must not hold a socket forever either.
+  server.on('clientError', answerClientError);
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
@@ -43,4 +45,18 @@ export const startServer = async (app: Koa, options: { host: string; port: numbe
         });
       })),
   };
+};
+
+/**
+ * What Node's parser refuses before the app sees it (a malformed request line, headers over
+ * 16 KiB, a timeout) is answered as every other error is: a problem document, then the close.
+ */
+const answerClientError = (error: Error & { code?: string }, socket: Duplex): void => {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const [status, title] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+  const body = JSON.stringify({ type: 'about:blank', title, status, detail: status === 400 ? 'the request is not valid HTTP' : title.toLowerCase() });
+  socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 };

@@ -1,6 +1,7 @@
 import { benchAgents } from './agents.js';
 import { benchDeploy } from './deploy.js';
 import { benchEventStore, type Figure } from './eventstore.js';
+import { benchSoak } from './soak.js';
 import { benchWorkspaces } from './workspaces.js';
 
 /**
@@ -12,6 +13,7 @@ const benchmarks: Record<string, () => Promise<Figure[]>> = {
   workspaces: () => benchWorkspaces(),
   agents: () => benchAgents(),
   deploy: () => benchDeploy(),
+  soak: () => benchSoak(),
 };
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));

@@ -59,3 +59,16 @@ test('a read that fails after the abort does not surface as an unhandled rejecti
   await new Promise((resolve) => setTimeout(resolve, 10));
   t.deepEqual(unhandled, []);
 });
+
+test('an abort while the caller holds a value ends the loop at the next step, even though the abort event has fired already', async (t) => {
+  const controller = new AbortController();
+  async function* endless() {
+    for (let i = 0; ; i++) yield i;
+  }
+  const seen: number[] = [];
+  for await (const value of untilAborted(endless(), controller.signal)) {
+    seen.push(value);
+    if (value === 2) controller.abort();
+  }
+  t.deepEqual(seen, [0, 1, 2]);
+});

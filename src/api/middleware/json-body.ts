@@ -18,7 +18,8 @@ export const jsonBody = (limitBytes: number, formPaths: FormPaths = []): Middlew
       const hasBody = ctx.request.length > 0 || ctx.get('Transfer-Encoding') !== '';
       if (hasBody && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method)) {
         const form = formPaths.includes(ctx.path);
-        const accepted = form ? ctx.is('application/x-www-form-urlencoded') : ctx.is('application/json', '+json');
+        // Only what the parser below parses: another +json type would pass unparsed, as an empty body.
+        const accepted = form ? ctx.is('application/x-www-form-urlencoded') : ctx.is('application/json');
         if (!accepted) {
           throw new ProblemError(415, `the request body must be ${form ? 'application/x-www-form-urlencoded' : 'application/json'}`, {
             headers: { 'Accept-Post': form ? 'application/x-www-form-urlencoded' : 'application/json' },
@@ -27,7 +28,8 @@ export const jsonBody = (limitBytes: number, formPaths: FormPaths = []): Middlew
       }
       await next();
     },
-    koaBody({
+    bodyErrorsAreTheClients(
+      koaBody({
       json: true,
       urlencoded: true,
       text: false,
@@ -37,5 +39,27 @@ export const jsonBody = (limitBytes: number, formPaths: FormPaths = []): Middlew
       includeUnparsed: true,
       jsonStrict: true,
       parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
-    } as Parameters<typeof koaBody>[0]),
+      } as Parameters<typeof koaBody>[0]),
+    ),
   ]);
+
+/**
+ * A body the parser cannot read (not the gzip, deflate or br its Content-Encoding says, or cut
+ * short) is the client's error: 400, not 500. Errors from the handlers after the parser pass on
+ * untouched.
+ */
+const bodyErrorsAreTheClients =
+  (parse: Middleware): Middleware =>
+  async (ctx, next) => {
+    let parsed = false;
+    try {
+      await parse(ctx, async () => {
+        parsed = true;
+        await next();
+      });
+    } catch (error) {
+      if (parsed || typeof (error as { status?: unknown }).status === 'number') throw error;
+      const encoding = ctx.get('Content-Encoding');
+      throw new ProblemError(400, encoding ? `the request body could not be read as ${encoding}` : 'the request body could not be read');
+    }
+  };
