@@ -137,6 +137,10 @@ test('a plan nobody answers expires at its deadline, after a restart too', async
   }, 'the plan to expire');
   t.is(expired.expires_at, null);
   t.is((await call(gateway, 'POST', `/api/deployments/${early.deployment_id}/confirm`, {})).status, 409);
+  const timeline = await gateway.eventLog.readStream(deploymentStream(early.deployment_id));
+  const expiry = timeline.find((stored) => stored.event.type === 'DeploymentExpired')!;
+  t.is(expiry.metadata.actor, 'timer');
+  t.is(expiry.metadata.correlation_id, timeline[0]!.metadata.correlation_id, 'the expiry is part of the request’s story');
 
   // The deadline passes while no gateway runs: the next one fires it.
   const waiting = await json<DeploymentView>(await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }));
