@@ -15,6 +15,7 @@ import type { DocumentProjectionRunner } from '../projections/runtime.js';
 import { InvalidNameError } from '../workspaces/names.js';
 import { deploymentDecider, type DeploymentCommand } from './decide.js';
 import { deploymentStream, type DeploymentEvent } from './events.js';
+import { assertLabFree } from './lab-busy.js';
 import { planDeployment } from './plan.js';
 import { deploymentProgressRoute } from './progress-sse.js';
 import { readCommitFiles } from './repo-files.js';
@@ -138,6 +139,7 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
 
   router.post('/api/deployments/:deployment_id/confirm', async (ctx) => {
     const body = decodeBody(ConfirmDeploymentBody, ctx);
+    assertLabFree(options.views.getState().values(), ctx.params['deployment_id']!);
     await run(ctx, ctx.params['deployment_id']!, { type: 'ConfirmDeployment', confirmedBy: body.confirmed_by ?? commandContextOf(ctx, clock()).actor, now: clock() });
   });
 

@@ -9,6 +9,7 @@ import { ProblemError } from '../api/problem.js';
 import { stateOf } from '../api/state.js';
 import { deploymentDecider } from '../deployments/decide.js';
 import { deploymentStream } from '../deployments/events.js';
+import { assertLabFree } from '../deployments/lab-busy.js';
 import { formatValidationProblems, reportValidationErrors } from '../events/validation-report.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';
@@ -73,6 +74,7 @@ export const slackRoutes = (options: SlackRoutesOptions): Router => {
       case 'confirm_deployment':
       case 'reject_deployment': {
         const id = action.deploymentId;
+        if (action.kind === 'confirm_deployment') assertLabFree(options.deployments.getState().values(), id);
         const command = action.kind === 'confirm_deployment' ? ({ type: 'ConfirmDeployment', confirmedBy: actor, now } as const) : ({ type: 'RejectDeployment', rejectedBy: actor, reason: null, now } as const);
         return answerCommand(ctx, { eventLog: options.eventLog, stream: deploymentStream(id), decider: deploymentDecider, command, views: options.deployments, id, location: `/api/deployments/${id}`, viewWaitMs }, options.present);
       }

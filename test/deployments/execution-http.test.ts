@@ -275,3 +275,20 @@ test('the tests step runs the three suites against the lab; results by view, GET
   t.is((await call(gateway, 'GET', '/api/deployments/nope/tests')).status, 404);
   t.is((await call(gateway, 'POST', '/api/deployments/nope/tests/rerun', {})).status, 404);
 });
+
+test('one deployment at a time per lab: confirming another while one runs is a 409 naming it', async (t) => {
+  const { fake, gateway } = await setUp(t);
+  const session = await labSession(call, gateway, 'billing');
+  const plan = async () => json<DeploymentView>(await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }));
+  const first = await plan();
+  const second = await plan();
+  const held = fake.hold('PATCH Deployment', 'before');
+  t.is((await call(gateway, 'POST', `/api/deployments/${first.deployment_id}/confirm`, {})).status, 202);
+  await held.reached;
+  const refused = await call(gateway, 'POST', `/api/deployments/${second.deployment_id}/confirm`, {});
+  t.is(refused.status, 409);
+  t.regex((await json<{ detail: string }>(refused)).detail, new RegExp(`deployment ${first.deployment_id} of lab billing-lab is deploying`));
+  held.release();
+  await eventually(async () => ((await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${first.deployment_id}`))).status === 'succeeded' ? true : undefined), 'the first to finish');
+  t.is((await call(gateway, 'POST', `/api/deployments/${second.deployment_id}/confirm`, {})).status, 202, 'once it has ended, the next may go');
+});

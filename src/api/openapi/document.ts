@@ -244,7 +244,7 @@ export const operations: Record<string, Record<string, Op>> = {
   '/api/deployments/{deployment_id}/confirm': {
     post: {
       tag: 'deployments',
-      summary: 'Confirm (409 unless awaiting_confirmation; two concurrent confirms start one execution)',
+      summary: 'Confirm (409 unless awaiting_confirmation, or while another deployment of the same lab runs; two concurrent confirms start one execution)',
       implemented: true,
       roles: COMMAND,
       params: [deploymentId],
