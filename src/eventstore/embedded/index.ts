@@ -363,6 +363,7 @@ class EmbeddedEventStore implements EventStore {
         },
         (event) => event.revision,
         options.afterRevision ?? -1,
+        SUBSCRIPTION_PAGE,
       ),
     );
   }
@@ -379,6 +380,7 @@ class EmbeddedEventStore implements EventStore {
         },
         (event) => event.position,
         options.afterPosition ?? -1,
+        SUBSCRIPTION_PAGE,
       ),
     );
   }
