@@ -31,7 +31,10 @@ test('the real opencode serve starts behind a random password, is restarted afte
   await until(() => server.endpoint !== undefined && server.endpoint.url !== first.url, 'OpenCode restarted on a new port', 30_000);
   await t.notThrowsAsync(() => server.health());
   const history = (await eventLog.readStream(OPENCODE_SERVER_STREAM)).map((stored) => stored.event.type);
-  t.deepEqual(history, ['OpenCodeServerStarted', 'OpenCodeServerExited', 'OpenCodeServerStarted']);
+  // Killed, then started again; on a loaded machine a restart attempt may fail first, and is recorded and retried.
+  t.deepEqual(history.slice(0, 2), ['OpenCodeServerStarted', 'OpenCodeServerExited']);
+  t.is(history.at(-1), 'OpenCodeServerStarted');
+  t.true(history.slice(2, -1).every((type) => type === 'OpenCodeServerExited'), history.join(', '));
   const [, exited] = await eventLog.readStream(OPENCODE_SERVER_STREAM);
   t.like(exited!.event.data, { signal: 'SIGKILL', restart_in_ms: 100 });
 
