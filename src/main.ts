@@ -32,8 +32,6 @@ const main = async (): Promise<void> => {
     // Printed once, on this terminal only: the hash is all the gateway keeps.
     process.stdout.write(`\noperator token for this run (printed once, not stored): ${generatedToken}\n\n`);
   }
-  logger.info({ url: gateway.url }, `listening on ${gateway.url}`);
-
   const shutdown = (signal: string): void => {
     logger.info({ signal }, 'shutting down');
     gateway
@@ -50,6 +48,8 @@ const main = async (): Promise<void> => {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  // Announced only once a stop signal stops it gracefully: whoever waits for this line may send one at once.
+  logger.info({ url: gateway.url }, `listening on ${gateway.url}`);
 };
 
 void main();

@@ -88,7 +88,9 @@ test('a second gateway on the same data folder refuses to start and says why', a
   t.regex(second.errors(), /locked/i);
   t.notRegex(second.errors(), /at .+\(.+:\d+:\d+\)/, 'no stack trace');
   first.child.kill('SIGTERM');
-  t.is(await exitOf(first.child), 0);
+  const code = await exitOf(first.child);
+  // If it ever fails, say how it ended and what it said last (a CI run once saw it end by a signal).
+  t.is(code, 0, `the first gateway ended by ${first.child.signalCode ?? `code ${code}`}; its last words: ${(first.output() + first.errors()).split('\n').slice(-6).join('\n')}`);
 });
 
 test('on a non-loopback address without tokens the gateway refuses to start', async (t) => {
