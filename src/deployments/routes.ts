@@ -4,7 +4,6 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Context } from 'koa';
 import { evolveDeploymentView, type DeploymentView } from '../../projections/deployment-view.js';
 import type { SessionView } from '../../projections/session-view.js';
-import { answerCommand } from '../api/answer-command.js';
 import { viewAsOf } from '../api/as-of.js';
 import { ProblemError } from '../api/problem.js';
 import type { SseHub } from '../api/sse.js';
@@ -13,10 +12,10 @@ import { decodeBody, pageOf, paginate, setETag } from '../api/validation.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';
 import { InvalidNameError } from '../workspaces/names.js';
-import { deploymentDecider, type DeploymentCommand } from './decide.js';
+import type { DeploymentCommand } from './decide.js';
 import { deploymentStream, type DeploymentEvent } from './events.js';
-import { assertLabFree } from './lab-busy.js';
 import { planDeployment } from './plan.js';
+import { runDeploymentCommand } from './run-command.js';
 import { deploymentProgressRoute } from './progress-sse.js';
 import { readCommitFiles } from './repo-files.js';
 import { snapshotWorktree } from './snapshot.js';
@@ -69,13 +68,8 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
   const clock = options.clock ?? (() => new Date());
   const viewWaitMs = options.viewWaitMs ?? 5000;
   const present = options.present ?? ((view: DeploymentView) => view);
-
-  const run = (ctx: Context, deploymentId: string, command: DeploymentCommand): Promise<void> =>
-    answerCommand(
-      ctx,
-      { eventLog: options.eventLog, stream: deploymentStream(deploymentId), decider: deploymentDecider, command, views: options.views, id: deploymentId, location: `/api/deployments/${deploymentId}`, viewWaitMs },
-      present,
-    );
+  const deps = { eventLog: options.eventLog, views: options.views, present, viewWaitMs };
+  const run = (ctx: Context, deploymentId: string, command: DeploymentCommand): Promise<void> => runDeploymentCommand(ctx, deps, deploymentId, command);
 
   router.post('/api/deployments', async (ctx) => {
     const body = decodeBody(CreateDeploymentBody, ctx);
@@ -139,7 +133,6 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
 
   router.post('/api/deployments/:deployment_id/confirm', async (ctx) => {
     const body = decodeBody(ConfirmDeploymentBody, ctx);
-    assertLabFree(options.views.getState().values(), ctx.params['deployment_id']!);
     await run(ctx, ctx.params['deployment_id']!, { type: 'ConfirmDeployment', confirmedBy: body.confirmed_by ?? commandContextOf(ctx, clock()).actor, now: clock() });
   });
 

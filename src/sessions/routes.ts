@@ -3,7 +3,6 @@ import Router from '@koa/router';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Context } from 'koa';
 import { evolveSessionView, type SessionView } from '../../projections/session-view.js';
-import { answerCommand } from '../api/answer-command.js';
 import { viewAsOf } from '../api/as-of.js';
 import { ProblemError } from '../api/problem.js';
 import type { SseHub } from '../api/sse.js';
@@ -17,8 +16,9 @@ import type { DocumentProjectionRunner } from '../projections/runtime.js';
 import { analyzeRoute } from '../routing/analyze.js';
 import type { RoutingSignals } from '../routing/signals.js';
 import { builderDecider, builderStream, type BuilderEvent } from './builder.js';
-import { sessionDecider, type SessionCommand } from './decide.js';
+import type { SessionCommand } from './decide.js';
 import { sessionStream, type SessionEvent } from './events.js';
+import { runSessionCommand } from './run-command.js';
 import { sessionEventsRoute } from './session-sse.js';
 import { AnswerQuestionBody, CloseSessionBody, ConfirmRouteBody, CreateSessionBody, SendMessageBody } from './request-codecs.js';
 
@@ -65,11 +65,7 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
 
   /** Runs a command on one session and answers 202 with the view as the command left it. */
   const run = (ctx: Context, sessionId: string, command: SessionCommand, answer?: (view: SessionView) => unknown): Promise<void> =>
-    answerCommand(
-      ctx,
-      { eventLog: options.eventLog, stream: sessionStream(sessionId), decider: sessionDecider, command, views: options.views, id: sessionId, location: `/api/sessions/${sessionId}`, viewWaitMs },
-      answer,
-    );
+    runSessionCommand(ctx, { eventLog: options.eventLog, views: options.views, viewWaitMs }, sessionId, command, answer);
 
   /**
    * One open session per builder: claim it first. A holder whose session was never created (a

@@ -4,17 +4,13 @@ import * as t from 'io-ts';
 import type { Context } from 'koa';
 import type { DeploymentView } from '../../projections/deployment-view.js';
 import type { SessionView } from '../../projections/session-view.js';
-import { answerCommand } from '../api/answer-command.js';
 import { ProblemError } from '../api/problem.js';
 import { stateOf } from '../api/state.js';
-import { deploymentDecider } from '../deployments/decide.js';
-import { deploymentStream } from '../deployments/events.js';
-import { assertLabFree } from '../deployments/lab-busy.js';
 import { formatValidationProblems, reportValidationErrors } from '../events/validation-report.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';
-import { sessionDecider } from '../sessions/decide.js';
-import { sessionStream } from '../sessions/events.js';
+import { runDeploymentCommand } from '../deployments/run-command.js';
+import { runSessionCommand } from '../sessions/run-command.js';
 import { parseAction, type SlackAction } from './actions.js';
 import { verifySlackRequest } from './verify.js';
 
@@ -67,26 +63,20 @@ export const slackRoutes = (options: SlackRoutesOptions): Router => {
   const router = new Router();
   const clock = options.clock ?? (() => new Date());
   const viewWaitMs = options.viewWaitMs ?? 5000;
+  const deployments = { eventLog: options.eventLog, views: options.deployments, viewWaitMs, ...(options.present ? { present: options.present } : {}) };
+  const sessions = { eventLog: options.eventLog, views: options.sessions, viewWaitMs };
 
   const perform = (ctx: Context, action: SlackAction, actor: string): Promise<void> => {
     const now = clock();
     switch (action.kind) {
       case 'confirm_deployment':
-      case 'reject_deployment': {
-        const id = action.deploymentId;
-        if (action.kind === 'confirm_deployment') assertLabFree(options.deployments.getState().values(), id);
-        const command = action.kind === 'confirm_deployment' ? ({ type: 'ConfirmDeployment', confirmedBy: actor, now } as const) : ({ type: 'RejectDeployment', rejectedBy: actor, reason: null, now } as const);
-        return answerCommand(ctx, { eventLog: options.eventLog, stream: deploymentStream(id), decider: deploymentDecider, command, views: options.deployments, id, location: `/api/deployments/${id}`, viewWaitMs }, options.present);
-      }
+        return runDeploymentCommand(ctx, deployments, action.deploymentId, { type: 'ConfirmDeployment', confirmedBy: actor, now });
+      case 'reject_deployment':
+        return runDeploymentCommand(ctx, deployments, action.deploymentId, { type: 'RejectDeployment', rejectedBy: actor, reason: null, now });
       case 'confirm_route':
-      case 'answer': {
-        const id = action.sessionId;
-        const command =
-          action.kind === 'confirm_route'
-            ? ({ type: 'ConfirmRoute', route: action.route, confirmedBy: actor, now } as const)
-            : ({ type: 'AnswerQuestion', questionId: action.questionId, answer: action.text, answeredBy: actor, now } as const);
-        return answerCommand(ctx, { eventLog: options.eventLog, stream: sessionStream(id), decider: sessionDecider, command, views: options.sessions, id, location: `/api/sessions/${id}`, viewWaitMs });
-      }
+        return runSessionCommand(ctx, sessions, action.sessionId, { type: 'ConfirmRoute', route: action.route, confirmedBy: actor, now });
+      case 'answer':
+        return runSessionCommand(ctx, sessions, action.sessionId, { type: 'AnswerQuestion', questionId: action.questionId, answer: action.text, answeredBy: actor, now });
       default: {
         const unexpected: never = action;
         return unexpected;
