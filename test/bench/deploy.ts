@@ -4,15 +4,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
-import * as E from 'fp-ts/lib/Either.js';
-import pino from 'pino';
 import { simpleGit } from 'simple-git';
 import type { DeploymentView } from '../../projections/deployment-view.js';
 import type { SessionView } from '../../projections/session-view.js';
-import { startGateway, type Gateway } from '../../src/composition.js';
-import { formatConfigError, loadConfig } from '../../src/config/load.js';
+import type { Gateway } from '../../src/composition.js';
 import { deploymentStream, type DeploymentEvent } from '../../src/deployments/events.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube.js';
+import { startBenchGateway } from './bench-gateway.js';
 import type { Figure } from './eventstore.js';
 
 const TOKEN = 'bench-operator-token-0123456789';
@@ -204,18 +202,7 @@ export const benchDeploy = async (): Promise<Figure[]> => {
   try {
     await makeRepo(join(dir, 'repos', 'api'));
     await writeFile(join(dir, 'kubeconfig.yaml'), fake.kubeconfig);
-    const loaded = loadConfig({ env: { GATEWAY_DATA_DIR: dir, GATEWAY_WORKSPACE: dir, PORT: '0', GATEWAY_TOKENS: `bench:operator:${TOKEN}`, GATEWAY_BUNDLE_SECRET: 'bench' } });
-    if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
-    const gateway = await startGateway(
-      {
-        ...loaded.right,
-        kubeconfig: join(dir, 'kubeconfig.yaml'),
-        server: { ...loaded.right.server, rate_limit_per_minute: 1_000_000 },
-        event_store: { type: 'embedded', data_dir: join(dir, 'events') },
-        opencode: { ...loaded.right.opencode, enabled: false },
-      },
-      { logger: pino({ level: 'silent' }) },
-    );
+    const gateway = await startBenchGateway(dir, TOKEN, { kubeconfig: join(dir, 'kubeconfig.yaml'), env: { GATEWAY_WORKSPACE: dir, GATEWAY_BUNDLE_SECRET: 'bench' } });
     try {
       const session = (await (await api(gateway, 'POST', '/api/sessions', { category: 'bench', project: 'bench', repos: [{ name: 'api' }], task: { title: 'Fix it', description: 'Small.' } })).json()) as SessionView;
       while (((await (await api(gateway, 'GET', `/api/sessions/${session.session_id}`)).json()) as SessionView).status === 'initializing') await new Promise((resolve) => setTimeout(resolve, 10));

@@ -6,15 +6,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import * as E from 'fp-ts/lib/Either.js';
-import pino from 'pino';
 import type { DeploymentView } from '../../projections/deployment-view.js';
 import type { SessionView } from '../../projections/session-view.js';
-import { startGateway, type Gateway } from '../../src/composition.js';
-import { formatConfigError, loadConfig } from '../../src/config/load.js';
+import type { Gateway } from '../../src/composition.js';
 import { commitFiles, NODE_APP } from '../support/lab-session.js';
 import { connectSse } from '../support/sse-client.js';
 import { makeRepo } from '../support/test-gateway.js';
+import { startBenchGateway } from './bench-gateway.js';
 import type { Figure } from './eventstore.js';
 
 /**
@@ -109,18 +107,7 @@ export const benchSoak = async (): Promise<Figure[]> => {
   try {
     await makeRepo(join(dir, 'repos'), 'api');
     await writeFile(join(dir, 'kubeconfig.yaml'), fake.kubeconfig);
-    const loaded = loadConfig({ env: { GATEWAY_DATA_DIR: dir, GATEWAY_WORKSPACE: dir, PORT: '0', GATEWAY_TOKENS: `soak:operator:${TOKEN}`, GATEWAY_BUNDLE_SECRET: 'soak' } });
-    if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
-    const gateway: Gateway = await startGateway(
-      {
-        ...loaded.right,
-        kubeconfig: join(dir, 'kubeconfig.yaml'),
-        server: { ...loaded.right.server, rate_limit_per_minute: 1_000_000 },
-        event_store: { type: 'embedded', data_dir: join(dir, 'events') },
-        opencode: { ...loaded.right.opencode, enabled: false },
-      },
-      { logger: pino({ level: 'silent' }) },
-    );
+    const gateway: Gateway = await startBenchGateway(dir, TOKEN, { kubeconfig: join(dir, 'kubeconfig.yaml'), env: { GATEWAY_WORKSPACE: dir, GATEWAY_BUNDLE_SECRET: 'soak' } });
     try {
       /** One request, timed and judged: anything but the expected status is an error of the run. */
       const api = async <T>(method: string, path: string, body?: unknown, command = method !== 'GET'): Promise<T> => {

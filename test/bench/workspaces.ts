@@ -2,11 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as E from 'fp-ts/lib/Either.js';
-import pino from 'pino';
 import { simpleGit } from 'simple-git';
-import { startGateway } from '../../src/composition.js';
-import { formatConfigError, loadConfig } from '../../src/config/load.js';
+import { startBenchGateway } from './bench-gateway.js';
 import type { Figure } from './eventstore.js';
 
 const TOKEN = 'bench-operator-token-0123456789';
@@ -52,12 +49,7 @@ export const benchWorkspaces = async (): Promise<Figure[]> => {
     }
     figures.push({ name: 'raw git worktree add, 1 repo of 1,000 files (physical limit)', value: spread(raw), target: '—', met: undefined });
 
-    const loaded = loadConfig({ env: { GATEWAY_DATA_DIR: dir, PORT: '0', GATEWAY_TOKENS: `bench:operator:${TOKEN}` } });
-    if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
-    const gateway = await startGateway(
-      { ...loaded.right, server: { ...loaded.right.server, rate_limit_per_minute: 1_000_000 }, event_store: { type: 'embedded', data_dir: join(dir, 'events') }, workspace: { ...loaded.right.workspace, base_path: join(dir, 'builders'), repos_root: reposRoot }, opencode: { ...loaded.right.opencode, enabled: false } },
-      { logger: pino({ level: 'silent' }) },
-    );
+    const gateway = await startBenchGateway(dir, TOKEN, { workspace: { base_path: join(dir, 'builders'), repos_root: reposRoot } });
     try {
       for (const count of [1, 5]) {
         const times: number[] = [];

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { DeploymentView } from '../../projections/deployment-view.js';
 import type { SessionView } from '../../projections/session-view.js';
 import { runCli } from '../../src/audit/cli.js';
-import { signatureOf } from '../../src/notifications/signature.js';
 import { eventually } from '../support/eventually.js';
+import { caller } from '../support/gateway-client.js';
+import { pressSlackButton } from '../support/slack-button.js';
 import type { Delivery } from '../support/mock-slack.js';
 import { connectSse, type Frame } from '../support/sse-client.js';
 import { AUDITOR_TOKEN, OPERATOR_TOKEN, SLACK_SIGNING_SECRET, type World } from './world.js';
@@ -40,25 +41,18 @@ const replay = async (world: World, correlationId: string): Promise<string[]> =>
   return out.split('\n').filter((line) => line.trim() !== '');
 };
 
+const call = caller(OPERATOR_TOKEN);
+
+/** An API call from the Slack backend for this thread; anything but a 2xx stops the workflow, saying why. */
 const api = async <T>(world: World, method: string, path: string, body?: unknown, token = OPERATOR_TOKEN): Promise<T> => {
-  const response = await fetch(`${world.gateway.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'x-correlation-id': THREAD, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+  const response = await call(world.gateway, method, path, body, { 'x-correlation-id': THREAD }, token);
   if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
 };
 
-/** A button pressed in Slack: Slack signs the form it posts with the app's signing secret. */
+/** A button pressed in Slack by ann, in the same thread. */
 const pressButton = async <T>(world: World, value: string): Promise<T> => {
-  const body = `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: 'U0ANN', username: 'ann' }, actions: [{ action_id: 'gateway', value }] }))}`;
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const response = await fetch(`${world.gateway.url}/api/slack/interactions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signatureOf('v0', SLACK_SIGNING_SECRET, timestamp, body), 'x-correlation-id': THREAD },
-    body,
-  });
+  const response = await pressSlackButton(world.gateway.url, value, { secret: SLACK_SIGNING_SECRET, user: { id: 'U0ANN', username: 'ann' }, headers: { 'x-correlation-id': THREAD } });
   if (response.status !== 202) throw new Error(`the Slack button ${value} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
 };

@@ -9,6 +9,7 @@ import { simpleGit } from 'simple-git';
 import { startGateway, type Gateway } from '../../src/composition.js';
 import { formatConfigError, loadConfig } from '../../src/config/load.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube.js';
+import { LAB_TESTS } from '../support/lab-session.js';
 import { startMockSlack } from '../support/mock-slack.js';
 import { scriptedProviderConfig, startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
 
@@ -22,18 +23,7 @@ const PROJECT: Record<string, string> = {
   'package.json': JSON.stringify({ name: 'billing', version: '1.0.0', scripts: { start: 'node server.js', test: 'node --test test/' } }, null, 2),
   'server.js': "require('node:http').createServer((q, s) => s.end('Welcome to billing')).listen(process.env.PORT);\n",
   'test/prices.test.mjs': "import test from 'node:test';\nimport assert from 'node:assert/strict';\ntest('prices add up', () => assert.equal(0.1 * 10, 1));\n",
-  'integration.mjs': "const r = await fetch(new URL('/health', process.env.LAB_URL)); process.exit(r.ok ? 0 : 1);\n",
-  '.lab.yaml': [
-    'port: 3000',
-    'health_path: /health',
-    'tests:',
-    '  unit: [node, --test, --test-reporter=junit, "--test-reporter-destination={junit}", test/]',
-    '  integration: [node, integration.mjs]',
-    'acceptance:',
-    '  - { name: home page, path: /, expect_body: Welcome }',
-    '  - { name: health, path: /health }',
-    '',
-  ].join('\n'),
+  ...LAB_TESTS,
 };
 
 export interface World {

@@ -12,7 +12,7 @@ import type { DeploymentView } from '../../projections/deployment-view.js';
 import { eventually } from '../support/eventually.js';
 import { startFakeKube, type FakeKubeOptions } from '../support/fake-kube.js';
 import { caller } from '../support/gateway-client.js';
-import { labSession, NODE_APP } from '../support/lab-session.js';
+import { LAB_TESTS, labSession, NODE_APP } from '../support/lab-session.js';
 import { startMockSlack } from '../support/mock-slack.js';
 import { connectSse } from '../support/sse-client.js';
 import { startTestGateway, type TestGatewayOptions } from '../support/test-gateway.js';
@@ -236,16 +236,7 @@ test('the tests step runs the three suites against the lab; results by view, GET
   const session = await labSession(call, gateway, 'billing', {
     ...NODE_APP,
     'test/app.test.mjs': "import test from 'node:test';\ntest('serves', () => {});\ntest('bills', () => {});\n",
-    'integration.mjs': "const r = await fetch(new URL('/health', process.env.LAB_URL)); process.exit(r.ok ? 0 : 1);\n",
-    '.lab.yaml': [
-      'tests:',
-      '  unit: [node, --test, --test-reporter=junit, "--test-reporter-destination={junit}", test/]',
-      '  integration: [node, integration.mjs]',
-      'acceptance:',
-      '  - { name: home page, path: /, expect_body: Welcome }',
-      '  - { name: health, path: /health }',
-      '',
-    ].join('\n'),
+    ...LAB_TESTS,
   });
   const view = await deploy(gateway, session.session_id);
   t.is(view.status, 'succeeded', view.error ?? '');

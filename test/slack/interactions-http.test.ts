@@ -5,28 +5,26 @@ import type { SessionView } from '../../projections/session-view.js';
 import { handleCommand } from '../../src/commands/handle-command.js';
 import type { Gateway } from '../../src/composition.js';
 import { deploymentStream } from '../../src/deployments/events.js';
-import { signatureOf } from '../../src/notifications/signature.js';
 import { sessionDecider } from '../../src/sessions/decide.js';
 import { sessionStream } from '../../src/sessions/events.js';
 import { parseAction } from '../../src/slack/actions.js';
 import { caller, waitForSessionStatus } from '../support/gateway-client.js';
 import { labSession } from '../support/lab-session.js';
+import { pressSlackButton } from '../support/slack-button.js';
 import { startTestGateway } from '../support/test-gateway.js';
 
 const OPERATOR = 'operator-token-0123456789';
 const SIGNING_SECRET = 'slack-signing-secret-for-tests';
 const call = caller(OPERATOR);
 
-/** A button press as Slack posts it: a form with `payload`, signed with the signing secret. */
-const press = (gateway: Gateway, value: string, options: { secret?: string; ageSeconds?: number; user?: string; raw?: string } = {}) => {
-  const body = options.raw ?? `payload=${encodeURIComponent(JSON.stringify({ type: 'block_actions', user: { id: 'U42', username: options.user ?? 'ann' }, actions: [{ action_id: 'act', value }] }))}`;
-  const timestamp = String(Math.floor(Date.now() / 1000) - (options.ageSeconds ?? 0));
-  return fetch(`${gateway.url}/api/slack/interactions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signatureOf('v0', options.secret ?? SIGNING_SECRET, timestamp, body) },
-    body,
+/** A button press as Slack posts it, signed with the signing secret unless another is given. */
+const press = (gateway: Gateway, value: string, options: { secret?: string; ageSeconds?: number; user?: string; raw?: string } = {}) =>
+  pressSlackButton(gateway.url, value, {
+    secret: options.secret ?? SIGNING_SECRET,
+    user: { id: 'U42', username: options.user ?? 'ann' },
+    ...(options.ageSeconds === undefined ? {} : { ageSeconds: options.ageSeconds }),
+    ...(options.raw === undefined ? {} : { raw: options.raw }),
   });
-};
 
 const start = (t: Parameters<typeof startTestGateway>[0], slackSigningSecret: string | null = SIGNING_SECRET) =>
   startTestGateway(t, { tokens: `slack:operator:${OPERATOR}`, repos: ['api'], ...(slackSigningSecret === null ? {} : { slackSigningSecret }) });

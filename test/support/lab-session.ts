@@ -13,6 +13,26 @@ export const NODE_APP: Readonly<Record<string, string | Buffer>> = {
   'public/logo.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0xff, 0xfe]),
 };
 
+/**
+ * What makes a repository's lab testable by the gateway: an integration test that asks the lab
+ * for its health through LAB_URL, and a lab manifest with unit tests by Node's runner (writing
+ * JUnit where the gateway says), that integration test, and two acceptance checks.
+ */
+export const LAB_TESTS: Readonly<Record<string, string>> = {
+  'integration.mjs': "const r = await fetch(new URL('/health', process.env.LAB_URL)); process.exit(r.ok ? 0 : 1);\n",
+  '.lab.yaml': [
+    'port: 3000',
+    'health_path: /health',
+    'tests:',
+    '  unit: [node, --test, --test-reporter=junit, "--test-reporter-destination={junit}", test/]',
+    '  integration: [node, integration.mjs]',
+    'acceptance:',
+    '  - { name: home page, path: /, expect_body: Welcome }',
+    '  - { name: health, path: /health }',
+    '',
+  ].join('\n'),
+};
+
 /** Commits files on the worktree's branch, as the agent (or a person) would before deploying. */
 export const commitFiles = async (worktree: string, files: Readonly<Record<string, string | Buffer>>, message = 'lab files'): Promise<void> => {
   for (const [path, content] of Object.entries(files)) {
