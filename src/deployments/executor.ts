@@ -20,7 +20,7 @@ import { deploymentStream, STEPS, type DeploymentEvent, type Step } from './even
 import { planDeployment } from './plan.js';
 import { readCommitFiles } from './repo-files.js';
 import { notRun, resultOf, summaryOf, type TestsResult } from '../testing/results.js';
-import { runTests } from '../testing/run-tests.js';
+import { runTests, type TestRun } from '../testing/run-tests.js';
 
 export type ExecutionEffect =
   | { readonly kind: 'run-step'; readonly deploymentId: string; readonly step: Step }
@@ -99,6 +99,10 @@ export interface ExecutorOptions {
   readonly clock?: () => Date;
 }
 
+/** Where tests reach a lab: its ingress URL, or the configured template (`{namespace}`, `{project}`) filled in. */
+export const testTargetOf = (template: string, lab: { readonly namespace: string; readonly project: string; readonly url: string }): string =>
+  template === '' ? lab.url : template.replaceAll('{namespace}', lab.namespace).replaceAll('{project}', lab.project);
+
 /** A failure of the deployment, not of the gateway: recorded, never retried. */
 class StepFailure extends Error {}
 
@@ -149,11 +153,12 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
     );
   };
 
-  const apply = async (step: ApplyStep, context: DeploymentContext, deploymentId: string, cause: StoredEvent): Promise<string> => {
+  /** Applies the step's objects; what it applied, or undefined when the step has none. */
+  const apply = async (step: ApplyStep, context: DeploymentContext, deploymentId: string, cause: StoredEvent): Promise<string | undefined> => {
     const objects = await objectsOf(context, deploymentId);
     await writeKustomization(overlayDir(context.workspacePath), objects);
     const applied = objects[step];
-    if (applied.length === 0) return 'skipped';
+    if (applied.length === 0) return undefined;
     await options.cluster.apply(applied);
     if (step === 'namespace') {
       const recorded = await handleCommand(
@@ -181,13 +186,13 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
     return `${outcome.pods} pod${outcome.pods === 1 ? '' : 's'} ready`;
   };
 
-  /** The three suites against the lab; the results as the event that records them. */
-  const testsOf = async (deploymentId: string, runId: string): Promise<DomainEvent> => {
+  /** The three suites against the lab. */
+  const testRunOf = async (deploymentId: string, runId: string): Promise<TestRun> => {
     const context = await loadDeploymentContext(options.eventLog, deploymentId);
     const { files, planned } = await plannedOf(context);
     const { namespace, url } = context.requested.plan;
-    const labUrl = options.testUrl === '' ? url : options.testUrl.split('{namespace}').join(namespace).split('{project}').join(context.project);
-    const run = await runTests({
+    const labUrl = testTargetOf(options.testUrl, { namespace, project: context.project, url });
+    return runTests({
       worktree: context.worktreePath,
       labUrl,
       runtime: planned.runtime.kind,
@@ -196,8 +201,12 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
       artifactsDir: join(options.artifactsDir, deploymentId, runId),
       timeoutMs: options.testTimeoutMs,
     });
-    return { type: 'TestsFinished', data: { run_id: runId, tests: run.tests, artifacts: { ...run.artifacts }, finished_at: clock().toISOString() } };
   };
+
+  const testsFinished = (runId: string, tests: TestsResult, artifacts: Readonly<Record<string, string>> = {}): DomainEvent => ({
+    type: 'TestsFinished',
+    data: { run_id: runId, tests, artifacts: { ...artifacts }, finished_at: clock().toISOString() },
+  });
 
   const completed = (step: Step, status: 'done' | 'skipped', detail: string): DomainEvent => ({ type: 'DeploymentStepCompleted', data: { step, status, detail, finished_at: clock().toISOString() } });
   const failed = (step: Step, reason: string): DomainEvent => ({ type: 'DeploymentFailed', data: { step, reason, failed_at: clock().toISOString() } });
@@ -207,14 +216,13 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
       const { step, deploymentId } = request;
       try {
         if (step === 'tests') {
-          const finished = await testsOf(deploymentId, DEPLOY_RUN);
-          const tests = (finished.data as { tests: TestsResult }).tests;
-          return [finished, completed(step, 'done', summaryOf(tests))];
+          const run = await testRunOf(deploymentId, DEPLOY_RUN);
+          return [testsFinished(DEPLOY_RUN, run.tests, run.artifacts), completed(step, 'done', summaryOf(run.tests))];
         }
         const context = await loadDeploymentContext(options.eventLog, deploymentId);
         if (step === 'pods_ready') return [completed(step, 'done', await waitForPods(context, deploymentId, effect))];
-        const detail = await apply(step, context, deploymentId, effect.cause);
-        return detail === 'skipped' ? [completed(step, 'skipped', step === 'pvcs' ? 'every file fits in the ConfigMaps' : 'nothing to apply')] : [completed(step, 'done', detail)];
+        const applied = await apply(step, context, deploymentId, effect.cause);
+        return applied === undefined ? [completed(step, 'skipped', step === 'pvcs' ? 'every file fits in the ConfigMaps' : 'nothing to apply')] : [completed(step, 'done', applied)];
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         if (error instanceof StepFailure || error instanceof PermanentKubeError || error instanceof MissingContextError) return [failed(step, reason)];
@@ -224,13 +232,14 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
     },
     'run-tests': async (request, effect) => {
       try {
-        return [await testsOf(request.deploymentId, request.runId)];
+        const run = await testRunOf(request.deploymentId, request.runId);
+        return [testsFinished(request.runId, run.tests, run.artifacts)];
       } catch (error) {
         if (effect.signal.aborted || (!(error instanceof StepFailure) && effect.attempt < options.attempts)) throw error;
         // The lab stays up; the rerun reports why it could not run.
         const message = error instanceof Error ? error.message : String(error);
         const suite = notRun(message);
-        return [{ type: 'TestsFinished', data: { run_id: request.runId, tests: resultOf(suite, suite, suite), artifacts: {}, finished_at: clock().toISOString() } }];
+        return [testsFinished(request.runId, resultOf(suite, suite, suite))];
       }
     },
   };

@@ -43,4 +43,4 @@ export const unitCommand = (kind: RuntimeKind, manifest: LabManifest, files: Rea
 export const integrationCommand = (manifest: LabManifest): readonly string[] | undefined => manifest.tests?.integration;
 
 export const fillPlaceholders = (argv: readonly string[], values: { junit: string; labUrl: string }): string[] =>
-  argv.map((arg) => arg.split(JUNIT_PLACEHOLDER).join(values.junit).split(LAB_URL_PLACEHOLDER).join(values.labUrl));
+  argv.map((arg) => arg.replaceAll(JUNIT_PLACEHOLDER, values.junit).replaceAll(LAB_URL_PLACEHOLDER, values.labUrl));

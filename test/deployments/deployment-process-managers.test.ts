@@ -1,7 +1,7 @@
 import test from 'ava';
 import { deploymentDecider } from '../../src/deployments/decide.js';
 import type { DeploymentEvent, Step } from '../../src/deployments/events.js';
-import { deploymentExecutor, STEP_MESSAGES } from '../../src/deployments/executor.js';
+import { deploymentExecutor, STEP_MESSAGES, testTargetOf } from '../../src/deployments/executor.js';
 import { deploymentNews } from '../../src/deployments/session-news.js';
 import { namespaceKeeper } from '../../src/labs/namespace-keeper.js';
 import type { NamespaceEvent } from '../../src/labs/namespace-events.js';
@@ -51,4 +51,11 @@ test('namespace keeper: a requested deletion deletes the namespace, nothing else
     { type: 'effect', stream: 'namespace-billing-lab', effect: { kind: 'delete-namespace', name: 'billing-lab' } },
   ]);
   t.deepEqual(namespaceKeeper.react(on('namespace-billing-lab', { type: 'NamespaceDeletionScheduled', data: { name: 'billing-lab', scheduled_for: at, requested_by: 'ops', requested_at: at } })), []);
+});
+
+test('tests reach the lab at its ingress URL, or where deployment.test_url says', (t) => {
+  const lab = { namespace: 'billing-lab', project: 'billing', url: 'https://billing.lab.example.com' };
+  t.is(testTargetOf('', lab), 'https://billing.lab.example.com');
+  t.is(testTargetOf('http://app.{namespace}.svc.cluster.local', lab), 'http://app.billing-lab.svc.cluster.local');
+  t.is(testTargetOf('http://{project}.internal:8080/{project}', lab), 'http://billing.internal:8080/billing');
 });
