@@ -22,6 +22,8 @@ export type SessionNewsEffect = StatusNews | { readonly kind: 'record-tests-on-s
 
 const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
 
+type Requested = Extract<DeploymentEvent, { type: 'DeploymentRequested' }>;
+
 /** The status a deployment event moves its deployment to, with what Slack should hear of it; null when it is no news. */
 const newsOf = (event: DeploymentEvent): Omit<StatusNews, 'kind' | 'deploymentId'> | null => {
   const none = { url: null, step: null, reason: null };
@@ -78,13 +80,17 @@ export const deploymentNews: ProcessManager<SessionNewsEffect> = {
 export const deploymentNewsEffects = (options: { eventLog: EventLog; clock?: () => Date }): EffectHandlers<SessionNewsEffect> => {
   const clock = options.clock ?? (() => new Date());
   /** Runs a command on the deployment's session, named in the deployment's first event. */
-  const onSession = async (deploymentId: string, context: EffectContext, command: (history: readonly DeploymentEvent[], now: Date) => SessionCommand): Promise<readonly DomainEvent[]> => {
+  const onSession = async (
+    deploymentId: string,
+    context: EffectContext,
+    command: (requested: Requested['data'], history: readonly DeploymentEvent[], now: Date) => SessionCommand,
+  ): Promise<readonly DomainEvent[]> => {
     const history = (await options.eventLog.readStream<DeploymentEvent>(deploymentStream(deploymentId))).map((stored) => stored.event);
     const requested = history.find((event) => event.type === 'DeploymentRequested');
     if (requested?.type !== 'DeploymentRequested') return [];
     const now = clock();
     // Recording the same news twice is a no-op in the session's decider, so a re-run after a crash adds nothing.
-    const result = await handleCommand(options.eventLog, sessionStream(requested.data.session_id), sessionDecider, command(history, now), {
+    const result = await handleCommand(options.eventLog, sessionStream(requested.data.session_id), sessionDecider, command(requested.data, history, now), {
       actor: 'pm:deployment-news',
       correlationId: context.cause.metadata.correlation_id,
       causationId: context.cause.id,
@@ -95,16 +101,15 @@ export const deploymentNewsEffects = (options: { eventLog: EventLog; clock?: () 
   };
   return {
     'record-tests-on-session': (request, context) =>
-      onSession(request.deploymentId, context, (_, now) => ({ type: 'RecordDeploymentTests', deploymentId: request.deploymentId, runId: request.runId, tests: request.tests, now })),
+      onSession(request.deploymentId, context, (_requested, _history, now) => ({ type: 'RecordDeploymentTests', deploymentId: request.deploymentId, runId: request.runId, tests: request.tests, now })),
     'record-on-session': (request, context) =>
-      onSession(request.deploymentId, context, (history, now) => {
-        const requested = history.find((event) => event.type === 'DeploymentRequested');
+      onSession(request.deploymentId, context, (requested, history, now) => {
         const asked = history.find((event) => event.type === 'ConfirmationRequested');
         return {
           type: 'RecordDeploymentStatus',
           deploymentId: request.deploymentId,
           status: request.status,
-          plan: request.status === 'awaiting_confirmation' && requested?.type === 'DeploymentRequested' ? requested.data.plan : null,
+          plan: request.status === 'awaiting_confirmation' ? requested.plan : null,
           expiresAt: request.status === 'awaiting_confirmation' && asked?.type === 'ConfirmationRequested' ? asked.data.expires_at : null,
           url: request.url,
           step: request.step,
