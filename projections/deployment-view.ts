@@ -78,9 +78,11 @@ export const evolveDeploymentView = (view: DeploymentView | undefined, stored: S
         url: event.data.step === 'ingress' && event.data.status === 'done' ? view.plan.url : view.url,
         steps: withStep(view, event.data.step, (step) => ({ ...step, status: event.data.status, finished_at: event.data.finished_at, detail: event.data.detail })),
       };
-    case 'TestsFinished':
-      // After a rerun the deployment is back to succeeded; during the tests step it stays testing.
-      return { ...view, ...stamp, tests: event.data.tests, status: view.status === 'testing' && view.steps.every((step) => step.name !== 'tests' || step.status !== 'running') ? 'succeeded' : view.status };
+    case 'TestsFinished': {
+      // During the tests step the deployment stays testing until it succeeds; after a rerun it is back to succeeded.
+      const duringTestsStep = view.steps.some((step) => step.name === 'tests' && step.status === 'running');
+      return { ...view, ...stamp, tests: event.data.tests, status: view.status === 'testing' && !duringTestsStep ? 'succeeded' : view.status };
+    }
     case 'TestsRerunRequested':
       return { ...view, ...stamp, status: 'testing' };
     case 'DeploymentSucceeded':
