@@ -125,6 +125,9 @@ test('confirm and reject answer a plan once; two concurrent confirms start one e
   const before = await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${second.deployment_id}?as_of=${encodeURIComponent(second.created_at)}`));
   t.is(before.status, 'awaiting_confirmation', 'as_of shows the view as it stood then');
   t.is((await call(gateway, 'GET', '/api/deployments/unknown')).status, 404);
+  const noResults = await call(gateway, 'GET', `/api/deployments/${second.deployment_id}/tests`);
+  t.is(noResults.status, 404);
+  t.regex((await json<{ detail: string }>(noResults)).detail, /has no test results yet \(it is rejected\)/);
 });
 
 test('a plan nobody answers expires at its deadline, after a restart too', async (t) => {

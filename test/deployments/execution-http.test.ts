@@ -216,8 +216,16 @@ test('a lab namespace is deleted now, or after N days by a durable timer, and on
   offsetMs = 0;
   const again = await deploy(next, billing.session_id);
   t.is(again.status, 'succeeded');
+  // While the cluster takes its time, the deletion is under way: asked again it is the same deletion; scheduling it is too late.
+  const deleting = fake.hold('DELETE Namespace', 'before');
   const now = await call(next, 'DELETE', '/api/namespaces/billing-lab');
   t.is(now.status, 202);
+  await deleting.reached;
+  t.is((await call(next, 'DELETE', '/api/namespaces/billing-lab')).status, 202);
+  const late = await call(next, 'DELETE', '/api/namespaces/billing-lab?after_days=3');
+  t.is(late.status, 409);
+  t.regex((await json<{ detail: string }>(late)).detail, /being deleted already/);
+  deleting.release();
   await eventually(() => (fake.objects('Namespace').length === 0 ? true : undefined), 'the namespace to be deleted now');
 });
 
