@@ -58,5 +58,6 @@ export const instrumentEventStore = (store: EventStore, metrics: GatewayMetrics)
   subscribeToStream: (stream, options) => store.subscribeToStream(stream, options),
   subscribeToAll: (options) => store.subscribeToAll(options),
   checkHealth: () => store.checkHealth(),
+  fatalError: () => store.fatalError(),
   close: () => store.close(),
 });

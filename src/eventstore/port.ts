@@ -85,8 +85,13 @@ export interface EventStore {
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
   subscribeToStream(stream: string, options?: SubscribeToStreamOptions): Subscription;
   subscribeToAll(options?: SubscribeToAllOptions): Subscription;
-  /** Resolves when the store can serve reads and appends; rejects with the reason otherwise. */
+  /** Resolves when the store can serve reads and appends; rejects with the reason otherwise (readiness). */
   checkHealth(): Promise<void>;
+  /**
+   * Why the store cannot go on without a restart of the process, or undefined (liveness; no I/O).
+   * A failure the store recovers from by itself (a full disk that gets space back) is not one.
+   */
+  fatalError(): Error | undefined;
   /** Ends every subscription and releases the store (file lock, connection). */
   close(): Promise<void>;
 }

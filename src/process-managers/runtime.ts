@@ -8,7 +8,7 @@ import type { StoredEvent } from '../events/stored-event.js';
 import { startSubscriberLoop } from '../events/subscriber-loop.js';
 import { untilAborted } from '../events/until-aborted.js';
 import { PositionTracker, SubscriberStoppedError } from '../projections/position-tracker.js';
-import type { ProcessManagerEvent } from './events.js';
+import { processManagerEventDefinitions, type ProcessManagerEvent } from './events.js';
 import type { EffectHandler, EffectHandlers, EffectRequest, ProcessManager, Reaction } from './process-manager.js';
 import { reactionEventId } from './reaction-ids.js';
 import { DEFAULT_RETRY_POLICY, delayAfter, sleep, type RetryPolicy } from './retry-policy.js';
@@ -20,10 +20,11 @@ export interface ProcessManagerRunnerOptions<Effect extends EffectRequest> {
   readonly processManager: ProcessManager<Effect>;
   readonly effects: EffectHandlers<Effect>;
   readonly retry?: Partial<RetryPolicy>;
-  /** Save the checkpoint after this many processed events... (default 100) */
+  /**
+   * Save the checkpoint after this many processed events of the domain (default 1000). Only this bounds how much a restart re-reads: the reactions' own events, not
+   * the checkpoint, are what keeps a reaction from running twice.
+   */
   readonly checkpointEvery?: number;
-  /** ...or this long after the first unsaved one, whichever comes first (default 1000 ms). */
-  readonly checkpointAfterMs?: number;
   readonly clock?: () => Date;
   /** `$all` head position minus the last processed position, every `lagIntervalMs` (default 5000). */
   readonly onLag?: (name: string, lag: number) => void;
@@ -70,9 +71,11 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
   private readonly clock: () => Date;
   private running: Running | undefined;
   private savedPosition = -1;
-  private unsaved = 0;
+  /** A reaction was performed after the saved checkpoint: stopping saves it, so a restart need not look for its proof. */
+  private unsavedWork = false;
+  /** Events of the domain processed since the saved checkpoint. */
+  private unsavedEvents = 0;
   private lastProcessedId = '';
-  private saveTimer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ProcessManagerRunnerOptions<Effect>) {
@@ -111,7 +114,8 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
 
   /**
    * Aborts waiting effects (their signal), lets the current reaction finish or abandons it (it
-   * runs again after a restart), ends the subscription and saves the checkpoint.
+   * runs again after a restart), ends the subscription and saves the checkpoint if the runner
+   * did work since the last save.
    */
   async stop(): Promise<void> {
     const running = this.running;
@@ -120,7 +124,7 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     clearInterval(running.lagTimer);
     await running.subscription?.stop();
     await running.loop;
-    await this.saveCheckpoint().catch((error: unknown) => this.options.onError?.(this.name, error));
+    if (this.unsavedWork) await this.saveCheckpoint().catch((error: unknown) => this.options.onError?.(this.name, error));
     this.running = undefined;
   }
 
@@ -150,7 +154,7 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
             if (!(await this.process(stored, done, signal))) break;
             this.tracker.advance(stored.position);
             if (stored.position >= scannedTo) done.clear();
-            await this.noteProcessed(stored);
+            if (!isBookkeeping(stored)) await this.noteProcessed(stored);
           }
         } catch (error) {
           if (signal.aborted) return;
@@ -161,8 +165,6 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
       }
     } finally {
       subscribed();
-      clearTimeout(this.saveTimer);
-      this.saveTimer = undefined;
     }
   }
 
@@ -189,7 +191,10 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     } catch (error) {
       // A reactor bug must neither wedge the runner on this event nor pass unnoticed.
       const key = `react:${cause.id}`;
-      if (!done.has(this.proofOf(key))) await this.recordFailure(key, 'react', cause, error, 1);
+      if (!done.has(this.proofOf(key))) {
+        this.unsavedWork = true;
+        await this.recordFailure(key, 'react', cause, error, 1);
+      }
       this.options.onReaction?.(this.name, key, 'failed');
       return true;
     }
@@ -199,6 +204,7 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
         this.options.onReaction?.(this.name, reaction.key, 'already_done');
         continue;
       }
+      this.unsavedWork = true;
       const outcome = await this.perform(reaction, cause, signal);
       if (outcome === 'abandoned') return false;
       this.options.onReaction?.(this.name, reaction.key, outcome);
@@ -319,27 +325,24 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     });
   }
 
+  /**
+   * Checkpoints are bookkeeping in the audited log, so they are written rarely: after
+   * `checkpointEvery` events of the domain, never for time passing and never for bookkeeping
+   * (were other runners' checkpoints counted, each save would lead every other runner to save,
+   * for ever, on an idle gateway).
+   */
   private async noteProcessed(stored: StoredEvent): Promise<void> {
-    if (stored.stream === this.checkpointStream || stored.stream === this.reactionsStream) return;
     this.lastProcessedId = stored.id;
-    this.unsaved++;
-    if (this.unsaved >= (this.options.checkpointEvery ?? 100)) {
-      await this.saveCheckpoint();
-      return;
-    }
-    this.saveTimer ??= setTimeout(() => {
-      this.saveTimer = undefined;
-      this.saveCheckpoint().catch((error: unknown) => this.options.onError?.(this.name, error));
-    }, this.options.checkpointAfterMs ?? 1000);
+    this.unsavedEvents++;
+    if (this.unsavedEvents >= (this.options.checkpointEvery ?? 1000)) await this.saveCheckpoint();
   }
 
   private saveCheckpoint(): Promise<void> {
-    clearTimeout(this.saveTimer);
-    this.saveTimer = undefined;
     const save = async (): Promise<void> => {
       const position = this.tracker.position;
       if (position <= this.savedPosition) return;
-      this.unsaved = 0;
+      this.unsavedWork = false;
+      this.unsavedEvents = 0;
       await this.options.eventLog.append(this.checkpointStream, [{ type: 'CheckpointSaved', data: { subscriber: this.name, position } }], {
         expectedRevision: 'any',
         context: { actor: this.actor, correlationId: this.checkpointStream, causationId: this.lastProcessedId || this.checkpointStream, now: this.clock() },
@@ -366,6 +369,11 @@ const assertUniqueKeys = (reactions: readonly Reaction<EffectRequest>[]): void =
     keys.add(key);
   }
 };
+
+const BOOKKEEPING_TYPES = new Set(processManagerEventDefinitions.map((definition) => definition.type));
+
+/** What runners write about themselves: checkpoints and reaction records. */
+const isBookkeeping = (stored: StoredEvent): boolean => BOOKKEEPING_TYPES.has(stored.event.type);
 
 const isEventShapeError = (error: unknown): boolean => error instanceof InvalidEventDataError || error instanceof UnknownEventTypeError;
 

@@ -34,7 +34,7 @@ const measure = async (checkpointEvery: number, reacting: boolean): Promise<{ ra
       return [{ type: 'append', key: stored.id, stream: `output-${event.data.n % 16}`, events: [{ type: 'OutputProduced', data: { n: event.data.n } }] }];
     },
   };
-  const runner = new ProcessManagerRunner({ eventLog, processManager, effects: {}, checkpointEvery, checkpointAfterMs: 60_000 });
+  const runner = new ProcessManagerRunner({ eventLog, processManager, effects: {}, checkpointEvery });
   const started = performance.now();
   await runner.start();
   await runner.waitForPosition(EVENTS - 1, 600_000);

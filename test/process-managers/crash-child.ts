@@ -39,7 +39,6 @@ const main = async (): Promise<void> => {
     },
     retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 2, factor: 2 },
     checkpointEvery: 7,
-    checkpointAfterMs: 20,
     onReaction: (_name, _key, outcome) => process.stdout.write(`reaction ${outcome}\n`),
     onError: (_name, error) => process.stderr.write(`runner error: ${String(error)}\n`),
   });

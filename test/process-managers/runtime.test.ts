@@ -226,7 +226,6 @@ test('stop() saves the checkpoint; a restart resumes after it and reacts to each
       },
     },
     checkpointEvery: 1000,
-    checkpointAfterMs: 60_000,
   });
   await pm.start();
   await placeOrders(eventLog, ['o1', 'o2']);
@@ -245,25 +244,46 @@ test('stop() saves the checkpoint; a restart resumes after it and reacts to each
   for (const id of ['o1', 'o2', 'o3']) t.deepEqual(await typesIn(eventLog, `payment-${id}`), ['PaymentTaken']);
 });
 
-test('checkpoints are saved every N events and after a quiet period', async (t) => {
+test('checkpoints are saved every N events of the domain, in increasing order', async (t) => {
   const { eventLog } = await setUp(t);
-  const pm = runner(t, eventLog, { checkpointEvery: 4, checkpointAfterMs: 5 });
+  const pm = runner(t, eventLog, { checkpointEvery: 4 });
   await pm.start();
   await placeOrders(eventLog, ['o1', 'o2', 'o3', 'o4', 'o5']);
   await settle(eventLog, pm);
-  const all = await eventLog.store.readAll();
-  const processed = all.filter((event) => event.stream !== pm.checkpointStream).at(-1)!.position;
-  const positions = async () =>
-    (await eventLog.readStream<ProcessManagerEvent>(pm.checkpointStream)).map(({ event }) => (event.type === 'CheckpointSaved' ? event.data.position : -1));
-  // The quiet-period save follows the last event; wait for it through the log itself.
-  for (;;) {
-    const saved = await positions();
-    if (saved.length > 0 && saved[saved.length - 1]! >= processed) break;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  const saved = await positions();
+  const saved = (await eventLog.readStream<ProcessManagerEvent>(pm.checkpointStream)).map(({ event }) => (event.type === 'CheckpointSaved' ? event.data.position : -1));
   t.true(saved.length >= 2, `several saves, got ${saved.join(',')}`);
   t.deepEqual([...saved].sort((a, b) => a - b), saved, 'in increasing order');
+  for (let i = 1; i < saved.length; i++) t.true(saved[i]! - saved[i - 1]! >= 4, `saves ${saved[i - 1]} and ${saved[i]} are at least 4 events apart`);
+});
+
+test('runners at rest append nothing: no checkpoint for time passing or for other runners’ checkpoints', async (t) => {
+  const { eventLog } = await setUp(t);
+  // Several runners over one log, each saving after few positions: the old rules made each
+  // save schedule a save in every other runner, for ever.
+  const runners = ['a', 'b', 'c', 'd'].map((name) => runner(t, eventLog, { processManager: { ...ordersProcessManager, name: `orders-${name}` }, checkpointEvery: 3 }));
+  for (const pm of runners) await pm.start();
+  await placeOrders(eventLog, ['o1', 'o2', 'o3']);
+  for (const pm of runners) await settle(eventLog, pm);
+  const [headAfterWork] = await eventLog.store.readAll({ direction: 'backwards', maxCount: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  for (const pm of runners) await settle(eventLog, pm);
+  const [headAtRest] = await eventLog.store.readAll({ direction: 'backwards', maxCount: 1 });
+  const appended = await eventLog.store.readAll({ fromPosition: headAfterWork!.position + 1 });
+  t.deepEqual(
+    appended.map((event) => `${event.stream} ${event.type}`),
+    [],
+    `${headAtRest!.position - headAfterWork!.position} events appended while nothing happened`,
+  );
+});
+
+test('stop() saves no checkpoint when the runner did no work since the last one', async (t) => {
+  const { eventLog } = await setUp(t);
+  const pm = runner(t, eventLog, { processManager: { name: 'ignores-all', react: () => [] }, checkpointEvery: 1000 });
+  await pm.start();
+  await placeOrders(eventLog, ['o1', 'o2']);
+  await settle(eventLog, pm as unknown as ProcessManagerRunner<ChargeEffect>);
+  await pm.stop();
+  t.deepEqual(await typesIn(eventLog, pm.checkpointStream), []);
 });
 
 test('stop() aborts a waiting effect; the abandoned reaction runs again after the restart, once', async (t) => {
@@ -305,7 +325,7 @@ test('after a crash past the checkpoint, reactions already done are recognised a
       return charge(effect, context);
     },
   };
-  const first = runner(t, eventLog, { effects, checkpointEvery: 1000, checkpointAfterMs: 60_000, resubscribeDelayMs: 5 });
+  const first = runner(t, eventLog, { effects, checkpointEvery: 1000, resubscribeDelayMs: 5 });
   await first.start();
   await placeOrders(eventLog, ['o1', 'o2', 'o3']);
   await settle(eventLog, first);

@@ -1,5 +1,5 @@
-import { constants, mkdirSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   EventLogCorruptedError,
@@ -21,15 +21,27 @@ import {
 import { checkFrame, decodeBodyAt, encodeFrame, findValidFrameAfter } from './frame.js';
 import { IntList } from './growable.js';
 import { lockFolder, type FolderLock } from './lock.js';
+import { openLogFile, writeFully, type LogFile, type OpenLogFile } from './log-file.js';
 import { PagedSubscription } from './subscription.js';
 
 export interface EmbeddedEventStoreOptions {
   readonly dataDir: string;
   /** Observes each group commit (events written in one durable write); used by tests and metrics. */
   readonly onCommit?: (events: number) => void;
+  /** Opens the log file (and the write probe): the real file unless a test injects faults. */
+  readonly openFile?: OpenLogFile;
+  /** While writes fail, how often the store tries to recover on its own (default 1000 ms). */
+  readonly recoveryIntervalMs?: number;
+  /** How long the log may stay unrestorable before only a restart can help (default 60 s). */
+  readonly restartAfterMs?: number;
+  /** Observes each write failure and each recovery (the gateway logs them). */
+  readonly onWriteState?: (change: { readonly status: 'failing' | 'recovered' | 'lost'; readonly error?: Error }) => void;
+  readonly clock?: () => number;
 }
 
 export const LOG_FILE = 'events.log';
+/** Written and removed to learn whether the file system takes writes again. */
+export const WRITE_PROBE_FILE = 'write-probe';
 /** Bytes scanned per read while opening; a record may straddle two chunks. */
 const SCAN_CHUNK_BYTES = 16 * 1024 * 1024;
 /** Events held decoded after their commit, so live subscribers rarely touch the disk. */
@@ -39,6 +51,8 @@ const READ_CHUNK_BYTES = 4 * 1024 * 1024;
 const SUBSCRIPTION_PAGE = 512;
 /** Idle read buffers kept for reuse (one per concurrent read, at most this many). */
 const MAX_READ_BUFFERS = 8;
+/** The write probe is as large as the write that failed, up to this. */
+const MAX_PROBE_BYTES = 1024 * 1024;
 
 interface PendingAppend {
   readonly stream: string;
@@ -49,23 +63,39 @@ interface PendingAppend {
 }
 
 /**
+ * Whether the log takes writes. `failing`: a write failed (a full disk, an I/O error); nothing of
+ * it was acknowledged, and once `restored` the file again ends exactly after the last acknowledged
+ * record, so the next write may be tried. `lost`: acknowledged records are no longer in the file;
+ * nothing but a person can mend that.
+ */
+type WriteState =
+  | { readonly status: 'writable' }
+  | { readonly status: 'failing'; readonly error: Error; readonly since: number; readonly bytes: number; restored: boolean; restoreError?: Error }
+  | { readonly status: 'lost'; readonly error: Error };
+
+/**
  * The default event store: one append-only file of length+CRC framed records in the data
- * folder, owned by one process (flock). Appends are acknowledged once durable (O_DSYNC); appends that
- * arrive while a sync is in flight are written and synced together (group commit). The index
- * (position -> offset, stream -> positions) lives in memory and is rebuilt at open from the
- * stream names in the record headers, without parsing JSON.
+ * folder, owned by one process (flock). Appends are acknowledged once every byte is written and
+ * durable (O_DSYNC); appends that arrive while a sync is in flight are written and synced
+ * together (group commit). The index (position -> offset, stream -> positions) lives in memory
+ * and is rebuilt at open from the stream names in the record headers, without parsing JSON.
+ *
+ * A failed write is never acknowledged and never left in the file: the file is cut back to the
+ * last acknowledged record before the appends are refused, so neither a reader nor a later
+ * reopen can see it. The store then recovers on its own (on the next append, and on a timer
+ * that probes the file system), without a restart.
  */
 export const openEmbeddedEventStore = async (options: EmbeddedEventStoreOptions): Promise<EventStore> => {
   mkdirSync(options.dataDir, { recursive: true });
   const lock = lockFolder(options.dataDir);
   try {
     const path = join(options.dataDir, LOG_FILE);
-    // O_DSYNC: each write returns only once its data is durable, as write + fdatasync would,
-    // in one trip to the thread pool instead of two.
-    const file = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC, 0o644);
+    const openFile = options.openFile ?? openLogFile;
+    const file = await openFile(path);
     try {
       const index = await rebuildIndex(file, path);
-      return new EmbeddedEventStore(file, lock, index, options.onCommit);
+      await rm(join(options.dataDir, WRITE_PROBE_FILE), { force: true });
+      return new EmbeddedEventStore(file, lock, index, { ...options, openFile, path });
     } catch (error) {
       await file.close();
       throw error;
@@ -88,7 +118,7 @@ interface LogIndex {
   size: number;
 }
 
-const rebuildIndex = async (file: FileHandle, path: string): Promise<LogIndex> => {
+const rebuildIndex = async (file: LogFile, path: string): Promise<LogIndex> => {
   const index: LogIndex = {
     offsets: new IntList(),
     lengths: new IntList(),
@@ -132,7 +162,7 @@ const rebuildIndex = async (file: FileHandle, path: string): Promise<LogIndex> =
  * after it): never acknowledged, so it is cut off. A damaged record followed by valid ones is
  * corruption of acknowledged history: refuse to open and name the offset.
  */
-const cutTornTail = async (file: FileHandle, path: string, offset: number, reason: string, fileSize: number): Promise<void> => {
+const cutTornTail = async (file: LogFile, path: string, offset: number, reason: string, fileSize: number): Promise<void> => {
   const rest = Buffer.allocUnsafe(fileSize - offset);
   await file.read(rest, 0, rest.length, offset);
   const next = findValidFrameAfter(rest, 0);
@@ -158,11 +188,18 @@ const addToIndex = (index: LogIndex, stream: string, offset: number, length: num
   index.lengths.push(length);
 };
 
+interface StoreSettings extends EmbeddedEventStoreOptions {
+  readonly openFile: OpenLogFile;
+  readonly path: string;
+}
+
 class EmbeddedEventStore implements EventStore {
   private queue: PendingAppend[] = [];
-  private flushing: Promise<void> | undefined;
+  /** The one writer at a time: a flush of the queue, or a recovery attempt followed by one. */
+  private writing: Promise<void> | undefined;
   private closed = false;
-  private failure: Error | undefined;
+  private state: WriteState = { status: 'writable' };
+  private recoveryTimer: NodeJS.Timeout | undefined;
   private commits = 0;
   private commitSignal: { promise: Promise<void>; resolve: () => void } | undefined;
   private readonly recent: (RecordedEvent | undefined)[] = new Array(RECENT_EVENTS);
@@ -171,36 +208,45 @@ class EmbeddedEventStore implements EventStore {
   private readonly lastIds = new Map<string, string>();
   private readonly readBuffers: Buffer[] = [];
   private prefetched: { start: number; bytes: number; read: Promise<Buffer> } | undefined;
+  private readonly clock: () => number;
 
   constructor(
-    private readonly file: FileHandle,
+    private file: LogFile,
     private readonly lock: FolderLock,
     private readonly index: LogIndex,
-    private readonly onCommit: ((events: number) => void) | undefined,
-  ) {}
+    private readonly settings: StoreSettings,
+  ) {
+    this.clock = settings.clock ?? Date.now;
+  }
 
   // Not async: an extra promise around the queued one costs measurable throughput at 64 writers.
   appendToStream(stream: string, events: readonly EventToAppend[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new EventStoreClosedError());
-    if (this.failure) return Promise.reject(this.unavailable());
+    if (this.state.status === 'lost') return Promise.reject(this.unavailable());
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ stream, events, expected: options?.expectedRevision ?? 'any', resolve, reject });
-      this.flushing ??= this.flush();
+      this.writing ??= this.write();
     });
   }
 
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      await this.commitBatch(batch);
+  /** Drains the queue, batch after batch; `first` runs before (a recovery attempt). */
+  private async write(first?: () => Promise<void>): Promise<void> {
+    try {
+      if (first) await first().catch(() => undefined);
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        await this.commitBatch(batch);
+      }
+    } finally {
+      this.writing = undefined;
     }
-    this.flushing = undefined;
   }
 
   private async commitBatch(batch: PendingAppend[]): Promise<void> {
-    if (this.failure || this.closed) {
-      for (const pending of batch) pending.reject(this.failure ? this.unavailable() : new EventStoreClosedError());
+    if (this.state.status === 'failing' && !this.state.restored) await this.restore();
+    if (this.closed || this.state.status === 'lost' || (this.state.status === 'failing' && !this.state.restored)) {
+      for (const pending of batch) pending.reject(this.closed ? new EventStoreClosedError() : this.unavailable());
       return;
     }
     const frames: Buffer[] = [];
@@ -246,13 +292,16 @@ class EmbeddedEventStore implements EventStore {
     written: { stream: string; event: EventToAppend }[],
   ): Promise<void> {
     try {
-      await this.file.writev(frames, this.index.size);
+      await writeFully(this.file, frames, this.index.size);
     } catch (error) {
-      // The file may now end in a partial write; only reopening (which cuts it) is safe.
-      this.failure = error as Error;
+      // Part of the batch may be in the file, even durable: cut it before refusing, so that
+      // nothing refused is ever read, here or after a reopen.
+      this.fail(error as Error, frames.reduce((sum, frame) => sum + frame.length, 0));
+      await this.restore();
       for (const { pending } of accepted) pending.reject(this.unavailable());
       return;
     }
+    if (this.state.status === 'failing') this.recovered();
     const firstPosition = this.index.offsets.length;
     let offset = this.index.size;
     frames.forEach((frame, i) => {
@@ -277,8 +326,103 @@ class EmbeddedEventStore implements EventStore {
       pending.resolve({ nextExpectedRevision: this.index.revisions.at(lastPosition), position: lastPosition });
     }
     this.commits++;
-    this.onCommit?.(frames.length);
+    this.settings.onCommit?.(frames.length);
     this.signalCommit();
+  }
+
+  private fail(error: Error, bytes: number): void {
+    const since = this.state.status === 'failing' ? this.state.since : this.clock();
+    this.state = { status: 'failing', error, since, bytes, restored: false };
+    this.settings.onWriteState?.({ status: 'failing', error });
+    this.recoveryTimer ??= setInterval(() => this.tick(), this.settings.recoveryIntervalMs ?? 1000);
+    this.recoveryTimer.unref();
+  }
+
+  private recovered(): void {
+    this.state = { status: 'writable' };
+    clearInterval(this.recoveryTimer);
+    this.recoveryTimer = undefined;
+    this.settings.onWriteState?.({ status: 'recovered' });
+  }
+
+  /**
+   * Makes the file end exactly after the last acknowledged record again, on a new descriptor (an
+   * old one may keep a failed sync's error). A file shorter than that, or whose last acknowledged
+   * record no longer checks, has lost acknowledged history: the store stops for good.
+   */
+  private async restore(): Promise<void> {
+    const state = this.state;
+    if (state.status !== 'failing' || state.restored) return;
+    let file: LogFile | undefined;
+    try {
+      file = await this.settings.openFile(this.settings.path);
+      const { size } = await file.stat();
+      if (size < this.index.size) throw new AcknowledgedRecordsLostError(`the log holds ${size} bytes, but its acknowledged records end at byte ${this.index.size}`);
+      await this.checkLastRecord(file);
+      if (size > this.index.size) {
+        await file.truncate(this.index.size);
+        await file.datasync();
+      }
+    } catch (error) {
+      await file?.close().catch(() => undefined);
+      state.restoreError = error as Error;
+      if (error instanceof AcknowledgedRecordsLostError) {
+        this.state = { status: 'lost', error };
+        clearInterval(this.recoveryTimer);
+        this.recoveryTimer = undefined;
+        this.settings.onWriteState?.({ status: 'lost', error });
+        this.signalCommit();
+      }
+      return;
+    }
+    const old = this.file;
+    this.file = file;
+    state.restored = true;
+    // Pending reads on the old descriptor finish first: FileHandle.close waits for them.
+    await old.close().catch(() => undefined);
+  }
+
+  private async checkLastRecord(file: LogFile): Promise<void> {
+    const last = this.index.offsets.length - 1;
+    if (last < 0) return;
+    const length = this.index.lengths.at(last);
+    const offset = this.index.offsets.at(last);
+    const buffer = Buffer.allocUnsafe(length);
+    const { bytesRead } = await file.read(buffer, 0, length, offset);
+    const frame = checkFrame(buffer.subarray(0, bytesRead), 0);
+    if (!frame.ok || frame.length !== length) throw new AcknowledgedRecordsLostError(`the last acknowledged record, at byte ${offset}, no longer checks: ${frame.ok ? 'its length changed' : frame.reason}`);
+  }
+
+  /**
+   * While writes fail: restore the file if that is still owed, then learn whether the file system
+   * takes writes again by writing a probe as large as the failed write (so a full disk that got
+   * space back reads as ready again without waiting for the next append).
+   */
+  private tick(): void {
+    if (this.writing || this.closed || this.state.status !== 'failing') return;
+    this.writing = this.write(async () => {
+      await this.restore();
+      const state = this.state;
+      if (state.status !== 'failing' || !state.restored) return;
+      if (await this.probe(Math.min(state.bytes, MAX_PROBE_BYTES))) this.recovered();
+    });
+  }
+
+  private async probe(bytes: number): Promise<boolean> {
+    const path = join(this.settings.dataDir, WRITE_PROBE_FILE);
+    try {
+      const file = await this.settings.openFile(path);
+      try {
+        await writeFully(file, [Buffer.alloc(bytes)], 0);
+      } finally {
+        await file.close().catch(() => undefined);
+      }
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await rm(path, { force: true }).catch(() => undefined);
+    }
   }
 
   /**
@@ -387,13 +531,25 @@ class EmbeddedEventStore implements EventStore {
 
   async checkHealth(): Promise<void> {
     this.assertUsable();
+    if (this.state.status === 'failing') throw this.unavailable();
     await this.file.stat();
+  }
+
+  fatalError(): Error | undefined {
+    const state = this.state;
+    if (state.status === 'lost') return state.error;
+    const restartAfterMs = this.settings.restartAfterMs ?? 60_000;
+    if (state.status === 'failing' && !state.restored && this.clock() - state.since >= restartAfterMs) {
+      return new Error(`the event log could not be restored for ${Math.round(restartAfterMs / 1000)} s: ${(state.restoreError ?? state.error).message}`);
+    }
+    return undefined;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.flushing;
+    await this.writing;
     this.closed = true;
+    clearInterval(this.recoveryTimer);
     await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
     this.signalCommit();
     await this.file.close();
@@ -402,7 +558,7 @@ class EmbeddedEventStore implements EventStore {
 
   private readonly feed = {
     commitCount: () => this.commits,
-    isClosed: () => this.closed || this.failure !== undefined,
+    isClosed: () => this.closed || this.state.status === 'lost',
     nextCommit: () => {
       this.commitSignal ??= withResolvers();
       return this.commitSignal.promise;
@@ -499,15 +655,34 @@ class EmbeddedEventStore implements EventStore {
 
   private assertUsable(): void {
     if (this.closed) throw new EventStoreClosedError();
-    if (this.failure) throw this.unavailable();
+    if (this.state.status === 'lost') throw this.unavailable();
   }
 
   private unavailable(): EventStoreUnavailableError {
-    return new EventStoreUnavailableError(`the event log failed to write and must be reopened: ${this.failure?.message}`, {
-      cause: this.failure,
-    });
+    const state = this.state;
+    switch (state.status) {
+      case 'lost':
+        return new EventStoreUnavailableError(`the event log lost acknowledged records and needs a person: ${state.error.message}`, { cause: state.error });
+      case 'failing': {
+        const since = new Date(state.since).toISOString();
+        return new EventStoreUnavailableError(`the event log cannot write since ${since} (${state.error.message}); it retries on its own`, { cause: state.error });
+      }
+      case 'writable':
+        return new EventStoreUnavailableError('the event log is unavailable');
+      default:
+        return assertNever(state);
+    }
   }
 }
+
+/** Recovery found acknowledged records gone or changed: no retry can bring them back. */
+class AcknowledgedRecordsLostError extends Error {
+  override readonly name = 'AcknowledgedRecordsLostError';
+}
+
+const assertNever = (value: never): never => {
+  throw new Error(`unexpected ${JSON.stringify(value)}`);
+};
 
 const satisfies = (expected: ExpectedRevision, head: number): boolean => {
   switch (expected) {

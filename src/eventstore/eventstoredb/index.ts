@@ -117,6 +117,11 @@ class EventStoreDbStore implements EventStore {
     return this.track(source, (event) => after === undefined || event.position > after);
   }
 
+  /** The client reconnects by itself; nothing here needs a restart of the process. */
+  fatalError(): Error | undefined {
+    return undefined;
+  }
+
   async checkHealth(): Promise<void> {
     this.assertOpen();
     try {
