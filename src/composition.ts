@@ -37,7 +37,9 @@ import { slackRoutes } from './slack/routes.js';
 import { auditRoutes } from './audit/routes.js';
 import { deploymentNews, deploymentNewsEffects } from './deployments/session-news.js';
 import { DeadlineTimer } from './process-managers/deadline-timer.js';
+import { DiskReserve } from './eventstore/embedded/free-space.js';
 import { openEmbeddedEventStore } from './eventstore/embedded/index.js';
+import { admitNewWorkWhileRoom } from './api/new-work-gate.js';
 import { openEventStoreDb } from './eventstore/eventstoredb/index.js';
 import type { EventStore } from './eventstore/port.js';
 import { EventLog } from './events/event-log.js';
@@ -73,11 +75,18 @@ const EXECUTION_ATTEMPTS = 5;
 export const createEventRegistry = (): EventRegistry =>
   new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions, ...sessionEventDefinitions, ...builderEventDefinitions, ...webhookEventDefinitions, ...openCodeServerEventDefinitions, ...deploymentEventDefinitions, ...namespaceEventDefinitions]);
 
-const openStore = (config: GatewayConfig, cwd: string): Promise<EventStore> => {
+const openStore = (config: GatewayConfig, cwd: string, logger: Logger): Promise<EventStore> => {
   const store = config.event_store;
   switch (store.type) {
     case 'embedded':
-      return openEmbeddedEventStore({ dataDir: resolve(cwd, store.data_dir) });
+      return openEmbeddedEventStore({
+        dataDir: resolve(cwd, store.data_dir),
+        onWriteState: ({ status, error }) => {
+          if (status === 'recovered') logger.info('the event log writes again');
+          else if (status === 'failing') logger.warn({ err: error }, 'the event log failed to write; it retries on its own');
+          else logger.error({ err: error }, 'the event log lost acknowledged records; the gateway needs a restart and a person');
+        },
+      });
     case 'eventstoredb':
       return openEventStoreDb(store.connection_string);
     default: {
@@ -104,7 +113,11 @@ export const startGateway = async (
   if (E.isLeft(signals)) throw new Error(signals.left);
   const logger = options.logger ?? pino({ base: { service: 'ai-dev-gateway' }, redact: ['req.headers.authorization'] });
   const metrics = new GatewayMetrics();
-  const store = instrumentEventStore(await openStore(config, cwd), metrics);
+  const store = instrumentEventStore(await openStore(config, cwd, logger), metrics);
+  // The room kept on the embedded log's disk for work under way (EventStoreDB keeps its own).
+  const reserve = config.event_store.type === 'embedded' ? new DiskReserve(resolve(cwd, config.event_store.data_dir), config.event_store.min_free_bytes) : undefined;
+  if (reserve) metrics.watchFreeBytes(() => reserve.freeBytes());
+  const admitNewWork = reserve ? admitNewWorkWhileRoom(() => reserve.shortfall()) : undefined;
   const eventLog = new EventLog(store, createEventRegistry());
   const runtimeOptions = {
     eventLog,
@@ -213,8 +226,10 @@ export const startGateway = async (
       logger,
       authenticate: (token) => authenticate(config.auth.tokens, token),
       metrics,
+      liveness: () => store.fatalError(),
       checks: {
         event_store: () => store.checkHealth(),
+        ...(reserve ? { disk: () => failWith(reserve.shortfall()) } : {}),
         ...(agents ? { opencode: () => agents.server.health() } : {}),
         ...(kubeConfigured ? { kubernetes: () => cluster.health() } : {}),
       },
@@ -223,7 +238,7 @@ export const startGateway = async (
       rateLimitPerMinute: config.server.rate_limit_per_minute,
       routers: [
         routingRoutes(signals.right),
-        sessionRoutes({ eventLog, views: sessionViewRunner, sse, signals: signals.right, autoConfirmConfidence: config.routing.auto_confirm_confidence }),
+        sessionRoutes({ eventLog, views: sessionViewRunner, sse, signals: signals.right, autoConfirmConfidence: config.routing.auto_confirm_confidence, admitNewWork }),
         webhookRoutes({ eventLog, failed: failedWebhookRunner }),
         deploymentRoutes({
           eventLog,
@@ -234,6 +249,7 @@ export const startGateway = async (
           confirmationTimeout: config.deployment.confirmation_timeout,
           present,
           sse,
+          admitNewWork,
         }),
         namespaceRoutes({ eventLog, views: namespaceViewRunner }),
         auditRoutes({ store: eventLog.store }),
@@ -267,4 +283,10 @@ export const startGateway = async (
         await store.close();
       })()),
   };
+};
+
+/** A readiness check from a reason that may be missing: fails with it when there is one. */
+const failWith = async (reason: Promise<string | undefined>): Promise<void> => {
+  const why = await reason;
+  if (why !== undefined) throw new Error(why);
 };

@@ -20,6 +20,8 @@ export interface AppDependencies {
   readonly authenticate: Authenticator;
   readonly metrics: GatewayMetrics;
   readonly checks: Readonly<Record<string, ReadinessCheck | undefined>>;
+  /** For GET /health: what only a restart can mend, or undefined. */
+  readonly liveness?: () => Error | undefined;
   readonly corsOrigins: readonly string[];
   readonly bodyLimitBytes: number;
   /** Requests per minute per token on /api/*; unlimited when absent. */
@@ -40,7 +42,7 @@ export interface AppDependencies {
 export const createApp = (deps: AppDependencies): Koa => {
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are logged once, by the problems middleware
-  const routers = [serviceRoutes({ version: API_VERSION, metrics: deps.metrics, checks: deps.checks, openApiDocument: buildOpenApiDocument(API_VERSION) }), ...(deps.routers ?? [])];
+  const routers = [serviceRoutes({ version: API_VERSION, metrics: deps.metrics, checks: deps.checks, liveness: deps.liveness, openApiDocument: buildOpenApiDocument(API_VERSION) }), ...(deps.routers ?? [])];
 
   app.use(requestIds(deps.logger));
   app.use(accessLog);

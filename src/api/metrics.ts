@@ -29,6 +29,18 @@ export class GatewayMetrics {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
   }
 
+  /** Reports the embedded log's free space, read at each scrape; a store without a local disk has no such gauge. */
+  watchFreeBytes(measure: () => Promise<number>): void {
+    new Gauge({
+      name: 'gateway_event_store_free_bytes',
+      help: "Bytes free on the embedded event log's file system, read at each scrape",
+      registers: [this.registry],
+      async collect() {
+        this.set(await measure());
+      },
+    });
+  }
+
   /** For the process-manager and projection runtimes' `onLag` callbacks. */
   readonly reportLag = (subscriber: string, lag: number): void => {
     this.subscriptionLag.set({ subscriber }, lag);

@@ -10,27 +10,44 @@ export interface ServiceRoutesOptions {
   readonly metrics: GatewayMetrics;
   /** event_store always; opencode and kubernetes once later phases configure them. */
   readonly checks: Readonly<Record<string, ReadinessCheck | undefined>>;
+  /**
+   * Why the process cannot go on without a restart (a store that lost acknowledged records), or
+   * undefined. No I/O: an orchestrator's liveness probe restarts the process when it answers.
+   */
+  readonly liveness?: () => Error | undefined;
   readonly openApiDocument: object;
   /** A check that takes longer than this counts as failed. */
   readonly checkTimeoutMs?: number;
 }
 
 const REQUIRED_CHECKS = ['event_store', 'opencode', 'kubernetes'] as const;
+/**
+ * Only these make /ready answer 503: without the event store the API cannot serve. The others
+ * (OpenCode, the lab cluster, the disk reserve) show as `degraded` with 200, so a readiness
+ * probe never takes the whole API out of its Service because a dependency of some work is down.
+ */
+const CRITICAL_CHECKS: ReadonlySet<string> = new Set(['event_store']);
 
 /** The public routes: liveness, readiness, metrics, the contract and its rendering. */
 export const serviceRoutes = (options: ServiceRoutesOptions): Router => {
   const router = new Router();
   const document = JSON.stringify(options.openApiDocument);
   router.get('/health', (ctx) => {
+    const fatal = options.liveness?.();
+    if (fatal) {
+      ctx.status = 503;
+      ctx.body = { status: 'failing', version: options.version, reason: fatal.message };
+      return;
+    }
     ctx.body = { status: 'ok', version: options.version };
   });
   router.get('/ready', async (ctx) => {
     const names = [...new Set([...REQUIRED_CHECKS, ...Object.keys(options.checks)])];
     const results = await Promise.all(names.map(async (name) => [name, await runCheck(options.checks[name], options.checkTimeoutMs ?? 2000)] as const));
     const checks = Object.fromEntries(results);
-    const ready = results.every(([, result]) => result === 'ok' || result === 'not configured');
-    ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : 'degraded', checks };
+    const failed = results.filter(([, result]) => result !== 'ok' && result !== 'not configured').map(([name]) => name);
+    ctx.status = failed.some((name) => CRITICAL_CHECKS.has(name)) ? 503 : 200;
+    ctx.body = { status: failed.length === 0 ? 'ready' : 'degraded', checks };
   });
   router.get('/metrics', async (ctx) => {
     ctx.type = options.metrics.registry.contentType;

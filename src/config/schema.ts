@@ -41,10 +41,15 @@ export const ServerConfig = t.type({
 
 export const EventStoreConfig = t.union(
   [
-    t.type({ type: t.literal('embedded'), data_dir: absoluteOrRelativePath }),
+    t.type({
+      type: t.literal('embedded'),
+      data_dir: absoluteOrRelativePath,
+      /** Below this many free bytes on the log's file system new sessions and deployments are refused (503), so work under way can finish. */
+      min_free_bytes: intIn(0, Number.MAX_SAFE_INTEGER, 'bytes (integer >= 0)'),
+    }),
     t.type({ type: t.literal('eventstoredb'), connection_string: refine(t.string, (s) => /^(esdb|kurrentdb|kurrent)(\+discover)?:\/\//.test(s), 'esdb:// connection string') }),
   ],
-  'embedded { data_dir } | eventstoredb { connection_string }',
+  'embedded { data_dir, min_free_bytes } | eventstoredb { connection_string }',
 );
 
 export const RoutingConfig = t.type({

@@ -36,6 +36,8 @@ export interface DeploymentRoutesOptions {
   readonly newId?: () => string;
   readonly clock?: () => Date;
   readonly viewWaitMs?: number;
+  /** Throws (a 503 problem) while there is no room to start new work; absent: always room. */
+  readonly admitNewWork?: () => Promise<void>;
 }
 
 const STATUSES = new Set(['awaiting_confirmation', 'confirmed', 'deploying', 'testing', 'succeeded', 'failed', 'rejected', 'expired']);
@@ -73,6 +75,7 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
 
   router.post('/api/deployments', async (ctx) => {
     const body = decodeBody(CreateDeploymentBody, ctx);
+    await options.admitNewWork?.();
     const session = options.sessions.get(body.session_id);
     if (!session) throw new ProblemError(404, `no session ${body.session_id}`);
     if (SESSION_ENDED.has(session.status)) throw new ProblemError(409, `a ${session.status} session cannot deploy (the session is ${session.status})`);

@@ -51,6 +51,8 @@ export interface SessionRoutesOptions {
   readonly clock?: () => Date;
   /** How long a command's response waits for the view to show its events. */
   readonly viewWaitMs?: number;
+  /** Throws (a 503 problem) while there is no room to start new work; absent: always room. */
+  readonly admitNewWork?: () => Promise<void>;
 }
 
 const LIVE = new Set(['initializing', 'awaiting_route', 'active', 'paused']);
@@ -89,6 +91,7 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
     const names = body.repos.map((repo) => repo.name);
     const repeated = names.flatMap((name, index) => (names.indexOf(name) !== index ? [{ path: `repos[${index}].name`, message: `repo ${name} is listed twice` }] : []));
     if (repeated.length > 0) throw new ProblemError(400, `the request body is not valid: ${repeated.length} problem${repeated.length === 1 ? '' : 's'}`, { errors: repeated });
+    await options.admitNewWork?.();
     const sessionId = newId();
     await claimBuilder(ctx, `${body.category}-${body.project}`, sessionId);
     await run(ctx, sessionId, {

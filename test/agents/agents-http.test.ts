@@ -130,15 +130,21 @@ test.serial('/ready reports the OpenCode server', async (t) => {
   const { gateway } = await start(t);
   const ready = await eventually(async () => {
     const response = await fetch(`${gateway.url}/ready`);
-    return response.status === 200 ? ((await response.json()) as { checks: Record<string, string> }) : undefined;
+    const body = (await response.json()) as { status: string; checks: Record<string, string> };
+    return body.status === 'ready' ? body : undefined;
   }, 'ready');
   t.is(ready.checks['opencode'], 'ok');
   const pid = gateway.agents!.server.pid!;
   process.kill(pid, 'SIGKILL');
-  const down = (await (await fetch(`${gateway.url}/ready`)).json()) as { status: string; checks: Record<string, string> };
+  const downResponse = await fetch(`${gateway.url}/ready`);
+  t.is(downResponse.status, 200, 'OpenCode down does not take the API out of its Service');
+  const down = (await downResponse.json()) as { status: string; checks: Record<string, string> };
   t.like(down, { status: 'degraded' });
   t.regex(down.checks['opencode'] ?? '', /^error: /);
-  await eventually(async () => ((await fetch(`${gateway.url}/ready`)).status === 200 ? true : undefined), 'ready again after the restart');
+  await eventually(async () => {
+    const body = (await (await fetch(`${gateway.url}/ready`)).json()) as { status: string; checks: Record<string, string> };
+    return body.status === 'ready' && body.checks['opencode'] === 'ok' ? true : undefined;
+  }, 'ready again after the restart');
 });
 
 test.serial('the personas are OpenCode agents of the shared server', async (t) => {

@@ -22,7 +22,7 @@ export const startBenchGateway = async (
       ...config,
       ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
       server: { ...config.server, rate_limit_per_minute: 1_000_000 },
-      event_store: { type: 'embedded', data_dir: join(dir, 'events') },
+      event_store: { type: 'embedded', data_dir: join(dir, 'events'), min_free_bytes: 0 },
       workspace: { ...config.workspace, ...options.workspace },
       opencode: { ...config.opencode, enabled: false },
     },

@@ -30,7 +30,7 @@ test('the shipped file decodes with laptop defaults and the production values th
   const config = shipped();
   t.is(config.server.host, '127.0.0.1');
   t.is(config.server.port, 8000);
-  t.deepEqual(config.event_store, { type: 'embedded', data_dir: './.gateway/events' });
+  t.deepEqual(config.event_store, { type: 'embedded', data_dir: './.gateway/events', min_free_bytes: 268435456 });
   t.is(config.data_dir, resolve('.gateway'));
   t.like(config.opencode, { cli_path: 'node_modules/.bin/opencode', personas_dir: 'config/personas', permission_policy: 'workspace', max_provider_retries: 3 });
   t.is(shipped({ OPENCODE_CLI: '/usr/local/bin/opencode' }).opencode.cli_path, '/usr/local/bin/opencode');

@@ -8,6 +8,8 @@ export interface CampaignResult {
   readonly kills: number;
   readonly acknowledged: number;
   readonly eventsInLog: number;
+  /** Appends the children saw refused for a file fault (and retried); 0 without `faults`. */
+  readonly faults: number;
   readonly problems: readonly string[];
 }
 
@@ -16,18 +18,29 @@ const CHILD = join(import.meta.dirname, 'append-child.ts');
 /**
  * Kills an appending child with SIGKILL at random moments, `kills` times, on one growing log.
  * After each kill the log is reopened and every acknowledged event must be there, intact and
- * in order; the next child then continues on the same log.
+ * in order; the next child then continues on the same log. With `faults` the children's log
+ * file also suffers random write faults (short writes, ENOSPC, EIO on write and on sync, failed
+ * cut backs): refused appends are retried by the child and counted here.
  */
-export const runCrashCampaign = async (options: { dataDir: string; kills: number; writers?: number; maxDelayMs?: number; random?: () => number }): Promise<CampaignResult> => {
+export const runCrashCampaign = async (options: {
+  dataDir: string;
+  kills: number;
+  writers?: number;
+  maxDelayMs?: number;
+  random?: () => number;
+  faults?: boolean;
+}): Promise<CampaignResult> => {
   const random = options.random ?? Math.random;
   const acknowledged = new Map<string, Map<number, string>>();
   const problems: string[] = [];
   let acks = 0;
+  let faults = 0;
   let eventsInLog = 0;
   // Revisions already verified per stream: each kill checks what is new, the last kill everything.
   const verified = new Map<string, number>();
   for (let kill = 0; kill < options.kills; kill++) {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, options.dataDir, String(options.writers ?? 8)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [CHILD, options.dataDir, String(options.writers ?? 8), ...(options.faults ? ['faults'] : [])];
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let errors = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -40,6 +53,7 @@ export const runCrashCampaign = async (options: { dataDir: string; kills: number
     if (signal !== 'SIGKILL') problems.push(`kill ${kill}: child ended by itself (code ${code}): ${errors.trim()}`);
     for (const line of output.split('\n')) {
       const [word, stream, revision, id] = line.split(' ');
+      if (word === 'fault') faults++;
       if (word !== 'ack') continue;
       let acked = acknowledged.get(stream!);
       if (!acked) acknowledged.set(stream!, (acked = new Map()));
@@ -71,5 +85,5 @@ export const runCrashCampaign = async (options: { dataDir: string; kills: number
     }
     if (problems.length > 0) break;
   }
-  return { kills: options.kills, acknowledged: acks, eventsInLog, problems };
+  return { kills: options.kills, acknowledged: acks, eventsInLog, faults, problems };
 };

@@ -39,6 +39,8 @@ export interface TestGatewayOptions {
   /** How often durable deadlines are checked (default 1000 ms). */
   readonly deadlineIntervalMs?: number;
   readonly deadlineClock?: () => Date;
+  /** The embedded log's disk reserve (default 0: never short). */
+  readonly minFreeBytes?: number;
 }
 
 /** A real repository with one commit under the repos root, for the workspace manager to use. */
@@ -69,7 +71,7 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
     secrets: { ...loaded.right.secrets, bundleSecret: options.bundleSecret ?? 'bundle-secret-for-tests', slackSigningSecret: options.slackSigningSecret },
     deployment: { ...loaded.right.deployment, ...options.deployment },
     kubernetes: { ...loaded.right.kubernetes, ...options.kubernetes },
-    event_store: { type: 'embedded', data_dir: join(dir, 'events') },
+    event_store: { type: 'embedded', data_dir: join(dir, 'events'), min_free_bytes: options.minFreeBytes ?? 0 },
     workspace: { ...loaded.right.workspace, ...options.workspace },
     webhooks: { ...loaded.right.webhooks, ...options.webhooks },
     opencode: {

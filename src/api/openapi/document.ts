@@ -57,10 +57,11 @@ const PROBLEM_TEXT: Record<number, string> = {
   415: 'Body is not JSON',
   422: '`Idempotency-Key` reused with a different body',
   429: 'Rate limited',
-  503: 'A dependency (the event store) is unavailable',
+  503: 'A dependency (the event store) is unavailable, or, for an operation that starts new work (a session, a deployment), the event log’s disk is below its reserve; `detail` says which, `Retry-After` when to try again',
 };
 const problem = (status: number) => ({
   description: PROBLEM_TEXT[status] ?? 'Error',
+  ...(status === 503 ? { headers: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'string' } } } } : {}),
   content: { 'application/problem+json': { schema: ref('Problem') } },
 });
 
@@ -71,13 +72,22 @@ const sessionId = pathParam('session_id', 'Session id');
 const deploymentId = pathParam('deployment_id', 'Deployment id');
 
 export const operations: Record<string, Record<string, Op>> = {
-  '/health': { get: { tag: 'service', summary: 'Liveness (no I/O)', implemented: true, responses: { 200: json(ref('Health'), 'Alive') } } },
+  '/health': {
+    get: {
+      tag: 'service',
+      summary: 'Liveness (no I/O)',
+      description: 'Fails only for what a restart of the process is needed for: the embedded event log lost acknowledged records, or could not be restored after a write failure for 60 s. A full disk is not such a failure: the log recovers by itself when space returns (see /ready).',
+      implemented: true,
+      responses: { 200: json(ref('Health'), 'Alive'), 503: json(ref('Health'), 'Failing: only a restart can mend it; `reason` says why') },
+    },
+  },
   '/ready': {
     get: {
       tag: 'service',
-      summary: 'Readiness: checks the event store, OpenCode (when enabled) and Kubernetes (when a cluster is configured; else "not configured")',
+      summary: 'Readiness: the event store (503 when it cannot serve, e.g. its writes fail), the disk reserve of the embedded log, OpenCode (when enabled) and Kubernetes (when a cluster is configured; else "not configured")',
+      description: 'Only the event store makes this 503: without it the API cannot serve. A failing `disk` (free space below `event_store.min_free_bytes`: new sessions and deployments wait), `opencode` or `kubernetes` check answers 200 with `status: "degraded"`, so a readiness probe never takes the API away for them.',
       implemented: true,
-      responses: { 200: json(ref('Readiness'), 'Ready'), 503: json(ref('Readiness'), 'Degraded: a check failed') },
+      responses: { 200: json(ref('Readiness'), 'Ready, or degraded with the event store working'), 503: json(ref('Readiness'), 'The event store cannot serve') },
     },
   },
   '/metrics': {
@@ -118,7 +128,7 @@ export const operations: Record<string, Record<string, Op>> = {
     post: {
       tag: 'sessions',
       summary: 'Open a session: workspace, route suggestion, agent',
-      description: 'Suggests a route at once (`RouteSuggested`); at or above the auto-confirm confidence it confirms it, below it the session waits in `awaiting_route` and a `routing_suggestion` webhook asks a person.',
+      description: 'Suggests a route at once (`RouteSuggested`); at or above the auto-confirm confidence it confirms it, below it the session waits in `awaiting_route` and a `routing_suggestion` webhook asks a person. While the event log’s disk is below its reserve (`event_store.min_free_bytes`) this is a 503 with `Retry-After`, so work under way can finish.',
       implemented: true,
       roles: COMMAND,
       body: ref('CreateSessionRequest'),
@@ -221,7 +231,7 @@ export const operations: Record<string, Record<string, Op>> = {
       tag: 'deployments',
       summary: 'Plan a deployment of the session’s branch; asks for confirmation',
       description:
-        'Plans the head commit of the branch (default: the session’s builder branch) of the repo (default: the session’s first): its files (git’s own list) split into ConfigMaps and a PVC, the detected runtime, namespace `<project>-lab` and its URL. A `deployment_confirmation_requested` webhook asks for confirmation; without an answer within `deployment.confirmation_timeout` seconds it expires. 400 names a repo the session lacks or a branch that does not exist; 409 when the workspace is not ready, the session has ended, or the runtime cannot be told.',
+        'Plans the head commit of the branch (default: the session’s builder branch) of the repo (default: the session’s first): its files (git’s own list) split into ConfigMaps and a PVC, the detected runtime, namespace `<project>-lab` and its URL. A `deployment_confirmation_requested` webhook asks for confirmation; without an answer within `deployment.confirmation_timeout` seconds it expires. 400 names a repo the session lacks or a branch that does not exist; 409 when the workspace is not ready, the session has ended, or the runtime cannot be told. 503 with `Retry-After` while the event log’s disk is below its reserve (`event_store.min_free_bytes`), so work under way can finish.',
       implemented: true,
       roles: COMMAND,
       body: ref('CreateDeploymentRequest'),

@@ -21,7 +21,15 @@ export const schemas: Record<string, object> = {
       errors: { type: 'array', items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } } },
     },
   },
-  Health: { type: 'object', required: ['status', 'version'], properties: { status: { const: 'ok' }, version: { type: 'string', examples: ['1.0.0'] } } },
+  Health: {
+    type: 'object',
+    required: ['status', 'version'],
+    properties: {
+      status: { type: 'string', enum: ['ok', 'failing'] },
+      version: { type: 'string', examples: ['1.0.0'] },
+      reason: { type: 'string', description: 'With `failing`: what only a restart can mend' },
+    },
+  },
   Readiness: {
     type: 'object',
     required: ['status', 'checks'],
@@ -29,8 +37,8 @@ export const schemas: Record<string, object> = {
       status: { type: 'string', enum: ['ready', 'degraded'] },
       checks: {
         type: 'object',
-        description: '"ok", "error: <reason>", or "not configured" for each dependency.',
-        properties: { event_store: { type: 'string' }, opencode: { type: 'string' }, kubernetes: { type: 'string' } },
+        description: '"ok", "error: <reason>", or "not configured" for each dependency. `disk` (embedded log only): the free space of the log’s file system against its reserve.',
+        properties: { event_store: { type: 'string' }, disk: { type: 'string' }, opencode: { type: 'string' }, kubernetes: { type: 'string' } },
         required: ['event_store'],
       },
     },

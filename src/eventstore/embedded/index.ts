@@ -331,9 +331,10 @@ class EmbeddedEventStore implements EventStore {
   }
 
   private fail(error: Error, bytes: number): void {
+    const wasFailing = this.state.status === 'failing';
     const since = this.state.status === 'failing' ? this.state.since : this.clock();
     this.state = { status: 'failing', error, since, bytes, restored: false };
-    this.settings.onWriteState?.({ status: 'failing', error });
+    if (!wasFailing) this.settings.onWriteState?.({ status: 'failing', error });
     this.recoveryTimer ??= setInterval(() => this.tick(), this.settings.recoveryIntervalMs ?? 1000);
     this.recoveryTimer.unref();
   }
