@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, open, rename, rm, stat, writeFile } from 'node:f
 import { dirname, join } from 'node:path';
 import { create } from 'tar';
 import type { RepoFile } from '../deployments/repo-files.js';
+import { syncDirectory } from '../files/replace-file.js';
 import { codeDigest } from './manifests.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -52,6 +53,8 @@ export class BundleStore {
         await handle.close();
       }
       await rename(archive, target);
+      // The rename must survive a crash too: a lab's pod spec will name this archive.
+      await syncDirectory(this.dir);
       return { sha256, bytes: (await stat(target)).size };
     } finally {
       await rm(staging, { recursive: true, force: true });

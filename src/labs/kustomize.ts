@@ -1,22 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { replaceFileDurably } from '../files/replace-file.js';
 import { APPLY_STEPS, type ApplyStep, type KubeObject } from './manifests.js';
 
 const KUSTOMIZATION = 'kustomization.yaml';
-
-/** Written beside the target and renamed over it, so a reader never sees half a file. */
-const replaceFile = async (path: string, text: string): Promise<void> => {
-  const temp = `${path}.${randomUUID()}.tmp`;
-  try {
-    await writeFile(temp, text);
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-};
 
 // lineWidth 0: long values (scripts, base64) stay on one line instead of being folded.
 const documentsOf = (objects: readonly KubeObject[]): string => objects.map((object) => stringify(object, { lineWidth: 0 })).join('---\n');
@@ -32,8 +20,8 @@ export const writeKustomization = async (dir: string, objects: Partial<Record<Ap
   await mkdir(dir, { recursive: true });
   const steps = APPLY_STEPS.filter((step) => (objects[step]?.length ?? 0) > 0);
   const resources = steps.map((step) => `${step}.yaml`);
-  for (const step of steps) await replaceFile(join(dir, `${step}.yaml`), documentsOf(objects[step]!));
-  await replaceFile(join(dir, KUSTOMIZATION), stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }));
+  for (const step of steps) await replaceFileDurably(join(dir, `${step}.yaml`), documentsOf(objects[step]!));
+  await replaceFileDurably(join(dir, KUSTOMIZATION), stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }));
   for (const step of APPLY_STEPS) if (!steps.includes(step)) await rm(join(dir, `${step}.yaml`), { force: true });
   return [...resources, KUSTOMIZATION];
 };

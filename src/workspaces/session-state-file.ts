@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { replaceFileDurably } from '../files/replace-file.js';
 import { evolveSessionView, type SessionView } from '../../projections/session-view.js';
 import type { EventLog } from '../events/event-log.js';
 import type { SessionEvent } from '../sessions/events.js';
@@ -24,15 +24,12 @@ Record each decision as it is made: what was decided, why, and what it costs.
 
 /**
  * Rewrites `<workspace>/.session-state.yaml` from the session's events: a view for the agent and
- * for people in the workspace, never the source of truth. Written to a temporary file and
- * renamed, so a reader never sees half a file; skipped when the workspace is gone.
+ * for people in the workspace, never the source of truth. Replaced whole and durably, so a reader
+ * (or the file after a crash or a full disk) never holds half of it; skipped when the workspace is gone.
  */
 export const writeSessionState = async (eventLog: EventLog, sessionId: string): Promise<void> => {
   let view: SessionView | undefined;
   for (const stored of await eventLog.readStream<SessionEvent>(sessionStream(sessionId))) view = evolveSessionView(view, stored);
   if (!view?.workspace_path || !existsSync(view.workspace_path)) return;
-  const file = join(view.workspace_path, SESSION_STATE_FILE);
-  const temporary = `${file}.tmp`;
-  await writeFile(temporary, `# Written by the gateway from the session's events; edits are overwritten.\n${stringify(view)}`);
-  await rename(temporary, file);
+  await replaceFileDurably(join(view.workspace_path, SESSION_STATE_FILE), `# Written by the gateway from the session's events; edits are overwritten.\n${stringify(view)}`);
 };

@@ -3,7 +3,7 @@ import type { StoredEvent } from '../events/stored-event.js';
 import type { EffectHandlers, ProcessManager, Reaction } from '../process-managers/process-manager.js';
 import type { SessionEvent } from '../sessions/events.js';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { replaceFileDurably } from '../files/replace-file.js';
 import { join } from 'node:path';
 import type { EventLog } from '../events/event-log.js';
 import { MissingWorktreeError, removeWorkspace, UnknownRepoError, type RepoSpec } from './git-workspace.js';
@@ -61,7 +61,7 @@ export const workspaceEffects = (options: {
       try {
         const result = await initializeWorkspace({ basePath: options.basePath, reposRoot: options.reposRoot, builder: request.builder, repos: request.repos, task: options.task });
         const decisions = join(result.workspacePath, ARCH_DECISIONS_FILE);
-        if (!existsSync(decisions)) await writeFile(decisions, archDecisionsTemplate(request.builder));
+        if (!existsSync(decisions)) await replaceFileDurably(decisions, archDecisionsTemplate(request.builder));
         return [{ type: 'WorkspaceInitialized', data: { workspace_path: result.workspacePath, repos: result.repos, initialized_at: clock().toISOString() } }];
       } catch (error) {
         const failed = { builder: request.builder, reason: error instanceof Error ? error.message : String(error), failed_at: clock().toISOString() };
