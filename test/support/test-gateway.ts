@@ -41,6 +41,9 @@ export interface TestGatewayOptions {
   readonly deadlineClock?: () => Date;
   /** The embedded log's disk reserve (default 0: never short). */
   readonly minFreeBytes?: number;
+  /** Where the embedded log lives (default: a folder of the test's own), e.g. on a small disk. */
+  readonly eventsDir?: string;
+  readonly server?: Partial<GatewayConfig['server']>;
 }
 
 /** A real repository with one commit under the repos root, for the workspace manager to use. */
@@ -67,11 +70,12 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
   if (kubeconfig) await writeFile(kubeconfig, options.kubeconfig!);
   const config: GatewayConfig = {
     ...loaded.right,
+    server: { ...loaded.right.server, ...options.server },
     kubeconfig,
     secrets: { ...loaded.right.secrets, bundleSecret: options.bundleSecret ?? 'bundle-secret-for-tests', slackSigningSecret: options.slackSigningSecret },
     deployment: { ...loaded.right.deployment, ...options.deployment },
     kubernetes: { ...loaded.right.kubernetes, ...options.kubernetes },
-    event_store: { type: 'embedded', data_dir: join(dir, 'events'), min_free_bytes: options.minFreeBytes ?? 0 },
+    event_store: { type: 'embedded', data_dir: options.eventsDir ?? join(dir, 'events'), min_free_bytes: options.minFreeBytes ?? 0 },
     workspace: { ...loaded.right.workspace, ...options.workspace },
     webhooks: { ...loaded.right.webhooks, ...options.webhooks },
     opencode: {
