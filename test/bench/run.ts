@@ -1,5 +1,6 @@
 import { benchAgents } from './agents.js';
 import { benchDeploy } from './deploy.js';
+import { benchDisk } from './disk.js';
 import { benchEventStore, type Figure } from './eventstore.js';
 import { benchSoak } from './soak.js';
 import { benchWorkspaces } from './workspaces.js';
@@ -14,6 +15,7 @@ const benchmarks: Record<string, () => Promise<Figure[]>> = {
   agents: () => benchAgents(),
   deploy: () => benchDeploy(),
   soak: () => benchSoak(),
+  disk: () => benchDisk(),
 };
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));

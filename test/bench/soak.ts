@@ -97,6 +97,23 @@ class Tally {
   }
 }
 
+/** How long the log is watched after the load: an idle gateway appends nothing. */
+const REST_MS = 10_000;
+
+const logHead = async (gateway: Gateway): Promise<number> => (await gateway.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 }))[0]?.position ?? -1;
+
+/** How many events of each type the log holds after `from` up to `to` (positions). */
+const typesBetween = async (gateway: Gateway, from: number, to: number): Promise<Map<string, number>> => {
+  const counts = new Map<string, number>();
+  for (let next = from + 1; next <= to; ) {
+    const page = await gateway.eventLog.store.readAll({ fromPosition: next, maxCount: 1000 });
+    if (page.length === 0) break;
+    for (const event of page) if (event.position <= to) counts.set(event.type, (counts.get(event.type) ?? 0) + 1);
+    next = page[page.length - 1]!.position + 1;
+  }
+  return counts;
+};
+
 export const benchSoak = async (): Promise<Figure[]> => {
   const seconds = Number(process.env['SOAK_SECONDS'] ?? 30);
   const concurrency = Number(process.env['SOAK_CONCURRENCY'] ?? 8);
@@ -140,6 +157,7 @@ export const benchSoak = async (): Promise<Figure[]> => {
       };
 
       const start = await measure();
+      const headAtStart = await logHead(gateway);
       const deadline = performance.now() + seconds * 1000;
       let running = true;
 
@@ -239,6 +257,13 @@ export const benchSoak = async (): Promise<Figure[]> => {
       await sleep(500);
       const end = await measure();
       samples.push(end);
+      const headAtEnd = await logHead(gateway);
+      const types = await typesBetween(gateway, headAtStart, headAtEnd);
+      const checkpoints = types.get('CheckpointSaved') ?? 0;
+      const appendedUnderLoad = headAtEnd - headAtStart;
+      // The load is over: the log must now stand still.
+      await sleep(REST_MS);
+      const appendedAtRest = (await logHead(gateway)) - headAtEnd;
 
       // Least-squares slope of heap after GC against requests served, after the warm-up.
       const meanX = samples.reduce((sum, sample) => sum + sample.requests, 0) / samples.length;
@@ -259,6 +284,13 @@ export const benchSoak = async (): Promise<Figure[]> => {
         { name: 'request latency, commands (202)', value: `p50 ${percentile(tally.commandLatencies, 50).toFixed(1)} ms, p99 ${percentile(tally.commandLatencies, 99).toFixed(1)} ms`, target: '—', met: undefined },
         { name: 'SSE subscriptions opened, frames received', value: `${tally.sseOpened}, ${tally.sseFrames}`, target: '—', met: undefined },
         { name: 'events appended', value: `${end.events - start.events} (${((end.events - start.events) / elapsedMinutes / 60).toFixed(0)}/s)`, target: '—', met: undefined },
+        {
+          name: 'checkpoint events under load',
+          value: `${checkpoints} of ${appendedUnderLoad} (${((100 * checkpoints) / Math.max(1, appendedUnderLoad)).toFixed(2)}%); reaction records ${(types.get('ReactionCompleted') ?? 0) + (types.get('ReactionFailed') ?? 0)}`,
+          target: '< 1%',
+          met: checkpoints < appendedUnderLoad / 100,
+        },
+        { name: `events appended at rest (${REST_MS / 1000} s after the load)`, value: String(appendedAtRest), target: '0', met: appendedAtRest === 0 },
         { name: 'RSS: start, after warm-up, end', value: `${mb(start.rss)}, ${mb(warm.rss)}, ${mb(end.rss)}`, target: '—', met: undefined },
         { name: 'heap after GC: start, after warm-up, end', value: `${mb(start.heapUsed)}, ${mb(warm.heapUsed)}, ${mb(end.heapUsed)}`, target: '—', met: undefined },
         {
