@@ -8,6 +8,8 @@ import type { EffectContext, EffectHandlers, ProcessManager } from '../../src/pr
 import { reactionEventId } from '../../src/process-managers/reaction-ids.js';
 import { ProcessManagerRunner, type ProcessManagerRunnerOptions, type ReactionOutcome } from '../../src/process-managers/runtime.js';
 import { PositionTimeoutError } from '../../src/projections/position-tracker.js';
+import { storeSource } from '../../src/audit/source.js';
+import { verifyLog } from '../../src/audit/verify.js';
 import { counterDecider, counterEventDefinitions } from '../support/counter.js';
 import { openTestEventLog, testContext } from '../support/test-store.js';
 import { ordersProcessManager, orderEventDefinitions, type ChargeEffect, type OrderEvent } from './orders.js';
@@ -274,6 +276,31 @@ test('runners at rest append nothing: no checkpoint for time passing or for othe
     [],
     `${headAtRest!.position - headAfterWork!.position} events appended while nothing happened`,
   );
+});
+
+test('a log full of checkpoints from the old rules opens, verifies and resumes from the last one, adding none at rest', async (t) => {
+  const { eventLog, testStore, registry } = await setUp(t);
+  await placeOrders(eventLog, ['o1']);
+  const checkpointStream = 'pm-orders-checkpoint';
+  // What the old runners left behind: a save every second of an idle gateway, for days.
+  let last = -1;
+  for (let i = 0; i < 2000; i++) {
+    const [head] = await eventLog.store.readAll({ direction: 'backwards', maxCount: 1 });
+    last = head!.position;
+    await eventLog.append(checkpointStream, [{ type: 'CheckpointSaved', data: { subscriber: 'orders', position: last } }], { expectedRevision: 'any', context: testContext({ actor: 'pm:orders' }) });
+  }
+  const { EventLog: Log } = await import('../../src/events/event-log.js');
+  const reopened = new Log(await testStore.reopen(), registry);
+  t.deepEqual(await verifyLog(storeSource(reopened.store)), { ok: true, events_checked: 2002, first_bad: null });
+  const pm = runner(t, reopened);
+  await pm.start();
+  t.true(pm.position >= last, 'resumed after the last checkpoint');
+  await settle(reopened, pm);
+  const [head] = await reopened.store.readAll({ direction: 'backwards', maxCount: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  const [after] = await reopened.store.readAll({ direction: 'backwards', maxCount: 1 });
+  t.is(after!.position, head!.position, 'nothing appended at rest');
+  t.deepEqual(await typesIn(reopened, 'payment-o1'), [], 'the order placed before the last checkpoint is not charged again');
 });
 
 test('stop() saves no checkpoint when the runner did no work since the last one', async (t) => {
