@@ -22,6 +22,7 @@ import { checkFrame, decodeBodyAt, encodeFrame, findValidFrameAfter } from './fr
 import { IntList } from './growable.js';
 import { lockFolder, type FolderLock } from './lock.js';
 import { openLogFile, writeFully, type LogFile, type OpenLogFile } from './log-file.js';
+import { AcknowledgedRecordsLostError, probeWritable, restoreLog } from './recovery.js';
 import { PagedSubscription } from './subscription.js';
 
 export interface EmbeddedEventStoreOptions {
@@ -346,34 +347,21 @@ class EmbeddedEventStore implements EventStore {
     this.settings.onWriteState?.({ status: 'recovered' });
   }
 
-  /**
-   * Makes the file end exactly after the last acknowledged record again, on a new descriptor (an
-   * old one may keep a failed sync's error). A file shorter than that, or whose last acknowledged
-   * record no longer checks, has lost acknowledged history: the store stops for good.
-   */
+  /** Cuts what the failed write left, on a new descriptor; finding acknowledged records gone stops the store for good. */
   private async restore(): Promise<void> {
     const state = this.state;
     if (state.status !== 'failing' || state.restored) return;
-    let file: LogFile | undefined;
+    const last = this.index.offsets.length - 1;
+    let file: LogFile;
     try {
-      file = await this.settings.openFile(this.settings.path);
-      const { size } = await file.stat();
-      if (size < this.index.size) throw new AcknowledgedRecordsLostError(`the log holds ${size} bytes, but its acknowledged records end at byte ${this.index.size}`);
-      await this.checkLastRecord(file);
-      if (size > this.index.size) {
-        await file.truncate(this.index.size);
-        await file.datasync();
-      }
+      file = await restoreLog(this.settings.openFile, this.settings.path, {
+        size: this.index.size,
+        lastOffset: last < 0 ? -1 : this.index.offsets.at(last),
+        lastLength: last < 0 ? 0 : this.index.lengths.at(last),
+      });
     } catch (error) {
-      await file?.close().catch(() => undefined);
       state.restoreError = error as Error;
-      if (error instanceof AcknowledgedRecordsLostError) {
-        this.state = { status: 'lost', error };
-        clearInterval(this.recoveryTimer);
-        this.recoveryTimer = undefined;
-        this.settings.onWriteState?.({ status: 'lost', error });
-        this.signalCommit();
-      }
+      if (error instanceof AcknowledgedRecordsLostError) this.lose(error);
       return;
     }
     const old = this.file;
@@ -383,15 +371,12 @@ class EmbeddedEventStore implements EventStore {
     await old.close().catch(() => undefined);
   }
 
-  private async checkLastRecord(file: LogFile): Promise<void> {
-    const last = this.index.offsets.length - 1;
-    if (last < 0) return;
-    const length = this.index.lengths.at(last);
-    const offset = this.index.offsets.at(last);
-    const buffer = Buffer.allocUnsafe(length);
-    const { bytesRead } = await file.read(buffer, 0, length, offset);
-    const frame = checkFrame(buffer.subarray(0, bytesRead), 0);
-    if (!frame.ok || frame.length !== length) throw new AcknowledgedRecordsLostError(`the last acknowledged record, at byte ${offset}, no longer checks: ${frame.ok ? 'its length changed' : frame.reason}`);
+  private lose(error: Error): void {
+    this.state = { status: 'lost', error };
+    clearInterval(this.recoveryTimer);
+    this.recoveryTimer = undefined;
+    this.settings.onWriteState?.({ status: 'lost', error });
+    this.signalCommit();
   }
 
   /**
@@ -405,25 +390,8 @@ class EmbeddedEventStore implements EventStore {
       await this.restore();
       const state = this.state;
       if (state.status !== 'failing' || !state.restored) return;
-      if (await this.probe(Math.min(state.bytes, MAX_PROBE_BYTES))) this.recovered();
+      if (await probeWritable(this.settings.openFile, join(this.settings.dataDir, WRITE_PROBE_FILE), Math.min(state.bytes, MAX_PROBE_BYTES))) this.recovered();
     });
-  }
-
-  private async probe(bytes: number): Promise<boolean> {
-    const path = join(this.settings.dataDir, WRITE_PROBE_FILE);
-    try {
-      const file = await this.settings.openFile(path);
-      try {
-        await writeFully(file, [Buffer.alloc(bytes)], 0);
-      } finally {
-        await file.close().catch(() => undefined);
-      }
-      return true;
-    } catch {
-      return false;
-    } finally {
-      await rm(path, { force: true }).catch(() => undefined);
-    }
   }
 
   /**
@@ -490,7 +458,12 @@ class EmbeddedEventStore implements EventStore {
       if (buffer) this.readBuffers.push(buffer);
     }
     const buffer = this.takeReadBuffer(bytes);
-    await this.file.read(buffer, 0, bytes, start);
+    try {
+      await this.file.read(buffer, 0, bytes, start);
+    } catch (error) {
+      this.readBuffers.push(buffer);
+      throw new EventStoreUnavailableError(`the event log could not be read: ${(error as Error).message}`, { cause: error });
+    }
     return buffer;
   }
 
@@ -674,11 +647,6 @@ class EmbeddedEventStore implements EventStore {
         return assertNever(state);
     }
   }
-}
-
-/** Recovery found acknowledged records gone or changed: no retry can bring them back. */
-class AcknowledgedRecordsLostError extends Error {
-  override readonly name = 'AcknowledgedRecordsLostError';
 }
 
 const assertNever = (value: never): never => {
