@@ -4,12 +4,13 @@ import Router from '@koa/router';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 
 /** The few swagger-ui-dist files the page needs, served from node_modules: no CDN, CSP 'self'. */
-const ASSETS: Record<string, string> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
-  'swagger-ui-standalone-preset.js': 'application/javascript; charset=utf-8',
-  'favicon-32x32.png': 'image/png',
-};
+// A Map, not an object: a lookup of `constructor` or `__proto__` must find nothing.
+const ASSETS: ReadonlyMap<string, string> = new Map([
+  ['swagger-ui.css', 'text/css; charset=utf-8'],
+  ['swagger-ui-bundle.js', 'application/javascript; charset=utf-8'],
+  ['swagger-ui-standalone-preset.js', 'application/javascript; charset=utf-8'],
+  ['favicon-32x32.png', 'image/png'],
+]);
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -43,7 +44,7 @@ export const docsRoutes = (router: Router): void => {
   });
   router.get('/docs/:asset', async (ctx) => {
     const asset = ctx.params['asset']!;
-    const type = ASSETS[asset];
+    const type = ASSETS.get(asset);
     if (!type) return; // falls through to the 404 problem
     let body = cache.get(asset);
     if (!body) {

@@ -137,6 +137,12 @@ test('GET /openapi.json and /docs with its assets, under a CSP that allows only 
   const missing = await fetch(`${url}/docs/package.json`);
   t.is(missing.status, 404);
   t.is(missing.headers.get('content-type'), 'application/problem+json');
+  // Names of Object.prototype's members are not assets either (they were a 500 without a token).
+  for (const name of ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__']) {
+    const response = await fetch(`${url}/docs/${name}`);
+    t.is(response.status, 404, name);
+    t.is(response.headers.get('content-type'), 'application/problem+json', name);
+  }
 });
 
 test('401 without a token or with a bad one, with a Bearer challenge', async (t) => {

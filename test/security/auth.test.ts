@@ -104,3 +104,13 @@ test.serial('POST /api/slack/interactions without Slack’s signature is 401, wi
     .chain((hostile) => fc.constantFrom<'none' | 'timestamp only' | 'signature only' | 'wrong secret' | 'stale' | 'future'>('none', 'timestamp only', 'signature only', 'wrong secret', 'stale', 'future').map((signing) => ({ defect: `Slack signature: ${signing}`, expect: 401, request: { ...hostile.request, slackSignature: signing } })));
   t.log((await attackWith(t, gateway, unsigned, 120)).toString());
 });
+
+test.serial('the Bearer scheme is matched case-insensitively (RFC 9110): bearer, BEARER and bEaReR authenticate', async (t) => {
+  const { url } = prepared().gateway;
+  for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+    const response = await fetch(`${url}/api/sessions`, { headers: { authorization: `${scheme} ${OPERATOR}` } });
+    t.is(response.status, 200, scheme);
+  }
+  const wrongToken = await fetch(`${url}/api/sessions`, { headers: { authorization: `bearer ${OPERATOR}x` } });
+  t.is(wrongToken.status, 401, 'a lower-case scheme does not loosen the token');
+});

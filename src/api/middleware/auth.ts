@@ -25,7 +25,8 @@ export const rolesFor = (method: string, requestPath: string): readonly Role[] |
   return OPERATORS;
 };
 
-const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+// The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are Bearer too.
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 
 export const bearerAuth = (authenticate: Authenticator): Middleware => async (ctx, next) => {
   if (ctx.method === 'OPTIONS') return next();
