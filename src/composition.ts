@@ -17,9 +17,10 @@ import { createApp } from './api/app.js';
 import { GatewayMetrics, instrumentEventStore } from './api/metrics.js';
 import { startServer, type RunningServer } from './api/server.js';
 import { SseHub } from './api/sse.js';
-import { commandContextOf } from './api/state.js';
 import { commandEventDefinitions } from './commands/events.js';
-import { idempotency } from './commands/idempotency-middleware.js';
+import { idempotency, idempotentCommands } from './commands/idempotency-middleware.js';
+import { openIdempotencyStore } from './commands/idempotency-store.js';
+import { takesIdempotencyKey } from './api/openapi/document.js';
 import type { GatewayConfig } from './config/schema.js';
 import { authenticate } from './config/tokens.js';
 import { deploymentDecider } from './deployments/decide.js';
@@ -114,6 +115,9 @@ export const startGateway = async (
   const logger = options.logger ?? pino({ base: { service: 'ai-dev-gateway' }, redact: ['req.headers.authorization'] });
   const metrics = new GatewayMetrics();
   const store = instrumentEventStore(await openStore(config, cwd, logger), metrics);
+  // Idempotency-Key records beside the log, not in it: they expire and their number is bounded.
+  const idempotencyRecords = openIdempotencyStore({ path: join(resolve(cwd, config.data_dir), 'idempotency.sqlite'), ttlMs: config.idempotency.ttl * 1000, maxKeys: config.idempotency.max_keys });
+  const runOnce = idempotency(idempotencyRecords);
   // The room kept on the embedded log's disk for work under way (EventStoreDB keeps its own).
   const reserve = config.event_store.type === 'embedded' ? new DiskReserve(resolve(cwd, config.event_store.data_dir), config.event_store.min_free_bytes) : undefined;
   if (reserve) metrics.watchFreeBytes(() => reserve.freeBytes());
@@ -253,10 +257,10 @@ export const startGateway = async (
         }),
         namespaceRoutes({ eventLog, views: namespaceViewRunner }),
         auditRoutes({ store: eventLog.store }),
-        slackRoutes({ eventLog, signingSecret: config.secrets.slackSigningSecret, sessions: sessionViewRunner, deployments: deploymentViewRunner, present }),
+        slackRoutes({ eventLog, signingSecret: config.secrets.slackSigningSecret, sessions: sessionViewRunner, deployments: deploymentViewRunner, present, runOnce }),
         bundleRoutes({ store: bundles, secret: bundleSecret }),
       ],
-      commandMiddleware: [idempotency(eventLog, { contextOf: (ctx) => commandContextOf(ctx, new Date()), logger })],
+      commandMiddleware: [idempotentCommands(runOnce, takesIdempotencyKey)],
     });
     server = await startServer(app, { host: config.server.host, port: config.server.port });
   } catch (error) {
@@ -265,6 +269,7 @@ export const startGateway = async (
     await agents?.stop();
     await Promise.all(projections.map((projection) => projection.stop()));
     await store.close();
+    idempotencyRecords.close();
     throw error;
   }
   const running = server;
@@ -281,6 +286,7 @@ export const startGateway = async (
         await agents?.stop();
         await Promise.all(projections.map((projection) => projection.stop()));
         await store.close();
+        idempotencyRecords.close();
       })()),
   };
 };

@@ -18,6 +18,12 @@ export class GatewayMetrics {
     help: 'Events durably appended to the event store',
     registers: [this.registry],
   });
+  readonly authFailures = new Counter({
+    name: 'gateway_auth_failures_total',
+    help: 'Requests refused for missing or bad credentials (401): a bearer token, or a Slack signature',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
   readonly subscriptionLag = new Gauge({
     name: 'gateway_subscription_lag_events',
     help: 'Events in $all not yet processed by a subscriber (process manager or projection)',
@@ -54,6 +60,8 @@ export class GatewayMetrics {
     } finally {
       const route = stateOf(ctx).routePattern ?? (ctx.status === 404 ? 'unmatched' : ctx.path.startsWith('/docs/') ? '/docs/*' : 'unmatched');
       end({ method: ctx.method, route, status: String(ctx.status) });
+      // A refused request leaves this count and its access-log line, nothing else.
+      if (ctx.status === 401) this.authFailures.inc({ route });
     }
   };
 }

@@ -45,9 +45,9 @@ export class ProblemError extends Error {
   constructor(
     readonly status: number,
     readonly detail: string,
-    options: { errors?: readonly FieldError[]; type?: string; title?: string; headers?: Record<string, string> } = {},
+    options: { errors?: readonly FieldError[]; type?: string; title?: string; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
-    super(detail);
+    super(detail, options.cause === undefined ? undefined : { cause: options.cause });
     this.title = options.title ?? TITLES[status] ?? 'Error';
     this.type = options.type ?? `${PROBLEM_TYPE_BASE}${slugOf(this.title)}`;
     this.errors = options.errors;

@@ -4,20 +4,12 @@ import canonicalizeModule from 'canonicalize';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Context, Middleware, Next } from 'koa';
 import { ProblemError } from '../api/problem.js';
+import { stateOf } from '../api/state.js';
 import type { JsonValue } from '../eventstore/port.js';
-import type { EventLog } from '../events/event-log.js';
-import type { CommandContext } from '../events/metadata.js';
-import { untilAborted } from '../events/until-aborted.js';
-import { assertNever, domainErrorToProblem } from './domain-error.js';
-import { handleCommand } from './handle-command.js';
-import {
-  idempotencyDecider,
-  idempotencyKeyProblem,
-  idempotencyStreamFor,
-  requestHashOf,
-  type IdempotencyCommand,
-} from './idempotency.js';
-import type { IdempotencyEvent, RecordedResponse } from './idempotency-events.js';
+import { assertNever } from './domain-error.js';
+import { idempotencyDecider, idempotencyKeyProblem, idempotencyRecordFor, requestHashOf, type IdempotencyCommand } from './idempotency.js';
+import type { RecordedResponse } from './idempotency-events.js';
+import type { IdempotencyStore } from './idempotency-store.js';
 
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
 
@@ -27,13 +19,7 @@ export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
 /** Response headers a replay must repeat; the rest (dates, request ids) belong to each response. */
 const REPLAYED_HEADERS = ['content-type', 'etag', 'location', 'content-location'] as const;
 
-export interface IdempotencyLogger {
-  warn(details: object, message: string): void;
-}
-
 export interface IdempotencyOptions {
-  /** Who asks (keys are scoped per actor) and the request's correlation; the auth middleware runs first. */
-  readonly contextOf: (ctx: Context) => CommandContext;
   /**
    * The body bytes that make a request "the same". Default: `ctx.request.rawBody` (koa-body with
    * `includeUnparsed: true`), else the RFC 8785 canonical JSON of the parsed body, else empty.
@@ -44,63 +30,72 @@ export interface IdempotencyOptions {
   /** How long a concurrent request with the same key waits for the first one's response. Default 10 s. */
   readonly waitMs?: number;
   readonly newAttemptId?: () => string;
-  /** The time written into the key's events and used for leases. Default the system clock. */
+  /** The time of leases and expiry. Default the system clock. */
   readonly clock?: () => Date;
-  readonly logger?: IdempotencyLogger;
 }
+
+/** Runs a request once per `Idempotency-Key` within a scope (who asks). */
+export type RunOnce = (ctx: Context, scope: string, next: Next) => Promise<void>;
 
 /**
  * `Idempotency-Key` on POST, per the contract: the first request with a key runs and its response
- * is recorded in the key's stream; a retry with the same body gets that response again (header
- * `Idempotent-Replayed: true`) and appends nothing; another body gets 422. A second request
+ * is recorded for the key (in `store`, scoped to who asks); a retry with the same body gets that
+ * response again (header `Idempotent-Replayed: true`); another body gets 422. A second request
  * arriving while the first runs waits for its response (up to `waitMs`, then 409 with Retry-After).
+ * Nothing of it goes into the event log: the log keeps only what the command itself appends.
  *
  * Recorded: every response below 500 except transient ones (408, 425, 429, or any with
  * Retry-After) — they are the command's verdict on this body. Not recorded: 5xx and thrown
  * non-problem errors; the attempt is abandoned so a retry runs the command again, because a
  * server fault says nothing about the request and a client must be able to get past it.
+ *
+ * Only called for what may be recorded: an authenticated command route, or a Slack interaction
+ * whose signature was verified (see `idempotentCommands` and the Slack route). A request without
+ * the header runs as it is.
  */
-export const idempotency = (eventLog: EventLog, options: IdempotencyOptions): Middleware => {
+export const idempotency = (store: IdempotencyStore, options: IdempotencyOptions = {}): RunOnce => {
   const leaseMs = options.leaseMs ?? 30_000;
   const waitMs = options.waitMs ?? 10_000;
   const newAttemptId = options.newAttemptId ?? randomUUID;
   const rawBodyOf = options.rawBodyOf ?? defaultRawBodyOf;
   const clock = options.clock ?? (() => new Date());
+  /** Requests waiting for a key's attempt to end, woken when it is recorded or abandoned. */
+  const waiting = new Map<string, Set<() => void>>();
 
-  const run = (stream: string, command: IdempotencyCommand, context: CommandContext) =>
-    handleCommand(eventLog, stream, idempotencyDecider, command, { ...context, now: clock() }, { maxRetries: 5 });
-
-  /** Resolves when the key's current attempt has ended (recorded or abandoned), or at `until` (epoch ms). */
-  const waitUntilSettled = async (stream: string, until: number): Promise<void> => {
-    const subscription = eventLog.subscribeToStream<IdempotencyEvent>(stream);
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), Math.max(0, until - Date.now()));
-    try {
-      let state = idempotencyDecider.initialState();
-      for await (const stored of untilAborted(subscription, deadline.signal)) {
-        state = idempotencyDecider.evolve(state, stored.event);
-        if (state.status !== 'in_progress') return;
-      }
-    } finally {
-      clearTimeout(timer);
-      await subscription.stop();
-    }
+  /** Reads the key, decides, keeps the new state: synchronous, so nothing interleaves. */
+  const decide = (record: string, command: IdempotencyCommand) => {
+    const state = store.read(record);
+    const outcome = idempotencyDecider.decide(command, state);
+    if (E.isRight(outcome)) store.write(record, outcome.right.reduce(idempotencyDecider.evolve, state));
+    return outcome;
   };
 
-  const finish = async (stream: string, command: IdempotencyCommand, context: CommandContext): Promise<void> => {
+  const settle = (record: string, command: IdempotencyCommand): void => {
     try {
-      const outcome = await run(stream, command, context);
-      if (E.isLeft(outcome)) {
-        options.logger?.warn({ stream, outcome: outcome.left.kind }, 'idempotency record not written: the key was taken over');
-      }
-    } catch (error) {
+      decide(record, command);
+    } catch {
       // The response is real (its events are appended); failing it now would invite a retry that
-      // runs the command twice. The key's lease runs out and the log shows the attempt as started.
-      options.logger?.warn({ stream, err: error }, 'idempotency record could not be written');
+      // runs the command twice. The key's lease runs out and a retry takes it over.
     }
+    for (const wake of waiting.get(record) ?? []) wake();
+    waiting.delete(record);
   };
 
-  return async (ctx: Context, next: Next): Promise<void> => {
+  /** Resolves when the key's current attempt has ended, or at `until` (epoch ms). */
+  const waitUntilSettled = (record: string, until: number): Promise<void> =>
+    new Promise((resolve) => {
+      const wakers = waiting.get(record) ?? new Set<() => void>();
+      waiting.set(record, wakers);
+      const wake = () => {
+        clearTimeout(timer);
+        wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(0, until - Date.now()));
+      wakers.add(wake);
+    });
+
+  return async (ctx, scope, next) => {
     if (ctx.method !== 'POST' || ctx.request.headers['idempotency-key'] === undefined) return next();
     const key = ctx.get(IDEMPOTENCY_KEY_HEADER);
     const keyProblem = idempotencyKeyProblem(key);
@@ -110,18 +105,18 @@ export const idempotency = (eventLog: EventLog, options: IdempotencyOptions): Mi
       });
     }
 
-    const context = options.contextOf(ctx);
-    const stream = idempotencyStreamFor(context.actor, key);
+    const record = idempotencyRecordFor(scope, key);
     const requestHash = requestHashOf(ctx.method, ctx.originalUrl, rawBodyOf(ctx));
     const attemptId = newAttemptId();
     const waitDeadline = Date.now() + waitMs;
 
     for (;;) {
-      const started = await run(
-        stream,
-        { type: 'start', attemptId, requestHash, method: ctx.method, path: ctx.originalUrl, now: clock(), leaseMs },
-        context,
-      );
+      let started: ReturnType<typeof decide>;
+      try {
+        started = decide(record, { type: 'start', attemptId, requestHash, method: ctx.method, path: ctx.originalUrl, now: clock(), leaseMs });
+      } catch (error) {
+        throw new ProblemError(503, 'the Idempotency-Key records cannot be read or written; retry later', { headers: { 'Retry-After': '5' }, cause: error });
+      }
       if (E.isRight(started)) break;
       const refusal = started.left;
       switch (refusal.kind) {
@@ -139,14 +134,11 @@ export const idempotency = (eventLog: EventLog, options: IdempotencyOptions): Mi
             });
           }
           const leaseEndsIn = refusal.leaseEndsAt - clock().getTime();
-          await waitUntilSettled(stream, Math.min(waitDeadline, Date.now() + leaseEndsIn));
+          await waitUntilSettled(record, Math.min(waitDeadline, Date.now() + leaseEndsIn));
           break;
         }
         case 'lease_lost':
           throw new Error('starting an idempotent request cannot lose a lease');
-        case 'contended':
-        case 'precondition_failed':
-          throw domainErrorToProblem(refusal);
         default:
           return assertNever(refusal);
       }
@@ -156,21 +148,26 @@ export const idempotency = (eventLog: EventLog, options: IdempotencyOptions): Mi
       await next();
     } catch (error) {
       const recorded = error instanceof ProblemError ? problemResponse(error) : null;
-      await finish(
-        stream,
-        recorded ? { type: 'record', attemptId, response: recorded } : { type: 'abandon', attemptId, reason: `the handler failed: ${errorName(error)}` },
-        context,
-      );
+      settle(record, recorded ? { type: 'record', attemptId, response: recorded } : { type: 'abandon', attemptId, reason: `the handler failed: ${errorName(error)}` });
       throw error;
     }
     const recorded = responseOf(ctx);
-    await finish(
-      stream,
-      recorded ? { type: 'record', attemptId, response: recorded } : { type: 'abandon', attemptId, reason: `status ${ctx.status} is not repeated` },
-      context,
-    );
+    settle(record, recorded ? { type: 'record', attemptId, response: recorded } : { type: 'abandon', attemptId, reason: `status ${ctx.status} is not repeated` });
   };
 };
+
+/**
+ * Idempotency for the bearer-token command operations only (`isCommand`: the OpenAPI document's
+ * operations that take the header), scoped per token. Anything else passes untouched: an
+ * unauthenticated or unrouted request, or a pure one, never leaves a record.
+ */
+export const idempotentCommands =
+  (runOnce: RunOnce, isCommand: (method: string, path: string) => boolean): Middleware =>
+  (ctx, next) => {
+    const principal = stateOf(ctx).principal;
+    if (!principal || !isCommand(ctx.method, ctx.path)) return next();
+    return runOnce(ctx, `token:${principal.name}`, next);
+  };
 
 const defaultRawBodyOf = (ctx: Context): string | Buffer => {
   const request = ctx.request as { rawBody?: unknown; body?: unknown };

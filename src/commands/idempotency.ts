@@ -110,9 +110,8 @@ const decideStart = (
   }
 };
 
-/** One stream per actor and key; hashed so any printable key makes a valid, bounded stream name. */
-export const idempotencyStreamFor = (actor: string, key: string): string =>
-  `idempotency-${createHash('sha256').update(actor).update('\n').update(key).digest('hex')}`;
+/** One record per scope (who asks) and key; hashed so any printable key makes a bounded name. */
+export const idempotencyRecordFor = (scope: string, key: string): string => createHash('sha256').update(scope).update('\n').update(key).digest('hex');
 
 /** What makes two requests "the same": method, path (with query) and the raw body bytes. */
 export const requestHashOf = (method: string, path: string, rawBody: string | Buffer): string =>

@@ -124,6 +124,14 @@ export const WorkspaceConfig = t.type({
   task_timeout: intIn(1, 3600),
 });
 
+/** `Idempotency-Key` records, kept beside the log: how long a key answers retries, and how many are kept. */
+export const IdempotencyConfig = t.type({
+  /** Seconds a recorded response is repeated to retries with its key (Stripe's 24 h). */
+  ttl: intIn(1, 30 * 24 * 3600),
+  /** Keys kept at most; beyond, the oldest go first. */
+  max_keys: intIn(1, 10_000_000),
+});
+
 export const WebhooksConfig = t.type({
   slack_url: optionalUrl,
   retry_attempts: intIn(0, 100),
@@ -142,6 +150,7 @@ export const FileConfig = t.type(
     deployment: DeploymentConfig,
     workspace: WorkspaceConfig,
     webhooks: WebhooksConfig,
+    idempotency: IdempotencyConfig,
   },
   'configuration',
 );

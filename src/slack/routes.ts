@@ -13,12 +13,16 @@ import { runDeploymentCommand } from '../deployments/run-command.js';
 import { runSessionCommand } from '../sessions/run-command.js';
 import { parseAction, type SlackAction } from './actions.js';
 import { verifySlackRequest } from './verify.js';
+import type { RunOnce } from '../commands/idempotency-middleware.js';
 
 /** The part of Slack's interaction payload the gateway reads: who pressed which button. */
-const Payload = t.type({
-  user: t.intersection([t.type({ id: t.string }), t.partial({ username: t.string })]),
-  actions: t.array(t.type({ value: t.string })),
-});
+const Payload = t.intersection([
+  t.type({
+    user: t.intersection([t.type({ id: t.string }), t.partial({ username: t.string })]),
+    actions: t.array(t.type({ value: t.string })),
+  }),
+  t.partial({ team: t.type({ id: t.string }) }),
+]);
 
 export interface SlackRoutesOptions {
   readonly eventLog: EventLog;
@@ -29,12 +33,14 @@ export interface SlackRoutesOptions {
   readonly present?: (view: DeploymentView) => DeploymentView;
   readonly clock?: () => Date;
   readonly viewWaitMs?: number;
+  /** `Idempotency-Key`, applied once the signature is verified, scoped to the Slack team and user. */
+  readonly runOnce?: RunOnce;
 }
 
 const refuse = (detail: string): ProblemError => new ProblemError(401, detail, { headers: { 'WWW-Authenticate': 'Slack-Signature' } });
 
 /** The first action of a verified payload, or a 400 naming what is wrong. */
-const actionOf = (body: unknown): { action: SlackAction; user: string } => {
+const actionOf = (body: unknown): { action: SlackAction; user: string; scope: string } => {
   const raw = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['payload'] : undefined;
   let json: unknown;
   try {
@@ -51,7 +57,8 @@ const actionOf = (body: unknown): { action: SlackAction; user: string } => {
   if (!first) throw new ProblemError(400, 'the payload has no action', { errors: [{ path: 'payload.actions', message: 'expected at least one action' }] });
   const action = parseAction(first.value);
   if (E.isLeft(action)) throw new ProblemError(400, `unknown action value ${JSON.stringify(first.value.slice(0, 100))}`, { errors: [{ path: 'payload.actions[0].value', message: action.left }] });
-  return { action: action.right, user: decoded.right.user.username ?? decoded.right.user.id };
+  const { user, team } = decoded.right;
+  return { action: action.right, user: user.username ?? user.id, scope: `slack:${team?.id ?? '-'}:${user.id}` };
 };
 
 /**
@@ -96,11 +103,13 @@ export const slackRoutes = (options: SlackRoutesOptions): Router => {
     if (verdict === 'missing') throw refuse(options.signingSecret ? 'X-Slack-Signature and X-Slack-Request-Timestamp are required' : 'Slack interactions are not configured on this gateway');
     if (verdict === 'stale') throw refuse('the request timestamp is more than 5 minutes from now');
     if (verdict === 'bad') throw refuse('the Slack signature does not match');
-    const { action, user } = actionOf(ctx.request.body);
+    const { action, user, scope } = actionOf(ctx.request.body);
     // The person who pressed the button is the actor of what follows.
     const actor = `slack:${user}`;
     stateOf(ctx).principal = { name: actor, role: 'operator' };
-    await perform(ctx, action, actor);
+    // Only now, signed and decoded: an unsigned request can neither take a key nor read its answer.
+    if (options.runOnce) await options.runOnce(ctx, scope, () => perform(ctx, action, actor));
+    else await perform(ctx, action, actor);
   });
 
   return router;

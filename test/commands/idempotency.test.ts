@@ -2,7 +2,7 @@ import test from 'ava';
 import {
   idempotencyDecider,
   idempotencyKeyProblem,
-  idempotencyStreamFor,
+  idempotencyRecordFor,
   requestHashOf,
   type IdempotencyCommand,
 } from '../../src/commands/idempotency.js';
@@ -72,10 +72,10 @@ test('keys: at most 255 printable ASCII characters', (t) => {
   t.is(idempotencyKeyProblem('tab\there'), 'must contain printable ASCII characters only');
 });
 
-test('streams are per actor and key; the request hash covers method, path and body', (t) => {
-  t.regex(idempotencyStreamFor('slack', 'k1'), /^idempotency-[0-9a-f]{64}$/);
-  t.not(idempotencyStreamFor('slack', 'k1'), idempotencyStreamFor('other', 'k1'));
-  t.not(idempotencyStreamFor('slack', 'k1'), idempotencyStreamFor('slack', 'k2'));
+test('records are per scope and key; the request hash covers method, path and body', (t) => {
+  t.regex(idempotencyRecordFor('token:slack', 'k1'), /^[0-9a-f]{64}$/);
+  t.not(idempotencyRecordFor('token:slack', 'k1'), idempotencyRecordFor('token:other', 'k1'));
+  t.not(idempotencyRecordFor('token:slack', 'k1'), idempotencyRecordFor('token:slack', 'k2'));
   const base = requestHashOf('POST', '/a', '{"x":1}');
   t.is(requestHashOf('post', '/a', Buffer.from('{"x":1}')), base);
   t.not(requestHashOf('POST', '/b', '{"x":1}'), base);

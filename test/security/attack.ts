@@ -53,6 +53,8 @@ export interface Operation {
   readonly query: readonly { readonly name: string; readonly schema: Schema }[];
   readonly body: { readonly contentType: string; readonly schema: Schema } | undefined;
   readonly ifMatch: boolean;
+  /** Takes an Idempotency-Key, as the document says (commands; pure routes ignore the header). */
+  readonly idempotent: boolean;
   readonly resumable: boolean;
   /** Slack's interactions: authenticated by Slack's signature, not a bearer token. */
   readonly slack: boolean;
@@ -89,6 +91,7 @@ export const documentOperations = (): Operation[] =>
       query: parameters.filter((parameter) => parameter.in === 'query').map((parameter) => ({ name: parameter.name, schema: resolve(parameter.schema ?? {}) })),
       body: contentType && media ? { contentType, schema: resolve(media.schema) } : undefined,
       ifMatch: header('If-Match'),
+      idempotent: header('Idempotency-Key'),
       resumable: header('Last-Event-ID'),
       slack: header('X-Slack-Signature'),
     };
@@ -528,7 +531,7 @@ const defectsOf = (operation: Operation, plainJson: boolean): string[] => {
   if (operation.query.some((parameter) => parameter.schema.type === 'integer' || parameter.schema.enum) && isCommand(operation)) defects.push('invalid query parameter');
   if (isCommand(operation)) defects.push('malformed body', ...(plainJson ? [] : ['body of another content type']), 'body over the limit');
   if (operation.body && !operation.slack && operation.body.contentType === 'application/json') defects.push('body that breaks the schema');
-  if (operation.method === 'POST') defects.push('invalid Idempotency-Key');
+  if (operation.idempotent) defects.push('invalid Idempotency-Key');
   if (operation.ifMatch) defects.push('If-Match that does not hold');
   return defects;
 };

@@ -5,6 +5,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { domainErrorToProblem } from '../../src/commands/domain-error.js';
 import { handleCommand } from '../../src/commands/handle-command.js';
 import { idempotency, type IdempotencyOptions } from '../../src/commands/idempotency-middleware.js';
+import type { IdempotencyStore } from '../../src/commands/idempotency-store.js';
 import type { EventLog } from '../../src/events/event-log.js';
 import { ProblemError } from '../../src/api/problem.js';
 import { counterDecider } from './counter.js';
@@ -20,9 +21,9 @@ export interface CounterAppHooks {
 /**
  * A tiny API over the counter aggregate, wired the way the gateway wires commands:
  * problem middleware, an actor from the (test) auth header, koa-body with the raw body kept,
- * the idempotency middleware, then routes that run `handleCommand`.
+ * the idempotency middleware (keys in `records`, scoped per actor), then routes that run `handleCommand`.
  */
-export const counterApp = (eventLog: EventLog, options: Partial<IdempotencyOptions> = {}, hooks: CounterAppHooks = {}): Koa => {
+export const counterApp = (eventLog: EventLog, records: IdempotencyStore, options: Partial<IdempotencyOptions> = {}, hooks: CounterAppHooks = {}): Koa => {
   const app = new Koa();
   const router = new Router();
   let requests = 0;
@@ -93,7 +94,8 @@ export const counterApp = (eventLog: EventLog, options: Partial<IdempotencyOptio
   });
   app.use(problemMiddleware);
   app.use(koaBody({ includeUnparsed: true }));
-  app.use(idempotency(eventLog, { contextOf, ...options }));
+  const runOnce = idempotency(records, options);
+  app.use((ctx, next) => runOnce(ctx, `actor:${contextOf(ctx).actor}`, next));
   app.use(router.routes());
   return app;
 };

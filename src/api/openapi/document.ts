@@ -344,6 +344,8 @@ export const operations: Record<string, Record<string, Op>> = {
       ],
       body: ref('SlackInteraction'),
       bodyType: 'application/x-www-form-urlencoded',
+      // Its key is looked at only once the signature is verified, and scoped to the Slack team and user.
+      idempotent: true,
       errors: [400, 401, 404, 409],
       responses: { 202: json({ oneOf: [ref('Session'), ref('Deployment')] }, 'Accepted: the view of the session or deployment the action changed') },
     },
@@ -394,7 +396,7 @@ const toOperation = (method: string, path: string, op: Op) => {
   if (op.idempotent) errors.add(422);
   if (op.ifMatch) errors.add(412);
   const parameters = [...(op.params ?? [])];
-  if (op.idempotent) parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, description: 'A retry with the same key and body returns the first response and appends nothing; another body is 422', schema: { type: 'string', maxLength: 255 } });
+  if (op.idempotent) parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, description: 'A retry with the same key and body, from the same caller (token; for Slack interactions the team and user, once the signature is verified), within `idempotency.ttl` (default 24 h), returns the first response and appends nothing; another body is 422. A request that is not authenticated never records a key', schema: { type: 'string', maxLength: 255 } });
   if (op.ifMatch) parameters.push({ name: 'If-Match', in: 'header', required: false, description: 'Expected revision, e.g. "3"; 412 on mismatch', schema: { type: 'string' } });
   return {
     operationId: `${method}${path.replace(/[{}]/g, '').replace(/[^a-zA-Z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
@@ -459,5 +461,19 @@ export const buildOpenApiDocument = (version = '1.0.0') => ({
 });
 
 /** `METHOD path` of every operation, and whether it is built. */
+/**
+ * Whether `METHOD path` is an operation that takes an `Idempotency-Key`, as this document says:
+ * the idempotency middleware applies to these and nothing else. Matched as the router matches,
+ * case-insensitively and with an optional trailing slash.
+ */
+export const takesIdempotencyKey = (() => {
+  const patterns = Object.entries(operations).flatMap(([path, methods]) =>
+    Object.entries(methods)
+      .filter(([, op]) => op.idempotent)
+      .map(([method]) => ({ method: method.toUpperCase(), path: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}/?$`, 'i') })),
+  );
+  return (method: string, requestPath: string): boolean => patterns.some((pattern) => pattern.method === method && pattern.path.test(requestPath));
+})();
+
 export const operationList = (): { method: string; path: string; implemented: boolean }[] =>
   Object.entries(operations).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, implemented: op.implemented })));
