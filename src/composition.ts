@@ -21,6 +21,7 @@ import { commandEventDefinitions } from './commands/events.js';
 import { idempotency, idempotentCommands } from './commands/idempotency-middleware.js';
 import { openIdempotencyStore } from './commands/idempotency-store.js';
 import { takesIdempotencyKey } from './api/openapi/document.js';
+import { rolesFor } from './api/middleware/auth.js';
 import type { GatewayConfig } from './config/schema.js';
 import { authenticate } from './config/tokens.js';
 import { deploymentDecider } from './deployments/decide.js';
@@ -239,7 +240,14 @@ export const startGateway = async (
       },
       corsOrigins: config.server.cors_origins,
       bodyLimitBytes: config.server.body_limit,
-      rateLimitPerMinute: config.server.rate_limit_per_minute,
+      rateLimits: { perToken: config.server.rate_limit_per_minute, perAddress: config.server.anonymous_rate_limit_per_minute },
+      bounds: {
+        maxPathLength: config.server.max_path_length,
+        maxQueryLength: config.server.max_query_length,
+        maxQueryParams: config.server.max_query_params,
+        maxHeaders: config.server.max_headers,
+        maxJsonDepth: config.server.max_json_depth,
+      },
       routers: [
         routingRoutes(signals.right),
         sessionRoutes({ eventLog, views: sessionViewRunner, sse, signals: signals.right, autoConfirmConfidence: config.routing.auto_confirm_confidence, admitNewWork }),
@@ -260,7 +268,8 @@ export const startGateway = async (
         slackRoutes({ eventLog, signingSecret: config.secrets.slackSigningSecret, sessions: sessionViewRunner, deployments: deploymentViewRunner, present, runOnce }),
         bundleRoutes({ store: bundles, secret: bundleSecret }),
       ],
-      commandMiddleware: [idempotentCommands(runOnce, takesIdempotencyKey)],
+      // Bearer-token commands only: a Slack interaction's key is looked at once its signature is verified.
+      commandMiddleware: [idempotentCommands(runOnce, (method, path) => takesIdempotencyKey(method, path) && rolesFor(method, path) !== 'slack-signature')],
     });
     server = await startServer(app, { host: config.server.host, port: config.server.port });
   } catch (error) {

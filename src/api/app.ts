@@ -2,11 +2,12 @@ import Koa from 'koa';
 import type Router from '@koa/router';
 import type { Logger } from 'pino';
 import { GatewayMetrics } from './metrics.js';
-import { bearerAuth, type Authenticator } from './middleware/auth.js';
+import { authorize, identify, type Authenticator } from './middleware/auth.js';
 import { corsAllowlist } from './middleware/cors.js';
 import { jsonBody } from './middleware/json-body.js';
 import { problemDocuments } from './middleware/problems.js';
-import { rateLimitPerCaller } from './middleware/rate-limit.js';
+import { rateLimits, type RateLimits } from './middleware/rate-limit.js';
+import { boundedRequests, type RequestBounds } from './middleware/request-bounds.js';
 import { requestIds } from './middleware/request-id.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { serviceRoutes, type ReadinessCheck } from './service-routes.js';
@@ -24,8 +25,10 @@ export interface AppDependencies {
   readonly liveness?: () => Error | undefined;
   readonly corsOrigins: readonly string[];
   readonly bodyLimitBytes: number;
-  /** Requests per minute per token on /api/*; unlimited when absent. */
-  readonly rateLimitPerMinute?: number;
+  /** Requests a minute per token and per address without one, on every route; unlimited when absent. */
+  readonly rateLimits?: RateLimits;
+  /** What a request may hold before anything parses it (defaults: DEFAULT_BOUNDS). */
+  readonly bounds?: Partial<RequestBounds & { readonly maxJsonDepth: number }>;
   /** Capability routers (sessions, deployments, ...) mounted after the service routes. */
   readonly routers?: readonly Router[];
   /** Middleware between body parsing and the routers, e.g. Idempotency-Key. */
@@ -34,10 +37,14 @@ export interface AppDependencies {
   readonly formPaths?: readonly string[];
 }
 
+export const DEFAULT_BOUNDS: RequestBounds & { readonly maxJsonDepth: number } = { maxPathLength: 2048, maxQueryLength: 4096, maxQueryParams: 64, maxHeaders: 100, maxJsonDepth: 32 };
+
 /**
  * The HTTP edge. Order matters: ids and logging first, so every later failure is logged with
- * them; problems wrap everything below, so any error becomes one problem document; CORS before
- * auth, so preflights need no token; auth before the body is read.
+ * them; problems wrap everything below, so any error becomes one problem document; the request
+ * measured before anything parses it; CORS before auth, so preflights need no token; the caller
+ * identified, then rate-limited (by token, or by address), then authorized; all before the
+ * body is read.
  */
 export const createApp = (deps: AppDependencies): Koa => {
   const app = new Koa({ proxy: false });
@@ -49,10 +56,13 @@ export const createApp = (deps: AppDependencies): Koa => {
   app.use(deps.metrics.middleware);
   app.use(securityHeaders());
   app.use(problemDocuments());
+  const bounds = { ...DEFAULT_BOUNDS, ...deps.bounds };
+  app.use(boundedRequests(bounds));
   app.use(corsAllowlist(deps.corsOrigins));
-  app.use(bearerAuth(deps.authenticate));
-  if (deps.rateLimitPerMinute !== undefined) app.use(rateLimitPerCaller(deps.rateLimitPerMinute));
-  app.use(jsonBody(deps.bodyLimitBytes, deps.formPaths ?? ['/api/slack/interactions']));
+  app.use(identify(deps.authenticate));
+  if (deps.rateLimits !== undefined) app.use(rateLimits(deps.rateLimits));
+  app.use(authorize());
+  app.use(jsonBody(deps.bodyLimitBytes, deps.formPaths ?? ['/api/slack/interactions'], bounds.maxJsonDepth));
   for (const middleware of deps.commandMiddleware ?? []) app.use(middleware);
   app.use(async (ctx, next) => {
     try {

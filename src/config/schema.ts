@@ -35,8 +35,20 @@ export const ServerConfig = t.type({
   /** Largest request body in bytes; more is 413. */
   body_limit: intIn(1, 100 * 1024 * 1024),
   cors_origins: t.array(origin),
-  /** Requests per minute per token on /api/*; more is 429. */
+  /** Requests per minute per token, on every route; more is 429. */
   rate_limit_per_minute: intIn(1, 1_000_000),
+  /** Requests per minute per client address without a valid token, on every route but /health (/ready counted apart); more is 429. */
+  anonymous_rate_limit_per_minute: intIn(1, 1_000_000),
+  /** Bytes of the path; more is 414, before anything parses the request. */
+  max_path_length: intIn(1, 65536),
+  /** Bytes of the query string; more is 414. */
+  max_query_length: intIn(0, 65536),
+  /** Query parameters; more is 400. */
+  max_query_params: intIn(1, 10_000),
+  /** Header fields; more is 431. */
+  max_headers: intIn(10, 2000),
+  /** How deeply a JSON body may nest; deeper is 400. */
+  max_json_depth: intIn(1, 1000),
 });
 
 export const EventStoreConfig = t.union(

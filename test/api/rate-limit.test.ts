@@ -11,7 +11,7 @@ const tokens = [
   { name: 'grafana', role: 'viewer' as const, sha256: sha256Hex('viewer-token-0123456789') },
 ];
 
-test('over the per-token limit /api answers 429 problem with Retry-After; other tokens and public routes are unaffected', async (t) => {
+test('over the per-token limit /api answers 429 problem with Retry-After; other tokens are unaffected', async (t) => {
   const router = new Router();
   router.get('/api/ping', (ctx) => {
     ctx.body = { pong: true };
@@ -23,7 +23,7 @@ test('over the per-token limit /api answers 429 problem with Retry-After; other 
     checks: {},
     corsOrigins: [],
     bodyLimitBytes: 1024,
-    rateLimitPerMinute: 3,
+    rateLimits: { perToken: 3, perAddress: 1000 },
     routers: [router],
   });
   const { url } = await serve(t, app);
@@ -38,5 +38,33 @@ test('over the per-token limit /api answers 429 problem with Retry-After; other 
   t.is(problem.title, 'Too Many Requests');
   t.regex(problem.detail, /more than 3 requests in a minute/);
   t.is((await fetch(`${url}/api/ping`, as('viewer-token-0123456789'))).status, 200, 'each token has its own budget');
-  t.is((await fetch(`${url}/health`)).status, 200, 'public routes are not limited');
+  t.is((await fetch(`${url}/health`)).status, 200, 'a probe without a token counts against the address, not the token');
+});
+
+test('without a valid token every route is limited by address, wrong tokens included; liveness is never limited, readiness counts apart', async (t) => {
+  const app = createApp({
+    logger: pino({ level: 'silent' }),
+    authenticate: (token) => authenticate(tokens, token),
+    metrics: new GatewayMetrics({ defaultMetrics: false }),
+    checks: {},
+    corsOrigins: [],
+    bodyLimitBytes: 1024,
+    rateLimits: { perToken: 1000, perAddress: 4 },
+  });
+  const { url } = await serve(t, app);
+  const statuses: number[] = [];
+  for (const [path, headers] of [
+    ['/labs/bundles/x.tar.gz', {}],
+    ['/nope', {}],
+    ['/api/sessions', { authorization: 'Bearer guess-1' }],
+    ['/api/sessions', { authorization: 'Bearer guess-2' }],
+    ['/api/sessions', { authorization: 'Bearer guess-3' }],
+    ['/openapi.json', {}],
+  ] as const) {
+    statuses.push((await fetch(`${url}${path}`, { headers })).status);
+  }
+  t.deepEqual(statuses, [404, 404, 401, 401, 429, 429], 'the fifth request from the address is refused, whatever it holds');
+  t.is((await fetch(`${url}/health`)).status, 200, 'liveness is never limited');
+  t.is((await fetch(`${url}/ready`)).status, 200, 'readiness has a budget of its own');
+  t.is((await fetch(`${url}/api/sessions`, { headers: { authorization: 'Bearer viewer-token-0123456789' } })).status, 404, 'a valid token has its own budget (and no such route here)');
 });

@@ -1,6 +1,7 @@
 import { benchAgents } from './agents.js';
 import { benchDeploy } from './deploy.js';
 import { benchDisk } from './disk.js';
+import { benchEdge } from './edge.js';
 import { benchEventStore, type Figure } from './eventstore.js';
 import { benchSoak } from './soak.js';
 import { benchWorkspaces } from './workspaces.js';
@@ -16,6 +17,7 @@ const benchmarks: Record<string, () => Promise<Figure[]>> = {
   deploy: () => benchDeploy(),
   soak: () => benchSoak(),
   disk: () => benchDisk(),
+  edge: () => benchEdge(),
 };
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));

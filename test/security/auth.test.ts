@@ -54,7 +54,7 @@ const withAuth = (operation: Operation, auth: fc.Arbitrary<Auth>, defect: string
   fc.tuple(hostileRequest(operation, attackContext(prepared())), auth).map(([hostile, chosen]) => ({ defect, expect, request: { ...hostile.request, auth: chosen } }));
 
 const challenged = (response: { status: number; headers: Readonly<Record<string, string>> }): string | undefined =>
-  /^Bearer realm=/.test(response.headers['www-authenticate'] ?? '') ? undefined : `401 without a Bearer challenge: ${JSON.stringify(response.headers)}`;
+  response.status !== 401 || /^Bearer realm=/.test(response.headers['www-authenticate'] ?? '') ? undefined : `401 without a Bearer challenge: ${JSON.stringify(response.headers)}`;
 
 /** Runs one property over every protected operation, `RUNS` cases each, in one test. */
 const overEveryOperation = async (t: ExecutionContext, arbitraryFor: (operation: Operation) => fc.Arbitrary<HostileCase> | undefined, check?: Parameters<typeof attackWith>[4]) => {

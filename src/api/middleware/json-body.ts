@@ -2,15 +2,17 @@ import { koaBody } from 'koa-body';
 import type { Middleware } from 'koa';
 import compose from 'koa-compose';
 import { ProblemError } from '../problem.js';
+import { nestingDepthExceeds } from './request-bounds.js';
 
 /** Paths whose bodies are not JSON (Slack posts its interactions form-encoded). */
 export type FormPaths = readonly string[];
 
 /**
- * Commands carry JSON only (415 otherwise) within the configured size (413). The raw body is
- * kept (`ctx.request.rawBody`): idempotency compares it and Slack signatures are computed over it.
+ * Commands carry JSON only (415 otherwise) within the configured size (413) and nesting depth
+ * (400). The raw body is kept (`ctx.request.rawBody`): idempotency compares it and Slack
+ * signatures are computed over it.
  */
-export const jsonBody = (limitBytes: number, formPaths: FormPaths = []): Middleware =>
+export const jsonBody = (limitBytes: number, formPaths: FormPaths = [], maxDepth = 32): Middleware =>
   compose([
     async (ctx, next) => {
       const declared = Number(ctx.get('Content-Length') || 0);
@@ -41,6 +43,13 @@ export const jsonBody = (limitBytes: number, formPaths: FormPaths = []): Middlew
       parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
       } as Parameters<typeof koaBody>[0]),
     ),
+    // Before any decoder walks it (recursively): a body within the size limit can still nest deep.
+    async (ctx, next) => {
+      if (nestingDepthExceeds(ctx.request.body, maxDepth)) {
+        throw new ProblemError(400, `the request body nests deeper than ${maxDepth} levels`, { errors: [{ path: 'body', message: `at most ${maxDepth} levels deep` }] });
+      }
+      await next();
+    },
   ]);
 
 /**
