@@ -3,6 +3,7 @@ import type { DocumentProjection } from '../src/projections/projection.js';
 import type { Route } from '../src/routing/signals.js';
 import type { SessionEvent } from '../src/sessions/events.js';
 import { settledStatus } from '../src/sessions/session.js';
+import { withoutUrlCredentials } from '../src/workspaces/url-credentials.js';
 
 /** The contract's session view, in wire names, as GET /api/sessions/{id} serves it. */
 export interface SessionView {
@@ -49,7 +50,8 @@ export const evolveSessionView = (view: SessionView | undefined, stored: StoredE
       session_id: data.session_id,
       category: data.category,
       project: data.project,
-      repos: data.repos.map((repo) => ({ name: repo.name, url: repo.url, ref: repo.ref, worktree_path: null, branch: null, base_commit: null })),
+      // Events written before URLs were kept without credentials may hold some: never shown.
+      repos: data.repos.map((repo) => ({ name: repo.name, url: repo.url === null ? null : withoutUrlCredentials(repo.url), ref: repo.ref, worktree_path: null, branch: null, base_commit: null })),
       task: data.task,
       status: 'initializing',
       agent_status: 'idle',

@@ -53,6 +53,8 @@ import { processManagerEventDefinitions } from './process-managers/events.js';
 import { ProcessManagerGroup } from './process-managers/group.js';
 import { ProcessManagerRunner } from './process-managers/runtime.js';
 import { workspaceEffects, workspaceManager } from './workspaces/workspace-manager.js';
+import { cloneSettingsFrom } from './workspaces/clone.js';
+import { checkRepoUrl } from './workspaces/url-policy.js';
 import { DocumentProjectionRunner, ProjectionRunner } from './projections/runtime.js';
 import { routingRoutes } from './routing/routes.js';
 import { builderEventDefinitions } from './sessions/builder.js';
@@ -113,6 +115,9 @@ export const startGateway = async (
   const cwd = options.cwd ?? process.cwd();
   const signals = loadRoutingSignals(resolve(cwd, config.routing.signals_file));
   if (E.isLeft(signals)) throw new Error(signals.left);
+  // Repository URLs (before the store opens: a missing credential stops start-up): the policy a request is checked against, and again the clone; git's credentials read from the environment once, kept in memory.
+  const cloneSettings = cloneSettingsFrom(config.workspace, process.env);
+  const urlPolicy = { reposRoot: resolve(cwd, config.workspace.repos_root), allowedPatterns: cloneSettings.allowedPatterns, allowPrivateAddresses: cloneSettings.allowPrivateAddresses };
   const logger = options.logger ?? pino({ base: { service: 'ai-dev-gateway' }, redact: ['req.headers.authorization'] });
   const metrics = new GatewayMetrics();
   const store = instrumentEventStore(await openStore(config, cwd, logger), metrics);
@@ -165,6 +170,7 @@ export const startGateway = async (
           mode: config.workspace.task_init,
           timeoutMs: config.workspace.task_timeout * 1000,
         },
+        clone: cloneSettings,
       }),
     }),
     new ProcessManagerRunner({ ...runtimeOptions, processManager: builderReleaser, effects: {} }),
@@ -250,7 +256,7 @@ export const startGateway = async (
       },
       routers: [
         routingRoutes(signals.right),
-        sessionRoutes({ eventLog, views: sessionViewRunner, sse, signals: signals.right, autoConfirmConfidence: config.routing.auto_confirm_confidence, admitNewWork }),
+        sessionRoutes({ eventLog, views: sessionViewRunner, sse, signals: signals.right, autoConfirmConfidence: config.routing.auto_confirm_confidence, admitNewWork, checkRepoUrl: (url) => checkRepoUrl(url, urlPolicy) }),
         webhookRoutes({ eventLog, failed: failedWebhookRunner }),
         deploymentRoutes({
           eventLog,

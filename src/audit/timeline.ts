@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '../eventstore/port.js';
 import type { EventRegistry } from '../events/registry.js';
+import { shownData } from './audit-event.js';
 import { pagesOf, type AuditSource } from './source.js';
 import { summarize } from './summary.js';
 
@@ -15,7 +16,7 @@ export interface TimelineEntry {
 const entryOf = (registry: EventRegistry, event: RecordedEvent): TimelineEntry => {
   let summary: string;
   try {
-    summary = summarize({ type: event.type, data: registry.decode(event.type, event.data) });
+    summary = summarize({ type: event.type, data: registry.decode(event.type, shownData(event.data).data) });
   } catch (error) {
     // A story is still told when one record cannot be read: the line says why.
     summary = `${event.type} (cannot be read: ${(error as Error).message})`;

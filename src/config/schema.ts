@@ -122,6 +122,18 @@ export const DeploymentConfig = t.type({
   test_url: refine(t.string, (s) => s === '' || /^https?:\/\/\S+$/.test(s), 'empty, or an http(s) URL template'),
 });
 
+const urlPattern = refine(t.string, (s) => /^(https?:\/\/|ssh:\/\/|[A-Za-z0-9_][A-Za-z0-9._-]*@)\S*$/.test(s), 'a URL prefix: https://…, http://…, ssh://… or user@… (scp-like)');
+const envName = refine(t.string, (s) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), 'environment variable name');
+const GitCredentialConfig = t.type(
+  {
+    host: refine(t.string, (s) => /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(s), 'host or host:port'),
+    /** Basic authentication cannot carry a colon in the user name. */
+    username: refine(t.string, (s) => s.length > 0 && !s.includes(':'), 'user name without a colon'),
+    password_env: envName,
+  },
+  'git credential',
+);
+
 export const WorkspaceConfig = t.type({
   base_path: nonEmpty,
   /** Where the repositories' own clones live; a repo not there is cloned from its url. */
@@ -134,6 +146,14 @@ export const WorkspaceConfig = t.type({
   task_init: t.keyof({ after_native: null, instead_of_native: null }, 'after_native | instead_of_native'),
   /** Seconds `task builder:init` may run before it is stopped and the workspace fails. */
   task_timeout: intIn(1, 3600),
+  /** A repository URL (without credentials) must start with one of these: `https://…`, `http://…`, `ssh://…` or scp-like `user@…`. Local folders are allowed only under repos_root, whatever these say. */
+  allowed_url_patterns: t.array(urlPattern),
+  /** Lets repository URLs reach loopback, private, link-local, CGNAT, ULA, multicast and unspecified addresses (written or resolved). */
+  allow_private_addresses: t.boolean,
+  /** Seconds one clone may take in all before git and its children are stopped and the workspace fails. */
+  clone_timeout: intIn(1, 86400),
+  /** Credentials for cloning over http(s), by host (`host` or `host:port`); the password is read from the environment variable named. */
+  git_credentials: t.array(GitCredentialConfig),
 });
 
 /** `Idempotency-Key` records, kept beside the log: how long a key answers retries, and how many are kept. */

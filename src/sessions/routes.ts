@@ -18,6 +18,7 @@ import type { RoutingSignals } from '../routing/signals.js';
 import { builderDecider, builderStream, type BuilderEvent } from './builder.js';
 import type { SessionCommand } from './decide.js';
 import { sessionStream, type SessionEvent } from './events.js';
+import { RepoUrlRefusedError } from '../workspaces/repo-url.js';
 import { runSessionCommand } from './run-command.js';
 import { sessionEventsRoute } from './session-sse.js';
 import { AnswerQuestionBody, CloseSessionBody, ConfirmRouteBody, CreateSessionBody, SendMessageBody } from './request-codecs.js';
@@ -53,6 +54,8 @@ export interface SessionRoutesOptions {
   readonly viewWaitMs?: number;
   /** Throws (a 503 problem) while there is no room to start new work; absent: always room. */
   readonly admitNewWork?: () => Promise<void>;
+  /** The repository URL policy (workspace.allowed_url_patterns, private addresses, local folders): the URL as kept, or RepoUrlRefusedError. */
+  readonly checkRepoUrl: (url: string) => Promise<{ readonly url: string; readonly identity: readonly string[] }>;
 }
 
 const LIVE = new Set(['initializing', 'awaiting_route', 'active', 'paused']);
@@ -90,7 +93,26 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
     const body = decodeBody(CreateSessionBody, ctx);
     const names = body.repos.map((repo) => repo.name);
     const repeated = names.flatMap((name, index) => (names.indexOf(name) !== index ? [{ path: `repos[${index}].name`, message: `repo ${name} is listed twice` }] : []));
-    if (repeated.length > 0) throw new ProblemError(400, `the request body is not valid: ${repeated.length} problem${repeated.length === 1 ? '' : 's'}`, { errors: repeated });
+    // Every URL is checked before anything is appended; what is kept has no credentials in it.
+    const urls = await Promise.all(
+      body.repos.map(async (repo, index) => {
+        if (repo.url === undefined) return { url: null };
+        try {
+          const checked = await options.checkRepoUrl(repo.url);
+          return { url: checked.url, identity: checked.identity.join('/') };
+        } catch (error) {
+          if (!(error instanceof RepoUrlRefusedError)) throw error;
+          return { url: null, error: { path: `repos[${index}].url`, message: error.reason } };
+        }
+      }),
+    );
+    // One repository is one clone with one builder branch: it cannot be two repos of a session.
+    const identities = urls.map((checked) => checked.identity);
+    const sameRepository = identities.flatMap((identity, index) =>
+      identity !== undefined && identities.indexOf(identity) !== index ? [{ path: `repos[${index}].url`, message: `the same repository as repos[${identities.indexOf(identity)}]` }] : [],
+    );
+    const problems = [...repeated, ...urls.flatMap((checked) => (checked.error ? [checked.error] : [])), ...sameRepository];
+    if (problems.length > 0) throw new ProblemError(400, `the request body is not valid: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, { errors: problems });
     await options.admitNewWork?.();
     const sessionId = newId();
     await claimBuilder(ctx, `${body.category}-${body.project}`, sessionId);
@@ -99,7 +121,7 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
       sessionId,
       category: body.category,
       project: body.project,
-      repos: body.repos.map((repo) => ({ name: repo.name, url: repo.url ?? null, ref: repo.ref ?? null })),
+      repos: body.repos.map((repo, index) => ({ name: repo.name, url: urls[index]!.url, ref: repo.ref ?? null })),
       task: body.task,
       requestedBy: body.requested_by
         ? { user: body.requested_by.user ?? null, channel: body.requested_by.channel ?? null, thread_ts: body.requested_by.thread_ts ?? null }

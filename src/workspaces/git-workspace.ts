@@ -2,11 +2,18 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
+import { cloneRepository, DEFAULT_CLONE_SETTINGS, type CloneSettings } from './clone.js';
 import { checkBuilder, checkRef, checkRepoName, InvalidNameError } from './names.js';
+import { RepoUrlRefusedError } from './repo-url.js';
+import { withoutUrlCredentials } from './url-credentials.js';
+import { checkRepoUrlForm, CLONES_FOLDER, resolveRepoUrlHost, type RepoUrlPolicy } from './url-policy.js';
 
 export interface RepoSpec {
   readonly name: string;
-  /** Cloned into the repos root when no clone is there yet. */
+  /**
+   * Cloned (once the URL policy allows it) into `<repos root>/_clones/<host>/<path>.git`, the
+   * repository's own folder, when no clone is there yet; null: the pre-provisioned `<repos root>/<name>`.
+   */
   readonly url: string | null;
   /** Default: the source repository's HEAD. */
   readonly ref: string | null;
@@ -52,15 +59,18 @@ export const prepareWorkspace = async (options: {
   readonly reposRoot: string;
   readonly builder: string;
   readonly repos: readonly RepoSpec[];
+  /** Default: the shipped configuration's policy, timeout and no credentials. */
+  readonly clone?: CloneSettings | undefined;
 }): Promise<{ workspacePath: string; repos: PreparedRepo[] }> => {
   const { workspacePath, branch } = await checkWorkspaceRequest(options);
+  const clone = options.clone ?? DEFAULT_CLONE_SETTINGS;
   await mkdir(join(workspacePath, 'repos'), { recursive: true });
   // Each repository is its own clone and worktree: they are prepared side by side.
   const prepared = await Promise.all(
     options.repos.map(async (repo) => {
       const name = repo.name;
       const ref = repo.ref ?? 'HEAD';
-      const source = await ensureClone(options.reposRoot, name, repo.url);
+      const source = await ensureClone(options.reposRoot, repo, clone);
       const worktreePath = join(workspacePath, 'repos', name);
       await ensureWorktree(source, worktreePath, branch, ref);
       return describeWorktree(name, worktreePath, repo.ref);
@@ -89,19 +99,45 @@ export const describeWorktree = async (name: string, worktreePath: string, ref: 
 
 const isRepository = (path: string): boolean => existsSync(join(path, '.git')) || existsSync(join(path, 'HEAD'));
 
-/** The clone under the repos root, cloned from `url` (into a `.partial` folder, renamed when whole) when absent. */
-const ensureClone = async (reposRoot: string, name: string, url: string | null): Promise<string> => {
-  const source = join(reposRoot, name);
-  if (isRepository(source)) return source;
-  if (!url) throw new UnknownRepoError(name, reposRoot);
-  const partial = join(reposRoot, `.${name}.partial`);
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(reposRoot, { recursive: true });
-  // `--` ends the options: a url can never be read as one.
-  await simpleGit().clone(url, partial, ['--no-hardlinks', '--']);
-  await rm(source, { recursive: true, force: true }); // an empty folder, or one a crash left half made
-  await rename(partial, source);
-  return source;
+/**
+ * The repository a worktree is made from. Without a url, the pre-provisioned `<repos root>/<name>`.
+ * With one, the clone of that repository itself (keyed by its normalised URL, so two projects
+ * that both call different repositories `api` never share one), cloned when absent into a
+ * `.partial` folder and renamed when whole, after the URL policy is checked again (DNS may
+ * have changed since the request).
+ */
+const ensureClone = async (reposRoot: string, repo: RepoSpec, settings: CloneSettings): Promise<string> => {
+  if (repo.url === null) {
+    const provisioned = join(reposRoot, repo.name);
+    if (isRepository(provisioned)) return provisioned;
+    throw new UnknownRepoError(repo.name, reposRoot);
+  }
+  const of = `repo ${repo.name} (${withoutUrlCredentials(repo.url)})`;
+  const policy: RepoUrlPolicy = { reposRoot, allowedPatterns: settings.allowedPatterns, allowPrivateAddresses: settings.allowPrivateAddresses };
+  try {
+    const checked = await checkRepoUrlForm(repo.url, policy);
+    const parts = [...checked.identity];
+    const last = `${parts.pop()!}.git`;
+    const parent = join(reposRoot, CLONES_FOLDER, ...parts);
+    const source = join(parent, last);
+    if (isRepository(source)) return source;
+    const addresses = await resolveRepoUrlHost(checked, policy);
+    const partial = join(parent, `.${last}.partial`);
+    await rm(partial, { recursive: true, force: true });
+    await mkdir(parent, { recursive: true });
+    try {
+      await cloneRepository(checked, addresses, partial, settings, reposRoot);
+    } catch (error) {
+      await rm(partial, { recursive: true, force: true });
+      throw error;
+    }
+    await rm(source, { recursive: true, force: true }); // an empty folder, or one a crash left half made
+    await rename(partial, source);
+    return source;
+  } catch (error) {
+    if (error instanceof RepoUrlRefusedError) throw new RepoUrlRefusedError(error.reason, of);
+    throw error;
+  }
 };
 
 /**
@@ -144,15 +180,30 @@ const hasLeftovers = async (commonDir: string, partial: string): Promise<boolean
   return false;
 };
 
-/** Removes the worktrees (`git worktree remove` + prune) and the workspace folder. */
+/** Removes the worktrees (`git worktree remove` + prune, in the repository each belongs to) and the workspace folder. */
 export const removeWorkspace = async (options: { readonly basePath: string; readonly reposRoot: string; readonly builder: string; readonly repos: readonly string[] }): Promise<void> => {
   const workspacePath = join(options.basePath, checkBuilder(options.builder));
   for (const repo of options.repos) {
     const name = checkRepoName(repo);
-    const source = join(options.reposRoot, name);
     const worktreePath = join(workspacePath, 'repos', name);
-    if (existsSync(source) && existsSync(worktreePath)) await simpleGit(source).raw(['worktree', 'remove', '--force', worktreePath]);
+    // The worktree knows its repository (a clone by URL or the pre-provisioned one); the name alone does not tell.
+    const commonDir = existsSync(join(worktreePath, '.git')) ? await commonDirOf(worktreePath) : undefined;
+    if (commonDir !== undefined) {
+      await simpleGit().raw(['--git-dir', commonDir, 'worktree', 'remove', '--force', worktreePath]);
+      await simpleGit().raw(['--git-dir', commonDir, 'worktree', 'prune']);
+      continue;
+    }
+    const source = join(options.reposRoot, name);
     if (existsSync(source)) await simpleGit(source).raw(['worktree', 'prune']);
   }
   await rm(workspacePath, { recursive: true, force: true });
+};
+
+/** The repository a worktree belongs to (its common git folder); undefined when it is not a working worktree any more. */
+const commonDirOf = async (worktreePath: string): Promise<string | undefined> => {
+  try {
+    return resolve(worktreePath, (await simpleGit(worktreePath).raw(['rev-parse', '--git-common-dir'])).trim());
+  } catch {
+    return undefined;
+  }
 };

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkWorkspaceRequest, describeWorktree, prepareWorkspace, type PreparedRepo, type RepoSpec } from './git-workspace.js';
+import type { CloneSettings } from './clone.js';
 import { runTaskInit, type TaskInitOptions } from './task-init.js';
 
 /**
@@ -15,6 +16,8 @@ export const initializeWorkspace = async (options: {
   readonly builder: string;
   readonly repos: readonly RepoSpec[];
   readonly task?: TaskInitOptions | undefined;
+  /** How repositories given by URL are checked and cloned. */
+  readonly clone?: CloneSettings | undefined;
 }): Promise<{ workspacePath: string; repos: PreparedRepo[] }> => {
   const task = options.task && options.task.cli !== '' && existsSync(options.task.taskfile) ? options.task : undefined;
   if (task?.mode !== 'instead_of_native') {

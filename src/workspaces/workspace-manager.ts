@@ -6,9 +6,11 @@ import { existsSync } from 'node:fs';
 import { replaceFileDurably } from '../files/replace-file.js';
 import { join } from 'node:path';
 import type { EventLog } from '../events/event-log.js';
+import { CloneFailedError, type CloneSettings } from './clone.js';
 import { MissingWorktreeError, removeWorkspace, UnknownRepoError, type RepoSpec } from './git-workspace.js';
 import { initializeWorkspace } from './initialize.js';
 import { InvalidNameError } from './names.js';
+import { RepoUrlRefusedError } from './repo-url.js';
 import { ARCH_DECISIONS_FILE, archDecisionsTemplate, writeSessionState } from './session-state-file.js';
 import { TaskInitError, type TaskInitOptions } from './task-init.js';
 
@@ -53,20 +55,22 @@ export const workspaceEffects = (options: {
   reposRoot: string;
   eventLog: EventLog;
   task?: TaskInitOptions | undefined;
+  /** The URL policy, clone timeout and credentials (default: the shipped configuration's, no credentials). */
+  clone?: CloneSettings | undefined;
   clock?: () => Date;
 }): EffectHandlers<WorkspaceEffect> => {
   const clock = options.clock ?? (() => new Date());
   return {
     'prepare-workspace': async (request): Promise<readonly DomainEvent[]> => {
       try {
-        const result = await initializeWorkspace({ basePath: options.basePath, reposRoot: options.reposRoot, builder: request.builder, repos: request.repos, task: options.task });
+        const result = await initializeWorkspace({ basePath: options.basePath, reposRoot: options.reposRoot, builder: request.builder, repos: request.repos, task: options.task, clone: options.clone });
         const decisions = join(result.workspacePath, ARCH_DECISIONS_FILE);
         if (!existsSync(decisions)) await replaceFileDurably(decisions, archDecisionsTemplate(request.builder));
         return [{ type: 'WorkspaceInitialized', data: { workspace_path: result.workspacePath, repos: result.repos, initialized_at: clock().toISOString() } }];
       } catch (error) {
         const failed = { builder: request.builder, reason: error instanceof Error ? error.message : String(error), failed_at: clock().toISOString() };
-        if (error instanceof TaskInitError) return [{ type: 'WorkspaceFailed', data: { ...failed, output: error.output } }];
-        if (error instanceof UnknownRepoError || error instanceof InvalidNameError || error instanceof MissingWorktreeError) return [{ type: 'WorkspaceFailed', data: failed }];
+        if (error instanceof TaskInitError || error instanceof CloneFailedError) return [{ type: 'WorkspaceFailed', data: { ...failed, output: error.output } }];
+        if (error instanceof UnknownRepoError || error instanceof InvalidNameError || error instanceof MissingWorktreeError || error instanceof RepoUrlRefusedError) return [{ type: 'WorkspaceFailed', data: failed }];
         throw error;
       }
     },

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,6 +37,7 @@ test('the shipped file decodes with laptop defaults and the production values th
   t.is(shipped({ OPENCODE_CLI: '/usr/local/bin/opencode' }).opencode.cli_path, '/usr/local/bin/opencode');
   t.is(config.opencode.sessions_dir, './.gateway/workspace/.opencode-sessions', 'on a laptop, a writable folder');
   t.like(config.workspace, { base_path: './.gateway/workspace/.builders', repos_root: './.gateway/workspace/repos', task_cli: '', task_init: 'after_native' });
+  t.like(config.workspace, { allowed_url_patterns: ['https://', 'ssh://', 'git@'], allow_private_addresses: false, clone_timeout: 300, git_credentials: [] }, 'repository URLs: https, ssh and scp-like only, no private addresses');
   const production = shipped({ GATEWAY_WORKSPACE: '/workspace', TASK_CLI: '/usr/local/bin/task' });
   t.is(production.opencode.sessions_dir, '/workspace/.opencode-sessions');
   t.like(production.workspace, { base_path: '/workspace/.builders', repos_root: '/workspace/repos', taskfile_path: '/workspace/Taskfile.yaml', task_cli: '/usr/local/bin/task' });
@@ -182,4 +184,24 @@ test('a webhook URL without GATEWAY_WEBHOOK_SECRET is refused: webhooks are alwa
   const problems = problemsOf(loadConfig({ env: { SLACK_WEBHOOK_URL: 'https://hooks.example.com/slack' } }));
   t.regex(problems['webhooks.slack_url']!, /set GATEWAY_WEBHOOK_SECRET/);
   t.is(shipped({ SLACK_WEBHOOK_URL: 'https://hooks.example.com/slack', GATEWAY_WEBHOOK_SECRET: 's' }).webhooks.slack_url, 'https://hooks.example.com/slack');
+});
+
+test('repository URL settings: a pattern for a transport git must never use, or a credential that would put a secret in the file, is named', async (t) => {
+  const shippedYaml = readFileSync('config/backend.yaml', 'utf8');
+  const problems = problemsOf(
+    await withFile(
+      shippedYaml
+        .replace(/allowed_url_patterns: .*/, 'allowed_url_patterns: ["https://", "file:///", "ext::"]')
+        .replace(/clone_timeout: \d+/, 'clone_timeout: 0')
+        .replace(/git_credentials: \[\]/, 'git_credentials: [{ host: "git.example.com/x", username: "a:b", password_env: "not a name", password: "inline" }]'),
+    ),
+  );
+  t.regex(problems['workspace.allowed_url_patterns[1]']!, /URL prefix/);
+  t.regex(problems['workspace.allowed_url_patterns[2]']!, /URL prefix/);
+  t.false('workspace.allowed_url_patterns[0]' in problems);
+  t.regex(problems['workspace.clone_timeout']!, /1\.\.86400/);
+  t.regex(problems['workspace.git_credentials[0].host']!, /host or host:port/);
+  t.regex(problems['workspace.git_credentials[0].username']!, /without a colon/);
+  t.regex(problems['workspace.git_credentials[0].password_env']!, /environment variable name/);
+  t.is(problems['workspace.git_credentials[0].password'], 'unknown key', 'a password is never written in the file');
 });

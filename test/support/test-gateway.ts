@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { simpleGit } from 'simple-git';
 import { startGateway, type Gateway } from '../../src/composition.js';
 import { formatConfigError, loadConfig } from '../../src/config/load.js';
@@ -44,6 +44,8 @@ export interface TestGatewayOptions {
   /** Where the embedded log lives (default: a folder of the test's own), e.g. on a small disk. */
   readonly eventsDir?: string;
   readonly server?: Partial<GatewayConfig['server']>;
+  /** Where the gateway logs (default: nowhere), for a test that reads its log lines. */
+  readonly logger?: Logger;
 }
 
 /** A real repository with one commit under the repos root, for the workspace manager to use. */
@@ -90,7 +92,7 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
   for (const repo of options.repos ?? []) await makeRepo(reposRoot, repo);
   let current: Gateway | undefined;
   const start = async (): Promise<TestGateway> => {
-    const gateway = await startGateway(config, { logger: pino({ level: 'silent' }), ...(options.deadlineIntervalMs === undefined ? {} : { deadlineIntervalMs: options.deadlineIntervalMs }),
+    const gateway = await startGateway(config, { logger: options.logger ?? pino({ level: 'silent' }), ...(options.deadlineIntervalMs === undefined ? {} : { deadlineIntervalMs: options.deadlineIntervalMs }),
       ...(options.deadlineClock ? { deadlineClock: options.deadlineClock } : {}),
     });
     current = gateway;

@@ -28,7 +28,8 @@ const setUp = async (t: ExecutionContext) => {
   t.teardown(() => rm(root, { recursive: true, force: true }));
   const reposRoot = join(root, 'repos');
   const api = await makeRepo(join(reposRoot, 'api'), 'server.js');
-  const remote = await makeRepo(join(root, 'remote', 'web'), 'index.html');
+  // A local repository given by URL must lie under the repos root (the URL policy).
+  const remote = await makeRepo(join(reposRoot, 'remote', 'web'), 'index.html');
   return { root, reposRoot, basePath: join(root, 'builders'), api, remote };
 };
 
@@ -50,7 +51,8 @@ test('worktrees on builder/<builder> from the clone under the repos root, and fr
   ]);
   t.is(await readFile(join(result.repos[0]!.worktree_path, 'server.js'), 'utf8'), 'two\n');
   t.is(await readFile(join(result.repos[1]!.worktree_path, 'index.html'), 'utf8'), 'one\n', 'checked out at the requested ref');
-  t.true(existsSync(join(reposRoot, 'web', '.git')), 'the url was cloned under the repos root');
+  t.true(existsSync(join(reposRoot, '_clones', '_local', 'remote', 'web.git', '.git')), 'the url was cloned into its own folder under the repos root');
+  t.false(existsSync(join(reposRoot, 'web')), 'not under the repo name');
 });
 
 test('running it again on an existing, partial workspace converges to the same result', async (t) => {

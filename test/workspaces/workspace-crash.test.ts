@@ -1,7 +1,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,13 +33,56 @@ const makeRepo = async (path: string, files: number): Promise<string> => {
   return (await simpleGit(path).revparse(['HEAD'])).trim();
 };
 
+/** Each process's parent, from /proc. */
+const parentsOf = (): Map<number, number> => {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return parents;
+};
+
+/**
+ * SIGKILL to the child's process group and to the groups of every process it started: a clone
+ * runs git in a group of its own (so its timeout stops git's children), and a container dying
+ * takes those too. The child's group is stopped first, so it starts nothing while it is looked at.
+ */
+const killLikeAContainer = (pid: number): void => {
+  process.kill(-pid, 'SIGSTOP');
+  const parents = parentsOf();
+  const descendants = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [candidate, parent] of parents) {
+      if (descendants.has(parent) && !descendants.has(candidate)) {
+        descendants.add(candidate);
+        grew = true;
+      }
+    }
+  }
+  for (const member of descendants) {
+    for (const target of [-member, member]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // Not a group leader, or gone.
+      }
+    }
+  }
+};
+
 /** Runs the initialization in its own process group; kills the group after `killAfterMs`, or lets it finish when undefined. */
 const runChild = async (basePath: string, reposRoot: string, repos: readonly RepoSpec[], killAfterMs?: number): Promise<'finished' | 'killed'> => {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, basePath, reposRoot, BUILDER, JSON.stringify(repos)], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  const timer = killAfterMs === undefined ? undefined : setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), killAfterMs);
+  const timer = killAfterMs === undefined ? undefined : setTimeout(() => killLikeAContainer(child.pid!), killAfterMs);
   const [code, signal] = await exited;
   clearTimeout(timer);
   if (signal === 'SIGKILL') return 'killed';
@@ -53,14 +96,17 @@ test('initialization killed at any moment converges when run again', async (t) =
   const reposRoot = join(root, 'repos');
   const basePath = join(root, 'builders');
   const localBase = await makeRepo(join(reposRoot, 'api'), 600);
-  const remoteBase = await makeRepo(join(root, 'remote', 'web'), 600);
+  const remoteBase = await makeRepo(join(reposRoot, 'remote', 'web'), 600);
   const repos: RepoSpec[] = [
     { name: 'api', url: null, ref: null },
-    { name: 'web', url: `file://${join(root, 'remote', 'web')}`, ref: null },
+    { name: 'web', url: `file://${join(reposRoot, 'remote', 'web')}`, ref: null },
   ];
+  // A repository given by URL is cloned into a folder of its own identity.
+  const clonedWeb = join(reposRoot, '_clones', '_local', 'remote', 'web.git');
+  const sourceOf = (name: string): string => (name === 'web' ? clonedWeb : join(reposRoot, name));
   const reset = async () => {
     await removeWorkspace({ basePath, reposRoot, builder: BUILDER, repos: ['api', 'web'] });
-    await rm(join(reposRoot, 'web'), { recursive: true, force: true });
+    await rm(clonedWeb, { recursive: true, force: true });
     await simpleGit(join(reposRoot, 'api')).raw(['branch', '-D', `builder/${BUILDER}`]).catch(() => undefined);
   };
 
@@ -87,11 +133,11 @@ test('initialization killed at any moment converges when run again', async (t) =
       const worktree = simpleGit(repo.worktree_path);
       t.is((await worktree.raw(['status', '--porcelain'])).trim(), '', `round ${round}: ${repo.name} is fully checked out and clean`);
       t.is((await worktree.revparse(['HEAD'])).trim(), repo.base_commit);
-      const listing = await simpleGit(join(reposRoot, repo.name)).raw(['worktree', 'list', '--porcelain']);
+      const listing = await simpleGit(sourceOf(repo.name)).raw(['worktree', 'list', '--porcelain']);
       t.false(/prunable|locked/.test(listing), `round ${round}: no stale worktree in ${repo.name}: ${listing}`);
       t.is(listing.split('\n').filter((line) => line.startsWith('worktree ')).length, 2, `round ${round}: the clone and one worktree of ${repo.name}`);
     }
-    t.true(existsSync(join(reposRoot, 'web', '.git')));
+    t.true(existsSync(join(clonedWeb, '.git')));
     await reset();
   }
   t.log(`full initialization ${fullRunMs.toFixed(0)} ms; ${killed} of ${ROUNDS} runs killed part-way, each converged on the next run`);

@@ -72,7 +72,7 @@ export const schemas: Record<string, object> = {
         type: 'array',
         minItems: 1,
         maxItems: 20,
-        items: { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: SLUG, maxLength: 63 }, url: { type: 'string' }, ref: { type: 'string' } } },
+        items: { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: SLUG, maxLength: 63 }, url: { type: 'string', description: 'Where to clone it from: it must start with one of `workspace.allowed_url_patterns` (default `https://`, `ssh://`, `git@`), or be a folder under `workspace.repos_root`; no loopback, private or link-local address, written or resolved (`workspace.allow_private_addresses`). Credentials in it are dropped: the URL is kept and shown without them, and git gets credentials from `workspace.git_credentials`. A refused URL is a 400 naming `repos[i].url` and why; two repos of one session may not be the same repository.' }, ref: { type: 'string' } } },
       },
       task: ref('Task'),
       requested_by: { type: 'object', properties: { user: { type: 'string' }, channel: { type: 'string' }, thread_ts: { type: 'string' } } },
@@ -213,7 +213,7 @@ export const schemas: Record<string, object> = {
   },
   AuditEvent: {
     type: 'object',
-    description: 'An event exactly as stored: `data` is not decoded, so what is shown is what is hashed.',
+    description: 'An event as stored: `data` is not decoded, so what is shown is what is hashed, except credentials in URLs (`https://user:token@host/…`), which are never shown: such an event names what was removed in `redacted`, and its hash is checked where the log is read raw (GET /api/audit/verify).',
     required: ['position', 'stream', 'revision', 'event_id', 'type', 'data', 'metadata'],
     properties: {
       position: { type: 'integer', minimum: 0, description: 'Place in `$all`' },
@@ -222,6 +222,7 @@ export const schemas: Record<string, object> = {
       event_id: { type: 'string' },
       type: { type: 'string' },
       data: { type: 'object' },
+      redacted: { type: 'array', items: { type: 'string' }, description: 'Paths in the event whose credentials were removed from what is shown, e.g. `data.repos[0].url`; absent when nothing was removed', examples: [['data.repos[0].url']] },
       metadata: {
         type: 'object',
         description: 'Each field is null only on a record that lacks it (not written by the gateway, or damaged).',
