@@ -27,6 +27,10 @@ const badAuthorization: fc.Arbitrary<Auth> = fc.oneof(
       'Bearer ',
       'Bearer  ',
       `Bearer ${OPERATOR}x`,
+      // The scheme matches in any case (RFC 9110); the token never does.
+      `bearer ${OPERATOR}x`,
+      `BEARER ${OPERATOR.slice(0, -1)}`,
+      `bEaReR ${OPERATOR.toUpperCase()}`,
       `Bearer ${OPERATOR.slice(0, -1)}`,
       `Bearer ${OPERATOR.toUpperCase()}`,
       `Bearer  ${OPERATOR}`,
