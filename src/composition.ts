@@ -131,6 +131,7 @@ export const startGateway = async (
   const eventLog = new EventLog(store, createEventRegistry());
   const runtimeOptions = {
     eventLog,
+    maxConcurrency: config.process_managers.max_concurrency,
     onLag: metrics.reportLag,
     onError: (name: string, error: unknown) => logger.error({ err: error, subscriber: name }, 'subscriber failed'),
   };

@@ -156,6 +156,12 @@ export const WorkspaceConfig = t.type({
   git_credentials: t.array(GitCredentialConfig),
 });
 
+/** How the process managers run their reactions. */
+export const ProcessManagersConfig = t.type({
+  /** Reactions doing work at once, per process manager, across aggregates; one aggregate's reactions always run one at a time, in log order. */
+  max_concurrency: intIn(1, 256),
+});
+
 /** `Idempotency-Key` records, kept beside the log: how long a key answers retries, and how many are kept. */
 export const IdempotencyConfig = t.type({
   /** Seconds a recorded response is repeated to retries with its key (Stripe's 24 h). */
@@ -183,6 +189,7 @@ export const FileConfig = t.type(
     workspace: WorkspaceConfig,
     webhooks: WebhooksConfig,
     idempotency: IdempotencyConfig,
+    process_managers: ProcessManagersConfig,
   },
   'configuration',
 );

@@ -8,6 +8,7 @@ import type { StoredEvent } from '../events/stored-event.js';
 import { startSubscriberLoop } from '../events/subscriber-loop.js';
 import { untilAborted } from '../events/until-aborted.js';
 import { PositionTracker, SubscriberStoppedError } from '../projections/position-tracker.js';
+import { ReactionScheduler } from './reaction-scheduler.js';
 import { processManagerEventDefinitions, type ProcessManagerEvent } from './events.js';
 import type { EffectHandler, EffectHandlers, EffectRequest, ProcessManager, Reaction } from './process-manager.js';
 import { reactionEventId } from './reaction-ids.js';
@@ -33,6 +34,10 @@ export interface ProcessManagerRunnerOptions<Effect extends EffectRequest> {
   /** A failed subscription or bookkeeping write; the runner carries on (resubscribing after a pause). */
   readonly onError?: (name: string, error: unknown) => void;
   readonly resubscribeDelayMs?: number;
+  /** Reactions doing work at once, across keys (default 8); reactions of one key always run one at a time, in log order. */
+  readonly maxConcurrency?: number;
+  /** Events whose reactions may be unfinished at once before reading more of the log waits (default 1000). */
+  readonly maxPendingEvents?: number;
 }
 
 interface Running {
@@ -143,22 +148,47 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     const { signal } = running.controller;
     try {
       while (!signal.aborted) {
+        // A reaction that fails unexpectedly (the store away) stops this pass: what was dispatched
+        // settles, then the runner subscribes again from the watermark and skips what is done.
+        const failed = new AbortController();
+        // Proofs of reactions done after the checkpoint; forgotten once the watermark is past them all.
+        let completed: { done: Set<string>; scannedTo: number } | undefined;
+        const scheduler = new ReactionScheduler({
+          maxConcurrency: this.options.maxConcurrency ?? 8,
+          maxPendingEvents: this.options.maxPendingEvents ?? 1000,
+          onWatermark: (position) => {
+            this.tracker.advance(position);
+            if (completed && position >= completed.scannedTo) completed.done.clear();
+          },
+        });
+        let failure: unknown;
+        const fail = (error: unknown): void => {
+          failure ??= error;
+          failed.abort();
+        };
         try {
-          const { done, scannedTo } = await this.scanCompleted(this.tracker.position);
+          completed = await this.scanCompleted(this.tracker.position);
+          const { done } = completed;
           if (signal.aborted) return;
           const after = this.tracker.position;
           const subscription = this.options.eventLog.subscribeToAll(after >= 0 ? { afterPosition: after } : {});
           running.subscription = subscription;
           subscribed();
-          for await (const stored of untilAborted(subscription, signal)) {
-            if (!(await this.process(stored, done, signal))) break;
-            this.tracker.advance(stored.position);
-            if (stored.position >= scannedTo) done.clear();
+          const stopping = AbortSignal.any([signal, failed.signal]);
+          for await (const stored of untilAborted(subscription, stopping)) {
+            await scheduler.dispatch(stored.position, this.jobsFor(stored, done, scheduler, signal, fail));
+            if (stopping.aborted) break;
             if (!isBookkeeping(stored)) await this.noteProcessed(stored);
           }
+          await subscription.stop();
         } catch (error) {
-          if (signal.aborted) return;
-          this.options.onError?.(this.name, error);
+          fail(error);
+        } finally {
+          await scheduler.settled();
+        }
+        if (signal.aborted) return;
+        if (failure !== undefined) {
+          this.options.onError?.(this.name, failure);
           subscribed();
           await sleep(this.options.resubscribeDelayMs ?? 1000, signal).catch(() => undefined);
         }
@@ -166,6 +196,69 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     } finally {
       subscribed();
     }
+  }
+
+  /**
+   * The event's reactions as jobs for the scheduler, each keyed by the stream its outcome goes to.
+   * A job answers false when its reaction did not end (stopping abandoned it, or it failed
+   * unexpectedly and `fail` stops the pass): the watermark then stays before its event.
+   */
+  private jobsFor(
+    cause: StoredEvent,
+    done: ReadonlySet<string>,
+    scheduler: ReactionScheduler,
+    signal: AbortSignal,
+    fail: (error: unknown) => void,
+  ): { key: string; run: () => Promise<boolean> }[] {
+    if (cause.stream === this.checkpointStream || cause.stream === this.reactionsStream) return [];
+    let reactions: readonly Reaction<Effect>[];
+    try {
+      reactions = this.options.processManager.react(cause);
+      assertUniqueKeys(reactions);
+    } catch (error) {
+      // A reactor bug must neither wedge the runner on this event nor pass unnoticed.
+      const key = `react:${cause.id}`;
+      return [
+        {
+          key: this.reactionsStream,
+          run: this.guarded(fail, async () => {
+            if (!done.has(this.proofOf(key))) {
+              this.unsavedWork = true;
+              await scheduler.withSlot(() => this.recordFailure(key, 'react', cause, error, 1));
+            }
+            this.options.onReaction?.(this.name, key, 'failed');
+            return true;
+          }),
+        },
+      ];
+    }
+    return reactions.map((reaction) => ({
+      key: reaction.stream,
+      run: this.guarded(fail, async () => {
+        if (signal.aborted) return false;
+        if (done.has(this.proofOf(reaction.key))) {
+          this.options.onReaction?.(this.name, reaction.key, 'already_done');
+          return true;
+        }
+        this.unsavedWork = true;
+        const outcome = await this.perform(reaction, cause, scheduler, signal);
+        if (outcome === 'abandoned') return false;
+        this.options.onReaction?.(this.name, reaction.key, outcome);
+        return true;
+      }),
+    }));
+  }
+
+  /** A job that fails unexpectedly stops the pass instead of passing as done. */
+  private guarded(fail: (error: unknown) => void, run: () => Promise<boolean>): () => Promise<boolean> {
+    return async () => {
+      try {
+        return await run();
+      } catch (error) {
+        fail(error);
+        return false;
+      }
+    };
   }
 
   /** Ids of the events this runner's actor wrote after `position`: each proves a reaction done. */
@@ -181,79 +274,53 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     }
   }
 
-  /** Performs the event's reactions; false when stopping interrupted them. */
-  private async process(cause: StoredEvent, done: ReadonlySet<string>, signal: AbortSignal): Promise<boolean> {
-    if (cause.stream === this.checkpointStream || cause.stream === this.reactionsStream) return true;
-    let reactions: readonly Reaction<Effect>[];
-    try {
-      reactions = this.options.processManager.react(cause);
-      assertUniqueKeys(reactions);
-    } catch (error) {
-      // A reactor bug must neither wedge the runner on this event nor pass unnoticed.
-      const key = `react:${cause.id}`;
-      if (!done.has(this.proofOf(key))) {
-        this.unsavedWork = true;
-        await this.recordFailure(key, 'react', cause, error, 1);
-      }
-      this.options.onReaction?.(this.name, key, 'failed');
-      return true;
-    }
-    for (const reaction of reactions) {
-      if (signal.aborted) return false;
-      if (done.has(this.proofOf(reaction.key))) {
-        this.options.onReaction?.(this.name, reaction.key, 'already_done');
-        continue;
-      }
-      this.unsavedWork = true;
-      const outcome = await this.perform(reaction, cause, signal);
-      if (outcome === 'abandoned') return false;
-      this.options.onReaction?.(this.name, reaction.key, outcome);
-    }
-    return true;
-  }
-
-  private async perform(reaction: Reaction<Effect>, cause: StoredEvent, signal: AbortSignal): Promise<Exclude<ReactionOutcome, 'already_done'> | 'abandoned'> {
+  private async perform(reaction: Reaction<Effect>, cause: StoredEvent, scheduler: ReactionScheduler, signal: AbortSignal): Promise<Exclude<ReactionOutcome, 'already_done'> | 'abandoned'> {
     switch (reaction.type) {
       case 'append':
-        return this.appendOutcome(reaction.key, 'append', reaction.stream, reaction.events, cause);
+        return scheduler.withSlot(() => this.appendOutcome(reaction.key, 'append', reaction.stream, reaction.events, cause));
       case 'effect':
-        return this.performEffect(reaction, cause, signal);
+        return this.performEffect(reaction, cause, scheduler, signal);
       case 'command':
-        return this.runCommand(reaction, cause);
+        return scheduler.withSlot(() => this.runCommand(reaction, cause));
       default:
         return assertNeverReaction(reaction);
     }
   }
 
+  /** Tries the effect until it succeeds or its tries run out; between tries it holds no slot. */
   private async performEffect(
     reaction: Extract<Reaction<Effect>, { type: 'effect' }>,
     cause: StoredEvent,
+    scheduler: ReactionScheduler,
     signal: AbortSignal,
   ): Promise<'completed' | 'failed' | 'abandoned'> {
     const { key, effect } = reaction;
     const handler = (this.options.effects as unknown as Record<string, EffectHandler<Effect> | undefined>)[effect.kind];
     if (!handler) {
-      await this.recordFailure(key, effect.kind, cause, new Error(`no handler is registered for effect kind ${effect.kind}`), 0);
+      await scheduler.withSlot(() => this.recordFailure(key, effect.kind, cause, new Error(`no handler is registered for effect kind ${effect.kind}`), 0));
       return 'failed';
     }
     for (let attempt = 1; ; attempt++) {
-      let events: readonly DomainEvent[];
-      try {
-        events = await handler(effect, { signal, key, attempt, cause });
-      } catch (error) {
-        if (signal.aborted) return 'abandoned';
-        if (attempt >= this.retry.attempts) {
-          await this.recordFailure(key, effect.kind, cause, error, attempt);
-          return 'failed';
-        }
+      const tried = await scheduler.withSlot(async (): Promise<{ outcome: 'completed' | 'failed' } | { error: unknown }> => {
+        let events: readonly DomainEvent[];
         try {
-          await sleep(delayAfter(this.retry, attempt), signal);
-        } catch {
-          return 'abandoned';
+          events = await handler(effect, { signal, key, attempt, cause });
+        } catch (error) {
+          return { error };
         }
-        continue;
+        return { outcome: await this.appendOutcome(key, effect.kind, reaction.stream, events, cause) };
+      });
+      if ('outcome' in tried) return tried.outcome;
+      if (signal.aborted) return 'abandoned';
+      if (attempt >= this.retry.attempts) {
+        await scheduler.withSlot(() => this.recordFailure(key, effect.kind, cause, tried.error, attempt));
+        return 'failed';
       }
-      return this.appendOutcome(key, effect.kind, reaction.stream, events, cause);
+      try {
+        await sleep(delayAfter(this.retry, attempt), signal);
+      } catch {
+        return 'abandoned';
+      }
     }
   }
 

@@ -82,7 +82,7 @@ export const prepareGateway = async (t: ExecutionContext): Promise<PreparedGatew
     webhookSecret: WEBHOOK_SECRET,
     webhooks: { slack_url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`, retry_attempts: 0, retry_delay: 10 },
     // Thousands of requests without a valid token come from this one address; the limit itself is tested in test/api/rate-limit.test.ts.
-    server: { anonymous_rate_limit_per_minute: 1_000_000 },
+    server: { rate_limit_per_minute: 600, anonymous_rate_limit_per_minute: 1_000_000 },
   });
   const call = caller(OPERATORS[0]!);
   const session = await labSession(call, gateway, 'billing');

@@ -72,7 +72,8 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
   if (kubeconfig) await writeFile(kubeconfig, options.kubeconfig!);
   const config: GatewayConfig = {
     ...loaded.right,
-    server: { ...loaded.right.server, ...options.server },
+    // Tests poll the API often; the limits themselves are tested in test/api/rate-limit.test.ts.
+    server: { ...loaded.right.server, rate_limit_per_minute: 1_000_000, ...options.server },
     kubeconfig,
     secrets: { ...loaded.right.secrets, bundleSecret: options.bundleSecret ?? 'bundle-secret-for-tests', slackSigningSecret: options.slackSigningSecret },
     deployment: { ...loaded.right.deployment, ...options.deployment },
