@@ -132,6 +132,7 @@ export const startGateway = async (
   const runtimeOptions = {
     eventLog,
     maxConcurrency: config.process_managers.max_concurrency,
+    onReaction: metrics.reportReaction,
     onLag: metrics.reportLag,
     onError: (name: string, error: unknown) => logger.error({ err: error, subscriber: name }, 'subscriber failed'),
   };

@@ -24,6 +24,12 @@ export class GatewayMetrics {
     labelNames: ['route'] as const,
     registers: [this.registry],
   });
+  readonly reactionFailures = new Counter({
+    name: 'gateway_reaction_failures_total',
+    help: 'Reactions of a process manager that failed for good (recorded as ReactionFailed)',
+    labelNames: ['process_manager'] as const,
+    registers: [this.registry],
+  });
   readonly subscriptionLag = new Gauge({
     name: 'gateway_subscription_lag_events',
     help: 'Events in $all not yet processed by a subscriber (process manager or projection)',
@@ -46,6 +52,11 @@ export class GatewayMetrics {
       },
     });
   }
+
+  /** For the process-manager runtime's `onReaction` callback: counts what failed for good. */
+  readonly reportReaction = (processManager: string, _key: string, outcome: string): void => {
+    if (outcome === 'failed') this.reactionFailures.inc({ process_manager: processManager });
+  };
 
   /** For the process-manager and projection runtimes' `onLag` callbacks. */
   readonly reportLag = (subscriber: string, lag: number): void => {

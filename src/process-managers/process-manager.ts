@@ -15,8 +15,13 @@ export interface EffectRequest {
  * reactions.
  */
 export type Reaction<Effect extends EffectRequest = EffectRequest> =
-  /** Perform the effect; append the events its handler returns to `stream`. */
-  | { readonly type: 'effect'; readonly key: string; readonly stream: string; readonly effect: Effect }
+  /**
+   * Perform the effect. Without a decider, append the events its handler returns to `stream`
+   * (streams the reaction owns, such as a webhook outbox). With one, the handler returns a
+   * command, which runs against the aggregate on `stream` like any other: the aggregate's one
+   * write path, with its expected revision.
+   */
+  | { readonly type: 'effect'; readonly key: string; readonly stream: string; readonly effect: Effect; readonly decider?: Decider<any, any, any, any> }
   /** Append these events to `stream` (no I/O needed to know them). */
   | { readonly type: 'append'; readonly key: string; readonly stream: string; readonly events: readonly DomainEvent[] }
   /** Run a command against an aggregate; a refusal is recorded, not retried. */
@@ -29,6 +34,14 @@ export interface CommandReaction {
   readonly decider: Decider<any, any, any, any>;
   readonly command: unknown;
 }
+
+/** An effect whose outcome is a command for `decider` on `stream` (its handler returns `{ command }`). */
+export const effectThenCommand = <Effect extends EffectRequest, Command>(
+  key: string,
+  stream: string,
+  decider: Decider<Command, any, any, any>,
+  effect: Effect,
+): Reaction<Effect> => ({ type: 'effect', key, stream, effect, decider });
 
 /** A command reaction, type-checked against its decider. */
 export const commandReaction = <Command, Event extends DomainEvent, State, Error>(
@@ -58,8 +71,14 @@ export interface EffectContext {
   readonly cause: StoredEvent;
 }
 
-/** Performs one kind of effect and returns the events that record what happened; throws to ask for a retry. */
-export type EffectHandler<Effect extends EffectRequest> = (request: Effect, context: EffectContext) => Promise<readonly DomainEvent[]>;
+/**
+ * What an effect handler says happened: the events to append, or (for a reaction with a decider)
+ * the command that records it on the aggregate.
+ */
+export type EffectOutcome = readonly DomainEvent[] | { readonly command: unknown };
+
+/** Performs one kind of effect and says what happened; throws to ask for a retry. */
+export type EffectHandler<Effect extends EffectRequest> = (request: Effect, context: EffectContext) => Promise<EffectOutcome>;
 
 export type EffectHandlers<Effect extends EffectRequest> = {
   readonly [Kind in Effect['kind']]: EffectHandler<Extract<Effect, { kind: Kind }>>;

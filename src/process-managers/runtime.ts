@@ -10,7 +10,7 @@ import { untilAborted } from '../events/until-aborted.js';
 import { PositionTracker, SubscriberStoppedError } from '../projections/position-tracker.js';
 import { ReactionScheduler } from './reaction-scheduler.js';
 import { processManagerEventDefinitions, type ProcessManagerEvent } from './events.js';
-import type { EffectHandler, EffectHandlers, EffectRequest, ProcessManager, Reaction } from './process-manager.js';
+import type { CommandReaction, EffectHandler, EffectHandlers, EffectOutcome, EffectRequest, ProcessManager, Reaction } from './process-manager.js';
 import { reactionEventId } from './reaction-ids.js';
 import { DEFAULT_RETRY_POLICY, delayAfter, sleep, type RetryPolicy } from './retry-policy.js';
 
@@ -293,7 +293,7 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     cause: StoredEvent,
     scheduler: ReactionScheduler,
     signal: AbortSignal,
-  ): Promise<'completed' | 'failed' | 'abandoned'> {
+  ): Promise<'completed' | 'rejected' | 'failed' | 'abandoned'> {
     const { key, effect } = reaction;
     const handler = (this.options.effects as unknown as Record<string, EffectHandler<Effect> | undefined>)[effect.kind];
     if (!handler) {
@@ -301,14 +301,14 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
       return 'failed';
     }
     for (let attempt = 1; ; attempt++) {
-      const tried = await scheduler.withSlot(async (): Promise<{ outcome: 'completed' | 'failed' } | { error: unknown }> => {
-        let events: readonly DomainEvent[];
+      const tried = await scheduler.withSlot(async (): Promise<{ outcome: 'completed' | 'rejected' | 'failed' } | { error: unknown }> => {
+        let outcome: EffectOutcome;
         try {
-          events = await handler(effect, { signal, key, attempt, cause });
+          outcome = await handler(effect, { signal, key, attempt, cause });
         } catch (error) {
           return { error };
         }
-        return { outcome: await this.appendOutcome(key, effect.kind, reaction.stream, events, cause) };
+        return { outcome: await this.record(reaction, outcome, cause) };
       });
       if ('outcome' in tried) return tried.outcome;
       if (signal.aborted) return 'abandoned';
@@ -324,7 +324,23 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     }
   }
 
-  private async runCommand(reaction: Extract<Reaction<Effect>, { type: 'command' }>, cause: StoredEvent): Promise<'completed' | 'rejected' | 'failed'> {
+  /** An effect's outcome, as the reaction asks: its events appended, or its command run against the decider. */
+  private async record(reaction: Extract<Reaction<Effect>, { type: 'effect' }>, outcome: EffectOutcome, cause: StoredEvent): Promise<'completed' | 'rejected' | 'failed'> {
+    const { key, stream, decider, effect } = reaction;
+    if (decider) {
+      if (isEvents(outcome)) return this.recordBug(key, effect.kind, cause, `the ${effect.kind} handler returned events, but its reaction runs a command`);
+      return this.runCommand({ type: 'command', key, stream, decider, command: outcome.command }, cause);
+    }
+    if (!isEvents(outcome)) return this.recordBug(key, effect.kind, cause, `the ${effect.kind} handler returned a command, but its reaction has no decider`);
+    return this.appendOutcome(key, effect.kind, stream, outcome, cause);
+  }
+
+  private async recordBug(key: string, kind: string, cause: StoredEvent, message: string): Promise<'failed'> {
+    await this.recordFailure(key, kind, cause, new Error(message), 1);
+    return 'failed';
+  }
+
+  private async runCommand(reaction: CommandReaction, cause: StoredEvent): Promise<'completed' | 'rejected' | 'failed'> {
     const { key } = reaction;
     let result: Awaited<ReturnType<typeof handleCommand>>;
     try {
@@ -441,6 +457,8 @@ const BOOKKEEPING_TYPES = new Set(processManagerEventDefinitions.map((definition
 
 /** What runners write about themselves: checkpoints and reaction records. */
 const isBookkeeping = (stored: StoredEvent): boolean => BOOKKEEPING_TYPES.has(stored.event.type);
+
+const isEvents = (outcome: EffectOutcome): outcome is readonly DomainEvent[] => Array.isArray(outcome);
 
 const isEventShapeError = (error: unknown): boolean => error instanceof InvalidEventDataError || error instanceof UnknownEventTypeError;
 

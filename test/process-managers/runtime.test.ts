@@ -4,7 +4,7 @@ import { handleCommand } from '../../src/commands/handle-command.js';
 import type { DomainEvent } from '../../src/events/domain-event.js';
 import type { EventLog } from '../../src/events/event-log.js';
 import { processManagerEventDefinitions, type ProcessManagerEvent } from '../../src/process-managers/events.js';
-import type { EffectContext, EffectHandlers, ProcessManager } from '../../src/process-managers/process-manager.js';
+import { effectThenCommand, type EffectContext, type EffectHandlers, type ProcessManager } from '../../src/process-managers/process-manager.js';
 import { reactionEventId } from '../../src/process-managers/reaction-ids.js';
 import { ProcessManagerRunner, type ProcessManagerRunnerOptions, type ReactionOutcome } from '../../src/process-managers/runtime.js';
 import { PositionTimeoutError } from '../../src/projections/position-tracker.js';
@@ -437,4 +437,44 @@ test('two reactions with one key are a reactor bug, recorded and not performed',
   t.deepEqual(await typesIn(eventLog, 'x'), []);
   const [failed] = await eventLog.readStream<ProcessManagerEvent>(pm.reactionsStream);
   t.true(failed?.event.type === 'ReactionFailed' && /two reactions share the key "same"/.test(failed.event.data.error));
+});
+
+test('an effect whose outcome is a command: recorded through the aggregate’s decider (its one write path), a refusal recorded as such', async (t) => {
+  const { eventLog } = await setUp(t);
+  type Measure = { readonly kind: 'measure'; readonly orderId: string };
+  const pm: ProcessManager<Measure> = {
+    name: 'measures',
+    react: (stored) => {
+      const event = stored.event as OrderEvent;
+      if (event.type !== 'OrderPlaced') return [];
+      return [effectThenCommand(`${stored.id}:measure`, 'counter-orders', counterDecider, { kind: 'measure', orderId: event.data.order_id } as Measure)];
+    },
+  };
+  const instance = new ProcessManagerRunner<Measure>({
+    eventLog,
+    processManager: pm,
+    effects: {
+      measure: async ({ orderId }) => (orderId === 'closing' ? { command: { type: 'close', now: new Date() } } : orderId === 'wrong' ? [] : { command: { type: 'increment', by: 2, now: new Date() } }),
+    },
+    retry: tiny,
+  });
+  t.teardown(() => instance.stop());
+  await instance.start();
+  await placeOrders(eventLog, ['o1', 'closing', 'o2', 'wrong']);
+  for (;;) {
+    const [head] = await eventLog.store.readAll({ direction: 'backwards', maxCount: 1 });
+    await instance.waitForPosition(head!.position, 10_000);
+    if ((await instance.lag()) === 0) break;
+  }
+  const [opened, ...rest] = await eventLog.readStream('counter-orders');
+  t.is(opened!.event.type, 'CounterOpened');
+  t.deepEqual(
+    rest.map((stored) => stored.event.type),
+    ['CounterIncremented', 'CounterClosed'],
+    'o1 counted, then closed; o2 refused by the decider: a closed counter takes no increment',
+  );
+  t.is(rest[0]!.id, reactionEventId('measures', `${(await eventLog.readStream('order-o1'))[0]!.id}:measure`, 0), 'the outcome carries the reaction’s proof id');
+  const records = (await eventLog.readStream<ProcessManagerEvent>(instance.reactionsStream)).map((stored) => stored.event);
+  t.true(records.some((event) => event.type === 'ReactionCompleted' && event.data.outcome === 'rejected'), 'the refusal is recorded');
+  t.true(records.some((event) => event.type === 'ReactionFailed' && /returned events, but its reaction runs a command/.test(event.data.error)), 'a handler that answers with events where a command is due is a bug, recorded');
 });

@@ -110,7 +110,7 @@ test('the workspace manager records a failed task as WorkspaceFailed carrying it
   const { eventLog } = await openTestEventLog(t, sessionEventDefinitions);
   const effects = workspaceEffects({ basePath, reposRoot, eventLog, task, clock: () => new Date('2030-01-01T00:00:00.000Z') });
   const cause = { id: 'e', stream: 'session-s', revision: 0, position: 0, event: { type: 'SessionCreated', data: {} }, metadata: {} } as unknown as StoredEvent;
-  const [failed] = await effects['prepare-workspace']({ kind: 'prepare-workspace', builder: 'platform-billing', repos }, { signal: new AbortController().signal, key: 'k', attempt: 1, cause });
+  const [failed] = (await effects['prepare-workspace']({ kind: 'prepare-workspace', builder: 'platform-billing', repos }, { signal: new AbortController().signal, key: 'k', attempt: 1, cause })) as readonly { type: string; data: unknown }[];
   t.like(failed, { type: 'WorkspaceFailed', data: { builder: 'platform-billing', reason: 'task builder:init failed with exit code 201', failed_at: '2030-01-01T00:00:00.000Z' } });
   t.regex((failed?.data as { output: string }).output, /cannot install toolchain/);
 });

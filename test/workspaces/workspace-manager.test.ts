@@ -44,12 +44,12 @@ test('the effect records WorkspaceInitialized for real repositories, and Workspa
   const { eventLog } = await openTestEventLog(t, sessionEventDefinitions);
   const effects = workspaceEffects({ basePath: join(root, 'builders'), reposRoot: join(root, 'repos'), eventLog, clock: () => new Date('2030-01-01T00:00:00.000Z') });
   const context = { signal: new AbortController().signal, key: 'k', attempt: 1, cause: stored('session-s-1', created) };
-  const [ready] = await effects['prepare-workspace']({ kind: 'prepare-workspace', builder: 'platform-billing', repos: [{ name: 'api', url: null, ref: null }] }, context);
+  const [ready] = (await effects['prepare-workspace']({ kind: 'prepare-workspace', builder: 'platform-billing', repos: [{ name: 'api', url: null, ref: null }] }, context)) as readonly { type: string; data: unknown }[];
   t.like(ready, { type: 'WorkspaceInitialized', data: { workspace_path: join(root, 'builders', 'platform-billing'), initialized_at: '2030-01-01T00:00:00.000Z' } });
   t.regex(await readFile(join(root, 'builders', 'platform-billing', 'arch-decisions.md'), 'utf8'), /^# Architecture decisions — platform-billing/);
-  const [failed] = await effects['prepare-workspace']({ kind: 'prepare-workspace', builder: 'platform-billing', repos: [{ name: 'ghost', url: null, ref: null }] }, context);
+  const [failed] = (await effects['prepare-workspace']({ kind: 'prepare-workspace', builder: 'platform-billing', repos: [{ name: 'ghost', url: null, ref: null }] }, context)) as readonly { type: string; data: unknown }[];
   t.is(failed?.type, 'WorkspaceFailed');
   t.regex((failed?.data as { reason: string }).reason, /repo ghost is neither cloned/);
-  const [badName] = await effects['prepare-workspace']({ kind: 'prepare-workspace', builder: '../escape', repos: [] }, context);
+  const [badName] = (await effects['prepare-workspace']({ kind: 'prepare-workspace', builder: '../escape', repos: [] }, context)) as readonly { type: string; data: unknown }[];
   t.is(badName?.type, 'WorkspaceFailed');
 });
