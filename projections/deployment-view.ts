@@ -31,6 +31,9 @@ export interface DeploymentView {
 
 const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
 
+/** What the `pods_ready` step says when it is done. */
+export const podsReadyDetail = (pods: number): string => `${pods} pod${pods === 1 ? '' : 's'} ready`;
+
 const withStep = (view: DeploymentView, name: Step, change: (step: StepView) => StepView): readonly StepView[] => view.steps.map((step) => (step.name === name ? change(step) : step));
 
 export const evolveDeploymentView = (view: DeploymentView | undefined, stored: StoredEvent<DeploymentEvent>): DeploymentView | undefined => {
@@ -77,6 +80,12 @@ export const evolveDeploymentView = (view: DeploymentView | undefined, stored: S
         ...stamp,
         url: event.data.step === 'ingress' && event.data.status === 'done' ? view.plan.url : view.url,
         steps: withStep(view, event.data.step, (step) => ({ ...step, status: event.data.status, finished_at: event.data.finished_at, detail: event.data.detail })),
+      };
+    case 'PodsReady':
+      return {
+        ...view,
+        ...stamp,
+        steps: withStep(view, 'pods_ready', (step) => ({ ...step, status: 'done', finished_at: event.data.ready_at, detail: podsReadyDetail(event.data.pods) })),
       };
     case 'TestsFinished': {
       // During the tests step the deployment stays testing until it succeeds; after a rerun it is back to succeeded.

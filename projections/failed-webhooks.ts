@@ -10,16 +10,22 @@ export interface FailedWebhookView {
   readonly attempts: number;
   readonly last_error: string;
   readonly failed_at: string;
-  /** The earlier parked webhook of the session it waits behind, or null when it failed itself. */
+  /** Always null since contract 1.1; for a webhook held behind an earlier parked one before that, that one's id. */
   readonly held_behind: string | null;
+  /** When it was first parked: the schedule retries it for `webhooks.parked_retry_for` from then. */
+  readonly parked_since: string;
+  /** When it was last parked again or asked to be retried: the schedule's next try counts from then. */
+  readonly last_tried_at: string;
   /** Where it was first parked in `$all`: the list's order. */
   readonly position: number;
 }
 
+const WEBHOOK_EVENT_TYPES = new Set(['WebhookParked', 'WebhookDelivered', 'WebhookRetryRequested']);
+
 /** Webhooks parked and not delivered since, by event id. */
 export const failedWebhooks: DocumentProjection<FailedWebhookView> = {
   name: 'failed-webhooks',
-  documentIdsOf: (stored) => (stored.stream.startsWith('webhook-') && (stored.event.type === 'WebhookParked' || stored.event.type === 'WebhookDelivered') ? [(stored.event.data as { event_id: string }).event_id] : []),
+  documentIdsOf: (stored) => (stored.stream.startsWith('webhook-') && WEBHOOK_EVENT_TYPES.has(stored.event.type) ? [(stored.event.data as { event_id: string }).event_id] : []),
   evolve: (view, stored) => {
     const event = (stored as StoredEvent<WebhookEvent>).event;
     switch (event.type) {
@@ -32,12 +38,14 @@ export const failedWebhooks: DocumentProjection<FailedWebhookView> = {
           last_error: event.data.last_error,
           failed_at: event.data.parked_at,
           held_behind: event.data.held_behind,
+          parked_since: view?.parked_since ?? event.data.parked_at,
+          last_tried_at: event.data.parked_at,
           position: view?.position ?? stored.position,
         };
       case 'WebhookDelivered':
         return undefined;
       case 'WebhookRetryRequested':
-        return view;
+        return view && { ...view, last_tried_at: event.data.requested_at };
       default: {
         const unexpected: never = event;
         return unexpected;

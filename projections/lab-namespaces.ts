@@ -9,6 +9,8 @@ export interface NamespaceView {
   readonly url: string;
   readonly created_at: string;
   readonly deletion_scheduled_for: string | null;
+  /** Why the last try to delete it failed (it is tried again); null once it succeeds, or before any failure. */
+  readonly deletion_error: string | null;
   readonly status: 'live' | 'deleting' | 'deleted';
   readonly revision: number;
 }
@@ -20,13 +22,15 @@ export const evolveNamespaceView = (view: NamespaceView | undefined, stored: Sto
   const revision = stored.revision;
   switch (event.type) {
     case 'NamespaceCreated':
-      return { name: event.data.name, project_id: event.data.project, url: event.data.url, created_at: event.data.created_at, deletion_scheduled_for: null, status: 'live', revision };
+      return { name: event.data.name, project_id: event.data.project, url: event.data.url, created_at: event.data.created_at, deletion_scheduled_for: null, deletion_error: null, status: 'live', revision };
     case 'NamespaceDeletionScheduled':
       return view && { ...view, deletion_scheduled_for: event.data.scheduled_for, revision };
     case 'NamespaceDeletionRequested':
       return view && { ...view, status: 'deleting', deletion_scheduled_for: event.data.requested_at, revision };
+    case 'NamespaceDeletionFailed':
+      return view && { ...view, deletion_error: event.data.reason, revision };
     case 'NamespaceDeleted':
-      return view && { ...view, status: 'deleted', revision };
+      return view && { ...view, status: 'deleted', deletion_error: null, revision };
     default: {
       const unexpected: never = event;
       return unexpected;

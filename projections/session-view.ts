@@ -3,6 +3,7 @@ import type { DocumentProjection } from '../src/projections/projection.js';
 import type { Route } from '../src/routing/signals.js';
 import type { SessionEvent } from '../src/sessions/events.js';
 import { settledStatus } from '../src/sessions/session.js';
+import { sessionErrorOf } from '../src/sessions/session-error.js';
 import { withoutUrlCredentials } from '../src/workspaces/url-credentials.js';
 
 /** The contract's session view, in wire names, as GET /api/sessions/{id} serves it. */
@@ -21,6 +22,8 @@ export interface SessionView {
   readonly task: { readonly title: string; readonly description: string };
   readonly status: 'initializing' | 'awaiting_route' | 'active' | 'paused' | 'closed' | 'failed';
   readonly agent_status: 'idle' | 'working' | 'waiting_for_answer';
+  /** Why the session failed, naming the repo and the cause (contract 1.1); null unless it failed. */
+  readonly error: string | null;
   readonly route: {
     readonly suggested: Route | null;
     readonly confidence: number | null;
@@ -55,6 +58,7 @@ export const evolveSessionView = (view: SessionView | undefined, stored: StoredE
       task: data.task,
       status: 'initializing',
       agent_status: 'idle',
+      error: null,
       route: { suggested: null, confidence: null, reason: null, confirmed: null, confirmed_by: null },
       workspace_path: null,
       pending_question: null,
@@ -86,7 +90,7 @@ export const evolveSessionView = (view: SessionView | undefined, stored: StoredE
     }
     case 'WorkspaceFailed':
     case 'SessionFailed':
-      return { ...view, ...stamp, status: 'failed', agent_status: 'idle' };
+      return { ...view, ...stamp, status: 'failed', agent_status: 'idle', error: sessionErrorOf(event) };
     case 'MessageSent':
       return { ...view, ...stamp };
     case 'AgentStatusChanged':

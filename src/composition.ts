@@ -39,6 +39,8 @@ import { slackRoutes } from './slack/routes.js';
 import { auditRoutes } from './audit/routes.js';
 import { deploymentNews, deploymentNewsEffects } from './deployments/session-news.js';
 import { DeadlineTimer } from './process-managers/deadline-timer.js';
+import { PodsWatcher } from './deployments/pods-watcher.js';
+import { podSelectorOf } from './labs/manifests.js';
 import { DiskReserve } from './eventstore/embedded/free-space.js';
 import { openEmbeddedEventStore } from './eventstore/embedded/index.js';
 import { admitNewWorkWhileRoom } from './api/new-work-gate.js';
@@ -49,10 +51,11 @@ import { EventRegistry } from './events/registry.js';
 import { webhookEventDefinitions } from './notifications/events.js';
 import { notifier, notifierEffects } from './notifications/notifier.js';
 import { webhookRoutes } from './notifications/routes.js';
+import { scheduledRetriesDue } from './notifications/parked-retries.js';
 import { processManagerEventDefinitions } from './process-managers/events.js';
 import { ProcessManagerGroup } from './process-managers/group.js';
 import { ProcessManagerRunner } from './process-managers/runtime.js';
-import { workspaceEffects, workspaceManager } from './workspaces/workspace-manager.js';
+import { DEFAULT_WORKSPACE_ATTEMPTS, workspaceEffects, workspaceManager } from './workspaces/workspace-manager.js';
 import { cloneSettingsFrom } from './workspaces/clone.js';
 import { checkRepoUrl } from './workspaces/url-policy.js';
 import { DocumentProjectionRunner, ProjectionRunner } from './projections/runtime.js';
@@ -173,7 +176,10 @@ export const startGateway = async (
           timeoutMs: config.workspace.task_timeout * 1000,
         },
         clone: cloneSettings,
+        attempts: DEFAULT_WORKSPACE_ATTEMPTS,
       }),
+      // A workspace that fails for a reason that may pass (a git lock, EAGAIN) is tried again for about 15 s, then the session fails saying why.
+      retry: { attempts: DEFAULT_WORKSPACE_ATTEMPTS, initialDelayMs: 1000, factor: 2, maxDelayMs: 8000 },
     }),
     new ProcessManagerRunner({ ...runtimeOptions, processManager: builderReleaser, effects: {} }),
     new ProcessManagerRunner({
@@ -202,7 +208,6 @@ export const startGateway = async (
         bundleBaseUrl: config.kubernetes.bundle_base_url,
         bundleSecret,
         bundleUrlTtl: config.kubernetes.bundle_url_ttl,
-        podsReadyTimeoutMs: config.kubernetes.pods_ready_timeout * 1000,
         testTimeoutMs: config.deployment.test_timeout * 1000,
         testUrl: config.deployment.test_url,
         artifactsDir: join(config.data_dir, 'artifacts'),
@@ -213,7 +218,21 @@ export const startGateway = async (
     new ProcessManagerRunner({ ...runtimeOptions, processManager: namespaceKeeper, effects: namespaceKeeperEffects({ cluster }) }),
     ...(agents ? [agents.processManager] : []),
   ]);
-  // Durable deadlines: a plan nobody answered expires, after a restart too.
+  /** Deployments at their pods_ready step, as the views show them (the session names the project the pods are labelled with). */
+  const waitingForPods = () =>
+    [...deploymentViewRunner.getState().values()].filter((view) => view.status === 'deploying' && view.steps.some((step) => step.name === 'pods_ready' && step.status === 'running'));
+  const podsWatcher = new PodsWatcher({
+    eventLog,
+    cluster,
+    onError: (error) => logger.error({ err: error }, 'pods watch failed'),
+    waiting: () =>
+      waitingForPods().flatMap((view) => {
+        const project = sessionViewRunner.get(view.session_id)?.project;
+        return project === undefined ? [] : [{ deploymentId: view.deployment_id, namespace: view.plan.namespace, selector: podSelectorOf(project, view.deployment_id) }];
+      }),
+  });
+  const podsTimeout = config.kubernetes.pods_ready_timeout;
+  // Durable deadlines: a plan nobody answered expires, pods not ready in time fail their step, after a restart too.
   const deadlines = new DeadlineTimer({
     eventLog,
     intervalMs: options.deadlineIntervalMs,
@@ -223,9 +242,20 @@ export const startGateway = async (
       ...[...deploymentViewRunner.getState().values()]
         .filter((view) => view.status === 'awaiting_confirmation' && view.expires_at !== null && Date.parse(view.expires_at) <= now.getTime())
         .map((view) => ({ key: `expire:${view.deployment_id}`, stream: deploymentStream(view.deployment_id), decider: deploymentDecider, command: { type: 'ExpireDeployment', now } })),
+      ...waitingForPods()
+        .filter((view) => Date.parse(view.steps.find((step) => step.name === 'pods_ready')?.started_at ?? '') + podsTimeout * 1000 <= now.getTime())
+        .map((view) => ({ key: `pods-timeout:${view.deployment_id}`, stream: deploymentStream(view.deployment_id), decider: deploymentDecider, command: { type: 'TimeOutPods', timeoutSeconds: podsTimeout, now } })),
+      // A failed deletion is tried again when its pause is over (the decider knows when; early firing is a no-op).
+      ...[...namespaceViewRunner.getState().values()]
+        .filter((view) => view.status === 'deleting' && view.deletion_error !== null)
+        .map((view) => ({ key: `retry-delete:${view.name}`, stream: namespaceStream(view.name), decider: namespaceDecider, command: { type: 'RetryNamespaceDeletion', now } })),
       ...[...namespaceViewRunner.getState().values()]
         .filter((view) => view.status === 'live' && view.deletion_scheduled_for !== null && Date.parse(view.deletion_scheduled_for) <= now.getTime())
         .map((view) => ({ key: `delete:${view.name}`, stream: namespaceStream(view.name), decider: namespaceDecider, command: { type: 'RequestNamespaceDeletion', requestedBy: 'timer', due: true, now } })),
+      // Parked webhooks, sent again every parked_retry_interval for parked_retry_for (none while webhooks are off).
+      ...(config.webhooks.slack_url === ''
+        ? []
+        : scheduledRetriesDue(failedWebhookRunner.getState().values(), now, { intervalMs: config.webhooks.parked_retry_interval * 1000, forMs: config.webhooks.parked_retry_for * 1000 })),
     ],
   });
   const sse = new SseHub({ keepaliveMs: options.sseKeepaliveMs });
@@ -235,6 +265,7 @@ export const startGateway = async (
     await agents?.start();
     await processManagers.start();
     deadlines.start();
+    podsWatcher.start();
     const app = createApp({
       logger,
       authenticate: (token) => authenticate(config.auth.tokens, token),
@@ -282,6 +313,7 @@ export const startGateway = async (
     server = await startServer(app, { host: config.server.host, port: config.server.port });
   } catch (error) {
     await deadlines.stop();
+    await podsWatcher.stop();
     await processManagers.stop();
     await agents?.stop();
     await Promise.all(projections.map((projection) => projection.stop()));
@@ -299,6 +331,7 @@ export const startGateway = async (
       (stopping ??= (async () => {
         await running.close({ beforeDrain: () => sse.close() });
         await deadlines.stop();
+        await podsWatcher.stop();
         await processManagers.stop();
         await agents?.stop();
         await Promise.all(projections.map((projection) => projection.stop()));

@@ -1,13 +1,16 @@
+import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
+import { handleCommand } from '../commands/handle-command.js';
 import type { EventLog } from '../events/event-log.js';
 import { untilAborted } from '../events/until-aborted.js';
 import { sleep } from '../process-managers/retry-policy.js';
 import { loadAgentSession } from './agent-session.js';
-import { recordOnSession } from './bridge.js';
 import { must, openCodeClient } from './opencode-client.js';
 import { triggerOf } from './opencode-events.js';
 import type { OpenCodeEndpoint } from './opencode-server.js';
-import { planReconcile, type BridgePolicy, type OpenCodeSnapshot } from './reconcile.js';
+import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
+import { sessionStream } from '../sessions/events.js';
+import { planReconcile, type BridgePolicy, type OpenCodeSnapshot, type PlannedCommand } from './reconcile.js';
 
 export interface AgentReconcilerOptions {
   readonly eventLog: EventLog;
@@ -19,6 +22,18 @@ export interface AgentReconcilerOptions {
   readonly logger: Logger;
   readonly clock?: () => Date;
 }
+
+/** Records one of the reconciler's commands on a session through its decider; a refusal (the session moved on) is logged, not thrown. */
+const recordOnSession = async (
+  options: Pick<AgentReconcilerOptions, 'eventLog' | 'logger' | 'clock'>,
+  sessionId: string,
+  command: PlannedCommand,
+  context: { correlationId: string; causationId: string },
+): Promise<void> => {
+  const now = (options.clock ?? (() => new Date()))();
+  const result = await handleCommand(options.eventLog, sessionStream(sessionId), sessionDecider, { ...command, now } as SessionCommand, { actor: 'pm:agents', ...context, now });
+  if (E.isLeft(result)) options.logger.debug({ session_id: sessionId, command: command.type, refusal: result.left }, 'the session refused a bridge record');
+};
 
 /**
  * Keeps each session's stream in step with what OpenCode says. One subscription to OpenCode's

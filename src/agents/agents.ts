@@ -50,7 +50,7 @@ export const createAgents = (
     ...options.runtimeOptions,
     processManager: agentBridge,
     onReaction: (name, key, outcome) => options.logger.debug({ process_manager: name, key, outcome }, 'reaction'),
-    effects: agentBridgeEffects({ eventLog: options.eventLog, endpoint: () => server.endpoint, reconcile: (sessionId) => reconciler.reconcile(sessionId), logger: options.logger }),
+    effects: agentBridgeEffects({ eventLog: options.eventLog, endpoint: () => server.endpoint, reconcile: (sessionId) => reconciler.reconcile(sessionId) }),
     // OpenCode may be restarting, or slow to start on a busy machine: keep trying for about five minutes.
     retry: { attempts: 14, initialDelayMs: 250, factor: 2, maxDelayMs: 30_000 },
   });

@@ -1,22 +1,19 @@
-import * as E from 'fp-ts/lib/Either.js';
-import type { Logger } from 'pino';
-import { handleCommand } from '../commands/handle-command.js';
 import type { EventLog } from '../events/event-log.js';
 import type { StoredEvent } from '../events/stored-event.js';
-import type { EffectHandlers, ProcessManager, Reaction } from '../process-managers/process-manager.js';
-import type { SessionCommand } from '../sessions/decide.js';
-import { sessionDecider } from '../sessions/decide.js';
-import { sessionStream, type SessionEvent } from '../sessions/events.js';
-import { loadAgentSession } from './agent-session.js';
+import { effectThenCommand, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
+import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
+import type { SessionEvent } from '../sessions/events.js';
+import { loadAgentSession, type AgentSessionContext } from './agent-session.js';
 import { newOpenCodeMessageId } from './message-ids.js';
 import { must, mustSucceed, openCodeClient } from './opencode-client.js';
 import type { OpenCodeEndpoint } from './opencode-server.js';
-import type { PlannedCommand } from './reconcile.js';
 
 export type AgentEffect =
   | { readonly kind: 'start-agent'; readonly sessionId: string }
+  | { readonly kind: 'send-task'; readonly sessionId: string }
   | { readonly kind: 'send-prompt'; readonly sessionId: string; readonly messageId: string; readonly text: string }
   | { readonly kind: 'answer-question'; readonly sessionId: string; readonly questionId: string; readonly answer: string }
+  | { readonly kind: 'reconcile'; readonly sessionId: string }
   | { readonly kind: 'abort-turn'; readonly sessionId: string }
   | { readonly kind: 'end-agent'; readonly sessionId: string };
 
@@ -24,9 +21,11 @@ const SESSION_STREAM = /^session-(.+)$/;
 
 /**
  * The agent bridge's process manager, pure: a session that may have become active starts its
- * agent, a message becomes a prompt, an answer goes back to the question, a pause aborts the
- * turn, and an ended session ends its agent. What OpenCode does in return is recorded by the
- * reconciler (agent-reconciler.ts).
+ * agent, a started agent gets the task, a message becomes a prompt, an answer goes back to the
+ * question, a prompt sent has OpenCode looked at, a pause aborts the turn, and an ended session
+ * ends its agent. What an effect did on the session is a command for the session's decider (one
+ * command per reaction: starting the agent and sending it the task are two). What OpenCode does
+ * in return is recorded by the reconciler (agent-reconciler.ts).
  */
 export const agentBridge: ProcessManager<AgentEffect> = {
   name: 'agents',
@@ -35,22 +34,30 @@ export const agentBridge: ProcessManager<AgentEffect> = {
     if (!match) return [];
     const sessionId = match[1]!;
     const event = stored.event as SessionEvent;
+    /** An effect that records nothing on the session. */
     const effect = (value: AgentEffect): Reaction<AgentEffect>[] => [{ type: 'effect', key: `${stored.id}:${value.kind}`, stream: stored.stream, effect: value }];
+    /** An effect whose outcome is a command for the session. */
+    const recorded = (value: AgentEffect): Reaction<AgentEffect>[] => [effectThenCommand<AgentEffect, SessionCommand>(`${stored.id}:${value.kind}`, stored.stream, sessionDecider, value)];
     switch (event.type) {
       // Any of these may be the moment the session is active with no agent yet.
       case 'RouteConfirmed':
       case 'WorkspaceInitialized':
       case 'SessionResumed':
-        return effect({ kind: 'start-agent', sessionId });
+        return recorded({ kind: 'start-agent', sessionId });
+      case 'AgentSessionStarted':
+        return recorded({ kind: 'send-task', sessionId });
       case 'MessageSent':
-        return effect({ kind: 'send-prompt', sessionId, messageId: event.data.message_id, text: event.data.text });
+        return recorded({ kind: 'send-prompt', sessionId, messageId: event.data.message_id, text: event.data.text });
       case 'QuestionAnswered':
-        return effect({ kind: 'answer-question', sessionId, questionId: event.data.question_id, answer: event.data.answer });
+        return recorded({ kind: 'answer-question', sessionId, questionId: event.data.question_id, answer: event.data.answer });
+      // Once the prompt is recorded the reconciler can find the session: OpenCode's first news of the turn is not missed.
+      case 'PromptSent':
+        return effect({ kind: 'reconcile', sessionId });
       case 'SessionPaused':
         return effect({ kind: 'abort-turn', sessionId });
       case 'SessionClosed':
       case 'SessionFailed':
-        return effect({ kind: 'end-agent', sessionId });
+        return recorded({ kind: 'end-agent', sessionId });
       default:
         return [];
     }
@@ -63,31 +70,23 @@ export interface AgentBridgeOptions {
   readonly endpoint: () => OpenCodeEndpoint | undefined;
   /** Asks the reconciler to look at a session now. */
   readonly reconcile: (sessionId: string) => void;
-  readonly logger: Logger;
   readonly clock?: () => Date;
 }
 
-/** Runs one of the bridge's commands on a session; a refusal (the session moved on) is logged, not thrown. */
-export const recordOnSession = async (
-  options: Pick<AgentBridgeOptions, 'eventLog' | 'logger' | 'clock'>,
-  sessionId: string,
-  command: PlannedCommand,
-  context: { correlationId: string; causationId: string },
-): Promise<void> => {
-  const now = (options.clock ?? (() => new Date()))();
-  const result = await handleCommand(options.eventLog, sessionStream(sessionId), sessionDecider, { ...command, now } as SessionCommand, { actor: 'pm:agents', ...context, now });
-  if (E.isLeft(result)) options.logger.debug({ session_id: sessionId, command: command.type, refusal: result.left }, 'the session refused a bridge record');
-};
+/** What an effect recorded through the decider answers: its command, or nothing to record. */
+type Recorded = { readonly command: SessionCommand } | readonly [];
 
 export const agentBridgeEffects = (options: AgentBridgeOptions): EffectHandlers<AgentEffect> => {
   const client = () => openCodeClient(options.endpoint());
-  const record = (sessionId: string, command: PlannedCommand, correlationId: string, causationId: string) => recordOnSession(options, sessionId, command, { correlationId, causationId });
+  const clock = options.clock ?? (() => new Date());
+  /** The work was not needed after all: the reaction ends with nothing recorded on the session. */
+  const recordNothing = (): readonly [] => [];
 
   /** Sends a prompt once: a message already in OpenCode (a retry after a crash) is only recorded. */
-  const sendPrompt = async (sessionId: string, messageId: string, text: string, causationId: string): Promise<void> => {
+  const sendPrompt = async (sessionId: string, messageId: string, text: (session: AgentSessionContext) => string): Promise<Recorded> => {
     const session = await loadAgentSession(options.eventLog, sessionId);
     const { state } = session;
-    if (state.status === 'none' || state.agentSessionId === null || state.recorded.has(`prompt:${messageId}`) || !session.directory) return;
+    if (state.status === 'none' || state.agentSessionId === null || state.recorded.has(`prompt:${messageId}`) || !session.directory) return recordNothing();
     const agent = state.confirmed ?? 'builder';
     const messages = await must(client().session.messages({ sessionID: state.agentSessionId, directory: session.directory }), 'session.messages');
     const already = messages.find((message) => message.info.role === 'user' && message.parts.some((part) => part.type === 'text' && part.metadata?.['gateway_message_id'] === messageId));
@@ -100,45 +99,42 @@ export const agentBridgeEffects = (options: AgentBridgeOptions): EffectHandlers<
           directory: session.directory,
           messageID: opencodeMessageId,
           agent,
-          parts: [{ type: 'text', text, metadata: { gateway_message_id: messageId } }],
+          parts: [{ type: 'text', text: text(session), metadata: { gateway_message_id: messageId } }],
         }),
         'session.prompt_async',
       );
     }
-    await record(sessionId, { type: 'RecordPromptSent', messageId, opencodeMessageId, agent }, session.correlationId, causationId);
-    await record(sessionId, { type: 'RecordAgentStatus', agentStatus: 'working' }, session.correlationId, causationId);
+    return { command: { type: 'RecordPromptSent', messageId, opencodeMessageId, agent, now: clock() } };
   };
 
   return {
-    'start-agent': async (request, context) => {
+    'start-agent': async (request): Promise<Recorded> => {
       const session = await loadAgentSession(options.eventLog, request.sessionId);
       const { state } = session;
-      if (state.status !== 'active' || state.agentSessionId !== null || !session.workspacePath || !session.task || !state.confirmed) return [];
+      if (state.status !== 'active' || state.agentSessionId !== null || !session.workspacePath || !session.task || !state.confirmed) return recordNothing();
       const directory = session.workspacePath;
       // A crash after creating it but before recording it left one behind: reuse it.
       const existing = (await must(client().session.list({ directory }), 'session.list')).find((candidate) => candidate.metadata?.['gateway_session_id'] === request.sessionId);
       const created =
         existing ??
         (await must(client().session.create({ directory, title: `${session.builder}: ${session.task.title}`.slice(0, 100), metadata: { gateway_session_id: request.sessionId } }), 'session.create'));
-      await record(request.sessionId, { type: 'RecordAgentSessionStarted', opencodeSessionId: created.id, agent: state.confirmed, directory }, session.correlationId, context.cause.id);
-      await sendPrompt(request.sessionId, 'task', `${session.task.title}\n\n${session.task.description}`.trim(), context.cause.id);
-      options.reconcile(request.sessionId);
-      return [];
+      return { command: { type: 'RecordAgentSessionStarted', opencodeSessionId: created.id, agent: state.confirmed, directory, now: clock() } };
     },
-    'send-prompt': async (request, context) => {
-      await sendPrompt(request.sessionId, request.messageId, request.text, context.cause.id);
-      options.reconcile(request.sessionId);
-      return [];
-    },
-    'answer-question': async (request, context) => {
+    'send-task': (request) => sendPrompt(request.sessionId, 'task', (session) => (session.task ? `${session.task.title}\n\n${session.task.description}`.trim() : '')),
+    'send-prompt': (request) => sendPrompt(request.sessionId, request.messageId, () => request.text),
+    'answer-question': async (request): Promise<Recorded> => {
       const session = await loadAgentSession(options.eventLog, request.sessionId);
-      if (!session.directory) return [];
+      if (!session.directory) return recordNothing();
       const replied = await client().question.reply({ requestID: request.questionId, directory: session.directory, answers: [[request.answer]] });
-      if (replied.error !== undefined) {
-        // The question is gone (OpenCode restarted, or the turn was aborted): the answer still reaches the agent, as a message.
-        const question = session.questions.get(request.questionId) ?? 'your question';
-        await sendPrompt(request.sessionId, `answer:${request.questionId}`, `The answer to "${question}" is: ${request.answer}`, context.cause.id);
+      if (replied.error === undefined) {
+        options.reconcile(request.sessionId);
+        return recordNothing();
       }
+      // The question is gone (OpenCode restarted, or the turn was aborted): the answer still reaches the agent, as a message.
+      const question = session.questions.get(request.questionId) ?? 'your question';
+      return sendPrompt(request.sessionId, `answer:${request.questionId}`, () => `The answer to "${question}" is: ${request.answer}`);
+    },
+    reconcile: async (request) => {
       options.reconcile(request.sessionId);
       return [];
     },
@@ -149,15 +145,14 @@ export const agentBridgeEffects = (options: AgentBridgeOptions): EffectHandlers<
       options.reconcile(request.sessionId);
       return [];
     },
-    'end-agent': async (request, context) => {
+    'end-agent': async (request): Promise<Recorded> => {
       const session = await loadAgentSession(options.eventLog, request.sessionId);
-      if (session.state.status === 'none' || session.state.agentSessionId === null) return [];
+      if (session.state.status === 'none' || session.state.agentSessionId === null) return recordNothing();
       const sessionID = session.state.agentSessionId;
       await client().session.abort({ sessionID, directory: session.directory });
       const deleted = await client().session.delete({ sessionID, directory: session.directory });
       if (deleted.error !== undefined && deleted.response?.status !== 404) throw new Error(`OpenCode session.delete failed (${deleted.response?.status})`);
-      await record(request.sessionId, { type: 'RecordAgentSessionEnded', opencodeSessionId: sessionID }, session.correlationId, context.cause.id);
-      return [];
+      return { command: { type: 'RecordAgentSessionEnded', opencodeSessionId: sessionID, now: clock() } };
     },
   };
 };

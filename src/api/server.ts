@@ -19,6 +19,10 @@ export const startServer = async (app: Koa, options: { host: string; port: numbe
   server.on('clientError', answerClientError);
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  // Longer than a proxy's or client's idle timeout (nginx 60 s): the side that closes an idle
+  // keep-alive connection must be the client, or a request sent as the server closes it is reset.
+  // (A busy event loop made that race common at Node's 5 s: ECONNRESET under load.)
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -19,8 +19,8 @@ export interface SseSource<Event extends DomainEvent = DomainEvent> extends Asyn
 export interface SseRoute<Event extends DomainEvent = DomainEvent> {
   /** Opens the subscription after the given revision (exclusive), or from the start. 404 by throwing. */
   readonly subscribe: (ctx: Context, afterRevision: number | undefined) => Promise<SseSource<Event>> | SseSource<Event>;
-  /** What a client sees of an event; undefined skips it. */
-  readonly toMessage: (event: StoredEvent<Event>) => SseMessage | undefined;
+  /** What a client sees of an event (one or more frames, all with its revision as id); undefined skips it. */
+  readonly toMessage: (event: StoredEvent<Event>) => SseMessage | readonly SseMessage[] | undefined;
   /** After sending this event the server ends the stream (a deployment's `complete`). */
   readonly isTerminal?: (event: StoredEvent<Event>) => boolean;
 }
@@ -134,8 +134,8 @@ const frameOf = <Event extends DomainEvent>(route: SseRoute<Event>, stored: Stor
   if (!byEvent) frames.set(route, (byEvent = new WeakMap()));
   let frame = byEvent.get(stored);
   if (frame === undefined) {
-    const message = route.toMessage(stored);
-    frame = message ? `event: ${message.event}\nid: ${stored.revision}\ndata: ${JSON.stringify(message.data)}\n\n` : null;
+    const messages = route.toMessage(stored);
+    frame = messages === undefined ? null : [messages].flat().map((message) => `event: ${message.event}\nid: ${stored.revision}\ndata: ${JSON.stringify(message.data)}\n\n`).join('') || null;
     byEvent.set(stored, frame);
   }
   return frame;

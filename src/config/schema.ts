@@ -175,6 +175,10 @@ export const WebhooksConfig = t.type({
   retry_attempts: intIn(0, 100),
   /** Milliseconds before the first retry; later retries wait longer. */
   retry_delay: intIn(0, 3_600_000),
+  /** Seconds between the scheduled retries of a parked webhook. */
+  parked_retry_interval: intIn(1, 7 * 86400),
+  /** Seconds from its first parking that a parked webhook is retried on schedule; after that only on request. */
+  parked_retry_for: intIn(0, 365 * 86400),
 });
 
 export const FileConfig = t.type(

@@ -2,7 +2,11 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Decider } from '../commands/decider.js';
 import type { DomainError } from '../commands/domain-error.js';
 import { evolveDeployment, initialDeployment, nextStep, type Deployment, type DeploymentStatus } from './deployment.js';
+import type { TestsResult } from '../testing/results.js';
 import type { DeploymentEvent, DeploymentPlan, Step } from './events.js';
+
+/** The run id of the tests a deployment runs as its own step; reruns have their own ids. */
+export const DEPLOY_RUN = 'deploy';
 
 export type DeploymentCommand =
   | {
@@ -26,6 +30,12 @@ export type DeploymentCommand =
   | { readonly type: 'CompleteStep'; readonly step: Step; readonly status: 'done' | 'skipped'; readonly detail: string; readonly now: Date }
   | { readonly type: 'FailDeployment'; readonly step: Step | null; readonly reason: string; readonly now: Date }
   | { readonly type: 'SucceedDeployment'; readonly now: Date }
+  /** The pods watch saw every pod of the lab ready. */
+  | { readonly type: 'RecordPodsReady'; readonly namespace: string; readonly pods: number; readonly now: Date }
+  /** The deadline timer's command: the pods had `timeoutSeconds` to be ready; a no-op when early or answered. */
+  | { readonly type: 'TimeOutPods'; readonly timeoutSeconds: number; readonly now: Date }
+  /** A run's results: the deployment's own (`deploy`, which ends the tests step with `detail`) or a rerun's. */
+  | { readonly type: 'RecordTestsFinished'; readonly runId: string; readonly tests: TestsResult; readonly artifacts: Readonly<Record<string, string>>; readonly detail: string; readonly now: Date }
   | { readonly type: 'RequestTestsRerun'; readonly runId: string; readonly requestedBy: string; readonly now: Date };
 
 const conflict = (status: DeploymentStatus, detail: string): E.Either<DomainError, never> => E.left({ kind: 'conflict', state: status, detail: `${detail} (the deployment is ${status})` });
@@ -73,6 +83,25 @@ export const decideDeployment = (command: DeploymentCommand, state: Deployment):
     case 'FailDeployment':
       if (!executing(state)) return conflict(state.status, 'only a running deployment can fail');
       return ok({ type: 'DeploymentFailed', data: { step: command.step, reason: command.reason, failed_at: at } });
+    case 'RecordPodsReady':
+      if (state.completed.includes('pods_ready')) return ok(); // seen twice (a watch resumed): recorded once
+      if (!executing(state) || state.running !== 'pods_ready') return conflict(state.status, 'step pods_ready is not running');
+      return ok({ type: 'PodsReady', data: { namespace: command.namespace, pods: command.pods, ready_at: at } });
+    case 'TimeOutPods': {
+      if (!executing(state) || state.running !== 'pods_ready' || state.runningSince === null) return ok();
+      if (command.now.getTime() < Date.parse(state.runningSince) + command.timeoutSeconds * 1000) return ok();
+      return ok({ type: 'DeploymentFailed', data: { step: 'pods_ready', reason: `the pods were not ready after ${command.timeoutSeconds} s: ${state.lastProgress ?? 'no pod was created'}`, failed_at: at } });
+    }
+    case 'RecordTestsFinished': {
+      const finished: DeploymentEvent = { type: 'TestsFinished', data: { run_id: command.runId, tests: command.tests, artifacts: { ...command.artifacts }, finished_at: at } };
+      if (command.runId === DEPLOY_RUN) {
+        if (state.completed.includes('tests')) return ok(); // recorded already: a retry after a crash
+        if (!executing(state) || state.running !== 'tests') return conflict(state.status, 'step tests is not running');
+        return ok(finished, { type: 'DeploymentStepCompleted', data: { step: 'tests', status: 'done', detail: command.detail, finished_at: at } });
+      }
+      if (state.rerun !== command.runId) return conflict(state.status, `no rerun ${command.runId} is waiting for its results`);
+      return ok(finished);
+    }
     case 'SucceedDeployment': {
       if (!executing(state)) return conflict(state.status, 'only a running deployment can succeed');
       const remaining = nextStep(state.plan, state.completed);

@@ -8,8 +8,10 @@ export interface DeploymentFacts {
   readonly expiresAt: string | null;
   /** Steps finished (done or skipped), in order. */
   readonly completed: readonly Step[];
-  /** The step under way, if any. */
+  /** The step under way, if any, since when, and its latest news (a pod's state). */
   readonly running: Step | null;
+  readonly runningSince: string | null;
+  readonly lastProgress: string | null;
   /** The latest test results. */
   readonly tests: TestsResult | null;
   /** A rerun asked for and not yet finished. */
@@ -42,6 +44,8 @@ const factsOf = (state: Exclude<Deployment, { status: 'none' }>): DeploymentFact
   expiresAt: state.expiresAt,
   completed: state.completed,
   running: state.running,
+  runningSince: state.runningSince,
+  lastProgress: state.lastProgress,
   tests: state.tests,
   rerun: state.rerun,
 });
@@ -56,6 +60,8 @@ export const evolveDeployment = (state: Deployment, event: DeploymentEvent): Dep
       expiresAt: null,
       completed: [],
       running: null,
+      runningSince: null,
+      lastProgress: null,
       tests: null,
       rerun: null,
     };
@@ -72,11 +78,13 @@ export const evolveDeployment = (state: Deployment, event: DeploymentEvent): Dep
     case 'DeploymentExpired':
       return { status: 'expired', ...facts };
     case 'DeploymentStepStarted':
-      return { status: event.data.step === 'tests' ? 'testing' : 'deploying', ...facts, running: event.data.step };
+      return { status: event.data.step === 'tests' ? 'testing' : 'deploying', ...facts, running: event.data.step, runningSince: event.data.started_at, lastProgress: null };
     case 'DeploymentProgressed':
-      return state;
+      return { ...state, lastProgress: event.data.message };
     case 'DeploymentStepCompleted':
-      return { ...state, completed: [...facts.completed, event.data.step], running: null };
+      return { ...state, completed: [...facts.completed, event.data.step], running: null, runningSince: null, lastProgress: null };
+    case 'PodsReady':
+      return { ...state, completed: [...facts.completed, 'pods_ready'], running: null, runningSince: null, lastProgress: null };
     case 'TestsFinished': {
       const recorded = { ...facts, tests: event.data.tests };
       // A rerun's results bring the deployment back to where it was: its lab is still up.
@@ -85,9 +93,9 @@ export const evolveDeployment = (state: Deployment, event: DeploymentEvent): Dep
     case 'TestsRerunRequested':
       return { status: 'testing', ...facts, rerun: event.data.run_id };
     case 'DeploymentSucceeded':
-      return { status: 'succeeded', ...facts, running: null };
+      return { status: 'succeeded', ...facts, running: null, runningSince: null };
     case 'DeploymentFailed':
-      return { status: 'failed', ...facts, running: null, failedStep: event.data.step, reason: event.data.reason };
+      return { status: 'failed', ...facts, running: null, runningSince: null, failedStep: event.data.step, reason: event.data.reason };
     default: {
       const unexpected: never = event;
       return unexpected;

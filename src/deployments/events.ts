@@ -37,6 +37,8 @@ export const DeploymentStepCompleted = defineEvent(
   'DeploymentStepCompleted',
   jsonCodec(t.type({ step: StepCodec, status: t.keyof({ done: null, skipped: null }), detail: t.string, finished_at: t.string })),
 );
+/** The lab's pods are ready: the `pods_ready` step is done. Seen by a watch that holds no worker. */
+export const PodsReady = defineEvent('PodsReady', jsonCodec(t.type({ namespace: t.string, pods: t.number, ready_at: t.string })));
 /** The three suites' results of one run (`deploy` for the deployment's own, an id per rerun); the logs' paths as artifacts. */
 export const TestsFinished = defineEvent(
   'TestsFinished',
@@ -58,6 +60,7 @@ export type DeploymentEvent =
   | EventOf<typeof DeploymentStepStarted>
   | EventOf<typeof DeploymentProgressed>
   | EventOf<typeof DeploymentStepCompleted>
+  | EventOf<typeof PodsReady>
   | EventOf<typeof TestsFinished>
   | EventOf<typeof TestsRerunRequested>
   | EventOf<typeof DeploymentSucceeded>
@@ -72,6 +75,7 @@ export const deploymentEventDefinitions = [
   DeploymentStepStarted,
   DeploymentProgressed,
   DeploymentStepCompleted,
+  PodsReady,
   TestsFinished,
   TestsRerunRequested,
   DeploymentSucceeded,

@@ -2,33 +2,33 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { handleCommand } from '../commands/handle-command.js';
-import type { DomainEvent } from '../events/domain-event.js';
 import type { EventLog } from '../events/event-log.js';
 import type { CommandContext } from '../events/metadata.js';
 import type { StoredEvent } from '../events/stored-event.js';
 import type { BundleStore } from '../labs/bundle-store.js';
 import { PermanentKubeError, type LabCluster } from '../labs/cluster.js';
 import { writeKustomization } from '../labs/kustomize.js';
-import { labObjects, podSelectorOf, type ApplyStep, type LabSettings } from '../labs/manifests.js';
+import { labObjects, type ApplyStep, type LabSettings } from '../labs/manifests.js';
 import { namespaceDecider } from '../labs/namespace.js';
-import { namespaceStream } from '../labs/namespace-events.js';
+import { namespaceStream, type NamespaceEvent } from '../labs/namespace-events.js';
 import { signBundleUrl } from '../labs/signed-url.js';
-import { commandReaction, type EffectContext, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
-import { deploymentDecider } from './decide.js';
+import { commandReaction, effectThenCommand, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
+import { DEPLOY_RUN, deploymentDecider, type DeploymentCommand } from './decide.js';
 import { loadDeploymentContext, MissingContextError, type DeploymentContext } from './deployment-context.js';
-import { deploymentStream, STEPS, type DeploymentEvent, type Step } from './events.js';
+import { STEPS, type DeploymentEvent, type Step } from './events.js';
 import { planDeployment } from './plan.js';
 import { readCommitFiles } from './repo-files.js';
-import { notRun, resultOf, summaryOf, type TestsResult } from '../testing/results.js';
+import { notRun, resultOf, summaryOf } from '../testing/results.js';
 import { runTests, type TestRun } from '../testing/run-tests.js';
 
 export type ExecutionEffect =
-  | { readonly kind: 'run-step'; readonly deploymentId: string; readonly step: Step }
-  /** A rerun of the tests against the lab as it is. */
-  | { readonly kind: 'run-tests'; readonly deploymentId: string; readonly runId: string };
+  | { readonly kind: 'run-step'; readonly deploymentId: string; readonly step: ApplyStep }
+  /** The deployment's own tests (`deploy`) or a rerun against the lab as it is. */
+  | { readonly kind: 'run-tests'; readonly deploymentId: string; readonly runId: string }
+  /** The lab namespace's own record, once the deployment created it (another aggregate: another reaction). */
+  | { readonly kind: 'record-namespace'; readonly deploymentId: string };
 
-/** The run id of the tests a deployment runs as its own step; reruns have their own ids. */
-export const DEPLOY_RUN = 'deploy';
+export { DEPLOY_RUN };
 
 /** What a person reads in Slack and on the progress stream as each step begins. */
 export const STEP_MESSAGES: Readonly<Record<Step, string>> = {
@@ -46,9 +46,10 @@ const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
 
 /**
  * The deployment's execution, pure: a confirmation starts the first step, each started step asks
- * for its work, each completed step starts the next, and the last one ends the deployment. Every
- * step is recorded as it starts and ends, so after a restart the runner resumes the step whose
- * outcome is missing, and applying it again converges.
+ * for its work, each finished step starts the next, and the last one ends the deployment. Every
+ * outcome goes through the deployment's decider (its one write path). Waiting is not work: the
+ * `pods_ready` step asks for nothing here; the pods watch records `PodsReady` (or the failure)
+ * when it sees it, and the deadline timer fails the step at its timeout.
  */
 export const deploymentExecutor: ProcessManager<ExecutionEffect> = {
   name: 'deployment-executor',
@@ -59,17 +60,28 @@ export const deploymentExecutor: ProcessManager<ExecutionEffect> = {
     const event = stored.event as DeploymentEvent;
     const now = new Date(stored.metadata.recorded_at);
     const start = (step: Step) => commandReaction(`${stored.id}:start-${step}`, stored.stream, deploymentDecider, { type: 'StartStep', step, message: STEP_MESSAGES[step], now });
+    const after = (step: Step) => {
+      const next = STEPS[STEPS.indexOf(step) + 1];
+      return next ? start(next) : commandReaction(`${stored.id}:succeed`, stored.stream, deploymentDecider, { type: 'SucceedDeployment', now });
+    };
+    const work = (effect: ExecutionEffect) => effectThenCommand(`${stored.id}:run`, stored.stream, deploymentDecider, effect);
     switch (event.type) {
       case 'DeploymentConfirmed':
         return [start(STEPS[0])];
-      case 'DeploymentStepStarted':
-        return [{ type: 'effect', key: `${stored.id}:run`, stream: stored.stream, effect: { kind: 'run-step', deploymentId, step: event.data.step } }];
-      case 'TestsRerunRequested':
-        return [{ type: 'effect', key: `${stored.id}:rerun`, stream: stored.stream, effect: { kind: 'run-tests', deploymentId, runId: event.data.run_id } }];
-      case 'DeploymentStepCompleted': {
-        const next = STEPS[STEPS.indexOf(event.data.step) + 1];
-        return [next ? start(next) : commandReaction(`${stored.id}:succeed`, stored.stream, deploymentDecider, { type: 'SucceedDeployment', now })];
+      case 'DeploymentStepStarted': {
+        const step = event.data.step;
+        if (step === 'pods_ready') return [];
+        return [work(step === 'tests' ? { kind: 'run-tests', deploymentId, runId: DEPLOY_RUN } : { kind: 'run-step', deploymentId, step })];
       }
+      case 'TestsRerunRequested':
+        return [effectThenCommand(`${stored.id}:rerun`, stored.stream, deploymentDecider, { kind: 'run-tests', deploymentId, runId: event.data.run_id })];
+      case 'DeploymentStepCompleted': {
+        const recordNamespace: Reaction<ExecutionEffect>[] =
+          event.data.step === 'namespace' && event.data.status === 'done' ? [{ type: 'effect', key: `${stored.id}:namespace`, stream: stored.stream, effect: { kind: 'record-namespace', deploymentId } }] : [];
+        return [after(event.data.step), ...recordNamespace];
+      }
+      case 'PodsReady':
+        return [after('pods_ready')];
       default:
         return [];
     }
@@ -87,7 +99,6 @@ export interface ExecutorOptions {
   readonly bundleSecret: string;
   /** Seconds a signed bundle URL stays valid after the confirmation. */
   readonly bundleUrlTtl: number;
-  readonly podsReadyTimeoutMs: number;
   /** Per suite. */
   readonly testTimeoutMs: number;
   /** Where tests reach the lab: empty for the ingress URL, else a template with {namespace} and {project}. */
@@ -154,36 +165,21 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
   };
 
   /** Applies the step's objects; what it applied, or undefined when the step has none. */
-  const apply = async (step: ApplyStep, context: DeploymentContext, deploymentId: string, cause: StoredEvent): Promise<string | undefined> => {
+  const apply = async (step: ApplyStep, context: DeploymentContext, deploymentId: string): Promise<string | undefined> => {
+    if (step === 'namespace') await refuseNamespaceBeingDeleted(context.requested.plan.namespace);
     const objects = await objectsOf(context, deploymentId);
     await writeKustomization(overlayDir(context.workspacePath), objects);
     const applied = objects[step];
     if (applied.length === 0) return undefined;
     await options.cluster.apply(applied);
-    if (step === 'namespace') {
-      const recorded = await handleCommand(
-        options.eventLog,
-        namespaceStream(context.requested.plan.namespace),
-        namespaceDecider,
-        { type: 'RecordNamespaceCreated', name: context.requested.plan.namespace, project: context.project, url: context.requested.plan.url, deploymentId, now: clock() },
-        contextOf(cause),
-      );
-      if (E.isLeft(recorded)) throw new StepFailure('detail' in recorded.left ? recorded.left.detail : `namespace ${context.requested.plan.namespace}: ${recorded.left.kind}`);
-    }
     return applied.map((object) => `${object.kind} ${object.metadata.name}`).join(', ');
   };
 
-  const waitForPods = async (context: DeploymentContext, deploymentId: string, effect: EffectContext): Promise<string> => {
-    const outcome = await options.cluster.waitForPods(context.requested.plan.namespace, podSelectorOf(context.project, deploymentId), {
-      timeoutMs: options.podsReadyTimeoutMs,
-      signal: effect.signal,
-      onChange: (detail) => {
-        void handleCommand(options.eventLog, deploymentStream(deploymentId), deploymentDecider, { type: 'ReportProgress', step: 'pods_ready', message: detail, now: clock() }, contextOf(effect.cause)).catch(() => undefined);
-      },
-    });
-    if (effect.signal.aborted) throw new Error('stopped while waiting for the pods');
-    if (!outcome.ready) throw new StepFailure(outcome.reason);
-    return `${outcome.pods} pod${outcome.pods === 1 ? '' : 's'} ready`;
+  /** A lab whose deletion is under way cannot be deployed into until it is gone. */
+  const refuseNamespaceBeingDeleted = async (namespace: string): Promise<void> => {
+    const history = await options.eventLog.readStream<NamespaceEvent>(namespaceStream(namespace));
+    const state = history.reduce((current, stored) => namespaceDecider.evolve(current, stored.event), namespaceDecider.initialState());
+    if (state.status === 'deleting') throw new StepFailure(`namespace ${namespace} is being deleted; deploy again once it is gone`);
   };
 
   /** The three suites against the lab. */
@@ -203,45 +199,51 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
     });
   };
 
-  const testsFinished = (runId: string, tests: TestsResult, artifacts: Readonly<Record<string, string>> = {}): DomainEvent => ({
-    type: 'TestsFinished',
-    data: { run_id: runId, tests, artifacts: { ...artifacts }, finished_at: clock().toISOString() },
-  });
-
-  const completed = (step: Step, status: 'done' | 'skipped', detail: string): DomainEvent => ({ type: 'DeploymentStepCompleted', data: { step, status, detail, finished_at: clock().toISOString() } });
-  const failed = (step: Step, reason: string): DomainEvent => ({ type: 'DeploymentFailed', data: { step, reason, failed_at: clock().toISOString() } });
+  const failedWith = (step: Step, reason: string): { command: DeploymentCommand } => ({ command: { type: 'FailDeployment', step, reason, now: clock() } });
 
   return {
     'run-step': async (request, effect) => {
       const { step, deploymentId } = request;
       try {
-        if (step === 'tests') {
-          const run = await testRunOf(deploymentId, DEPLOY_RUN);
-          return [testsFinished(DEPLOY_RUN, run.tests, run.artifacts), completed(step, 'done', summaryOf(run.tests))];
-        }
         const context = await loadDeploymentContext(options.eventLog, deploymentId);
-        if (step === 'pods_ready') return [completed(step, 'done', await waitForPods(context, deploymentId, effect))];
-        const applied = await apply(step, context, deploymentId, effect.cause);
-        return applied === undefined ? [completed(step, 'skipped', step === 'pvcs' ? 'every file fits in the ConfigMaps' : 'nothing to apply')] : [completed(step, 'done', applied)];
+        const applied = await apply(step, context, deploymentId);
+        const detail = applied ?? (step === 'pvcs' ? 'every file fits in the ConfigMaps' : 'nothing to apply');
+        return { command: { type: 'CompleteStep', step, status: applied === undefined ? 'skipped' : 'done', detail, now: clock() } };
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
-        if (error instanceof StepFailure || error instanceof PermanentKubeError || error instanceof MissingContextError) return [failed(step, reason)];
+        if (error instanceof StepFailure || error instanceof PermanentKubeError || error instanceof MissingContextError) return failedWith(step, reason);
         if (effect.signal.aborted || effect.attempt < options.attempts) throw error; // passing: the runner tries again
-        return [failed(step, `${reason} (after ${effect.attempt} tries)`)];
+        return failedWith(step, `${reason} (after ${effect.attempt} tries)`);
       }
     },
     'run-tests': async (request, effect) => {
+      const { deploymentId, runId } = request;
       try {
-        const run = await testRunOf(request.deploymentId, request.runId);
-        return [testsFinished(request.runId, run.tests, run.artifacts)];
+        const run = await testRunOf(deploymentId, runId);
+        return { command: { type: 'RecordTestsFinished', runId, tests: run.tests, artifacts: run.artifacts, detail: summaryOf(run.tests), now: clock() } };
       } catch (error) {
-        if (effect.signal.aborted || (!(error instanceof StepFailure) && effect.attempt < options.attempts)) throw error;
-        // The lab stays up; the rerun reports why it could not run.
-        const message = error instanceof Error ? error.message : String(error);
-        const suite = notRun(message);
-        return [testsFinished(request.runId, resultOf(suite, suite, suite))];
+        if (effect.signal.aborted || (!(error instanceof StepFailure) && !(error instanceof MissingContextError) && effect.attempt < options.attempts)) throw error;
+        const reason = error instanceof Error ? error.message : String(error);
+        // The deployment's own run fails its step; a rerun reports why it could not run (the lab stays up).
+        if (runId === DEPLOY_RUN) return failedWith('tests', reason);
+        const suite = notRun(reason);
+        const tests = resultOf(suite, suite, suite);
+        return { command: { type: 'RecordTestsFinished', runId, tests, artifacts: {}, detail: summaryOf(tests), now: clock() } };
       }
+    },
+    'record-namespace': async (request, effect) => {
+      const context = await loadDeploymentContext(options.eventLog, request.deploymentId);
+      const { namespace, url } = context.requested.plan;
+      const recorded = await handleCommand(
+        options.eventLog,
+        namespaceStream(namespace),
+        namespaceDecider,
+        { type: 'RecordNamespaceCreated', name: namespace, project: context.project, url, deploymentId: request.deploymentId, now: clock() },
+        contextOf(effect.cause),
+      );
+      // Being deleted since the step checked: the deletion wins, and the namespace's record says so.
+      if (E.isLeft(recorded) && recorded.left.kind !== 'conflict') throw new Error(`recording namespace ${namespace}: ${JSON.stringify(recorded.left)}`);
+      return [];
     },
   };
 };
-

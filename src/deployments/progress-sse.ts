@@ -3,22 +3,30 @@ import type { SseHub, SseMessage, SseSource } from '../api/sse.js';
 import { ProblemError } from '../api/problem.js';
 import type { EventLog } from '../events/event-log.js';
 import type { StoredEvent } from '../events/stored-event.js';
+import { podsReadyDetail } from '../../projections/deployment-view.js';
 import { deploymentStream, type DeploymentEvent } from './events.js';
 
-/** The contract's deployment progress event for a stored deployment event; undefined when a subscriber need not see it. */
-export const progressMessageOf = (event: DeploymentEvent): SseMessage | undefined => {
+/**
+ * The contract's deployment progress events for a stored deployment event (none when a subscriber
+ * need not see it; a failure is the failed step's `step_complete`, then `complete`).
+ */
+export const progressMessageOf = (event: DeploymentEvent): SseMessage | readonly SseMessage[] | undefined => {
   switch (event.type) {
     case 'DeploymentStepStarted':
     case 'DeploymentProgressed':
       return { event: 'progress', data: { step: event.data.step, message: event.data.message } };
     case 'DeploymentStepCompleted':
       return { event: 'step_complete', data: { step: event.data.step, status: event.data.status, detail: event.data.detail } };
+    case 'PodsReady':
+      return { event: 'step_complete', data: { step: 'pods_ready', status: 'done', detail: podsReadyDetail(event.data.pods) } };
     case 'DeploymentSucceeded':
       return { event: 'complete', data: { status: 'succeeded', url: event.data.url, all_passing: event.data.all_passing } };
     case 'TestsFinished':
       return { event: 'test_results', data: event.data.tests };
-    case 'DeploymentFailed':
-      return { event: 'complete', data: { status: 'failed', url: null, all_passing: false, failed_step: event.data.step, error: event.data.reason } };
+    case 'DeploymentFailed': {
+      const complete: SseMessage = { event: 'complete', data: { status: 'failed', url: null, all_passing: false, failed_step: event.data.step, error: event.data.reason } };
+      return event.data.step === null ? complete : [{ event: 'step_complete', data: { step: event.data.step, status: 'failed', detail: event.data.reason } }, complete];
+    }
     case 'DeploymentRejected':
       return { event: 'complete', data: { status: 'rejected', url: null, all_passing: false, error: event.data.reason } };
     case 'DeploymentExpired':
@@ -36,7 +44,10 @@ export const progressMessageOf = (event: DeploymentEvent): SseMessage | undefine
   }
 };
 
-const isComplete = (event: DeploymentEvent): boolean => progressMessageOf(event)?.event === 'complete';
+const isComplete = (event: DeploymentEvent): boolean => {
+  const messages = progressMessageOf(event);
+  return messages !== undefined && [messages].flat().some((message) => message.event === 'complete');
+};
 
 const ended: SseSource = {
   stop: async () => undefined,

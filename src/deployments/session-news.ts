@@ -46,6 +46,7 @@ const newsOf = (event: DeploymentEvent): Omit<StatusNews, 'kind' | 'deploymentId
       return { ...none, status: 'testing' };
     case 'DeploymentRequested':
     case 'DeploymentStepCompleted':
+    case 'PodsReady':
     case 'DeploymentProgressed':
     case 'TestsFinished':
       return null;

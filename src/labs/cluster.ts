@@ -5,17 +5,23 @@ import { judgePod, type PodStatus } from './pod-state.js';
 /** The one field manager of everything the gateway applies: re-applying converges, never duplicates. */
 export const FIELD_MANAGER = 'ai-dev-gateway';
 
-export type PodsOutcome = { readonly ready: true; readonly pods: number } | { readonly ready: false; readonly reason: string };
+/** What a lab's pods say as a whole: all ready, one failed for good, or still coming up (and why). */
+export type PodsVerdict = { readonly kind: 'ready'; readonly pods: number } | { readonly kind: 'failed'; readonly reason: string } | { readonly kind: 'waiting'; readonly detail: string };
+
+/** A watch under way; `stop` ends it. */
+export interface PodsWatch {
+  stop(): void;
+}
 
 /** What the deployment steps need of a Kubernetes cluster. */
 export interface LabCluster {
   /** Server-side apply of each object, in order. */
   apply(objects: readonly KubeObject[]): Promise<void>;
   /**
-   * Watches the pods matching `selector` until every one is ready (at least one), one fails for
-   * good, or `timeoutMs` passes. `onChange` hears each new state, for progress.
+   * Watches the pods matching `selector` and tells their verdict each time it changes, until
+   * stopped: no promise to await, so waiting for pods holds nothing but the watch itself.
    */
-  waitForPods(namespace: string, selector: string, options: { timeoutMs: number; signal: AbortSignal; onChange?: (detail: string) => void }): Promise<PodsOutcome>;
+  watchPods(namespace: string, selector: string, onVerdict: (verdict: PodsVerdict) => void): PodsWatch;
   /** The storage a PVC holds now, in whole GiB; undefined when there is none (or it is not in GiB). */
   pvcSizeGi(namespace: string, name: string): Promise<number | undefined>;
   /** Deletes a namespace the gateway manages; 'absent' when it is gone already, 'foreign' when it is not the gateway's. */
@@ -66,65 +72,68 @@ export const kubernetesCluster = (config: KubeConfig): LabCluster => {
       }
     },
 
-    waitForPods(namespace, selector, { timeoutMs, signal, onChange }) {
-      return new Promise<PodsOutcome>((resolve) => {
-        const pods = new Map<string, PodStatus | undefined>();
-        let settled = false;
-        let last = '';
-        let controller: AbortController | undefined;
-        const finish = (outcome: PodsOutcome) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          controller?.abort();
-          resolve(outcome);
-        };
-        const judge = () => {
-          const verdicts = [...pods].map(([name, status]) => judgePod(name, status));
-          const failed = verdicts.find((verdict) => verdict.kind === 'failed');
-          if (failed?.kind === 'failed') return finish({ ready: false, reason: failed.reason });
-          if (verdicts.length > 0 && verdicts.every((verdict) => verdict.kind === 'ready')) return finish({ ready: true, pods: verdicts.length });
-          const detail = verdicts.flatMap((verdict) => (verdict.kind === 'waiting' ? [verdict.detail] : [])).join('; ') || 'waiting for the pod to be created';
-          if (detail !== last) onChange?.((last = detail));
-        };
-        const timer = setTimeout(() => finish({ ready: false, reason: `the pods were not ready after ${Math.round(timeoutMs / 1000)} s: ${last || 'no pod was created'}` }), timeoutMs);
-        const onAbort = () => finish({ ready: false, reason: 'stopped' });
-        signal.addEventListener('abort', onAbort);
-        // A list, then a watch from its resourceVersion: no change is missed between the two.
-        const watchFrom = (resourceVersion: string | undefined) => {
-          if (settled) return;
-          void new Watch(config)
-            .watch(
-              `/api/v1/namespaces/${namespace}/pods`,
-              { labelSelector: selector, ...(resourceVersion ? { resourceVersion } : {}), allowWatchBookmarks: true },
-              (type: string, object: { metadata?: { name?: string; resourceVersion?: string }; status?: PodStatus }) => {
-                const name = object.metadata?.name;
-                if (object.metadata?.resourceVersion) resourceVersion = object.metadata.resourceVersion;
-                if (!name || type === 'BOOKMARK') return;
-                if (type === 'DELETED') pods.delete(name);
-                else pods.set(name, object.status);
-                judge();
-              },
-              () => setTimeout(() => watchFrom(resourceVersion), 200).unref(), // the server ends watches now and then: resume
-            )
-            .then(
-              (started) => {
-                controller = started;
-                if (settled) started.abort();
-              },
-              () => setTimeout(() => watchFrom(resourceVersion), 1000).unref(),
-            );
-        };
+    watchPods(namespace, selector, onVerdict) {
+      const pods = new Map<string, PodStatus | undefined>();
+      let stopped = false;
+      let last = '';
+      let controller: AbortController | undefined;
+      const judge = () => {
+        const verdicts = [...pods].map(([name, status]) => judgePod(name, status));
+        const failed = verdicts.find((verdict) => verdict.kind === 'failed');
+        const verdict: PodsVerdict =
+          failed?.kind === 'failed'
+            ? { kind: 'failed', reason: failed.reason }
+            : verdicts.length > 0 && verdicts.every((one) => one.kind === 'ready')
+              ? { kind: 'ready', pods: verdicts.length }
+              : { kind: 'waiting', detail: verdicts.flatMap((one) => (one.kind === 'waiting' ? [one.detail] : [])).join('; ') || 'waiting for the pod to be created' };
+        const said = JSON.stringify(verdict);
+        if (said === last || stopped) return;
+        last = said;
+        onVerdict(verdict);
+      };
+      // A list, then a watch from its resourceVersion: no change is missed between the two.
+      const watchFrom = (resourceVersion: string | undefined) => {
+        if (stopped) return;
+        void new Watch(config)
+          .watch(
+            `/api/v1/namespaces/${namespace}/pods`,
+            { labelSelector: selector, ...(resourceVersion ? { resourceVersion } : {}), allowWatchBookmarks: true },
+            (type: string, object: { metadata?: { name?: string; resourceVersion?: string }; status?: PodStatus }) => {
+              const name = object.metadata?.name;
+              if (object.metadata?.resourceVersion) resourceVersion = object.metadata.resourceVersion;
+              if (!name || type === 'BOOKMARK') return;
+              if (type === 'DELETED') pods.delete(name);
+              else pods.set(name, object.status);
+              judge();
+            },
+            () => setTimeout(() => watchFrom(resourceVersion), 200).unref(), // the server ends watches now and then: resume
+          )
+          .then(
+            (started) => {
+              controller = started;
+              if (stopped) started.abort();
+            },
+            () => setTimeout(() => watchFrom(resourceVersion), 1000).unref(),
+          );
+      };
+      const list = () =>
         core.listNamespacedPod({ namespace, labelSelector: selector }).then(
-          (list) => {
-            for (const pod of list.items) if (pod.metadata?.name) pods.set(pod.metadata.name, pod.status as PodStatus | undefined);
+          (listed) => {
+            for (const pod of listed.items) if (pod.metadata?.name) pods.set(pod.metadata.name, pod.status as PodStatus | undefined);
             judge();
-            watchFrom(list.metadata?.resourceVersion);
+            watchFrom(listed.metadata?.resourceVersion);
           },
-          () => watchFrom(undefined),
+          () => {
+            if (!stopped) setTimeout(list, 1000).unref();
+          },
         );
-      });
+      void list();
+      return {
+        stop: () => {
+          stopped = true;
+          controller?.abort();
+        },
+      };
     },
 
     async pvcSizeGi(namespace, name) {

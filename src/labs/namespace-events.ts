@@ -12,14 +12,17 @@ export const NamespaceDeletionScheduled = defineEvent(
   jsonCodec(t.type({ name: t.string, scheduled_for: t.string, requested_by: t.string, requested_at: t.string })),
 );
 export const NamespaceDeletionRequested = defineEvent('NamespaceDeletionRequested', jsonCodec(t.type({ name: t.string, requested_by: t.string, requested_at: t.string })));
+/** The cluster refused or failed the deletion; it is tried again at `retry_at` (a durable deadline) until it succeeds. */
+export const NamespaceDeletionFailed = defineEvent('NamespaceDeletionFailed', jsonCodec(t.type({ name: t.string, reason: t.string, attempt: t.number, failed_at: t.string, retry_at: t.string })));
 export const NamespaceDeleted = defineEvent('NamespaceDeleted', jsonCodec(t.type({ name: t.string, outcome: t.keyof({ deleted: null, absent: null }), deleted_at: t.string })));
 
 export type NamespaceEvent =
   | EventOf<typeof NamespaceCreated>
   | EventOf<typeof NamespaceDeletionScheduled>
   | EventOf<typeof NamespaceDeletionRequested>
+  | EventOf<typeof NamespaceDeletionFailed>
   | EventOf<typeof NamespaceDeleted>;
 
-export const namespaceEventDefinitions = [NamespaceCreated, NamespaceDeletionScheduled, NamespaceDeletionRequested, NamespaceDeleted] as const;
+export const namespaceEventDefinitions = [NamespaceCreated, NamespaceDeletionScheduled, NamespaceDeletionRequested, NamespaceDeletionFailed, NamespaceDeleted] as const;
 
 export const namespaceStream = (name: string): string => `namespace-${name}`;

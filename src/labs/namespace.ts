@@ -13,7 +13,8 @@ interface NamespaceFacts {
 export type LabNamespace =
   | { readonly status: 'none' }
   | ({ readonly status: 'live'; readonly scheduledFor: string | null } & NamespaceFacts)
-  | ({ readonly status: 'deleting' } & NamespaceFacts)
+  /** `failures`: tries that failed so far; `retryAt`: when the last failure is tried again. */
+  | ({ readonly status: 'deleting'; readonly failures: number; readonly retryAt: string | null } & NamespaceFacts)
   | ({ readonly status: 'deleted' } & NamespaceFacts);
 
 export type NamespaceCommand =
@@ -21,7 +22,11 @@ export type NamespaceCommand =
   | { readonly type: 'ScheduleNamespaceDeletion'; readonly afterDays: number; readonly requestedBy: string; readonly now: Date }
   /** Now, by a person; or by the deadline timer, which passes `due` and is ignored before the date. */
   | { readonly type: 'RequestNamespaceDeletion'; readonly requestedBy: string; readonly due?: boolean; readonly now: Date }
-  | { readonly type: 'RecordNamespaceDeleted'; readonly outcome: 'deleted' | 'absent'; readonly now: Date };
+  | { readonly type: 'RecordNamespaceDeleted'; readonly outcome: 'deleted' | 'absent'; readonly now: Date }
+  /** The cluster did not delete it; tried again after a growing pause. */
+  | { readonly type: 'RecordNamespaceDeletionFailed'; readonly reason: string; readonly now: Date }
+  /** The deadline timer's command: try a failed deletion again once its pause is over; a no-op otherwise. */
+  | { readonly type: 'RetryNamespaceDeletion'; readonly now: Date };
 
 export const evolveNamespace = (state: LabNamespace, event: NamespaceEvent): LabNamespace => {
   switch (event.type) {
@@ -30,7 +35,10 @@ export const evolveNamespace = (state: LabNamespace, event: NamespaceEvent): Lab
     case 'NamespaceDeletionScheduled':
       return state.status === 'live' ? { ...state, scheduledFor: event.data.scheduled_for } : state;
     case 'NamespaceDeletionRequested':
-      return state.status === 'none' ? state : { status: 'deleting', name: state.name, project: state.project, url: state.url };
+      if (state.status === 'none') return state;
+      return state.status === 'deleting' ? { ...state, retryAt: null } : { status: 'deleting', name: state.name, project: state.project, url: state.url, failures: 0, retryAt: null };
+    case 'NamespaceDeletionFailed':
+      return state.status === 'deleting' ? { ...state, failures: event.data.attempt, retryAt: event.data.retry_at } : state;
     case 'NamespaceDeleted':
       return state.status === 'none' ? state : { status: 'deleted', name: state.name, project: state.project, url: state.url };
     default: {
@@ -41,6 +49,8 @@ export const evolveNamespace = (state: LabNamespace, event: NamespaceEvent): Lab
 };
 
 const DAY_MS = 86_400_000;
+/** A failed deletion is tried again after 10 s, 20 s, 40 s, … at most 10 minutes apart. */
+const retryDelayMs = (failures: number): number => Math.min(10_000 * 2 ** (failures - 1), 600_000);
 const ok = (...events: NamespaceEvent[]): E.Either<DomainError, readonly NamespaceEvent[]> => E.right(events);
 
 export const decideNamespace = (command: NamespaceCommand, state: LabNamespace): E.Either<DomainError, readonly NamespaceEvent[]> => {
@@ -62,6 +72,14 @@ export const decideNamespace = (command: NamespaceCommand, state: LabNamespace):
     case 'RecordNamespaceDeleted':
       if (state.status !== 'deleting') return ok();
       return ok({ type: 'NamespaceDeleted', data: { name: state.name, outcome: command.outcome, deleted_at: at } });
+    case 'RecordNamespaceDeletionFailed': {
+      if (state.status !== 'deleting') return ok();
+      const attempt = state.failures + 1;
+      return ok({ type: 'NamespaceDeletionFailed', data: { name: state.name, reason: command.reason, attempt, failed_at: at, retry_at: new Date(command.now.getTime() + retryDelayMs(attempt)).toISOString() } });
+    }
+    case 'RetryNamespaceDeletion':
+      if (state.status !== 'deleting' || state.retryAt === null || Date.parse(state.retryAt) > command.now.getTime()) return ok();
+      return ok({ type: 'NamespaceDeletionRequested', data: { name: state.name, requested_by: 'timer', requested_at: at } });
     default: {
       const unexpected: never = command;
       return unexpected;

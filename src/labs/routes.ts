@@ -10,7 +10,7 @@ import { namespaceDecider, type NamespaceCommand } from './namespace.js';
 import { namespaceStream } from './namespace-events.js';
 
 /** What GET /api/namespaces shows of a namespace: the contract's fields. */
-const listed = (view: NamespaceView) => ({ name: view.name, project_id: view.project_id, url: view.url, created_at: view.created_at, deletion_scheduled_for: view.deletion_scheduled_for });
+const listed = (view: NamespaceView) => ({ name: view.name, project_id: view.project_id, url: view.url, created_at: view.created_at, deletion_scheduled_for: view.deletion_scheduled_for, deletion_error: view.deletion_error });
 
 /** `after_days`: a whole number of days, 1 to 365; absent means now. */
 const afterDaysOf = (value: unknown): number | undefined => {

@@ -1,25 +1,39 @@
 import * as t from 'io-ts';
 import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js';
 
-/** The contract's webhook body, as it is sent and as it is kept while parked. */
+/** Who asked for the session, as `POST /api/sessions` gave it (SessionCreated's `requested_by`). */
+export const RequestedBy = t.type({ user: t.union([t.string, t.null]), channel: t.union([t.string, t.null]), thread_ts: t.union([t.string, t.null]) });
+export type RequestedBy = t.TypeOf<typeof RequestedBy>;
+
+/**
+ * The contract's webhook body, as it is sent and as it is kept while parked. Every webhook sent
+ * carries `sequence` and `requested_by` (contract 1.1); they are optional here because webhooks
+ * parked before 1.1 were kept without them (a redelivery adds them).
+ */
 export const WebhookPayload = t.intersection([
   t.type({ event_id: t.string, event_type: t.string, occurred_at: t.string, session_id: t.string, data: t.UnknownRecord }),
-  t.partial({ deployment_id: t.string }),
+  t.partial({ deployment_id: t.string, sequence: t.number, requested_by: t.union([RequestedBy, t.null]) }),
 ]);
 export type WebhookPayload = t.TypeOf<typeof WebhookPayload>;
+/** A webhook as it leaves: its place among the session's webhooks and who asked for the session are known. */
+export type SentWebhook = WebhookPayload & { readonly sequence: number; readonly requested_by: RequestedBy | null };
 
 export const WebhookDelivered = defineEvent(
   'WebhookDelivered',
   jsonCodec(t.type({ event_id: t.string, event_type: t.string, status_code: t.number, attempts: t.number, delivered_at: t.string })),
 );
-/** Still failing after every retry, or held behind an earlier parked one of its session (`held_behind`). */
+/**
+ * Still failing after every retry. `held_behind` is always null since contract 1.1 (a parked
+ * webhook no longer holds back its session's later ones); it names the earlier parked webhook
+ * for webhooks held behind one before that.
+ */
 export const WebhookParked = defineEvent(
   'WebhookParked',
   jsonCodec(
     t.type({ event_id: t.string, webhook: WebhookPayload, attempts: t.number, last_error: t.string, held_behind: t.union([t.string, t.null]), parked_at: t.string }),
   ),
 );
-/** A person asked for a parked webhook to be sent again (POST /api/webhooks/failed/{event_id}/retry). */
+/** A person asked for a parked webhook to be sent again (POST /api/webhooks/failed/{event_id}/retry), or the schedule did (`requested_by` "timer"). */
 export const WebhookRetryRequested = defineEvent(
   'WebhookRetryRequested',
   jsonCodec(t.type({ event_id: t.string, webhook: WebhookPayload, requested_by: t.string, requested_at: t.string })),

@@ -4,32 +4,32 @@ import type { StoredEvent } from '../events/stored-event.js';
 import { foldEvents } from '../commands/decider.js';
 import type { EffectContext, EffectHandlers, ProcessManager, Reaction } from '../process-managers/process-manager.js';
 import { deliveriesDecider } from './deliveries.js';
-import { webhookStream, type WebhookEvent, type WebhookPayload } from './events.js';
+import { webhookStream, type SentWebhook, type WebhookEvent, type WebhookPayload } from './events.js';
 import { sendWebhook } from './send.js';
+import { SessionEnvelopes } from './session-envelopes.js';
 import { webhookFor } from './webhook-for.js';
 
-export type NotifierEffect = {
-  readonly kind: 'deliver-webhook';
-  readonly webhook: WebhookPayload;
-  /** A person's retry of a parked webhook: it goes out even though the session is blocked. */
-  readonly retry: boolean;
-};
+export type NotifierEffect =
+  /** A session event's webhook, sent the first time; `revision` is the event's place in the session's stream, which numbers it. */
+  | { readonly kind: 'deliver-webhook'; readonly webhook: WebhookPayload; readonly revision: number }
+  /** A parked webhook asked for again, by a person or by the schedule. */
+  | { readonly kind: 'redeliver-webhook'; readonly webhook: WebhookPayload };
 
 /**
  * The webhook notifier, pure: a session event that is news for Slack becomes a delivery, and a
- * retry request a redelivery. The runner handles events one at a time in log order, so
- * deliveries leave in event order.
+ * retry request a redelivery. Every outcome goes to the session's webhook stream, so the runner
+ * sends one session's webhooks one at a time, in event order, and different sessions' side by side.
  */
 export const notifier: ProcessManager<NotifierEffect> = {
   name: 'notifier',
   react: (stored: StoredEvent): readonly Reaction<NotifierEffect>[] => {
     if (stored.event.type === 'WebhookRetryRequested' && stored.stream.startsWith('webhook-')) {
       const { webhook } = (stored.event as Extract<WebhookEvent, { type: 'WebhookRetryRequested' }>).data;
-      return [{ type: 'effect', key: `${stored.id}:redeliver`, stream: stored.stream, effect: { kind: 'deliver-webhook', webhook, retry: true } }];
+      return [{ type: 'effect', key: `${stored.id}:redeliver`, stream: stored.stream, effect: { kind: 'redeliver-webhook', webhook } }];
     }
     const webhook = webhookFor(stored);
     if (!webhook) return [];
-    return [{ type: 'effect', key: `${stored.id}:webhook`, stream: webhookStream(webhook.session_id), effect: { kind: 'deliver-webhook', webhook, retry: false } }];
+    return [{ type: 'effect', key: `${stored.id}:webhook`, stream: webhookStream(webhook.session_id), effect: { kind: 'deliver-webhook', webhook, revision: stored.revision } }];
   },
 };
 
@@ -45,46 +45,51 @@ export interface NotifierOptions {
 }
 
 /**
- * Sends one webhook per try. A failure throws so the runner retries it with growing delay; the
- * last try parks it instead. A webhook of a blocked session is parked behind the earlier one
- * without being sent. A retry that gets through sends on, in order, the ones parked after it.
+ * Sends one webhook per try, with its envelope: its `sequence` and the session's `requested_by`.
+ * A first delivery that fails throws so the runner retries it with growing delay; the last try
+ * parks it, and the session's later webhooks go on (contract 1.1). A redelivery is one try:
+ * failing, it is parked again at once instead of holding the session's later webhooks through a
+ * round of retries; the schedule tries it again later.
  */
 export const notifierEffects = (options: NotifierOptions): EffectHandlers<NotifierEffect> => {
   const clock = options.clock ?? (() => new Date());
-  const send = (webhook: WebhookPayload, signal: AbortSignal) => sendWebhook({ url: options.url, secret: options.secret, webhook, signal, timeoutMs: options.timeoutMs ?? 10_000, now: clock() });
-  const delivered = (webhook: WebhookPayload, statusCode: number, attempts: number): DomainEvent => ({
+  const envelopes = new SessionEnvelopes(options.eventLog);
+  const send = (webhook: SentWebhook, signal: AbortSignal) => sendWebhook({ url: options.url, secret: options.secret, webhook, signal, timeoutMs: options.timeoutMs ?? 10_000, now: clock() });
+  const delivered = (webhook: SentWebhook, statusCode: number, attempts: number): DomainEvent => ({
     type: 'WebhookDelivered',
     data: { event_id: webhook.event_id, event_type: webhook.event_type, status_code: statusCode, attempts, delivered_at: clock().toISOString() },
   });
-  const parked = (webhook: WebhookPayload, attempts: number, lastError: string, heldBehind: string | null): DomainEvent => ({
+  const parked = (webhook: SentWebhook, attempts: number, lastError: string): DomainEvent => ({
     type: 'WebhookParked',
-    data: { event_id: webhook.event_id, webhook, attempts, last_error: lastError, held_behind: heldBehind, parked_at: clock().toISOString() },
+    data: { event_id: webhook.event_id, webhook, attempts, last_error: lastError, held_behind: null, parked_at: clock().toISOString() },
   });
+  /** A webhook parked before contract 1.1 was kept without its envelope: it is counted from the session's stream. */
+  const withEnvelope = async (webhook: WebhookPayload): Promise<SentWebhook> => {
+    if (webhook.sequence !== undefined && webhook.requested_by !== undefined) return { ...webhook, sequence: webhook.sequence, requested_by: webhook.requested_by };
+    const count = await envelopes.of(webhook.session_id, webhook.event_id);
+    if (!count) throw new Error(`session ${webhook.session_id} has no event ${webhook.event_id}`);
+    return { ...webhook, sequence: count.sequence, requested_by: count.requestedBy };
+  };
 
   return {
     'deliver-webhook': async (request, context: EffectContext): Promise<readonly DomainEvent[]> => {
       if (options.url === '') return [];
-      const stream = webhookStream(request.webhook.session_id);
-      const state = foldEvents(deliveriesDecider, (await options.eventLog.readStream<WebhookEvent>(stream)).map((stored) => stored.event));
-      if (!request.retry && state.status === 'blocked') {
-        const [head] = state.parked.keys();
-        return [parked(request.webhook, 0, `held behind parked webhook ${head} to keep the session's order`, head!)];
-      }
-      const result = await send(request.webhook, context.signal);
-      if (!result.ok) {
-        if (context.attempt < options.attempts) throw new Error(result.error);
-        return [parked(request.webhook, context.attempt, result.error, null)];
-      }
-      const outcome = [delivered(request.webhook, result.status, context.attempt)];
-      if (!request.retry || state.status !== 'blocked') return outcome;
-      // The ones parked after this one follow it now, in order, until one fails.
-      const queue = [...state.parked.values()].map((entry) => entry.webhook);
-      for (const next of queue.slice(queue.findIndex((webhook) => webhook.event_id === request.webhook.event_id) + 1)) {
-        const sent = await send(next, context.signal);
-        if (!sent.ok) break;
-        outcome.push(delivered(next, sent.status, 1));
-      }
-      return outcome;
+      const count = await envelopes.at(request.webhook.session_id, request.revision);
+      const webhook: SentWebhook = { ...request.webhook, sequence: count.sequence, requested_by: count.requestedBy };
+      const result = await send(webhook, context.signal);
+      if (result.ok) return [delivered(webhook, result.status, context.attempt)];
+      if (context.attempt < options.attempts) throw new Error(result.error);
+      return [parked(webhook, context.attempt, result.error)];
+    },
+    'redeliver-webhook': async (request, context: EffectContext): Promise<readonly DomainEvent[]> => {
+      if (options.url === '') return [];
+      const history = await options.eventLog.readStream<WebhookEvent>(webhookStream(request.webhook.session_id));
+      const state = foldEvents(deliveriesDecider, history.map((stored) => stored.event));
+      // Delivered since it was asked for (a person's retry and the schedule's both waiting): once is enough.
+      if (state.status !== 'parked' || !state.parked.has(request.webhook.event_id)) return [];
+      const webhook = await withEnvelope(request.webhook);
+      const result = await send(webhook, context.signal);
+      return [result.ok ? delivered(webhook, result.status, 1) : parked(webhook, 1, result.error)];
     },
   };
 };

@@ -11,7 +11,8 @@ import type { DocumentProjectionRunner } from '../projections/runtime.js';
 import { deliveriesDecider } from './deliveries.js';
 import { webhookStream } from './events.js';
 
-const withoutPosition = ({ position: _position, ...view }: FailedWebhookView) => view;
+/** The list's order and the schedule's bookkeeping stay inside: the contract's FailedWebhook. */
+const withoutPosition = ({ position: _position, parked_since: _since, last_tried_at: _tried, ...view }: FailedWebhookView) => view;
 
 /** GET /api/webhooks/failed and POST /api/webhooks/failed/{event_id}/retry. */
 export const webhookRoutes = (options: { eventLog: EventLog; failed: DocumentProjectionRunner<FailedWebhookView>; clock?: () => Date }): Router => {

@@ -1,4 +1,4 @@
-import type { WebhookPayload } from './events.js';
+import type { SentWebhook } from './events.js';
 import { signatureOf } from './signature.js';
 
 export type SendResult = { readonly ok: true; readonly status: number } | { readonly ok: false; readonly error: string };
@@ -10,7 +10,7 @@ export type SendResult = { readonly ok: true; readonly status: number } | { read
 export const sendWebhook = async (options: {
   readonly url: string;
   readonly secret: string;
-  readonly webhook: WebhookPayload;
+  readonly webhook: SentWebhook;
   readonly signal: AbortSignal;
   readonly timeoutMs: number;
   readonly now: Date;

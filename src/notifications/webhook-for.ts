@@ -27,6 +27,8 @@ const deploymentWebhook = (base: Omit<WebhookPayload, 'event_type' | 'data'>, ne
 /**
  * The contract's webhook for a session event, or null when the event is not news for Slack.
  * The causing event's id is the webhook's `event_id`, so a redelivery carries the same id.
+ * It depends on the event alone, so counting a session's webhooks (their `sequence`) always
+ * gives the same numbers. The envelope's `sequence` and `requested_by` are added as it is sent.
  */
 export const webhookFor = (stored: StoredEvent): WebhookPayload | null => {
   const match = SESSION_STREAM.exec(stored.stream);
@@ -44,10 +46,11 @@ export const webhookFor = (stored: StoredEvent): WebhookPayload | null => {
         event_type: 'progress',
         data: { summary: `Workspace ready: ${event.data.repos.map((repo) => `${repo.name} on ${repo.branch}`).join(', ')}`, workspace_path: event.data.workspace_path },
       };
+    // A session ends in one failure at most (the decider refuses a second), so session_failed goes once; session_closed is for a close.
     case 'WorkspaceFailed':
-      return { ...base, event_type: 'session_closed', data: { status: 'failed', reason: `The workspace could not be prepared: ${event.data.reason}` } };
+      return { ...base, event_type: 'session_failed', data: { error: `The workspace could not be prepared: ${event.data.reason}` } };
     case 'SessionFailed':
-      return { ...base, event_type: 'session_closed', data: { status: 'failed', reason: event.data.reason } };
+      return { ...base, event_type: 'session_failed', data: { error: event.data.reason } };
     case 'SessionClosed':
       return { ...base, event_type: 'session_closed', data: { status: 'closed', reason: event.data.reason, remove_workspace: event.data.remove_workspace } };
     case 'QuestionAsked':
@@ -57,7 +60,7 @@ export const webhookFor = (stored: StoredEvent): WebhookPayload | null => {
     case 'ProgressReported':
       return { ...base, event_type: 'progress', data: { summary: event.data.summary, todos: event.data.todos, files: event.data.files } };
     case 'AgentTurnFailed':
-      return { ...base, event_type: 'progress', data: { summary: `The agent's turn failed: ${event.data.message}`, error: event.data.error } };
+      return { ...base, event_type: 'agent_error', data: { message_id: event.data.message_id, error: event.data.error, message: event.data.message } };
     case 'DeploymentStatusChanged':
       return deploymentWebhook(base, event.data);
     case 'DeploymentTestsReported':

@@ -73,7 +73,7 @@ export interface EffectContext {
 
 /**
  * What an effect handler says happened: the events to append, or (for a reaction with a decider)
- * the command that records it on the aggregate.
+ * the command that records it on the aggregate, or no events when there is nothing to record.
  */
 export type EffectOutcome = readonly DomainEvent[] | { readonly command: unknown };
 

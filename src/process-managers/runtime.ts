@@ -328,6 +328,8 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
   private async record(reaction: Extract<Reaction<Effect>, { type: 'effect' }>, outcome: EffectOutcome, cause: StoredEvent): Promise<'completed' | 'rejected' | 'failed'> {
     const { key, stream, decider, effect } = reaction;
     if (decider) {
+      // No events is "nothing to record" (the work turned out not to be needed); events are a bug: they would bypass the decider.
+      if (isEvents(outcome) && outcome.length === 0) return this.appendOutcome(key, effect.kind, stream, outcome, cause);
       if (isEvents(outcome)) return this.recordBug(key, effect.kind, cause, `the ${effect.kind} handler returned events, but its reaction runs a command`);
       return this.runCommand({ type: 'command', key, stream, decider, command: outcome.command }, cause);
     }

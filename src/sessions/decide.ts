@@ -34,7 +34,10 @@ export type SessionCommand =
       readonly repos: readonly { readonly name: string; readonly worktree_path: string; readonly branch: string; readonly base_commit: string }[];
       readonly now: Date;
     }
-  | { readonly type: 'RecordWorkspaceFailed'; readonly reason: string; readonly now: Date }
+  /** Why the workspace could not be made (naming the repo and the cause), and the tail of what git or `task builder:init` printed. */
+  | { readonly type: 'RecordWorkspaceFailed'; readonly reason: string; readonly output: string | null; readonly now: Date }
+  /** The worktrees and the folder were removed, after a close that asked for it. */
+  | { readonly type: 'RecordWorkspaceRemoved'; readonly workspacePath: string; readonly now: Date }
   | { readonly type: 'SendMessage'; readonly messageId: string; readonly text: string; readonly from: string | null; readonly now: Date }
   | { readonly type: 'AskQuestion'; readonly questionId: string; readonly text: string; readonly options: readonly string[]; readonly now: Date }
   | { readonly type: 'AnswerQuestion'; readonly questionId: string; readonly answer: string; readonly answeredBy: string; readonly now: Date }
@@ -64,7 +67,6 @@ export type SessionCommand =
   | { readonly type: 'PauseSession'; readonly now: Date }
   | { readonly type: 'ResumeSession'; readonly now: Date }
   | { readonly type: 'CloseSession'; readonly reason: string | null; readonly removeWorkspace: boolean; readonly now: Date }
-  | { readonly type: 'FailSession'; readonly reason: string; readonly now: Date }
   /** A deployment's test results, recorded once per run. */
   | { readonly type: 'RecordDeploymentTests'; readonly deploymentId: string; readonly runId: string; readonly tests: TestsResult; readonly now: Date }
   /** A deployment's news, recorded once per status, whatever the session's own status. */
@@ -140,7 +142,11 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
       return ok({ type: 'WorkspaceInitialized', data: { workspace_path: command.workspacePath, repos: command.repos.map((repo) => ({ ...repo })), initialized_at: at } });
     case 'RecordWorkspaceFailed':
       if (state.status !== 'initializing') return conflict(state.status, 'a workspace can only fail while the session initializes');
-      return ok({ type: 'WorkspaceFailed', data: { builder: state.builder, reason: command.reason, failed_at: at } });
+      return ok({ type: 'WorkspaceFailed', data: { builder: state.builder, reason: command.reason, failed_at: at, ...(command.output === null ? {} : { output: command.output }) } });
+    case 'RecordWorkspaceRemoved':
+      if (state.status !== 'closed') return conflict(state.status, 'a workspace is removed only after the session closed');
+      if (state.workspaceRemoved) return ok();
+      return ok({ type: 'WorkspaceRemoved', data: { workspace_path: command.workspacePath, removed_at: at } });
     case 'SendMessage':
       if (state.status !== 'active') return conflict(state.status, 'messages can only be sent to an active session');
       return ok({ type: 'MessageSent', data: { message_id: command.messageId, text: command.text, from: command.from, sent_at: at } });
@@ -159,10 +165,13 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
       if (!agentMayWork(state)) return conflict(state.status, 'an agent starts only in an active session');
       if (state.agentSessionId !== null) return conflict(state.status, `the agent works in OpenCode session ${state.agentSessionId} already`);
       return ok({ type: 'AgentSessionStarted', data: { opencode_session_id: command.opencodeSessionId, agent: command.agent, directory: command.directory, started_at: at } });
-    case 'RecordPromptSent':
+    case 'RecordPromptSent': {
       if (state.recorded.has(`prompt:${command.messageId}`)) return ok();
       if (!agentMayWork(state) || state.agentSessionId === null) return conflict(state.status, 'prompts go only to a started agent of a live session');
-      return ok({ type: 'PromptSent', data: { message_id: command.messageId, opencode_message_id: command.opencodeMessageId, agent: command.agent, sent_at: at } });
+      const sent: SessionEvent = { type: 'PromptSent', data: { message_id: command.messageId, opencode_message_id: command.opencodeMessageId, agent: command.agent, sent_at: at } };
+      // A prompt sets the agent to work: one decision, so the status never lags the prompt.
+      return state.agentStatus === 'working' ? ok(sent) : ok(sent, { type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } });
+    }
     case 'RecordAgentStatus':
       if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent works');
       if (state.agentStatus === command.agentStatus) return ok();
@@ -201,9 +210,6 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
     case 'CloseSession':
       if (state.status === 'closed') return conflict(state.status, 'the session is closed already');
       return ok({ type: 'SessionClosed', data: { builder: state.builder, repos: [...state.repos], reason: command.reason, remove_workspace: command.removeWorkspace, closed_at: at } });
-    case 'FailSession':
-      if (state.status === 'closed' || state.status === 'failed') return conflict(state.status, 'only a live session can fail');
-      return ok({ type: 'SessionFailed', data: { builder: state.builder, reason: command.reason, failed_at: at } });
     case 'RecordDeploymentTests':
       if (state.recorded.has(`tests:${command.deploymentId}:${command.runId}`)) return ok();
       return ok({ type: 'DeploymentTestsReported', data: { deployment_id: command.deploymentId, run_id: command.runId, tests: command.tests, reported_at: at } });

@@ -23,9 +23,9 @@ import { runSessionCommand } from './run-command.js';
 import { sessionEventsRoute } from './session-sse.js';
 import { AnswerQuestionBody, CloseSessionBody, ConfirmRouteBody, CreateSessionBody, SendMessageBody } from './request-codecs.js';
 
-type ConversationEntry = { message_id: string; role: 'user' | 'agent' | 'question' | 'answer'; text: string; from: string | null; at: string };
+type ConversationEntry = { message_id: string; role: 'user' | 'agent' | 'question' | 'answer' | 'error'; text: string; from: string | null; at: string };
 
-/** The conversation is the session's own history: what people sent, the agent's final replies, its questions and their answers. */
+/** The conversation is the session's own history: what people sent, the agent's final replies, its questions and their answers, and its turns that failed, saying why. */
 const conversationEntry = (event: SessionEvent): ConversationEntry[] => {
   switch (event.type) {
     case 'MessageSent':
@@ -36,6 +36,8 @@ const conversationEntry = (event: SessionEvent): ConversationEntry[] => {
       return [{ message_id: event.data.question_id, role: 'question', text: event.data.text, from: null, at: event.data.asked_at }];
     case 'QuestionAnswered':
       return [{ message_id: `${event.data.question_id}:answer`, role: 'answer', text: event.data.answer, from: event.data.answered_by, at: event.data.answered_at }];
+    case 'AgentTurnFailed':
+      return [{ message_id: event.data.message_id, role: 'error', text: `The agent's turn failed: ${event.data.message}`, from: null, at: event.data.failed_at }];
     default:
       return [];
   }

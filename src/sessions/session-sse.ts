@@ -11,7 +11,7 @@ import type { Session } from './session.js';
 
 /** What a session's SSE client sees of an event: the contract's types, with the status after it. */
 type Outgoing =
-  | DomainEvent<'status', { status: string; agent_status: string }>
+  | DomainEvent<'status', { status: string; agent_status: string; error?: string }>
   | DomainEvent<'question', { question_id: string; text: string; options: readonly string[] }>
   | DomainEvent<'agent_output', { message_id: string; text: string }>
   | DomainEvent<'progress', { summary: string }>
@@ -30,7 +30,9 @@ const outgoingOf = (event: SessionEvent, before: Session, after: Session): Outgo
   if (event.type === 'ProgressReported') return { type: 'progress', data: { summary: event.data.summary } };
   if (event.type === 'DeploymentStatusChanged') return { type: 'deployment', data: { deployment_id: event.data.deployment_id, status: event.data.status } };
   const changed = after.status !== before.status || event.type === 'SessionCreated' || agentStatusOf(after) !== agentStatusOf(before);
-  return changed && after.status !== 'none' ? { type: 'status', data: { status: after.status, agent_status: agentStatusOf(after) } } : { type: 'skip', data: null };
+  if (!changed || after.status === 'none') return { type: 'skip', data: null };
+  // A failed session says why, as its view does.
+  return { type: 'status', data: { status: after.status, agent_status: agentStatusOf(after), ...(after.status === 'failed' ? { error: after.error } : {}) } };
 };
 
 /**

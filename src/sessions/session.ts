@@ -1,5 +1,6 @@
 import type { Route } from '../routing/signals.js';
 import type { SessionEvent } from './events.js';
+import { sessionErrorOf } from './session-error.js';
 
 export interface SessionFacts {
   readonly sessionId: string;
@@ -9,6 +10,8 @@ export interface SessionFacts {
   readonly suggested: Route | null;
   readonly confirmed: Route | null;
   readonly workspaceReady: boolean;
+  /** The worktrees and the folder were removed after the session closed. */
+  readonly workspaceRemoved: boolean;
   /** The agent's question waiting for an answer, if any. */
   readonly pendingQuestion: string | null;
   readonly answeredQuestions: readonly string[];
@@ -29,7 +32,8 @@ export type Session =
   | ({ readonly status: 'active' } & SessionFacts)
   | ({ readonly status: 'paused' } & SessionFacts)
   | ({ readonly status: 'closed' } & SessionFacts)
-  | ({ readonly status: 'failed' } & SessionFacts & { readonly reason: string });
+  /** `error`: what the person is told, naming the repo and the cause (sessionErrorOf). */
+  | ({ readonly status: 'failed' } & SessionFacts & { readonly error: string });
 
 export type SessionStatus = Session['status'];
 
@@ -52,6 +56,7 @@ const factsOf = (state: Exclude<Session, { status: 'none' }>): SessionFacts => (
   suggested: state.suggested,
   confirmed: state.confirmed,
   workspaceReady: state.workspaceReady,
+  workspaceRemoved: state.workspaceRemoved,
   pendingQuestion: state.pendingQuestion,
   answeredQuestions: state.answeredQuestions,
   agentSessionId: state.agentSessionId,
@@ -71,6 +76,7 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
       suggested: null,
       confirmed: null,
       workspaceReady: false,
+      workspaceRemoved: false,
       pendingQuestion: null,
       answeredQuestions: [],
       agentSessionId: null,
@@ -90,16 +96,16 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
     case 'WorkspaceInitialized':
       return notStarted(state) ? settled({ ...facts, workspaceReady: true }) : { ...state, workspaceReady: true };
     case 'WorkspaceFailed':
-      return { status: 'failed', ...facts, reason: event.data.reason };
     case 'SessionFailed':
-      return { status: 'failed', ...facts, reason: event.data.reason };
+      return { status: 'failed', ...facts, error: sessionErrorOf(event) };
     case 'QuestionAsked':
       return { ...noting(state, `question:${event.data.question_id}`), pendingQuestion: event.data.question_id } as Session;
     case 'QuestionAnswered':
       return { ...state, pendingQuestion: null, answeredQuestions: [...state.answeredQuestions, event.data.question_id] };
     case 'MessageSent':
-    case 'WorkspaceRemoved':
       return state;
+    case 'WorkspaceRemoved':
+      return { ...state, workspaceRemoved: true };
     case 'AgentTurnFailed':
       return noting(state, `failure:${event.data.message_id}`);
     case 'AgentSessionStarted':

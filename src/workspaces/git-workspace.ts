@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { simpleGit } from 'simple-git';
-import { cloneRepository, DEFAULT_CLONE_SETTINGS, type CloneSettings } from './clone.js';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { CloneFailedError, cloneRepository, DEFAULT_CLONE_SETTINGS, type CloneSettings } from './clone.js';
 import { checkBuilder, checkRef, checkRepoName, InvalidNameError } from './names.js';
 import { RepoUrlRefusedError } from './repo-url.js';
 import { withoutUrlCredentials } from './url-credentials.js';
@@ -32,6 +32,22 @@ export class UnknownRepoError extends Error {
     super(`repo ${repo} is neither cloned under ${reposRoot} nor given a url`);
   }
 }
+
+/** A ref the repository does not have (a branch never pushed, a typo): no retry can make it. */
+export class MissingRefError extends Error {
+  override readonly name = 'MissingRefError';
+  constructor(readonly repo: string, readonly ref: string) {
+    super(ref === 'HEAD' ? `repo ${repo} has no commit yet (its HEAD names none)` : `ref ${ref} does not exist in repo ${repo}`);
+  }
+}
+
+/** The commit `ref` names in the repository `git` works in (or the one `gitDir` names), or MissingRefError. */
+const commitOf = async (git: SimpleGit, repo: string, ref: string, gitDir?: string): Promise<string> => {
+  // --quiet: a ref that names nothing is an empty answer, not an error to parse.
+  const commit = (await git.raw([...(gitDir === undefined ? [] : ['--git-dir', gitDir]), 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim();
+  if (commit === '') throw new MissingRefError(repo, ref);
+  return commit;
+};
 
 /**
  * Every name of a workspace request checked before it reaches git, a shell command line or the
@@ -70,13 +86,23 @@ export const prepareWorkspace = async (options: {
     options.repos.map(async (repo) => {
       const name = repo.name;
       const ref = repo.ref ?? 'HEAD';
-      const source = await ensureClone(options.reposRoot, repo, clone);
-      const worktreePath = join(workspacePath, 'repos', name);
-      await ensureWorktree(source, worktreePath, branch, ref);
-      return describeWorktree(name, worktreePath, repo.ref);
+      try {
+        const source = await ensureClone(options.reposRoot, repo, clone);
+        const worktreePath = join(workspacePath, 'repos', name);
+        await ensureWorktree(source, worktreePath, branch, name, ref);
+        return await describeWorktree(name, worktreePath, repo.ref);
+      } catch (error) {
+        throw namingRepo(name, error);
+      }
     }),
   );
   return { workspacePath, repos: prepared };
+};
+
+/** The gateway's own errors name the repo already; git's and the file system's get it in front, so a person knows which repo failed. */
+const namingRepo = (repo: string, error: unknown): unknown => {
+  if (error instanceof MissingRefError || error instanceof UnknownRepoError || error instanceof MissingWorktreeError || error instanceof CloneFailedError || error instanceof RepoUrlRefusedError || error instanceof InvalidNameError) return error;
+  return new Error(`repo ${repo}: ${error instanceof Error ? error.message.trim() : String(error)}`, { cause: error });
 };
 
 export class MissingWorktreeError extends Error {
@@ -93,7 +119,9 @@ export class MissingWorktreeError extends Error {
 export const describeWorktree = async (name: string, worktreePath: string, ref: string | null): Promise<PreparedRepo> => {
   if (!existsSync(join(worktreePath, '.git'))) throw new MissingWorktreeError(name, worktreePath);
   const [commonDir, head, branch] = (await simpleGit(worktreePath).raw(['rev-parse', '--git-common-dir', 'HEAD', '--abbrev-ref', 'HEAD'])).trim().split('\n');
-  const base = await simpleGit().raw(['--git-dir', resolve(worktreePath, commonDir!), 'merge-base', head!, ref === null ? 'HEAD' : await checkRef(ref)]);
+  const gitDir = resolve(worktreePath, commonDir!);
+  const start = await commitOf(simpleGit(), name, ref === null ? 'HEAD' : await checkRef(ref), gitDir);
+  const base = await simpleGit().raw(['--git-dir', gitDir, 'merge-base', head!, start]);
   return { name, worktree_path: worktreePath, branch: branch!, base_commit: base.trim() };
 };
 
@@ -136,6 +164,8 @@ const ensureClone = async (reposRoot: string, repo: RepoSpec, settings: CloneSet
     return source;
   } catch (error) {
     if (error instanceof RepoUrlRefusedError) throw new RepoUrlRefusedError(error.reason, of);
+    // Git's words name the URL; the person also needs to know which of the session's repos it is.
+    if (error instanceof CloneFailedError) throw new CloneFailedError(`repo ${repo.name}: ${error.message}`, error.output);
     throw error;
   }
 };
@@ -145,15 +175,15 @@ const ensureClone = async (reposRoot: string, repo: RepoSpec, settings: CloneSet
  * path and moved into place with `git worktree move`; `git worktree repair` mends a move a
  * crash cut between renaming the folder and updating git's record of it.
  */
-const ensureWorktree = async (source: string, worktreePath: string, branch: string, ref: string): Promise<void> => {
+const ensureWorktree = async (source: string, worktreePath: string, branch: string, repo: string, ref: string): Promise<void> => {
   const git = simpleGit(source);
   if (existsSync(join(worktreePath, '.git'))) {
     await git.raw(['worktree', 'repair', worktreePath]);
     return;
   }
   const partial = join(dirname(worktreePath), `.${basename(worktreePath)}.partial`);
-  const [gitDir, base] = (await git.raw(['rev-parse', '--git-common-dir', `${ref}^{commit}`])).trim().split('\n');
-  const commonDir = resolve(source, gitDir!);
+  const base = await commitOf(git, repo, ref);
+  const commonDir = resolve(source, (await git.raw(['rev-parse', '--git-common-dir'])).trim());
   if (existsSync(partial) || (await hasLeftovers(commonDir, partial))) {
     // A worktree cut short is still locked as "initializing", and may lack its .git file, which
     // `remove` needs: unlocked, its folder deleted, `prune` forgets it.
@@ -165,7 +195,7 @@ const ensureWorktree = async (source: string, worktreePath: string, branch: stri
   // Only the gateway writes `builder/*` branches, one session per builder at a time: a lock on one is a crash's leftover.
   await rm(join(commonDir, 'refs', 'heads', `${branch}.lock`), { force: true });
   const branches = await git.branchLocal();
-  await git.raw(branches.all.includes(branch) ? ['worktree', 'add', partial, branch] : ['worktree', 'add', '-b', branch, partial, base!]);
+  await git.raw(branches.all.includes(branch) ? ['worktree', 'add', partial, branch] : ['worktree', 'add', '-b', branch, partial, base]);
   await rm(worktreePath, { recursive: true, force: true }); // an empty folder at most: it has no .git
   await git.raw(['worktree', 'move', partial, worktreePath]);
 };

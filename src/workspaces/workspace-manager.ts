@@ -1,18 +1,17 @@
-import type { DomainEvent } from '../events/domain-event.js';
 import type { StoredEvent } from '../events/stored-event.js';
-import type { EffectHandlers, ProcessManager, Reaction } from '../process-managers/process-manager.js';
+import { effectThenCommand, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
+import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
 import type { SessionEvent } from '../sessions/events.js';
 import { existsSync } from 'node:fs';
 import { replaceFileDurably } from '../files/replace-file.js';
 import { join } from 'node:path';
 import type { EventLog } from '../events/event-log.js';
-import { CloneFailedError, type CloneSettings } from './clone.js';
-import { MissingWorktreeError, removeWorkspace, UnknownRepoError, type RepoSpec } from './git-workspace.js';
+import type { CloneSettings } from './clone.js';
+import { removeWorkspace, type RepoSpec } from './git-workspace.js';
 import { initializeWorkspace } from './initialize.js';
-import { InvalidNameError } from './names.js';
-import { RepoUrlRefusedError } from './repo-url.js';
 import { ARCH_DECISIONS_FILE, archDecisionsTemplate, writeSessionState } from './session-state-file.js';
-import { TaskInitError, type TaskInitOptions } from './task-init.js';
+import type { TaskInitOptions } from './task-init.js';
+import { classifyWorkspaceError } from './workspace-failure.js';
 
 export type WorkspaceEffect =
   | { readonly kind: 'prepare-workspace'; readonly builder: string; readonly repos: readonly RepoSpec[] }
@@ -21,8 +20,8 @@ export type WorkspaceEffect =
 
 /**
  * The workspace manager, pure: a created session asks for its workspace, a session closed with
- * `remove_workspace` for its removal; the runner performs the effects and appends what
- * happened to the session's stream.
+ * `remove_workspace` for its removal. What happened is a command for the session's decider (its
+ * one write path: the session's rules and expected revision decide what is recorded).
  */
 export const workspaceManager: ProcessManager<WorkspaceEffect> = {
   name: 'workspaces',
@@ -31,25 +30,31 @@ export const workspaceManager: ProcessManager<WorkspaceEffect> = {
     if (!stored.stream.startsWith('session-')) return [];
     if (event.type === 'SessionCreated') {
       return [
-        {
-          type: 'effect',
-          key: `${stored.id}:prepare`,
-          stream: stored.stream,
-          effect: { kind: 'prepare-workspace', builder: `${event.data.category}-${event.data.project}`, repos: event.data.repos },
-        },
+        effectThenCommand<WorkspaceEffect, SessionCommand>(`${stored.id}:prepare`, stored.stream, sessionDecider, {
+          kind: 'prepare-workspace',
+          builder: `${event.data.category}-${event.data.project}`,
+          repos: event.data.repos,
+        }),
       ];
     }
     const sessionId = stored.stream.slice('session-'.length);
     const stateFile: Reaction<WorkspaceEffect> = { type: 'effect', key: `${stored.id}:state-file`, stream: stored.stream, effect: { kind: 'write-session-state', sessionId } };
     if (event.type === 'SessionClosed' && event.data.remove_workspace) {
-      return [{ type: 'effect', key: `${stored.id}:remove`, stream: stored.stream, effect: { kind: 'remove-workspace', builder: event.data.builder, repos: event.data.repos } }];
+      return [effectThenCommand<WorkspaceEffect, SessionCommand>(`${stored.id}:remove`, stored.stream, sessionDecider, { kind: 'remove-workspace', builder: event.data.builder, repos: event.data.repos })];
     }
     // Every other change of a session is mirrored into its workspace's state file.
     return event.type === 'WorkspaceRemoved' ? [] : [stateFile];
   },
 };
 
-/** Names what the session needs to know; a failure the operator must fix is recorded, not retried. */
+/** The tries a workspace gets when it fails for a reason that may pass (the runner's retry policy must allow as many). */
+export const DEFAULT_WORKSPACE_ATTEMPTS = 5;
+
+/**
+ * Makes and removes workspaces, and says what happened as a command for the session. A failure
+ * retrying cannot fix fails the session at once; one that may pass is thrown (the runner tries
+ * again, with backoff) until the last try, which fails the session with the last reason.
+ */
 export const workspaceEffects = (options: {
   basePath: string;
   reposRoot: string;
@@ -57,30 +62,33 @@ export const workspaceEffects = (options: {
   task?: TaskInitOptions | undefined;
   /** The URL policy, clone timeout and credentials (default: the shipped configuration's, no credentials). */
   clone?: CloneSettings | undefined;
+  /** The runner's tries (`retry.attempts`), default DEFAULT_WORKSPACE_ATTEMPTS. */
+  attempts?: number;
   clock?: () => Date;
 }): EffectHandlers<WorkspaceEffect> => {
   const clock = options.clock ?? (() => new Date());
+  const attempts = options.attempts ?? DEFAULT_WORKSPACE_ATTEMPTS;
   return {
-    'prepare-workspace': async (request): Promise<readonly DomainEvent[]> => {
+    'prepare-workspace': async (request, context): Promise<{ command: SessionCommand }> => {
       try {
         const result = await initializeWorkspace({ basePath: options.basePath, reposRoot: options.reposRoot, builder: request.builder, repos: request.repos, task: options.task, clone: options.clone });
         const decisions = join(result.workspacePath, ARCH_DECISIONS_FILE);
         if (!existsSync(decisions)) await replaceFileDurably(decisions, archDecisionsTemplate(request.builder));
-        return [{ type: 'WorkspaceInitialized', data: { workspace_path: result.workspacePath, repos: result.repos, initialized_at: clock().toISOString() } }];
+        return { command: { type: 'RecordWorkspaceInitialized', workspacePath: result.workspacePath, repos: result.repos, now: clock() } };
       } catch (error) {
-        const failed = { builder: request.builder, reason: error instanceof Error ? error.message : String(error), failed_at: clock().toISOString() };
-        if (error instanceof TaskInitError || error instanceof CloneFailedError) return [{ type: 'WorkspaceFailed', data: { ...failed, output: error.output } }];
-        if (error instanceof UnknownRepoError || error instanceof InvalidNameError || error instanceof MissingWorktreeError || error instanceof RepoUrlRefusedError) return [{ type: 'WorkspaceFailed', data: failed }];
-        throw error;
+        const failure = classifyWorkspaceError(error);
+        if (!failure.permanent && context.attempt < attempts) throw error;
+        const reason = failure.permanent ? failure.reason : `${failure.reason} (tried ${context.attempt} times)`;
+        return { command: { type: 'RecordWorkspaceFailed', reason, output: failure.output ?? null, now: clock() } };
       }
     },
     'write-session-state': async (request) => {
       await writeSessionState(options.eventLog, request.sessionId);
       return [];
     },
-    'remove-workspace': async (request): Promise<readonly DomainEvent[]> => {
+    'remove-workspace': async (request): Promise<{ command: SessionCommand }> => {
       await removeWorkspace({ basePath: options.basePath, reposRoot: options.reposRoot, builder: request.builder, repos: request.repos });
-      return [{ type: 'WorkspaceRemoved', data: { workspace_path: join(options.basePath, request.builder), removed_at: clock().toISOString() } }];
+      return { command: { type: 'RecordWorkspaceRemoved', workspacePath: join(options.basePath, request.builder), now: clock() } };
     },
   };
 };

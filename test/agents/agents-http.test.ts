@@ -88,6 +88,8 @@ test.serial('a provider error fails the turn, visibly; the session stays active'
   t.like(failed, { data: { error: 'APIError' } });
   t.regex((failed.data as { message: string }).message, /scripted provider error/);
   t.is((await view(gateway, session.session_id)).status, 'active');
+  const entry = (await conversation(gateway, session.session_id)).find((candidate) => candidate.role === 'error');
+  t.regex(entry?.text ?? '', /^The agent's turn failed: .*scripted provider error/, 'the conversation says the turn failed, and why');
 });
 
 test.serial('a todo list becomes progress with the todos', async (t) => {
@@ -174,6 +176,11 @@ test.serial('a provider that stays unreachable past the retry limit: the turn is
     'the unreachable provider reported',
   );
   t.regex((failed.data as { message: string }).message, /^the model provider failed 2 times/);
+  t.deepEqual(
+    (await conversation(gateway, session.session_id)).filter((entry) => entry.role === 'error').map((entry) => entry.text.replace(/times: .*/s, 'times: …')),
+    ["The agent's turn failed: the model provider failed 2 times: …"],
+    'the conversation says the provider could not be reached',
+  );
   await eventually(async () => ((await view(gateway, session.session_id)).agent_status === 'idle' ? true : undefined), 'the agent idle');
 });
 

@@ -41,7 +41,7 @@ const CONTRACT = [
   'GET /api/audit/verify',
 ];
 
-const WEBHOOK_TYPES = ['routing_suggestion', 'progress', 'question', 'agent_reply', 'deployment_confirmation_requested', 'deployment_ready', 'test_results', 'deployment_failed', 'session_closed'];
+const WEBHOOK_TYPES = ['routing_suggestion', 'progress', 'question', 'agent_reply', 'deployment_confirmation_requested', 'deployment_ready', 'test_results', 'deployment_failed', 'session_closed', 'session_failed', 'agent_error'];
 
 test('the document is valid OpenAPI 3.1', async (t) => {
   const validator = new Validator();

@@ -46,7 +46,7 @@ test('the shipped file decodes with laptop defaults and the production values th
   t.is(config.kubernetes.bundle_base_url, 'http://127.0.0.1:8000', 'lab pods reach a laptop gateway on its own address');
   t.is(shipped({ GATEWAY_PUBLIC_URL: 'http://ai-dev-gateway.default.svc:8000' }).kubernetes.bundle_base_url, 'http://ai-dev-gateway.default.svc:8000');
   t.like(config.deployment, { default_strategy: 'configmap_pvc', max_configmap_size: 1048576, test_timeout: 300 });
-  t.deepEqual(config.webhooks, { slack_url: '', retry_attempts: 3, retry_delay: 1000 });
+  t.deepEqual(config.webhooks, { slack_url: '', retry_attempts: 3, retry_delay: 1000, parked_retry_interval: 300, parked_retry_for: 86400 });
   t.deepEqual(config.auth.tokens, []);
 });
 
@@ -93,7 +93,7 @@ test('every bad key is named with the reason, unknown keys included', async (t) 
         'kubernetes: { namespace_prefix: Builder_, service_account: gateway-sa, ingress_domain: lab.example.com, ingress_class: nginx, cluster_issuer: x, storage_class: "", fetch_image: busybox, bundle_base_url: "http://gw/", bundle_url_ttl: 3600, pods_ready_timeout: 300 }',
         'deployment: { default_strategy: image_build, max_configmap_size: 1048576, test_timeout: 300, taskfile_path: /t, confirmation_timeout: 900, test_url: "" }',
         'workspace: { base_path: /w }',
-        'webhooks: { slack_url: "ftp://x", retry_attempts: -1, retry_delay: 1000 }',
+        'webhooks: { slack_url: "ftp://x", retry_attempts: -1, retry_delay: 1000, parked_retry_interval: 0, parked_retry_for: 86400 }',
         '',
       ].join('\n'),
     ),
@@ -113,6 +113,7 @@ test('every bad key is named with the reason, unknown keys included', async (t) 
     'deployment.default_strategy',
     'webhooks.slack_url',
     'webhooks.retry_attempts',
+    'webhooks.parked_retry_interval',
   ]) {
     t.true(path in problems || Object.keys(problems).some((key) => key.startsWith(path)), `${path} is named: ${JSON.stringify(problems)}`);
   }

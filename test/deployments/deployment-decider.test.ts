@@ -105,3 +105,48 @@ test('the expiry timer firing early changes nothing; the deadline is the request
   spec.given(HISTORIES['awaiting_confirmation']!).when({ type: 'ExpireDeployment', now: new Date('2030-01-01T10:14:59.999Z') }).then(t, []);
   spec.given(HISTORIES['awaiting_confirmation']!).when({ type: 'ExpireDeployment', now: later }).then(t, [{ type: 'DeploymentExpired', data: { expired_at: later.toISOString() } }]);
 });
+
+const atPods: DeploymentEvent[] = [requested, confirmation, confirmed, ...STEPS.slice(0, 6).flatMap((step) => [started(step), completed(step)]), started('pods_ready')];
+const podsReady: DeploymentEvent = { type: 'PodsReady', data: { namespace: plan.namespace, pods: 2, ready_at: at } };
+
+test('RecordPodsReady: at the pods_ready step, PodsReady completes it (once); anywhere else a conflict', (t) => {
+  const command: DeploymentCommand = { type: 'RecordPodsReady', namespace: plan.namespace, pods: 2, now };
+  spec.given(atPods).when(command).then(t, [podsReady]);
+  spec.given([...atPods, podsReady]).when(command).then(t, []);
+  t.like(foldEvents(deploymentDecider, [...atPods, podsReady]), { status: 'deploying', running: null, completed: [...STEPS.slice(0, 6), 'pods_ready'] });
+  spec.given(HISTORIES['testing']!).when(command).then(t, []); // long done: the watch's late word is no news
+  for (const name of ['confirmed', 'deploying', 'failed']) {
+    const result = deploymentDecider.decide(command, foldEvents(deploymentDecider, HISTORIES[name]!));
+    t.true(E.isLeft(result) && result.left.kind === 'conflict', name);
+  }
+});
+
+test('TimeOutPods: a no-op before the deadline or once answered; past it, the step fails with the pods’ last state', (t) => {
+  const waiting: DeploymentEvent = { type: 'DeploymentProgressed', data: { step: 'pods_ready', message: 'pod app-1 is Pending (ContainerCreating)', at } };
+  const early: DeploymentCommand = { type: 'TimeOutPods', timeoutSeconds: 300, now: new Date(now.getTime() + 299_000) };
+  const due: DeploymentCommand = { type: 'TimeOutPods', timeoutSeconds: 300, now: new Date(now.getTime() + 300_000) };
+  spec.given([...atPods, waiting]).when(early).then(t, []);
+  spec.given([...atPods, waiting]).when(due).then(t, [
+    { type: 'DeploymentFailed', data: { step: 'pods_ready', reason: 'the pods were not ready after 300 s: pod app-1 is Pending (ContainerCreating)', failed_at: due.now.toISOString() } },
+  ]);
+  spec.given(atPods).when(due).then(t, [{ type: 'DeploymentFailed', data: { step: 'pods_ready', reason: 'the pods were not ready after 300 s: no pod was created', failed_at: due.now.toISOString() } }]);
+  spec.given([...atPods, podsReady]).when(due).then(t, []);
+  spec.given(HISTORIES['deploying']!).when(due).then(t, []);
+});
+
+test('RecordTestsFinished: the deployment’s own run records the results and ends the tests step; a rerun records only the results; others are refused', (t) => {
+  const tests = { unit: { passed: true, total: 1, failed: 0, skipped: 0, duration_ms: 5, failures: [], log_tail: '' } } as unknown as import('../../src/testing/results.js').TestsResult;
+  const own: DeploymentCommand = { type: 'RecordTestsFinished', runId: 'deploy', tests, artifacts: { unit: '/a/unit.log' }, detail: 'unit 1/1', now };
+  spec.given(HISTORIES['testing']!).when(own).then(t, [
+    { type: 'TestsFinished', data: { run_id: 'deploy', tests, artifacts: { unit: '/a/unit.log' }, finished_at: at } },
+    { type: 'DeploymentStepCompleted', data: { step: 'tests', status: 'done', detail: 'unit 1/1', finished_at: at } },
+  ]);
+  spec.given(HISTORIES['succeeded']!).when(own).then(t, []);
+  const rerunAsked: DeploymentEvent = { type: 'TestsRerunRequested', data: { run_id: 'r-1', requested_by: 'ann', requested_at: at } };
+  const rerun: DeploymentCommand = { ...own, runId: 'r-1' };
+  spec.given([...HISTORIES['succeeded']!, rerunAsked]).when(rerun).then(t, [{ type: 'TestsFinished', data: { run_id: 'r-1', tests, artifacts: { unit: '/a/unit.log' }, finished_at: at } }]);
+  const stray = deploymentDecider.decide({ ...own, runId: 'r-2' }, foldEvents(deploymentDecider, [...HISTORIES['succeeded']!, rerunAsked]));
+  t.true(E.isLeft(stray) && stray.left.kind === 'conflict');
+  const early = deploymentDecider.decide(own, foldEvents(deploymentDecider, HISTORIES['deploying']!));
+  t.true(E.isLeft(early) && early.left.kind === 'conflict');
+});

@@ -59,3 +59,18 @@ test('tests reach the lab at its ingress URL, or where deployment.test_url says'
   t.is(testTargetOf('http://app.{namespace}.svc.cluster.local', lab), 'http://app.billing-lab.svc.cluster.local');
   t.is(testTargetOf('http://{project}.internal:8080/{project}', lab), 'http://billing.internal:8080/billing');
 });
+
+test('executor: every outcome of a step’s work goes through the deployment decider; pods_ready asks the executor for nothing; PodsReady starts the tests', (t) => {
+  const [work] = deploymentExecutor.react(on('deployment-d1', started('manifests')));
+  t.like(work, { type: 'effect', stream: 'deployment-d1', decider: deploymentDecider, effect: { kind: 'run-step', step: 'manifests' } });
+  t.like(deploymentExecutor.react(on('deployment-d1', started('tests'))), [{ type: 'effect', decider: deploymentDecider, effect: { kind: 'run-tests', deploymentId: 'd1', runId: 'deploy' } }]);
+  t.deepEqual(deploymentExecutor.react(on('deployment-d1', started('pods_ready'))), [], 'waiting is not work: the pods watch records what it sees');
+  t.like(commandOf(deploymentExecutor.react(on('deployment-d1', { type: 'PodsReady', data: { namespace: 'billing-lab', pods: 2, ready_at: at } }))[0]), { type: 'StartStep', step: 'tests' });
+  t.like(deploymentExecutor.react(on('deployment-d1', { type: 'TestsRerunRequested', data: { run_id: 'r-1', requested_by: 'ann', requested_at: at } })), [
+    { type: 'effect', decider: deploymentDecider, effect: { kind: 'run-tests', runId: 'r-1' } },
+  ]);
+  // The namespace's own record is another aggregate: a reaction of its own, after the step.
+  const afterNamespace = deploymentExecutor.react(on('deployment-d1', completed('namespace')));
+  t.like(afterNamespace, [{ type: 'command' }, { type: 'effect', effect: { kind: 'record-namespace', deploymentId: 'd1' } }]);
+  t.is((afterNamespace[1] as { decider?: unknown }).decider, undefined);
+});

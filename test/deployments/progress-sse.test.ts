@@ -50,8 +50,8 @@ test('progress SSE: clients that leave and come back mid-deployment get every ev
 
   const history = await gateway.eventLog.readStream<DeploymentEvent>(deploymentStream(planned.deployment_id));
   const expected = history.flatMap((stored) => {
-    const message = progressMessageOf(stored.event);
-    return message ? [{ id: String(stored.revision), event: message.event, data: JSON.stringify(message.data) }] : [];
+    const messages = progressMessageOf(stored.event);
+    return messages === undefined ? [] : [messages].flat().map((message) => ({ id: String(stored.revision), event: message.event, data: JSON.stringify(message.data) }));
   });
   const received = [...seenFirst, ...seenAfter].map((frame) => ({ id: frame.id, event: frame.event, data: frame.data }));
   t.deepEqual(received, expected, 'every event once, in order, across the reconnection');

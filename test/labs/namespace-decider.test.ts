@@ -39,3 +39,23 @@ test('deleting now, twice, deletes once; only what exists can be deleted', (t) =
   spec.given([]).when({ type: 'RequestNamespaceDeletion', requestedBy: 'ops', now }).thenFails(t, { kind: 'not_found', detail: 'no lab namespace of that name' });
   spec.given([created, requested, deleted]).when({ type: 'ScheduleNamespaceDeletion', afterDays: 1, requestedBy: 'ops', now }).thenFails(t, { kind: 'not_found', detail: 'no lab namespace of that name' });
 });
+
+test('a failed deletion is recorded with its reason and a growing pause; the timer tries again only when the pause is over; success ends it', (t) => {
+  const failure = (attempt: number, failedAt: Date, retryAt: string): NamespaceEvent => ({
+    type: 'NamespaceDeletionFailed',
+    data: { name: 'billing-lab', reason: 'HTTP 403: forbidden', attempt, failed_at: failedAt.toISOString(), retry_at: retryAt },
+  });
+  const first = failure(1, now, '2030-01-01T10:00:10.000Z');
+  spec.given([created, requested]).when({ type: 'RecordNamespaceDeletionFailed', reason: 'HTTP 403: forbidden', now }).then(t, [first]);
+  spec.given([created, requested, first]).when({ type: 'RetryNamespaceDeletion', now: new Date('2030-01-01T10:00:09.999Z') }).then(t, []);
+  const again: NamespaceEvent = { type: 'NamespaceDeletionRequested', data: { name: 'billing-lab', requested_by: 'timer', requested_at: '2030-01-01T10:00:10.000Z' } };
+  spec.given([created, requested, first]).when({ type: 'RetryNamespaceDeletion', now: new Date('2030-01-01T10:00:10.000Z') }).then(t, [again]);
+  // Tried again and failed again: twice the pause.
+  const secondAt = new Date('2030-01-01T10:00:11.000Z');
+  spec.given([created, requested, first, again]).when({ type: 'RecordNamespaceDeletionFailed', reason: 'HTTP 403: forbidden', now: secondAt }).then(t, [failure(2, secondAt, '2030-01-01T10:00:31.000Z')]);
+  // While a retry is under way the timer does not ask again.
+  spec.given([created, requested, first, again]).when({ type: 'RetryNamespaceDeletion', now: new Date('2030-01-01T11:00:00.000Z') }).then(t, []);
+  spec.given([created, requested, first, again]).when({ type: 'RecordNamespaceDeleted', outcome: 'deleted', now }).then(t, [deleted]);
+  spec.given([created]).when({ type: 'RetryNamespaceDeletion', now }).then(t, []);
+  spec.given([created]).when({ type: 'RecordNamespaceDeletionFailed', reason: 'x', now }).then(t, []);
+});

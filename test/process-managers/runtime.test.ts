@@ -454,13 +454,20 @@ test('an effect whose outcome is a command: recorded through the aggregate’s d
     eventLog,
     processManager: pm,
     effects: {
-      measure: async ({ orderId }) => (orderId === 'closing' ? { command: { type: 'close', now: new Date() } } : orderId === 'wrong' ? [] : { command: { type: 'increment', by: 2, now: new Date() } }),
+      measure: async ({ orderId }) =>
+        orderId === 'closing'
+          ? { command: { type: 'close', now: new Date() } }
+          : orderId === 'wrong'
+            ? [{ type: 'CounterIncremented', data: { by: 1, at: 'x' } }]
+            : orderId === 'unneeded'
+              ? []
+              : { command: { type: 'increment', by: 2, now: new Date() } },
     },
     retry: tiny,
   });
   t.teardown(() => instance.stop());
   await instance.start();
-  await placeOrders(eventLog, ['o1', 'closing', 'o2', 'wrong']);
+  await placeOrders(eventLog, ['o1', 'closing', 'o2', 'wrong', 'unneeded']);
   for (;;) {
     const [head] = await eventLog.store.readAll({ direction: 'backwards', maxCount: 1 });
     await instance.waitForPosition(head!.position, 10_000);
@@ -477,4 +484,5 @@ test('an effect whose outcome is a command: recorded through the aggregate’s d
   const records = (await eventLog.readStream<ProcessManagerEvent>(instance.reactionsStream)).map((stored) => stored.event);
   t.true(records.some((event) => event.type === 'ReactionCompleted' && event.data.outcome === 'rejected'), 'the refusal is recorded');
   t.true(records.some((event) => event.type === 'ReactionFailed' && /returned events, but its reaction runs a command/.test(event.data.error)), 'a handler that answers with events where a command is due is a bug, recorded');
+  t.true(records.some((event) => event.type === 'ReactionCompleted' && event.data.outcome === 'no_events' && event.data.key.endsWith(':measure')), 'no events: nothing to record, and done');
 });

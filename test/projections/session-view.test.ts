@@ -80,6 +80,8 @@ test('a failed workspace fails the session; other streams are not sessions', (t)
   ]);
   t.deepEqual([...views.keys()], ['s-1']);
   t.is(views.get('s-1')!.status, 'failed');
+  t.is(views.get('s-1')!.error, 'The workspace could not be prepared: unknown repo web', 'the view says why');
+  t.is(foldDocuments(sessionViews, [stored('session-s-1', 0, created)]).get('s-1')!.error, null, 'null until it fails');
 });
 
 test('a question shows as pending with the agent waiting; its answer clears it', (t) => {

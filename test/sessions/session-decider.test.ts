@@ -55,6 +55,8 @@ const asked: SessionEvent = { type: 'QuestionAsked', data: { question_id: 'q-1',
 const answered: SessionEvent = { type: 'QuestionAnswered', data: { question_id: 'q-1', answer: 'EUR', answered_by: 'ann', answered_at: at } };
 const agentStarted: SessionEvent = { type: 'AgentSessionStarted', data: { opencode_session_id: 'ses_1', agent: 'builder', directory: '/w/platform-billing', started_at: at } };
 const closed: SessionEvent = { type: 'SessionClosed', data: { builder: 'platform-billing', repos: ['api'], reason: null, remove_workspace: false, closed_at: at } };
+const removed: SessionEvent = { type: 'WorkspaceRemoved', data: { workspace_path: '/w/platform-billing', removed_at: at } };
+const working: SessionEvent = { type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } };
 
 const HISTORIES: Record<string, SessionEvent[]> = {
   none: [],
@@ -91,7 +93,8 @@ test('a route confirmed while the workspace initializes makes the session active
 const commands: Record<string, SessionCommand> = {
   ConfirmRoute: { type: 'ConfirmRoute', route: 'architect', confirmedBy: 'ann', now },
   RecordWorkspaceInitialized: { type: 'RecordWorkspaceInitialized', workspacePath: '/w/platform-billing', repos: workspace.type === 'WorkspaceInitialized' ? workspace.data.repos : [], now },
-  RecordWorkspaceFailed: { type: 'RecordWorkspaceFailed', reason: 'unknown repo api', now },
+  RecordWorkspaceFailed: { type: 'RecordWorkspaceFailed', reason: 'unknown repo api', output: null, now },
+  RecordWorkspaceRemoved: { type: 'RecordWorkspaceRemoved', workspacePath: '/w/platform-billing', now },
   SendMessage: { type: 'SendMessage', messageId: 'm-1', text: 'hello', from: 'ann', now },
   AskQuestion: { type: 'AskQuestion', questionId: 'q-1', text: 'Which currency?', options: ['EUR', 'USD'], now },
   AnswerQuestion: { type: 'AnswerQuestion', questionId: 'q-1', answer: 'EUR', answeredBy: 'ann', now },
@@ -106,7 +109,6 @@ const commands: Record<string, SessionCommand> = {
   PauseSession: { type: 'PauseSession', now },
   ResumeSession: { type: 'ResumeSession', now },
   CloseSession: { type: 'CloseSession', reason: null, removeWorkspace: false, now },
-  FailSession: { type: 'FailSession', reason: 'agent crashed', now },
 };
 
 /** What each command does in each state: the events, 'empty' (an accepted no-op), or the refusal kind. */
@@ -128,11 +130,12 @@ const EXPECTED: Record<string, Record<string, SessionEvent[] | 'empty' | 'confli
   ConfirmRoute: { none: 'not_found', initializing: [confirmed('architect', 'ann', true)], awaiting_route: [confirmed('architect', 'ann', true)], active: 'conflict', paused: 'conflict', closed: 'conflict', failed: 'conflict' },
   RecordWorkspaceInitialized: { none: 'not_found', initializing: [workspace], awaiting_route: 'empty', active: 'empty', paused: 'empty', closed: 'empty', failed: 'conflict' },
   RecordWorkspaceFailed: { none: 'not_found', initializing: [workspaceFailed], awaiting_route: 'conflict', active: 'conflict', paused: 'conflict', closed: 'conflict', failed: 'conflict' },
+  RecordWorkspaceRemoved: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: 'conflict', paused: 'conflict', closed: [removed], failed: 'conflict' },
+  // What the bridge answers when its effect found nothing to do: nothing, whatever the state.
   SendMessage: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: [{ type: 'MessageSent', data: { message_id: 'm-1', text: 'hello', from: 'ann', sent_at: at } }], paused: 'conflict', closed: 'conflict', failed: 'conflict' },
   PauseSession: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: [paused], paused: 'conflict', closed: 'conflict', failed: 'conflict' },
   ResumeSession: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: 'conflict', paused: [{ type: 'SessionResumed', data: { resumed_at: at } }], closed: 'conflict', failed: 'conflict' },
   CloseSession: { none: 'not_found', initializing: [closed], awaiting_route: [closed], active: [closed], paused: [closed], closed: 'conflict', failed: [closed] },
-  FailSession: { none: 'not_found', initializing: [{ type: 'SessionFailed', data: { builder: 'platform-billing', reason: 'agent crashed', failed_at: at } }], awaiting_route: [{ type: 'SessionFailed', data: { builder: 'platform-billing', reason: 'agent crashed', failed_at: at } }], active: [{ type: 'SessionFailed', data: { builder: 'platform-billing', reason: 'agent crashed', failed_at: at } }], paused: [{ type: 'SessionFailed', data: { builder: 'platform-billing', reason: 'agent crashed', failed_at: at } }], closed: 'conflict', failed: 'conflict' },
 };
 
 for (const [name, command] of Object.entries(commands)) {
@@ -185,21 +188,46 @@ test('a waiting question cannot be answered while the session is paused', (t) =>
 });
 
 test('the bridge’s records are idempotent: a prompt, reply, question, progress or permission recorded once is not recorded again', (t) => {
-  const working = [...HISTORIES['active']!, agentStarted];
+  const started = [...HISTORIES['active']!, agentStarted];
   const prompt: SessionEvent = { type: 'PromptSent', data: { message_id: 'task', opencode_message_id: 'msg_1', agent: 'builder', sent_at: at } };
-  spec.given(working).when(commands['RecordPromptSent']!).then(t, [prompt]);
-  spec.given([...working, prompt]).when(commands['RecordPromptSent']!).then(t, []);
+  spec.given(started).when(commands['RecordPromptSent']!).then(t, [prompt, working]);
+  spec.given([...started, prompt, working]).when(commands['RecordPromptSent']!).then(t, []);
   const reply: SessionEvent = { type: 'AgentReplied', data: { message_id: 'msg_2', text: 'Fixed.', replied_at: at } };
-  spec.given([...working, reply]).when(commands['RecordAgentReply']!).then(t, []);
-  spec.given([...working, asked]).when(commands['AskQuestion']!).then(t, []); // the same question again
-  spec.given([...working, asked, answered]).when(commands['AskQuestion']!).then(t, []); // an answered question again
-  spec.given([...working, { type: 'PermissionDecided', data: { permission_id: 'per_1', permission: 'bash', patterns: ['ls'], reply: 'once', reason: 'r', decided_at: at } }]).when(commands['RecordPermissionDecision']!).then(t, []);
-  spec.given([...working, { type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } }]).when(commands['RecordAgentStatus']!).then(t, []);
-  spec.given(working).when(commands['RecordAgentSessionStarted']!).then(t, []); // the same OpenCode session again
-  spec.given(working).when({ ...commands['RecordAgentSessionStarted']!, opencodeSessionId: 'ses_2' } as SessionCommand).thenFails(t, {
+  spec.given([...started, reply]).when(commands['RecordAgentReply']!).then(t, []);
+  spec.given([...started, asked]).when(commands['AskQuestion']!).then(t, []); // the same question again
+  spec.given([...started, asked, answered]).when(commands['AskQuestion']!).then(t, []); // an answered question again
+  spec.given([...started, { type: 'PermissionDecided', data: { permission_id: 'per_1', permission: 'bash', patterns: ['ls'], reply: 'once', reason: 'r', decided_at: at } }]).when(commands['RecordPermissionDecision']!).then(t, []);
+  spec.given([...started, { type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } }]).when(commands['RecordAgentStatus']!).then(t, []);
+  spec.given(started).when(commands['RecordAgentSessionStarted']!).then(t, []); // the same OpenCode session again
+  spec.given(started).when({ ...commands['RecordAgentSessionStarted']!, opencodeSessionId: 'ses_2' } as SessionCommand).thenFails(t, {
     kind: 'conflict',
     state: 'active',
     detail: 'the agent works in OpenCode session ses_1 already (the session is active)',
   });
-  spec.given([...working, closed]).when(commands['RecordAgentSessionEnded']!).then(t, [{ type: 'AgentSessionEnded', data: { opencode_session_id: 'ses_1', ended_at: at } }]);
+  spec.given([...started, closed]).when(commands['RecordAgentSessionEnded']!).then(t, [{ type: 'AgentSessionEnded', data: { opencode_session_id: 'ses_1', ended_at: at } }]);
+});
+
+test('a prompt sets an idle agent to work in the same decision; an agent at work already only gets the prompt', (t) => {
+  const started = [...HISTORIES['active']!, agentStarted];
+  const prompt: SessionEvent = { type: 'PromptSent', data: { message_id: 'm-2', opencode_message_id: 'msg_9', agent: 'builder', sent_at: at } };
+  const command: SessionCommand = { type: 'RecordPromptSent', messageId: 'm-2', opencodeMessageId: 'msg_9', agent: 'builder', now };
+  spec.given(started).when(command).then(t, [prompt, working]);
+  spec.given([...started, working]).when(command).then(t, [prompt]);
+});
+
+test('a failed workspace keeps what git or task builder:init printed, and the session says why it failed', (t) => {
+  const failed: SessionEvent = { type: 'WorkspaceFailed', data: { builder: 'platform-billing', reason: 'task builder:init failed with exit code 4', failed_at: at, output: 'cannot install toolchain' } };
+  spec.given(HISTORIES['initializing']!).when({ type: 'RecordWorkspaceFailed', reason: 'task builder:init failed with exit code 4', output: 'cannot install toolchain', now }).then(t, [failed]);
+  const state = foldEvents(sessionDecider, [...HISTORIES['initializing']!, failed]);
+  t.deepEqual(state.status === 'failed' ? state.error : undefined, 'The workspace could not be prepared: task builder:init failed with exit code 4');
+});
+
+test('a workspace made after the session closed is not recorded (it would not revive it); a removal is recorded once', (t) => {
+  const closedEarly = [created, suggested(0.5), closed];
+  spec.given(closedEarly).when(commands['RecordWorkspaceInitialized']!).thenFails(t, {
+    kind: 'conflict',
+    state: 'closed',
+    detail: 'a workspace can only be recorded while the session initializes (the session is closed)',
+  });
+  spec.given([...HISTORIES['closed']!, removed]).when(commands['RecordWorkspaceRemoved']!).then(t, []);
 });

@@ -36,7 +36,8 @@ type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; 
 type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject; rv: number; resource: Resource };
 
 /** How the pods of a Deployment behave: become ready, or fail the ways a real cluster fails. */
-export type PodScenario = 'ready' | 'crashloop' | 'image-pull' | 'unschedulable';
+/** `pending`: the image is still being pulled, for as long as the test likes (never ready, never hopeless). */
+export type PodScenario = 'ready' | 'crashloop' | 'image-pull' | 'unschedulable' | 'pending';
 
 export interface FakeKubeOptions {
   /** The scenario for a Deployment's pods (default: ready). */
@@ -45,6 +46,8 @@ export interface FakeKubeOptions {
   readonly refuse?: (object: { kind: string; name: string }) => string | undefined;
   /** How long pods take to reach their scenario's state (default 50 ms). */
   readonly podDelayMs?: number;
+  /** A reason refuses a DELETE with 403 Forbidden, as RBAC would (asked at each request, so a test can lift it). */
+  readonly forbidDelete?: (object: { kind: string; name: string }) => string | undefined;
 }
 
 /** The pod status each scenario ends in, shaped like a real kubelet's. */
@@ -66,6 +69,12 @@ const podStatus = (scenario: PodScenario): Record<string, unknown> => {
       };
     case 'unschedulable':
       return { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' }] };
+    case 'pending':
+      return {
+        phase: 'Pending',
+        conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }],
+        containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }],
+      };
     default: {
       const unexpected: never = scenario;
       return unexpected;
@@ -279,6 +288,8 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       }
       case 'DELETE': {
         if (!name) return status(response, 405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        const forbidden = options.forbidDelete?.({ kind: resource.kind, name });
+        if (forbidden) return status(response, 403, 'Forbidden', `${resource.plural} "${name}" is forbidden: ${forbidden}`, { name, kind: resource.plural });
         const removed = remove(resource, resource.namespaced ? namespace : undefined, name);
         return removed ? send(200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, kind: resource.plural } }) : notFound();
       }

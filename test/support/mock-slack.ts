@@ -6,7 +6,15 @@ import { signatureMatches, signatureOf } from '../../src/notifications/signature
 export interface Delivery {
   readonly eventId: string;
   readonly eventType: string;
-  readonly body: { event_id: string; event_type: string; occurred_at: string; session_id: string; data: Record<string, unknown> };
+  readonly body: {
+    event_id: string;
+    event_type: string;
+    occurred_at: string;
+    session_id: string;
+    sequence: number;
+    requested_by: { user: string | null; channel: string | null; thread_ts: string | null } | null;
+    data: Record<string, unknown>;
+  };
   readonly headers: IncomingMessage['headers'];
 }
 
@@ -19,6 +27,9 @@ export const startMockSlack = async (t: Pick<ExecutionContext, 'teardown'>, secr
   const deliveries: Delivery[] = [];
   const rejected: string[] = [];
   let failing = 0;
+  let refusing: ((body: Delivery['body']) => boolean) | undefined;
+  /** Deliveries answered 503 by `refuse`, in the order they came. */
+  const refusals: Delivery['body'][] = [];
   let listeners: (() => void)[] = [];
   const handler = (request: IncomingMessage, response: import('node:http').ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -38,6 +49,11 @@ export const startMockSlack = async (t: Pick<ExecutionContext, 'teardown'>, secr
         return;
       }
       const body = JSON.parse(raw) as Delivery['body'];
+      if (refusing?.(body)) {
+        refusals.push(body);
+        response.writeHead(503).end();
+        return;
+      }
       deliveries.push({ eventId: body.event_id, eventType: body.event_type, body, headers: request.headers });
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       for (const listener of listeners) listener();
@@ -56,6 +72,14 @@ export const startMockSlack = async (t: Pick<ExecutionContext, 'teardown'>, secr
     url: `http://127.0.0.1:${port}/slack/webhooks`,
     deliveries,
     rejected,
+    refusals,
+    /** Answers 503 to every delivery `which` picks (all of them without it), until `accept()`. */
+    refuse: (which: (body: Delivery['body']) => boolean = () => true) => {
+      refusing = which;
+    },
+    accept: () => {
+      refusing = undefined;
+    },
     /** Answers 503 to the next `count` deliveries. */
     failNext: (count: number) => {
       failing = count;

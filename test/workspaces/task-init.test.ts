@@ -10,6 +10,8 @@ import { sessionEventDefinitions } from '../../src/sessions/events.js';
 import { initializeWorkspace } from '../../src/workspaces/initialize.js';
 import { TaskInitError, type TaskInitOptions } from '../../src/workspaces/task-init.js';
 import { workspaceEffects } from '../../src/workspaces/workspace-manager.js';
+import type { SessionCommand } from '../../src/sessions/decide.js';
+import { eventually } from '../support/eventually.js';
 import { caller, waitForSessionStatus } from '../support/gateway-client.js';
 import { startTestGateway } from '../support/test-gateway.js';
 import { openTestEventLog } from '../support/test-store.js';
@@ -105,14 +107,14 @@ test('names are checked before they reach the task command line', async (t) => {
   t.false(existsSync(join(basePath, 'platform-billing', 'ran')));
 });
 
-test('the workspace manager records a failed task as WorkspaceFailed carrying its output', async (t) => {
+test('the workspace manager fails the session at once for a failed task, carrying its output', async (t) => {
   const { basePath, reposRoot, task, repos } = await setUp(t, ['echo "cannot install toolchain" >&2', 'exit 1']);
   const { eventLog } = await openTestEventLog(t, sessionEventDefinitions);
   const effects = workspaceEffects({ basePath, reposRoot, eventLog, task, clock: () => new Date('2030-01-01T00:00:00.000Z') });
   const cause = { id: 'e', stream: 'session-s', revision: 0, position: 0, event: { type: 'SessionCreated', data: {} }, metadata: {} } as unknown as StoredEvent;
-  const [failed] = (await effects['prepare-workspace']({ kind: 'prepare-workspace', builder: 'platform-billing', repos }, { signal: new AbortController().signal, key: 'k', attempt: 1, cause })) as readonly { type: string; data: unknown }[];
-  t.like(failed, { type: 'WorkspaceFailed', data: { builder: 'platform-billing', reason: 'task builder:init failed with exit code 201', failed_at: '2030-01-01T00:00:00.000Z' } });
-  t.regex((failed?.data as { output: string }).output, /cannot install toolchain/);
+  const { command } = (await effects['prepare-workspace']({ kind: 'prepare-workspace', builder: 'platform-billing', repos }, { signal: new AbortController().signal, key: 'k', attempt: 1, cause })) as { command: SessionCommand };
+  t.like(command, { type: 'RecordWorkspaceFailed', reason: 'task builder:init failed with exit code 201', now: new Date('2030-01-01T00:00:00.000Z') });
+  t.regex((command as { output: string }).output, /cannot install toolchain/);
 });
 
 test('through the gateway: a session whose task builder:init fails ends failed, and its builder is free again', async (t) => {
@@ -125,6 +127,8 @@ test('through the gateway: a session whose task builder:init fails ends failed, 
   const call = caller('operator-token-0123456789');
   const body = { category: 'platform', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Fix the typo in the README', description: 'One word.' } };
   const created = (await (await call(gateway, 'POST', '/api/sessions', body)).json()) as { session_id: string };
-  await waitForSessionStatus(call, gateway, created.session_id, 'failed');
-  t.is((await call(gateway, 'POST', '/api/sessions', body)).status, 202, 'the builder was released');
+  const failed = await waitForSessionStatus<{ status: string; error: string | null }>(call, gateway, created.session_id, 'failed');
+  t.regex(failed.error ?? '', /^The workspace could not be prepared: task builder:init failed with exit code \d+$/, 'the view says why');
+  // The builder is released by its own process manager, just after the failure.
+  await eventually(async () => ((await call(gateway, 'POST', '/api/sessions', body)).status === 202 ? true : undefined), 'a new session for the project accepted');
 });

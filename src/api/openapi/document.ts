@@ -65,7 +65,7 @@ const problem = (status: number) => ({
   content: { 'application/problem+json': { schema: ref('Problem') } },
 });
 
-const SESSION_EVENTS = 'Events (the deployment issue adds `deployment`): `agent_output` {message_id, text}, `progress` {summary}, `question` {question_id, text, options}, `status` {status, agent_status}, `deployment` {deployment_id, status}. `id:` is the revision in the session stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
+const SESSION_EVENTS = 'Events (the deployment issue adds `deployment`): `agent_output` {message_id, text}, `progress` {summary}, `question` {question_id, text, options}, `status` {status, agent_status} (a failed session adds `error`, as its view), `deployment` {deployment_id, status}. `id:` is the revision in the session stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
 const DEPLOYMENT_EVENTS = 'Events: `progress` {step, message} (a step began, or news from it such as a pod’s state), `step_complete` {step, status, detail}, `test_results` (the tests object), `complete` {status, url, all_passing} (a failed, rejected or expired deployment adds `error`, a failed one `failed_step`); the server ends the stream after `complete`, and a client resuming after it gets the end at once. `id:` is the revision in the deployment stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
 
 const sessionId = pathParam('session_id', 'Session id');
@@ -329,7 +329,7 @@ export const operations: Record<string, Record<string, Op>> = {
     get: { tag: 'webhooks', summary: 'Parked (dead-lettered) webhook deliveries, oldest first', implemented: true, roles: READ, params: paging, responses: { 200: json(listOf('FailedWebhook'), 'Failed deliveries') } },
   },
   '/api/webhooks/failed/{event_id}/retry': {
-    post: { tag: 'webhooks', summary: 'Re-send a parked webhook, then the ones of its session parked after it, in order', implemented: true, roles: COMMAND, params: [pathParam('event_id', 'Webhook event id')], idempotent: true, errors: [404], responses: { 202: json(ref('FailedWebhook'), 'Accepted') } },
+    post: { tag: 'webhooks', summary: 'Re-send a parked webhook (one try; failing, it is parked again and the schedule goes on)', implemented: true, roles: COMMAND, params: [pathParam('event_id', 'Webhook event id')], idempotent: true, errors: [404], responses: { 202: json(ref('FailedWebhook'), 'Accepted') } },
   },
   '/api/slack/interactions': {
     post: {
@@ -416,7 +416,7 @@ const toOperation = (method: string, path: string, op: Op) => {
 const webhook = (type: string, description: string) => ({
   post: {
     summary: `${type} webhook`,
-    description: `${description}\n\nHeaders: \`Idempotency-Key: <event_id>\` (a redelivery carries the same id), \`X-Gateway-Timestamp: <unix seconds>\`, \`X-Gateway-Signature: v1=<hex HMAC-SHA256 of "v1:<timestamp>:<raw body>" with the webhook secret>\`. At least once, in event order per session, retried \`retry_attempts\` times with growing delay; a 2xx acknowledges; still failing → parked at GET /api/webhooks/failed.`,
+    description: `${description}\n\nHeaders: \`Idempotency-Key: <event_id>\` (a redelivery carries the same id), \`X-Gateway-Timestamp: <unix seconds>\`, \`X-Gateway-Signature: v1=<hex HMAC-SHA256 of "v1:<timestamp>:<raw body>" with the webhook secret>\`. At least once, in event order per session, retried \`retry_attempts\` times with growing delay; a 2xx acknowledges; still failing → parked at GET /api/webhooks/failed. A parked webhook does not hold back the session’s later ones (its \`sequence\` shows the gap); it is retried every \`webhooks.parked_retry_interval\` seconds for \`webhooks.parked_retry_for\` seconds, and on request.`,
     parameters: [
       { name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string' } },
       { name: 'X-Gateway-Timestamp', in: 'header', required: true, schema: { type: 'string' } },
@@ -450,6 +450,8 @@ export const buildOpenApiDocument = (version = '1.0.0') => ({
     test_results: webhook('test_results', 'Tests finished.'),
     deployment_failed: webhook('deployment_failed', 'A deployment failed.'),
     session_closed: webhook('session_closed', 'A session was closed.'),
+    session_failed: webhook('session_failed', 'The session could not go on (e.g. its workspace could not be made); `data.error` says why. Sent instead of `session_closed` for a failure.'),
+    agent_error: webhook('agent_error', 'A turn of the agent failed: `data` has `message_id`, `error` and `message`.'),
   },
   components: {
     schemas,

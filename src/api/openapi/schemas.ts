@@ -82,7 +82,7 @@ export const schemas: Record<string, object> = {
   AgentStatus: { type: 'string', enum: ['idle', 'working', 'waiting_for_answer'] },
   Session: {
     type: 'object',
-    required: ['session_id', 'category', 'project', 'repos', 'task', 'status', 'agent_status', 'route', 'workspace_path', 'pending_question', 'deployments', 'created_at', 'updated_at', 'revision'],
+    required: ['session_id', 'category', 'project', 'repos', 'task', 'status', 'agent_status', 'error', 'route', 'workspace_path', 'pending_question', 'deployments', 'created_at', 'updated_at', 'revision'],
     properties: {
       session_id: { type: 'string' },
       category: { type: 'string' },
@@ -97,6 +97,7 @@ export const schemas: Record<string, object> = {
       task: ref('Task'),
       status: ref('SessionStatus'),
       agent_status: ref('AgentStatus'),
+      error: nullable({ type: 'string', description: 'Why the session failed, naming the repo and the cause (a ref that does not exist, a repository that cannot be reached, ...); null unless `failed`.' }),
       route: {
         type: 'object',
         properties: { suggested: route, confidence: { type: 'number' }, reason: { type: 'string' }, confirmed: nullable(route), confirmed_by: nullable({ type: 'string' }) },
@@ -115,7 +116,7 @@ export const schemas: Record<string, object> = {
   Message: {
     type: 'object',
     required: ['message_id', 'role', 'text', 'from', 'at'],
-    properties: { message_id: { type: 'string' }, role: { type: 'string', enum: ['user', 'agent', 'question', 'answer'] }, text: { type: 'string' }, from: nullable({ type: 'string' }), at: time },
+    properties: { message_id: { type: 'string' }, role: { type: 'string', enum: ['user', 'agent', 'question', 'answer', 'error'], description: '`error`: a turn of the agent that failed, saying why (e.g. the model provider could not be reached).' }, text: { type: 'string' }, from: nullable({ type: 'string' }), at: time },
   },
   AnswerRequest: { type: 'object', required: ['answer'], properties: { answer: { type: 'string', minLength: 1 } } },
   CloseSessionRequest: { type: 'object', properties: { reason: { type: 'string' }, remove_workspace: { type: 'boolean' } } },
@@ -177,18 +178,30 @@ export const schemas: Record<string, object> = {
   RejectDeploymentRequest: { type: 'object', properties: { reason: { type: 'string' } } },
   Namespace: {
     type: 'object',
-    required: ['name', 'project_id', 'url', 'created_at', 'deletion_scheduled_for'],
-    properties: { name: { type: 'string' }, project_id: { type: 'string' }, url: { type: 'string' }, created_at: time, deletion_scheduled_for: nullable(time) },
+    required: ['name', 'project_id', 'url', 'created_at', 'deletion_scheduled_for', 'deletion_error'],
+    properties: {
+      name: { type: 'string' },
+      project_id: { type: 'string' },
+      url: { type: 'string' },
+      created_at: time,
+      deletion_scheduled_for: nullable(time),
+      deletion_error: nullable({ type: 'string', description: 'Why the last try to delete it failed (the cluster’s words); it is tried again after 10 s, 20 s, 40 s, … at most 10 min apart, and this is null again once it is gone' }),
+    },
   },
   NamespaceDeletion: { type: 'object', required: ['name', 'deletion_scheduled_for'], properties: { name: { type: 'string' }, deletion_scheduled_for: nullable(time) } },
   Webhook: {
     type: 'object',
-    required: ['event_id', 'event_type', 'occurred_at', 'session_id', 'data'],
+    required: ['event_id', 'event_type', 'occurred_at', 'session_id', 'sequence', 'requested_by', 'data'],
     properties: {
       event_id: { type: 'string' },
-      event_type: { type: 'string', enum: ['routing_suggestion', 'progress', 'question', 'agent_reply', 'deployment_confirmation_requested', 'deployment_ready', 'test_results', 'deployment_failed', 'session_closed'] },
+      event_type: { type: 'string', enum: ['routing_suggestion', 'progress', 'question', 'agent_reply', 'deployment_confirmation_requested', 'deployment_ready', 'test_results', 'deployment_failed', 'session_closed', 'session_failed', 'agent_error'] },
       occurred_at: time,
       session_id: { type: 'string' },
+      sequence: { type: 'integer', minimum: 1, description: '1, 2, 3, ... per session, in event order; a redelivery keeps its number, and a parked webhook leaves a gap until it is delivered' },
+      requested_by: {
+        ...nullable({ type: 'object', required: ['user', 'channel', 'thread_ts'], properties: { user: nullable({ type: 'string' }), channel: nullable({ type: 'string' }), thread_ts: nullable({ type: 'string' }) } }),
+        description: 'Who asked for the session, as given to POST /api/sessions; null when nobody was named',
+      },
       deployment_id: { type: 'string' },
       data: { type: 'object' },
     },
@@ -203,7 +216,7 @@ export const schemas: Record<string, object> = {
       attempts: { type: 'integer' },
       last_error: { type: 'string' },
       failed_at: time,
-      held_behind: nullable({ type: 'string', description: 'The earlier parked webhook of the session this one waits behind (kept back so the session’s order holds); null when it failed itself.' }),
+      held_behind: nullable({ type: 'string', description: 'Null since contract 1.1 (a parked webhook no longer holds back later ones); for a webhook held behind an earlier parked one before that, that one’s id.' }),
     },
   },
   SlackInteraction: {
