@@ -1,9 +1,11 @@
-import type { DomainEvent } from '../events/domain-event.js';
 import type { EventLog } from '../events/event-log.js';
 import type { StoredEvent } from '../events/stored-event.js';
 import { foldEvents } from '../commands/decider.js';
-import type { EffectContext, EffectHandlers, ProcessManager, Reaction } from '../process-managers/process-manager.js';
-import { deliveriesDecider } from './deliveries.js';
+import { effectThenCommand, type EffectContext, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
+import { deliveriesDecider, type DeliveriesCommand } from './deliveries.js';
+
+/** What a delivery records on the session's webhook stream, through its decider. */
+type Recorded = { readonly command: DeliveriesCommand };
 import { webhookStream, type SentWebhook, type WebhookEvent, type WebhookPayload } from './events.js';
 import { sendWebhook } from './send.js';
 import { SessionEnvelopes } from './session-envelopes.js';
@@ -25,11 +27,11 @@ export const notifier: ProcessManager<NotifierEffect> = {
   react: (stored: StoredEvent): readonly Reaction<NotifierEffect>[] => {
     if (stored.event.type === 'WebhookRetryRequested' && stored.stream.startsWith('webhook-')) {
       const { webhook } = (stored.event as Extract<WebhookEvent, { type: 'WebhookRetryRequested' }>).data;
-      return [{ type: 'effect', key: `${stored.id}:redeliver`, stream: stored.stream, effect: { kind: 'redeliver-webhook', webhook } }];
+      return [effectThenCommand(`${stored.id}:redeliver`, stored.stream, deliveriesDecider, { kind: 'redeliver-webhook', webhook } as NotifierEffect)];
     }
     const webhook = webhookFor(stored);
     if (!webhook) return [];
-    return [{ type: 'effect', key: `${stored.id}:webhook`, stream: webhookStream(webhook.session_id), effect: { kind: 'deliver-webhook', webhook, revision: stored.revision } }];
+    return [effectThenCommand(`${stored.id}:webhook`, webhookStream(webhook.session_id), deliveriesDecider, { kind: 'deliver-webhook', webhook, revision: stored.revision } as NotifierEffect)];
   },
 };
 
@@ -55,14 +57,8 @@ export const notifierEffects = (options: NotifierOptions): EffectHandlers<Notifi
   const clock = options.clock ?? (() => new Date());
   const envelopes = new SessionEnvelopes(options.eventLog);
   const send = (webhook: SentWebhook, signal: AbortSignal) => sendWebhook({ url: options.url, secret: options.secret, webhook, signal, timeoutMs: options.timeoutMs ?? 10_000, now: clock() });
-  const delivered = (webhook: SentWebhook, statusCode: number, attempts: number): DomainEvent => ({
-    type: 'WebhookDelivered',
-    data: { event_id: webhook.event_id, event_type: webhook.event_type, status_code: statusCode, attempts, delivered_at: clock().toISOString() },
-  });
-  const parked = (webhook: SentWebhook, attempts: number, lastError: string): DomainEvent => ({
-    type: 'WebhookParked',
-    data: { event_id: webhook.event_id, webhook, attempts, last_error: lastError, held_behind: null, parked_at: clock().toISOString() },
-  });
+  const delivered = (webhook: SentWebhook, statusCode: number, attempts: number): Recorded => ({ command: { type: 'RecordDelivered', webhook, statusCode, attempts, now: clock() } });
+  const parked = (webhook: SentWebhook, attempts: number, lastError: string): Recorded => ({ command: { type: 'RecordParked', webhook, attempts, lastError, now: clock() } });
   /** A webhook parked before contract 1.1 was kept without its envelope: it is counted from the session's stream. */
   const withEnvelope = async (webhook: WebhookPayload): Promise<SentWebhook> => {
     if (webhook.sequence !== undefined && webhook.requested_by !== undefined) return { ...webhook, sequence: webhook.sequence, requested_by: webhook.requested_by };
@@ -72,16 +68,16 @@ export const notifierEffects = (options: NotifierOptions): EffectHandlers<Notifi
   };
 
   return {
-    'deliver-webhook': async (request, context: EffectContext): Promise<readonly DomainEvent[]> => {
+    'deliver-webhook': async (request, context: EffectContext): Promise<Recorded | readonly []> => {
       if (options.url === '') return [];
       const count = await envelopes.at(request.webhook.session_id, request.revision);
       const webhook: SentWebhook = { ...request.webhook, sequence: count.sequence, requested_by: count.requestedBy };
       const result = await send(webhook, context.signal);
-      if (result.ok) return [delivered(webhook, result.status, context.attempt)];
+      if (result.ok) return delivered(webhook, result.status, context.attempt);
       if (context.attempt < options.attempts) throw new Error(result.error);
-      return [parked(webhook, context.attempt, result.error)];
+      return parked(webhook, context.attempt, result.error);
     },
-    'redeliver-webhook': async (request, context: EffectContext): Promise<readonly DomainEvent[]> => {
+    'redeliver-webhook': async (request, context: EffectContext): Promise<Recorded | readonly []> => {
       if (options.url === '') return [];
       const history = await options.eventLog.readStream<WebhookEvent>(webhookStream(request.webhook.session_id));
       const state = foldEvents(deliveriesDecider, history.map((stored) => stored.event));
@@ -89,7 +85,7 @@ export const notifierEffects = (options: NotifierOptions): EffectHandlers<Notifi
       if (state.status !== 'parked' || !state.parked.has(request.webhook.event_id)) return [];
       const webhook = await withEnvelope(request.webhook);
       const result = await send(webhook, context.signal);
-      return [result.ok ? delivered(webhook, result.status, 1) : parked(webhook, 1, result.error)];
+      return result.ok ? delivered(webhook, result.status, 1) : parked(webhook, 1, result.error);
     },
   };
 };

@@ -68,11 +68,12 @@ const parked = (id: string, heldBehind: string | null = null, at = '2030-01-01T1
 const delivered = (id: string): WebhookEvent => ({ type: 'WebhookDelivered', data: { event_id: id, event_type: 'progress', status_code: 200, attempts: 1, delivered_at: 't' } });
 
 test('the notifier asks for a delivery per webhook, to the session’s webhook stream, and a redelivery per retry request', (t) => {
+  // Each delivery records what happened through the webhook stream's decider (its one write path).
   t.deepEqual(notifier.react(stored('session-s-1', suggestion(true), 'ev-2', 1)), [
-    { type: 'effect', key: 'ev-2:webhook', stream: 'webhook-s-1', effect: { kind: 'deliver-webhook', webhook: webhookFor(stored('session-s-1', suggestion(true), 'ev-2'))!, revision: 1 } },
+    { type: 'effect', key: 'ev-2:webhook', stream: 'webhook-s-1', decider: deliveriesDecider, effect: { kind: 'deliver-webhook', webhook: webhookFor(stored('session-s-1', suggestion(true), 'ev-2'))!, revision: 1 } },
   ]);
   const retry: WebhookEvent = { type: 'WebhookRetryRequested', data: { event_id: 'ev-2', webhook: payload('ev-2'), requested_by: 'ops', requested_at: 't' } };
-  t.deepEqual(notifier.react(stored('webhook-s-1', retry, 'ev-3')), [{ type: 'effect', key: 'ev-3:redeliver', stream: 'webhook-s-1', effect: { kind: 'redeliver-webhook', webhook: payload('ev-2') } }]);
+  t.deepEqual(notifier.react(stored('webhook-s-1', retry, 'ev-3')), [{ type: 'effect', key: 'ev-3:redeliver', stream: 'webhook-s-1', decider: deliveriesDecider, effect: { kind: 'redeliver-webhook', webhook: payload('ev-2') } }]);
   t.deepEqual(notifier.react(stored('webhook-s-1', delivered('ev-2'))), []);
 });
 
@@ -193,4 +194,15 @@ test('signatures are the contract’s HMAC-SHA256 of "v1:<timestamp>:<body>", co
   t.false(signatureMatches(expected, expected.replace(/.$/, (c) => (c === '0' ? '1' : '0'))));
   t.false(signatureMatches(expected, 'v1=short'));
   t.false(signatureMatches(expected, undefined));
+});
+
+test('deliveries: a delivery and a parking are recorded as they happened', (t) => {
+  const webhook = { ...payload('ev-9'), sequence: 4, requested_by: null };
+  const now = new Date('2030-01-01T00:00:00.000Z');
+  spec.given([]).when({ type: 'RecordDelivered', webhook, statusCode: 204, attempts: 2, now }).then(t, [
+    { type: 'WebhookDelivered', data: { event_id: 'ev-9', event_type: webhook.event_type, status_code: 204, attempts: 2, delivered_at: now.toISOString() } },
+  ]);
+  spec.given([]).when({ type: 'RecordParked', webhook, attempts: 4, lastError: 'HTTP 503', now }).then(t, [
+    { type: 'WebhookParked', data: { event_id: 'ev-9', webhook, attempts: 4, last_error: 'HTTP 503', held_behind: null, parked_at: now.toISOString() } },
+  ]);
 });
