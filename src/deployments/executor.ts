@@ -168,7 +168,8 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
   const apply = async (step: ApplyStep, context: DeploymentContext, deploymentId: string): Promise<string | undefined> => {
     if (step === 'namespace') await refuseNamespaceBeingDeleted(context.requested.plan.namespace);
     const objects = await objectsOf(context, deploymentId);
-    await writeKustomization(overlayDir(context.workspacePath), objects);
+    // The overlay is for a person (the same objects every step): written once per deployment, durably.
+    if (step === 'namespace') await writeKustomization(overlayDir(context.workspacePath), objects);
     const applied = objects[step];
     if (applied.length === 0) return undefined;
     await options.cluster.apply(applied);

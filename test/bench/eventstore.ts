@@ -6,7 +6,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { openEmbeddedEventStore } from '../../src/eventstore/embedded/index.js';
-import type { EventStore, EventToAppend } from '../../src/eventstore/port.js';
+import type { EventToAppend, RecordedEvent } from '../../src/eventstore/port.js';
+import { openSqlitePeer } from './sqlite-peer.js';
 
 /** One row of the report: the figure, its target, and whether it is met. */
 export interface Figure {
@@ -46,7 +47,17 @@ export const fdatasyncRate = (dir: string, seconds = 2): number => {
   return count / seconds;
 };
 
-const appendLoad = async (store: EventStore, writers: number, seconds: number): Promise<{ rate: number; p50: number; p99: number }> => {
+/** What the append harness needs of a store: the embedded one and the SQLite peer both have it. */
+interface Appender {
+  appendToStream(stream: string, events: readonly EventToAppend[]): Promise<unknown>;
+}
+
+/** What a replay needs: forward pages of $all by position. */
+interface AllReader {
+  readAll(options: { fromPosition: number; maxCount: number }): Promise<readonly RecordedEvent[]>;
+}
+
+const appendLoad = async (store: Appender, writers: number, seconds: number): Promise<{ rate: number; p50: number; p99: number }> => {
   const latencies: number[] = [];
   const end = performance.now() + seconds * 1000;
   let n = 0;
@@ -67,60 +78,112 @@ const appendLoad = async (store: EventStore, writers: number, seconds: number): 
   return { rate: latencies.length / elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 };
 
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+let checksum = 0;
+const touch = (event: { data: Record<string, unknown>; metadata: Record<string, unknown> }): void => {
+  checksum += ((event.data['n'] as number) & 1) + (event.metadata['actor'] ? 0 : 1);
+};
 
-export type Section = 'build' | 'startup' | 'appends';
+/**
+ * Reads $all in pages of 1,000, as an auditor's replay or a rebuild does. Three passes: this
+ * machine's speed varies by a third from run to run, so the median is reported with the range.
+ */
+const timeReplay = async (store: AllReader): Promise<{ replayed: number; rates: number[] }> => {
+  const rates: number[] = [];
+  let replayed = 0;
+  for (let pass = 0; pass < 3; pass++) {
+    const r0 = performance.now();
+    replayed = 0;
+    for (let from = 0; ; ) {
+      const page = await store.readAll({ fromPosition: from, maxCount: 1000 });
+      if (page.length === 0) break;
+      page.forEach(touch);
+      replayed += page.length;
+      from = page[page.length - 1]!.position + 1;
+    }
+    rates.push(replayed / ((performance.now() - r0) / 1000));
+  }
+  return { replayed, rates: rates.sort((a, b) => a - b) };
+};
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const ratio = (n: number): string => `${fmt(n, 2)}×`;
+const writersName = (writers: number): string => `${writers} writer${writers === 1 ? '' : 's'}`;
+
+export type Section = 'build' | 'startup' | 'appends' | 'peer-build' | 'peer-replay' | 'peer-appends';
+
+/** A section's figures by key (the run puts them in order) and its raw numbers, for the ratios. */
+export interface SectionResult {
+  readonly figures: Record<string, Figure>;
+  readonly values: Record<string, number>;
+}
+
+/** Where the sections keep the 1,000,000 events: the embedded log, and the SQLite peer's copy of it. */
+export interface BigDirs {
+  readonly log: string;
+  readonly sqlite: string;
+}
+
+/**
+ * Shorter runs while developing: BENCH_EVENTSTORE_EVENTS (default 1,000,000) and
+ * BENCH_EVENTSTORE_SECONDS (per append load, default 3). The defaults are the measurement.
+ */
+const envNumber = (name: string, fallback: number): number => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
 
 /** One section in this process; `benchEventStore` runs each in a fresh one. */
-export const benchSection = async (section: Section, bigDir: string, options: { seconds?: number; openEvents?: number } = {}): Promise<Figure[]> => {
-  const seconds = options.seconds ?? 3;
-  const openEvents = options.openEvents ?? 1_000_000;
+export const benchSection = async (section: Section, big: BigDirs, options: { seconds?: number; openEvents?: number } = {}): Promise<SectionResult> => {
+  const seconds = options.seconds ?? envNumber('BENCH_EVENTSTORE_SECONDS', 3);
+  const openEvents = options.openEvents ?? envNumber('BENCH_EVENTSTORE_EVENTS', 1_000_000);
   const dir = await mkdtemp(join(tmpdir(), 'bench-eventstore-'));
-  const figures: Figure[] = [];
+  const figures: Record<string, Figure> = {};
+  const values: Record<string, number> = {};
   try {
     if (section === 'build') {
       // A log of `openEvents` events, written in large batches by one process...
-      const big = await openEmbeddedEventStore({ dataDir: bigDir });
+      const store = await openEmbeddedEventStore({ dataDir: big.log });
       const batch = 2000;
       for (let written = 0; written < openEvents; written += batch) {
-        await big.appendToStream(`big-${(written / batch) % 1000}`, Array.from({ length: Math.min(batch, openEvents - written) }, (_, i) => sampleEvent(written + i)));
+        await store.appendToStream(`big-${(written / batch) % 1000}`, Array.from({ length: Math.min(batch, openEvents - written) }, (_, i) => sampleEvent(written + i)));
       }
-      await big.close();
+      await store.close();
+    } else if (section === 'peer-build') {
+      // The same events, copied from the log into the peer (same ids, streams, revisions, positions
+      // and JSON text), 10,000 to a transaction.
+      const log = await openEmbeddedEventStore({ dataDir: big.log });
+      const peer = openSqlitePeer(big.sqlite);
+      for (let from = 0; ; ) {
+        const page = await log.readAll({ fromPosition: from, maxCount: 10_000 });
+        if (page.length === 0) break;
+        const appends: Promise<unknown>[] = [];
+        for (let i = 0; i < page.length; ) {
+          let j = i;
+          while (j < page.length && page[j]!.stream === page[i]!.stream) j++;
+          appends.push(peer.appendToStream(page[i]!.stream, page.slice(i, j)));
+          i = j;
+        }
+        await Promise.all(appends);
+        from = page[page.length - 1]!.position + 1;
+      }
+      await peer.close();
+      await log.close();
     } else if (section === 'startup') {
       // ...opened and replayed by a freshly started one, as after a gateway restart.
       const t0 = performance.now();
-      const reopened = await openEmbeddedEventStore({ dataDir: bigDir });
+      const reopened = await openEmbeddedEventStore({ dataDir: big.log });
       const openSeconds = (performance.now() - t0) / 1000;
-      figures.push({ name: `open + index of ${fmt(openEvents)} events`, value: `${fmt(openSeconds, 2)} s`, target: '≤ 3 s', met: openSeconds <= 3 });
+      figures['open'] = { name: `open + index of ${fmt(openEvents)} events`, value: `${fmt(openSeconds, 2)} s`, target: '≤ 3 s', met: openSeconds <= 3 };
 
-      // Read in pages, as an auditor's replay or a rebuild reads $all. Three passes: this machine's
-      // speed varies by a third from run to run, so the median is reported with the range.
-      let checksum = 0;
-      const touch = (event: { data: Record<string, unknown>; metadata: Record<string, unknown> }): void => {
-        checksum += ((event.data['n'] as number) & 1) + (event.metadata['actor'] ? 0 : 1);
-      };
-      const rates: number[] = [];
-      let replayed = 0;
-      for (let pass = 0; pass < 3; pass++) {
-        const r0 = performance.now();
-        replayed = 0;
-        for (let from = 0; ; ) {
-          const page = await reopened.readAll({ fromPosition: from, maxCount: 1000 });
-          if (page.length === 0) break;
-          page.forEach(touch);
-          replayed += page.length;
-          from = page[page.length - 1]!.position + 1;
-        }
-        rates.push(replayed / ((performance.now() - r0) / 1000));
-      }
-      rates.sort((a, b) => a - b);
+      const { replayed, rates } = await timeReplay(reopened);
       const median = rates[1]!;
-      figures.push({
+      values['replay'] = median;
+      figures['replay'] = {
         name: `full replay of $all in pages of 1,000 (${fmt(replayed)} events, parsed), median of 3`,
         value: `${fmt(median)} events/s (${fmt(rates[0]!)}–${fmt(rates[2]!)})`,
         target: '≥ 650,000 events/s',
         met: median >= 650_000,
-      });
+      };
 
       // The other limit of a replay: parsing each record's JSON, measured on the log's own records.
       const sample = (await reopened.readAll({ maxCount: 10_000 })).map((event) => JSON.stringify([event.id, event.type, event.data, event.metadata]));
@@ -128,63 +191,107 @@ export const benchSection = async (section: Section, bigDir: string, options: { 
       let parsed = 0;
       while (performance.now() - p0 < 1000) for (const text of sample) parsed += JSON.parse(text) ? 1 : 0;
       const parseRate = parsed / ((performance.now() - p0) / 1000);
-      figures.push({ name: 'JSON.parse of the same records alone (CPU limit of a replay)', value: `${fmt(parseRate)} events/s`, target: '—', met: undefined });
+      values['parse'] = parseRate;
+      figures['parse'] = { name: 'JSON.parse of the same records alone (CPU limit of a replay)', value: `${fmt(parseRate)} events/s`, target: '—', met: undefined };
 
       // The way projections and process managers catch up at start: a $all subscription, one event per iteration.
       const [lastEvent] = await reopened.readAll({ direction: 'backwards', maxCount: 1 });
       const r0 = performance.now();
-      replayed = 0;
+      let delivered = 0;
       const subscription = reopened.subscribeToAll();
       for await (const event of subscription) {
         touch(event);
-        replayed++;
+        delivered++;
         if (event.position === lastEvent!.position) break;
       }
       await subscription.stop();
-      const rate = replayed / ((performance.now() - r0) / 1000);
-      figures.push({ name: `  the same through a $all subscription (for await per event)`, value: `${fmt(rate)} events/s`, target: '—', met: checksum >= 0 ? undefined : false });
+      const rate = delivered / ((performance.now() - r0) / 1000);
+      figures['subscription'] = { name: `  the same through a $all subscription (for await per event)`, value: `${fmt(rate)} events/s`, target: '—', met: checksum >= 0 ? undefined : false };
       await reopened.close();
+    } else if (section === 'peer-replay') {
+      const peer = openSqlitePeer(big.sqlite);
+      const { replayed, rates } = await timeReplay(peer);
+      values['replay'] = rates[1]!;
+      figures['replay'] = {
+        name: `  SQLite peer: the same replay (${fmt(replayed)} events, by position, parsed)`,
+        value: `${fmt(rates[1]!)} events/s (${fmt(rates[0]!)}–${fmt(rates[2]!)})`,
+        target: '—',
+        met: checksum >= 0 ? undefined : false,
+      };
+      await peer.close();
     } else {
-      const syncs = fdatasyncRate(dir);
-      const store = await openEmbeddedEventStore({ dataDir: join(dir, 'load') });
+      const peer = section === 'peer-appends';
+      if (!peer) {
+        const syncs = fdatasyncRate(dir);
+        figures['ceiling'] = { name: '  1 writer: physical ceiling (one fdatasync per append)', value: `${fmt(syncs)} events/s`, target: '—', met: undefined };
+      }
+      const store = peer ? openSqlitePeer(join(dir, 'sqlite')) : await openEmbeddedEventStore({ dataDir: join(dir, 'load') });
       for (const writers of [1, 16, 64]) {
         const { rate, p50, p99 } = await appendLoad(store, writers, seconds);
-        figures.push({
-          name: `durable appends, ${writers} writer${writers === 1 ? '' : 's'}`,
-          value: `${fmt(rate)} events/s, p50 ${fmt(p50, 3)} ms, p99 ${fmt(p99, 3)} ms`,
-          target: writers === 64 ? '≥ 100,000 events/s' : writers === 1 ? 'p99 ≤ 2 ms' : '—',
-          met: writers === 64 ? rate >= 100_000 : writers === 1 ? p99 <= 2 : undefined,
-        });
-        if (writers === 1) {
-          figures.push({ name: '  1 writer: physical ceiling (one fdatasync per append)', value: `${fmt(syncs)} events/s`, target: '—', met: undefined });
-        }
+        Object.assign(values, { [`rate-${writers}`]: rate, [`p50-${writers}`]: p50, [`p99-${writers}`]: p99 });
+        const value = `${fmt(rate)} events/s, p50 ${fmt(p50, 3)} ms, p99 ${fmt(p99, 3)} ms`;
+        figures[`appends-${writers}`] = peer
+          ? { name: `  SQLite peer, ${writersName(writers)}`, value, target: '—', met: undefined }
+          : {
+              name: `durable appends, ${writersName(writers)}`,
+              value,
+              target: writers === 64 ? '≥ 100,000 events/s' : writers === 1 ? 'p99 ≤ 2 ms' : '—',
+              met: writers === 64 ? rate >= 100_000 : writers === 1 ? p99 <= 2 : undefined,
+            };
       }
       await store.close();
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  return figures;
+  return { figures, values };
 };
 
 /**
  * Each section runs in a fresh node process, as a freshly started gateway would: measured in
  * one process, whichever of replay and append load runs second is slowed by a third by what
- * the first left in the heap and the JIT.
+ * the first left in the heap and the JIT. Each figure of the embedded store is measured beside
+ * the same figure of a peer, an SQLite event store with its durable settings (./sqlite-peer.ts),
+ * run right after it: this machine's speed varies by 3× between days, so the targets are ratios.
  */
 export const benchEventStore = async (): Promise<Figure[]> => {
   const dir = await mkdtemp(join(tmpdir(), 'bench-disk-'));
   const syncs = fdatasyncRate(dir);
   await rm(dir, { recursive: true, force: true });
-  const figures: Figure[] = [{ name: 'raw fdatasync rate of the data disk (physical limit)', value: `${fmt(syncs)} /s (${fmt(1000 / syncs, 3)} ms each)`, target: '—', met: undefined }];
-  const bigDir = await mkdtemp(join(tmpdir(), 'bench-log-'));
+  const big: BigDirs = { log: await mkdtemp(join(tmpdir(), 'bench-log-')), sqlite: await mkdtemp(join(tmpdir(), 'bench-sqlite-')) };
+  const results: Partial<Record<Section, SectionResult>> = {};
   try {
-    for (const section of ['build', 'startup', 'appends'] as const) {
-      const { stdout } = await execFileAsync(process.execPath, [...process.execArgv, SECTION_RUNNER, section, bigDir], { maxBuffer: 1 << 20 });
-      figures.push(...(JSON.parse(stdout) as Figure[]));
+    for (const section of ['build', 'peer-build', 'startup', 'peer-replay', 'appends', 'peer-appends'] as const) {
+      const { stdout } = await execFileAsync(process.execPath, [...process.execArgv, SECTION_RUNNER, section, big.log, big.sqlite], { maxBuffer: 1 << 20 });
+      results[section] = JSON.parse(stdout) as SectionResult;
     }
   } finally {
-    await rm(bigDir, { recursive: true, force: true });
+    await rm(big.log, { recursive: true, force: true });
+    await rm(big.sqlite, { recursive: true, force: true });
+  }
+  const { startup, 'peer-replay': peerReplay, appends, 'peer-appends': peerAppends } = results as Record<Section, SectionResult>;
+  const replayRatio = startup.values['replay']! / peerReplay.values['replay']!;
+  const ceilingRatio = startup.values['replay']! / startup.values['parse']!;
+  const figures: Figure[] = [
+    { name: 'raw fdatasync rate of the data disk (physical limit)', value: `${fmt(syncs)} /s (${fmt(1000 / syncs, 3)} ms each)`, target: '—', met: undefined },
+    startup.figures['open']!,
+    startup.figures['replay']!,
+    peerReplay.figures['replay']!,
+    { name: '  embedded / SQLite, replay', value: ratio(replayRatio), target: '≥ 1.2×', met: replayRatio >= 1.2 },
+    startup.figures['parse']!,
+    { name: '  replay / JSON.parse ceiling', value: ratio(ceilingRatio), target: '≥ 0.8×', met: ceilingRatio >= 0.8 },
+    startup.figures['subscription']!,
+  ];
+  for (const writers of [1, 16, 64]) {
+    const rates = appends.values[`rate-${writers}`]! / peerAppends.values[`rate-${writers}`]!;
+    const p99s = appends.values[`p99-${writers}`]! / peerAppends.values[`p99-${writers}`]!;
+    figures.push(appends.figures[`appends-${writers}`]!, peerAppends.figures[`appends-${writers}`]!, {
+      name: `  embedded / SQLite, ${writersName(writers)}`,
+      value: `${ratio(rates)} events/s, p99 ${ratio(p99s)}`,
+      target: writers === 64 ? '≥ 1.2× events/s' : writers === 1 ? "p99 ≤ SQLite's" : '—',
+      met: writers === 64 ? rates >= 1.2 : writers === 1 ? p99s <= 1 : undefined,
+    });
+    if (writers === 1) figures.push(appends.figures['ceiling']!);
   }
   return figures;
 };

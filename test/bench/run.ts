@@ -1,5 +1,6 @@
 import { benchAgents } from './agents.js';
 import { benchDeploy } from './deploy.js';
+import { benchConcurrency } from './concurrency.js';
 import { benchDisk } from './disk.js';
 import { benchEdge } from './edge.js';
 import { benchEventStore, type Figure } from './eventstore.js';
@@ -18,6 +19,7 @@ const benchmarks: Record<string, () => Promise<Figure[]>> = {
   soak: () => benchSoak(),
   disk: () => benchDisk(),
   edge: () => benchEdge(),
+  concurrency: () => benchConcurrency(),
 };
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));

@@ -1,9 +1,6 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { DeploymentView } from '../../projections/deployment-view.js';
@@ -13,6 +10,7 @@ import { commitFiles, NODE_APP } from '../support/lab-session.js';
 import { connectSse } from '../support/sse-client.js';
 import { makeRepo } from '../support/test-gateway.js';
 import { startBenchGateway } from './bench-gateway.js';
+import { startFakeKubeProcess } from './fake-kube-process.js';
 import type { Figure } from './eventstore.js';
 
 /**
@@ -49,33 +47,6 @@ interface Memory {
   readonly sessions: number;
   readonly at: number;
 }
-
-/** The fake Kubernetes API in its own process: its stored objects and watch history stay out of this heap. */
-const startFakeKubeProcess = async (): Promise<{ kubeconfig: string; close: () => Promise<void> }> => {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      `const { startFakeKube } = await import(${JSON.stringify(new URL('../support/fake-kube.ts', import.meta.url).href)});
-       const fake = await startFakeKube({ podDelayMs: 20 });
-       process.stdout.write(JSON.stringify({ kubeconfig: fake.kubeconfig }) + '\\n');
-       process.stdin.resume();
-       process.stdin.on('end', () => fake.close().then(() => process.exit(0)));`,
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
-  return {
-    kubeconfig: (JSON.parse(line) as { kubeconfig: string }).kubeconfig,
-    close: async () => {
-      child.stdin.end();
-      if (child.exitCode === null) await once(child, 'exit');
-    },
-  };
-};
 
 class SoakError extends Error {}
 
