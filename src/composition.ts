@@ -40,6 +40,7 @@ import { auditRoutes } from './audit/routes.js';
 import { deploymentNews, deploymentNewsEffects } from './deployments/session-news.js';
 import { DeadlineTimer } from './process-managers/deadline-timer.js';
 import { PodsWatcher } from './deployments/pods-watcher.js';
+import { CommitFilesCache } from './deployments/commit-files-cache.js';
 import { podSelectorOf } from './labs/manifests.js';
 import { DiskReserve } from './eventstore/embedded/free-space.js';
 import { openEmbeddedEventStore } from './eventstore/embedded/index.js';
@@ -147,6 +148,8 @@ export const startGateway = async (
   const kubeConfigured = config.kubeconfig !== undefined || process.env['KUBERNETES_SERVICE_HOST'] !== undefined || existsSync(join(homedir(), '.kube', 'config'));
   const cluster = kubernetesCluster(loadKubeConfig(config.kubeconfig));
   const bundles = new BundleStore(join(config.data_dir, 'bundles'));
+  // What a plan read of a commit, its deployment's steps read again: once from git.
+  const commitFiles = new CommitFilesCache();
   // Without GATEWAY_BUNDLE_SECRET the URLs are signed with a key that lives as long as this process.
   const bundleSecret = config.secrets.bundleSecret ?? randomBytes(32).toString('hex');
   /** A lab deleted since (or being deleted) has no URL any more. */
@@ -195,6 +198,7 @@ export const startGateway = async (
       processManager: deploymentExecutor,
       effects: executorEffects({
         eventLog,
+        commitFiles,
         cluster,
         bundles,
         settings: {
@@ -293,6 +297,7 @@ export const startGateway = async (
         webhookRoutes({ eventLog, failed: failedWebhookRunner }),
         deploymentRoutes({
           eventLog,
+          commitFiles,
           views: deploymentViewRunner,
           sessions: sessionViewRunner,
           ingressDomain: config.kubernetes.ingress_domain,

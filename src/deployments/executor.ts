@@ -17,7 +17,7 @@ import { DEPLOY_RUN, deploymentDecider, type DeploymentCommand } from './decide.
 import { loadDeploymentContext, MissingContextError, type DeploymentContext } from './deployment-context.js';
 import { STEPS, type DeploymentEvent, type Step } from './events.js';
 import { planDeployment } from './plan.js';
-import { readCommitFiles } from './repo-files.js';
+import type { CommitFilesCache } from './commit-files-cache.js';
 import { notRun, resultOf, summaryOf } from '../testing/results.js';
 import { runTests, type TestRun } from '../testing/run-tests.js';
 
@@ -92,6 +92,8 @@ export interface ExecutorOptions {
   readonly eventLog: EventLog;
   readonly cluster: LabCluster;
   readonly bundles: BundleStore;
+  /** Shared with the plan, which read the same commit's files a moment before. */
+  readonly commitFiles: CommitFilesCache;
   readonly settings: LabSettings;
   readonly ingressDomain: string;
   readonly maxConfigMapSize: number;
@@ -127,7 +129,8 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
   /** The deployed commit's files and their plan, rebuilt from git (the recorded plan only names and weighs them). */
   const plannedOf = async (context: DeploymentContext) => {
     if (!existsSync(context.worktreePath)) throw new StepFailure(`the worktree ${context.worktreePath} of repo ${context.requested.repo} is gone; open a new session to deploy it`);
-    const { files } = await readCommitFiles(context.worktreePath, context.requested.commit);
+    // The recorded commit is a hash: its files never change.
+    const { files } = await options.commitFiles.read(context.worktreePath, context.requested.commit);
     const planned = planDeployment({ project: context.project, files, ingressDomain: options.ingressDomain, maxConfigMapSize: options.maxConfigMapSize });
     if (E.isLeft(planned)) throw new StepFailure(planned.left);
     return { files, planned: planned.right };

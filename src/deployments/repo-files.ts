@@ -11,14 +11,19 @@ export interface RepoFile {
 
 const isBinary = (content: Buffer): boolean => content.subarray(0, 8000).includes(0) || !Buffer.from(content.toString('utf8'), 'utf8').equals(content);
 
+/** The commit a ref (or a commit) names in the repository. */
+export const resolveCommit = async (repoPath: string, ref: string): Promise<string> => {
+  await checkRef(ref);
+  return (await execa('git', ['-C', repoPath, 'rev-parse', '--verify', `${ref}^{commit}`])).stdout.trim();
+};
+
 /**
  * The files of a commit, as git itself lists them (`git ls-tree`): tracked files only, so never
  * the `.git` folder or anything ignored. Contents come from one `git cat-file --batch`.
  * Symbolic links and submodules are left out: a ConfigMap holds files.
  */
 export const readCommitFiles = async (repoPath: string, commit: string): Promise<{ commit: string; files: RepoFile[] }> => {
-  await checkRef(commit);
-  const resolved = (await execa('git', ['-C', repoPath, 'rev-parse', '--verify', `${commit}^{commit}`])).stdout.trim();
+  const resolved = await resolveCommit(repoPath, commit);
   const listing = (await execa('git', ['-C', repoPath, 'ls-tree', '-r', '-z', resolved], { stripFinalNewline: false })).stdout;
   const entries = listing
     .split('\0')

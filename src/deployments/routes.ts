@@ -17,7 +17,7 @@ import { deploymentStream, type DeploymentEvent } from './events.js';
 import { planDeployment } from './plan.js';
 import { runDeploymentCommand } from './run-command.js';
 import { deploymentProgressRoute } from './progress-sse.js';
-import { readCommitFiles } from './repo-files.js';
+import { CommitFilesCache } from './commit-files-cache.js';
 import { snapshotWorktree } from './snapshot.js';
 import { ConfirmDeploymentBody, CreateDeploymentBody, RejectDeploymentBody } from './request-codecs.js';
 
@@ -38,13 +38,15 @@ export interface DeploymentRoutesOptions {
   readonly viewWaitMs?: number;
   /** Throws (a 503 problem) while there is no room to start new work; absent: always room. */
   readonly admitNewWork?: () => Promise<void>;
+  /** A commit's files, read once and shared with the executor's steps (default: a cache of the routes' own). */
+  readonly commitFiles?: CommitFilesCache;
 }
 
 const STATUSES = new Set(['awaiting_confirmation', 'confirmed', 'deploying', 'testing', 'succeeded', 'failed', 'rejected', 'expired']);
 const SESSION_ENDED = new Set(['closed', 'failed']);
 
 /** The repository and commit to deploy: the session's worktree of the named (or first) repo, at its branch's head. */
-const targetOf = async (session: SessionView, body: { repo?: string; branch?: string }) => {
+const targetOf = async (commitFiles: CommitFilesCache, session: SessionView, body: { repo?: string; branch?: string }) => {
   const repo = body.repo === undefined ? session.repos[0] : session.repos.find((candidate) => candidate.name === body.repo);
   if (!repo) throw new ProblemError(400, `session ${session.session_id} has no repo ${body.repo}`, { errors: [{ path: 'repo', message: `expected one of ${session.repos.map((r) => r.name).join(', ')}` }] });
   if (!repo.worktree_path || !repo.branch) throw new ProblemError(409, `the workspace of repo ${repo.name} is not ready (the session is ${session.status})`);
@@ -52,7 +54,7 @@ const targetOf = async (session: SessionView, body: { repo?: string; branch?: st
   // The builder branch is the agent's: what it wrote but did not commit is part of what a person wants deployed.
   if (branch === repo.branch) await snapshotWorktree(repo.worktree_path, `Snapshot of the agent's work for a deployment (session ${session.session_id})`);
   try {
-    const { commit, files } = await readCommitFiles(repo.worktree_path, branch);
+    const { commit, files } = await commitFiles.read(repo.worktree_path, branch);
     return { repo: repo.name, branch, commit, files };
   } catch (error) {
     if (body.branch !== undefined) {
@@ -65,6 +67,7 @@ const targetOf = async (session: SessionView, body: { repo?: string; branch?: st
 
 /** The contract's deployment endpoints: plan and ask, confirm or reject, read and list. */
 export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
+  const commitFiles = options.commitFiles ?? new CommitFilesCache();
   const router = new Router();
   const newId = options.newId ?? randomUUID;
   const clock = options.clock ?? (() => new Date());
@@ -79,7 +82,7 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
     const session = options.sessions.get(body.session_id);
     if (!session) throw new ProblemError(404, `no session ${body.session_id}`);
     if (SESSION_ENDED.has(session.status)) throw new ProblemError(409, `a ${session.status} session cannot deploy (the session is ${session.status})`);
-    const target = await targetOf(session, body);
+    const target = await targetOf(commitFiles, session, body);
     const planned = planDeployment({ project: session.project, files: target.files, ingressDomain: options.ingressDomain, maxConfigMapSize: options.maxConfigMapSize });
     if (E.isLeft(planned)) throw new ProblemError(409, `${target.repo} at ${target.branch} cannot be deployed: ${planned.left}`);
     const deploymentId = newId();

@@ -7,7 +7,7 @@ import type { EffectContext, EffectHandlers, ProcessManager, Reaction } from '..
 import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
 import type { TestsResult } from '../testing/results.js';
 import { sessionStream } from '../sessions/events.js';
-import { deploymentStream, type DeploymentEvent } from './events.js';
+import { deploymentStream, STEPS, type DeploymentEvent } from './events.js';
 
 type StatusNews = {
   readonly kind: 'record-on-session';
@@ -36,8 +36,9 @@ const newsOf = (event: DeploymentEvent): Omit<StatusNews, 'kind' | 'deploymentId
       return { ...none, status: 'rejected', reason: event.data.reason };
     case 'DeploymentExpired':
       return { ...none, status: 'expired', reason: 'nobody confirmed the plan in time' };
+    // Only the steps that change the status are news: the first one (deploying) and the tests (testing).
     case 'DeploymentStepStarted':
-      return { ...none, status: event.data.step === 'tests' ? 'testing' : 'deploying' };
+      return event.data.step === STEPS[0] ? { ...none, status: 'deploying' } : event.data.step === 'tests' ? { ...none, status: 'testing' } : null;
     case 'DeploymentSucceeded':
       return { ...none, status: 'succeeded', url: event.data.url };
     case 'DeploymentFailed':

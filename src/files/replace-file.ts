@@ -9,14 +9,22 @@ import { basename, dirname, join } from 'node:path';
  * renamed over the target, and the folder synced so that the rename survives a crash too. A
  * failure (a full disk) leaves the old file as it was and no temporary file behind.
  */
-export const replaceFileDurably = async (path: string, content: string | Buffer, mode = 0o644): Promise<void> => {
+export const replaceFileDurably = (path: string, content: string | Buffer, mode = 0o644): Promise<void> => replace(path, content, mode, true);
+
+/**
+ * The same without the syncs: a reader never sees half a file, but a power cut may leave the old
+ * one. For files a person reads that the gateway never relies on (a lab's overlay).
+ */
+export const replaceFileAtomically = (path: string, content: string | Buffer, mode = 0o644): Promise<void> => replace(path, content, mode, false);
+
+const replace = async (path: string, content: string | Buffer, mode: number, durable: boolean): Promise<void> => {
   const temporary = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
   let handle: FileHandle | undefined;
   try {
     handle = await open(temporary, 'wx', mode);
     // FileHandle.writeFile goes on after short writes until every byte is written, or throws.
     await handle.writeFile(content);
-    await handle.datasync();
+    if (durable) await handle.datasync();
     await handle.close();
     handle = undefined;
     await rename(temporary, path);
@@ -25,7 +33,7 @@ export const replaceFileDurably = async (path: string, content: string | Buffer,
     await rm(temporary, { force: true });
     throw error;
   }
-  await syncDirectory(dirname(path));
+  if (durable) await syncDirectory(dirname(path));
 };
 
 /** Makes the folder's entries (a rename into it) durable. */

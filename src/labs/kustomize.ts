@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { replaceFileDurably } from '../files/replace-file.js';
+import { replaceFileAtomically } from '../files/replace-file.js';
 import { APPLY_STEPS, type ApplyStep, type KubeObject } from './manifests.js';
 
 const KUSTOMIZATION = 'kustomization.yaml';
@@ -20,8 +20,8 @@ export const writeKustomization = async (dir: string, objects: Partial<Record<Ap
   await mkdir(dir, { recursive: true });
   const steps = APPLY_STEPS.filter((step) => (objects[step]?.length ?? 0) > 0);
   const resources = steps.map((step) => `${step}.yaml`);
-  for (const step of steps) await replaceFileDurably(join(dir, `${step}.yaml`), documentsOf(objects[step]!));
-  await replaceFileDurably(join(dir, KUSTOMIZATION), stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }));
+  for (const step of steps) await replaceFileAtomically(join(dir, `${step}.yaml`), documentsOf(objects[step]!));
+  await replaceFileAtomically(join(dir, KUSTOMIZATION), stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources }));
   for (const step of APPLY_STEPS) if (!steps.includes(step)) await rm(join(dir, `${step}.yaml`), { force: true });
   return [...resources, KUSTOMIZATION];
 };
