@@ -1,17 +1,14 @@
 import test from 'ava';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeploymentView } from '../../projections/deployment-view.js';
 import type { SessionView } from '../../projections/session-view.js';
 import { deploymentStream } from '../../src/deployments/events.js';
 import { openEmbeddedEventStore } from '../../src/eventstore/embedded/index.js';
 import { eventually } from '../support/eventually.js';
-import { startFakeKube } from '../support/fake-kube.js';
 import { caller } from '../support/gateway-client.js';
-import { gatewayProcesses, type GatewayProcess } from '../support/gateway-process.js';
+import type { GatewayProcess } from '../support/gateway-process.js';
+import { gatewayRig } from '../support/gateway-rig.js';
 import { commitFiles, NODE_APP } from '../support/lab-session.js';
-import { makeRepo } from '../support/test-gateway.js';
 
 const TOKEN = 'operator-token-0123456789';
 const api = caller(TOKEN);
@@ -40,28 +37,9 @@ const BOUNDARIES: readonly [string, 'before' | 'after'][] = [
 ];
 
 test('a gateway killed at every step boundary of a deployment resumes it at the right step and creates nothing twice', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'deployment-crash-'));
-  const fake = await startFakeKube({ podDelayMs: 100 });
-  t.teardown(async () => {
-    await fake.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const start = gatewayProcesses(t);
-  await makeRepo(join(dir, 'repos'), 'api');
-  await writeFile(join(dir, 'kubeconfig.yaml'), fake.kubeconfig);
   // The shipped configuration without agents: this test is about deployments.
-  await writeFile(join(dir, 'backend.yaml'), (await readFile('config/backend.yaml', 'utf8')).replace(/enabled: true /, 'enabled: false'));
-  const env = {
-    GATEWAY_CONFIG: join(dir, 'backend.yaml'),
-    GATEWAY_DATA_DIR: dir,
-    GATEWAY_WORKSPACE: dir,
-    PORT: '0',
-    GATEWAY_TOKENS: `ops:operator:${TOKEN}`,
-    KUBECONFIG: join(dir, 'kubeconfig.yaml'),
-    GATEWAY_BUNDLE_SECRET: 'bundle-secret-for-the-crash-test',
-  };
-
-  let gateway: GatewayProcess = await start(env);
+  const { dir, fake, start } = await gatewayRig(t, { token: TOKEN, kube: { podDelayMs: 100 } });
+  let gateway: GatewayProcess = await start();
   const session = (await (await api(gateway, 'POST', '/api/sessions', { category: 'lab', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Fix the footer', description: 'Small.' } })).json()) as SessionView;
   const ready = await eventually(async () => {
     const view = (await (await api(gateway, 'GET', `/api/sessions/${session.session_id}`)).json()) as SessionView;
@@ -80,7 +58,7 @@ test('a gateway killed at every step boundary of a deployment resumes it at the 
     t.log(`killed at ${boundary.join(' ')}`);
     const next = BOUNDARIES[index + 1];
     if (next) held = fake.hold(...next);
-    gateway = await start(env);
+    gateway = await start();
   }
   const view = await eventually(async () => {
     const latest = (await (await api(gateway, 'GET', `/api/deployments/${planned.deployment_id}`)).json()) as DeploymentView;

@@ -1,16 +1,13 @@
 import test from 'ava';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeploymentView } from '../../projections/deployment-view.js';
 import type { SessionView } from '../../projections/session-view.js';
 import { openEmbeddedEventStore } from '../../src/eventstore/embedded/index.js';
 import { eventually } from '../support/eventually.js';
-import { startFakeKube } from '../support/fake-kube.js';
 import { caller } from '../support/gateway-client.js';
-import { gatewayProcesses, type GatewayProcess } from '../support/gateway-process.js';
+import type { GatewayProcess } from '../support/gateway-process.js';
+import { gatewayRig } from '../support/gateway-rig.js';
 import { commitFiles, NODE_APP } from '../support/lab-session.js';
-import { makeRepo } from '../support/test-gateway.js';
 
 const TOKEN = 'operator-token-crash-in-flight-01';
 const api = caller(TOKEN);
@@ -24,30 +21,9 @@ const json = async <T>(response: Response): Promise<T> => (await response.json()
  */
 test(`SIGKILLed twice with ${TEAMS} deployments and ${TEAMS + 10} sessions in flight: everything completes, each outcome once`, async (t) => {
   t.timeout(600_000);
-  const dir = await mkdtemp(join(tmpdir(), 'crash-in-flight-'));
-  const fake = await startFakeKube({ podDelayMs: 1500 });
-  t.teardown(async () => {
-    await fake.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const start = gatewayProcesses(t);
-  await makeRepo(join(dir, 'repos'), 'api');
-  await writeFile(join(dir, 'kubeconfig.yaml'), fake.kubeconfig);
   // The shipped configuration without agents (this test is about process managers), and no rate limit in the way.
-  await writeFile(
-    join(dir, 'backend.yaml'),
-    (await readFile('config/backend.yaml', 'utf8')).replace(/enabled: true /, 'enabled: false').replace(/rate_limit_per_minute: 600 /, 'rate_limit_per_minute: 1000000 '),
-  );
-  const env = {
-    GATEWAY_CONFIG: join(dir, 'backend.yaml'),
-    GATEWAY_DATA_DIR: dir,
-    GATEWAY_WORKSPACE: dir,
-    PORT: '0',
-    GATEWAY_TOKENS: `ops:operator:${TOKEN}`,
-    KUBECONFIG: join(dir, 'kubeconfig.yaml'),
-    GATEWAY_BUNDLE_SECRET: 'bundle-secret-for-the-crash-test',
-  };
-  let gateway: GatewayProcess = await start(env);
+  const { dir, fake, start } = await gatewayRig(t, { token: TOKEN, kube: { podDelayMs: 1500 }, configure: (yaml) => yaml.replace(/rate_limit_per_minute: 600 /, 'rate_limit_per_minute: 1000000 ') });
+  let gateway: GatewayProcess = await start();
   const open = (project: string) =>
     api(gateway, 'POST', '/api/sessions', { category: 'team', project, repos: [{ name: 'api' }], task: { title: 'Fix the typo in the footer', description: 'Small change.' } }).then((response) => json<SessionView>(response));
   const sessions = await Promise.all(Array.from({ length: TEAMS }, (_, i) => open(`p${i}`)));
@@ -73,7 +49,7 @@ test(`SIGKILLed twice with ${TEAMS} deployments and ${TEAMS + 10} sessions in fl
     t.log(`killed with ${inFlight} deployments and ${waiting} workspaces in flight`);
     t.true(inFlight > 0, 'deployments were in flight when killed');
     await gateway.kill();
-    gateway = await start(env);
+    gateway = await start();
   }
 
   const ended = await Promise.all(
