@@ -77,7 +77,7 @@ export const deploymentExecutor: ProcessManager<ExecutionEffect> = {
         return [effectThenCommand(`${stored.id}:rerun`, stored.stream, deploymentDecider, { kind: 'run-tests', deploymentId, runId: event.data.run_id })];
       case 'DeploymentStepCompleted': {
         const recordNamespace: Reaction<ExecutionEffect>[] =
-          event.data.step === 'namespace' && event.data.status === 'done' ? [{ type: 'effect', key: `${stored.id}:namespace`, stream: stored.stream, effect: { kind: 'record-namespace', deploymentId } }] : [];
+          event.data.step === 'namespace' && event.data.status === 'done' ? [{ type: 'effect', key: `${stored.id}:namespace`, stream: stored.stream, effect: { kind: 'record-namespace', deploymentId }, rerunnable: true }] : [];
         return [after(event.data.step), ...recordNamespace];
       }
       case 'PodsReady':

@@ -70,12 +70,13 @@ export const deploymentNews: ProcessManager<SessionNewsEffect> = {
     if (!match) return [];
     const event = stored.event as DeploymentEvent;
     if (event.type === 'TestsFinished') {
-      return [{ type: 'effect', key: `${stored.id}:tests`, stream: stored.stream, effect: { kind: 'record-tests-on-session', deploymentId: match[1]!, runId: event.data.run_id, tests: event.data.tests } }];
+      return [{ type: 'effect', key: `${stored.id}:tests`, stream: stored.stream, effect: { kind: 'record-tests-on-session', deploymentId: match[1]!, runId: event.data.run_id, tests: event.data.tests }, rerunnable: true }];
     }
     const news = newsOf(event);
     if (!news) return [];
     // The session is named only in the deployment's first event, so the effect looks it up; its outcome goes to that session's stream.
-    return [{ type: 'effect', key: `${stored.id}:session`, stream: stored.stream, effect: { kind: 'record-on-session', deploymentId: match[1]!, ...news } }];
+    // The session's decider ignores news it has, so the reaction may run again: it keeps no proof.
+    return [{ type: 'effect', key: `${stored.id}:session`, stream: stored.stream, effect: { kind: 'record-on-session', deploymentId: match[1]!, ...news }, rerunnable: true }];
   },
 };
 

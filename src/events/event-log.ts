@@ -85,12 +85,23 @@ export class EventLog {
 
   async readStream<Event extends DomainEvent = DomainEvent>(stream: string, options?: ReadStreamOptions): Promise<StoredEvent<Event>[]> {
     const recorded = await this.store.readStream(stream, options);
-    return recorded.map((event) => decodeRecordedEvent<Event>(this.registry, event));
+    return recorded.map((event) => this.decode(event) as StoredEvent<Event>);
   }
 
   async readAll(options?: ReadAllOptions): Promise<StoredEvent[]> {
     const recorded = await this.store.readAll(options);
-    return recorded.map((event) => decodeRecordedEvent(this.registry, event));
+    return recorded.map((event) => this.decode(event));
+  }
+
+  /**
+   * Decodes each recorded event once: the embedded store hands out the same object for a recent
+   * event to every reader, and a command folds its aggregate's whole stream each time, so a
+   * deployment's twenty commands would otherwise check each of its events twenty times.
+   */
+  private decode(event: RecordedEvent): StoredEvent {
+    let stored = this.decoded.get(event);
+    if (!stored) this.decoded.set(event, (stored = decodeRecordedEvent(this.registry, event)));
+    return stored;
   }
 
   subscribeToStream<Event extends DomainEvent = DomainEvent>(stream: string, options?: SubscribeToStreamOptions): TypedSubscription<Event> {
@@ -109,8 +120,7 @@ export class EventLog {
   private readonly decoded = new WeakMap<RecordedEvent, StoredEvent>();
 
   private decoding<Event extends DomainEvent>(subscription: Subscription): TypedSubscription<Event> {
-    const registry = this.registry;
-    const decoded = this.decoded;
+    const decode = (event: RecordedEvent) => this.decode(event);
     return {
       stop: () => subscription.stop(),
       // A plain iterator, not an async generator: one hop less per event for each of many subscribers.
@@ -120,9 +130,7 @@ export class EventLog {
           next: async (): Promise<IteratorResult<StoredEvent<Event>>> => {
             const result = await source.next();
             if (result.done) return { done: true, value: undefined };
-            let stored = decoded.get(result.value);
-            if (!stored) decoded.set(result.value, (stored = decodeRecordedEvent(registry, result.value)));
-            return { done: false, value: stored as StoredEvent<Event> };
+            return { done: false, value: decode(result.value) as StoredEvent<Event> };
           },
           return: async (): Promise<IteratorResult<StoredEvent<Event>>> => {
             await source.return?.();

@@ -27,11 +27,12 @@ export const notifier: ProcessManager<NotifierEffect> = {
   react: (stored: StoredEvent): readonly Reaction<NotifierEffect>[] => {
     if (stored.event.type === 'WebhookRetryRequested' && stored.stream.startsWith('webhook-')) {
       const { webhook } = (stored.event as Extract<WebhookEvent, { type: 'WebhookRetryRequested' }>).data;
-      return [effectThenCommand(`${stored.id}:redeliver`, stored.stream, deliveriesDecider, { kind: 'redeliver-webhook', webhook } as NotifierEffect)];
+      return [effectThenCommand(`${stored.id}:redeliver`, stored.stream, deliveriesDecider, { kind: 'redeliver-webhook', webhook } as NotifierEffect, { rerunnable: true })];
     }
     const webhook = webhookFor(stored);
     if (!webhook) return [];
-    return [effectThenCommand(`${stored.id}:webhook`, webhookStream(webhook.session_id), deliveriesDecider, { kind: 'deliver-webhook', webhook, revision: stored.revision } as NotifierEffect)];
+    // With webhooks off (or a redelivery that finds the webhook delivered) there is nothing to record and nothing sent: no proof is kept.
+    return [effectThenCommand(`${stored.id}:webhook`, webhookStream(webhook.session_id), deliveriesDecider, { kind: 'deliver-webhook', webhook, revision: stored.revision } as NotifierEffect, { rerunnable: true })];
   },
 };
 

@@ -21,7 +21,19 @@ export type Reaction<Effect extends EffectRequest = EffectRequest> =
    * command, which runs against the aggregate on `stream` like any other: the aggregate's one
    * write path, with its expected revision.
    */
-  | { readonly type: 'effect'; readonly key: string; readonly stream: string; readonly effect: Effect; readonly decider?: Decider<any, any, any, any> }
+  | {
+      readonly type: 'effect';
+      readonly key: string;
+      readonly stream: string;
+      readonly effect: Effect;
+      readonly decider?: Decider<any, any, any, any>;
+      /**
+       * Running it again changes nothing more (it rewrites a file from the log, or records through
+       * a decider that ignores a repeat): when it has nothing to record, no proof is written, and
+       * after a crash it may simply run again. Keeps no-op bookkeeping out of the audited log.
+       */
+      readonly rerunnable?: true;
+    }
   /** Append these events to `stream` (no I/O needed to know them). */
   | { readonly type: 'append'; readonly key: string; readonly stream: string; readonly events: readonly DomainEvent[] }
   /** Run a command against an aggregate; a refusal is recorded, not retried. */
@@ -41,7 +53,8 @@ export const effectThenCommand = <Effect extends EffectRequest, Command>(
   stream: string,
   decider: Decider<Command, any, any, any>,
   effect: Effect,
-): Reaction<Effect> => ({ type: 'effect', key, stream, effect, decider });
+  options: { readonly rerunnable?: true } = {},
+): Reaction<Effect> => ({ type: 'effect', key, stream, effect, decider, ...options });
 
 /** A command reaction, type-checked against its decider. */
 export const commandReaction = <Command, Event extends DomainEvent, State, Error>(

@@ -327,6 +327,7 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
   /** An effect's outcome, as the reaction asks: its events appended, or its command run against the decider. */
   private async record(reaction: Extract<Reaction<Effect>, { type: 'effect' }>, outcome: EffectOutcome, cause: StoredEvent): Promise<'completed' | 'rejected' | 'failed'> {
     const { key, stream, decider, effect } = reaction;
+    if (reaction.rerunnable && isEvents(outcome) && outcome.length === 0) return 'completed';
     if (decider) {
       // No events is "nothing to record" (the work turned out not to be needed); events are a bug: they would bypass the decider.
       if (isEvents(outcome) && outcome.length === 0) return this.appendOutcome(key, effect.kind, stream, outcome, cause);

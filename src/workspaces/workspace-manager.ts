@@ -38,7 +38,8 @@ export const workspaceManager: ProcessManager<WorkspaceEffect> = {
       ];
     }
     const sessionId = stored.stream.slice('session-'.length);
-    const stateFile: Reaction<WorkspaceEffect> = { type: 'effect', key: `${stored.id}:state-file`, stream: stored.stream, effect: { kind: 'write-session-state', sessionId } };
+    // Rewritten from the log each time: running it again after a crash is harmless, so it keeps no proof.
+    const stateFile: Reaction<WorkspaceEffect> = { type: 'effect', key: `${stored.id}:state-file`, stream: stored.stream, effect: { kind: 'write-session-state', sessionId }, rerunnable: true };
     if (event.type === 'SessionClosed' && event.data.remove_workspace) {
       return [effectThenCommand<WorkspaceEffect, SessionCommand>(`${stored.id}:remove`, stored.stream, sessionDecider, { kind: 'remove-workspace', builder: event.data.builder, repos: event.data.repos })];
     }

@@ -50,7 +50,7 @@ export const writeHistory = async (gateway: TestGateway): Promise<Omit<History, 
   await post(gateway, `/api/sessions/${search.session_id}/route`, { route: 'builder', confirmed_by: 'ann' }, 'story-route');
   await waitForSessionStatus(call, gateway, search.session_id, 'active');
   // A conversation, so the log is longer than one default page of the audit API.
-  for (let i = 1; i <= 20; i++) await post(gateway, `/api/sessions/${search.session_id}/messages`, { text: `Message ${i}`, from: 'U2' }, 'story-chat');
+  for (let i = 1; i <= 40; i++) await post(gateway, `/api/sessions/${search.session_id}/messages`, { text: `Message ${i}`, from: 'U2' }, 'story-chat');
   await post(gateway, `/api/sessions/${billing.session_id}/pause`, {}, 'story-pause');
   await post(gateway, `/api/sessions/${billing.session_id}/resume`, {}, 'story-resume');
   await post(gateway, `/api/sessions/${billing.session_id}/close`, { reason: 'done' }, 'story-close');

@@ -70,10 +70,10 @@ const delivered = (id: string): WebhookEvent => ({ type: 'WebhookDelivered', dat
 test('the notifier asks for a delivery per webhook, to the session’s webhook stream, and a redelivery per retry request', (t) => {
   // Each delivery records what happened through the webhook stream's decider (its one write path).
   t.deepEqual(notifier.react(stored('session-s-1', suggestion(true), 'ev-2', 1)), [
-    { type: 'effect', key: 'ev-2:webhook', stream: 'webhook-s-1', decider: deliveriesDecider, effect: { kind: 'deliver-webhook', webhook: webhookFor(stored('session-s-1', suggestion(true), 'ev-2'))!, revision: 1 } },
+    { type: 'effect', key: 'ev-2:webhook', stream: 'webhook-s-1', decider: deliveriesDecider, effect: { kind: 'deliver-webhook', webhook: webhookFor(stored('session-s-1', suggestion(true), 'ev-2'))!, revision: 1 }, rerunnable: true },
   ]);
   const retry: WebhookEvent = { type: 'WebhookRetryRequested', data: { event_id: 'ev-2', webhook: payload('ev-2'), requested_by: 'ops', requested_at: 't' } };
-  t.deepEqual(notifier.react(stored('webhook-s-1', retry, 'ev-3')), [{ type: 'effect', key: 'ev-3:redeliver', stream: 'webhook-s-1', decider: deliveriesDecider, effect: { kind: 'redeliver-webhook', webhook: payload('ev-2') } }]);
+  t.deepEqual(notifier.react(stored('webhook-s-1', retry, 'ev-3')), [{ type: 'effect', key: 'ev-3:redeliver', stream: 'webhook-s-1', decider: deliveriesDecider, effect: { kind: 'redeliver-webhook', webhook: payload('ev-2') }, rerunnable: true }]);
   t.deepEqual(notifier.react(stored('webhook-s-1', delivered('ev-2'))), []);
 });
 

@@ -486,3 +486,33 @@ test('an effect whose outcome is a command: recorded through the aggregate’s d
   t.true(records.some((event) => event.type === 'ReactionFailed' && /returned events, but its reaction runs a command/.test(event.data.error)), 'a handler that answers with events where a command is due is a bug, recorded');
   t.true(records.some((event) => event.type === 'ReactionCompleted' && event.data.outcome === 'no_events' && event.data.key.endsWith(':measure')), 'no events: nothing to record, and done');
 });
+
+test('a rerunnable effect with nothing to record keeps no proof; after a restart before any checkpoint it simply runs again', async (t) => {
+  const { eventLog, testStore, registry } = await setUp(t);
+  const runs: string[] = [];
+  type Touch = { readonly kind: 'touch'; readonly orderId: string };
+  const pm: ProcessManager<Touch> = {
+    name: 'touches',
+    react: (stored) => {
+      const event = stored.event as OrderEvent;
+      if (event.type !== 'OrderPlaced') return [];
+      return [{ type: 'effect', key: `${stored.id}:touch`, stream: `touch-${event.data.order_id}`, effect: { kind: 'touch', orderId: event.data.order_id }, rerunnable: true }];
+    },
+  };
+  const make = (log: EventLog) =>
+    new ProcessManagerRunner<Touch>({ eventLog: log, processManager: pm, effects: { touch: async ({ orderId }) => (runs.push(orderId), []) }, retry: tiny, checkpointEvery: 1000, resubscribeDelayMs: 5 });
+  const first = make(eventLog);
+  await first.start();
+  const position = await placeOrders(eventLog, ['o1']);
+  await first.waitForPosition(position, 10_000);
+  t.deepEqual(await typesIn(eventLog, first.reactionsStream), [], 'no bookkeeping for a no-op');
+  // "Crash": the store goes away under the runner, so no checkpoint is saved.
+  await testStore.close();
+  await first.stop();
+  const { EventLog: Log } = await import('../../src/events/event-log.js');
+  const second = make(new Log(await testStore.reopen(), registry));
+  t.teardown(() => second.stop());
+  await second.start();
+  await second.waitForPosition(position, 10_000);
+  t.deepEqual(runs, ['o1', 'o1'], 'ran again, harmlessly');
+});

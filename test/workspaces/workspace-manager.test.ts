@@ -31,7 +31,7 @@ test('given SessionCreated, the manager asks for the workspace of <category>-<pr
     { type: 'effect', key: 'e-1:remove', stream: 'session-s-1', decider: sessionDecider, effect: { kind: 'remove-workspace', builder: 'platform-billing', repos: ['api'] } },
   ]);
   t.deepEqual(workspaceManager.react(stored('session-s-1', { type: 'SessionPaused', data: { paused_at: 'x' } })), [
-    { type: 'effect', key: 'e-1:state-file', stream: 'session-s-1', effect: { kind: 'write-session-state', sessionId: 's-1' } },
+    { type: 'effect', key: 'e-1:state-file', stream: 'session-s-1', effect: { kind: 'write-session-state', sessionId: 's-1' }, rerunnable: true },
   ]);
   t.deepEqual(workspaceManager.react(stored('session-s-1', { type: 'WorkspaceRemoved', data: { workspace_path: '/w', removed_at: 'x' } })), []);
   t.deepEqual(workspaceManager.react(stored('other-1', created)), [], 'only session streams');
