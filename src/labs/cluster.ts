@@ -1,4 +1,5 @@
-import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiException, KubeConfig, PatchStrategy, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { kubeClients } from './kube-clients.js';
 import { MANAGED_BY_LABEL, MANAGER, type KubeObject } from './manifests.js';
 import { judgePod, type PodStatus } from './pod-state.js';
 
@@ -59,8 +60,7 @@ export const loadKubeConfig = (kubeconfigPath: string | undefined): KubeConfig =
 
 /** The production adapter: `@kubernetes/client-node` calls, the same against a real cluster and the test's fake API server. */
 export const kubernetesCluster = (config: KubeConfig): LabCluster => {
-  const objects = KubernetesObjectApi.makeApiClient(config);
-  const core = config.makeApiClient(CoreV1Api);
+  const { applier: objects, core } = kubeClients(config);
   return {
     async apply(list) {
       for (const object of list) {

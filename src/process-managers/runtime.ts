@@ -222,7 +222,7 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
         {
           key: this.reactionsStream,
           run: this.guarded(fail, async () => {
-            if (!done.has(this.proofOf(key))) {
+            if (!this.isDone(done, key)) {
               this.unsavedWork = true;
               await scheduler.withSlot(() => this.recordFailure(key, 'react', cause, error, 1));
             }
@@ -236,7 +236,7 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
       key: reaction.stream,
       run: this.guarded(fail, async () => {
         if (signal.aborted) return false;
-        if (done.has(this.proofOf(reaction.key))) {
+        if (this.isDone(done, reaction.key)) {
           this.options.onReaction?.(this.name, reaction.key, 'already_done');
           return true;
         }
@@ -445,6 +445,11 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
 
   private proofOf(key: string): string {
     return reactionEventId(this.name, key, 0);
+  }
+
+  /** Proofs are only looked for after a restart: while none are left to check, no id is computed. */
+  private isDone(done: ReadonlySet<string>, key: string): boolean {
+    return done.size > 0 && done.has(this.proofOf(key));
   }
 }
 

@@ -83,8 +83,8 @@ export const workspaceEffects = (options: {
         return { command: { type: 'RecordWorkspaceFailed', reason, output: failure.output ?? null, now: clock() } };
       }
     },
-    'write-session-state': async (request) => {
-      await writeSessionState(options.eventLog, request.sessionId);
+    'write-session-state': async (request, context) => {
+      await writeSessionState(options.eventLog, request.sessionId, { asOfRevision: context.cause.revision });
       return [];
     },
     'remove-workspace': async (request): Promise<{ command: SessionCommand }> => {

@@ -92,6 +92,8 @@ export interface FakeKube {
   readonly requests: Map<string, number>;
   /** How many times each object (`Kind namespace/name`) was created: more than once means a duplicate. */
   readonly creations: Map<string, number>;
+  /** TCP connections accepted so far: a client that keeps its connections alive opens few. */
+  readonly connections: () => number;
   /** Holds the next request matching `match` (`METHOD Kind`, e.g. `PATCH ConfigMap`) until released; `after` applies it before holding the answer. */
   readonly hold: (match: string, mode: 'before' | 'after') => { readonly reached: Promise<void>; readonly release: () => void };
   readonly close: () => Promise<void>;
@@ -331,6 +333,8 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       });
     });
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
@@ -347,6 +351,7 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     objects: (kind, namespace) => [...store.values()].filter((entry) => entry.resource.kind === kind && (namespace === undefined || entry.object.metadata.namespace === namespace)).map((entry) => entry.object),
     requests,
     creations,
+    connections: () => connections,
     hold: (match, mode) => {
       let reached!: () => void;
       let release!: () => void;

@@ -83,3 +83,23 @@ test('a failure not known to be permanent (here a file in the way of the builder
   await rm(inTheWay);
   t.like(commandOf(await tryNumber(2)), { type: 'RecordWorkspaceInitialized' }, 'once the lock is gone, a retry makes the workspace');
 });
+
+test('the state file is written as of the session’s last event: a rewrite for an older event, which a later one’s would overwrite, is skipped', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'workspace-pm-'));
+  t.teardown(() => rm(root, { recursive: true, force: true }));
+  const { eventLog } = await openTestEventLog(t, sessionEventDefinitions);
+  const effects = workspaceEffects({ basePath: join(root, 'builders'), reposRoot: join(root, 'repos'), eventLog, clock: () => NOW });
+  const context = { actor: 'test', correlationId: 'c', causationId: 'r', now: NOW };
+  await eventLog.append('session-s-1', [created as never, { type: 'WorkspaceInitialized', data: { workspace_path: root, repos: [], initialized_at: 'x' } }], { expectedRevision: 'no_stream', context });
+  const stateFile = join(root, '.session-state.yaml');
+  const writeFor = (revision: number) => effects['write-session-state']({ kind: 'write-session-state', sessionId: 's-1' }, { signal: new AbortController().signal, key: 'k', attempt: 1, cause: { ...stored('session-s-1', created), revision } });
+  t.deepEqual(await writeFor(0), [], 'nothing to record');
+  await t.throwsAsync(readFile(stateFile, 'utf8'), { code: 'ENOENT' }, 'revision 1 will write it');
+  await writeFor(1);
+  t.regex(await readFile(stateFile, 'utf8'), /^# Written by the gateway[\s\S]*session_id: s-1[\s\S]*workspace_path:/);
+  await eventLog.append('session-s-1', [{ type: 'SessionPaused', data: { paused_at: 'x' } }], { expectedRevision: 1, context });
+  await writeFor(1);
+  t.notRegex(await readFile(stateFile, 'utf8'), /status: paused/, 'skipped: revision 2 will write it');
+  await writeFor(2);
+  t.regex(await readFile(stateFile, 'utf8'), /status: paused/);
+});
