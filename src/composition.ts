@@ -229,6 +229,7 @@ export const startGateway = async (
     eventLog,
     cluster,
     onError: (error) => logger.error({ err: error }, 'pods watch failed'),
+    viewsAt: (position) => deploymentViewRunner.waitForPosition(position, 10_000),
     waiting: () =>
       waitingForPods().flatMap((view) => {
         const project = sessionViewRunner.get(view.session_id)?.project;

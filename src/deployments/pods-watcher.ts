@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { handleCommand } from '../commands/handle-command.js';
 import type { EventLog } from '../events/event-log.js';
 import { KeyedQueue } from '../events/keyed-queue.js';
+import { untilAborted } from '../events/until-aborted.js';
 import type { LabCluster, PodsVerdict, PodsWatch } from '../labs/cluster.js';
 import { deploymentDecider, type DeploymentCommand } from './decide.js';
 import { deploymentStream } from './events.js';
@@ -18,8 +19,13 @@ export interface PodsWatcherOptions {
   readonly cluster: LabCluster;
   /** The labs waiting for their pods now, from views folded from the log. */
   readonly waiting: () => readonly WaitingLab[];
-  /** How often the set of waiting labs is read again (default 250 ms). */
+  /** How often the set of waiting labs is read again (default 250 ms): after a failed watch, or a restart. */
   readonly intervalMs?: number;
+  /**
+   * Resolves once the views `waiting` reads include `position`. Given, a deployment that reaches
+   * its pods_ready step is watched as soon as the views show it, not at the next interval.
+   */
+  readonly viewsAt?: (position: number) => Promise<void>;
   readonly clock?: () => Date;
   readonly onError?: (error: unknown) => void;
 }
@@ -37,6 +43,7 @@ export class PodsWatcher {
   private readonly commands = new KeyedQueue();
   private readonly pending = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | undefined;
+  private following: { readonly stop: AbortController; readonly done: Promise<void> } | undefined;
 
   constructor(private readonly options: PodsWatcherOptions) {}
 
@@ -45,11 +52,18 @@ export class PodsWatcher {
     this.timer = setInterval(() => this.reconcile(), this.options.intervalMs ?? 250);
     this.timer.unref();
     this.reconcile();
+    if (this.options.viewsAt) {
+      const stop = new AbortController();
+      this.following = { stop, done: this.follow(this.options.viewsAt, stop.signal) };
+    }
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.following?.stop.abort();
+    await this.following?.done;
+    this.following = undefined;
     for (const watch of this.watches.values()) watch.stop();
     this.watches.clear();
     await Promise.allSettled([...this.pending]);
@@ -70,6 +84,27 @@ export class PodsWatcher {
       if (ids.has(id)) continue;
       watch.stop();
       this.watches.delete(id);
+    }
+  }
+
+  /** Reconciles at each deployment that starts waiting for its pods, once the views show it. */
+  private async follow(viewsAt: (position: number) => Promise<void>, signal: AbortSignal): Promise<void> {
+    try {
+      const [head] = await this.options.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 });
+      const subscription = this.options.eventLog.subscribeToAll(head ? { afterPosition: head.position } : {});
+      try {
+        for await (const stored of untilAborted(subscription, signal)) {
+          if (stored.event.type !== 'DeploymentStepStarted' || (stored.event.data as { step?: unknown }).step !== 'pods_ready') continue;
+          // Views that do not catch up in time (or failed) are read as they are; the interval covers the rest.
+          await viewsAt(stored.position).catch(() => undefined);
+          this.reconcile();
+        }
+      } finally {
+        await subscription.stop();
+      }
+    } catch (error) {
+      // The interval still reconciles: a lab is watched at most one interval late.
+      if (!signal.aborted) this.options.onError?.(error);
     }
   }
 

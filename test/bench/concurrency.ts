@@ -1,12 +1,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeploymentView } from '../../projections/deployment-view.js';
 import type { SessionView } from '../../projections/session-view.js';
-import type { Gateway } from '../../src/composition.js';
 import { commitFiles } from '../support/lab-session.js';
 import { makeRepo } from '../support/test-gateway.js';
-import { startBenchGateway } from './bench-gateway.js';
+import { startBenchGatewayProcess, type BenchGatewayProcess } from './bench-gateway-process.js';
 import type { Figure } from './eventstore.js';
 import { startFakeKubeProcess } from './fake-kube-process.js';
 
@@ -15,13 +14,18 @@ import { startFakeKubeProcess } from './fake-kube-process.js';
  * in the same run. Against the fake Kubernetes API (in its own process): labs of projects named
  * `stuck…` never get ready pods (their image keeps pulling); every other lab's pods are ready
  * at once. The app has no test command, so the tests step is quick: what is measured is the
- * gateway's scheduling, not a test runner's CPU.
+ * gateway's scheduling, not a test runner's CPU. The gateway runs in a process of its own, so
+ * this bench's client is not on its thread.
  *
- * - 20 teams deploy at once while one lab is stuck at pods_ready: time until the 19 succeed.
+ * - 20 teams deploy at once while one lab is stuck at pods_ready: time until the 19 succeed,
+ *   with pods that take 2 s to start (as a real cluster's do) and with pods ready at once (then
+ *   the gateway's CPU is all there is to wait for, and the machine's cores set the floor).
  * - 100 labs stuck waiting for their pods, then one new deployment: its time.
  * - 50 sessions created at once: each one's time to a ready workspace.
  */
 const TOKEN = 'bench-operator-token-0123456789';
+/** How long the pods of `slow…` labs take to be ready: a real cluster's quickest start of a cached image. */
+const SLOW_PODS_MS = 2000;
 const APP: Readonly<Record<string, string>> = {
   'package.json': JSON.stringify({ name: 'bench-app', version: '1.0.0', scripts: { start: 'node server.js' } }, null, 2),
   'server.js': "require('node:http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n",
@@ -34,20 +38,18 @@ const percentile = (values: readonly number[], p: number): number => {
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ms = (value: number) => `${value.toFixed(0)} ms`;
-/** User and system CPU time of this process (the gateway's, and this bench's polling), in ms. */
-const cpuMs = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1000;
 
 export const benchConcurrency = async (): Promise<Figure[]> => {
   const dir = await mkdtemp(join(tmpdir(), 'bench-concurrency-'));
-  const fake = await startFakeKubeProcess({ podDelayMs: 20, stuckPrefix: 'stuck' });
+  const fake = await startFakeKubeProcess({ podDelayMs: 20, stuckPrefix: 'stuck', slowPrefix: 'slow', slowDelayMs: SLOW_PODS_MS });
   try {
     await makeRepo(join(dir, 'workspace', 'repos'), 'api');
     await writeFile(join(dir, 'kubeconfig.yaml'), fake.kubeconfig);
-    const gateway = await startBenchGateway(dir, TOKEN, { kubeconfig: join(dir, 'kubeconfig.yaml'), env: { GATEWAY_WORKSPACE: join(dir, 'workspace'), GATEWAY_BUNDLE_SECRET: 'bench' } });
+    const gateway = await startBenchGatewayProcess(dir, TOKEN, { kubeconfig: join(dir, 'kubeconfig.yaml'), env: { GATEWAY_WORKSPACE: join(dir, 'workspace'), GATEWAY_BUNDLE_SECRET: 'bench' } });
     try {
       return await measure(gateway);
     } finally {
-      await gateway.stop();
+      await gateway.close();
     }
   } finally {
     await fake.close();
@@ -55,7 +57,7 @@ export const benchConcurrency = async (): Promise<Figure[]> => {
   }
 };
 
-const measure = async (gateway: Gateway): Promise<Figure[]> => {
+const measure = async (gateway: BenchGatewayProcess): Promise<Figure[]> => {
   const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${gateway.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     if (response.status >= 300) throw new Error(`${method} ${path} → ${response.status} ${await response.text()}`);
@@ -122,8 +124,8 @@ const measure = async (gateway: Gateway): Promise<Figure[]> => {
     await until(async () => ((await deploymentState(planned.deployment_id)).steps.find((step) => step.name === 'pods_ready')?.status === 'running' ? true : undefined));
   };
 
-  // Warm-up: the first deployment of a process pays for compiling its code; what follows is steady.
-  await deploy(await plan((await labSession('warmup')).view));
+  // Warm-up: the first deployments of a process pay for compiling and optimising its code; what follows is steady.
+  for (let i = 0; i < 3; i++) await deploy(await plan((await labSession(`warmup${i}`)).view));
   // Alone: one deployment at a time, and one workspace at a time (medians of 3).
   const aloneDeploys: number[] = [];
   const aloneWorkspaces: number[] = [];
@@ -132,23 +134,30 @@ const measure = async (gateway: Gateway): Promise<Figure[]> => {
     const { view, readyMs } = await labSession(`alone${i}`);
     aloneWorkspaces.push(readyMs);
     const planned = await plan(view);
-    const cpu = process.cpuUsage();
+    const cpu = await gateway.cpuMs();
     aloneDeploys.push(await deploy(planned));
-    aloneCpu.push(cpuMs(process.cpuUsage(cpu)));
+    aloneCpu.push((await gateway.cpuMs()) - cpu);
   }
   const alone = median(aloneDeploys);
   const aloneWorkspace = median(aloneWorkspaces);
+  const slowAlone: number[] = [];
+  for (let i = 0; i < 3; i++) slowAlone.push(await deploy(await plan((await labSession(`slow-alone${i}`)).view)));
 
-  // 20 teams at once while one lab is stuck.
+  // 20 teams at once while one lab is stuck: pods that take 2 s, then pods ready at once.
   const stuckOne = await labSession('stuck-first');
   await stick(await plan(stuckOne.view));
+  const slowTeams = await Promise.all(Array.from({ length: 19 }, (_, i) => labSession(`slow-team${i}`)));
+  const slowPlanned = await Promise.all(slowTeams.map(({ view }) => plan(view)));
+  const slowStarted = performance.now();
+  const slowEach = await Promise.all(slowPlanned.map((one) => deploy(one)));
+  const slowNineteen = performance.now() - slowStarted;
   const teams = await Promise.all(Array.from({ length: 19 }, (_, i) => labSession(`team${i}`)));
   const planned = await Promise.all(teams.map(({ view }) => plan(view)));
   const started = performance.now();
-  const cpuBefore = process.cpuUsage();
+  const cpuBefore = await gateway.cpuMs();
   const each = await Promise.all(planned.map((one) => deploy(one)));
   const allNineteen = performance.now() - started;
-  const nineteenCpu = cpuMs(process.cpuUsage(cpuBefore));
+  const nineteenCpu = (await gateway.cpuMs()) - cpuBefore;
   const stillStuck = (await deploymentState((await api<{ items: DeploymentView[] }>('GET', `/api/deployments?session_id=${stuckOne.view.session_id}`)).items[0]!.deployment_id)).status;
 
   // 100 labs stuck at pods_ready, then one new deployment.
@@ -162,19 +171,30 @@ const measure = async (gateway: Gateway): Promise<Figure[]> => {
   const fifty = await Promise.all(Array.from({ length: 50 }, (_, i) => labSession(`crowd${i}`)));
   const ready = fifty.map(({ readyMs }) => readyMs);
 
+  const slow = median(slowAlone);
+  // The 19's CPU spread over every core, perfectly: no scheduling does better on this machine.
+  const cores = availableParallelism();
+  const floor = nineteenCpu / cores;
   return [
-    { name: 'one deployment alone (confirm → succeeded), median of 3', value: `${ms(alone)}, of which the gateway process's CPU ${ms(median(aloneCpu))}`, target: '—', met: undefined },
+    { name: `one deployment alone, pods ready in ${SLOW_PODS_MS / 1000} s (confirm → succeeded), median of 3`, value: ms(slow), target: '—', met: undefined },
     {
-      name: 'the gateway process’s CPU for the 19 (the floor on one core)',
-      value: `${ms(nineteenCpu)} (${ms(nineteenCpu / 19)} per deployment)`,
-      target: '—',
-      met: undefined,
+      name: `19 teams at once while one lab is stuck, pods ready in ${SLOW_PODS_MS / 1000} s: all succeeded`,
+      value: `${ms(slowNineteen)} (${(slowNineteen / slow).toFixed(2)}× alone; each p50 ${ms(median(slowEach))}, max ${ms(Math.max(...slowEach))})`,
+      target: '≤ 2× alone',
+      met: slowNineteen <= 2 * slow,
     },
+    { name: 'one deployment alone, pods ready at once, median of 3', value: `${ms(alone)}, of which the gateway process's CPU ${ms(median(aloneCpu))}`, target: '—', met: undefined },
     {
-      name: '19 teams deploying at once while one lab is stuck: all succeeded',
+      name: '19 teams at once while one lab is stuck, pods ready at once: all succeeded',
       value: `${ms(allNineteen)} (${(allNineteen / alone).toFixed(2)}× alone; each p50 ${ms(median(each))}, max ${ms(Math.max(...each))}); the stuck one still ${stillStuck}`,
       target: '≤ 2× alone',
       met: allNineteen <= 2 * alone,
+    },
+    {
+      name: `  the physical floor: the 19's CPU on ${cores} cores`,
+      value: `${ms(floor)} (${(floor / alone).toFixed(2)}× alone): ${ms(nineteenCpu)} of the gateway's CPU, ${ms(nineteenCpu / 19)} per deployment`,
+      target: '—',
+      met: undefined,
     },
     { name: 'a new deployment while 100 labs wait for their pods', value: `${ms(amongStuck)} (${(amongStuck / alone).toFixed(2)}× alone)`, target: '≤ 2× alone', met: amongStuck <= 2 * alone },
     { name: 'one session alone: POST → workspace ready, median of 3', value: ms(aloneWorkspace), target: '—', met: undefined },

@@ -46,6 +46,8 @@ export interface FakeKubeOptions {
   readonly refuse?: (object: { kind: string; name: string }) => string | undefined;
   /** How long pods take to reach their scenario's state (default 50 ms). */
   readonly podDelayMs?: number;
+  /** The same per namespace, when labs differ (else `podDelayMs`). */
+  readonly podDelayFor?: (namespace: string) => number | undefined;
   /** A reason refuses a DELETE with 403 Forbidden, as RBAC would (asked at each request, so a test can lift it). */
   readonly forbidDelete?: (object: { kind: string; name: string }) => string | undefined;
 }
@@ -187,7 +189,7 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       timers.delete(timer);
       const current = store.get(keyOf(podResource, namespace, name));
       if (current) save(podResource, { ...current.object, status: podStatus(scenario) }, 'MODIFIED');
-    }, options.podDelayMs ?? 50);
+    }, options.podDelayFor?.(namespace) ?? options.podDelayMs ?? 50);
     timers.add(timer);
   };
   const remove = (resource: Resource, namespace: string | undefined, name: string): KubeObject | undefined => {
