@@ -8,6 +8,18 @@ import type { DeploymentEvent, DeploymentPlan, Step } from './events.js';
 /** The run id of the tests a deployment runs as its own step; reruns have their own ids. */
 export const DEPLOY_RUN = 'deploy';
 
+/** What a person reads in Slack and on the progress stream as each step begins. */
+export const STEP_MESSAGES: Readonly<Record<Step, string>> = {
+  namespace: 'Creating the lab namespace',
+  rbac: 'Setting up the lab’s service account, role, quota and limits',
+  configmaps: 'Shipping the code in ConfigMaps',
+  pvcs: 'Preparing the volume for large files',
+  manifests: 'Applying the workload (Deployment and Service)',
+  ingress: 'Opening the HTTPS ingress',
+  pods_ready: 'Waiting for the pods to be ready',
+  tests: 'Running the tests',
+};
+
 export type DeploymentCommand =
   | {
       readonly type: 'RequestDeployment';
@@ -25,11 +37,9 @@ export type DeploymentCommand =
   | { readonly type: 'RejectDeployment'; readonly rejectedBy: string; readonly reason: string | null; readonly now: Date }
   /** The deadline timer's command: a no-op when it fires early or after an answer. */
   | { readonly type: 'ExpireDeployment'; readonly now: Date }
-  | { readonly type: 'StartStep'; readonly step: Step; readonly message: string; readonly now: Date }
   | { readonly type: 'ReportProgress'; readonly step: Step; readonly message: string; readonly now: Date }
   | { readonly type: 'CompleteStep'; readonly step: Step; readonly status: 'done' | 'skipped'; readonly detail: string; readonly now: Date }
   | { readonly type: 'FailDeployment'; readonly step: Step | null; readonly reason: string; readonly now: Date }
-  | { readonly type: 'SucceedDeployment'; readonly now: Date }
   /** The pods watch saw every pod of the lab ready. */
   | { readonly type: 'RecordPodsReady'; readonly namespace: string; readonly pods: number; readonly now: Date }
   /** The deadline timer's command: the pods had `timeoutSeconds` to be ready; a no-op when early or answered. */
@@ -40,6 +50,18 @@ export type DeploymentCommand =
 
 const conflict = (status: DeploymentStatus, detail: string): E.Either<DomainError, never> => E.left({ kind: 'conflict', state: status, detail: `${detail} (the deployment is ${status})` });
 const ok = (...events: DeploymentEvent[]): E.Either<DomainError, readonly DeploymentEvent[]> => E.right(events);
+/**
+ * What follows once `completed` are done, in the same append as what ended the last of them: the
+ * next step of the plan starts, or, after the last, the deployment succeeds (judged by `tests`,
+ * the results recorded in that append when there are some).
+ */
+const continuation = (state: Exclude<Deployment, { status: 'none' }>, completed: readonly Step[], at: string, tests: TestsResult | null = state.tests): DeploymentEvent => {
+  const next = nextStep(state.plan, completed);
+  return next
+    ? { type: 'DeploymentStepStarted', data: { step: next, message: STEP_MESSAGES[next], started_at: at } }
+    : { type: 'DeploymentSucceeded', data: { url: state.plan.url, all_passing: tests?.all_passing ?? false, succeeded_at: at } };
+};
+
 const executing = (state: Deployment): boolean => state.status === 'confirmed' || state.status === 'deploying' || state.status === 'testing';
 
 export const decideDeployment = (command: DeploymentCommand, state: Deployment): E.Either<DomainError, readonly DeploymentEvent[]> => {
@@ -58,35 +80,27 @@ export const decideDeployment = (command: DeploymentCommand, state: Deployment):
   switch (command.type) {
     case 'ConfirmDeployment':
       if (state.status !== 'awaiting_confirmation') return conflict(state.status, 'only a deployment awaiting confirmation can be confirmed');
-      return ok({ type: 'DeploymentConfirmed', data: { confirmed_by: command.confirmedBy, confirmed_at: at } });
+      return ok({ type: 'DeploymentConfirmed', data: { confirmed_by: command.confirmedBy, confirmed_at: at } }, continuation(state, [], at));
     case 'RejectDeployment':
       if (state.status !== 'awaiting_confirmation') return conflict(state.status, 'only a deployment awaiting confirmation can be rejected');
       return ok({ type: 'DeploymentRejected', data: { rejected_by: command.rejectedBy, reason: command.reason, rejected_at: at } });
     case 'ExpireDeployment':
       if (state.status !== 'awaiting_confirmation' || state.expiresAt === null || command.now.getTime() < Date.parse(state.expiresAt)) return ok();
       return ok({ type: 'DeploymentExpired', data: { expired_at: at } });
-    case 'StartStep': {
-      if (!executing(state)) return conflict(state.status, 'steps run only in a confirmed deployment');
-      if (state.running === command.step) return ok(); // started already: a retry after a crash
-      if (state.running !== null) return conflict(state.status, `step ${state.running} is still running`);
-      const next = nextStep(state.plan, state.completed);
-      if (next !== command.step) return conflict(state.status, `the next step is ${next ?? 'none'}, not ${command.step}`);
-      return ok({ type: 'DeploymentStepStarted', data: { step: command.step, message: command.message, started_at: at } });
-    }
     case 'ReportProgress':
       if (!executing(state) || state.running !== command.step) return conflict(state.status, `step ${command.step} is not running`);
       return ok({ type: 'DeploymentProgressed', data: { step: command.step, message: command.message, at } });
     case 'CompleteStep':
       if (state.completed.includes(command.step)) return ok();
       if (!executing(state) || state.running !== command.step) return conflict(state.status, `step ${command.step} is not running`);
-      return ok({ type: 'DeploymentStepCompleted', data: { step: command.step, status: command.status, detail: command.detail, finished_at: at } });
+      return ok({ type: 'DeploymentStepCompleted', data: { step: command.step, status: command.status, detail: command.detail, finished_at: at } }, continuation(state, [...state.completed, command.step], at));
     case 'FailDeployment':
       if (!executing(state)) return conflict(state.status, 'only a running deployment can fail');
       return ok({ type: 'DeploymentFailed', data: { step: command.step, reason: command.reason, failed_at: at } });
     case 'RecordPodsReady':
       if (state.completed.includes('pods_ready')) return ok(); // seen twice (a watch resumed): recorded once
       if (!executing(state) || state.running !== 'pods_ready') return conflict(state.status, 'step pods_ready is not running');
-      return ok({ type: 'PodsReady', data: { namespace: command.namespace, pods: command.pods, ready_at: at } });
+      return ok({ type: 'PodsReady', data: { namespace: command.namespace, pods: command.pods, ready_at: at } }, continuation(state, [...state.completed, 'pods_ready'], at));
     case 'TimeOutPods': {
       if (!executing(state) || state.running !== 'pods_ready' || state.runningSince === null) return ok();
       if (command.now.getTime() < Date.parse(state.runningSince) + command.timeoutSeconds * 1000) return ok();
@@ -97,16 +111,10 @@ export const decideDeployment = (command: DeploymentCommand, state: Deployment):
       if (command.runId === DEPLOY_RUN) {
         if (state.completed.includes('tests')) return ok(); // recorded already: a retry after a crash
         if (!executing(state) || state.running !== 'tests') return conflict(state.status, 'step tests is not running');
-        return ok(finished, { type: 'DeploymentStepCompleted', data: { step: 'tests', status: 'done', detail: command.detail, finished_at: at } });
+        return ok(finished, { type: 'DeploymentStepCompleted', data: { step: 'tests', status: 'done', detail: command.detail, finished_at: at } }, continuation(state, [...state.completed, 'tests'], at, command.tests));
       }
       if (state.rerun !== command.runId) return conflict(state.status, `no rerun ${command.runId} is waiting for its results`);
       return ok(finished);
-    }
-    case 'SucceedDeployment': {
-      if (!executing(state)) return conflict(state.status, 'only a running deployment can succeed');
-      const remaining = nextStep(state.plan, state.completed);
-      if (remaining !== undefined) return conflict(state.status, `step ${remaining} has not run`);
-      return ok({ type: 'DeploymentSucceeded', data: { url: state.plan.url, all_passing: state.tests?.all_passing ?? false, succeeded_at: at } });
     }
     case 'RequestTestsRerun':
       // The executor records the results (TestsFinished) with the run's id, which brings the deployment back to succeeded.

@@ -12,10 +12,11 @@ import { labObjects, type ApplyStep, type LabSettings } from '../labs/manifests.
 import { namespaceDecider } from '../labs/namespace.js';
 import { namespaceStream, type NamespaceEvent } from '../labs/namespace-events.js';
 import { signBundleUrl } from '../labs/signed-url.js';
-import { commandReaction, effectThenCommand, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
+import { effectThenCommand, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
 import { DEPLOY_RUN, deploymentDecider, type DeploymentCommand } from './decide.js';
+export { STEP_MESSAGES } from './decide.js';
 import { loadDeploymentContext, MissingContextError, type DeploymentContext } from './deployment-context.js';
-import { STEPS, type DeploymentEvent, type Step } from './events.js';
+import type { DeploymentEvent, Step } from './events.js';
 import { planDeployment } from './plan.js';
 import type { CommitFilesCache } from './commit-files-cache.js';
 import { notRun, resultOf, summaryOf } from '../testing/results.js';
@@ -30,26 +31,15 @@ export type ExecutionEffect =
 
 export { DEPLOY_RUN };
 
-/** What a person reads in Slack and on the progress stream as each step begins. */
-export const STEP_MESSAGES: Readonly<Record<Step, string>> = {
-  namespace: 'Creating the lab namespace',
-  rbac: 'Setting up the lab’s service account, role, quota and limits',
-  configmaps: 'Shipping the code in ConfigMaps',
-  pvcs: 'Preparing the volume for large files',
-  manifests: 'Applying the workload (Deployment and Service)',
-  ingress: 'Opening the HTTPS ingress',
-  pods_ready: 'Waiting for the pods to be ready',
-  tests: 'Running the tests',
-};
 
 const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
 
 /**
- * The deployment's execution, pure: a confirmation starts the first step, each started step asks
- * for its work, each finished step starts the next, and the last one ends the deployment. Every
- * outcome goes through the deployment's decider (its one write path). Waiting is not work: the
- * `pods_ready` step asks for nothing here; the pods watch records `PodsReady` (or the failure)
- * when it sees it, and the deadline timer fails the step at its timeout.
+ * The deployment's execution, pure: each started step asks for its work, whose outcome goes
+ * through the deployment's decider (its one write path); the decider starts the next step, or
+ * ends the deployment, in the same append as the outcome. Waiting is not work: the `pods_ready`
+ * step asks for nothing here; the pods watch records `PodsReady` (or the failure) when it sees
+ * it, and the deadline timer fails the step at its timeout.
  */
 export const deploymentExecutor: ProcessManager<ExecutionEffect> = {
   name: 'deployment-executor',
@@ -58,16 +48,8 @@ export const deploymentExecutor: ProcessManager<ExecutionEffect> = {
     if (!match) return [];
     const deploymentId = match[1]!;
     const event = stored.event as DeploymentEvent;
-    const now = new Date(stored.metadata.recorded_at);
-    const start = (step: Step) => commandReaction(`${stored.id}:start-${step}`, stored.stream, deploymentDecider, { type: 'StartStep', step, message: STEP_MESSAGES[step], now });
-    const after = (step: Step) => {
-      const next = STEPS[STEPS.indexOf(step) + 1];
-      return next ? start(next) : commandReaction(`${stored.id}:succeed`, stored.stream, deploymentDecider, { type: 'SucceedDeployment', now });
-    };
     const work = (effect: ExecutionEffect) => effectThenCommand(`${stored.id}:run`, stored.stream, deploymentDecider, effect);
     switch (event.type) {
-      case 'DeploymentConfirmed':
-        return [start(STEPS[0])];
       case 'DeploymentStepStarted': {
         const step = event.data.step;
         if (step === 'pods_ready') return [];
@@ -75,13 +57,10 @@ export const deploymentExecutor: ProcessManager<ExecutionEffect> = {
       }
       case 'TestsRerunRequested':
         return [effectThenCommand(`${stored.id}:rerun`, stored.stream, deploymentDecider, { kind: 'run-tests', deploymentId, runId: event.data.run_id })];
-      case 'DeploymentStepCompleted': {
-        const recordNamespace: Reaction<ExecutionEffect>[] =
-          event.data.step === 'namespace' && event.data.status === 'done' ? [{ type: 'effect', key: `${stored.id}:namespace`, stream: stored.stream, effect: { kind: 'record-namespace', deploymentId }, rerunnable: true }] : [];
-        return [after(event.data.step), ...recordNamespace];
-      }
-      case 'PodsReady':
-        return [after('pods_ready')];
+      case 'DeploymentStepCompleted':
+        return event.data.step === 'namespace' && event.data.status === 'done'
+          ? [{ type: 'effect', key: `${stored.id}:namespace`, stream: stored.stream, effect: { kind: 'record-namespace', deploymentId }, rerunnable: true }]
+          : [];
       default:
         return [];
     }

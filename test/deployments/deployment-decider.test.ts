@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as E from 'fp-ts/lib/Either.js';
 import { foldEvents } from '../../src/commands/decider.js';
-import { deploymentDecider, type DeploymentCommand } from '../../src/deployments/decide.js';
+import { deploymentDecider, STEP_MESSAGES, type DeploymentCommand } from '../../src/deployments/decide.js';
 import { STEPS, type DeploymentEvent, type Step } from '../../src/deployments/events.js';
 import { samplePlan } from '../support/deployment-plan.js';
 import { deciderSpec } from '../support/decider-spec.js';
@@ -16,7 +16,7 @@ const plan = samplePlan;
 const requested: DeploymentEvent = { type: 'DeploymentRequested', data: { deployment_id: 'd-1', session_id: 's-1', branch: 'builder/platform-billing', repo: 'api', commit: 'abc', plan, requested_at: at } };
 const confirmation: DeploymentEvent = { type: 'ConfirmationRequested', data: { expires_at: '2030-01-01T10:15:00.000Z' } };
 const confirmed: DeploymentEvent = { type: 'DeploymentConfirmed', data: { confirmed_by: 'ann', confirmed_at: at } };
-const started = (step: Step): DeploymentEvent => ({ type: 'DeploymentStepStarted', data: { step, message: `running ${step}`, started_at: at } });
+const started = (step: Step): DeploymentEvent => ({ type: 'DeploymentStepStarted', data: { step, message: STEP_MESSAGES[step], started_at: at } });
 const completed = (step: Step, status: 'done' | 'skipped' = 'done'): DeploymentEvent => ({ type: 'DeploymentStepCompleted', data: { step, status, detail: `${step} ${status}`, finished_at: at } });
 const failed = (step: Step | null): DeploymentEvent => ({ type: 'DeploymentFailed', data: { step, reason: 'pods crashed', failed_at: at } });
 const allButTests = STEPS.filter((step) => step !== 'tests').flatMap((step) => [started(step), completed(step)]);
@@ -42,11 +42,9 @@ const commands: Record<string, DeploymentCommand> = {
   ConfirmDeployment: { type: 'ConfirmDeployment', confirmedBy: 'ann', now },
   RejectDeployment: { type: 'RejectDeployment', rejectedBy: 'ann', reason: 'not now', now },
   ExpireDeployment: { type: 'ExpireDeployment', now: later },
-  StartStep: { type: 'StartStep', step: 'namespace', message: 'running namespace', now },
   ReportProgress: { type: 'ReportProgress', step: 'namespace', message: 'pod app-1 is Pending', now },
   CompleteStep: { type: 'CompleteStep', step: 'namespace', status: 'done', detail: 'namespace done', now },
   FailDeployment: { type: 'FailDeployment', step: 'namespace', reason: 'pods crashed', now },
-  SucceedDeployment: { type: 'SucceedDeployment', now },
 };
 
 type Outcome = DeploymentEvent[] | 'empty' | 'conflict' | 'not_found';
@@ -55,17 +53,16 @@ const only = (status: string, events: DeploymentEvent[] | 'empty', otherwise: 'c
 
 const EXPECTED: Record<string, Record<string, Outcome>> = {
   RequestDeployment: { ...Object.fromEntries(Object.keys(HISTORIES).map((name) => [name, 'conflict' as const])), none: [requested, confirmation] },
-  ConfirmDeployment: only('awaiting_confirmation', [confirmed]),
+  // The first step starts with the confirmation, in the same append.
+  ConfirmDeployment: only('awaiting_confirmation', [confirmed, started('namespace')]),
   RejectDeployment: only('awaiting_confirmation', [{ type: 'DeploymentRejected', data: { rejected_by: 'ann', reason: 'not now', rejected_at: at } }]),
   // The timer's command changes nothing where there is nothing to expire.
   ExpireDeployment: only('awaiting_confirmation', [{ type: 'DeploymentExpired', data: { expired_at: later.toISOString() } }], 'empty'),
-  StartStep: { ...only('confirmed', [started('namespace')]), deploying: 'empty' },
   // News only from the step under way.
   ReportProgress: only('deploying', [{ type: 'DeploymentProgressed', data: { step: 'namespace', message: 'pod app-1 is Pending', at } }]),
-  CompleteStep: { ...only('deploying', [completed('namespace')]), testing: 'empty', succeeded: 'empty' },
+  // A completed step starts the next in the same append.
+  CompleteStep: { ...only('deploying', [completed('namespace'), started('rbac')]), testing: 'empty', succeeded: 'empty' },
   FailDeployment: { ...only('confirmed', [failed('namespace')]), deploying: [failed('namespace')], testing: [failed('namespace')] },
-  // No history here has run every step; the test below succeeds one that has.
-  SucceedDeployment: only('-', 'empty'),
 };
 
 for (const [name, command] of Object.entries(commands)) {
@@ -84,13 +81,16 @@ for (const [name, command] of Object.entries(commands)) {
   }
 }
 
-test('steps run in the plan’s order, one at a time; after the last, the deployment succeeds with the plan’s URL', (t) => {
-  spec.given(HISTORIES['confirmed']!).when({ type: 'StartStep', step: 'rbac', message: 'x', now }).thenFails(t, { kind: 'conflict', state: 'confirmed', detail: 'the next step is namespace, not rbac (the deployment is confirmed)' });
-  spec.given(HISTORIES['deploying']!).when({ type: 'StartStep', step: 'rbac', message: 'x', now }).thenFails(t, { kind: 'conflict', state: 'deploying', detail: 'step namespace is still running (the deployment is deploying)' });
-  spec.given([...HISTORIES['deploying']!, completed('namespace')]).when({ type: 'StartStep', step: 'rbac', message: 'running rbac', now }).then(t, [started('rbac')]);
-  const allDone = [...HISTORIES['testing']!, completed('tests', 'skipped')];
-  spec.given(allDone).when({ type: 'SucceedDeployment', now }).then(t, [{ type: 'DeploymentSucceeded', data: { url: plan.url, all_passing: false, succeeded_at: at } }]);
-  spec.given(HISTORIES['testing']!).when({ type: 'SucceedDeployment', now }).thenFails(t, { kind: 'conflict', state: 'testing', detail: 'step tests has not run (the deployment is testing)' });
+test('each step’s end starts the next of the plan in the same append; the last one’s end succeeds the deployment with the plan’s URL', (t) => {
+  spec.given([...HISTORIES['deploying']!, completed('namespace'), started('rbac')]).when({ type: 'CompleteStep', step: 'rbac', status: 'done', detail: 'rbac done', now }).then(t, [completed('rbac'), started('configmaps')]);
+  spec.given([...HISTORIES['deploying']!]).when({ type: 'CompleteStep', step: 'rbac', status: 'done', detail: 'x', now }).thenFails(t, { kind: 'conflict', state: 'deploying', detail: 'step rbac is not running (the deployment is deploying)' });
+  const lastPlanned = { ...plan, steps: ['namespace'] as Step[] };
+  const oneStep = [{ ...requested, data: { ...requested.data, plan: lastPlanned } } as DeploymentEvent, confirmation, confirmed, started('namespace')];
+  spec.given(oneStep).when({ type: 'CompleteStep', step: 'namespace', status: 'skipped', detail: 'namespace skipped', now }).then(t, [
+    completed('namespace', 'skipped'),
+    { type: 'DeploymentSucceeded', data: { url: plan.url, all_passing: false, succeeded_at: at } },
+  ]);
+  t.is(foldEvents(deploymentDecider, [...HISTORIES['awaiting_confirmation']!, confirmed, started('namespace')]).status, 'deploying', 'confirmed and deploying at once');
 });
 
 test('two confirms: the second is refused, so exactly one execution starts', (t) => {
@@ -111,9 +111,10 @@ const podsReady: DeploymentEvent = { type: 'PodsReady', data: { namespace: plan.
 
 test('RecordPodsReady: at the pods_ready step, PodsReady completes it (once); anywhere else a conflict', (t) => {
   const command: DeploymentCommand = { type: 'RecordPodsReady', namespace: plan.namespace, pods: 2, now };
-  spec.given(atPods).when(command).then(t, [podsReady]);
+  spec.given(atPods).when(command).then(t, [podsReady, started('tests')]);
   spec.given([...atPods, podsReady]).when(command).then(t, []);
   t.like(foldEvents(deploymentDecider, [...atPods, podsReady]), { status: 'deploying', running: null, completed: [...STEPS.slice(0, 6), 'pods_ready'] });
+  t.like(foldEvents(deploymentDecider, [...atPods, podsReady, started('tests')]), { status: 'testing', running: 'tests' });
   spec.given(HISTORIES['testing']!).when(command).then(t, []); // long done: the watch's late word is no news
   for (const name of ['confirmed', 'deploying', 'failed']) {
     const result = deploymentDecider.decide(command, foldEvents(deploymentDecider, HISTORIES[name]!));
@@ -140,6 +141,13 @@ test('RecordTestsFinished: the deployment’s own run records the results and en
   spec.given(HISTORIES['testing']!).when(own).then(t, [
     { type: 'TestsFinished', data: { run_id: 'deploy', tests, artifacts: { unit: '/a/unit.log' }, finished_at: at } },
     { type: 'DeploymentStepCompleted', data: { step: 'tests', status: 'done', detail: 'unit 1/1', finished_at: at } },
+    { type: 'DeploymentSucceeded', data: { url: plan.url, all_passing: false, succeeded_at: at } },
+  ]);
+  const passing = { ...tests, all_passing: true } as typeof tests;
+  spec.given(HISTORIES['testing']!).when({ ...own, tests: passing }).then(t, [
+    { type: 'TestsFinished', data: { run_id: 'deploy', tests: passing, artifacts: { unit: '/a/unit.log' }, finished_at: at } },
+    { type: 'DeploymentStepCompleted', data: { step: 'tests', status: 'done', detail: 'unit 1/1', finished_at: at } },
+    { type: 'DeploymentSucceeded', data: { url: plan.url, all_passing: true, succeeded_at: at } },
   ]);
   spec.given(HISTORIES['succeeded']!).when(own).then(t, []);
   const rerunAsked: DeploymentEvent = { type: 'TestsRerunRequested', data: { run_id: 'r-1', requested_by: 'ann', requested_at: at } };

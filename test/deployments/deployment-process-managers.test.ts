@@ -13,15 +13,12 @@ const on = (stream: string, event: DeploymentEvent | NamespaceEvent) => storedEv
 const at = '2030-01-01T00:00:00.000Z';
 const started = (step: Step): DeploymentEvent => ({ type: 'DeploymentStepStarted', data: { step, message: STEP_MESSAGES[step], started_at: at } });
 const completed = (step: Step): DeploymentEvent => ({ type: 'DeploymentStepCompleted', data: { step, status: 'done', detail: 'ok', finished_at: at } });
-const commandOf = (reaction: unknown) => (reaction as { command: unknown }).command;
 
-test('executor: a confirmation starts the first step; a started step asks for its work; a completed step starts the next', (t) => {
-  const [first] = deploymentExecutor.react(on('deployment-d1', { type: 'DeploymentConfirmed', data: { confirmed_by: 'ann', confirmed_at: at } }));
-  t.like(first, { type: 'command', stream: 'deployment-d1', decider: deploymentDecider });
-  t.deepEqual(commandOf(first), { type: 'StartStep', step: 'namespace', message: 'Creating the lab namespace', now: new Date(at) });
+test('executor: a started step asks for its work; what starts the next step is the decider, with the outcome', (t) => {
   t.like(deploymentExecutor.react(on('deployment-d1', started('pvcs'))), [{ type: 'effect', stream: 'deployment-d1', effect: { kind: 'run-step', deploymentId: 'd1', step: 'pvcs' } }]);
-  t.like(commandOf(deploymentExecutor.react(on('deployment-d1', completed('ingress')))[0]), { type: 'StartStep', step: 'pods_ready' });
-  t.deepEqual(commandOf(deploymentExecutor.react(on('deployment-d1', completed('tests')))[0]), { type: 'SucceedDeployment', now: new Date(at) });
+  t.deepEqual(deploymentExecutor.react(on('deployment-d1', { type: 'DeploymentConfirmed', data: { confirmed_by: 'ann', confirmed_at: at } })), [], 'the confirmation’s append started the first step');
+  t.deepEqual(deploymentExecutor.react(on('deployment-d1', completed('ingress'))), [], 'the completion’s append started the next');
+  t.deepEqual(deploymentExecutor.react(on('deployment-d1', completed('tests'))), []);
 });
 
 test('executor: nothing to do about plans, answers that end a deployment, progress or other streams', (t) => {
@@ -60,17 +57,17 @@ test('tests reach the lab at its ingress URL, or where deployment.test_url says'
   t.is(testTargetOf('http://{project}.internal:8080/{project}', lab), 'http://billing.internal:8080/billing');
 });
 
-test('executor: every outcome of a step’s work goes through the deployment decider; pods_ready asks the executor for nothing; PodsReady starts the tests', (t) => {
+test('executor: every outcome of a step’s work goes through the deployment decider; pods_ready asks the executor for nothing', (t) => {
   const [work] = deploymentExecutor.react(on('deployment-d1', started('manifests')));
   t.like(work, { type: 'effect', stream: 'deployment-d1', decider: deploymentDecider, effect: { kind: 'run-step', step: 'manifests' } });
   t.like(deploymentExecutor.react(on('deployment-d1', started('tests'))), [{ type: 'effect', decider: deploymentDecider, effect: { kind: 'run-tests', deploymentId: 'd1', runId: 'deploy' } }]);
   t.deepEqual(deploymentExecutor.react(on('deployment-d1', started('pods_ready'))), [], 'waiting is not work: the pods watch records what it sees');
-  t.like(commandOf(deploymentExecutor.react(on('deployment-d1', { type: 'PodsReady', data: { namespace: 'billing-lab', pods: 2, ready_at: at } }))[0]), { type: 'StartStep', step: 'tests' });
+  t.deepEqual(deploymentExecutor.react(on('deployment-d1', { type: 'PodsReady', data: { namespace: 'billing-lab', pods: 2, ready_at: at } })), [], 'its append started the tests');
   t.like(deploymentExecutor.react(on('deployment-d1', { type: 'TestsRerunRequested', data: { run_id: 'r-1', requested_by: 'ann', requested_at: at } })), [
     { type: 'effect', decider: deploymentDecider, effect: { kind: 'run-tests', runId: 'r-1' } },
   ]);
   // The namespace's own record is another aggregate: a reaction of its own, after the step.
   const afterNamespace = deploymentExecutor.react(on('deployment-d1', completed('namespace')));
-  t.like(afterNamespace, [{ type: 'command' }, { type: 'effect', effect: { kind: 'record-namespace', deploymentId: 'd1' } }]);
-  t.is((afterNamespace[1] as { decider?: unknown }).decider, undefined);
+  t.like(afterNamespace, [{ type: 'effect', effect: { kind: 'record-namespace', deploymentId: 'd1' } }]);
+  t.is((afterNamespace[0] as { decider?: unknown }).decider, undefined);
 });
