@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { DeploymentView } from '../../projections/deployment-view.js';
 import type { SessionView } from '../../projections/session-view.js';
 import { commitFiles } from '../support/lab-session.js';
+import { connectSse } from '../support/sse-client.js';
 import { makeRepo } from '../support/test-gateway.js';
 import { startBenchGatewayProcess, type BenchGatewayProcess } from './bench-gateway-process.js';
 import type { Figure } from './eventstore.js';
@@ -89,34 +90,20 @@ const measure = async (gateway: BenchGatewayProcess): Promise<Figure[]> => {
   const plan = (view: SessionView) => api<DeploymentView>('POST', '/api/deployments', { session_id: view.session_id });
   const deploymentState = (id: string) => api<DeploymentView>('GET', `/api/deployments/${id}`);
   /**
-   * The deployments' ends, seen by one poller reading the list: twenty pollers reading one
-   * deployment each would be most of the load on the machine the gateway runs on.
+   * Confirms and follows the deployment's progress stream to its `complete`, as the Slack
+   * backend does: the time from the confirmation to `succeeded`. (A poller of the list would
+   * cost the gateway more with every deployment the bench has made.)
    */
-  const waiting = new Map<string, (view: DeploymentView) => void>();
-  let polling: Promise<void> | undefined;
-  const poll = async (): Promise<void> => {
-    while (waiting.size > 0) {
-      const { items } = await api<{ items: DeploymentView[] }>('GET', '/api/deployments?limit=500');
-      for (const view of items) {
-        const done = waiting.get(view.deployment_id);
-        if (done && (view.status === 'succeeded' || view.status === 'failed')) {
-          waiting.delete(view.deployment_id);
-          done(view);
-        }
-      }
-      await sleep(50);
-    }
-    polling = undefined;
-  };
-  /** Confirms and waits for the end; the time from the confirmation to `succeeded`. */
   const deploy = async (planned: DeploymentView): Promise<number> => {
+    const progress = await connectSse(`${gateway.url}/api/deployments/${planned.deployment_id}/progress`, TOKEN);
     const started = performance.now();
-    const ended = new Promise<DeploymentView>((resolve) => waiting.set(planned.deployment_id, resolve));
     await api('POST', `/api/deployments/${planned.deployment_id}/confirm`, {});
-    polling ??= poll();
-    const view = await ended;
-    if (view.status !== 'succeeded') throw new Error(`deployment ${planned.deployment_id} failed: ${view.error}`);
-    return performance.now() - started;
+    await progress.ended;
+    const elapsed = performance.now() - started;
+    const complete = progress.frames.find((frame) => frame.event === 'complete');
+    const outcome = complete?.data === undefined ? undefined : (JSON.parse(complete.data) as { status: string; error?: string });
+    if (outcome?.status !== 'succeeded') throw new Error(`deployment ${planned.deployment_id} did not succeed: ${JSON.stringify(outcome)}`);
+    return elapsed;
   };
   /** Confirms a stuck lab's deployment and waits until it is at pods_ready. */
   const stick = async (planned: DeploymentView): Promise<void> => {
