@@ -37,6 +37,8 @@ export type DeploymentCommand =
   | { readonly type: 'RejectDeployment'; readonly rejectedBy: string; readonly reason: string | null; readonly now: Date }
   /** The deadline timer's command: a no-op when it fires early or after an answer. */
   | { readonly type: 'ExpireDeployment'; readonly now: Date }
+  /** The executor's, once a deployment is confirmed (later steps start with the end of the one before). */
+  | { readonly type: 'StartStep'; readonly step: Step; readonly now: Date }
   | { readonly type: 'ReportProgress'; readonly step: Step; readonly message: string; readonly now: Date }
   | { readonly type: 'CompleteStep'; readonly step: Step; readonly status: 'done' | 'skipped'; readonly detail: string; readonly now: Date }
   | { readonly type: 'FailDeployment'; readonly step: Step | null; readonly reason: string; readonly now: Date }
@@ -80,13 +82,22 @@ export const decideDeployment = (command: DeploymentCommand, state: Deployment):
   switch (command.type) {
     case 'ConfirmDeployment':
       if (state.status !== 'awaiting_confirmation') return conflict(state.status, 'only a deployment awaiting confirmation can be confirmed');
-      return ok({ type: 'DeploymentConfirmed', data: { confirmed_by: command.confirmedBy, confirmed_at: at } }, continuation(state, [], at));
+      // The first step starts in an append of its own: `confirmed` is a status a person sees.
+      return ok({ type: 'DeploymentConfirmed', data: { confirmed_by: command.confirmedBy, confirmed_at: at } });
     case 'RejectDeployment':
       if (state.status !== 'awaiting_confirmation') return conflict(state.status, 'only a deployment awaiting confirmation can be rejected');
       return ok({ type: 'DeploymentRejected', data: { rejected_by: command.rejectedBy, reason: command.reason, rejected_at: at } });
     case 'ExpireDeployment':
       if (state.status !== 'awaiting_confirmation' || state.expiresAt === null || command.now.getTime() < Date.parse(state.expiresAt)) return ok();
       return ok({ type: 'DeploymentExpired', data: { expired_at: at } });
+    case 'StartStep': {
+      if (!executing(state)) return conflict(state.status, 'steps run only in a confirmed deployment');
+      if (state.running === command.step) return ok(); // started already: a retry after a crash
+      if (state.running !== null) return conflict(state.status, `step ${state.running} is still running`);
+      const next = nextStep(state.plan, state.completed);
+      if (next !== command.step) return conflict(state.status, `the next step is ${next ?? 'none'}, not ${command.step}`);
+      return ok({ type: 'DeploymentStepStarted', data: { step: command.step, message: STEP_MESSAGES[command.step], started_at: at } });
+    }
     case 'ReportProgress':
       if (!executing(state) || state.running !== command.step) return conflict(state.status, `step ${command.step} is not running`);
       return ok({ type: 'DeploymentProgressed', data: { step: command.step, message: command.message, at } });

@@ -12,11 +12,11 @@ import { labObjects, type ApplyStep, type LabSettings } from '../labs/manifests.
 import { namespaceDecider } from '../labs/namespace.js';
 import { namespaceStream, type NamespaceEvent } from '../labs/namespace-events.js';
 import { signBundleUrl } from '../labs/signed-url.js';
-import { effectThenCommand, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
+import { commandReaction, effectThenCommand, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
 import { DEPLOY_RUN, deploymentDecider, type DeploymentCommand } from './decide.js';
 export { STEP_MESSAGES } from './decide.js';
 import { loadDeploymentContext, MissingContextError, type DeploymentContext } from './deployment-context.js';
-import type { DeploymentEvent, Step } from './events.js';
+import { STEPS, type DeploymentEvent, type Step } from './events.js';
 import { planDeployment } from './plan.js';
 import type { CommitFilesCache } from './commit-files-cache.js';
 import { notRun, resultOf, summaryOf } from '../testing/results.js';
@@ -35,9 +35,9 @@ export { DEPLOY_RUN };
 const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
 
 /**
- * The deployment's execution, pure: each started step asks for its work, whose outcome goes
- * through the deployment's decider (its one write path); the decider starts the next step, or
- * ends the deployment, in the same append as the outcome. Waiting is not work: the `pods_ready`
+ * The deployment's execution, pure: a confirmation starts the first step; each started step asks
+ * for its work, whose outcome goes through the deployment's decider (its one write path); the
+ * decider starts the next step, or ends the deployment, in the same append as the outcome. Waiting is not work: the `pods_ready`
  * step asks for nothing here; the pods watch records `PodsReady` (or the failure) when it sees
  * it, and the deadline timer fails the step at its timeout.
  */
@@ -50,6 +50,8 @@ export const deploymentExecutor: ProcessManager<ExecutionEffect> = {
     const event = stored.event as DeploymentEvent;
     const work = (effect: ExecutionEffect) => effectThenCommand(`${stored.id}:run`, stored.stream, deploymentDecider, effect);
     switch (event.type) {
+      case 'DeploymentConfirmed':
+        return [commandReaction(`${stored.id}:start`, stored.stream, deploymentDecider, { type: 'StartStep', step: STEPS[0], now: new Date(stored.metadata.recorded_at) })];
       case 'DeploymentStepStarted': {
         const step = event.data.step;
         if (step === 'pods_ready') return [];

@@ -42,6 +42,7 @@ const commands: Record<string, DeploymentCommand> = {
   ConfirmDeployment: { type: 'ConfirmDeployment', confirmedBy: 'ann', now },
   RejectDeployment: { type: 'RejectDeployment', rejectedBy: 'ann', reason: 'not now', now },
   ExpireDeployment: { type: 'ExpireDeployment', now: later },
+  StartStep: { type: 'StartStep', step: 'namespace', now },
   ReportProgress: { type: 'ReportProgress', step: 'namespace', message: 'pod app-1 is Pending', now },
   CompleteStep: { type: 'CompleteStep', step: 'namespace', status: 'done', detail: 'namespace done', now },
   FailDeployment: { type: 'FailDeployment', step: 'namespace', reason: 'pods crashed', now },
@@ -53,11 +54,12 @@ const only = (status: string, events: DeploymentEvent[] | 'empty', otherwise: 'c
 
 const EXPECTED: Record<string, Record<string, Outcome>> = {
   RequestDeployment: { ...Object.fromEntries(Object.keys(HISTORIES).map((name) => [name, 'conflict' as const])), none: [requested, confirmation] },
-  // The first step starts with the confirmation, in the same append.
-  ConfirmDeployment: only('awaiting_confirmation', [confirmed, started('namespace')]),
+  ConfirmDeployment: only('awaiting_confirmation', [confirmed]),
   RejectDeployment: only('awaiting_confirmation', [{ type: 'DeploymentRejected', data: { rejected_by: 'ann', reason: 'not now', rejected_at: at } }]),
   // The timer's command changes nothing where there is nothing to expire.
   ExpireDeployment: only('awaiting_confirmation', [{ type: 'DeploymentExpired', data: { expired_at: later.toISOString() } }], 'empty'),
+  // Issued once a deployment is confirmed; a repeat after a crash changes nothing.
+  StartStep: { ...only('confirmed', [started('namespace')]), deploying: 'empty' },
   // News only from the step under way.
   ReportProgress: only('deploying', [{ type: 'DeploymentProgressed', data: { step: 'namespace', message: 'pod app-1 is Pending', at } }]),
   // A completed step starts the next in the same append.
@@ -90,7 +92,8 @@ test('each step’s end starts the next of the plan in the same append; the last
     completed('namespace', 'skipped'),
     { type: 'DeploymentSucceeded', data: { url: plan.url, all_passing: false, succeeded_at: at } },
   ]);
-  t.is(foldEvents(deploymentDecider, [...HISTORIES['awaiting_confirmation']!, confirmed, started('namespace')]).status, 'deploying', 'confirmed and deploying at once');
+  spec.given(HISTORIES['confirmed']!).when({ type: 'StartStep', step: 'rbac', now }).thenFails(t, { kind: 'conflict', state: 'confirmed', detail: 'the next step is namespace, not rbac (the deployment is confirmed)' });
+  spec.given(HISTORIES['deploying']!).when({ type: 'StartStep', step: 'rbac', now }).thenFails(t, { kind: 'conflict', state: 'deploying', detail: 'step namespace is still running (the deployment is deploying)' });
 });
 
 test('two confirms: the second is refused, so exactly one execution starts', (t) => {

@@ -14,9 +14,11 @@ const at = '2030-01-01T00:00:00.000Z';
 const started = (step: Step): DeploymentEvent => ({ type: 'DeploymentStepStarted', data: { step, message: STEP_MESSAGES[step], started_at: at } });
 const completed = (step: Step): DeploymentEvent => ({ type: 'DeploymentStepCompleted', data: { step, status: 'done', detail: 'ok', finished_at: at } });
 
-test('executor: a started step asks for its work; what starts the next step is the decider, with the outcome', (t) => {
+test('executor: a confirmation starts the first step; a started step asks for its work; what starts each next step is the decider, with the outcome', (t) => {
   t.like(deploymentExecutor.react(on('deployment-d1', started('pvcs'))), [{ type: 'effect', stream: 'deployment-d1', effect: { kind: 'run-step', deploymentId: 'd1', step: 'pvcs' } }]);
-  t.deepEqual(deploymentExecutor.react(on('deployment-d1', { type: 'DeploymentConfirmed', data: { confirmed_by: 'ann', confirmed_at: at } })), [], 'the confirmation’s append started the first step');
+  const [first] = deploymentExecutor.react(on('deployment-d1', { type: 'DeploymentConfirmed', data: { confirmed_by: 'ann', confirmed_at: at } }));
+  t.like(first, { type: 'command', stream: 'deployment-d1', decider: deploymentDecider });
+  t.deepEqual((first as { command: unknown }).command, { type: 'StartStep', step: 'namespace', now: new Date(at) }, 'a confirmation starts the first step');
   t.deepEqual(deploymentExecutor.react(on('deployment-d1', completed('ingress'))), [], 'the completion’s append started the next');
   t.deepEqual(deploymentExecutor.react(on('deployment-d1', completed('tests'))), []);
 });
