@@ -4,30 +4,33 @@
  * next event. A value that arrives after the abort is dropped (not processed); the caller still
  * stops the subscription itself to release it.
  *
- * Each wait races the read against its own abort promise, whose listener is removed after the
- * race: one long-lived abort promise would keep a reaction (and the value it delivered) for every
- * event ever read, for the life of the subscription.
+ * One abort listener serves the whole loop, and each wait is a promise of its own that either the
+ * read or the abort settles: nothing long-lived keeps a reaction (or the value it delivered) for
+ * every event ever read, and an event costs no listener added and removed, which every subscriber
+ * of every event would pay.
  */
 export async function* untilAborted<T>(iterable: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   const iterator = iterable[Symbol.asyncIterator]();
-  for (;;) {
-    // Aborted while the caller held the last value: its abort event has fired already.
-    if (signal.aborted) return;
-    const next = iterator.next();
-    // Once abandoned, a late failure of the pending read must not become an unhandled rejection.
-    next.catch(() => undefined);
-    let onAbort!: () => void;
-    const aborted = new Promise<'aborted'>((resolve) => {
-      onAbort = () => resolve('aborted');
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    let result: IteratorResult<T> | 'aborted';
-    try {
-      result = await Promise.race([next, aborted]);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
+  let interrupt: (() => void) | undefined;
+  const onAbort = () => interrupt?.();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      // Aborted while the caller held the last value: its abort event has fired already.
+      if (signal.aborted) return;
+      const next = iterator.next();
+      // Once abandoned, a late failure of the pending read must not become an unhandled rejection.
+      next.catch(() => undefined);
+      const result = await new Promise<IteratorResult<T> | 'aborted'>((resolve, reject) => {
+        interrupt = () => resolve('aborted');
+        if (signal.aborted) resolve('aborted'); // by the read itself, before there was anything to interrupt
+        next.then(resolve, reject);
+      });
+      interrupt = undefined;
+      if (result === 'aborted' || result.done) return;
+      yield result.value;
     }
-    if (result === 'aborted' || result.done) return;
-    yield result.value;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
