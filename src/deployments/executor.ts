@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
+import { foldEvents } from '../commands/decider.js';
 import { handleCommand } from '../commands/handle-command.js';
 import type { EventLog } from '../events/event-log.js';
 import type { CommandContext } from '../events/metadata.js';
@@ -14,7 +15,6 @@ import { namespaceStream, type NamespaceEvent } from '../labs/namespace-events.j
 import { signBundleUrl } from '../labs/signed-url.js';
 import { commandReaction, effectThenCommand, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
 import { DEPLOY_RUN, deploymentDecider, type DeploymentCommand } from './decide.js';
-export { STEP_MESSAGES } from './decide.js';
 import { loadDeploymentContext, MissingContextError, type DeploymentContext } from './deployment-context.js';
 import { STEPS, type DeploymentEvent, type Step } from './events.js';
 import { planDeployment } from './plan.js';
@@ -163,7 +163,7 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
   /** A lab whose deletion is under way cannot be deployed into until it is gone. */
   const refuseNamespaceBeingDeleted = async (namespace: string): Promise<void> => {
     const history = await options.eventLog.readStream<NamespaceEvent>(namespaceStream(namespace));
-    const state = history.reduce((current, stored) => namespaceDecider.evolve(current, stored.event), namespaceDecider.initialState());
+    const state = foldEvents(namespaceDecider, history.map((stored) => stored.event));
     if (state.status === 'deleting') throw new StepFailure(`namespace ${namespace} is being deleted; deploy again once it is gone`);
   };
 

@@ -1,7 +1,7 @@
 import test from 'ava';
-import { deploymentDecider } from '../../src/deployments/decide.js';
+import { deploymentDecider, STEP_MESSAGES } from '../../src/deployments/decide.js';
 import type { DeploymentEvent, Step } from '../../src/deployments/events.js';
-import { deploymentExecutor, STEP_MESSAGES, testTargetOf } from '../../src/deployments/executor.js';
+import { deploymentExecutor, testTargetOf } from '../../src/deployments/executor.js';
 import { deploymentNews } from '../../src/deployments/session-news.js';
 import { namespaceKeeper } from '../../src/labs/namespace-keeper.js';
 import type { NamespaceEvent } from '../../src/labs/namespace-events.js';
