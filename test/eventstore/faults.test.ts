@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LOG_FILE, openEmbeddedEventStore, type EmbeddedEventStoreOptions } from '../../src/eventstore/embedded/index.js';
+import { INLINE_PAUSE_MS, LOG_FILE, openEmbeddedEventStore, type EmbeddedEventStoreOptions } from '../../src/eventstore/embedded/index.js';
 import { EventStoreUnavailableError, type EventStore, type EventToAppend, type RecordedEvent } from '../../src/eventstore/port.js';
 import { FaultPlan, type WriteFault } from '../support/faulty-log-file.js';
 
@@ -62,43 +62,6 @@ const batchBytes = async (h: Harness, stream: string): Promise<number> => {
   return (await logSize(h.dataDir)) - before;
 };
 
-test('a write cut short at any offset is finished: the batch is acknowledged whole', async (t) => {
-  const h = await harness(t);
-  const bytes = await batchBytes(h, 'short');
-  const acknowledged = ids(await h.store.readAll());
-  // (A write of a regular file that reports 0 bytes and no error does not happen; the store
-  // refuses it rather than loop.)
-  for (let cut = 1; cut < bytes; cut++) {
-    h.plan.failNextWrite({ kind: 'short', bytes: cut });
-    const events = [0, 1, 2].map((n) => fixed('short', n));
-    await h.store.appendToStream('short', events);
-    acknowledged.push(...events.map((event) => event.id));
-  }
-  t.is(h.plan.pendingWriteFaults, 0);
-  await holdsExactly(t, h, acknowledged, `${bytes} short writes`);
-});
-
-test('a full disk at any offset of a batch: nothing acknowledged, nothing left, and the next write succeeds without a reopen', async (t) => {
-  const h = await harness(t);
-  const bytes = await batchBytes(h, 'full');
-  const acknowledged = ids(await h.store.readAll());
-  for (let cut = 0; cut < bytes; cut++) {
-    const sizeBefore = await logSize(h.dataDir);
-    // What a filling disk does: the write lands part of the batch and reports it; the rest fails.
-    if (cut > 0) h.plan.failNextWrite({ kind: 'short', bytes: cut });
-    h.plan.failNextWrite({ kind: 'error', code: 'ENOSPC', afterBytes: 0 });
-    const refused = [0, 1, 2].map((n) => fixed('full', n));
-    const error = await t.throwsAsync(() => h.store.appendToStream('full', refused), { instanceOf: EventStoreUnavailableError });
-    t.regex(error?.message ?? '', /ENOSPC/);
-    t.is(await logSize(h.dataDir), sizeBefore, `cut at ${cut}: the partial batch is gone from the file`);
-    t.deepEqual(ids(await h.store.readAll()), acknowledged, `cut at ${cut}: nothing refused is read`);
-    const next = [fixed('full', 9)];
-    await h.store.appendToStream('full', next);
-    acknowledged.push(next[0]!.id);
-  }
-  await holdsExactly(t, h, acknowledged, `${bytes} full-disk cuts`);
-});
-
 const writeFaults: readonly { readonly name: string; readonly fault: (bytes: number) => WriteFault }[] = [
   { name: 'ENOSPC on write before any byte', fault: () => ({ kind: 'error', code: 'ENOSPC', afterBytes: 0 }) },
   { name: 'ENOSPC on write in the middle', fault: (bytes) => ({ kind: 'error', code: 'ENOSPC', afterBytes: Math.floor(bytes / 2) }) },
@@ -108,23 +71,79 @@ const writeFaults: readonly { readonly name: string; readonly fault: (bytes: num
   { name: 'ENOSPC on sync (every byte in the file)', fault: () => ({ kind: 'sync', code: 'ENOSPC' }) },
 ];
 
-for (const { name, fault } of writeFaults) {
-  test(`${name}: refused, readiness says why until a write succeeds, and the log goes on`, async (t) => {
-    const h = await harness(t);
-    const bytes = await batchBytes(h, 'faulty');
+/** Lone appends are written on the event loop's thread, or (if so configured) through the pool. */
+const WAYS = ['inline', 'thread pool'] as const;
+
+// A busy test machine's disk may take longer than the default bound; these tests are about faults.
+const inlineOr = (way: (typeof WAYS)[number]): Partial<EmbeddedEventStoreOptions> =>
+  way === 'inline' ? { inlineLoneAppends: true, inlineSlowMs: Number.POSITIVE_INFINITY } : { inlineLoneAppends: false };
+
+const wentThrough = (t: ExecutionContext, h: Harness, way: (typeof WAYS)[number]): void => {
+  const { inline, pool } = h.plan.writes;
+  // After a failed write, the writes that retry go through the pool: the disk is suspect.
+  if (way === 'inline') t.true(inline > 0, `written inline (${inline} inline, ${pool} through the pool)`);
+  else t.true(pool > 0 && inline === 0, `written through the pool (${inline} inline, ${pool} through the pool)`);
+};
+
+for (const way of WAYS) {
+  test(`a write cut short at any offset is finished: the batch is acknowledged whole (${way})`, async (t) => {
+    const h = await harness(t, inlineOr(way));
+    const bytes = await batchBytes(h, 'short');
     const acknowledged = ids(await h.store.readAll());
-    h.plan.failNextWrite(fault(bytes));
-    const refused = [0, 1, 2].map((n) => fixed('faulty', n));
-    await t.throwsAsync(() => h.store.appendToStream('faulty', refused), { instanceOf: EventStoreUnavailableError });
-    await t.throwsAsync(() => h.store.checkHealth(), { instanceOf: EventStoreUnavailableError, message: /cannot write since .* retries on its own/ });
-    t.is(h.store.fatalError(), undefined, 'nothing a restart would mend');
-    t.is((await h.store.readStream('faulty')).length, 3, 'reads go on, and show nothing refused');
-    const next = [fixed('faulty', 3)];
-    const result = await h.store.appendToStream('faulty', next, { expectedRevision: 2 });
-    t.is(result.nextExpectedRevision, 3, 'the refused batch took no revision');
-    await t.notThrowsAsync(() => h.store.checkHealth());
-    await holdsExactly(t, h, [...acknowledged, next[0]!.id], name);
+    // (A write of a regular file that reports 0 bytes and no error does not happen; the store
+    // refuses it rather than loop.)
+    for (let cut = 1; cut < bytes; cut++) {
+      h.plan.failNextWrite({ kind: 'short', bytes: cut });
+      const events = [0, 1, 2].map((n) => fixed('short', n));
+      await h.store.appendToStream('short', events);
+      acknowledged.push(...events.map((event) => event.id));
+    }
+    t.is(h.plan.pendingWriteFaults, 0);
+    wentThrough(t, h, way);
+    await holdsExactly(t, h, acknowledged, `${bytes} short writes`);
   });
+
+  test(`a full disk at any offset of a batch: nothing acknowledged, nothing left, and the next write succeeds without a reopen (${way})`, async (t) => {
+    const h = await harness(t, inlineOr(way));
+    const bytes = await batchBytes(h, 'full');
+    const acknowledged = ids(await h.store.readAll());
+    for (let cut = 0; cut < bytes; cut++) {
+      const sizeBefore = await logSize(h.dataDir);
+      // What a filling disk does: the write lands part of the batch and reports it; the rest fails.
+      if (cut > 0) h.plan.failNextWrite({ kind: 'short', bytes: cut });
+      h.plan.failNextWrite({ kind: 'error', code: 'ENOSPC', afterBytes: 0 });
+      const refused = [0, 1, 2].map((n) => fixed('full', n));
+      const error = await t.throwsAsync(() => h.store.appendToStream('full', refused), { instanceOf: EventStoreUnavailableError });
+      t.regex(error?.message ?? '', /ENOSPC/);
+      t.is(await logSize(h.dataDir), sizeBefore, `cut at ${cut}: the partial batch is gone from the file`);
+      t.deepEqual(ids(await h.store.readAll()), acknowledged, `cut at ${cut}: nothing refused is read`);
+      const next = [fixed('full', 9)];
+      await h.store.appendToStream('full', next);
+      acknowledged.push(next[0]!.id);
+    }
+    wentThrough(t, h, way);
+    await holdsExactly(t, h, acknowledged, `${bytes} full-disk cuts`);
+  });
+
+  for (const { name, fault } of writeFaults) {
+    test(`${name}: refused, readiness says why until a write succeeds, and the log goes on (${way})`, async (t) => {
+      const h = await harness(t, inlineOr(way));
+      const bytes = await batchBytes(h, 'faulty');
+      const acknowledged = ids(await h.store.readAll());
+      h.plan.failNextWrite(fault(bytes));
+      const refused = [0, 1, 2].map((n) => fixed('faulty', n));
+      await t.throwsAsync(() => h.store.appendToStream('faulty', refused), { instanceOf: EventStoreUnavailableError });
+      await t.throwsAsync(() => h.store.checkHealth(), { instanceOf: EventStoreUnavailableError, message: /cannot write since .* retries on its own/ });
+      t.is(h.store.fatalError(), undefined, 'nothing a restart would mend');
+      t.is((await h.store.readStream('faulty')).length, 3, 'reads go on, and show nothing refused');
+      const next = [fixed('faulty', 3)];
+      const result = await h.store.appendToStream('faulty', next, { expectedRevision: 2 });
+      t.is(result.nextExpectedRevision, 3, 'the refused batch took no revision');
+      await t.notThrowsAsync(() => h.store.checkHealth());
+      wentThrough(t, h, way);
+      await holdsExactly(t, h, [...acknowledged, next[0]!.id], name);
+    });
+  }
 }
 
 test('a log that cannot be cut back refuses appends until a timer restores it, without a reopen', async (t) => {
@@ -272,4 +291,21 @@ test('random faults under 16 concurrent writers: every acknowledged event presen
   t.deepEqual(seen, ids(all), 'the live subscription saw exactly the log, in order');
   t.deepEqual(ids(all).filter((id) => refused.has(id)), [], 'no refused event was ever read');
   await holdsExactly(t, h, ids(all), 'random faults');
+});
+
+test('a slow inline write sends lone appends through the thread pool for a while, so a stalling disk does not block the event loop append after append', async (t) => {
+  let now = 1_000_000;
+  const h = await harness(t, { inlineLoneAppends: true, inlineSlowMs: 20, clock: () => now });
+  await h.store.appendToStream('slow', [fixed('slow', 0)]);
+  t.deepEqual(h.plan.writes, { inline: 1, pool: 0 });
+  h.plan.stallInlineWritesMs = 40;
+  await h.store.appendToStream('slow', [fixed('slow', 1)]);
+  t.deepEqual(h.plan.writes, { inline: 2, pool: 0 }, 'the slow write itself was inline');
+  for (let n = 2; n < 5; n++) await h.store.appendToStream('slow', [fixed('slow', n)]);
+  t.deepEqual(h.plan.writes, { inline: 2, pool: 3 }, 'the next ones go through the pool');
+  now += INLINE_PAUSE_MS;
+  h.plan.stallInlineWritesMs = 0;
+  await h.store.appendToStream('slow', [fixed('slow', 5)]);
+  t.deepEqual(h.plan.writes, { inline: 3, pool: 3 }, 'inline again after the pause');
+  t.is((await h.store.readStream('slow')).length, 6);
 });

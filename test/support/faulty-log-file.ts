@@ -38,6 +38,10 @@ export class FaultPlan {
   private readonly operationFaults = new Map<FileOperation, ('EIO' | 'EMFILE')[]>();
   /** Faults that happened, for test messages. */
   readonly happened: string[] = [];
+  /** Writes asked of the files, on the caller's thread (`inline`) or through the thread pool. */
+  readonly writes = { inline: 0, pool: 0 };
+  /** How long each inline write blocks its caller before it lands (a slow disk). */
+  stallInlineWritesMs = 0;
 
   failNextWrite(...faults: WriteFault[]): void {
     this.writeFaults.push(...faults);
@@ -54,6 +58,7 @@ export class FaultPlan {
     this.operationFaults.clear();
     this.random = undefined;
     this.freeBytes = undefined;
+    this.stallInlineWritesMs = 0;
   }
 
   get pendingWriteFaults(): number {
@@ -92,26 +97,57 @@ class FaultyLogFile implements LogFile {
   ) {}
 
   async writev(buffers: readonly Buffer[], position: number): Promise<{ bytesWritten: number }> {
+    this.plan.writes.pool++;
+    const { bytes, report } = this.outcome(buffers, position);
+    const taken = takeBytes(buffers, bytes);
+    let written = 0;
+    while (written < bytes) written += (await this.file.writev(skipBytes(taken, written), position + written)).bytesWritten;
+    this.grew(position + bytes);
+    return report();
+  }
+
+  writevSync(buffers: readonly Buffer[], position: number): { bytesWritten: number } {
+    this.plan.writes.inline++;
+    // A disk that takes this long to sync: the calling thread waits, as it would in the kernel.
+    const until = performance.now() + this.plan.stallInlineWritesMs;
+    while (performance.now() < until);
+    const { bytes, report } = this.outcome(buffers, position);
+    const taken = takeBytes(buffers, bytes);
+    let written = 0;
+    while (written < bytes) written += this.file.writevSync!(skipBytes(taken, written), position + written).bytesWritten;
+    this.grew(position + bytes);
+    return report();
+  }
+
+  /** What the plan makes of a write: how many of its bytes really land, then what it reports. */
+  private outcome(buffers: readonly Buffer[], position: number): { bytes: number; report: () => { bytesWritten: number } } {
     const asked = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
     const fault = this.plan.nextWriteFault(asked) ?? this.diskLimit(asked, position);
-    if (!fault) return this.land(buffers, position, asked);
+    if (!fault) return { bytes: asked, report: () => ({ bytesWritten: asked }) };
+    const fails = (code: 'ENOSPC' | 'EIO') => () => {
+      throw errnoError(code, 'write');
+    };
     switch (fault.kind) {
       case 'short': {
         const bytes = Math.min(fault.bytes, asked);
-        await this.land(buffers, position, bytes);
-        return { bytesWritten: bytes };
+        return { bytes, report: () => ({ bytesWritten: bytes }) };
       }
       case 'error':
-        await this.land(buffers, position, Math.min(fault.afterBytes, asked));
-        throw errnoError(fault.code, 'write');
+        return { bytes: Math.min(fault.afterBytes, asked), report: fails(fault.code) };
       case 'sync':
-        await this.land(buffers, position, asked);
-        throw errnoError(fault.code, 'write');
+        return { bytes: asked, report: fails(fault.code) };
       default: {
         const unknown: never = fault;
         throw new Error(`unknown fault ${JSON.stringify(unknown)}`);
       }
     }
+  }
+
+  /** The simulated disk's space follows the file's growth. */
+  private grew(end: number): void {
+    if (end <= this.size) return;
+    if (this.plan.freeBytes !== undefined) this.plan.freeBytes -= end - this.size;
+    this.size = end;
   }
 
   /** A full disk: what fits is written and reported; a write where nothing fits fails. */
@@ -122,19 +158,6 @@ class FaultyLogFile implements LogFile {
     if (growth <= free) return undefined;
     const fits = asked - (growth - free);
     return fits > 0 ? { kind: 'short', bytes: fits } : { kind: 'error', code: 'ENOSPC', afterBytes: 0 };
-  }
-
-  private async land(buffers: readonly Buffer[], position: number, bytes: number): Promise<{ bytesWritten: number }> {
-    if (bytes === 0) return { bytesWritten: 0 };
-    const taken = takeBytes(buffers, bytes);
-    let written = 0;
-    while (written < bytes) written += (await this.file.writev(skipBytes(taken, written), position + written)).bytesWritten;
-    const end = position + bytes;
-    if (end > this.size) {
-      if (this.plan.freeBytes !== undefined) this.plan.freeBytes -= end - this.size;
-      this.size = end;
-    }
-    return { bytesWritten: bytes };
   }
 
   async read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {

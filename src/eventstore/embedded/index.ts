@@ -38,6 +38,15 @@ export interface EmbeddedEventStoreOptions {
   /** Observes each write failure and each recovery (the gateway logs them). */
   readonly onWriteState?: (change: { readonly status: 'failing' | 'recovered' | 'lost'; readonly error?: Error }) => void;
   readonly clock?: () => number;
+  /**
+   * Whether a lone append (nothing else queued) is written on the event loop's thread rather than
+   * through the thread pool (default true). It saves the pool's round trip, most of a lone
+   * append's cost beyond the disk's own sync, and blocks the loop for that sync; after a write
+   * slower than `inlineSlowMs` every write goes through the pool for `INLINE_PAUSE_MS`.
+   */
+  readonly inlineLoneAppends?: boolean;
+  /** An inline write slower than this (a slow or stalling disk) sends writes to the pool for a while (default 2 ms). */
+  readonly inlineSlowMs?: number;
 }
 
 export const LOG_FILE = 'events.log';
@@ -54,6 +63,8 @@ const SUBSCRIPTION_PAGE = 512;
 const MAX_READ_BUFFERS = 8;
 /** The write probe is as large as the write that failed, up to this. */
 const MAX_PROBE_BYTES = 1024 * 1024;
+/** After a slow inline write, how long writes go through the thread pool before one is tried inline again. */
+export const INLINE_PAUSE_MS = 10_000;
 
 interface PendingAppend {
   readonly stream: string;
@@ -210,6 +221,8 @@ class EmbeddedEventStore implements EventStore {
   private readonly readBuffers: Buffer[] = [];
   private prefetched: { start: number; bytes: number; read: Promise<Buffer> } | undefined;
   private readonly clock: () => number;
+  /** Until when lone appends go through the thread pool, after a slow inline write. */
+  private inlinePausedUntil = 0;
 
   constructor(
     private file: LogFile,
@@ -281,7 +294,7 @@ class EmbeddedEventStore implements EventStore {
       }
     }
     try {
-      if (frames.length > 0) await this.writeDurably(frames, accepted, written);
+      if (frames.length > 0) await this.writeDurably(frames, accepted, written, batch.length === 1 && this.mayWriteInline());
     } finally {
       for (const { pending, error } of refused) pending.reject(error);
     }
@@ -291,9 +304,12 @@ class EmbeddedEventStore implements EventStore {
     frames: Buffer[],
     accepted: { pending: PendingAppend; firstFrame: number }[],
     written: { stream: string; event: EventToAppend }[],
+    inline: boolean,
   ): Promise<void> {
+    const started = inline ? performance.now() : 0;
     try {
-      await writeFully(this.file, frames, this.index.size);
+      await writeFully(this.file, frames, this.index.size, inline);
+      if (inline && performance.now() - started > (this.settings.inlineSlowMs ?? 2)) this.inlinePausedUntil = this.clock() + INLINE_PAUSE_MS;
     } catch (error) {
       // Part of the batch may be in the file, even durable: cut it before refusing, so that
       // nothing refused is ever read, here or after a reopen.
@@ -329,6 +345,10 @@ class EmbeddedEventStore implements EventStore {
     this.commits++;
     this.settings.onCommit?.(frames.length);
     this.signalCommit();
+  }
+
+  private mayWriteInline(): boolean {
+    return this.settings.inlineLoneAppends !== false && this.state.status === 'writable' && this.clock() >= this.inlinePausedUntil;
   }
 
   private fail(error: Error, bytes: number): void {
