@@ -8,6 +8,7 @@ import { createApp } from '../../src/api/app.js';
 import { GatewayMetrics } from '../../src/api/metrics.js';
 import { LOG_FILE, openEmbeddedEventStore } from '../../src/eventstore/embedded/index.js';
 import { FaultPlan } from '../support/faulty-log-file.js';
+import { logEnd } from '../support/log-end.js';
 import { serve } from '../support/http.js';
 
 test('GET /health: ok through a write failure the log recovers from, 503 "failing" with the reason once acknowledged records are lost', async (t) => {
@@ -43,7 +44,7 @@ test('GET /health: ok through a write failure the log recovers from, 503 "failin
   t.is((await fetch(`${url}/ready`)).status, 200, 'ready again after the next write succeeds');
 
   // Acknowledged records cut from under the store: nothing but a person can mend that.
-  await truncate(join(dataDir, LOG_FILE), (await stat(join(dataDir, LOG_FILE))).size - 4);
+  await truncate(join(dataDir, LOG_FILE), (await logEnd(dataDir)) - 4);
   plan.failNextWrite({ kind: 'error', code: 'EIO', afterBytes: 0 });
   await t.throwsAsync(() => store.appendToStream('s', [event()]));
   const health = await fetch(`${url}/health`);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOG_FILE, openEmbeddedEventStore } from '../../src/eventstore/embedded/index.js';
 import { EventLogCorruptedError, EventStoreLockedError, type EventStore } from '../../src/eventstore/port.js';
+import { logEnd } from '../support/log-end.js';
 import { event } from './contract.js';
 
 const tempDir = async (t: { teardown: (fn: () => Promise<void>) => void }): Promise<string> => {
@@ -46,6 +47,24 @@ test('a torn last record is cut at every byte offset; everything before it survi
   const intact = await openEmbeddedEventStore({ dataDir });
   t.deepEqual(await numbersIn(intact), [0, 1, 2, 3, 4]);
   await intact.close();
+});
+
+test('zeros are written ahead of the end while the log is open; a clean close cuts them, and so does opening after a crash', async (t) => {
+  const dataDir = await tempDir(t);
+  const file = join(dataDir, LOG_FILE);
+  const store = await openEmbeddedEventStore({ dataDir, preallocateBytes: 64 * 1024 });
+  for (let i = 0; i < 10; i++) await store.appendToStream('s', [event('N', i)]);
+  const end = await logEnd(dataDir);
+  t.true((await stat(file)).size >= end + 32 * 1024, 'at least half of the zeros are ahead of the last record');
+  // What a crash leaves: the file as it is now, zeros and all, opened by a new process.
+  const crashed = await tempDir(t);
+  await writeFile(join(crashed, LOG_FILE), await readFile(file));
+  const reopened = await openEmbeddedEventStore({ dataDir: crashed, preallocateBytes: 0 });
+  t.deepEqual(await numbersIn(reopened), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  t.is((await stat(join(crashed, LOG_FILE))).size, end, 'opening cut the zeros');
+  await reopened.close();
+  await store.close();
+  t.is((await stat(file)).size, end, 'a clean close leaves the last record at the end of the file');
 });
 
 test('garbage appended after the last record is cut off', async (t) => {

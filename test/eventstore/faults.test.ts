@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { INLINE_PAUSE_MS, LOG_FILE, openEmbeddedEventStore, type EmbeddedEventStoreOptions } from '../../src/eventstore/embedded/index.js';
 import { EventStoreUnavailableError, type EventStore, type EventToAppend, type RecordedEvent } from '../../src/eventstore/port.js';
 import { FaultPlan, type WriteFault } from '../support/faulty-log-file.js';
+import { logEnd } from '../support/log-end.js';
 
 /**
  * Faults at the file seam of the embedded log: writes cut short at every offset, full disks,
@@ -25,7 +26,8 @@ const harness = async (t: ExecutionContext, options: Partial<EmbeddedEventStoreO
   const dataDir = await mkdtemp(join(tmpdir(), 'faults-'));
   const plan = new FaultPlan();
   // No recovery timer unless a test asks for one: what a test sees right after a fault is the fault.
-  const open = () => openEmbeddedEventStore({ dataDir, openFile: plan.opener, recoveryIntervalMs: 3_600_000, ...options });
+  // No zeros written ahead unless a test asks: a queued fault is meant for the append's write.
+  const open = () => openEmbeddedEventStore({ dataDir, openFile: plan.opener, recoveryIntervalMs: 3_600_000, preallocateBytes: 0, ...options });
   const h: Harness = { dataDir, plan, store: await open(), open };
   t.teardown(async () => {
     await h.store.close();
@@ -44,7 +46,6 @@ const fixed = (stream: string, n: number): EventToAppend => ({
 
 const ids = (events: readonly RecordedEvent[]): string[] => events.map((event) => event.id);
 
-const logSize = async (dataDir: string): Promise<number> => (await stat(join(dataDir, LOG_FILE))).size;
 
 /** The store holds exactly `acknowledged` (in order), now and after a reopen. */
 const holdsExactly = async (t: ExecutionContext, h: Harness, acknowledged: readonly string[], message: string): Promise<void> => {
@@ -57,9 +58,9 @@ const holdsExactly = async (t: ExecutionContext, h: Harness, acknowledged: reado
 
 /** The bytes of a batch of three events on `stream`, measured by appending one. */
 const batchBytes = async (h: Harness, stream: string): Promise<number> => {
-  const before = await logSize(h.dataDir);
+  const before = await logEnd(h.dataDir);
   await h.store.appendToStream(stream, [0, 1, 2].map((n) => fixed(stream, n)));
-  return (await logSize(h.dataDir)) - before;
+  return (await logEnd(h.dataDir)) - before;
 };
 
 const writeFaults: readonly { readonly name: string; readonly fault: (bytes: number) => WriteFault }[] = [
@@ -108,14 +109,14 @@ for (const way of WAYS) {
     const bytes = await batchBytes(h, 'full');
     const acknowledged = ids(await h.store.readAll());
     for (let cut = 0; cut < bytes; cut++) {
-      const sizeBefore = await logSize(h.dataDir);
+      const sizeBefore = await logEnd(h.dataDir);
       // What a filling disk does: the write lands part of the batch and reports it; the rest fails.
       if (cut > 0) h.plan.failNextWrite({ kind: 'short', bytes: cut });
       h.plan.failNextWrite({ kind: 'error', code: 'ENOSPC', afterBytes: 0 });
       const refused = [0, 1, 2].map((n) => fixed('full', n));
       const error = await t.throwsAsync(() => h.store.appendToStream('full', refused), { instanceOf: EventStoreUnavailableError });
       t.regex(error?.message ?? '', /ENOSPC/);
-      t.is(await logSize(h.dataDir), sizeBefore, `cut at ${cut}: the partial batch is gone from the file`);
+      t.is(await logEnd(h.dataDir), sizeBefore, `cut at ${cut}: the partial batch is gone from the file`);
       t.deepEqual(ids(await h.store.readAll()), acknowledged, `cut at ${cut}: nothing refused is read`);
       const next = [fixed('full', 9)];
       await h.store.appendToStream('full', next);
@@ -185,7 +186,8 @@ test('a log that stays unrestorable past restartAfterMs asks for a restart (live
 });
 
 test('a full disk refuses appends; once space returns, readiness recovers within the probe interval with no append, and nothing acknowledged is lost', async (t) => {
-  const h = await harness(t, { recoveryIntervalMs: 50 });
+  // Zeros written ahead fill the disk too; appends overwrite them until the disk is full.
+  const h = await harness(t, { recoveryIntervalMs: 50, preallocateBytes: 4096 });
   h.plan.freeBytes = 20_000;
   const acknowledged: string[] = [];
   let refusal: unknown;
@@ -223,7 +225,7 @@ test('acknowledged records gone from under the store: it stops for good, says wh
   const h = await harness(t);
   for (let n = 0; n < 5; n++) await h.store.appendToStream('s', [fixed('s', n)]);
   // Someone (a broken disk, a person) cut the file while the store held it.
-  await truncate(join(h.dataDir, LOG_FILE), (await logSize(h.dataDir)) - 10);
+  await truncate(join(h.dataDir, LOG_FILE), (await logEnd(h.dataDir)) - 10);
   h.plan.failNextWrite({ kind: 'error', code: 'EIO', afterBytes: 0 });
   await t.throwsAsync(() => h.store.appendToStream('s', [fixed('s', 5)]), { instanceOf: EventStoreUnavailableError });
   t.regex(h.store.fatalError()?.message ?? '', /acknowledged records end at byte/);
@@ -234,7 +236,8 @@ test('acknowledged records gone from under the store: it stops for good, says wh
 
 test('random faults under 16 concurrent writers: every acknowledged event present and in order, nothing refused ever read', async (t) => {
   t.timeout(120_000);
-  const h = await harness(t, { recoveryIntervalMs: 5 });
+  // Zeros written ahead every few batches: random faults hit those writes too.
+  const h = await harness(t, { recoveryIntervalMs: 5, preallocateBytes: 4096 });
   let seed = 42;
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   h.plan.random = (bytes) => {
