@@ -99,23 +99,45 @@ const touch = (event: { data: Record<string, unknown>; metadata: Record<string, 
  * Reads $all in pages of 1,000, as an auditor's replay or a rebuild does. Three passes: this
  * machine's speed varies by a third from run to run, so the median is reported with the range.
  */
+const replayPass = async (store: AllReader): Promise<{ replayed: number; rate: number }> => {
+  const r0 = performance.now();
+  let replayed = 0;
+  for (let from = 0; ; ) {
+    const page = await store.readAll({ fromPosition: from, maxCount: 1000 });
+    if (page.length === 0) break;
+    page.forEach(touch);
+    replayed += page.length;
+    from = page[page.length - 1]!.position + 1;
+  }
+  return { replayed, rate: replayed / ((performance.now() - r0) / 1000) };
+};
+
 const timeReplay = async (store: AllReader): Promise<{ replayed: number; rates: number[] }> => {
   const rates: number[] = [];
   let replayed = 0;
   for (let pass = 0; pass < 3; pass++) {
-    const r0 = performance.now();
-    replayed = 0;
-    for (let from = 0; ; ) {
-      const page = await store.readAll({ fromPosition: from, maxCount: 1000 });
-      if (page.length === 0) break;
-      page.forEach(touch);
-      replayed += page.length;
-      from = page[page.length - 1]!.position + 1;
-    }
-    rates.push(replayed / ((performance.now() - r0) / 1000));
+    const result = await replayPass(store);
+    replayed = result.replayed;
+    rates.push(result.rate);
   }
   return { replayed, rates: rates.sort((a, b) => a - b) };
 };
+
+/**
+ * The CPU limit of a replay: each record's JSON decoded from bytes in memory and parsed, once,
+ * as a replay must (no reading, no index, no objects built around it). All records rather than
+ * a small sample parsed over and over: a sample that fits the CPU's cache parses about 1.15× as
+ * fast (measured here, 2026-11-30) and overstates the limit. The bytes live outside the heap,
+ * as the log's own do, so they do not slow the collector of the replay measured beside them.
+ */
+const parseCeilingPass = (texts: Buffer, ends: Float64Array): number => {
+  const p0 = performance.now();
+  let parsed = 0;
+  for (let i = 0, start = 0; i < ends.length; start = ends[i++]!) parsed += JSON.parse(texts.toString('utf8', start, ends[i]!)) ? 1 : 0;
+  return parsed / ((performance.now() - p0) / 1000);
+};
+
+const middle = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ratio = (n: number): string => `${fmt(n, 2)}×`;
@@ -187,24 +209,44 @@ export const benchSection = async (section: Section, big: BigDirs, options: { se
       const openSeconds = (performance.now() - t0) / 1000;
       figures['open'] = { name: `open + index of ${fmt(openEvents)} events`, value: `${fmt(openSeconds, 2)} s`, target: '≤ 3 s', met: openSeconds <= 3 };
 
-      const { replayed, rates } = await timeReplay(reopened);
-      const median = rates[1]!;
+      const texts: Buffer[] = [];
+      for (let from = 0; ; ) {
+        const page = await reopened.readAll({ fromPosition: from, maxCount: 10_000 });
+        if (page.length === 0) break;
+        for (const event of page) texts.push(Buffer.from(JSON.stringify([event.id, event.type, event.data, event.metadata])));
+        from = page[page.length - 1]!.position + 1;
+      }
+      const ends = new Float64Array(texts.length);
+      texts.reduce((end, text, i) => (ends[i] = end + text.length), 0);
+      const allTexts = Buffer.concat(texts);
+      texts.length = 0;
+      // Replay and ceiling taken in turns, so that the machine's drift shows in both.
+      const rates: number[] = [];
+      const parseRates: number[] = [];
+      let replayed = 0;
+      for (let pass = 0; pass < 3; pass++) {
+        const result = await replayPass(reopened);
+        replayed = result.replayed;
+        rates.push(result.rate);
+        parseRates.push(parseCeilingPass(allTexts, ends));
+      }
+      const median = middle(rates);
       values['replay'] = median;
+      const sorted = [...rates].sort((a, b) => a - b);
       figures['replay'] = {
         name: `full replay of $all in pages of 1,000 (${fmt(replayed)} events, parsed), median of 3`,
-        value: `${fmt(median)} events/s (${fmt(rates[0]!)}–${fmt(rates[2]!)})`,
+        value: `${fmt(median)} events/s (${fmt(sorted[0]!)}–${fmt(sorted[2]!)})`,
         target: '≥ 650,000 events/s',
         met: median >= 650_000,
       };
-
-      // The other limit of a replay: parsing each record's JSON, measured on the log's own records.
-      const sample = (await reopened.readAll({ maxCount: 10_000 })).map((event) => JSON.stringify([event.id, event.type, event.data, event.metadata]));
-      const p0 = performance.now();
-      let parsed = 0;
-      while (performance.now() - p0 < 1000) for (const text of sample) parsed += JSON.parse(text) ? 1 : 0;
-      const parseRate = parsed / ((performance.now() - p0) / 1000);
-      values['parse'] = parseRate;
-      figures['parse'] = { name: 'JSON.parse of the same records alone (CPU limit of a replay)', value: `${fmt(parseRate)} events/s`, target: '—', met: undefined };
+      values['parse'] = middle(parseRates);
+      values['ceiling-ratio'] = middle(rates.map((rate, i) => rate / parseRates[i]!));
+      figures['parse'] = {
+        name: `UTF-8 decoding and JSON.parse of the same ${fmt(replayed)} records, each once, from memory (CPU limit of a replay), median of 3`,
+        value: `${fmt(values['parse'])} events/s`,
+        target: '—',
+        met: undefined,
+      };
 
       // The way projections and process managers catch up at start: a $all subscription, one event per iteration.
       const [lastEvent] = await reopened.readAll({ direction: 'backwards', maxCount: 1 });
@@ -238,6 +280,9 @@ export const benchSection = async (section: Section, big: BigDirs, options: { se
         figures['ceiling'] = { name: '  1 writer: physical ceiling (one fdatasync per append, over zeros)', value: `${fmt(syncs)} events/s`, target: '—', met: undefined };
       }
       const store = peer ? openSqlitePeer(join(dir, 'sqlite')) : await openEmbeddedEventStore({ dataDir: join(dir, 'load') });
+      // A second of unmeasured appends first, for each store alike: in a fresh process the first
+      // ones run before the JIT has compiled the append path and would be the slowest percent.
+      await appendLoad(store, 1, 1);
       for (const writers of [1, 16, 64]) {
         const { rate, p50, p99 } = await appendLoad(store, writers, seconds);
         Object.assign(values, { [`rate-${writers}`]: rate, [`p50-${writers}`]: p50, [`p99-${writers}`]: p99 });
@@ -311,7 +356,7 @@ export const benchEventStore = async (): Promise<Figure[]> => {
     return { median: sorted[Math.floor(sorted.length / 2)]!, all: ratios.map((r) => fmt(r, 2)).join(', ') };
   };
   const replayRatio = paired((r) => r.startup.values['replay']! / r['peer-replay'].values['replay']!);
-  const ceilingRatio = paired((r) => r.startup.values['replay']! / r.startup.values['parse']!);
+  const ceilingRatio = paired((r) => r.startup.values['ceiling-ratio']!);
   const shown = rounds.find((r) => r.startup.values['replay']! / r['peer-replay'].values['replay']! === replayRatio.median)!;
   const { startup, 'peer-replay': peerReplay } = shown;
   const figures: Figure[] = [
@@ -322,7 +367,7 @@ export const benchEventStore = async (): Promise<Figure[]> => {
     peerReplay.figures['replay']!,
     { name: `  embedded / SQLite, replay (median of ${rounds.length} pairs)`, value: `${ratio(replayRatio.median)} (${replayRatio.all})`, target: '≥ 1.2×', met: replayRatio.median >= 1.2 },
     startup.figures['parse']!,
-    { name: `  replay / JSON.parse ceiling (median of ${rounds.length})`, value: `${ratio(ceilingRatio.median)} (${ceilingRatio.all})`, target: '≥ 0.8×', met: ceilingRatio.median >= 0.8 },
+    { name: `  replay / its CPU limit (median of ${rounds.length} runs of 3 pairs)`, value: `${ratio(ceilingRatio.median)} (${ceilingRatio.all})`, target: '≥ 0.8×', met: ceilingRatio.median >= 0.8 },
     startup.figures['subscription']!,
   ];
   for (const writers of [1, 16, 64]) {
