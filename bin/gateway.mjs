@@ -12,6 +12,11 @@ process.stdout.on('error', (error) => {
   throw error;
 });
 
-const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+const code = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+});
 // Exit once stdout has taken everything; open sockets (fetch's keep-alive) must not hold the process.
 process.stdout.write('', () => process.exit(code));

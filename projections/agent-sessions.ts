@@ -13,11 +13,17 @@ export const agentSessions: DocumentProjection<AgentSessionView> = {
   name: 'agent-sessions',
   documentIdsOf: (stored) => {
     const event = stored.event as SessionEvent;
-    return event.type === 'AgentSessionStarted' || event.type === 'AgentSessionEnded' ? [event.data.opencode_session_id] : [];
+    return event.type === 'AgentSessionStarted' || event.type === 'AgentSessionEnded'
+      ? [event.data.opencode_session_id]
+      : [];
   },
   evolve: (_view, stored) => {
     const event = stored.event as SessionEvent;
     if (event.type !== 'AgentSessionStarted') return undefined;
-    return { opencode_session_id: event.data.opencode_session_id, session_id: stored.stream.slice('session-'.length), directory: event.data.directory };
+    return {
+      opencode_session_id: event.data.opencode_session_id,
+      session_id: stored.stream.slice('session-'.length),
+      directory: event.data.directory,
+    };
   },
 };

@@ -16,7 +16,8 @@ export interface DeploymentView {
   readonly deployment_id: string;
   readonly session_id: string;
   readonly branch: string;
-  readonly status: 'awaiting_confirmation' | 'confirmed' | 'deploying' | 'testing' | 'succeeded' | 'failed' | 'rejected' | 'expired';
+  readonly status:
+    'awaiting_confirmation' | 'confirmed' | 'deploying' | 'testing' | 'succeeded' | 'failed' | 'rejected' | 'expired';
   readonly plan: DeploymentPlan;
   readonly steps: readonly StepView[];
   /** The lab's URL once its ingress exists. */
@@ -34,9 +35,13 @@ const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
 /** What the `pods_ready` step says when it is done. */
 export const podsReadyDetail = (pods: number): string => `${pods} pod${pods === 1 ? '' : 's'} ready`;
 
-const withStep = (view: DeploymentView, name: Step, change: (step: StepView) => StepView): readonly StepView[] => view.steps.map((step) => (step.name === name ? change(step) : step));
+const withStep = (view: DeploymentView, name: Step, change: (step: StepView) => StepView): readonly StepView[] =>
+  view.steps.map((step) => (step.name === name ? change(step) : step));
 
-export const evolveDeploymentView = (view: DeploymentView | undefined, stored: StoredEvent<DeploymentEvent>): DeploymentView | undefined => {
+export const evolveDeploymentView = (
+  view: DeploymentView | undefined,
+  stored: StoredEvent<DeploymentEvent>,
+): DeploymentView | undefined => {
   const event = stored.event;
   const stamp = { updated_at: stored.metadata.recorded_at, revision: stored.revision };
   if (event.type === 'DeploymentRequested') {
@@ -46,7 +51,13 @@ export const evolveDeploymentView = (view: DeploymentView | undefined, stored: S
       branch: event.data.branch,
       status: 'awaiting_confirmation',
       plan: event.data.plan,
-      steps: event.data.plan.steps.map((name) => ({ name, status: 'pending', started_at: null, finished_at: null, detail: null })),
+      steps: event.data.plan.steps.map((name) => ({
+        name,
+        status: 'pending',
+        started_at: null,
+        finished_at: null,
+        detail: null,
+      })),
       url: null,
       tests: null,
       error: null,
@@ -70,27 +81,51 @@ export const evolveDeploymentView = (view: DeploymentView | undefined, stored: S
         ...view,
         ...stamp,
         status: event.data.step === 'tests' ? 'testing' : 'deploying',
-        steps: withStep(view, event.data.step, (step) => ({ ...step, status: 'running', started_at: event.data.started_at, detail: event.data.message })),
+        steps: withStep(view, event.data.step, (step) => ({
+          ...step,
+          status: 'running',
+          started_at: event.data.started_at,
+          detail: event.data.message,
+        })),
       };
     case 'DeploymentProgressed':
-      return { ...view, ...stamp, steps: withStep(view, event.data.step, (step) => ({ ...step, detail: event.data.message })) };
+      return {
+        ...view,
+        ...stamp,
+        steps: withStep(view, event.data.step, (step) => ({ ...step, detail: event.data.message })),
+      };
     case 'DeploymentStepCompleted':
       return {
         ...view,
         ...stamp,
         url: event.data.step === 'ingress' && event.data.status === 'done' ? view.plan.url : view.url,
-        steps: withStep(view, event.data.step, (step) => ({ ...step, status: event.data.status, finished_at: event.data.finished_at, detail: event.data.detail })),
+        steps: withStep(view, event.data.step, (step) => ({
+          ...step,
+          status: event.data.status,
+          finished_at: event.data.finished_at,
+          detail: event.data.detail,
+        })),
       };
     case 'PodsReady':
       return {
         ...view,
         ...stamp,
-        steps: withStep(view, 'pods_ready', (step) => ({ ...step, status: 'done', finished_at: event.data.ready_at, detail: podsReadyDetail(event.data.pods) })),
+        steps: withStep(view, 'pods_ready', (step) => ({
+          ...step,
+          status: 'done',
+          finished_at: event.data.ready_at,
+          detail: podsReadyDetail(event.data.pods),
+        })),
       };
     case 'TestsFinished': {
       // During the tests step the deployment stays testing until it succeeds; after a rerun it is back to succeeded.
       const duringTestsStep = view.steps.some((step) => step.name === 'tests' && step.status === 'running');
-      return { ...view, ...stamp, tests: event.data.tests, status: view.status === 'testing' && !duringTestsStep ? 'succeeded' : view.status };
+      return {
+        ...view,
+        ...stamp,
+        tests: event.data.tests,
+        status: view.status === 'testing' && !duringTestsStep ? 'succeeded' : view.status,
+      };
     }
     case 'TestsRerunRequested':
       return { ...view, ...stamp, status: 'testing' };
@@ -103,7 +138,14 @@ export const evolveDeploymentView = (view: DeploymentView | undefined, stored: S
         ...stamp,
         status: 'failed',
         error: failedStep ? `${failedStep}: ${event.data.reason}` : event.data.reason,
-        steps: failedStep ? withStep(view, failedStep, (step) => ({ ...step, status: 'failed', finished_at: event.data.failed_at, detail: event.data.reason })) : view.steps,
+        steps: failedStep
+          ? withStep(view, failedStep, (step) => ({
+              ...step,
+              status: 'failed',
+              finished_at: event.data.failed_at,
+              detail: event.data.reason,
+            }))
+          : view.steps,
       };
     }
     default: {

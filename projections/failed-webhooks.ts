@@ -25,7 +25,10 @@ const WEBHOOK_EVENT_TYPES = new Set(['WebhookParked', 'WebhookDelivered', 'Webho
 /** Webhooks parked and not delivered since, by event id. */
 export const failedWebhooks: DocumentProjection<FailedWebhookView> = {
   name: 'failed-webhooks',
-  documentIdsOf: (stored) => (stored.stream.startsWith('webhook-') && WEBHOOK_EVENT_TYPES.has(stored.event.type) ? [(stored.event.data as { event_id: string }).event_id] : []),
+  documentIdsOf: (stored) =>
+    stored.stream.startsWith('webhook-') && WEBHOOK_EVENT_TYPES.has(stored.event.type)
+      ? [(stored.event.data as { event_id: string }).event_id]
+      : [],
   evolve: (view, stored) => {
     const event = (stored as StoredEvent<WebhookEvent>).event;
     switch (event.type) {

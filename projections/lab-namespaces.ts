@@ -17,12 +17,24 @@ export interface NamespaceView {
 
 const NAMESPACE_STREAM = /^namespace-(.+)$/;
 
-export const evolveNamespaceView = (view: NamespaceView | undefined, stored: StoredEvent<NamespaceEvent>): NamespaceView | undefined => {
+export const evolveNamespaceView = (
+  view: NamespaceView | undefined,
+  stored: StoredEvent<NamespaceEvent>,
+): NamespaceView | undefined => {
   const event = stored.event;
   const revision = stored.revision;
   switch (event.type) {
     case 'NamespaceCreated':
-      return { name: event.data.name, project_id: event.data.project, url: event.data.url, created_at: event.data.created_at, deletion_scheduled_for: null, deletion_error: null, status: 'live', revision };
+      return {
+        name: event.data.name,
+        project_id: event.data.project,
+        url: event.data.url,
+        created_at: event.data.created_at,
+        deletion_scheduled_for: null,
+        deletion_error: null,
+        status: 'live',
+        revision,
+      };
     case 'NamespaceDeletionScheduled':
       return view && { ...view, deletion_scheduled_for: event.data.scheduled_for, revision };
     case 'NamespaceDeletionRequested':

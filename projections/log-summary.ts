@@ -20,7 +20,13 @@ const increment = (counts: Readonly<Record<string, number>>, key: string): Reado
 /** Counts for metrics (events by type) and the audit overview; small state, a few dozen keys. */
 export const logSummary: Projection<LogSummary> = {
   name: 'log-summary',
-  initialState: () => ({ event_count: 0, last_position: -1, last_recorded_at: null, events_by_type: {}, events_by_actor: {} }),
+  initialState: () => ({
+    event_count: 0,
+    last_position: -1,
+    last_recorded_at: null,
+    events_by_type: {},
+    events_by_actor: {},
+  }),
   evolve: (summary, event: StoredEvent) => ({
     event_count: summary.event_count + 1,
     last_position: event.position,

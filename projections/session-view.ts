@@ -32,7 +32,11 @@ export interface SessionView {
     readonly confirmed_by: string | null;
   };
   readonly workspace_path: string | null;
-  readonly pending_question: { readonly question_id: string; readonly text: string; readonly options: readonly string[] } | null;
+  readonly pending_question: {
+    readonly question_id: string;
+    readonly text: string;
+    readonly options: readonly string[];
+  } | null;
   readonly deployments: readonly string[];
   readonly created_at: string;
   readonly updated_at: string;
@@ -41,10 +45,14 @@ export interface SessionView {
 
 const SESSION_STREAM = /^session-(.+)$/;
 
-const live = (view: SessionView): SessionView['status'] => settledStatus({ workspaceReady: view.workspace_path !== null, confirmed: view.route.confirmed });
+const live = (view: SessionView): SessionView['status'] =>
+  settledStatus({ workspaceReady: view.workspace_path !== null, confirmed: view.route.confirmed });
 
 /** Applies one session event to the view; time and revision come from the stored event. */
-export const evolveSessionView = (view: SessionView | undefined, stored: StoredEvent<SessionEvent>): SessionView | undefined => {
+export const evolveSessionView = (
+  view: SessionView | undefined,
+  stored: StoredEvent<SessionEvent>,
+): SessionView | undefined => {
   const event = stored.event;
   const stamp = { updated_at: stored.metadata.recorded_at, revision: stored.revision };
   if (event.type === 'SessionCreated') {
@@ -54,7 +62,14 @@ export const evolveSessionView = (view: SessionView | undefined, stored: StoredE
       category: data.category,
       project: data.project,
       // Events written before URLs were kept without credentials may hold some: never shown.
-      repos: data.repos.map((repo) => ({ name: repo.name, url: repo.url === null ? null : withoutUrlCredentials(repo.url), ref: repo.ref, worktree_path: null, branch: null, base_commit: null })),
+      repos: data.repos.map((repo) => ({
+        name: repo.name,
+        url: repo.url === null ? null : withoutUrlCredentials(repo.url),
+        ref: repo.ref,
+        worktree_path: null,
+        branch: null,
+        base_commit: null,
+      })),
       task: data.task,
       status: 'initializing',
       agent_status: 'idle',
@@ -70,10 +85,25 @@ export const evolveSessionView = (view: SessionView | undefined, stored: StoredE
   if (!view) return undefined;
   switch (event.type) {
     case 'RouteSuggested':
-      return { ...view, ...stamp, route: { ...view.route, suggested: event.data.suggested, confidence: event.data.confidence, reason: event.data.reason } };
+      return {
+        ...view,
+        ...stamp,
+        route: {
+          ...view.route,
+          suggested: event.data.suggested,
+          confidence: event.data.confidence,
+          reason: event.data.reason,
+        },
+      };
     case 'RouteConfirmed': {
-      const next = { ...view, ...stamp, route: { ...view.route, confirmed: event.data.route, confirmed_by: event.data.confirmed_by } };
-      return view.status === 'initializing' || view.status === 'awaiting_route' ? { ...next, status: live(next) } : next;
+      const next = {
+        ...view,
+        ...stamp,
+        route: { ...view.route, confirmed: event.data.route, confirmed_by: event.data.confirmed_by },
+      };
+      return view.status === 'initializing' || view.status === 'awaiting_route'
+        ? { ...next, status: live(next) }
+        : next;
     }
     case 'WorkspaceInitialized': {
       const byName = new Map(event.data.repos.map((repo) => [repo.name, repo]));
@@ -83,7 +113,9 @@ export const evolveSessionView = (view: SessionView | undefined, stored: StoredE
         workspace_path: event.data.workspace_path,
         repos: view.repos.map((repo) => {
           const ready = byName.get(repo.name);
-          return ready ? { ...repo, worktree_path: ready.worktree_path, branch: ready.branch, base_commit: ready.base_commit } : repo;
+          return ready
+            ? { ...repo, worktree_path: ready.worktree_path, branch: ready.branch, base_commit: ready.base_commit }
+            : repo;
         }),
       };
       return view.status === 'initializing' ? { ...next, status: live(next) } : next;
@@ -94,7 +126,11 @@ export const evolveSessionView = (view: SessionView | undefined, stored: StoredE
     case 'MessageSent':
       return { ...view, ...stamp };
     case 'AgentStatusChanged':
-      return { ...view, ...stamp, agent_status: view.pending_question ? 'waiting_for_answer' : event.data.agent_status };
+      return {
+        ...view,
+        ...stamp,
+        agent_status: view.pending_question ? 'waiting_for_answer' : event.data.agent_status,
+      };
     case 'AgentSessionStarted':
     case 'PromptSent':
     case 'AgentReplied':
@@ -105,21 +141,38 @@ export const evolveSessionView = (view: SessionView | undefined, stored: StoredE
     case 'AgentSessionEnded':
       return { ...view, ...stamp, agent_status: 'idle' };
     case 'QuestionAsked':
-      return { ...view, ...stamp, agent_status: 'waiting_for_answer', pending_question: { question_id: event.data.question_id, text: event.data.text, options: event.data.options } };
+      return {
+        ...view,
+        ...stamp,
+        agent_status: 'waiting_for_answer',
+        pending_question: { question_id: event.data.question_id, text: event.data.text, options: event.data.options },
+      };
     case 'QuestionAnswered':
       return { ...view, ...stamp, agent_status: 'working', pending_question: null };
     case 'WorkspaceRemoved':
-      return { ...view, ...stamp, workspace_path: null, repos: view.repos.map((repo) => ({ ...repo, worktree_path: null })) };
+      return {
+        ...view,
+        ...stamp,
+        workspace_path: null,
+        repos: view.repos.map((repo) => ({ ...repo, worktree_path: null })),
+      };
     case 'SessionPaused':
       return { ...view, ...stamp, status: 'paused', agent_status: 'idle' };
     case 'SessionResumed':
-      return { ...view, ...stamp, status: 'active', agent_status: view.pending_question ? 'waiting_for_answer' : 'idle' };
+      return {
+        ...view,
+        ...stamp,
+        status: 'active',
+        agent_status: view.pending_question ? 'waiting_for_answer' : 'idle',
+      };
     case 'SessionClosed':
       return { ...view, ...stamp, status: 'closed', agent_status: 'idle' };
     case 'DeploymentTestsReported':
       return { ...view, ...stamp };
     case 'DeploymentStatusChanged':
-      return view.deployments.includes(event.data.deployment_id) ? { ...view, ...stamp } : { ...view, ...stamp, deployments: [...view.deployments, event.data.deployment_id] };
+      return view.deployments.includes(event.data.deployment_id)
+        ? { ...view, ...stamp }
+        : { ...view, ...stamp, deployments: [...view.deployments, event.data.deployment_id] };
     default: {
       const unexpected: never = event;
       return unexpected;

@@ -81,7 +81,16 @@ const EXECUTION_ATTEMPTS = 5;
 
 /** Every event type the gateway knows; capabilities add theirs here. */
 export const createEventRegistry = (): EventRegistry =>
-  new EventRegistry([...commandEventDefinitions, ...processManagerEventDefinitions, ...sessionEventDefinitions, ...builderEventDefinitions, ...webhookEventDefinitions, ...openCodeServerEventDefinitions, ...deploymentEventDefinitions, ...namespaceEventDefinitions]);
+  new EventRegistry([
+    ...commandEventDefinitions,
+    ...processManagerEventDefinitions,
+    ...sessionEventDefinitions,
+    ...builderEventDefinitions,
+    ...webhookEventDefinitions,
+    ...openCodeServerEventDefinitions,
+    ...deploymentEventDefinitions,
+    ...namespaceEventDefinitions,
+  ]);
 
 const openStore = (config: GatewayConfig, cwd: string, logger: Logger): Promise<EventStore> => {
   const store = config.event_store;
@@ -91,8 +100,13 @@ const openStore = (config: GatewayConfig, cwd: string, logger: Logger): Promise<
         dataDir: resolve(cwd, store.data_dir),
         onWriteState: ({ status, error }) => {
           if (status === 'recovered') logger.info('the event log writes again');
-          else if (status === 'failing') logger.warn({ err: error }, 'the event log failed to write; it retries on its own');
-          else logger.error({ err: error }, 'the event log lost acknowledged records; the gateway needs a restart and a person');
+          else if (status === 'failing')
+            logger.warn({ err: error }, 'the event log failed to write; it retries on its own');
+          else
+            logger.error(
+              { err: error },
+              'the event log lost acknowledged records; the gateway needs a restart and a person',
+            );
         },
       });
     case 'eventstoredb':
@@ -121,15 +135,26 @@ export const startGateway = async (
   if (E.isLeft(signals)) throw new Error(signals.left);
   // Repository URLs (before the store opens: a missing credential stops start-up): the policy a request is checked against, and again the clone; git's credentials read from the environment once, kept in memory.
   const cloneSettings = cloneSettingsFrom(config.workspace, process.env);
-  const urlPolicy = { reposRoot: resolve(cwd, config.workspace.repos_root), allowedPatterns: cloneSettings.allowedPatterns, allowPrivateAddresses: cloneSettings.allowPrivateAddresses };
+  const urlPolicy = {
+    reposRoot: resolve(cwd, config.workspace.repos_root),
+    allowedPatterns: cloneSettings.allowedPatterns,
+    allowPrivateAddresses: cloneSettings.allowPrivateAddresses,
+  };
   const logger = options.logger ?? pino({ base: { service: 'ai-dev-gateway' }, redact: ['req.headers.authorization'] });
   const metrics = new GatewayMetrics();
   const store = instrumentEventStore(await openStore(config, cwd, logger), metrics);
   // Idempotency-Key records beside the log, not in it: they expire and their number is bounded.
-  const idempotencyRecords = openIdempotencyStore({ path: join(resolve(cwd, config.data_dir), 'idempotency.sqlite'), ttlMs: config.idempotency.ttl * 1000, maxKeys: config.idempotency.max_keys });
+  const idempotencyRecords = openIdempotencyStore({
+    path: join(resolve(cwd, config.data_dir), 'idempotency.sqlite'),
+    ttlMs: config.idempotency.ttl * 1000,
+    maxKeys: config.idempotency.max_keys,
+  });
   const runOnce = idempotency(idempotencyRecords);
   // The room kept on the embedded log's disk for work under way (EventStoreDB keeps its own).
-  const reserve = config.event_store.type === 'embedded' ? new DiskReserve(resolve(cwd, config.event_store.data_dir), config.event_store.min_free_bytes) : undefined;
+  const reserve =
+    config.event_store.type === 'embedded'
+      ? new DiskReserve(resolve(cwd, config.event_store.data_dir), config.event_store.min_free_bytes)
+      : undefined;
   if (reserve) metrics.watchFreeBytes(() => reserve.freeBytes());
   const admitNewWork = reserve ? admitNewWorkWhileRoom(() => reserve.shortfall()) : undefined;
   const eventLog = new EventLog(store, createEventRegistry());
@@ -145,7 +170,10 @@ export const startGateway = async (
   const deploymentViewRunner = new DocumentProjectionRunner(deploymentViews, runtimeOptions);
   const namespaceViewRunner = new DocumentProjectionRunner(namespaceViews, runtimeOptions);
   // The cluster of the labs: KUBECONFIG, else in-cluster or ~/.kube/config. Without any, deployments fail at their first step, saying why.
-  const kubeConfigured = config.kubeconfig !== undefined || process.env['KUBERNETES_SERVICE_HOST'] !== undefined || existsSync(join(homedir(), '.kube', 'config'));
+  const kubeConfigured =
+    config.kubeconfig !== undefined ||
+    process.env['KUBERNETES_SERVICE_HOST'] !== undefined ||
+    existsSync(join(homedir(), '.kube', 'config'));
   const cluster = kubernetesCluster(loadKubeConfig(config.kubeconfig));
   const bundles = new BundleStore(join(config.data_dir, 'bundles'));
   // What a plan read of a commit, its deployment's steps read again: once from git.
@@ -153,7 +181,10 @@ export const startGateway = async (
   // Without GATEWAY_BUNDLE_SECRET the URLs are signed with a key that lives as long as this process.
   const bundleSecret = config.secrets.bundleSecret ?? randomBytes(32).toString('hex');
   /** A lab deleted since (or being deleted) has no URL any more. */
-  const present = (view: DeploymentView): DeploymentView => (view.url !== null && namespaceViewRunner.get(view.plan.namespace)?.status !== 'live' ? { ...view, url: null } : view);
+  const present = (view: DeploymentView): DeploymentView =>
+    view.url !== null && namespaceViewRunner.get(view.plan.namespace)?.status !== 'live'
+      ? { ...view, url: null }
+      : view;
   const agents = config.opencode.enabled ? createAgents(config, { eventLog, logger, cwd, runtimeOptions }) : undefined;
   const projections = [
     new DocumentProjectionRunner(streamCatalog, runtimeOptions),
@@ -188,11 +219,25 @@ export const startGateway = async (
     new ProcessManagerRunner({
       ...runtimeOptions,
       processManager: notifier,
-      effects: notifierEffects({ eventLog, url: config.webhooks.slack_url, secret: config.secrets.webhookSecret ?? '', attempts: config.webhooks.retry_attempts + 1 }),
+      effects: notifierEffects({
+        eventLog,
+        url: config.webhooks.slack_url,
+        secret: config.secrets.webhookSecret ?? '',
+        attempts: config.webhooks.retry_attempts + 1,
+      }),
       // The contract's retries: `retry_attempts` more tries, the waits growing from `retry_delay`.
-      retry: { attempts: config.webhooks.retry_attempts + 1, initialDelayMs: config.webhooks.retry_delay, factor: 2, maxDelayMs: 5 * 60_000 },
+      retry: {
+        attempts: config.webhooks.retry_attempts + 1,
+        initialDelayMs: config.webhooks.retry_delay,
+        factor: 2,
+        maxDelayMs: 5 * 60_000,
+      },
     }),
-    new ProcessManagerRunner({ ...runtimeOptions, processManager: deploymentNews, effects: deploymentNewsEffects({ eventLog }) }),
+    new ProcessManagerRunner({
+      ...runtimeOptions,
+      processManager: deploymentNews,
+      effects: deploymentNewsEffects({ eventLog }),
+    }),
     new ProcessManagerRunner({
       ...runtimeOptions,
       processManager: deploymentExecutor,
@@ -219,12 +264,20 @@ export const startGateway = async (
       }),
       retry: { attempts: EXECUTION_ATTEMPTS, initialDelayMs: 500, factor: 2, maxDelayMs: 10_000 },
     }),
-    new ProcessManagerRunner({ ...runtimeOptions, processManager: namespaceKeeper, effects: namespaceKeeperEffects({ cluster }) }),
+    new ProcessManagerRunner({
+      ...runtimeOptions,
+      processManager: namespaceKeeper,
+      effects: namespaceKeeperEffects({ cluster }),
+    }),
     ...(agents ? [agents.processManager] : []),
   ]);
   /** Deployments at their pods_ready step, as the views show them (the session names the project the pods are labelled with). */
   const waitingForPods = () =>
-    [...deploymentViewRunner.getState().values()].filter((view) => view.status === 'deploying' && view.steps.some((step) => step.name === 'pods_ready' && step.status === 'running'));
+    [...deploymentViewRunner.getState().values()].filter(
+      (view) =>
+        view.status === 'deploying' &&
+        view.steps.some((step) => step.name === 'pods_ready' && step.status === 'running'),
+    );
   const podsWatcher = new PodsWatcher({
     eventLog,
     cluster,
@@ -233,7 +286,15 @@ export const startGateway = async (
     waiting: () =>
       waitingForPods().flatMap((view) => {
         const project = sessionViewRunner.get(view.session_id)?.project;
-        return project === undefined ? [] : [{ deploymentId: view.deployment_id, namespace: view.plan.namespace, selector: podSelectorOf(project, view.deployment_id) }];
+        return project === undefined
+          ? []
+          : [
+              {
+                deploymentId: view.deployment_id,
+                namespace: view.plan.namespace,
+                selector: podSelectorOf(project, view.deployment_id),
+              },
+            ];
       }),
   });
   const podsTimeout = config.kubernetes.pods_ready_timeout;
@@ -245,22 +306,59 @@ export const startGateway = async (
     onError: (error) => logger.error({ err: error }, 'deadline failed'),
     due: (now) => [
       ...[...deploymentViewRunner.getState().values()]
-        .filter((view) => view.status === 'awaiting_confirmation' && view.expires_at !== null && Date.parse(view.expires_at) <= now.getTime())
-        .map((view) => ({ key: `expire:${view.deployment_id}`, stream: deploymentStream(view.deployment_id), decider: deploymentDecider, command: { type: 'ExpireDeployment', now } })),
+        .filter(
+          (view) =>
+            view.status === 'awaiting_confirmation' &&
+            view.expires_at !== null &&
+            Date.parse(view.expires_at) <= now.getTime(),
+        )
+        .map((view) => ({
+          key: `expire:${view.deployment_id}`,
+          stream: deploymentStream(view.deployment_id),
+          decider: deploymentDecider,
+          command: { type: 'ExpireDeployment', now },
+        })),
       ...waitingForPods()
-        .filter((view) => Date.parse(view.steps.find((step) => step.name === 'pods_ready')?.started_at ?? '') + podsTimeout * 1000 <= now.getTime())
-        .map((view) => ({ key: `pods-timeout:${view.deployment_id}`, stream: deploymentStream(view.deployment_id), decider: deploymentDecider, command: { type: 'TimeOutPods', timeoutSeconds: podsTimeout, now } })),
+        .filter(
+          (view) =>
+            Date.parse(view.steps.find((step) => step.name === 'pods_ready')?.started_at ?? '') + podsTimeout * 1000 <=
+            now.getTime(),
+        )
+        .map((view) => ({
+          key: `pods-timeout:${view.deployment_id}`,
+          stream: deploymentStream(view.deployment_id),
+          decider: deploymentDecider,
+          command: { type: 'TimeOutPods', timeoutSeconds: podsTimeout, now },
+        })),
       // A failed deletion is tried again when its pause is over (the decider knows when; early firing is a no-op).
       ...[...namespaceViewRunner.getState().values()]
         .filter((view) => view.status === 'deleting' && view.deletion_error !== null)
-        .map((view) => ({ key: `retry-delete:${view.name}`, stream: namespaceStream(view.name), decider: namespaceDecider, command: { type: 'RetryNamespaceDeletion', now } })),
+        .map((view) => ({
+          key: `retry-delete:${view.name}`,
+          stream: namespaceStream(view.name),
+          decider: namespaceDecider,
+          command: { type: 'RetryNamespaceDeletion', now },
+        })),
       ...[...namespaceViewRunner.getState().values()]
-        .filter((view) => view.status === 'live' && view.deletion_scheduled_for !== null && Date.parse(view.deletion_scheduled_for) <= now.getTime())
-        .map((view) => ({ key: `delete:${view.name}`, stream: namespaceStream(view.name), decider: namespaceDecider, command: { type: 'RequestNamespaceDeletion', requestedBy: 'timer', due: true, now } })),
+        .filter(
+          (view) =>
+            view.status === 'live' &&
+            view.deletion_scheduled_for !== null &&
+            Date.parse(view.deletion_scheduled_for) <= now.getTime(),
+        )
+        .map((view) => ({
+          key: `delete:${view.name}`,
+          stream: namespaceStream(view.name),
+          decider: namespaceDecider,
+          command: { type: 'RequestNamespaceDeletion', requestedBy: 'timer', due: true, now },
+        })),
       // Parked webhooks, sent again every parked_retry_interval for parked_retry_for (none while webhooks are off).
       ...(config.webhooks.slack_url === ''
         ? []
-        : scheduledRetriesDue(failedWebhookRunner.getState().values(), now, { intervalMs: config.webhooks.parked_retry_interval * 1000, forMs: config.webhooks.parked_retry_for * 1000 })),
+        : scheduledRetriesDue(failedWebhookRunner.getState().values(), now, {
+            intervalMs: config.webhooks.parked_retry_interval * 1000,
+            forMs: config.webhooks.parked_retry_for * 1000,
+          })),
     ],
   });
   const sse = new SseHub({ keepaliveMs: options.sseKeepaliveMs });
@@ -284,7 +382,10 @@ export const startGateway = async (
       },
       corsOrigins: config.server.cors_origins,
       bodyLimitBytes: config.server.body_limit,
-      rateLimits: { perToken: config.server.rate_limit_per_minute, perAddress: config.server.anonymous_rate_limit_per_minute },
+      rateLimits: {
+        perToken: config.server.rate_limit_per_minute,
+        perAddress: config.server.anonymous_rate_limit_per_minute,
+      },
       bounds: {
         maxPathLength: config.server.max_path_length,
         maxQueryLength: config.server.max_query_length,
@@ -294,7 +395,15 @@ export const startGateway = async (
       },
       routers: [
         routingRoutes(signals.right),
-        sessionRoutes({ eventLog, views: sessionViewRunner, sse, signals: signals.right, autoConfirmConfidence: config.routing.auto_confirm_confidence, admitNewWork, checkRepoUrl: (url) => checkRepoUrl(url, urlPolicy) }),
+        sessionRoutes({
+          eventLog,
+          views: sessionViewRunner,
+          sse,
+          signals: signals.right,
+          autoConfirmConfidence: config.routing.auto_confirm_confidence,
+          admitNewWork,
+          checkRepoUrl: (url) => checkRepoUrl(url, urlPolicy),
+        }),
         webhookRoutes({ eventLog, failed: failedWebhookRunner }),
         deploymentRoutes({
           eventLog,
@@ -310,11 +419,23 @@ export const startGateway = async (
         }),
         namespaceRoutes({ eventLog, views: namespaceViewRunner }),
         auditRoutes({ store: eventLog.store }),
-        slackRoutes({ eventLog, signingSecret: config.secrets.slackSigningSecret, sessions: sessionViewRunner, deployments: deploymentViewRunner, present, runOnce }),
+        slackRoutes({
+          eventLog,
+          signingSecret: config.secrets.slackSigningSecret,
+          sessions: sessionViewRunner,
+          deployments: deploymentViewRunner,
+          present,
+          runOnce,
+        }),
         bundleRoutes({ store: bundles, secret: bundleSecret }),
       ],
       // Bearer-token commands only: a Slack interaction's key is looked at once its signature is verified.
-      commandMiddleware: [idempotentCommands(runOnce, (method, path) => takesIdempotencyKey(method, path) && rolesFor(method, path) !== 'slack-signature')],
+      commandMiddleware: [
+        idempotentCommands(
+          runOnce,
+          (method, path) => takesIdempotencyKey(method, path) && rolesFor(method, path) !== 'slack-signature',
+        ),
+      ],
     });
     server = await startServer(app, { host: config.server.host, port: config.server.port });
   } catch (error) {

@@ -31,8 +31,18 @@ const recordOnSession = async (
   context: { correlationId: string; causationId: string },
 ): Promise<void> => {
   const now = (options.clock ?? (() => new Date()))();
-  const result = await handleCommand(options.eventLog, sessionStream(sessionId), sessionDecider, { ...command, now } as SessionCommand, { actor: 'pm:agents', ...context, now });
-  if (E.isLeft(result)) options.logger.debug({ session_id: sessionId, command: command.type, refusal: result.left }, 'the session refused a bridge record');
+  const result = await handleCommand(
+    options.eventLog,
+    sessionStream(sessionId),
+    sessionDecider,
+    { ...command, now } as SessionCommand,
+    { actor: 'pm:agents', ...context, now },
+  );
+  if (E.isLeft(result))
+    options.logger.debug(
+      { session_id: sessionId, command: command.type, refusal: result.left },
+      'the session refused a bridge record',
+    );
 };
 
 /**
@@ -75,7 +85,10 @@ export class AgentReconciler {
         try {
           await this.reconcileNow(sessionId);
         } catch (error) {
-          this.options.logger.warn({ err: error, session_id: sessionId }, 'agent reconciliation failed; it runs again on the next event');
+          this.options.logger.warn(
+            { err: error, session_id: sessionId },
+            'agent reconciliation failed; it runs again on the next event',
+          );
         }
       } while (this.pending.get(sessionId)?.again && !this.controller.signal.aborted);
       this.pending.delete(sessionId);
@@ -104,7 +117,8 @@ export class AgentReconciler {
         signal.addEventListener('abort', () => void stream.return(undefined).catch(() => undefined), { once: true });
         for await (const line of untilAborted(stream, signal)) {
           const trigger = triggerOf(line);
-          if (trigger?.kind === 'connected') for (const sessionId of this.options.liveSessions()) this.reconcile(sessionId);
+          if (trigger?.kind === 'connected')
+            for (const sessionId of this.options.liveSessions()) this.reconcile(sessionId);
           if (trigger?.kind === 'session') {
             const sessionId = this.options.sessionOf(trigger.sessionID);
             if (sessionId) this.reconcile(sessionId);
@@ -138,11 +152,19 @@ export class AgentReconciler {
       permissions: permissions.filter((permission) => permission.sessionID === sessionID),
       status: statuses[sessionID],
     };
-    const plan = planReconcile(snapshot, { recorded: state.recorded, directory, serverStartedAt: endpoint?.startedAt ?? 0 }, this.options.policy);
-    for (const { id, reply } of plan.permissionReplies) await must(client.permission.reply({ requestID: id, directory, reply }), 'permission.reply');
+    const plan = planReconcile(
+      snapshot,
+      { recorded: state.recorded, directory, serverStartedAt: endpoint?.startedAt ?? 0 },
+      this.options.policy,
+    );
+    for (const { id, reply } of plan.permissionReplies)
+      await must(client.permission.reply({ requestID: id, directory, reply }), 'permission.reply');
     if (plan.abort) await must(client.session.abort({ sessionID, directory }), 'session.abort');
     for (const command of plan.commands) {
-      await recordOnSession(this.options, sessionId, command, { correlationId: session.correlationId, causationId: `opencode:${sessionID}` });
+      await recordOnSession(this.options, sessionId, command, {
+        correlationId: session.correlationId,
+        causationId: `opencode:${sessionID}`,
+      });
     }
   }
 }

@@ -35,7 +35,10 @@ export const loadAgentSession = async (eventLog: EventLog, sessionId: string): P
     if (event.type === 'QuestionAsked') questions.set(event.data.question_id, event.data.text);
   }
   return {
-    state: foldEvents(sessionDecider, history.map((stored) => stored.event)),
+    state: foldEvents(
+      sessionDecider,
+      history.map((stored) => stored.event),
+    ),
     task,
     builder,
     workspacePath,

@@ -25,7 +25,12 @@ export interface Agents {
 
 export const createAgents = (
   config: GatewayConfig,
-  options: { eventLog: EventLog; logger: Logger; cwd: string; runtimeOptions: { onLag?: (name: string, lag: number) => void; onError?: (name: string, error: unknown) => void } },
+  options: {
+    eventLog: EventLog;
+    logger: Logger;
+    cwd: string;
+    runtimeOptions: { onLag?: (name: string, lag: number) => void; onError?: (name: string, error: unknown) => void };
+  },
 ): Agents => {
   const personas = loadPersonas(resolve(options.cwd, config.opencode.personas_dir));
   if (E.isLeft(personas)) throw new Error(personas.left);
@@ -36,13 +41,19 @@ export const createAgents = (
     eventLog: options.eventLog,
     logger: options.logger,
   });
-  const projection = new DocumentProjectionRunner(agentSessions, { eventLog: options.eventLog, ...options.runtimeOptions });
+  const projection = new DocumentProjectionRunner(agentSessions, {
+    eventLog: options.eventLog,
+    ...options.runtimeOptions,
+  });
   const reconciler = new AgentReconciler({
     eventLog: options.eventLog,
     endpoint: () => server.endpoint,
     sessionOf: (opencodeSessionId) => projection.get(opencodeSessionId)?.session_id,
     liveSessions: () => [...projection.getState().values()].map((view) => view.session_id),
-    policy: { permissions: config.opencode.permission_policy, maxProviderRetries: config.opencode.max_provider_retries },
+    policy: {
+      permissions: config.opencode.permission_policy,
+      maxProviderRetries: config.opencode.max_provider_retries,
+    },
     logger: options.logger,
   });
   const processManager = new ProcessManagerRunner({
@@ -50,7 +61,11 @@ export const createAgents = (
     ...options.runtimeOptions,
     processManager: agentBridge,
     onReaction: (name, key, outcome) => options.logger.debug({ process_manager: name, key, outcome }, 'reaction'),
-    effects: agentBridgeEffects({ eventLog: options.eventLog, endpoint: () => server.endpoint, reconcile: (sessionId) => reconciler.reconcile(sessionId) }),
+    effects: agentBridgeEffects({
+      eventLog: options.eventLog,
+      endpoint: () => server.endpoint,
+      reconcile: (sessionId) => reconciler.reconcile(sessionId),
+    }),
     // OpenCode may be restarting, or slow to start on a busy machine: keep trying for about five minutes.
     retry: { attempts: 14, initialDelayMs: 250, factor: 2, maxDelayMs: 30_000 },
   });
@@ -60,7 +75,11 @@ export const createAgents = (
     server,
     reconciler,
     start: async () => {
-      await server.start().catch((error: unknown) => options.logger.error({ err: error }, 'OpenCode did not start; the gateway runs without agents until it does'));
+      await server
+        .start()
+        .catch((error: unknown) =>
+          options.logger.error({ err: error }, 'OpenCode did not start; the gateway runs without agents until it does'),
+        );
       reconciler.start();
     },
     stop: async () => {

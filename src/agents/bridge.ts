@@ -1,6 +1,11 @@
 import type { EventLog } from '../events/event-log.js';
 import type { StoredEvent } from '../events/stored-event.js';
-import { effectThenCommand, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
+import {
+  effectThenCommand,
+  type EffectHandlers,
+  type ProcessManager,
+  type Reaction,
+} from '../process-managers/process-manager.js';
 import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
 import type { SessionEvent } from '../sessions/events.js';
 import { loadAgentSession, type AgentSessionContext } from './agent-session.js';
@@ -12,7 +17,12 @@ export type AgentEffect =
   | { readonly kind: 'start-agent'; readonly sessionId: string }
   | { readonly kind: 'send-task'; readonly sessionId: string }
   | { readonly kind: 'send-prompt'; readonly sessionId: string; readonly messageId: string; readonly text: string }
-  | { readonly kind: 'answer-question'; readonly sessionId: string; readonly questionId: string; readonly answer: string }
+  | {
+      readonly kind: 'answer-question';
+      readonly sessionId: string;
+      readonly questionId: string;
+      readonly answer: string;
+    }
   | { readonly kind: 'reconcile'; readonly sessionId: string }
   | { readonly kind: 'abort-turn'; readonly sessionId: string }
   | { readonly kind: 'end-agent'; readonly sessionId: string };
@@ -35,9 +45,18 @@ export const agentBridge: ProcessManager<AgentEffect> = {
     const sessionId = match[1]!;
     const event = stored.event as SessionEvent;
     /** An effect that records nothing on the session. */
-    const effect = (value: AgentEffect): Reaction<AgentEffect>[] => [{ type: 'effect', key: `${stored.id}:${value.kind}`, stream: stored.stream, effect: value }];
+    const effect = (value: AgentEffect): Reaction<AgentEffect>[] => [
+      { type: 'effect', key: `${stored.id}:${value.kind}`, stream: stored.stream, effect: value },
+    ];
     /** An effect whose outcome is a command for the session. */
-    const recorded = (value: AgentEffect): Reaction<AgentEffect>[] => [effectThenCommand<AgentEffect, SessionCommand>(`${stored.id}:${value.kind}`, stored.stream, sessionDecider, value)];
+    const recorded = (value: AgentEffect): Reaction<AgentEffect>[] => [
+      effectThenCommand<AgentEffect, SessionCommand>(
+        `${stored.id}:${value.kind}`,
+        stored.stream,
+        sessionDecider,
+        value,
+      ),
+    ];
     switch (event.type) {
       // Any of these may be the moment the session is active with no agent yet.
       case 'RouteConfirmed':
@@ -49,7 +68,12 @@ export const agentBridge: ProcessManager<AgentEffect> = {
       case 'MessageSent':
         return recorded({ kind: 'send-prompt', sessionId, messageId: event.data.message_id, text: event.data.text });
       case 'QuestionAnswered':
-        return recorded({ kind: 'answer-question', sessionId, questionId: event.data.question_id, answer: event.data.answer });
+        return recorded({
+          kind: 'answer-question',
+          sessionId,
+          questionId: event.data.question_id,
+          answer: event.data.answer,
+        });
       // Once the prompt is recorded the reconciler can find the session: OpenCode's first news of the turn is not missed.
       case 'PromptSent':
         return effect({ kind: 'reconcile', sessionId });
@@ -83,13 +107,30 @@ export const agentBridgeEffects = (options: AgentBridgeOptions): EffectHandlers<
   const recordNothing = (): readonly [] => [];
 
   /** Sends a prompt once: a message already in OpenCode (a retry after a crash) is only recorded. */
-  const sendPrompt = async (sessionId: string, messageId: string, text: (session: AgentSessionContext) => string): Promise<Recorded> => {
+  const sendPrompt = async (
+    sessionId: string,
+    messageId: string,
+    text: (session: AgentSessionContext) => string,
+  ): Promise<Recorded> => {
     const session = await loadAgentSession(options.eventLog, sessionId);
     const { state } = session;
-    if (state.status === 'none' || state.agentSessionId === null || state.recorded.has(`prompt:${messageId}`) || !session.directory) return recordNothing();
+    if (
+      state.status === 'none' ||
+      state.agentSessionId === null ||
+      state.recorded.has(`prompt:${messageId}`) ||
+      !session.directory
+    )
+      return recordNothing();
     const agent = state.confirmed ?? 'builder';
-    const messages = await must(client().session.messages({ sessionID: state.agentSessionId, directory: session.directory }), 'session.messages');
-    const already = messages.find((message) => message.info.role === 'user' && message.parts.some((part) => part.type === 'text' && part.metadata?.['gateway_message_id'] === messageId));
+    const messages = await must(
+      client().session.messages({ sessionID: state.agentSessionId, directory: session.directory }),
+      'session.messages',
+    );
+    const already = messages.find(
+      (message) =>
+        message.info.role === 'user' &&
+        message.parts.some((part) => part.type === 'text' && part.metadata?.['gateway_message_id'] === messageId),
+    );
     let opencodeMessageId = already?.info.id;
     if (!opencodeMessageId) {
       opencodeMessageId = newOpenCodeMessageId();
@@ -111,28 +152,63 @@ export const agentBridgeEffects = (options: AgentBridgeOptions): EffectHandlers<
     'start-agent': async (request): Promise<Recorded> => {
       const session = await loadAgentSession(options.eventLog, request.sessionId);
       const { state } = session;
-      if (state.status !== 'active' || state.agentSessionId !== null || !session.workspacePath || !session.task || !state.confirmed) return recordNothing();
+      if (
+        state.status !== 'active' ||
+        state.agentSessionId !== null ||
+        !session.workspacePath ||
+        !session.task ||
+        !state.confirmed
+      )
+        return recordNothing();
       const directory = session.workspacePath;
       // A crash after creating it but before recording it left one behind: reuse it.
-      const existing = (await must(client().session.list({ directory }), 'session.list')).find((candidate) => candidate.metadata?.['gateway_session_id'] === request.sessionId);
+      const existing = (await must(client().session.list({ directory }), 'session.list')).find(
+        (candidate) => candidate.metadata?.['gateway_session_id'] === request.sessionId,
+      );
       const created =
         existing ??
-        (await must(client().session.create({ directory, title: `${session.builder}: ${session.task.title}`.slice(0, 100), metadata: { gateway_session_id: request.sessionId } }), 'session.create'));
-      return { command: { type: 'RecordAgentSessionStarted', opencodeSessionId: created.id, agent: state.confirmed, directory, now: clock() } };
+        (await must(
+          client().session.create({
+            directory,
+            title: `${session.builder}: ${session.task.title}`.slice(0, 100),
+            metadata: { gateway_session_id: request.sessionId },
+          }),
+          'session.create',
+        ));
+      return {
+        command: {
+          type: 'RecordAgentSessionStarted',
+          opencodeSessionId: created.id,
+          agent: state.confirmed,
+          directory,
+          now: clock(),
+        },
+      };
     },
-    'send-task': (request) => sendPrompt(request.sessionId, 'task', (session) => (session.task ? `${session.task.title}\n\n${session.task.description}`.trim() : '')),
+    'send-task': (request) =>
+      sendPrompt(request.sessionId, 'task', (session) =>
+        session.task ? `${session.task.title}\n\n${session.task.description}`.trim() : '',
+      ),
     'send-prompt': (request) => sendPrompt(request.sessionId, request.messageId, () => request.text),
     'answer-question': async (request): Promise<Recorded> => {
       const session = await loadAgentSession(options.eventLog, request.sessionId);
       if (!session.directory) return recordNothing();
-      const replied = await client().question.reply({ requestID: request.questionId, directory: session.directory, answers: [[request.answer]] });
+      const replied = await client().question.reply({
+        requestID: request.questionId,
+        directory: session.directory,
+        answers: [[request.answer]],
+      });
       if (replied.error === undefined) {
         options.reconcile(request.sessionId);
         return recordNothing();
       }
       // The question is gone (OpenCode restarted, or the turn was aborted): the answer still reaches the agent, as a message.
       const question = session.questions.get(request.questionId) ?? 'your question';
-      return sendPrompt(request.sessionId, `answer:${request.questionId}`, () => `The answer to "${question}" is: ${request.answer}`);
+      return sendPrompt(
+        request.sessionId,
+        `answer:${request.questionId}`,
+        () => `The answer to "${question}" is: ${request.answer}`,
+      );
     },
     reconcile: async (request) => {
       options.reconcile(request.sessionId);
@@ -141,7 +217,10 @@ export const agentBridgeEffects = (options: AgentBridgeOptions): EffectHandlers<
     'abort-turn': async (request) => {
       const session = await loadAgentSession(options.eventLog, request.sessionId);
       if (session.state.status === 'none' || session.state.agentSessionId === null) return [];
-      await must(client().session.abort({ sessionID: session.state.agentSessionId, directory: session.directory }), 'session.abort');
+      await must(
+        client().session.abort({ sessionID: session.state.agentSessionId, directory: session.directory }),
+        'session.abort',
+      );
       options.reconcile(request.sessionId);
       return [];
     },
@@ -151,7 +230,8 @@ export const agentBridgeEffects = (options: AgentBridgeOptions): EffectHandlers<
       const sessionID = session.state.agentSessionId;
       await client().session.abort({ sessionID, directory: session.directory });
       const deleted = await client().session.delete({ sessionID, directory: session.directory });
-      if (deleted.error !== undefined && deleted.response?.status !== 404) throw new Error(`OpenCode session.delete failed (${deleted.response?.status})`);
+      if (deleted.error !== undefined && deleted.response?.status !== 404)
+        throw new Error(`OpenCode session.delete failed (${deleted.response?.status})`);
       return { command: { type: 'RecordAgentSessionEnded', opencodeSessionId: sessionID, now: clock() } };
     },
   };

@@ -11,22 +11,54 @@ export const AgentSessionStarted = defineEvent(
   jsonCodec(t.type({ opencode_session_id: t.string, agent: t.string, directory: t.string, started_at: t.string })),
 );
 /** A person's message (or the task, `message_id: "task"`) handed to the agent. */
-export const PromptSent = defineEvent('PromptSent', jsonCodec(t.type({ message_id: t.string, opencode_message_id: t.string, agent: t.string, sent_at: t.string })));
-export const AgentStatusChanged = defineEvent('AgentStatusChanged', jsonCodec(t.type({ agent_status: t.keyof({ working: null, idle: null }), changed_at: t.string })));
+export const PromptSent = defineEvent(
+  'PromptSent',
+  jsonCodec(t.type({ message_id: t.string, opencode_message_id: t.string, agent: t.string, sent_at: t.string })),
+);
+export const AgentStatusChanged = defineEvent(
+  'AgentStatusChanged',
+  jsonCodec(t.type({ agent_status: t.keyof({ working: null, idle: null }), changed_at: t.string })),
+);
 /** The final text of one of the agent's turns. */
-export const AgentReplied = defineEvent('AgentReplied', jsonCodec(t.type({ message_id: t.string, text: t.string, replied_at: t.string })));
+export const AgentReplied = defineEvent(
+  'AgentReplied',
+  jsonCodec(t.type({ message_id: t.string, text: t.string, replied_at: t.string })),
+);
 export const Todo = t.type({ content: t.string, status: t.string, priority: t.string });
 export const ProgressReported = defineEvent(
   'ProgressReported',
-  jsonCodec(t.type({ progress_id: t.string, summary: t.string, todos: t.union([t.array(Todo), t.null]), files: t.array(t.string), reported_at: t.string })),
+  jsonCodec(
+    t.type({
+      progress_id: t.string,
+      summary: t.string,
+      todos: t.union([t.array(Todo), t.null]),
+      files: t.array(t.string),
+      reported_at: t.string,
+    }),
+  ),
 );
 /** A turn that ended in an error (provider refused, unreachable beyond the retry limit, aborted); `message_id` is OpenCode's assistant message. */
-export const AgentTurnFailed = defineEvent('AgentTurnFailed', jsonCodec(t.type({ message_id: t.string, error: t.string, message: t.string, failed_at: t.string })));
+export const AgentTurnFailed = defineEvent(
+  'AgentTurnFailed',
+  jsonCodec(t.type({ message_id: t.string, error: t.string, message: t.string, failed_at: t.string })),
+);
 export const PermissionDecided = defineEvent(
   'PermissionDecided',
-  jsonCodec(t.type({ permission_id: t.string, permission: t.string, patterns: t.array(t.string), reply: t.keyof({ once: null, reject: null }), reason: t.string, decided_at: t.string })),
+  jsonCodec(
+    t.type({
+      permission_id: t.string,
+      permission: t.string,
+      patterns: t.array(t.string),
+      reply: t.keyof({ once: null, reject: null }),
+      reason: t.string,
+      decided_at: t.string,
+    }),
+  ),
 );
-export const AgentSessionEnded = defineEvent('AgentSessionEnded', jsonCodec(t.type({ opencode_session_id: t.string, ended_at: t.string })));
+export const AgentSessionEnded = defineEvent(
+  'AgentSessionEnded',
+  jsonCodec(t.type({ opencode_session_id: t.string, ended_at: t.string })),
+);
 
 export type AgentEvent =
   | EventOf<typeof AgentSessionStarted>
@@ -38,13 +70,33 @@ export type AgentEvent =
   | EventOf<typeof PermissionDecided>
   | EventOf<typeof AgentSessionEnded>;
 
-export const agentEventDefinitions = [AgentSessionStarted, PromptSent, AgentStatusChanged, AgentReplied, ProgressReported, AgentTurnFailed, PermissionDecided, AgentSessionEnded] as const;
+export const agentEventDefinitions = [
+  AgentSessionStarted,
+  PromptSent,
+  AgentStatusChanged,
+  AgentReplied,
+  ProgressReported,
+  AgentTurnFailed,
+  PermissionDecided,
+  AgentSessionEnded,
+] as const;
 
 /** The shared OpenCode server's life, on its own stream. */
-export const OpenCodeServerStarted = defineEvent('OpenCodeServerStarted', jsonCodec(t.type({ pid: t.number, port: t.number, version: t.string, started_at: t.string })));
+export const OpenCodeServerStarted = defineEvent(
+  'OpenCodeServerStarted',
+  jsonCodec(t.type({ pid: t.number, port: t.number, version: t.string, started_at: t.string })),
+);
 export const OpenCodeServerExited = defineEvent(
   'OpenCodeServerExited',
-  jsonCodec(t.type({ pid: t.number, code: t.union([t.number, t.null]), signal: t.union([t.string, t.null]), restart_in_ms: t.union([t.number, t.null]), exited_at: t.string })),
+  jsonCodec(
+    t.type({
+      pid: t.number,
+      code: t.union([t.number, t.null]),
+      signal: t.union([t.string, t.null]),
+      restart_in_ms: t.union([t.number, t.null]),
+      exited_at: t.string,
+    }),
+  ),
 );
 export type OpenCodeServerEvent = EventOf<typeof OpenCodeServerStarted> | EventOf<typeof OpenCodeServerExited>;
 export const openCodeServerEventDefinitions = [OpenCodeServerStarted, OpenCodeServerExited] as const;

@@ -15,7 +15,10 @@ export class OpenCodeUnavailableError extends Error {
 }
 
 /** The SDK answers `{ data, error, response }`; a failed call throws here, naming the route and status. */
-export const must = async <T>(call: Promise<{ data?: T; error?: unknown; response?: Response }>, what: string): Promise<T> => {
+export const must = async <T>(
+  call: Promise<{ data?: T; error?: unknown; response?: Response }>,
+  what: string,
+): Promise<T> => {
   const result = await call;
   if (result.error !== undefined || result.data === undefined) {
     throw new OpenCodeCallError(what, result.response?.status, result.error);
@@ -24,14 +27,21 @@ export const must = async <T>(call: Promise<{ data?: T; error?: unknown; respons
 };
 
 /** For routes that answer 204 with no body: only an error counts. */
-export const mustSucceed = async (call: Promise<{ error?: unknown; response?: Response }>, what: string): Promise<void> => {
+export const mustSucceed = async (
+  call: Promise<{ error?: unknown; response?: Response }>,
+  what: string,
+): Promise<void> => {
   const result = await call;
   if (result.error !== undefined) throw new OpenCodeCallError(what, result.response?.status, result.error);
 };
 
 export class OpenCodeCallError extends Error {
   override readonly name = 'OpenCodeCallError';
-  constructor(readonly what: string, readonly status: number | undefined, readonly detail: unknown) {
+  constructor(
+    readonly what: string,
+    readonly status: number | undefined,
+    readonly detail: unknown,
+  ) {
     super(`OpenCode ${what} failed${status ? ` (${status})` : ''}: ${JSON.stringify(detail)?.slice(0, 300)}`);
   }
 }

@@ -6,7 +6,10 @@ import type { Persona } from './personas.js';
  * the operator's `opencode.config` (provider, model; GATEWAY_OPENCODE_CONFIG already merged in),
  * the personas as agents, and what keeps a server offline and quiet.
  */
-export const openCodeConfigContent = (operator: Record<string, unknown>, personas: Record<Route, Persona>): Record<string, unknown> => {
+export const openCodeConfigContent = (
+  operator: Record<string, unknown>,
+  personas: Record<Route, Persona>,
+): Record<string, unknown> => {
   const agents = isRecord(operator['agent']) ? operator['agent'] : {};
   return {
     ...operator,
@@ -16,4 +19,5 @@ export const openCodeConfigContent = (operator: Record<string, unknown>, persona
   };
 };
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

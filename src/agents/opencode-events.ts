@@ -4,11 +4,13 @@
  * reconcile (from its status, messages, todos, questions and permissions), and
  * `server.connected` (every new connection) says to reconcile them all.
  */
-export type OpenCodeTrigger = { readonly kind: 'connected' } | { readonly kind: 'session'; readonly sessionID: string; readonly why: string };
+export type OpenCodeTrigger =
+  { readonly kind: 'connected' } | { readonly kind: 'session'; readonly sessionID: string; readonly why: string };
 
 type Payload = { type?: unknown; properties?: Record<string, unknown> };
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The event itself, from `/event` (the payload) or `/global/event` (`{ directory, payload }`). */
 const payloadOf = (line: unknown): Payload | undefined => {
@@ -17,7 +19,8 @@ const payloadOf = (line: unknown): Payload | undefined => {
   return line as Payload;
 };
 
-const session = (sessionID: unknown, why: string): OpenCodeTrigger | null => (typeof sessionID === 'string' && sessionID.startsWith('ses') ? { kind: 'session', sessionID, why } : null);
+const session = (sessionID: unknown, why: string): OpenCodeTrigger | null =>
+  typeof sessionID === 'string' && sessionID.startsWith('ses') ? { kind: 'session', sessionID, why } : null;
 
 export const triggerOf = (line: unknown): OpenCodeTrigger | null => {
   const payload = payloadOf(line);
@@ -30,13 +33,17 @@ export const triggerOf = (line: unknown): OpenCodeTrigger | null => {
       const info = properties['info'];
       if (!isRecord(info) || info['role'] !== 'assistant') return null;
       const time = info['time'];
-      return isRecord(time) && typeof time['completed'] === 'number' ? session(info['sessionID'] ?? properties['sessionID'], 'assistant message finished') : null;
+      return isRecord(time) && typeof time['completed'] === 'number'
+        ? session(info['sessionID'] ?? properties['sessionID'], 'assistant message finished')
+        : null;
     }
     case 'message.part.updated': {
       const part = properties['part'];
       if (!isRecord(part) || part['type'] !== 'tool') return null;
       const state = part['state'];
-      return isRecord(state) && (state['status'] === 'completed' || state['status'] === 'error') ? session(part['sessionID'], `tool ${String(part['tool'])} ${state['status']}`) : null;
+      return isRecord(state) && (state['status'] === 'completed' || state['status'] === 'error')
+        ? session(part['sessionID'], `tool ${String(part['tool'])} ${state['status']}`)
+        : null;
     }
     case 'todo.updated':
       return session(properties['sessionID'], 'todo list changed');

@@ -40,12 +40,16 @@ const freePort = (): Promise<number> =>
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 
 /** Environment variables the operator's OpenCode configuration refers to as `{env:NAME}` (provider keys). */
-const referencedVariables = (config: unknown): string[] => [...new Set([...JSON.stringify(config).matchAll(/\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((match) => match[1]!))];
+const referencedVariables = (config: unknown): string[] => [
+  ...new Set([...JSON.stringify(config).matchAll(/\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((match) => match[1]!)),
+];
 
 /**
  * The one shared `opencode serve` of the gateway: on 127.0.0.1, a random port and a random
@@ -98,7 +102,10 @@ export class OpenCodeServer {
   async health(): Promise<void> {
     const endpoint = this.current;
     if (!endpoint) throw new Error('the OpenCode server is not running');
-    const response = await fetch(`${endpoint.url}/global/health`, { headers: { authorization: endpoint.authorization }, signal: AbortSignal.timeout(2000) });
+    const response = await fetch(`${endpoint.url}/global/health`, {
+      headers: { authorization: endpoint.authorization },
+      signal: AbortSignal.timeout(2000),
+    });
     if (!response.ok) throw new Error(`the OpenCode server answered ${response.status}`);
     await response.body?.cancel();
   }
@@ -120,26 +127,42 @@ export class OpenCodeServer {
    * folder with the new one: the last recorded one is stopped first, if it is still an opencode.
    */
   private async stopLeftover(): Promise<void> {
-    const [last] = await this.options.eventLog.readStream<OpenCodeServerEvent>(OPENCODE_SERVER_STREAM, { direction: 'backwards', maxCount: 1 });
+    const [last] = await this.options.eventLog.readStream<OpenCodeServerEvent>(OPENCODE_SERVER_STREAM, {
+      direction: 'backwards',
+      maxCount: 1,
+    });
     if (last?.event.type !== 'OpenCodeServerStarted') return;
     const { pid } = last.event.data;
     const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
     if (!command.includes('opencode') || !command.includes('serve')) return;
     this.options.logger.warn({ pid }, 'stopping the OpenCode server a previous gateway left running');
     process.kill(pid, 'SIGTERM');
-    for (let waited = 0; waited < 5000 && existsSync(`/proc/${pid}`); waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let waited = 0; waited < 5000 && existsSync(`/proc/${pid}`); waited += 100)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     if (existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
-    await this.record({ type: 'OpenCodeServerExited', data: { pid, code: null, signal: 'SIGTERM', restart_in_ms: null, exited_at: this.clock().toISOString() } });
+    await this.record({
+      type: 'OpenCodeServerExited',
+      data: { pid, code: null, signal: 'SIGTERM', restart_in_ms: null, exited_at: this.clock().toISOString() },
+    });
   }
 
   private async launch(): Promise<void> {
     const { stateDir } = this.options;
     await this.stopLeftover();
-    const folders = { XDG_DATA_HOME: 'data', XDG_CONFIG_HOME: 'config', XDG_CACHE_HOME: 'cache', XDG_STATE_HOME: 'state' };
+    const folders = {
+      XDG_DATA_HOME: 'data',
+      XDG_CONFIG_HOME: 'config',
+      XDG_CACHE_HOME: 'cache',
+      XDG_STATE_HOME: 'state',
+    };
     for (const folder of Object.values(folders)) await mkdir(join(stateDir, folder), { recursive: true });
     const port = await freePort();
     const password = randomBytes(24).toString('base64url');
-    const passthrough = Object.fromEntries(referencedVariables(this.options.configContent).flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]!]])));
+    const passthrough = Object.fromEntries(
+      referencedVariables(this.options.configContent).flatMap((name) =>
+        process.env[name] === undefined ? [] : [[name, process.env[name]!]],
+      ),
+    );
     const env = {
       ...passthrough,
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
@@ -169,7 +192,10 @@ export class OpenCodeServer {
     });
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`OpenCode did not start within ${this.options.readyTimeoutMs ?? 30_000} ms: ${stderr}`)), this.options.readyTimeoutMs ?? 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`OpenCode did not start within ${this.options.readyTimeoutMs ?? 30_000} ms: ${stderr}`)),
+        this.options.readyTimeoutMs ?? 30_000,
+      );
       child.stdout?.on('data', (chunk: Buffer) => {
         out += chunk.toString();
         const match = LISTENING.exec(out);
@@ -180,32 +206,57 @@ export class OpenCodeServer {
       });
       void child.then((result) => {
         clearTimeout(timer);
-        reject(new Error(`OpenCode exited before it was ready (${result.exitCode ?? result.signal}): ${stderr.trim() || result.message}`));
+        reject(
+          new Error(
+            `OpenCode exited before it was ready (${result.exitCode ?? result.signal}): ${stderr.trim() || result.message}`,
+          ),
+        );
       });
     }).catch(async (error: unknown) => {
       child.kill('SIGKILL');
       await child.catch(() => undefined);
       throw error;
     });
-    const endpoint = { url, authorization: `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`, pid: child.pid!, startedAt: Date.now() };
-    const health = (await (await fetch(`${url}/global/health`, { headers: { authorization: endpoint.authorization } })).json()) as { version?: string };
+    const endpoint = {
+      url,
+      authorization: `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`,
+      pid: child.pid!,
+      startedAt: Date.now(),
+    };
+    const health = (await (
+      await fetch(`${url}/global/health`, { headers: { authorization: endpoint.authorization } })
+    ).json()) as { version?: string };
     // Recorded before it is used: whoever sees the endpoint can find its start in the log.
-    await this.record({ type: 'OpenCodeServerStarted', data: { pid: child.pid!, port, version: health.version ?? 'unknown', started_at: this.clock().toISOString() } });
+    await this.record({
+      type: 'OpenCodeServerStarted',
+      data: { pid: child.pid!, port, version: health.version ?? 'unknown', started_at: this.clock().toISOString() },
+    });
     this.current = endpoint;
     this.options.logger.info({ pid: child.pid, port, version: health.version }, 'OpenCode server started');
     for (const listener of this.listeners) listener(endpoint);
     void child.then((result) => this.exited(child, started, result.exitCode ?? null, result.signal ?? null));
   }
 
-  private async exited(child: ResultPromise, started: number, code: number | null, signal: string | null): Promise<void> {
+  private async exited(
+    child: ResultPromise,
+    started: number,
+    code: number | null,
+    signal: string | null,
+  ): Promise<void> {
     if (this.child !== child) return;
     this.current = undefined;
     if (this.stopping) return;
     if (Date.now() - started > STABLE_AFTER_MS) this.backoffMs = this.options.initialBackoffMs ?? 1000;
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.options.maxBackoffMs ?? 30_000);
-    this.options.logger.error({ pid: child.pid, code, signal, restart_in_ms: delay }, 'OpenCode server exited; restarting');
-    await this.record({ type: 'OpenCodeServerExited', data: { pid: child.pid ?? 0, code, signal, restart_in_ms: delay, exited_at: this.clock().toISOString() } }).catch(() => undefined);
+    this.options.logger.error(
+      { pid: child.pid, code, signal, restart_in_ms: delay },
+      'OpenCode server exited; restarting',
+    );
+    await this.record({
+      type: 'OpenCodeServerExited',
+      data: { pid: child.pid ?? 0, code, signal, restart_in_ms: delay, exited_at: this.clock().toISOString() },
+    }).catch(() => undefined);
     this.restartTimer = setTimeout(() => {
       if (this.stopping) return;
       this.launch().catch((error: unknown) => {
@@ -219,7 +270,12 @@ export class OpenCodeServer {
   private async record(event: OpenCodeServerEvent): Promise<void> {
     await this.options.eventLog.append(OPENCODE_SERVER_STREAM, [event], {
       expectedRevision: 'any',
-      context: { actor: 'system:opencode', correlationId: OPENCODE_SERVER_STREAM, causationId: OPENCODE_SERVER_STREAM, now: this.clock() },
+      context: {
+        actor: 'system:opencode',
+        correlationId: OPENCODE_SERVER_STREAM,
+        causationId: OPENCODE_SERVER_STREAM,
+        now: this.clock(),
+      },
     });
   }
 }

@@ -36,7 +36,10 @@ export const loadPersonas = (dir: string): E.Either<string, Record<Route, Person
     const match = SPLIT.exec(text);
     if (!match) return E.left(`persona ${route}: ${file} must start with YAML front matter between --- lines`);
     const front = FrontMatter.decode(parse(match[1]!));
-    if (E.isLeft(front)) return E.left(`persona ${route}: ${file}: ${formatValidationProblems(reportValidationErrors(front.left)).join('; ')}`);
+    if (E.isLeft(front))
+      return E.left(
+        `persona ${route}: ${file}: ${formatValidationProblems(reportValidationErrors(front.left)).join('; ')}`,
+      );
     personas[route] = { ...front.right, mode: 'primary', prompt: match[2]!.trim() };
   }
   return E.right(personas as Record<Route, Persona>);

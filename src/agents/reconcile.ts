@@ -28,7 +28,11 @@ export interface BridgePolicy {
 }
 
 /** Commands without their time; the runner stamps them. */
-export type PlannedCommand = SessionCommand extends infer C ? (C extends { now: Date } ? Omit<C, 'now'> : never) : never;
+export type PlannedCommand = SessionCommand extends infer C
+  ? C extends { now: Date }
+    ? Omit<C, 'now'>
+    : never
+  : never;
 
 export interface ReconcilePlan {
   readonly commands: readonly PlannedCommand[];
@@ -37,16 +41,30 @@ export interface ReconcilePlan {
   readonly abort: boolean;
 }
 
-const TOOL_VERBS: Record<string, string> = { write: 'Wrote', edit: 'Edited', read: 'Read', bash: 'Ran', glob: 'Searched files', grep: 'Searched code', webfetch: 'Fetched', todowrite: 'Updated the plan' };
+const TOOL_VERBS: Record<string, string> = {
+  write: 'Wrote',
+  edit: 'Edited',
+  read: 'Read',
+  bash: 'Ran',
+  glob: 'Searched files',
+  grep: 'Searched code',
+  webfetch: 'Fetched',
+  todowrite: 'Updated the plan',
+};
 
 const summarizeTool = (part: Extract<Part, { type: 'tool' }>): { summary: string; files: string[] } => {
   const state = part.state;
   const input = 'input' in state && state.input ? (state.input as Record<string, unknown>) : {};
   const file = typeof input['filePath'] === 'string' ? input['filePath'] : undefined;
   const title = 'title' in state && typeof state.title === 'string' ? state.title : '';
-  const subject = part.tool === 'bash' && typeof input['command'] === 'string' ? `\`${input['command']}\`` : file ?? title;
-  if (state.status === 'error') return { summary: `${part.tool} failed${subject ? ` on ${subject}` : ''}: ${state.error}`, files: [] };
-  return { summary: `${TOOL_VERBS[part.tool] ?? `Used ${part.tool}`}${subject ? ` ${subject}` : ''}`, files: (part.tool === 'write' || part.tool === 'edit') && file ? [file] : [] };
+  const subject =
+    part.tool === 'bash' && typeof input['command'] === 'string' ? `\`${input['command']}\`` : (file ?? title);
+  if (state.status === 'error')
+    return { summary: `${part.tool} failed${subject ? ` on ${subject}` : ''}: ${state.error}`, files: [] };
+  return {
+    summary: `${TOOL_VERBS[part.tool] ?? `Used ${part.tool}`}${subject ? ` ${subject}` : ''}`,
+    files: (part.tool === 'write' || part.tool === 'edit') && file ? [file] : [],
+  };
 };
 
 const todoSummary = (todos: readonly Todo[]): string => {
@@ -84,12 +102,24 @@ export const planReconcile = (snapshot: OpenCodeSnapshot, facts: BridgeFacts, po
   for (const { info, parts } of snapshot.messages) {
     if (info.role !== 'assistant') continue;
     for (const part of parts) {
-      if (part.type !== 'tool' || (part.state.status !== 'completed' && part.state.status !== 'error') || part.tool === 'question' || part.tool === 'todowrite') continue;
+      if (
+        part.type !== 'tool' ||
+        (part.state.status !== 'completed' && part.state.status !== 'error') ||
+        part.tool === 'question' ||
+        part.tool === 'todowrite'
+      )
+        continue;
       if (!fresh(`progress:tool:${part.id}`)) continue;
       commands.push({ type: 'RecordProgress', progressId: `tool:${part.id}`, todos: null, ...summarizeTool(part) });
     }
     if (info.error) {
-      if (fresh(`failure:${info.id}`)) commands.push({ type: 'RecordTurnFailed', messageId: info.id, error: info.error.name, message: errorText(info.error) });
+      if (fresh(`failure:${info.id}`))
+        commands.push({
+          type: 'RecordTurnFailed',
+          messageId: info.id,
+          error: info.error.name,
+          message: errorText(info.error),
+        });
       continue;
     }
     if (info.time.completed === undefined) {
@@ -97,35 +127,79 @@ export const planReconcile = (snapshot: OpenCodeSnapshot, facts: BridgeFacts, po
       continue;
     }
     if (info.finish === 'tool-calls') continue;
-    const text = parts.flatMap((part) => (part.type === 'text' && !part.synthetic && !part.ignored ? [part.text] : [])).join('\n').trim();
+    const text = parts
+      .flatMap((part) => (part.type === 'text' && !part.synthetic && !part.ignored ? [part.text] : []))
+      .join('\n')
+      .trim();
     if (text !== '' && fresh(`reply:${info.id}`)) commands.push({ type: 'RecordAgentReply', messageId: info.id, text });
   }
   if (snapshot.todos.length > 0) {
     const progressId = `todo:${createHash('sha256').update(JSON.stringify(snapshot.todos)).digest('hex').slice(0, 16)}`;
     if (fresh(`progress:${progressId}`)) {
-      commands.push({ type: 'RecordProgress', progressId, summary: todoSummary(snapshot.todos), todos: snapshot.todos.map(({ content, status, priority }) => ({ content, status, priority })), files: [] });
+      commands.push({
+        type: 'RecordProgress',
+        progressId,
+        summary: todoSummary(snapshot.todos),
+        todos: snapshot.todos.map(({ content, status, priority }) => ({ content, status, priority })),
+        files: [],
+      });
     }
   }
   for (const question of snapshot.questions) {
     if (!fresh(`question:${question.id}`)) continue;
     const options = question.questions.flatMap((info) => info.options.map((option) => option.label));
-    commands.push({ type: 'AskQuestion', questionId: question.id, text: question.questions.map((info) => info.question).join('\n'), options });
+    commands.push({
+      type: 'AskQuestion',
+      questionId: question.id,
+      text: question.questions.map((info) => info.question).join('\n'),
+      options,
+    });
   }
   for (const request of snapshot.permissions) {
     if (!fresh(`permission:${request.id}`)) continue;
-    const allowed = policy.permissions === 'allow' || (policy.permissions === 'workspace' && insideWorkspace(request, facts.directory));
-    const reason = policy.permissions === 'workspace' ? (allowed ? 'inside the workspace' : 'outside the workspace') : `policy ${policy.permissions}`;
+    const allowed =
+      policy.permissions === 'allow' ||
+      (policy.permissions === 'workspace' && insideWorkspace(request, facts.directory));
+    const reason =
+      policy.permissions === 'workspace'
+        ? allowed
+          ? 'inside the workspace'
+          : 'outside the workspace'
+        : `policy ${policy.permissions}`;
     permissionReplies.push({ id: request.id, reply: allowed ? 'once' : 'reject' });
-    commands.push({ type: 'RecordPermissionDecision', permissionId: request.id, permission: request.permission, patterns: [...request.patterns], reply: allowed ? 'once' : 'reject', reason });
+    commands.push({
+      type: 'RecordPermissionDecision',
+      permissionId: request.id,
+      permission: request.permission,
+      patterns: [...request.patterns],
+      reply: allowed ? 'once' : 'reject',
+      reason,
+    });
   }
   const status = snapshot.status;
   const abort = status?.type === 'retry' && status.attempt > policy.maxProviderRetries;
   if (abort && running && fresh(`failure:${running.id}`)) {
-    commands.push({ type: 'RecordTurnFailed', messageId: running.id, error: 'ProviderUnreachable', message: `the model provider failed ${status.attempt} times: ${status.message}` });
+    commands.push({
+      type: 'RecordTurnFailed',
+      messageId: running.id,
+      error: 'ProviderUnreachable',
+      message: `the model provider failed ${status.attempt} times: ${status.message}`,
+    });
   }
   // A reply begun by an OpenCode server that has died since (a restart mid-turn) will never finish.
-  if (!abort && running && running.created < facts.serverStartedAt && (status === undefined || status.type === 'idle') && fresh(`failure:${running.id}`)) {
-    commands.push({ type: 'RecordTurnFailed', messageId: running.id, error: 'Interrupted', message: 'the turn stopped before it finished (the OpenCode server was restarted); send the message again' });
+  if (
+    !abort &&
+    running &&
+    running.created < facts.serverStartedAt &&
+    (status === undefined || status.type === 'idle') &&
+    fresh(`failure:${running.id}`)
+  ) {
+    commands.push({
+      type: 'RecordTurnFailed',
+      messageId: running.id,
+      error: 'Interrupted',
+      message: 'the turn stopped before it finished (the OpenCode server was restarted); send the message again',
+    });
   }
   // A prompt OpenCode has not picked up yet (its user message is the last one) is work too.
   const queued = snapshot.messages.at(-1)?.info.role === 'user';

@@ -10,7 +10,12 @@ import { ProblemError } from './problem.js';
 import { commandContextOf } from './state.js';
 import { ifMatchRevision, setETag } from './validation.js';
 
-export interface AnswerCommandOptions<Command extends { readonly now: Date }, Event extends DomainEvent, State, View extends { readonly revision: number }> {
+export interface AnswerCommandOptions<
+  Command extends { readonly now: Date },
+  Event extends DomainEvent,
+  State,
+  View extends { readonly revision: number },
+> {
   readonly eventLog: EventLog;
   readonly stream: string;
   readonly decider: Decider<Command, Event, State>;
@@ -28,7 +33,12 @@ export interface AnswerCommandOptions<Command extends { readonly now: Date }, Ev
  * until the view shows it, then 202 with that view, its ETag and Location. A refusal is a problem
  * document (404, 409, 412).
  */
-export const answerCommand = async <Command extends { readonly now: Date }, Event extends DomainEvent, State, View extends { readonly revision: number }>(
+export const answerCommand = async <
+  Command extends { readonly now: Date },
+  Event extends DomainEvent,
+  State,
+  View extends { readonly revision: number },
+>(
   ctx: Context,
   options: AnswerCommandOptions<Command, Event, State, View>,
   answer?: (view: View) => unknown,

@@ -37,7 +37,13 @@ export interface AppDependencies {
   readonly formPaths?: readonly string[];
 }
 
-export const DEFAULT_BOUNDS: RequestBounds & { readonly maxJsonDepth: number } = { maxPathLength: 2048, maxQueryLength: 4096, maxQueryParams: 64, maxHeaders: 100, maxJsonDepth: 32 };
+export const DEFAULT_BOUNDS: RequestBounds & { readonly maxJsonDepth: number } = {
+  maxPathLength: 2048,
+  maxQueryLength: 4096,
+  maxQueryParams: 64,
+  maxHeaders: 100,
+  maxJsonDepth: 32,
+};
 
 /**
  * The HTTP edge. Order matters: ids and logging first, so every later failure is logged with
@@ -49,7 +55,16 @@ export const DEFAULT_BOUNDS: RequestBounds & { readonly maxJsonDepth: number } =
 export const createApp = (deps: AppDependencies): Koa => {
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are logged once, by the problems middleware
-  const routers = [serviceRoutes({ version: API_VERSION, metrics: deps.metrics, checks: deps.checks, liveness: deps.liveness, openApiDocument: buildOpenApiDocument(API_VERSION) }), ...(deps.routers ?? [])];
+  const routers = [
+    serviceRoutes({
+      version: API_VERSION,
+      metrics: deps.metrics,
+      checks: deps.checks,
+      liveness: deps.liveness,
+      openApiDocument: buildOpenApiDocument(API_VERSION),
+    }),
+    ...(deps.routers ?? []),
+  ];
 
   app.use(requestIds(deps.logger));
   app.use(accessLog);

@@ -16,7 +16,9 @@ export const viewAsOf = async <View, Event extends DomainEvent>(
   const isPosition = typeof asOf === 'string' && /^\d{1,15}$/.test(asOf);
   const time = typeof asOf === 'string' && !isPosition ? Date.parse(asOf) : NaN;
   if (!isPosition && (Number.isNaN(time) || typeof asOf !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(asOf))) {
-    throw new ProblemError(400, 'as_of must be an RFC 3339 time or a $all position', { errors: [{ path: 'query.as_of', message: 'expected an RFC 3339 time or a non-negative integer position' }] });
+    throw new ProblemError(400, 'as_of must be an RFC 3339 time or a $all position', {
+      errors: [{ path: 'query.as_of', message: 'expected an RFC 3339 time or a non-negative integer position' }],
+    });
   }
   let view: View | undefined;
   for (const stored of await eventLog.readStream<Event>(stream)) {

@@ -69,7 +69,9 @@ export class GatewayMetrics {
     try {
       await next();
     } finally {
-      const route = stateOf(ctx).routePattern ?? (ctx.status === 404 ? 'unmatched' : ctx.path.startsWith('/docs/') ? '/docs/*' : 'unmatched');
+      const route =
+        stateOf(ctx).routePattern ??
+        (ctx.status === 404 ? 'unmatched' : ctx.path.startsWith('/docs/') ? '/docs/*' : 'unmatched');
       end({ method: ctx.method, route, status: String(ctx.status) });
       // A refused request leaves this count and its access-log line, nothing else.
       if (ctx.status === 401) this.authFailures.inc({ route });

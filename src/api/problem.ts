@@ -47,7 +47,13 @@ export class ProblemError extends Error {
   constructor(
     readonly status: number,
     readonly detail: string,
-    options: { errors?: readonly FieldError[]; type?: string; title?: string; headers?: Record<string, string>; cause?: unknown } = {},
+    options: {
+      errors?: readonly FieldError[];
+      type?: string;
+      title?: string;
+      headers?: Record<string, string>;
+      cause?: unknown;
+    } = {},
   ) {
     super(detail, options.cause === undefined ? undefined : { cause: options.cause });
     this.title = options.title ?? TITLES[status] ?? 'Error';

@@ -43,7 +43,9 @@ export const serviceRoutes = (options: ServiceRoutesOptions): Router => {
   });
   router.get('/ready', async (ctx) => {
     const names = [...new Set([...REQUIRED_CHECKS, ...Object.keys(options.checks)])];
-    const results = await Promise.all(names.map(async (name) => [name, await runCheck(options.checks[name], options.checkTimeoutMs ?? 2000)] as const));
+    const results = await Promise.all(
+      names.map(async (name) => [name, await runCheck(options.checks[name], options.checkTimeoutMs ?? 2000)] as const),
+    );
     const checks = Object.fromEntries(results);
     const failed = results.filter(([, result]) => result !== 'ok' && result !== 'not configured').map(([name]) => name);
     ctx.status = failed.some((name) => CRITICAL_CHECKS.has(name)) ? 503 : 200;

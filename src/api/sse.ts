@@ -135,7 +135,15 @@ const frameOf = <Event extends DomainEvent>(route: SseRoute<Event>, stored: Stor
   let frame = byEvent.get(stored);
   if (frame === undefined) {
     const messages = route.toMessage(stored);
-    frame = messages === undefined ? null : [messages].flat().map((message) => `event: ${message.event}\nid: ${stored.revision}\ndata: ${JSON.stringify(message.data)}\n\n`).join('') || null;
+    frame =
+      messages === undefined
+        ? null
+        : [messages]
+            .flat()
+            .map(
+              (message) => `event: ${message.event}\nid: ${stored.revision}\ndata: ${JSON.stringify(message.data)}\n\n`,
+            )
+            .join('') || null;
     byEvent.set(stored, frame);
   }
   return frame;

@@ -5,16 +5,23 @@ import { reportValidationErrors } from '../events/validation-report.js';
 import { ProblemError } from './problem.js';
 
 /** Decodes a JSON body; 400 naming every failing field otherwise. */
-export const decodeBody = <A>(codec: t.Decoder<unknown, A>, ctx: Context): A => decodeOr400(codec, ctx.request.body, 'the request body', '');
+export const decodeBody = <A>(codec: t.Decoder<unknown, A>, ctx: Context): A =>
+  decodeOr400(codec, ctx.request.body, 'the request body', '');
 
 /** Decodes the query string; failing parameters are named `query.<name>`. */
-export const decodeQuery = <A>(codec: t.Decoder<unknown, A>, ctx: Context): A => decodeOr400(codec, { ...ctx.query }, 'the query', 'query.');
+export const decodeQuery = <A>(codec: t.Decoder<unknown, A>, ctx: Context): A =>
+  decodeOr400(codec, { ...ctx.query }, 'the query', 'query.');
 
 const decodeOr400 = <A>(codec: t.Decoder<unknown, A>, value: unknown, what: string, prefix: string): A => {
   const decoded = codec.decode(value);
   if (E.isRight(decoded)) return decoded.right;
-  const errors = reportValidationErrors(decoded.left).map(({ path, message }) => ({ path: `${prefix}${path}`, message }));
-  throw new ProblemError(400, `${what} is not valid: ${errors.length} problem${errors.length === 1 ? '' : 's'}`, { errors });
+  const errors = reportValidationErrors(decoded.left).map(({ path, message }) => ({
+    path: `${prefix}${path}`,
+    message,
+  }));
+  throw new ProblemError(400, `${what} is not valid: ${errors.length} problem${errors.length === 1 ? '' : 's'}`, {
+    errors,
+  });
 };
 
 /** `ETag: "<revision>"` on every resource view. */
@@ -27,7 +34,10 @@ export const ifMatchRevision = (ctx: Context): number | undefined => {
   const header = ctx.get('If-Match');
   if (header === '') return undefined;
   const match = /^(?:W\/)?"(\d{1,15})"$/.exec(header.trim());
-  if (!match) throw new ProblemError(400, 'If-Match must be a revision in quotes, e.g. "3"', { errors: [{ path: 'header.If-Match', message: 'expected "<revision>"' }] });
+  if (!match)
+    throw new ProblemError(400, 'If-Match must be a revision in quotes, e.g. "3"', {
+      errors: [{ path: 'header.If-Match', message: 'expected "<revision>"' }],
+    });
   return Number(match[1]);
 };
 
@@ -46,13 +56,15 @@ export const pageOf = (ctx: Context): Page => {
   let limit = DEFAULT_LIMIT;
   if (rawLimit !== undefined) {
     limit = typeof rawLimit === 'string' && /^\d+$/.test(rawLimit) ? Number(rawLimit) : NaN;
-    if (!(limit >= 1 && limit <= MAX_LIMIT)) errors.push({ path: 'query.limit', message: `expected an integer 1..${MAX_LIMIT}` });
+    if (!(limit >= 1 && limit <= MAX_LIMIT))
+      errors.push({ path: 'query.limit', message: `expected an integer 1..${MAX_LIMIT}` });
   }
   const rawCursor = ctx.query['cursor'];
   let offset = 0;
   if (rawCursor !== undefined) {
     const decoded = typeof rawCursor === 'string' ? decodeCursor(rawCursor) : undefined;
-    if (decoded === undefined) errors.push({ path: 'query.cursor', message: 'expected a next_cursor from an earlier page' });
+    if (decoded === undefined)
+      errors.push({ path: 'query.cursor', message: 'expected a next_cursor from an earlier page' });
     else offset = decoded;
   }
   if (errors.length > 0) throw new ProblemError(400, 'the paging parameters are not valid', { errors });

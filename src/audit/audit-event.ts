@@ -99,7 +99,13 @@ export const AuditEventCodec: t.Type<AuditEvent, AuditEvent, unknown> = t.inters
     event_id: t.string,
     type: t.string,
     data: t.UnknownRecord as unknown as t.Type<JsonObject, JsonObject, unknown>,
-    metadata: t.type({ actor: nullableString, correlation_id: nullableString, causation_id: nullableString, recorded_at: nullableString, hash: nullableString }),
+    metadata: t.type({
+      actor: nullableString,
+      correlation_id: nullableString,
+      causation_id: nullableString,
+      recorded_at: nullableString,
+      hash: nullableString,
+    }),
   }),
   t.partial({ redacted: t.readonlyArray(t.string) }),
 ]);

@@ -75,9 +75,16 @@ const rebuild = async (opened: OpenedSource, io: CliIo): Promise<number> => {
   const result = await rebuildProjections(opened.source, registry, allProjections, { onProgress: progress.update });
   progress.finish();
   const rate = result.eventsPerSecond.toLocaleString('en-US');
-  line(io.stdout, `rebuilt ${result.projections.length} projections from ${result.events.toLocaleString('en-US')} events in ${result.seconds.toFixed(2)} s (${rate} events/s)`);
+  line(
+    io.stdout,
+    `rebuilt ${result.projections.length} projections from ${result.events.toLocaleString('en-US')} events in ${result.seconds.toFixed(2)} s (${rate} events/s)`,
+  );
   const width = Math.max(...result.projections.map((projection) => projection.name.length));
-  for (const projection of result.projections) line(io.stdout, `  ${projection.name.padEnd(width)}  ${projection.failure === undefined ? projection.text : `FAILED ${projection.failure}`}`);
+  for (const projection of result.projections)
+    line(
+      io.stdout,
+      `  ${projection.name.padEnd(width)}  ${projection.failure === undefined ? projection.text : `FAILED ${projection.failure}`}`,
+    );
   return result.projections.some((projection) => projection.failure !== undefined) ? 1 : 0;
 };
 
@@ -86,11 +93,18 @@ const verify = async (opened: OpenedSource, values: Values, io: CliIo): Promise<
   const verdict = await verifyLog(opened.source, { onProgress: progress.update });
   progress.finish();
   if (values.json) line(io.stdout, JSON.stringify(verdict));
-  else if (verdict.first_bad === null) line(io.stdout, `OK: ${verdict.events_checked.toLocaleString('en-US')} events checked in ${opened.description}; every stream's hash chain is intact`);
+  else if (verdict.first_bad === null)
+    line(
+      io.stdout,
+      `OK: ${verdict.events_checked.toLocaleString('en-US')} events checked in ${opened.description}; every stream's hash chain is intact`,
+    );
   else {
     const bad = verdict.first_bad;
     line(io.stdout, `NOT OK: ${bad.stream} revision ${bad.revision}: ${bad.reason}`);
-    line(io.stdout, `(checking stopped there, after ${verdict.events_checked.toLocaleString('en-US')} events of ${opened.description})`);
+    line(
+      io.stdout,
+      `(checking stopped there, after ${verdict.events_checked.toLocaleString('en-US')} events of ${opened.description})`,
+    );
   }
   return verdict.ok ? 0 : 1;
 };
@@ -103,13 +117,23 @@ const position = (text: string | undefined): number | undefined => {
 
 const exportCommand = async (opened: OpenedSource, values: Values, io: CliIo): Promise<number> => {
   const from = position(values.from);
-  const written = await exportEvents(opened.source, io.stdout, { ...(from !== undefined ? { from } : {}), ...(values.stream !== undefined ? { stream: values.stream } : {}) });
-  if (written === 0 && values.stream !== undefined) line(io.stderr, `no events of stream ${values.stream}${from !== undefined ? ` at or after position ${from}` : ''} in ${opened.description}`);
+  const written = await exportEvents(opened.source, io.stdout, {
+    ...(from !== undefined ? { from } : {}),
+    ...(values.stream !== undefined ? { stream: values.stream } : {}),
+  });
+  if (written === 0 && values.stream !== undefined)
+    line(
+      io.stderr,
+      `no events of stream ${values.stream}${from !== undefined ? ` at or after position ${from}` : ''} in ${opened.description}`,
+    );
   return 0;
 };
 
 /** Which command, checked before any source is opened, so a usage error costs nothing. */
-const commandOf = (values: Values, positionals: string[]): { run: (opened: OpenedSource, io: CliIo) => Promise<number> } => {
+const commandOf = (
+  values: Values,
+  positionals: string[],
+): { run: (opened: OpenedSource, io: CliIo) => Promise<number> } => {
   const [command, ...rest] = positionals;
   const none = (what: string): void => {
     if (rest.length > 0) throw new CliError(`${what} takes no argument, got ${rest.join(' ')}`);
@@ -160,7 +184,11 @@ export const runCli = async (argv: readonly string[], io: CliIo): Promise<number
     json = parsed.values.json === true;
     const { run } = commandOf(parsed.values, parsed.positionals);
     understood = true;
-    opened = await openAuditSource({ dataDir: parsed.values['data-dir'], url: parsed.values.url, token: parsed.values.token }, io.env, io.cwd);
+    opened = await openAuditSource(
+      { dataDir: parsed.values['data-dir'], url: parsed.values.url, token: parsed.values.token },
+      io.env,
+      io.cwd,
+    );
     return await run(opened, io);
   } catch (error) {
     if (error instanceof CliError) {
@@ -170,7 +198,12 @@ export const runCli = async (argv: readonly string[], io: CliIo): Promise<number
     }
     // A log damaged below the hash chain (a bad checksum before valid records) fails verification too.
     if (error instanceof EventLogCorruptedError && command === 'verify') {
-      line(io.stdout, json ? JSON.stringify({ ok: false, events_checked: 0, first_bad: null, error: error.message }) : `NOT OK: ${error.message}`);
+      line(
+        io.stdout,
+        json
+          ? JSON.stringify({ ok: false, events_checked: 0, first_bad: null, error: error.message })
+          : `NOT OK: ${error.message}`,
+      );
       return 1;
     }
     if (error instanceof UndecodableEventError) {
@@ -178,7 +211,10 @@ export const runCli = async (argv: readonly string[], io: CliIo): Promise<number
       return 1;
     }
     // Anything else (a gateway that refused, a store that failed) is said in one line, not a stack trace.
-    line(io.stderr, `gateway: ${error instanceof GatewayRequestError || error instanceof EventLogCorruptedError ? '' : 'failed: '}${(error as Error).message}`);
+    line(
+      io.stderr,
+      `gateway: ${error instanceof GatewayRequestError || error instanceof EventLogCorruptedError ? '' : 'failed: '}${(error as Error).message}`,
+    );
     return 2;
   } finally {
     await opened?.source.close();

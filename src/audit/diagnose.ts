@@ -17,13 +17,18 @@ export const eventsAre = (count: number): string => (count === 1 ? 'an event is'
  * inserted) before it; a later event that chains where this one should means the two stand in
  * the wrong order.
  */
-export const explainMismatch = async (source: AuditSource, event: RecordedEvent, previousHash: string): Promise<string> => {
+export const explainMismatch = async (
+  source: AuditSource,
+  event: RecordedEvent,
+  previousHash: string,
+): Promise<string> => {
   const revision = event.revision;
   const later = await source.readStream(event.stream, revision + 1, LOOKAHEAD);
   const own = metadataOf(event)!;
   const next = later[0];
   if (next && next.revision === revision + 1) {
-    if (chainsTo(own.hash, next, next.revision)) return 'hash mismatch: the event was edited after it was written (the next event still chains to its original hash)';
+    if (chainsTo(own.hash, next, next.revision))
+      return 'hash mismatch: the event was edited after it was written (the next event still chains to its original hash)';
     for (let shift = 1; shift <= MAX_SHIFT; shift++) {
       if (chainsTo(own.hash, next, next.revision + shift)) {
         const written = revision + shift;
@@ -39,6 +44,7 @@ export const explainMismatch = async (source: AuditSource, event: RecordedEvent,
   }
   // Checked last: after an inserted copy, the event that follows it also chains where the copy stands.
   const belongsHere = later.find((candidate) => chainsTo(previousHash, candidate, revision));
-  if (belongsHere) return `out of order: the event now at revision ${belongsHere.revision} was written as revision ${revision}, before this one`;
+  if (belongsHere)
+    return `out of order: the event now at revision ${belongsHere.revision} was written as revision ${revision}, before this one`;
   return 'hash mismatch: the event was edited or a predecessor is missing';
 };

@@ -15,12 +15,19 @@ export interface ExportOptions {
  * the reader is slower than the log, so exporting a million events holds one page in memory.
  * Returns how many were written.
  */
-export const exportEvents = async (source: AuditSource, out: Writable, options: ExportOptions = {}): Promise<number> => {
+export const exportEvents = async (
+  source: AuditSource,
+  out: Writable,
+  options: ExportOptions = {},
+): Promise<number> => {
   const from = options.from ?? 0;
-  const pages: AsyncIterable<RecordedEvent[]> = options.stream === undefined ? pagesOf(source, { fromPosition: from }) : streamPagesOf(source, options.stream);
+  const pages: AsyncIterable<RecordedEvent[]> =
+    options.stream === undefined ? pagesOf(source, { fromPosition: from }) : streamPagesOf(source, options.stream);
   let written = 0;
   for await (const page of pages) {
-    const lines = page.filter((event) => event.position >= from).map((event) => `${JSON.stringify(toAuditEvent(event))}\n`);
+    const lines = page
+      .filter((event) => event.position >= from)
+      .map((event) => `${JSON.stringify(toAuditEvent(event))}\n`);
     if (lines.length === 0) continue;
     written += lines.length;
     if (!out.write(lines.join(''))) await once(out, 'drain');

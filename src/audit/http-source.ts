@@ -34,9 +34,13 @@ export const httpSource = (options: HttpSourceOptions): AuditSource => {
     for (let attempt = 0; ; attempt++) {
       let response: Response;
       try {
-        response = await fetch(url, { headers: { authorization: `Bearer ${options.token}`, accept: 'application/json' } });
+        response = await fetch(url, {
+          headers: { authorization: `Bearer ${options.token}`, accept: 'application/json' },
+        });
       } catch (error) {
-        throw new GatewayRequestError(`cannot reach the gateway at ${base}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+        throw new GatewayRequestError(
+          `cannot reach the gateway at ${base}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`,
+        );
       }
       // A long export or verification meets the per-token rate limit: wait as told and go on.
       if (response.status === 429 && attempt < MAX_RETRIES) {
@@ -46,13 +50,20 @@ export const httpSource = (options: HttpSourceOptions): AuditSource => {
       }
       const body: unknown = await response.json().catch(() => undefined);
       if (!response.ok) {
-        const detail = typeof body === 'object' && body !== null && typeof (body as { detail?: unknown }).detail === 'string' ? (body as { detail: string }).detail : response.statusText;
+        const detail =
+          typeof body === 'object' && body !== null && typeof (body as { detail?: unknown }).detail === 'string'
+            ? (body as { detail: string }).detail
+            : response.statusText;
         // An unknown stream reads as empty, as the store's readStream does; a gateway without the audit API does not.
-        if (response.status === 404 && path.startsWith('/api/audit/streams/') && detail.startsWith('no stream ')) return undefined;
+        if (response.status === 404 && path.startsWith('/api/audit/streams/') && detail.startsWith('no stream '))
+          return undefined;
         throw new GatewayRequestError(`the gateway answered ${response.status} to GET ${path}: ${detail}`);
       }
       const decoded = AuditPageCodec.decode(body);
-      if (E.isLeft(decoded)) throw new GatewayRequestError(`the gateway's answer to GET ${path} is not an audit page: ${formatValidationProblems(reportValidationErrors(decoded.left)).join('; ')}`);
+      if (E.isLeft(decoded))
+        throw new GatewayRequestError(
+          `the gateway's answer to GET ${path} is not an audit page: ${formatValidationProblems(reportValidationErrors(decoded.left)).join('; ')}`,
+        );
       return decoded.right;
     }
   };
@@ -73,7 +84,8 @@ export const httpSource = (options: HttpSourceOptions): AuditSource => {
 
   return {
     readAll: (fromPosition, maxCount) => collect('/api/audit/events', { from_position: fromPosition }, maxCount),
-    readStream: (stream, fromRevision, maxCount) => collect(`/api/audit/streams/${encodeURIComponent(stream)}`, { from_revision: fromRevision }, maxCount),
+    readStream: (stream, fromRevision, maxCount) =>
+      collect(`/api/audit/streams/${encodeURIComponent(stream)}`, { from_revision: fromRevision }, maxCount),
     // The API has no cheap way to ask for the head; progress counts events instead.
     headPosition: async () => undefined,
     close: async () => undefined,

@@ -29,7 +29,11 @@ export interface OpenedSource {
  * log of `GATEWAY_DATA_DIR` or ./.gateway, as the gateway itself chooses. The embedded log in
  * `<data dir>/events`, the folder the default configuration gives the gateway.
  */
-export const openAuditSource = async (choice: SourceChoice, env: NodeJS.ProcessEnv, cwd: string): Promise<OpenedSource> => {
+export const openAuditSource = async (
+  choice: SourceChoice,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<OpenedSource> => {
   if (choice.url !== undefined) {
     const token = choice.token ?? env['GATEWAY_TOKEN'];
     if (!token) throw new CliError('--url needs an auditor token: --token <token> or GATEWAY_TOKEN');
@@ -40,17 +44,25 @@ export const openAuditSource = async (choice: SourceChoice, env: NodeJS.ProcessE
     // Loaded only here: the gRPC client is slow to load and the other sources do not need it.
     const { openEventStoreDb } = await import('../eventstore/eventstoredb/index.js');
     const store = await openEventStoreDb(env['EVENTSTORE_CONNECTION_STRING']);
-    return { source: storeSource(store, { closeStore: true }), description: 'EventStoreDB (EVENTSTORE_CONNECTION_STRING)' };
+    return {
+      source: storeSource(store, { closeStore: true }),
+      description: 'EventStoreDB (EVENTSTORE_CONNECTION_STRING)',
+    };
   }
   const folder = join(resolve(cwd, choice.dataDir ?? (env['GATEWAY_DATA_DIR'] || DEFAULT_DATA_DIR)), 'events');
   // Opening creates an empty log where there is none: a mistyped folder must not look like an empty history.
-  if (!existsSync(join(folder, LOG_FILE))) throw new CliError(`no event log at ${join(folder, LOG_FILE)}: pass --data-dir <the gateway's data folder> (the log is <dir>/events/${LOG_FILE})`);
+  if (!existsSync(join(folder, LOG_FILE)))
+    throw new CliError(
+      `no event log at ${join(folder, LOG_FILE)}: pass --data-dir <the gateway's data folder> (the log is <dir>/events/${LOG_FILE})`,
+    );
   try {
     const store = await openEmbeddedEventStore({ dataDir: folder });
     return { source: storeSource(store, { closeStore: true }), description: `the embedded log in ${folder}` };
   } catch (error) {
     if (error instanceof EventStoreLockedError) {
-      throw new CliError(`the event log in ${folder} is held by a running gateway (${error.message}); read through its audit API instead: --url <the gateway's URL> --token <an auditor token>`);
+      throw new CliError(
+        `the event log in ${folder} is held by a running gateway (${error.message}); read through its audit API instead: --url <the gateway's URL> --token <an auditor token>`,
+      );
     }
     throw error;
   }

@@ -33,7 +33,8 @@ export const progressReporter = (options: ProgressOptions): Progress => {
   let nextMark = everyPercent;
   let nextEvents = everyEvents;
   let drawn = false;
-  const percentOf = (position: number): number | undefined => (head === undefined ? undefined : head < 0 ? 100 : Math.min(100, Math.floor(((position + 1) / (head + 1)) * 100)));
+  const percentOf = (position: number): number | undefined =>
+    head === undefined ? undefined : head < 0 ? 100 : Math.min(100, Math.floor(((position + 1) / (head + 1)) * 100));
 
   const draw = (done: number, percent: number | undefined): void => {
     if (percent === undefined) {
@@ -41,7 +42,9 @@ export const progressReporter = (options: ProgressOptions): Progress => {
       return;
     }
     const filled = Math.round((percent / 100) * BAR_WIDTH);
-    out.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${String(percent).padStart(3)}% ${count(done)} events`);
+    out.write(
+      `\r${label} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${String(percent).padStart(3)}% ${count(done)} events`,
+    );
   };
 
   return {

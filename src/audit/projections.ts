@@ -9,10 +9,18 @@ import type { DocumentProjection, Projection } from '../projections/projection.j
 
 /** A projection to rebuild, and how to say in a few words what it built. */
 export type AnyProjection =
-  | { readonly kind: 'fold'; readonly projection: Projection<unknown>; readonly describe: (state: unknown) => { count: number; text: string } }
+  | {
+      readonly kind: 'fold';
+      readonly projection: Projection<unknown>;
+      readonly describe: (state: unknown) => { count: number; text: string };
+    }
   | { readonly kind: 'documents'; readonly projection: DocumentProjection<unknown>; readonly noun: string };
 
-const documents = <Document>(projection: DocumentProjection<Document>, noun: string): AnyProjection => ({ kind: 'documents', projection: projection as DocumentProjection<unknown>, noun });
+const documents = <Document>(projection: DocumentProjection<Document>, noun: string): AnyProjection => ({
+  kind: 'documents',
+  projection: projection as DocumentProjection<unknown>,
+  noun,
+});
 
 /**
  * Every fold in projections/ that the gateway runs, for `gateway rebuild`. A test checks this list
@@ -26,7 +34,10 @@ export const allProjections: readonly AnyProjection[] = [
     describe: (state) => {
       const summary = state as LogSummary;
       const types = Object.keys(summary.events_by_type).length;
-      return { count: summary.event_count, text: `${summary.event_count.toLocaleString('en-US')} events of ${types} type${types === 1 ? '' : 's'}` };
+      return {
+        count: summary.event_count,
+        text: `${summary.event_count.toLocaleString('en-US')} events of ${types} type${types === 1 ? '' : 's'}`,
+      };
     },
   },
   documents(sessionViews, 'sessions'),

@@ -46,8 +46,15 @@ const fold = (building: Building, event: StoredEvent): void => {
 
 const resultOf = (building: Building): RebuiltProjection => {
   const { spec } = building;
-  const built = spec.kind === 'fold' ? spec.describe(building.state) : { count: building.documents.size, text: `${building.documents.size.toLocaleString('en-US')} ${spec.noun}` };
-  return { name: spec.projection.name, ...built, ...(building.failure !== undefined ? { failure: building.failure } : {}) };
+  const built =
+    spec.kind === 'fold'
+      ? spec.describe(building.state)
+      : { count: building.documents.size, text: `${building.documents.size.toLocaleString('en-US')} ${spec.noun}` };
+  return {
+    name: spec.projection.name,
+    ...built,
+    ...(building.failure !== undefined ? { failure: building.failure } : {}),
+  };
 };
 
 /**
@@ -62,7 +69,11 @@ export const rebuildProjections = async (
   options: { readonly onProgress?: (read: number, position: number) => void } = {},
 ): Promise<RebuildResult> => {
   const started = performance.now();
-  const buildings: Building[] = projections.map((spec) => ({ spec, state: spec.kind === 'fold' ? spec.projection.initialState() : undefined, documents: new Map() }));
+  const buildings: Building[] = projections.map((spec) => ({
+    spec,
+    state: spec.kind === 'fold' ? spec.projection.initialState() : undefined,
+    documents: new Map(),
+  }));
   let events = 0;
   for await (const page of pagesOf(source)) {
     for (const recorded of page) {
@@ -70,7 +81,9 @@ export const rebuildProjections = async (
       try {
         event = decodeRecordedEvent(registry, recorded);
       } catch (error) {
-        throw new UndecodableEventError(`the event at position ${recorded.position} (${recorded.stream}@${recorded.revision} ${recorded.type}) cannot be decoded: ${(error as Error).message}`);
+        throw new UndecodableEventError(
+          `the event at position ${recorded.position} (${recorded.stream}@${recorded.revision} ${recorded.type}) cannot be decoded: ${(error as Error).message}`,
+        );
       }
       for (const building of buildings) fold(building, event);
     }
@@ -78,5 +91,10 @@ export const rebuildProjections = async (
     options.onProgress?.(events, page[page.length - 1]!.position);
   }
   const seconds = (performance.now() - started) / 1000;
-  return { events, seconds, eventsPerSecond: seconds > 0 ? Math.round(events / seconds) : events, projections: buildings.map(resultOf) };
+  return {
+    events,
+    seconds,
+    eventsPerSecond: seconds > 0 ? Math.round(events / seconds) : events,
+    projections: buildings.map(resultOf),
+  };
 };

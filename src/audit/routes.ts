@@ -19,7 +19,10 @@ export interface AuditRoutesOptions {
 const NonNegativeInteger = new t.Type<number, string, unknown>(
   'non-negative integer',
   (value): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0,
-  (value, context) => (typeof value === 'string' && /^\d{1,15}$/.test(value) ? t.success(Number(value)) : t.failure(value, context, 'expected an integer ≥ 0')),
+  (value, context) =>
+    typeof value === 'string' && /^\d{1,15}$/.test(value)
+      ? t.success(Number(value))
+      : t.failure(value, context, 'expected an integer ≥ 0'),
   String,
 );
 
@@ -31,7 +34,10 @@ const NonNegativeInteger = new t.Type<number, string, unknown>(
 const pagingOf = (ctx: Context, start: 'from_position' | 'from_revision'): { from: number; limit: number } => {
   const errors: FieldError[] = [];
   const decoded = t.partial({ [start]: NonNegativeInteger }).decode({ [start]: ctx.query[start] });
-  if (E.isLeft(decoded)) errors.push(...reportValidationErrors(decoded.left).map(({ path, message }) => ({ path: `query.${path}`, message })));
+  if (E.isLeft(decoded))
+    errors.push(
+      ...reportValidationErrors(decoded.left).map(({ path, message }) => ({ path: `query.${path}`, message })),
+    );
   let page = { limit: 0, offset: 0 };
   try {
     page = pageOf(ctx);
@@ -39,13 +45,20 @@ const pagingOf = (ctx: Context, start: 'from_position' | 'from_revision'): { fro
     if (!(error instanceof ProblemError)) throw error;
     errors.push(...(error.errors ?? []));
   }
-  if (errors.length > 0) throw new ProblemError(400, `the query is not valid: ${errors.length} problem${errors.length === 1 ? '' : 's'}`, { errors });
+  if (errors.length > 0)
+    throw new ProblemError(400, `the query is not valid: ${errors.length} problem${errors.length === 1 ? '' : 's'}`, {
+      errors,
+    });
   const from = ctx.query['cursor'] !== undefined ? page.offset : E.isRight(decoded) ? (decoded.right[start] ?? 0) : 0;
   return { from, limit: page.limit };
 };
 
 /** Reads one event more than the page holds: the extra one's place is the next cursor, and its absence the end. */
-const pageBody = (events: readonly RecordedEvent[], limit: number, placeOf: (event: RecordedEvent) => number): { items: AuditEvent[]; next_cursor: string | null } => {
+const pageBody = (
+  events: readonly RecordedEvent[],
+  limit: number,
+  placeOf: (event: RecordedEvent) => number,
+): { items: AuditEvent[]; next_cursor: string | null } => {
   const next = events[limit];
   return { items: events.slice(0, limit).map(toAuditEvent), next_cursor: next ? encodeCursor(placeOf(next)) : null };
 };
@@ -61,7 +74,11 @@ export const auditRoutes = (options: AuditRoutesOptions): Router => {
 
   router.get('/api/audit/events', async (ctx) => {
     const { from, limit } = pagingOf(ctx, 'from_position');
-    ctx.body = pageBody(await store.readAll({ fromPosition: from, maxCount: limit + 1 }), limit, (event) => event.position);
+    ctx.body = pageBody(
+      await store.readAll({ fromPosition: from, maxCount: limit + 1 }),
+      limit,
+      (event) => event.position,
+    );
   });
 
   router.get('/api/audit/streams/:stream', async (ctx) => {
@@ -69,7 +86,8 @@ export const auditRoutes = (options: AuditRoutesOptions): Router => {
     const { from, limit } = pagingOf(ctx, 'from_revision');
     const events = await store.readStream(stream, { fromRevision: from, maxCount: limit + 1 });
     // Past the end of a stream is an empty page; only a stream with no event at all is unknown.
-    if (events.length === 0 && (await store.readStream(stream, { maxCount: 1 })).length === 0) throw new ProblemError(404, `no stream ${stream} in the log`);
+    if (events.length === 0 && (await store.readStream(stream, { maxCount: 1 })).length === 0)
+      throw new ProblemError(404, `no stream ${stream} in the log`);
     ctx.body = pageBody(events, limit, (event) => event.revision);
   });
 

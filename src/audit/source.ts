@@ -32,7 +32,10 @@ export const storeSource = (store: EventStore, options: { readonly closeStore?: 
  * event read (and skips it): a store is then only ever asked for a position an event really has,
  * which matters where positions are byte offsets (EventStoreDB).
  */
-export async function* pagesOf(source: AuditSource, options: { readonly fromPosition?: number; readonly pageSize?: number; readonly until?: number } = {}): AsyncGenerator<RecordedEvent[]> {
+export async function* pagesOf(
+  source: AuditSource,
+  options: { readonly fromPosition?: number; readonly pageSize?: number; readonly until?: number } = {},
+): AsyncGenerator<RecordedEvent[]> {
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const until = options.until ?? (await source.headPosition()) ?? Number.MAX_SAFE_INTEGER;
   let page = await source.readAll(options.fromPosition ?? 0, pageSize);
@@ -48,7 +51,11 @@ export async function* pagesOf(source: AuditSource, options: { readonly fromPosi
 }
 
 /** One stream from `fromRevision`, page by page. */
-export async function* streamPagesOf(source: AuditSource, stream: string, options: { readonly fromRevision?: number; readonly pageSize?: number } = {}): AsyncGenerator<RecordedEvent[]> {
+export async function* streamPagesOf(
+  source: AuditSource,
+  stream: string,
+  options: { readonly fromRevision?: number; readonly pageSize?: number } = {},
+): AsyncGenerator<RecordedEvent[]> {
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   let from = options.fromRevision ?? 0;
   for (;;) {

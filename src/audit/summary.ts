@@ -9,7 +9,15 @@ import type { BuilderEvent } from '../sessions/builder.js';
 import type { SessionEvent } from '../sessions/events.js';
 
 /** Every event type the gateway writes today; others (a newer version's) get their type alone. */
-type KnownEvent = SessionEvent | DeploymentEvent | NamespaceEvent | WebhookEvent | ProcessManagerEvent | IdempotencyEvent | BuilderEvent | OpenCodeServerEvent;
+type KnownEvent =
+  | SessionEvent
+  | DeploymentEvent
+  | NamespaceEvent
+  | WebhookEvent
+  | ProcessManagerEvent
+  | IdempotencyEvent
+  | BuilderEvent
+  | OpenCodeServerEvent;
 
 /** Free text (a task, a message, an error) cut to one short line. */
 const quote = (text: string, max = 60): string => {
@@ -57,7 +65,14 @@ const detailOf = (event: KnownEvent): string | undefined => {
     case 'WorkspaceRemoved':
       return event.data.workspace_path;
     case 'DeploymentStatusChanged':
-      return [event.data.deployment_id, event.data.status, event.data.step, event.data.reason === null ? null : quote(event.data.reason)].filter((part) => part !== null).join(' ');
+      return [
+        event.data.deployment_id,
+        event.data.status,
+        event.data.step,
+        event.data.reason === null ? null : quote(event.data.reason),
+      ]
+        .filter((part) => part !== null)
+        .join(' ');
     case 'AgentSessionStarted':
       return `${event.data.agent} in ${event.data.directory}`;
     case 'PromptSent':
@@ -143,7 +158,10 @@ export const summarize = (event: DomainEvent): string => {
 const genericDetail = (data: unknown): string => {
   if (typeof data !== 'object' || data === null) return '';
   return Object.entries(data)
-    .filter(([key, value]) => !key.endsWith('_at') && (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'))
+    .filter(
+      ([key, value]) =>
+        !key.endsWith('_at') && (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'),
+    )
     .slice(0, 3)
     .map(([key, value]) => `${key}=${typeof value === 'string' ? quote(value, 40) : String(value)}`)
     .join(' ');

@@ -39,7 +39,12 @@ export const verifyLog = async (source: AuditSource, options: VerifyOptions = {}
     for (const event of page) {
       checked++;
       const reason = await check(source, event, heads.get(event.stream), lastPosition);
-      if (reason !== undefined) return { ok: false, events_checked: checked, first_bad: { stream: event.stream, revision: event.revision, reason } };
+      if (reason !== undefined)
+        return {
+          ok: false,
+          events_checked: checked,
+          first_bad: { stream: event.stream, revision: event.revision, reason },
+        };
       heads.set(event.stream, { revision: event.revision, hash: metadataOf(event)!.hash });
       lastPosition = event.position;
     }
@@ -49,18 +54,28 @@ export const verifyLog = async (source: AuditSource, options: VerifyOptions = {}
 };
 
 /** Why `event` breaks the log, or undefined when it chains to its stream's head. */
-const check = async (source: AuditSource, event: RecordedEvent, head: StreamHead | undefined, lastPosition: number): Promise<string | undefined> => {
-  if (event.position <= lastPosition) return `position ${event.position} follows ${lastPosition}: the log is out of order`;
+const check = async (
+  source: AuditSource,
+  event: RecordedEvent,
+  head: StreamHead | undefined,
+  lastPosition: number,
+): Promise<string | undefined> => {
+  if (event.position <= lastPosition)
+    return `position ${event.position} follows ${lastPosition}: the log is out of order`;
   const expected = head ? head.revision + 1 : 0;
   // The embedded log numbers revisions itself, so gaps show up as hash mismatches below; a store
   // that keeps revisions (EventStoreDB, or a gateway's API) shows them here.
   if (event.revision > expected) {
     const missing = event.revision - expected;
-    return head ? `revision ${event.revision} follows ${head.revision}: ${eventsAre(missing)} missing` : `revision ${event.revision} is the first of its stream: ${eventsAre(missing)} missing before it`;
+    return head
+      ? `revision ${event.revision} follows ${head.revision}: ${eventsAre(missing)} missing`
+      : `revision ${event.revision} is the first of its stream: ${eventsAre(missing)} missing before it`;
   }
-  if (event.revision < expected) return `revision ${event.revision} follows ${head!.revision}: the stream is out of order`;
+  if (event.revision < expected)
+    return `revision ${event.revision} follows ${head!.revision}: the stream is out of order`;
   const metadata = metadataOf(event);
-  if (!metadata) return 'the event carries no valid metadata (actor, correlation_id, causation_id, recorded_at and hash): it was not written by the gateway, or was edited';
+  if (!metadata)
+    return 'the event carries no valid metadata (actor, correlation_id, causation_id, recorded_at and hash): it was not written by the gateway, or was edited';
   const previousHash = head?.hash ?? GENESIS_HASH;
   // Shown by a gateway with credentials removed: its own hash cannot be recomputed here (the gateway's own verification reads it raw); the chain goes on from the hash it carries.
   if (wasRedacted(event)) return undefined;

@@ -53,7 +53,11 @@ export type CommandError = DomainError | PreconditionFailed | Contended;
 
 export const notFound = (detail: string): NotFound => ({ kind: 'not_found', detail });
 export const conflict = (state: string, detail: string): Conflict => ({ kind: 'conflict', state, detail });
-export const invalid = (errors: readonly FieldError[], detail = 'the request is not valid'): Invalid => ({ kind: 'invalid', detail, errors });
+export const invalid = (errors: readonly FieldError[], detail = 'the request is not valid'): Invalid => ({
+  kind: 'invalid',
+  detail,
+  errors,
+});
 export const unprocessable = (detail: string): Unprocessable => ({ kind: 'unprocessable', detail });
 
 /** The one mapping from command outcomes to RFC 9457 problems, so every route answers alike. */
@@ -62,9 +66,14 @@ export const domainErrorToProblem = (error: CommandError): ProblemError => {
     case 'not_found':
       return new ProblemError(404, error.detail);
     case 'conflict':
-      return new ProblemError(409, `${error.detail} (current state: ${error.state})`, { type: `${PROBLEM_TYPE_BASE}invalid-state` });
+      return new ProblemError(409, `${error.detail} (current state: ${error.state})`, {
+        type: `${PROBLEM_TYPE_BASE}invalid-state`,
+      });
     case 'invalid':
-      return new ProblemError(400, error.detail, { errors: error.errors, type: `${PROBLEM_TYPE_BASE}validation-failed` });
+      return new ProblemError(400, error.detail, {
+        errors: error.errors,
+        type: `${PROBLEM_TYPE_BASE}validation-failed`,
+      });
     case 'unprocessable':
       return new ProblemError(422, error.detail);
     case 'precondition_failed':
@@ -76,10 +85,14 @@ export const domainErrorToProblem = (error: CommandError): ProblemError => {
         { headers: error.actualRevision < 0 ? {} : { ETag: `"${error.actualRevision}"` } },
       );
     case 'contended':
-      return new ProblemError(409, `${error.stream} kept changing during ${error.attempts} attempts; retry the request`, {
-        type: `${PROBLEM_TYPE_BASE}concurrent-modification`,
-        headers: { 'Retry-After': '1' },
-      });
+      return new ProblemError(
+        409,
+        `${error.stream} kept changing during ${error.attempts} attempts; retry the request`,
+        {
+          type: `${PROBLEM_TYPE_BASE}concurrent-modification`,
+          headers: { 'Retry-After': '1' },
+        },
+      );
     default:
       return assertNever(error);
   }

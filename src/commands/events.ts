@@ -1,5 +1,9 @@
 import type { EventDefinition } from '../events/domain-event.js';
-import { IdempotentRequestAbandoned, IdempotentRequestStarted, IdempotentResponseRecorded } from './idempotency-events.js';
+import {
+  IdempotentRequestAbandoned,
+  IdempotentRequestStarted,
+  IdempotentResponseRecorded,
+} from './idempotency-events.js';
 
 /** Every event type command handling writes; the composition root registers them. */
 export const commandEventDefinitions: readonly EventDefinition<string, any>[] = [

@@ -102,14 +102,20 @@ const decideAndAppend = async <Command, Event extends DomainEvent, State, Error>
       });
       const firstRevision = appended.nextExpectedRevision - events.length + 1;
       return E.right({
-        events: events.map((event, index) => ({ id: eventIds[index]!, stream, revision: firstRevision + index, event })),
+        events: events.map((event, index) => ({
+          id: eventIds[index]!,
+          stream,
+          revision: firstRevision + index,
+          event,
+        })),
         state: events.reduce(decider.evolve, state),
         revision: appended.nextExpectedRevision,
         position: appended.position,
       });
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      if (options.expectedRevision !== undefined) return E.left(preconditionFailed(stream, options.expectedRevision, error.actual));
+      if (options.expectedRevision !== undefined)
+        return E.left(preconditionFailed(stream, options.expectedRevision, error.actual));
       if (attempt > maxRetries) return E.left({ kind: 'contended', stream, attempts: attempt });
     }
   }
@@ -127,6 +133,7 @@ const idsFor = <Event extends DomainEvent>(
   given: HandleCommandOptions<Event>['eventIds'],
 ): readonly string[] => {
   const ids = typeof given === 'function' ? given(events) : (given ?? events.map(() => randomUUID()));
-  if (ids.length !== events.length) throw new Error(`${events.length} events were decided but ${ids.length} event ids given`);
+  if (ids.length !== events.length)
+    throw new Error(`${events.length} events were decided but ${ids.length} event ids given`);
   return ids;
 };

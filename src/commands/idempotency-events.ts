@@ -20,7 +20,12 @@ export const RecordedResponseCodec = t.union([
   t.type({ format: t.literal('json'), status: t.number, headers: t.record(t.string, t.string), body: JsonValueCodec }),
   t.type({ format: t.literal('text'), status: t.number, headers: t.record(t.string, t.string), body: t.string }),
   t.type({ format: t.literal('empty'), status: t.number, headers: t.record(t.string, t.string) }),
-  t.type({ format: t.literal('problem'), status: t.number, headers: t.record(t.string, t.string), body: ProblemBodyCodec }),
+  t.type({
+    format: t.literal('problem'),
+    status: t.number,
+    headers: t.record(t.string, t.string),
+    body: ProblemBodyCodec,
+  }),
 ]);
 export type RecordedResponse = t.TypeOf<typeof RecordedResponseCodec>;
 

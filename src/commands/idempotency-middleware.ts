@@ -7,7 +7,13 @@ import { ProblemError } from '../api/problem.js';
 import { stateOf } from '../api/state.js';
 import type { JsonValue } from '../eventstore/port.js';
 import { assertNever } from './domain-error.js';
-import { idempotencyDecider, idempotencyKeyProblem, idempotencyRecordFor, requestHashOf, type IdempotencyCommand } from './idempotency.js';
+import {
+  idempotencyDecider,
+  idempotencyKeyProblem,
+  idempotencyRecordFor,
+  requestHashOf,
+  type IdempotencyCommand,
+} from './idempotency.js';
 import type { RecordedResponse } from './idempotency-events.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 
@@ -113,9 +119,20 @@ export const idempotency = (store: IdempotencyStore, options: IdempotencyOptions
     for (;;) {
       let started: ReturnType<typeof decide>;
       try {
-        started = decide(record, { type: 'start', attemptId, requestHash, method: ctx.method, path: ctx.originalUrl, now: clock(), leaseMs });
+        started = decide(record, {
+          type: 'start',
+          attemptId,
+          requestHash,
+          method: ctx.method,
+          path: ctx.originalUrl,
+          now: clock(),
+          leaseMs,
+        });
       } catch (error) {
-        throw new ProblemError(503, 'the Idempotency-Key records cannot be read or written; retry later', { headers: { 'Retry-After': '5' }, cause: error });
+        throw new ProblemError(503, 'the Idempotency-Key records cannot be read or written; retry later', {
+          headers: { 'Retry-After': '5' },
+          cause: error,
+        });
       }
       if (E.isRight(started)) break;
       const refusal = started.left;
@@ -123,15 +140,28 @@ export const idempotency = (store: IdempotencyStore, options: IdempotencyOptions
         case 'replay':
           return replay(ctx, refusal.response);
         case 'mismatch':
-          throw new ProblemError(422, `${IDEMPOTENCY_KEY_HEADER} ${JSON.stringify(key)} was already used with a different request`, {
-            errors: [{ path: `header.${IDEMPOTENCY_KEY_HEADER}`, message: 'already used with a different method, path or body' }],
-          });
+          throw new ProblemError(
+            422,
+            `${IDEMPOTENCY_KEY_HEADER} ${JSON.stringify(key)} was already used with a different request`,
+            {
+              errors: [
+                {
+                  path: `header.${IDEMPOTENCY_KEY_HEADER}`,
+                  message: 'already used with a different method, path or body',
+                },
+              ],
+            },
+          );
         case 'in_progress': {
           if (Date.now() >= waitDeadline) {
-            throw new ProblemError(409, `a request with ${IDEMPOTENCY_KEY_HEADER} ${JSON.stringify(key)} is still in progress`, {
-              headers: { 'Retry-After': '1' },
-              type: 'https://gateway.dev/problems/request-in-progress',
-            });
+            throw new ProblemError(
+              409,
+              `a request with ${IDEMPOTENCY_KEY_HEADER} ${JSON.stringify(key)} is still in progress`,
+              {
+                headers: { 'Retry-After': '1' },
+                type: 'https://gateway.dev/problems/request-in-progress',
+              },
+            );
           }
           const leaseEndsIn = refusal.leaseEndsAt - clock().getTime();
           await waitUntilSettled(record, Math.min(waitDeadline, Date.now() + leaseEndsIn));
@@ -148,11 +178,21 @@ export const idempotency = (store: IdempotencyStore, options: IdempotencyOptions
       await next();
     } catch (error) {
       const recorded = error instanceof ProblemError ? problemResponse(error) : null;
-      settle(record, recorded ? { type: 'record', attemptId, response: recorded } : { type: 'abandon', attemptId, reason: `the handler failed: ${errorName(error)}` });
+      settle(
+        record,
+        recorded
+          ? { type: 'record', attemptId, response: recorded }
+          : { type: 'abandon', attemptId, reason: `the handler failed: ${errorName(error)}` },
+      );
       throw error;
     }
     const recorded = responseOf(ctx);
-    settle(record, recorded ? { type: 'record', attemptId, response: recorded } : { type: 'abandon', attemptId, reason: `status ${ctx.status} is not repeated` });
+    settle(
+      record,
+      recorded
+        ? { type: 'record', attemptId, response: recorded }
+        : { type: 'abandon', attemptId, reason: `status ${ctx.status} is not repeated` },
+    );
   };
 };
 
@@ -184,7 +224,8 @@ const isRepeatable = (status: number, headers: Record<string, string | string[] 
 const replayedHeadersOf = (headers: Record<string, unknown>): Record<string, string> => {
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if ((REPLAYED_HEADERS as readonly string[]).includes(name.toLowerCase()) && typeof value === 'string') kept[name.toLowerCase()] = value;
+    if ((REPLAYED_HEADERS as readonly string[]).includes(name.toLowerCase()) && typeof value === 'string')
+      kept[name.toLowerCase()] = value;
   }
   return kept;
 };
@@ -207,7 +248,8 @@ const responseOf = (ctx: Context): RecordedResponse | null => {
   const body: unknown = ctx.body;
   if (body === undefined || body === null) return { format: 'empty', status: ctx.status, headers: kept };
   if (typeof body === 'string') return { format: 'text', status: ctx.status, headers: kept, body };
-  if (isPlainJson(body)) return { format: 'json', status: ctx.status, headers: kept, body: JSON.parse(JSON.stringify(body)) as JsonValue };
+  if (isPlainJson(body))
+    return { format: 'json', status: ctx.status, headers: kept, body: JSON.parse(JSON.stringify(body)) as JsonValue };
   // Buffers and streams cannot be kept as JSON; such a response is not repeated.
   return null;
 };

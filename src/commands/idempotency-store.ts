@@ -43,14 +43,18 @@ export const openIdempotencyStore = (options: IdempotencyStoreOptions): Idempote
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.exec('CREATE TABLE IF NOT EXISTS idempotency_keys (scope TEXT PRIMARY KEY, state TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS idempotency_keys (scope TEXT PRIMARY KEY, state TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID',
+  );
   db.exec('CREATE INDEX IF NOT EXISTS idempotency_keys_expiry ON idempotency_keys (expires_at)');
   const select = db.prepare<[string], Row>('SELECT state, expires_at FROM idempotency_keys WHERE scope = ?');
   const upsert = db.prepare<[string, string, number]>(
     'INSERT INTO idempotency_keys (scope, state, expires_at) VALUES (?, ?, ?) ON CONFLICT (scope) DO UPDATE SET state = excluded.state, expires_at = excluded.expires_at',
   );
   const removeExpired = db.prepare<[number]>('DELETE FROM idempotency_keys WHERE expires_at <= ?');
-  const removeOldest = db.prepare<[number]>('DELETE FROM idempotency_keys WHERE scope IN (SELECT scope FROM idempotency_keys ORDER BY expires_at LIMIT ?)');
+  const removeOldest = db.prepare<[number]>(
+    'DELETE FROM idempotency_keys WHERE scope IN (SELECT scope FROM idempotency_keys ORDER BY expires_at LIMIT ?)',
+  );
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM idempotency_keys');
   const clock = options.clock ?? Date.now;
   const pruneEvery = options.pruneEvery ?? 1000;

@@ -7,7 +7,12 @@ import type { IdempotencyEvent, RecordedResponse } from './idempotency-events.js
 /** The life of one Idempotency-Key (per actor), folded from its stream. */
 export type IdempotencyState =
   | { readonly status: 'absent' }
-  | { readonly status: 'in_progress'; readonly attemptId: string; readonly requestHash: string; readonly leaseEndsAt: number }
+  | {
+      readonly status: 'in_progress';
+      readonly attemptId: string;
+      readonly requestHash: string;
+      readonly leaseEndsAt: number;
+    }
   | { readonly status: 'completed'; readonly requestHash: string; readonly response: RecordedResponse }
   | { readonly status: 'abandoned'; readonly requestHash: string };
 
@@ -57,7 +62,8 @@ export const idempotencyDecider: Decider<IdempotencyCommand, IdempotencyEvent, I
       case 'start':
         return decideStart(command, state);
       case 'record':
-        if (state.status !== 'in_progress' || state.attemptId !== command.attemptId) return E.left({ kind: 'lease_lost' });
+        if (state.status !== 'in_progress' || state.attemptId !== command.attemptId)
+          return E.left({ kind: 'lease_lost' });
         return E.right([
           {
             type: 'IdempotentResponseRecorded',
@@ -65,7 +71,8 @@ export const idempotencyDecider: Decider<IdempotencyCommand, IdempotencyEvent, I
           },
         ]);
       case 'abandon':
-        if (state.status !== 'in_progress' || state.attemptId !== command.attemptId) return E.left({ kind: 'lease_lost' });
+        if (state.status !== 'in_progress' || state.attemptId !== command.attemptId)
+          return E.left({ kind: 'lease_lost' });
         return E.right([
           {
             type: 'IdempotentRequestAbandoned',
@@ -111,18 +118,26 @@ const decideStart = (
 };
 
 /** One record per scope (who asks) and key; hashed so any printable key makes a bounded name. */
-export const idempotencyRecordFor = (scope: string, key: string): string => createHash('sha256').update(scope).update('\n').update(key).digest('hex');
+export const idempotencyRecordFor = (scope: string, key: string): string =>
+  createHash('sha256').update(scope).update('\n').update(key).digest('hex');
 
 /** What makes two requests "the same": method, path (with query) and the raw body bytes. */
 export const requestHashOf = (method: string, path: string, rawBody: string | Buffer): string =>
-  createHash('sha256').update(method.toUpperCase()).update('\n').update(path).update('\n').update(rawBody).digest('hex');
+  createHash('sha256')
+    .update(method.toUpperCase())
+    .update('\n')
+    .update(path)
+    .update('\n')
+    .update(rawBody)
+    .digest('hex');
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
 /** Null when the key is acceptable, otherwise why not. */
 export const idempotencyKeyProblem = (key: string): string | null => {
   if (key.length === 0) return 'must not be empty';
-  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) return `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters (got ${key.length})`;
+  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+    return `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters (got ${key.length})`;
   if (!/^[\x20-\x7e]+$/.test(key)) return 'must contain printable ASCII characters only';
   return null;
 };

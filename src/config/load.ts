@@ -23,13 +23,24 @@ export interface LoadOptions {
 }
 
 /** Reads GATEWAY_CONFIG (or config/backend.yaml), interpolates it, applies the environment, and decodes it. */
-export const loadConfig = ({ env = process.env, cwd = process.cwd() }: LoadOptions = {}): E.Either<ConfigError, GatewayConfig> => {
+export const loadConfig = ({ env = process.env, cwd = process.cwd() }: LoadOptions = {}): E.Either<
+  ConfigError,
+  GatewayConfig
+> => {
   const source = resolve(cwd, env['GATEWAY_CONFIG'] || DEFAULT_CONFIG_FILE);
   let text: string;
   try {
     text = readFileSync(source, 'utf8');
   } catch (error) {
-    return E.left({ source, problems: [{ path: '', message: `cannot read the configuration file: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }] });
+    return E.left({
+      source,
+      problems: [
+        {
+          path: '',
+          message: `cannot read the configuration file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+        },
+      ],
+    });
   }
   const lines = new LineCounter();
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
@@ -38,7 +49,10 @@ export const loadConfig = ({ env = process.env, cwd = process.cwd() }: LoadOptio
       source,
       problems: document.errors.map((error) => {
         const { line, col } = lines.linePos(error.pos[0]);
-        return { path: '', message: `YAML ${error.code} at line ${line}, column ${col}: ${error.message.split('\n')[0]}` };
+        return {
+          path: '',
+          message: `YAML ${error.code} at line ${line}, column ${col}: ${error.message.split('\n')[0]}`,
+        };
       }),
     });
   }
@@ -50,7 +64,10 @@ export const loadConfig = ({ env = process.env, cwd = process.cwd() }: LoadOptio
   if (E.isLeft(decoded)) problems.push(...reportValidationErrors(decoded.left));
   // Unsigned webhooks would let anyone who learns the URL speak for the gateway.
   if (E.isRight(decoded) && decoded.right.webhooks.slack_url !== '' && !env['GATEWAY_WEBHOOK_SECRET']) {
-    problems.push({ path: 'webhooks.slack_url', message: 'webhooks are signed: set GATEWAY_WEBHOOK_SECRET too, or leave SLACK_WEBHOOK_URL unset' });
+    problems.push({
+      path: 'webhooks.slack_url',
+      message: 'webhooks are signed: set GATEWAY_WEBHOOK_SECRET too, or leave SLACK_WEBHOOK_URL unset',
+    });
   }
   if (problems.length > 0 || E.isLeft(decoded)) return E.left({ source, problems });
   return E.right({
@@ -90,7 +107,10 @@ const applyEnvironment = (raw: unknown, env: NodeJS.ProcessEnv, problems: Valida
       if (!isRecord(extra)) throw new Error('not a JSON object');
       opencode['config'] = deepMerge(isRecord(opencode['config']) ? opencode['config'] : {}, extra);
     } catch (error) {
-      problems.push({ path: 'GATEWAY_OPENCODE_CONFIG', message: `expected a JSON object: ${(error as Error).message}` });
+      problems.push({
+        path: 'GATEWAY_OPENCODE_CONFIG',
+        message: `expected a JSON object: ${(error as Error).message}`,
+      });
     }
     tree['opencode'] = opencode;
   }
@@ -158,13 +178,18 @@ const deepMerge = (base: Record<string, unknown>, extra: Record<string, unknown>
 
 /** One line per problem, for the operator reading start-up output. */
 export const formatConfigError = (error: ConfigError): string =>
-  [`invalid configuration in ${error.source}:`, ...error.problems.map(({ path, message }) => `  - ${path === '' ? '' : `${path}: `}${message}`)].join('\n');
+  [
+    `invalid configuration in ${error.source}:`,
+    ...error.problems.map(({ path, message }) => `  - ${path === '' ? '' : `${path}: `}${message}`),
+  ].join('\n');
 
 /**
  * No configured token: on a loopback address a random operator token is made for this run
  * (the caller prints it once); on any other address the gateway must not start open.
  */
-export const ensureTokens = (config: GatewayConfig): E.Either<string, { config: GatewayConfig; generatedToken?: string }> => {
+export const ensureTokens = (
+  config: GatewayConfig,
+): E.Either<string, { config: GatewayConfig; generatedToken?: string }> => {
   if (config.auth.tokens.length > 0) return E.right({ config });
   if (!isLoopback(config.server.host)) {
     return E.left(
@@ -173,7 +198,10 @@ export const ensureTokens = (config: GatewayConfig): E.Either<string, { config: 
   }
   const generatedToken = generateToken();
   return E.right({
-    config: { ...config, auth: { tokens: [{ name: 'local-operator', role: 'operator', sha256: sha256Hex(generatedToken) }] } },
+    config: {
+      ...config,
+      auth: { tokens: [{ name: 'local-operator', role: 'operator', sha256: sha256Hex(generatedToken) }] },
+    },
     generatedToken,
   });
 };

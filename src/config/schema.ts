@@ -11,7 +11,9 @@ const refine = <A>(base: t.Type<A, A, unknown>, ok: (value: A) => boolean, name:
     (value, context) => {
       const decoded = base.validate(value, context);
       if (decoded._tag === 'Left') return decoded;
-      return ok(decoded.right) ? t.success(decoded.right) : t.failure(value, context, `expected ${name}, got ${JSON.stringify(decoded.right)}`);
+      return ok(decoded.right)
+        ? t.success(decoded.right)
+        : t.failure(value, context, `expected ${name}, got ${JSON.stringify(decoded.right)}`);
     },
     t.identity,
   );
@@ -25,7 +27,11 @@ const dnsName = refine(t.string, (s) => /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(
 const sha256Hex = refine(t.string, (s) => /^[0-9a-f]{64}$/.test(s), 'SHA-256 as 64 lowercase hex digits');
 /** An http(s) URL, or empty for "not configured" (an unset `${SLACK_WEBHOOK_URL}`). */
 const optionalUrl = refine(t.string, (s) => s === '' || /^https?:\/\/[^\s]+$/.test(s), 'http(s) URL or empty');
-const origin = refine(t.string, (s) => s === '*' || /^https?:\/\/[^/\s]+$/.test(s), 'origin like https://host[:port] or *');
+const origin = refine(
+  t.string,
+  (s) => s === '*' || /^https?:\/\/[^/\s]+$/.test(s),
+  'origin like https://host[:port] or *',
+);
 
 export const TokenConfig = t.type({ name: nonEmpty, role: Role, sha256: sha256Hex }, 'token');
 
@@ -59,7 +65,14 @@ export const EventStoreConfig = t.union(
       /** Below this many free bytes on the log's file system new sessions and deployments are refused (503), so work under way can finish. */
       min_free_bytes: intIn(0, Number.MAX_SAFE_INTEGER, 'bytes (integer >= 0)'),
     }),
-    t.type({ type: t.literal('eventstoredb'), connection_string: refine(t.string, (s) => /^(esdb|kurrentdb|kurrent)(\+discover)?:\/\//.test(s), 'esdb:// connection string') }),
+    t.type({
+      type: t.literal('eventstoredb'),
+      connection_string: refine(
+        t.string,
+        (s) => /^(esdb|kurrentdb|kurrent)(\+discover)?:\/\//.test(s),
+        'esdb:// connection string',
+      ),
+    }),
   ],
   'embedded { data_dir, min_free_bytes } | eventstoredb { connection_string }',
 );
@@ -100,7 +113,11 @@ export const KubernetesConfig = t.type({
   /** The image of the init container that fetches a lab's large files (it needs `sh`, `wget`, `tar`). */
   fetch_image: nonEmpty,
   /** Where lab pods reach the gateway to fetch those files by a signed URL. */
-  bundle_base_url: refine(t.string, (s) => /^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(s) && !s.endsWith('/'), 'http(s) URL without a trailing slash'),
+  bundle_base_url: refine(
+    t.string,
+    (s) => /^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(s) && !s.endsWith('/'),
+    'http(s) URL without a trailing slash',
+  ),
   /** Seconds a signed bundle URL stays valid. */
   bundle_url_ttl: intIn(60, 7 * 86400),
   /** Seconds the lab's pods may take to become ready before the deployment fails. */
@@ -122,7 +139,11 @@ export const DeploymentConfig = t.type({
   test_url: refine(t.string, (s) => s === '' || /^https?:\/\/\S+$/.test(s), 'empty, or an http(s) URL template'),
 });
 
-const urlPattern = refine(t.string, (s) => /^(https?:\/\/|ssh:\/\/|[A-Za-z0-9_][A-Za-z0-9._-]*@)\S*$/.test(s), 'a URL prefix: https://…, http://…, ssh://… or user@… (scp-like)');
+const urlPattern = refine(
+  t.string,
+  (s) => /^(https?:\/\/|ssh:\/\/|[A-Za-z0-9_][A-Za-z0-9._-]*@)\S*$/.test(s),
+  'a URL prefix: https://…, http://…, ssh://… or user@… (scp-like)',
+);
 const envName = refine(t.string, (s) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), 'environment variable name');
 const GitCredentialConfig = t.type(
   {

@@ -16,7 +16,8 @@ export const authenticate = (tokens: readonly TokenConfig[], bearer: string): Pr
   const presented = createHash('sha256').update(bearer).digest();
   let found: Principal | undefined;
   for (const token of tokens) {
-    if (timingSafeEqual(presented, Buffer.from(token.sha256, 'hex')) && !found) found = { name: token.name, role: token.role };
+    if (timingSafeEqual(presented, Buffer.from(token.sha256, 'hex')) && !found)
+      found = { name: token.name, role: token.role };
   }
   return found;
 };

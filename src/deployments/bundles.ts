@@ -19,17 +19,23 @@ export interface Bundle {
 const RESERVE = 16 * 1024;
 
 /** What a file adds to a ConfigMap: its data (base64 for binaries) and its key. */
-const costOf = (file: RepoFile, key: string): number => (file.binary ? Math.ceil(file.content.length / 3) * 4 : file.content.length) + key.length + 8;
+const costOf = (file: RepoFile, key: string): number =>
+  (file.binary ? Math.ceil(file.content.length / 3) * 4 : file.content.length) + key.length + 8;
 
 /** A ConfigMap key (`[-._a-zA-Z0-9]+`, at most 253): unique by its index, readable by the file's name. */
-const keyOf = (index: number, path: string): string => `${index.toString(36)}.${(path.split('/').pop() ?? 'file').replace(/[^-._a-zA-Z0-9]/g, '_')}`.slice(0, 253);
+const keyOf = (index: number, path: string): string =>
+  `${index.toString(36)}.${(path.split('/').pop() ?? 'file').replace(/[^-._a-zA-Z0-9]/g, '_')}`.slice(0, 253);
 
 /**
  * Splits a repository's files for delivery without an image: what fits goes into ConfigMaps of at
  * most `maxConfigMapSize` bytes each, in path order; a file too big for any ConfigMap goes into
  * the PVC. Keys are made safe and mapped back to paths.
  */
-export const splitIntoBundles = (files: readonly RepoFile[], maxConfigMapSize: number, prefix = 'code'): { configmaps: Bundle[]; pvc: Bundle } => {
+export const splitIntoBundles = (
+  files: readonly RepoFile[],
+  maxConfigMapSize: number,
+  prefix = 'code',
+): { configmaps: Bundle[]; pvc: Bundle } => {
   const budget = Math.max(1, maxConfigMapSize - RESERVE);
   const configmaps: { name: string; files: BundledFile[]; bytes: number }[] = [];
   const large: BundledFile[] = [];
@@ -50,5 +56,8 @@ export const splitIntoBundles = (files: readonly RepoFile[], maxConfigMapSize: n
     current.files.push(bundled);
     current.bytes += cost;
   });
-  return { configmaps, pvc: { name: `${prefix}-large`, files: large, bytes: large.reduce((sum, file) => sum + file.bytes, 0) } };
+  return {
+    configmaps,
+    pvc: { name: `${prefix}-large`, files: large, bytes: large.reduce((sum, file) => sum + file.bytes, 0) },
+  };
 };

@@ -34,103 +34,193 @@ export type DeploymentCommand =
       readonly now: Date;
     }
   | { readonly type: 'ConfirmDeployment'; readonly confirmedBy: string; readonly now: Date }
-  | { readonly type: 'RejectDeployment'; readonly rejectedBy: string; readonly reason: string | null; readonly now: Date }
+  | {
+      readonly type: 'RejectDeployment';
+      readonly rejectedBy: string;
+      readonly reason: string | null;
+      readonly now: Date;
+    }
   /** The deadline timer's command: a no-op when it fires early or after an answer. */
   | { readonly type: 'ExpireDeployment'; readonly now: Date }
   /** The executor's, once a deployment is confirmed (later steps start with the end of the one before). */
   | { readonly type: 'StartStep'; readonly step: Step; readonly now: Date }
   | { readonly type: 'ReportProgress'; readonly step: Step; readonly message: string; readonly now: Date }
-  | { readonly type: 'CompleteStep'; readonly step: Step; readonly status: 'done' | 'skipped'; readonly detail: string; readonly now: Date }
+  | {
+      readonly type: 'CompleteStep';
+      readonly step: Step;
+      readonly status: 'done' | 'skipped';
+      readonly detail: string;
+      readonly now: Date;
+    }
   | { readonly type: 'FailDeployment'; readonly step: Step | null; readonly reason: string; readonly now: Date }
   /** The pods watch saw every pod of the lab ready. */
   | { readonly type: 'RecordPodsReady'; readonly namespace: string; readonly pods: number; readonly now: Date }
   /** The deadline timer's command: the pods had `timeoutSeconds` to be ready; a no-op when early or answered. */
   | { readonly type: 'TimeOutPods'; readonly timeoutSeconds: number; readonly now: Date }
   /** A run's results: the deployment's own (`deploy`, which ends the tests step with `detail`) or a rerun's. */
-  | { readonly type: 'RecordTestsFinished'; readonly runId: string; readonly tests: TestsResult; readonly artifacts: Readonly<Record<string, string>>; readonly detail: string; readonly now: Date }
+  | {
+      readonly type: 'RecordTestsFinished';
+      readonly runId: string;
+      readonly tests: TestsResult;
+      readonly artifacts: Readonly<Record<string, string>>;
+      readonly detail: string;
+      readonly now: Date;
+    }
   | { readonly type: 'RequestTestsRerun'; readonly runId: string; readonly requestedBy: string; readonly now: Date };
 
-const conflict = (status: DeploymentStatus, detail: string): E.Either<DomainError, never> => E.left({ kind: 'conflict', state: status, detail: `${detail} (the deployment is ${status})` });
+const conflict = (status: DeploymentStatus, detail: string): E.Either<DomainError, never> =>
+  E.left({ kind: 'conflict', state: status, detail: `${detail} (the deployment is ${status})` });
 const ok = (...events: DeploymentEvent[]): E.Either<DomainError, readonly DeploymentEvent[]> => E.right(events);
 /**
  * What follows once `completed` are done, in the same append as what ended the last of them: the
  * next step of the plan starts, or, after the last, the deployment succeeds (judged by `tests`,
  * the results recorded in that append when there are some).
  */
-const continuation = (state: Exclude<Deployment, { status: 'none' }>, completed: readonly Step[], at: string, tests: TestsResult | null = state.tests): DeploymentEvent => {
+const continuation = (
+  state: Exclude<Deployment, { status: 'none' }>,
+  completed: readonly Step[],
+  at: string,
+  tests: TestsResult | null = state.tests,
+): DeploymentEvent => {
   const next = nextStep(state.plan, completed);
   return next
     ? { type: 'DeploymentStepStarted', data: { step: next, message: STEP_MESSAGES[next], started_at: at } }
-    : { type: 'DeploymentSucceeded', data: { url: state.plan.url, all_passing: tests?.all_passing ?? false, succeeded_at: at } };
+    : {
+        type: 'DeploymentSucceeded',
+        data: { url: state.plan.url, all_passing: tests?.all_passing ?? false, succeeded_at: at },
+      };
 };
 
-const executing = (state: Deployment): boolean => state.status === 'confirmed' || state.status === 'deploying' || state.status === 'testing';
+const executing = (state: Deployment): boolean =>
+  state.status === 'confirmed' || state.status === 'deploying' || state.status === 'testing';
 
-export const decideDeployment = (command: DeploymentCommand, state: Deployment): E.Either<DomainError, readonly DeploymentEvent[]> => {
+export const decideDeployment = (
+  command: DeploymentCommand,
+  state: Deployment,
+): E.Either<DomainError, readonly DeploymentEvent[]> => {
   const at = command.now.toISOString();
   if (command.type === 'RequestDeployment') {
     if (state.status !== 'none') return conflict(state.status, `deployment ${command.deploymentId} exists already`);
     return ok(
       {
         type: 'DeploymentRequested',
-        data: { deployment_id: command.deploymentId, session_id: command.sessionId, branch: command.branch, repo: command.repo, commit: command.commit, plan: command.plan, requested_at: at },
+        data: {
+          deployment_id: command.deploymentId,
+          session_id: command.sessionId,
+          branch: command.branch,
+          repo: command.repo,
+          commit: command.commit,
+          plan: command.plan,
+          requested_at: at,
+        },
       },
-      { type: 'ConfirmationRequested', data: { expires_at: new Date(command.now.getTime() + command.confirmationTimeout * 1000).toISOString() } },
+      {
+        type: 'ConfirmationRequested',
+        data: { expires_at: new Date(command.now.getTime() + command.confirmationTimeout * 1000).toISOString() },
+      },
     );
   }
   if (state.status === 'none') return E.left({ kind: 'not_found', detail: 'no such deployment' });
   switch (command.type) {
     case 'ConfirmDeployment':
-      if (state.status !== 'awaiting_confirmation') return conflict(state.status, 'only a deployment awaiting confirmation can be confirmed');
+      if (state.status !== 'awaiting_confirmation')
+        return conflict(state.status, 'only a deployment awaiting confirmation can be confirmed');
       // The first step starts in an append of its own: `confirmed` is a status a person sees.
       return ok({ type: 'DeploymentConfirmed', data: { confirmed_by: command.confirmedBy, confirmed_at: at } });
     case 'RejectDeployment':
-      if (state.status !== 'awaiting_confirmation') return conflict(state.status, 'only a deployment awaiting confirmation can be rejected');
-      return ok({ type: 'DeploymentRejected', data: { rejected_by: command.rejectedBy, reason: command.reason, rejected_at: at } });
+      if (state.status !== 'awaiting_confirmation')
+        return conflict(state.status, 'only a deployment awaiting confirmation can be rejected');
+      return ok({
+        type: 'DeploymentRejected',
+        data: { rejected_by: command.rejectedBy, reason: command.reason, rejected_at: at },
+      });
     case 'ExpireDeployment':
-      if (state.status !== 'awaiting_confirmation' || state.expiresAt === null || command.now.getTime() < Date.parse(state.expiresAt)) return ok();
+      if (
+        state.status !== 'awaiting_confirmation' ||
+        state.expiresAt === null ||
+        command.now.getTime() < Date.parse(state.expiresAt)
+      )
+        return ok();
       return ok({ type: 'DeploymentExpired', data: { expired_at: at } });
     case 'StartStep': {
       if (!executing(state)) return conflict(state.status, 'steps run only in a confirmed deployment');
       if (state.running === command.step) return ok(); // started already: a retry after a crash
       if (state.running !== null) return conflict(state.status, `step ${state.running} is still running`);
       const next = nextStep(state.plan, state.completed);
-      if (next !== command.step) return conflict(state.status, `the next step is ${next ?? 'none'}, not ${command.step}`);
-      return ok({ type: 'DeploymentStepStarted', data: { step: command.step, message: STEP_MESSAGES[command.step], started_at: at } });
+      if (next !== command.step)
+        return conflict(state.status, `the next step is ${next ?? 'none'}, not ${command.step}`);
+      return ok({
+        type: 'DeploymentStepStarted',
+        data: { step: command.step, message: STEP_MESSAGES[command.step], started_at: at },
+      });
     }
     case 'ReportProgress':
-      if (!executing(state) || state.running !== command.step) return conflict(state.status, `step ${command.step} is not running`);
+      if (!executing(state) || state.running !== command.step)
+        return conflict(state.status, `step ${command.step} is not running`);
       return ok({ type: 'DeploymentProgressed', data: { step: command.step, message: command.message, at } });
     case 'CompleteStep':
       if (state.completed.includes(command.step)) return ok();
-      if (!executing(state) || state.running !== command.step) return conflict(state.status, `step ${command.step} is not running`);
-      return ok({ type: 'DeploymentStepCompleted', data: { step: command.step, status: command.status, detail: command.detail, finished_at: at } }, continuation(state, [...state.completed, command.step], at));
+      if (!executing(state) || state.running !== command.step)
+        return conflict(state.status, `step ${command.step} is not running`);
+      return ok(
+        {
+          type: 'DeploymentStepCompleted',
+          data: { step: command.step, status: command.status, detail: command.detail, finished_at: at },
+        },
+        continuation(state, [...state.completed, command.step], at),
+      );
     case 'FailDeployment':
       if (!executing(state)) return conflict(state.status, 'only a running deployment can fail');
       return ok({ type: 'DeploymentFailed', data: { step: command.step, reason: command.reason, failed_at: at } });
     case 'RecordPodsReady':
       if (state.completed.includes('pods_ready')) return ok(); // seen twice (a watch resumed): recorded once
-      if (!executing(state) || state.running !== 'pods_ready') return conflict(state.status, 'step pods_ready is not running');
-      return ok({ type: 'PodsReady', data: { namespace: command.namespace, pods: command.pods, ready_at: at } }, continuation(state, [...state.completed, 'pods_ready'], at));
+      if (!executing(state) || state.running !== 'pods_ready')
+        return conflict(state.status, 'step pods_ready is not running');
+      return ok(
+        { type: 'PodsReady', data: { namespace: command.namespace, pods: command.pods, ready_at: at } },
+        continuation(state, [...state.completed, 'pods_ready'], at),
+      );
     case 'TimeOutPods': {
       if (!executing(state) || state.running !== 'pods_ready' || state.runningSince === null) return ok();
       if (command.now.getTime() < Date.parse(state.runningSince) + command.timeoutSeconds * 1000) return ok();
-      return ok({ type: 'DeploymentFailed', data: { step: 'pods_ready', reason: `the pods were not ready after ${command.timeoutSeconds} s: ${state.lastProgress ?? 'no pod was created'}`, failed_at: at } });
+      return ok({
+        type: 'DeploymentFailed',
+        data: {
+          step: 'pods_ready',
+          reason: `the pods were not ready after ${command.timeoutSeconds} s: ${state.lastProgress ?? 'no pod was created'}`,
+          failed_at: at,
+        },
+      });
     }
     case 'RecordTestsFinished': {
-      const finished: DeploymentEvent = { type: 'TestsFinished', data: { run_id: command.runId, tests: command.tests, artifacts: { ...command.artifacts }, finished_at: at } };
+      const finished: DeploymentEvent = {
+        type: 'TestsFinished',
+        data: { run_id: command.runId, tests: command.tests, artifacts: { ...command.artifacts }, finished_at: at },
+      };
       if (command.runId === DEPLOY_RUN) {
         if (state.completed.includes('tests')) return ok(); // recorded already: a retry after a crash
         if (!executing(state) || state.running !== 'tests') return conflict(state.status, 'step tests is not running');
-        return ok(finished, { type: 'DeploymentStepCompleted', data: { step: 'tests', status: 'done', detail: command.detail, finished_at: at } }, continuation(state, [...state.completed, 'tests'], at, command.tests));
+        return ok(
+          finished,
+          {
+            type: 'DeploymentStepCompleted',
+            data: { step: 'tests', status: 'done', detail: command.detail, finished_at: at },
+          },
+          continuation(state, [...state.completed, 'tests'], at, command.tests),
+        );
       }
-      if (state.rerun !== command.runId) return conflict(state.status, `no rerun ${command.runId} is waiting for its results`);
+      if (state.rerun !== command.runId)
+        return conflict(state.status, `no rerun ${command.runId} is waiting for its results`);
       return ok(finished);
     }
     case 'RequestTestsRerun':
       // The executor records the results (TestsFinished) with the run's id, which brings the deployment back to succeeded.
-      if (state.status !== 'succeeded') return conflict(state.status, 'tests run again only against a lab that is up (a succeeded deployment)');
-      return ok({ type: 'TestsRerunRequested', data: { run_id: command.runId, requested_by: command.requestedBy, requested_at: at } });
+      if (state.status !== 'succeeded')
+        return conflict(state.status, 'tests run again only against a lab that is up (a succeeded deployment)');
+      return ok({
+        type: 'TestsRerunRequested',
+        data: { run_id: command.runId, requested_by: command.requestedBy, requested_at: at },
+      });
     default: {
       const unexpected: never = command;
       return unexpected;

@@ -35,7 +35,8 @@ export type DeploymentStatus = Deployment['status'];
 export const initialDeployment = (): Deployment => ({ status: 'none' });
 
 /** The next step to run once `completed` are done. */
-export const nextStep = (plan: DeploymentPlan, completed: readonly Step[]): Step | undefined => plan.steps.find((step) => !completed.includes(step));
+export const nextStep = (plan: DeploymentPlan, completed: readonly Step[]): Step | undefined =>
+  plan.steps.find((step) => !completed.includes(step));
 
 const factsOf = (state: Exclude<Deployment, { status: 'none' }>): DeploymentFacts => ({
   deploymentId: state.deploymentId,
@@ -78,24 +79,51 @@ export const evolveDeployment = (state: Deployment, event: DeploymentEvent): Dep
     case 'DeploymentExpired':
       return { status: 'expired', ...facts };
     case 'DeploymentStepStarted':
-      return { status: event.data.step === 'tests' ? 'testing' : 'deploying', ...facts, running: event.data.step, runningSince: event.data.started_at, lastProgress: null };
+      return {
+        status: event.data.step === 'tests' ? 'testing' : 'deploying',
+        ...facts,
+        running: event.data.step,
+        runningSince: event.data.started_at,
+        lastProgress: null,
+      };
     case 'DeploymentProgressed':
       return { ...state, lastProgress: event.data.message };
     case 'DeploymentStepCompleted':
-      return { ...state, completed: [...facts.completed, event.data.step], running: null, runningSince: null, lastProgress: null };
+      return {
+        ...state,
+        completed: [...facts.completed, event.data.step],
+        running: null,
+        runningSince: null,
+        lastProgress: null,
+      };
     case 'PodsReady':
-      return { ...state, completed: [...facts.completed, 'pods_ready'], running: null, runningSince: null, lastProgress: null };
+      return {
+        ...state,
+        completed: [...facts.completed, 'pods_ready'],
+        running: null,
+        runningSince: null,
+        lastProgress: null,
+      };
     case 'TestsFinished': {
       const recorded = { ...facts, tests: event.data.tests };
       // A rerun's results bring the deployment back to where it was: its lab is still up.
-      return facts.rerun === event.data.run_id ? { status: 'succeeded', ...recorded, rerun: null } : { ...state, ...recorded };
+      return facts.rerun === event.data.run_id
+        ? { status: 'succeeded', ...recorded, rerun: null }
+        : { ...state, ...recorded };
     }
     case 'TestsRerunRequested':
       return { status: 'testing', ...facts, rerun: event.data.run_id };
     case 'DeploymentSucceeded':
       return { status: 'succeeded', ...facts, running: null, runningSince: null };
     case 'DeploymentFailed':
-      return { status: 'failed', ...facts, running: null, runningSince: null, failedStep: event.data.step, reason: event.data.reason };
+      return {
+        status: 'failed',
+        ...facts,
+        running: null,
+        runningSince: null,
+        failedStep: event.data.step,
+        reason: event.data.reason,
+      };
     default: {
       const unexpected: never = event;
       return unexpected;

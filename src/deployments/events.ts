@@ -3,9 +3,27 @@ import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js'
 import { TestsResult } from '../testing/results.js';
 
 /** The contract's steps, in order. */
-export const STEPS = ['namespace', 'rbac', 'configmaps', 'pvcs', 'manifests', 'ingress', 'pods_ready', 'tests'] as const;
+export const STEPS = [
+  'namespace',
+  'rbac',
+  'configmaps',
+  'pvcs',
+  'manifests',
+  'ingress',
+  'pods_ready',
+  'tests',
+] as const;
 export type Step = (typeof STEPS)[number];
-export const StepCodec = t.keyof({ namespace: null, rbac: null, configmaps: null, pvcs: null, manifests: null, ingress: null, pods_ready: null, tests: null });
+export const StepCodec = t.keyof({
+  namespace: null,
+  rbac: null,
+  configmaps: null,
+  pvcs: null,
+  manifests: null,
+  ingress: null,
+  pods_ready: null,
+  tests: null,
+});
 
 const Bundle = t.type({ name: t.string, files: t.number, bytes: t.number });
 
@@ -13,7 +31,11 @@ const Bundle = t.type({ name: t.string, files: t.number, bytes: t.number });
 export const DeploymentPlan = t.type({
   namespace: t.string,
   strategy: t.literal('configmap_pvc'),
-  runtime: t.type({ kind: t.keyof({ uv: null, 'camel-jbang': null, node: null }), image: t.string, command: t.array(t.string) }),
+  runtime: t.type({
+    kind: t.keyof({ uv: null, 'camel-jbang': null, node: null }),
+    image: t.string,
+    command: t.array(t.string),
+  }),
   configmaps: t.array(Bundle),
   pvcs: t.array(Bundle),
   url: t.string,
@@ -23,33 +45,76 @@ export type DeploymentPlan = t.TypeOf<typeof DeploymentPlan>;
 
 export const DeploymentRequested = defineEvent(
   'DeploymentRequested',
-  jsonCodec(t.type({ deployment_id: t.string, session_id: t.string, branch: t.string, repo: t.string, commit: t.string, plan: DeploymentPlan, requested_at: t.string })),
+  jsonCodec(
+    t.type({
+      deployment_id: t.string,
+      session_id: t.string,
+      branch: t.string,
+      repo: t.string,
+      commit: t.string,
+      plan: DeploymentPlan,
+      requested_at: t.string,
+    }),
+  ),
 );
 /** The durable deadline: a timer fires DeploymentExpired after it, after a restart too. */
 export const ConfirmationRequested = defineEvent('ConfirmationRequested', jsonCodec(t.type({ expires_at: t.string })));
-export const DeploymentConfirmed = defineEvent('DeploymentConfirmed', jsonCodec(t.type({ confirmed_by: t.string, confirmed_at: t.string })));
-export const DeploymentRejected = defineEvent('DeploymentRejected', jsonCodec(t.type({ rejected_by: t.string, reason: t.union([t.string, t.null]), rejected_at: t.string })));
+export const DeploymentConfirmed = defineEvent(
+  'DeploymentConfirmed',
+  jsonCodec(t.type({ confirmed_by: t.string, confirmed_at: t.string })),
+);
+export const DeploymentRejected = defineEvent(
+  'DeploymentRejected',
+  jsonCodec(t.type({ rejected_by: t.string, reason: t.union([t.string, t.null]), rejected_at: t.string })),
+);
 export const DeploymentExpired = defineEvent('DeploymentExpired', jsonCodec(t.type({ expired_at: t.string })));
-export const DeploymentStepStarted = defineEvent('DeploymentStepStarted', jsonCodec(t.type({ step: StepCodec, message: t.string, started_at: t.string })));
+export const DeploymentStepStarted = defineEvent(
+  'DeploymentStepStarted',
+  jsonCodec(t.type({ step: StepCodec, message: t.string, started_at: t.string })),
+);
 /** News from a step under way (a pod's state while waiting for it to be ready). */
-export const DeploymentProgressed = defineEvent('DeploymentProgressed', jsonCodec(t.type({ step: StepCodec, message: t.string, at: t.string })));
+export const DeploymentProgressed = defineEvent(
+  'DeploymentProgressed',
+  jsonCodec(t.type({ step: StepCodec, message: t.string, at: t.string })),
+);
 export const DeploymentStepCompleted = defineEvent(
   'DeploymentStepCompleted',
-  jsonCodec(t.type({ step: StepCodec, status: t.keyof({ done: null, skipped: null }), detail: t.string, finished_at: t.string })),
+  jsonCodec(
+    t.type({
+      step: StepCodec,
+      status: t.keyof({ done: null, skipped: null }),
+      detail: t.string,
+      finished_at: t.string,
+    }),
+  ),
 );
 /** The lab's pods are ready: the `pods_ready` step is done. Seen by a watch that holds no worker. */
-export const PodsReady = defineEvent('PodsReady', jsonCodec(t.type({ namespace: t.string, pods: t.number, ready_at: t.string })));
+export const PodsReady = defineEvent(
+  'PodsReady',
+  jsonCodec(t.type({ namespace: t.string, pods: t.number, ready_at: t.string })),
+);
 /** The three suites' results of one run (`deploy` for the deployment's own, an id per rerun); the logs' paths as artifacts. */
 export const TestsFinished = defineEvent(
   'TestsFinished',
-  jsonCodec(t.type({ run_id: t.string, tests: TestsResult, artifacts: t.record(t.string, t.string), finished_at: t.string })),
+  jsonCodec(
+    t.type({ run_id: t.string, tests: TestsResult, artifacts: t.record(t.string, t.string), finished_at: t.string }),
+  ),
 );
 /** A person asked for the tests to run again against the lab as it is. */
-export const TestsRerunRequested = defineEvent('TestsRerunRequested', jsonCodec(t.type({ run_id: t.string, requested_by: t.string, requested_at: t.string })));
+export const TestsRerunRequested = defineEvent(
+  'TestsRerunRequested',
+  jsonCodec(t.type({ run_id: t.string, requested_by: t.string, requested_at: t.string })),
+);
 /** The lab is up; `all_passing` says whether every suite ran and passed. */
-export const DeploymentSucceeded = defineEvent('DeploymentSucceeded', jsonCodec(t.type({ url: t.string, all_passing: t.boolean, succeeded_at: t.string })));
+export const DeploymentSucceeded = defineEvent(
+  'DeploymentSucceeded',
+  jsonCodec(t.type({ url: t.string, all_passing: t.boolean, succeeded_at: t.string })),
+);
 /** Which step failed and why; the namespace is left for inspection. */
-export const DeploymentFailed = defineEvent('DeploymentFailed', jsonCodec(t.type({ step: t.union([StepCodec, t.null]), reason: t.string, failed_at: t.string })));
+export const DeploymentFailed = defineEvent(
+  'DeploymentFailed',
+  jsonCodec(t.type({ step: t.union([StepCodec, t.null]), reason: t.string, failed_at: t.string })),
+);
 
 export type DeploymentEvent =
   | EventOf<typeof DeploymentRequested>

@@ -13,7 +13,13 @@ import { labObjects, type ApplyStep, type LabSettings } from '../labs/manifests.
 import { namespaceDecider } from '../labs/namespace.js';
 import { namespaceStream, type NamespaceEvent } from '../labs/namespace-events.js';
 import { signBundleUrl } from '../labs/signed-url.js';
-import { commandReaction, effectThenCommand, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
+import {
+  commandReaction,
+  effectThenCommand,
+  type EffectHandlers,
+  type ProcessManager,
+  type Reaction,
+} from '../process-managers/process-manager.js';
 import { DEPLOY_RUN, deploymentDecider, type DeploymentCommand } from './decide.js';
 import { loadDeploymentContext, MissingContextError, type DeploymentContext } from './deployment-context.js';
 import { STEPS, type DeploymentEvent, type Step } from './events.js';
@@ -31,7 +37,6 @@ export type ExecutionEffect =
 
 export { DEPLOY_RUN };
 
-
 const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
 
 /**
@@ -48,20 +53,47 @@ export const deploymentExecutor: ProcessManager<ExecutionEffect> = {
     if (!match) return [];
     const deploymentId = match[1]!;
     const event = stored.event as DeploymentEvent;
-    const work = (effect: ExecutionEffect) => effectThenCommand(`${stored.id}:run`, stored.stream, deploymentDecider, effect);
+    const work = (effect: ExecutionEffect) =>
+      effectThenCommand(`${stored.id}:run`, stored.stream, deploymentDecider, effect);
     switch (event.type) {
       case 'DeploymentConfirmed':
-        return [commandReaction(`${stored.id}:start`, stored.stream, deploymentDecider, { type: 'StartStep', step: STEPS[0], now: new Date(stored.metadata.recorded_at) })];
+        return [
+          commandReaction(`${stored.id}:start`, stored.stream, deploymentDecider, {
+            type: 'StartStep',
+            step: STEPS[0],
+            now: new Date(stored.metadata.recorded_at),
+          }),
+        ];
       case 'DeploymentStepStarted': {
         const step = event.data.step;
         if (step === 'pods_ready') return [];
-        return [work(step === 'tests' ? { kind: 'run-tests', deploymentId, runId: DEPLOY_RUN } : { kind: 'run-step', deploymentId, step })];
+        return [
+          work(
+            step === 'tests'
+              ? { kind: 'run-tests', deploymentId, runId: DEPLOY_RUN }
+              : { kind: 'run-step', deploymentId, step },
+          ),
+        ];
       }
       case 'TestsRerunRequested':
-        return [effectThenCommand(`${stored.id}:rerun`, stored.stream, deploymentDecider, { kind: 'run-tests', deploymentId, runId: event.data.run_id })];
+        return [
+          effectThenCommand(`${stored.id}:rerun`, stored.stream, deploymentDecider, {
+            kind: 'run-tests',
+            deploymentId,
+            runId: event.data.run_id,
+          }),
+        ];
       case 'DeploymentStepCompleted':
         return event.data.step === 'namespace' && event.data.status === 'done'
-          ? [{ type: 'effect', key: `${stored.id}:namespace`, stream: stored.stream, effect: { kind: 'record-namespace', deploymentId }, rerunnable: true }]
+          ? [
+              {
+                type: 'effect',
+                key: `${stored.id}:namespace`,
+                stream: stored.stream,
+                effect: { kind: 'record-namespace', deploymentId },
+                rerunnable: true,
+              },
+            ]
           : [];
       default:
         return [];
@@ -94,7 +126,10 @@ export interface ExecutorOptions {
 }
 
 /** Where tests reach a lab: its ingress URL, or the configured template (`{namespace}`, `{project}`) filled in. */
-export const testTargetOf = (template: string, lab: { readonly namespace: string; readonly project: string; readonly url: string }): string =>
+export const testTargetOf = (
+  template: string,
+  lab: { readonly namespace: string; readonly project: string; readonly url: string },
+): string =>
   template === '' ? lab.url : template.replaceAll('{namespace}', lab.namespace).replaceAll('{project}', lab.project);
 
 /** A failure of the deployment, not of the gateway: recorded, never retried. */
@@ -105,14 +140,27 @@ export const overlayDir = (workspacePath: string): string => join(workspacePath,
 
 export const executorEffects = (options: ExecutorOptions): EffectHandlers<ExecutionEffect> => {
   const clock = options.clock ?? (() => new Date());
-  const contextOf = (cause: StoredEvent): CommandContext => ({ actor: 'pm:deployment-executor', correlationId: cause.metadata.correlation_id, causationId: cause.id, now: clock() });
+  const contextOf = (cause: StoredEvent): CommandContext => ({
+    actor: 'pm:deployment-executor',
+    correlationId: cause.metadata.correlation_id,
+    causationId: cause.id,
+    now: clock(),
+  });
 
   /** The deployed commit's files and their plan, rebuilt from git (the recorded plan only names and weighs them). */
   const plannedOf = async (context: DeploymentContext) => {
-    if (!existsSync(context.worktreePath)) throw new StepFailure(`the worktree ${context.worktreePath} of repo ${context.requested.repo} is gone; open a new session to deploy it`);
+    if (!existsSync(context.worktreePath))
+      throw new StepFailure(
+        `the worktree ${context.worktreePath} of repo ${context.requested.repo} is gone; open a new session to deploy it`,
+      );
     // The recorded commit is a hash: its files never change.
     const { files } = await options.commitFiles.read(context.worktreePath, context.requested.commit);
-    const planned = planDeployment({ project: context.project, files, ingressDomain: options.ingressDomain, maxConfigMapSize: options.maxConfigMapSize });
+    const planned = planDeployment({
+      project: context.project,
+      files,
+      ingressDomain: options.ingressDomain,
+      maxConfigMapSize: options.maxConfigMapSize,
+    });
     if (E.isLeft(planned)) throw new StepFailure(planned.left);
     return { files, planned: planned.right };
   };
@@ -129,7 +177,8 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
       const expiresAt = new Date(context.confirmedAt.getTime() + options.bundleUrlTtl * 1000);
       bundle = { url: signBundleUrl(options.bundleBaseUrl, sha256, expiresAt, options.bundleSecret), sha256 };
     }
-    const pvcHeldGi = pvc.files.length > 0 ? await options.cluster.pvcSizeGi(context.requested.plan.namespace, pvc.name) : undefined;
+    const pvcHeldGi =
+      pvc.files.length > 0 ? await options.cluster.pvcSizeGi(context.requested.plan.namespace, pvc.name) : undefined;
     return labObjects(
       {
         ...(pvcHeldGi === undefined ? {} : { pvcHeldGi }),
@@ -149,7 +198,11 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
   };
 
   /** Applies the step's objects; what it applied, or undefined when the step has none. */
-  const apply = async (step: ApplyStep, context: DeploymentContext, deploymentId: string): Promise<string | undefined> => {
+  const apply = async (
+    step: ApplyStep,
+    context: DeploymentContext,
+    deploymentId: string,
+  ): Promise<string | undefined> => {
     if (step === 'namespace') await refuseNamespaceBeingDeleted(context.requested.plan.namespace);
     const objects = await objectsOf(context, deploymentId);
     // The overlay is for a person (the same objects every step): written once per deployment, durably.
@@ -163,8 +216,12 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
   /** A lab whose deletion is under way cannot be deployed into until it is gone. */
   const refuseNamespaceBeingDeleted = async (namespace: string): Promise<void> => {
     const history = await options.eventLog.readStream<NamespaceEvent>(namespaceStream(namespace));
-    const state = foldEvents(namespaceDecider, history.map((stored) => stored.event));
-    if (state.status === 'deleting') throw new StepFailure(`namespace ${namespace} is being deleted; deploy again once it is gone`);
+    const state = foldEvents(
+      namespaceDecider,
+      history.map((stored) => stored.event),
+    );
+    if (state.status === 'deleting')
+      throw new StepFailure(`namespace ${namespace} is being deleted; deploy again once it is gone`);
   };
 
   /** The three suites against the lab. */
@@ -184,7 +241,9 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
     });
   };
 
-  const failedWith = (step: Step, reason: string): { command: DeploymentCommand } => ({ command: { type: 'FailDeployment', step, reason, now: clock() } });
+  const failedWith = (step: Step, reason: string): { command: DeploymentCommand } => ({
+    command: { type: 'FailDeployment', step, reason, now: clock() },
+  });
 
   return {
     'run-step': async (request, effect) => {
@@ -193,10 +252,19 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
         const context = await loadDeploymentContext(options.eventLog, deploymentId);
         const applied = await apply(step, context, deploymentId);
         const detail = applied ?? (step === 'pvcs' ? 'every file fits in the ConfigMaps' : 'nothing to apply');
-        return { command: { type: 'CompleteStep', step, status: applied === undefined ? 'skipped' : 'done', detail, now: clock() } };
+        return {
+          command: {
+            type: 'CompleteStep',
+            step,
+            status: applied === undefined ? 'skipped' : 'done',
+            detail,
+            now: clock(),
+          },
+        };
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
-        if (error instanceof StepFailure || error instanceof PermanentKubeError || error instanceof MissingContextError) return failedWith(step, reason);
+        if (error instanceof StepFailure || error instanceof PermanentKubeError || error instanceof MissingContextError)
+          return failedWith(step, reason);
         if (effect.signal.aborted || effect.attempt < options.attempts) throw error; // passing: the runner tries again
         return failedWith(step, `${reason} (after ${effect.attempt} tries)`);
       }
@@ -205,15 +273,32 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
       const { deploymentId, runId } = request;
       try {
         const run = await testRunOf(deploymentId, runId);
-        return { command: { type: 'RecordTestsFinished', runId, tests: run.tests, artifacts: run.artifacts, detail: summaryOf(run.tests), now: clock() } };
+        return {
+          command: {
+            type: 'RecordTestsFinished',
+            runId,
+            tests: run.tests,
+            artifacts: run.artifacts,
+            detail: summaryOf(run.tests),
+            now: clock(),
+          },
+        };
       } catch (error) {
-        if (effect.signal.aborted || (!(error instanceof StepFailure) && !(error instanceof MissingContextError) && effect.attempt < options.attempts)) throw error;
+        if (
+          effect.signal.aborted ||
+          (!(error instanceof StepFailure) &&
+            !(error instanceof MissingContextError) &&
+            effect.attempt < options.attempts)
+        )
+          throw error;
         const reason = error instanceof Error ? error.message : String(error);
         // The deployment's own run fails its step; a rerun reports why it could not run (the lab stays up).
         if (runId === DEPLOY_RUN) return failedWith('tests', reason);
         const suite = notRun(reason);
         const tests = resultOf(suite, suite, suite);
-        return { command: { type: 'RecordTestsFinished', runId, tests, artifacts: {}, detail: summaryOf(tests), now: clock() } };
+        return {
+          command: { type: 'RecordTestsFinished', runId, tests, artifacts: {}, detail: summaryOf(tests), now: clock() },
+        };
       }
     },
     'record-namespace': async (request, effect) => {
@@ -223,11 +308,19 @@ export const executorEffects = (options: ExecutorOptions): EffectHandlers<Execut
         options.eventLog,
         namespaceStream(namespace),
         namespaceDecider,
-        { type: 'RecordNamespaceCreated', name: namespace, project: context.project, url, deploymentId: request.deploymentId, now: clock() },
+        {
+          type: 'RecordNamespaceCreated',
+          name: namespace,
+          project: context.project,
+          url,
+          deploymentId: request.deploymentId,
+          now: clock(),
+        },
         contextOf(effect.cause),
       );
       // Being deleted since the step checked: the deletion wins, and the namespace's record says so.
-      if (E.isLeft(recorded) && recorded.left.kind !== 'conflict') throw new Error(`recording namespace ${namespace}: ${JSON.stringify(recorded.left)}`);
+      if (E.isLeft(recorded) && recorded.left.kind !== 'conflict')
+        throw new Error(`recording namespace ${namespace}: ${JSON.stringify(recorded.left)}`);
       return [];
     },
   };

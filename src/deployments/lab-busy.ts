@@ -12,6 +12,13 @@ export const assertLabFree = (views: Iterable<DeploymentView>, deploymentId: str
   const all = [...views];
   const mine = all.find((view) => view.deployment_id === deploymentId);
   if (!mine) return; // unknown: the decider answers 404
-  const running = all.find((view) => view.deployment_id !== deploymentId && view.plan.namespace === mine.plan.namespace && RUNNING.has(view.status));
-  if (running) throw new ProblemError(409, `deployment ${running.deployment_id} of lab ${mine.plan.namespace} is ${running.status}; confirm this one once it has ended (the deployment is ${mine.status})`);
+  const running = all.find(
+    (view) =>
+      view.deployment_id !== deploymentId && view.plan.namespace === mine.plan.namespace && RUNNING.has(view.status),
+  );
+  if (running)
+    throw new ProblemError(
+      409,
+      `deployment ${running.deployment_id} of lab ${mine.plan.namespace} is ${running.status}; confirm this one once it has ended (the deployment is ${mine.status})`,
+    );
 };

@@ -8,7 +8,12 @@ export const LAB_MANIFEST = '.lab.yaml';
 
 const Check = t.intersection([
   t.type({ name: t.string, path: t.string }),
-  t.partial({ method: t.keyof({ GET: null, POST: null, PUT: null, PATCH: null, DELETE: null, HEAD: null }), body: t.string, expect_status: t.number, expect_body: t.string }),
+  t.partial({
+    method: t.keyof({ GET: null, POST: null, PUT: null, PATCH: null, DELETE: null, HEAD: null }),
+    body: t.string,
+    expect_status: t.number,
+    expect_body: t.string,
+  }),
 ]);
 
 export const LabManifest = t.exact(
@@ -35,5 +40,7 @@ export const parseLabManifest = (text: string | undefined): E.Either<string, Lab
     return E.left(`${LAB_MANIFEST} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
   }
   const decoded = LabManifest.decode(raw);
-  return E.isLeft(decoded) ? E.left(`${LAB_MANIFEST}: ${formatValidationProblems(reportValidationErrors(decoded.left)).join('; ')}`) : E.right(decoded.right);
+  return E.isLeft(decoded)
+    ? E.left(`${LAB_MANIFEST}: ${formatValidationProblems(reportValidationErrors(decoded.left)).join('; ')}`)
+    : E.right(decoded.right);
 };

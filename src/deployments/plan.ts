@@ -32,7 +32,10 @@ export const planDeployment = (options: {
     options.files.map((file) => file.path),
     manifest.right,
   );
-  if (!runtime) return E.left(`cannot tell how to run this repository: no pyproject.toml, requirements.txt, Camel route or package.json, and no "runtime" in ${LAB_MANIFEST}`);
+  if (!runtime)
+    return E.left(
+      `cannot tell how to run this repository: no pyproject.toml, requirements.txt, Camel route or package.json, and no "runtime" in ${LAB_MANIFEST}`,
+    );
   const { configmaps, pvc } = splitIntoBundles(options.files, options.maxConfigMapSize);
   const weigh = (bundle: Bundle) => ({ name: bundle.name, files: bundle.files.length, bytes: bundle.bytes });
   return E.right({

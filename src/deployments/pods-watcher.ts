@@ -94,7 +94,11 @@ export class PodsWatcher {
       const subscription = this.options.eventLog.subscribeToAll(head ? { afterPosition: head.position } : {});
       try {
         for await (const stored of untilAborted(subscription, signal)) {
-          if (stored.event.type !== 'DeploymentStepStarted' || (stored.event.data as { step?: unknown }).step !== 'pods_ready') continue;
+          if (
+            stored.event.type !== 'DeploymentStepStarted' ||
+            (stored.event.data as { step?: unknown }).step !== 'pods_ready'
+          )
+            continue;
           // Views that do not catch up in time (or failed) are read as they are; the interval covers the rest.
           await viewsAt(stored.position).catch(() => undefined);
           this.reconcile();
@@ -137,7 +141,8 @@ export class PodsWatcher {
         now: command.now,
       });
       // A conflict: the step ended meanwhile (failed, timed out); what the watch saw is no news.
-      if (E.isLeft(result) && result.left.kind !== 'conflict') this.options.onError?.(new Error(`pods of deployment ${deploymentId}: ${JSON.stringify(result.left)}`));
+      if (E.isLeft(result) && result.left.kind !== 'conflict')
+        this.options.onError?.(new Error(`pods of deployment ${deploymentId}: ${JSON.stringify(result.left)}`));
     } catch (error) {
       // The log could not take it: watch again at the next reconcile, which tells the verdict anew.
       this.watches.get(deploymentId)?.stop();

@@ -16,21 +16,50 @@ export const progressMessageOf = (event: DeploymentEvent): SseMessage | readonly
     case 'DeploymentProgressed':
       return { event: 'progress', data: { step: event.data.step, message: event.data.message } };
     case 'DeploymentStepCompleted':
-      return { event: 'step_complete', data: { step: event.data.step, status: event.data.status, detail: event.data.detail } };
+      return {
+        event: 'step_complete',
+        data: { step: event.data.step, status: event.data.status, detail: event.data.detail },
+      };
     case 'PodsReady':
-      return { event: 'step_complete', data: { step: 'pods_ready', status: 'done', detail: podsReadyDetail(event.data.pods) } };
+      return {
+        event: 'step_complete',
+        data: { step: 'pods_ready', status: 'done', detail: podsReadyDetail(event.data.pods) },
+      };
     case 'DeploymentSucceeded':
-      return { event: 'complete', data: { status: 'succeeded', url: event.data.url, all_passing: event.data.all_passing } };
+      return {
+        event: 'complete',
+        data: { status: 'succeeded', url: event.data.url, all_passing: event.data.all_passing },
+      };
     case 'TestsFinished':
       return { event: 'test_results', data: event.data.tests };
     case 'DeploymentFailed': {
-      const complete: SseMessage = { event: 'complete', data: { status: 'failed', url: null, all_passing: false, failed_step: event.data.step, error: event.data.reason } };
-      return event.data.step === null ? complete : [{ event: 'step_complete', data: { step: event.data.step, status: 'failed', detail: event.data.reason } }, complete];
+      const complete: SseMessage = {
+        event: 'complete',
+        data: {
+          status: 'failed',
+          url: null,
+          all_passing: false,
+          failed_step: event.data.step,
+          error: event.data.reason,
+        },
+      };
+      return event.data.step === null
+        ? complete
+        : [
+            { event: 'step_complete', data: { step: event.data.step, status: 'failed', detail: event.data.reason } },
+            complete,
+          ];
     }
     case 'DeploymentRejected':
-      return { event: 'complete', data: { status: 'rejected', url: null, all_passing: false, error: event.data.reason } };
+      return {
+        event: 'complete',
+        data: { status: 'rejected', url: null, all_passing: false, error: event.data.reason },
+      };
     case 'DeploymentExpired':
-      return { event: 'complete', data: { status: 'expired', url: null, all_passing: false, error: 'nobody confirmed the plan in time' } };
+      return {
+        event: 'complete',
+        data: { status: 'expired', url: null, all_passing: false, error: 'nobody confirmed the plan in time' },
+      };
     case 'TestsRerunRequested':
       return { event: 'progress', data: { step: 'tests', message: 'Running the tests again' } };
     case 'DeploymentRequested':
@@ -68,7 +97,8 @@ export const deploymentProgressRoute = (hub: SseHub, eventLog: EventLog) =>
       const history = await eventLog.readStream<DeploymentEvent>(stream);
       if (history.length === 0) throw new ProblemError(404, `no deployment ${deploymentId}`);
       const completed = history.find((stored) => isComplete(stored.event));
-      if (completed && afterRevision !== undefined && afterRevision >= completed.revision) return ended as SseSource<DeploymentEvent>;
+      if (completed && afterRevision !== undefined && afterRevision >= completed.revision)
+        return ended as SseSource<DeploymentEvent>;
       return eventLog.subscribeToStream<DeploymentEvent>(stream, afterRevision === undefined ? {} : { afterRevision });
     },
     toMessage: (stored: StoredEvent<DeploymentEvent>) => progressMessageOf(stored.event),

@@ -9,7 +9,8 @@ export interface RepoFile {
   readonly executable: boolean;
 }
 
-const isBinary = (content: Buffer): boolean => content.subarray(0, 8000).includes(0) || !Buffer.from(content.toString('utf8'), 'utf8').equals(content);
+const isBinary = (content: Buffer): boolean =>
+  content.subarray(0, 8000).includes(0) || !Buffer.from(content.toString('utf8'), 'utf8').equals(content);
 
 /** The commit a ref (or a commit) names in the repository. */
 export const resolveCommit = async (repoPath: string, ref: string): Promise<string> => {
@@ -22,9 +23,13 @@ export const resolveCommit = async (repoPath: string, ref: string): Promise<stri
  * the `.git` folder or anything ignored. Contents come from one `git cat-file --batch`.
  * Symbolic links and submodules are left out: a ConfigMap holds files.
  */
-export const readCommitFiles = async (repoPath: string, commit: string): Promise<{ commit: string; files: RepoFile[] }> => {
+export const readCommitFiles = async (
+  repoPath: string,
+  commit: string,
+): Promise<{ commit: string; files: RepoFile[] }> => {
   const resolved = await resolveCommit(repoPath, commit);
-  const listing = (await execa('git', ['-C', repoPath, 'ls-tree', '-r', '-z', resolved], { stripFinalNewline: false })).stdout;
+  const listing = (await execa('git', ['-C', repoPath, 'ls-tree', '-r', '-z', resolved], { stripFinalNewline: false }))
+    .stdout;
   const entries = listing
     .split('\0')
     .filter((line) => line !== '')
@@ -35,7 +40,11 @@ export const readCommitFiles = async (repoPath: string, commit: string): Promise
     })
     .filter((entry) => entry.type === 'blob' && entry.mode !== '120000');
   if (entries.length === 0) return { commit: resolved, files: [] };
-  const batch = await execa('git', ['-C', repoPath, 'cat-file', '--batch'], { input: entries.map((entry) => entry.object).join('\n') + '\n', encoding: 'buffer', stripFinalNewline: false });
+  const batch = await execa('git', ['-C', repoPath, 'cat-file', '--batch'], {
+    input: entries.map((entry) => entry.object).join('\n') + '\n',
+    encoding: 'buffer',
+    stripFinalNewline: false,
+  });
   const output = Buffer.from(batch.stdout);
   const files: RepoFile[] = [];
   let offset = 0;
@@ -44,7 +53,12 @@ export const readCommitFiles = async (repoPath: string, commit: string): Promise
     const size = Number(output.subarray(offset, headerEnd).toString('utf8').split(' ')[2]);
     const content = output.subarray(headerEnd + 1, headerEnd + 1 + size);
     offset = headerEnd + 1 + size + 1;
-    files.push({ path: entry.path, content: Buffer.from(content), binary: isBinary(content), executable: entry.mode === '100755' });
+    files.push({
+      path: entry.path,
+      content: Buffer.from(content),
+      binary: isBinary(content),
+      executable: entry.mode === '100755',
+    });
   }
   return { commit: resolved, files };
 };

@@ -42,24 +42,48 @@ export interface DeploymentRoutesOptions {
   readonly commitFiles?: CommitFilesCache;
 }
 
-const STATUSES = new Set(['awaiting_confirmation', 'confirmed', 'deploying', 'testing', 'succeeded', 'failed', 'rejected', 'expired']);
+const STATUSES = new Set([
+  'awaiting_confirmation',
+  'confirmed',
+  'deploying',
+  'testing',
+  'succeeded',
+  'failed',
+  'rejected',
+  'expired',
+]);
 const SESSION_ENDED = new Set(['closed', 'failed']);
 
 /** The repository and commit to deploy: the session's worktree of the named (or first) repo, at its branch's head. */
-const targetOf = async (commitFiles: CommitFilesCache, session: SessionView, body: { repo?: string; branch?: string }) => {
-  const repo = body.repo === undefined ? session.repos[0] : session.repos.find((candidate) => candidate.name === body.repo);
-  if (!repo) throw new ProblemError(400, `session ${session.session_id} has no repo ${body.repo}`, { errors: [{ path: 'repo', message: `expected one of ${session.repos.map((r) => r.name).join(', ')}` }] });
-  if (!repo.worktree_path || !repo.branch) throw new ProblemError(409, `the workspace of repo ${repo.name} is not ready (the session is ${session.status})`);
+const targetOf = async (
+  commitFiles: CommitFilesCache,
+  session: SessionView,
+  body: { repo?: string; branch?: string },
+) => {
+  const repo =
+    body.repo === undefined ? session.repos[0] : session.repos.find((candidate) => candidate.name === body.repo);
+  if (!repo)
+    throw new ProblemError(400, `session ${session.session_id} has no repo ${body.repo}`, {
+      errors: [{ path: 'repo', message: `expected one of ${session.repos.map((r) => r.name).join(', ')}` }],
+    });
+  if (!repo.worktree_path || !repo.branch)
+    throw new ProblemError(409, `the workspace of repo ${repo.name} is not ready (the session is ${session.status})`);
   const branch = body.branch ?? repo.branch;
   // The builder branch is the agent's: what it wrote but did not commit is part of what a person wants deployed.
-  if (branch === repo.branch) await snapshotWorktree(repo.worktree_path, `Snapshot of the agent's work for a deployment (session ${session.session_id})`);
+  if (branch === repo.branch)
+    await snapshotWorktree(
+      repo.worktree_path,
+      `Snapshot of the agent's work for a deployment (session ${session.session_id})`,
+    );
   try {
     const { commit, files } = await commitFiles.read(repo.worktree_path, branch);
     return { repo: repo.name, branch, commit, files };
   } catch (error) {
     if (body.branch !== undefined) {
       const message = error instanceof InvalidNameError ? error.message : `no branch ${branch} in repo ${repo.name}`;
-      throw new ProblemError(400, `branch ${JSON.stringify(branch)} cannot be deployed`, { errors: [{ path: 'branch', message }] });
+      throw new ProblemError(400, `branch ${JSON.stringify(branch)} cannot be deployed`, {
+        errors: [{ path: 'branch', message }],
+      });
     }
     throw error;
   }
@@ -74,17 +98,25 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
   const viewWaitMs = options.viewWaitMs ?? 5000;
   const present = options.present ?? ((view: DeploymentView) => view);
   const deps = { eventLog: options.eventLog, views: options.views, present, viewWaitMs };
-  const run = (ctx: Context, deploymentId: string, command: DeploymentCommand): Promise<void> => runDeploymentCommand(ctx, deps, deploymentId, command);
+  const run = (ctx: Context, deploymentId: string, command: DeploymentCommand): Promise<void> =>
+    runDeploymentCommand(ctx, deps, deploymentId, command);
 
   router.post('/api/deployments', async (ctx) => {
     const body = decodeBody(CreateDeploymentBody, ctx);
     await options.admitNewWork?.();
     const session = options.sessions.get(body.session_id);
     if (!session) throw new ProblemError(404, `no session ${body.session_id}`);
-    if (SESSION_ENDED.has(session.status)) throw new ProblemError(409, `a ${session.status} session cannot deploy (the session is ${session.status})`);
+    if (SESSION_ENDED.has(session.status))
+      throw new ProblemError(409, `a ${session.status} session cannot deploy (the session is ${session.status})`);
     const target = await targetOf(commitFiles, session, body);
-    const planned = planDeployment({ project: session.project, files: target.files, ingressDomain: options.ingressDomain, maxConfigMapSize: options.maxConfigMapSize });
-    if (E.isLeft(planned)) throw new ProblemError(409, `${target.repo} at ${target.branch} cannot be deployed: ${planned.left}`);
+    const planned = planDeployment({
+      project: session.project,
+      files: target.files,
+      ingressDomain: options.ingressDomain,
+      maxConfigMapSize: options.maxConfigMapSize,
+    });
+    if (E.isLeft(planned))
+      throw new ProblemError(409, `${target.repo} at ${target.branch} cannot be deployed: ${planned.left}`);
     const deploymentId = newId();
     await run(ctx, deploymentId, {
       type: 'RequestDeployment',
@@ -103,12 +135,20 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
     const page = pageOf(ctx);
     const { session_id: sessionId, status } = ctx.query;
     const errors = [
-      ...(status !== undefined && !(typeof status === 'string' && STATUSES.has(status)) ? [{ path: 'query.status', message: 'expected a deployment status' }] : []),
-      ...(sessionId !== undefined && typeof sessionId !== 'string' ? [{ path: 'query.session_id', message: 'expected one session id' }] : []),
+      ...(status !== undefined && !(typeof status === 'string' && STATUSES.has(status))
+        ? [{ path: 'query.status', message: 'expected a deployment status' }]
+        : []),
+      ...(sessionId !== undefined && typeof sessionId !== 'string'
+        ? [{ path: 'query.session_id', message: 'expected one session id' }]
+        : []),
     ];
     if (errors.length > 0) throw new ProblemError(400, 'the filters are not valid', { errors });
     const views = [...options.views.getState().values()]
-      .filter((view) => (sessionId === undefined || view.session_id === sessionId) && (status === undefined || view.status === status))
+      .filter(
+        (view) =>
+          (sessionId === undefined || view.session_id === sessionId) &&
+          (status === undefined || view.status === status),
+      )
       .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.deployment_id.localeCompare(b.deployment_id));
     ctx.body = paginate(views.map(present), page);
   });
@@ -116,7 +156,15 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
   router.get('/api/deployments/:deployment_id', async (ctx) => {
     const deploymentId = ctx.params['deployment_id']!;
     const asOf = ctx.query['as_of'];
-    const view = asOf === undefined ? options.views.get(deploymentId) : await viewAsOf<DeploymentView, DeploymentEvent>(options.eventLog, deploymentStream(deploymentId), asOf, evolveDeploymentView);
+    const view =
+      asOf === undefined
+        ? options.views.get(deploymentId)
+        : await viewAsOf<DeploymentView, DeploymentEvent>(
+            options.eventLog,
+            deploymentStream(deploymentId),
+            asOf,
+            evolveDeploymentView,
+          );
     if (!view) throw new ProblemError(404, `no deployment ${deploymentId}`);
     setETag(ctx, view.revision);
     ctx.body = asOf === undefined ? present(view) : view;
@@ -126,25 +174,40 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
     const deploymentId = ctx.params['deployment_id']!;
     const view = options.views.get(deploymentId);
     if (!view) throw new ProblemError(404, `no deployment ${deploymentId}`);
-    if (!view.tests) throw new ProblemError(404, `deployment ${deploymentId} has no test results yet (it is ${view.status})`);
+    if (!view.tests)
+      throw new ProblemError(404, `deployment ${deploymentId} has no test results yet (it is ${view.status})`);
     setETag(ctx, view.revision);
     ctx.body = view.tests;
   });
 
   router.post('/api/deployments/:deployment_id/tests/rerun', async (ctx) => {
-    await run(ctx, ctx.params['deployment_id']!, { type: 'RequestTestsRerun', runId: newId(), requestedBy: commandContextOf(ctx, clock()).actor, now: clock() });
+    await run(ctx, ctx.params['deployment_id']!, {
+      type: 'RequestTestsRerun',
+      runId: newId(),
+      requestedBy: commandContextOf(ctx, clock()).actor,
+      now: clock(),
+    });
   });
 
   router.get('/api/deployments/:deployment_id/progress', deploymentProgressRoute(options.sse, options.eventLog));
 
   router.post('/api/deployments/:deployment_id/confirm', async (ctx) => {
     const body = decodeBody(ConfirmDeploymentBody, ctx);
-    await run(ctx, ctx.params['deployment_id']!, { type: 'ConfirmDeployment', confirmedBy: body.confirmed_by ?? commandContextOf(ctx, clock()).actor, now: clock() });
+    await run(ctx, ctx.params['deployment_id']!, {
+      type: 'ConfirmDeployment',
+      confirmedBy: body.confirmed_by ?? commandContextOf(ctx, clock()).actor,
+      now: clock(),
+    });
   });
 
   router.post('/api/deployments/:deployment_id/reject', async (ctx) => {
     const body = decodeBody(RejectDeploymentBody, ctx);
-    await run(ctx, ctx.params['deployment_id']!, { type: 'RejectDeployment', rejectedBy: commandContextOf(ctx, clock()).actor, reason: body.reason ?? null, now: clock() });
+    await run(ctx, ctx.params['deployment_id']!, {
+      type: 'RejectDeployment',
+      rejectedBy: commandContextOf(ctx, clock()).actor,
+      reason: body.reason ?? null,
+      now: clock(),
+    });
   });
 
   return router;

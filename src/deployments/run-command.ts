@@ -20,11 +20,25 @@ export interface DeploymentCommandDeps {
  * problem), whoever asked: the API or a Slack button. A confirmation waits its turn behind a
  * running deployment of the same lab.
  */
-export const runDeploymentCommand = (ctx: Context, deps: DeploymentCommandDeps, deploymentId: string, command: DeploymentCommand): Promise<void> => {
+export const runDeploymentCommand = (
+  ctx: Context,
+  deps: DeploymentCommandDeps,
+  deploymentId: string,
+  command: DeploymentCommand,
+): Promise<void> => {
   if (command.type === 'ConfirmDeployment') assertLabFree(deps.views.getState().values(), deploymentId);
   return answerCommand(
     ctx,
-    { eventLog: deps.eventLog, stream: deploymentStream(deploymentId), decider: deploymentDecider, command, views: deps.views, id: deploymentId, location: `/api/deployments/${deploymentId}`, viewWaitMs: deps.viewWaitMs },
+    {
+      eventLog: deps.eventLog,
+      stream: deploymentStream(deploymentId),
+      decider: deploymentDecider,
+      command,
+      views: deps.views,
+      id: deploymentId,
+      location: `/api/deployments/${deploymentId}`,
+      viewWaitMs: deps.viewWaitMs,
+    },
     deps.present,
   );
 };

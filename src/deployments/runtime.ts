@@ -15,12 +15,17 @@ export interface Runtime {
 export const APP_DIR = '/app';
 
 const DEFAULTS: Record<RuntimeKind, Omit<Runtime, 'kind' | 'env' | 'healthPath'>> = {
-  uv: { image: 'ghcr.io/astral-sh/uv:python3.12-bookworm-slim', command: ['uv', 'run', '--project', APP_DIR, 'python', '-m', 'app'], port: 8000 },
+  uv: {
+    image: 'ghcr.io/astral-sh/uv:python3.12-bookworm-slim',
+    command: ['uv', 'run', '--project', APP_DIR, 'python', '-m', 'app'],
+    port: 8000,
+  },
   'camel-jbang': { image: 'apache/camel-jbang:4.8.0', command: ['camel', 'run', `${APP_DIR}/*`], port: 8080 },
   node: { image: 'node:20-slim', command: ['npm', '--prefix', APP_DIR, 'start'], port: 3000 },
 };
 
-const isCamelRoute = (path: string): boolean => /\.camel\.(ya?ml|xml)$/.test(path) || /(^|\/)routes?\/.*\.(ya?ml|xml)$/.test(path) || path.endsWith('.camel.java');
+const isCamelRoute = (path: string): boolean =>
+  /\.camel\.(ya?ml|xml)$/.test(path) || /(^|\/)routes?\/.*\.(ya?ml|xml)$/.test(path) || path.endsWith('.camel.java');
 
 /**
  * The runtime a repository needs, from its files (Python: pyproject.toml or requirements.txt →
@@ -28,7 +33,15 @@ const isCamelRoute = (path: string): boolean => /\.camel\.(ya?ml|xml)$/.test(pat
  */
 export const detectRuntime = (paths: readonly string[], manifest: LabManifest): Runtime | undefined => {
   const has = (name: string) => paths.includes(name);
-  const detected: RuntimeKind | undefined = manifest.runtime ?? (has('pyproject.toml') || has('requirements.txt') ? 'uv' : paths.some(isCamelRoute) ? 'camel-jbang' : has('package.json') ? 'node' : undefined);
+  const detected: RuntimeKind | undefined =
+    manifest.runtime ??
+    (has('pyproject.toml') || has('requirements.txt')
+      ? 'uv'
+      : paths.some(isCamelRoute)
+        ? 'camel-jbang'
+        : has('package.json')
+          ? 'node'
+          : undefined);
   if (!detected) return undefined;
   const defaults = DEFAULTS[detected];
   return {

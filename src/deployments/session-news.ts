@@ -18,7 +18,14 @@ type StatusNews = {
   readonly reason: string | null;
 };
 
-export type SessionNewsEffect = StatusNews | { readonly kind: 'record-tests-on-session'; readonly deploymentId: string; readonly runId: string; readonly tests: TestsResult };
+export type SessionNewsEffect =
+  | StatusNews
+  | {
+      readonly kind: 'record-tests-on-session';
+      readonly deploymentId: string;
+      readonly runId: string;
+      readonly tests: TestsResult;
+    };
 
 const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
 
@@ -38,7 +45,11 @@ const newsOf = (event: DeploymentEvent): Omit<StatusNews, 'kind' | 'deploymentId
       return { ...none, status: 'expired', reason: 'nobody confirmed the plan in time' };
     // Only the steps that change the status are news: the first one (deploying) and the tests (testing).
     case 'DeploymentStepStarted':
-      return event.data.step === STEPS[0] ? { ...none, status: 'deploying' } : event.data.step === 'tests' ? { ...none, status: 'testing' } : null;
+      return event.data.step === STEPS[0]
+        ? { ...none, status: 'deploying' }
+        : event.data.step === 'tests'
+          ? { ...none, status: 'testing' }
+          : null;
     case 'DeploymentSucceeded':
       return { ...none, status: 'succeeded', url: event.data.url };
     case 'DeploymentFailed':
@@ -70,17 +81,41 @@ export const deploymentNews: ProcessManager<SessionNewsEffect> = {
     if (!match) return [];
     const event = stored.event as DeploymentEvent;
     if (event.type === 'TestsFinished') {
-      return [{ type: 'effect', key: `${stored.id}:tests`, stream: stored.stream, effect: { kind: 'record-tests-on-session', deploymentId: match[1]!, runId: event.data.run_id, tests: event.data.tests }, rerunnable: true }];
+      return [
+        {
+          type: 'effect',
+          key: `${stored.id}:tests`,
+          stream: stored.stream,
+          effect: {
+            kind: 'record-tests-on-session',
+            deploymentId: match[1]!,
+            runId: event.data.run_id,
+            tests: event.data.tests,
+          },
+          rerunnable: true,
+        },
+      ];
     }
     const news = newsOf(event);
     if (!news) return [];
     // The session is named only in the deployment's first event, so the effect looks it up; its outcome goes to that session's stream.
     // The session's decider ignores news it has, so the reaction may run again: it keeps no proof.
-    return [{ type: 'effect', key: `${stored.id}:session`, stream: stored.stream, effect: { kind: 'record-on-session', deploymentId: match[1]!, ...news }, rerunnable: true }];
+    return [
+      {
+        type: 'effect',
+        key: `${stored.id}:session`,
+        stream: stored.stream,
+        effect: { kind: 'record-on-session', deploymentId: match[1]!, ...news },
+        rerunnable: true,
+      },
+    ];
   },
 };
 
-export const deploymentNewsEffects = (options: { eventLog: EventLog; clock?: () => Date }): EffectHandlers<SessionNewsEffect> => {
+export const deploymentNewsEffects = (options: {
+  eventLog: EventLog;
+  clock?: () => Date;
+}): EffectHandlers<SessionNewsEffect> => {
   const clock = options.clock ?? (() => new Date());
   /** Runs a command on the deployment's session, named in the deployment's first event. */
   const onSession = async (
@@ -88,23 +123,38 @@ export const deploymentNewsEffects = (options: { eventLog: EventLog; clock?: () 
     context: EffectContext,
     command: (requested: Requested['data'], history: readonly DeploymentEvent[], now: Date) => SessionCommand,
   ): Promise<readonly DomainEvent[]> => {
-    const history = (await options.eventLog.readStream<DeploymentEvent>(deploymentStream(deploymentId))).map((stored) => stored.event);
+    const history = (await options.eventLog.readStream<DeploymentEvent>(deploymentStream(deploymentId))).map(
+      (stored) => stored.event,
+    );
     const requested = history.find((event) => event.type === 'DeploymentRequested');
     if (requested?.type !== 'DeploymentRequested') return [];
     const now = clock();
     // Recording the same news twice is a no-op in the session's decider, so a re-run after a crash adds nothing.
-    const result = await handleCommand(options.eventLog, sessionStream(requested.data.session_id), sessionDecider, command(requested.data, history, now), {
-      actor: 'pm:deployment-news',
-      correlationId: context.cause.metadata.correlation_id,
-      causationId: context.cause.id,
-      now,
-    });
-    if (E.isLeft(result)) throw new Error(`recording deployment ${deploymentId} on its session failed: ${JSON.stringify(result.left)}`);
+    const result = await handleCommand(
+      options.eventLog,
+      sessionStream(requested.data.session_id),
+      sessionDecider,
+      command(requested.data, history, now),
+      {
+        actor: 'pm:deployment-news',
+        correlationId: context.cause.metadata.correlation_id,
+        causationId: context.cause.id,
+        now,
+      },
+    );
+    if (E.isLeft(result))
+      throw new Error(`recording deployment ${deploymentId} on its session failed: ${JSON.stringify(result.left)}`);
     return [];
   };
   return {
     'record-tests-on-session': (request, context) =>
-      onSession(request.deploymentId, context, (_requested, _history, now) => ({ type: 'RecordDeploymentTests', deploymentId: request.deploymentId, runId: request.runId, tests: request.tests, now })),
+      onSession(request.deploymentId, context, (_requested, _history, now) => ({
+        type: 'RecordDeploymentTests',
+        deploymentId: request.deploymentId,
+        runId: request.runId,
+        tests: request.tests,
+        now,
+      })),
     'record-on-session': (request, context) =>
       onSession(request.deploymentId, context, (requested, history, now) => {
         const asked = history.find((event) => event.type === 'ConfirmationRequested');
@@ -113,7 +163,10 @@ export const deploymentNewsEffects = (options: { eventLog: EventLog; clock?: () 
           deploymentId: request.deploymentId,
           status: request.status,
           plan: request.status === 'awaiting_confirmation' ? requested.plan : null,
-          expiresAt: request.status === 'awaiting_confirmation' && asked?.type === 'ConfirmationRequested' ? asked.data.expires_at : null,
+          expiresAt:
+            request.status === 'awaiting_confirmation' && asked?.type === 'ConfirmationRequested'
+              ? asked.data.expires_at
+              : null,
           url: request.url,
           step: request.step,
           reason: request.reason,

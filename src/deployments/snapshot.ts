@@ -10,6 +10,16 @@ export const snapshotWorktree = async (worktree: string, message: string): Promi
   const git = simpleGit(worktree);
   if ((await git.status()).isClean()) return false;
   await git.add(['-A']);
-  await git.raw(['-c', 'user.name=AI Dev Gateway', '-c', 'user.email=gateway@ai-dev-gateway.invalid', 'commit', '-q', '--no-verify', '-m', message]);
+  await git.raw([
+    '-c',
+    'user.name=AI Dev Gateway',
+    '-c',
+    'user.email=gateway@ai-dev-gateway.invalid',
+    'commit',
+    '-q',
+    '--no-verify',
+    '-m',
+    message,
+  ]);
   return true;
 };

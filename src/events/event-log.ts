@@ -43,7 +43,10 @@ export class EventLog {
   /** `any`/`stream_exists` appends from this process take turns per stream, so they never race each other. */
   private readonly headAppends = new KeyedQueue();
 
-  constructor(readonly store: EventStore, readonly registry: EventRegistry) {}
+  constructor(
+    readonly store: EventStore,
+    readonly registry: EventRegistry,
+  ) {}
 
   async append(stream: string, events: readonly DomainEvent[], options: AppendOptions): Promise<AppendResult> {
     if (options.eventIds && options.eventIds.length !== events.length) {
@@ -54,11 +57,17 @@ export class EventLog {
     const { expectedRevision } = options;
     if (typeof expectedRevision === 'number' || expectedRevision === 'no_stream') {
       const previousHash = await this.hashAt(stream, expectedRevision);
-      return this.store.appendToStream(stream, this.chain(stream, expectedRevision, previousHash, encoded, eventIds, options.context), {
-        expectedRevision,
-      });
+      return this.store.appendToStream(
+        stream,
+        this.chain(stream, expectedRevision, previousHash, encoded, eventIds, options.context),
+        {
+          expectedRevision,
+        },
+      );
     }
-    return this.headAppends.run(stream, () => this.appendAtHead(stream, expectedRevision, encoded, eventIds, options.context));
+    return this.headAppends.run(stream, () =>
+      this.appendAtHead(stream, expectedRevision, encoded, eventIds, options.context),
+    );
   }
 
   private async appendAtHead(
@@ -70,20 +79,28 @@ export class EventLog {
   ): Promise<AppendResult> {
     for (let attempt = 1; ; attempt++) {
       const [head] = await this.store.readStream(stream, { direction: 'backwards', maxCount: 1 });
-      if (!head && expectedRevision === 'stream_exists') throw new WrongExpectedRevisionError(stream, expectedRevision, -1);
+      if (!head && expectedRevision === 'stream_exists')
+        throw new WrongExpectedRevisionError(stream, expectedRevision, -1);
       const revision: number | 'no_stream' = head ? head.revision : 'no_stream';
       const previousHash = head ? hashOf(head) : GENESIS_HASH;
       try {
-        return await this.store.appendToStream(stream, this.chain(stream, revision, previousHash, encoded, eventIds, context), {
-          expectedRevision: revision,
-        });
+        return await this.store.appendToStream(
+          stream,
+          this.chain(stream, revision, previousHash, encoded, eventIds, context),
+          {
+            expectedRevision: revision,
+          },
+        );
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError) || attempt >= MAX_HEAD_RACES) throw error;
       }
     }
   }
 
-  async readStream<Event extends DomainEvent = DomainEvent>(stream: string, options?: ReadStreamOptions): Promise<StoredEvent<Event>[]> {
+  async readStream<Event extends DomainEvent = DomainEvent>(
+    stream: string,
+    options?: ReadStreamOptions,
+  ): Promise<StoredEvent<Event>[]> {
     const recorded = await this.store.readStream(stream, options);
     return recorded.map((event) => this.decode(event) as StoredEvent<Event>);
   }
@@ -104,7 +121,10 @@ export class EventLog {
     return stored;
   }
 
-  subscribeToStream<Event extends DomainEvent = DomainEvent>(stream: string, options?: SubscribeToStreamOptions): TypedSubscription<Event> {
+  subscribeToStream<Event extends DomainEvent = DomainEvent>(
+    stream: string,
+    options?: SubscribeToStreamOptions,
+  ): TypedSubscription<Event> {
     return this.decoding<Event>(this.store.subscribeToStream(stream, options));
   }
 

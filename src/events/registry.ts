@@ -13,7 +13,10 @@ export class UnknownEventTypeError extends Error {
 
 export class InvalidEventDataError extends Error {
   override readonly name = 'InvalidEventDataError';
-  constructor(readonly type: string, readonly problems: readonly string[]) {
+  constructor(
+    readonly type: string,
+    readonly problems: readonly string[],
+  ) {
     super(`event ${type} does not match its codec: ${problems.join('; ')}`);
   }
 }
@@ -51,7 +54,8 @@ export class EventRegistry {
   decode(type: string, data: unknown): unknown {
     const definition = this.definitionOf(type);
     const decoded = definition.codec.decode(data);
-    if (E.isLeft(decoded)) throw new InvalidEventDataError(type, formatValidationProblems(reportValidationErrors(decoded.left)));
+    if (E.isLeft(decoded))
+      throw new InvalidEventDataError(type, formatValidationProblems(reportValidationErrors(decoded.left)));
     return decoded.right;
   }
 

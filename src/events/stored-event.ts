@@ -20,7 +20,11 @@ export const decodeRecordedEvent = <Event extends DomainEvent = DomainEvent>(
   recorded: RecordedEvent,
 ): StoredEvent<Event> => {
   const metadata = EventMetadataCodec.decode(recorded.metadata);
-  if (E.isLeft(metadata)) throw new InvalidEventDataError(`${recorded.type} metadata`, formatValidationProblems(reportValidationErrors(metadata.left)));
+  if (E.isLeft(metadata))
+    throw new InvalidEventDataError(
+      `${recorded.type} metadata`,
+      formatValidationProblems(reportValidationErrors(metadata.left)),
+    );
   return {
     id: recorded.id,
     stream: recorded.stream,

@@ -21,7 +21,11 @@ interface LagReporting extends LagOptions {
  * Runs a subscriber's loop in the background and resolves once the loop reports that it has
  * subscribed; while it runs, reports its lag every interval when anyone listens.
  */
-export const startSubscriberLoop = async (running: SubscriberLoop, run: (subscribed: () => void) => Promise<void>, lag: LagReporting): Promise<void> => {
+export const startSubscriberLoop = async (
+  running: SubscriberLoop,
+  run: (subscribed: () => void) => Promise<void>,
+  lag: LagReporting,
+): Promise<void> => {
   let subscribedNow!: () => void;
   const subscribed = new Promise<void>((resolve) => (subscribedNow = resolve));
   running.loop = run(subscribedNow);

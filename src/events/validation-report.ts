@@ -16,7 +16,9 @@ export const reportValidationErrors = (errors: t.Errors): ValidationProblem[] =>
   const problems: ValidationProblem[] = [];
   for (const error of errors) {
     const { path, expected } = locate(error.context);
-    const message = error.message ?? (error.value === undefined ? `required ${expected}` : `expected ${expected}, got ${kindOf(error.value)}`);
+    const message =
+      error.message ??
+      (error.value === undefined ? `required ${expected}` : `expected ${expected}, got ${kindOf(error.value)}`);
     const line = `${path}\n${message}`;
     if (seen.has(line)) continue;
     seen.add(line);
@@ -39,8 +41,10 @@ const locate = (context: t.Context): { path: string; expected: string } => {
   for (let index = 1; index < context.length; index++) {
     const parentTag = tagOf(context[index - 1]!.type);
     const entry = context[index]!;
-    if (parentTag === 'UnionType' || parentTag === 'IntersectionType' || isExactIntersection(context[index - 1]!.type)) continue;
-    if (parentTag === 'ArrayType' || parentTag === 'ReadonlyArrayType' || parentTag === 'TupleType') path += `[${entry.key}]`;
+    if (parentTag === 'UnionType' || parentTag === 'IntersectionType' || isExactIntersection(context[index - 1]!.type))
+      continue;
+    if (parentTag === 'ArrayType' || parentTag === 'ReadonlyArrayType' || parentTag === 'TupleType')
+      path += `[${entry.key}]`;
     else path += path === '' ? entry.key : `.${entry.key}`;
     expected = entry.type.name;
   }
@@ -49,7 +53,8 @@ const locate = (context: t.Context): { path: string; expected: string } => {
 
 /** `t.exact(t.intersection(...))` reports its members by index, with no intersection entry between. */
 const isExactIntersection = (type: t.Decoder<unknown, unknown>): boolean =>
-  tagOf(type) === 'ExactType' && tagOf((type as unknown as { type: t.Decoder<unknown, unknown> }).type) === 'IntersectionType';
+  tagOf(type) === 'ExactType' &&
+  tagOf((type as unknown as { type: t.Decoder<unknown, unknown> }).type) === 'IntersectionType';
 
 const tagOf = (type: t.Decoder<unknown, unknown>): string | undefined => {
   const tag = (type as { _tag?: unknown })._tag;

@@ -127,7 +127,11 @@ export class EventStoreClosedError extends Error {
 /** The embedded log refuses to open a damaged file: names the file and the byte offset. */
 export class EventLogCorruptedError extends Error {
   override readonly name = 'EventLogCorruptedError';
-  constructor(readonly file: string, readonly offset: number, reason: string) {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    reason: string,
+  ) {
     super(`event log ${file} is corrupted at byte offset ${offset}: ${reason}`);
   }
 }
@@ -135,7 +139,10 @@ export class EventLogCorruptedError extends Error {
 /** Another process holds the embedded store's data folder. */
 export class EventStoreLockedError extends Error {
   override readonly name = 'EventStoreLockedError';
-  constructor(readonly folder: string, detail: string) {
+  constructor(
+    readonly folder: string,
+    detail: string,
+  ) {
     super(`event store folder ${folder} is locked by another process (${detail})`);
   }
 }

@@ -9,13 +9,15 @@ import { basename, dirname, join } from 'node:path';
  * renamed over the target, and the folder synced so that the rename survives a crash too. A
  * failure (a full disk) leaves the old file as it was and no temporary file behind.
  */
-export const replaceFileDurably = (path: string, content: string | Buffer, mode = 0o644): Promise<void> => replace(path, content, mode, true);
+export const replaceFileDurably = (path: string, content: string | Buffer, mode = 0o644): Promise<void> =>
+  replace(path, content, mode, true);
 
 /**
  * The same without the syncs: a reader never sees half a file, but a power cut may leave the old
  * one. For files a person reads that the gateway never relies on (a lab's overlay).
  */
-export const replaceFileAtomically = (path: string, content: string | Buffer, mode = 0o644): Promise<void> => replace(path, content, mode, false);
+export const replaceFileAtomically = (path: string, content: string | Buffer, mode = 0o644): Promise<void> =>
+  replace(path, content, mode, false);
 
 const replace = async (path: string, content: string | Buffer, mode: number, durable: boolean): Promise<void> => {
   const temporary = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);

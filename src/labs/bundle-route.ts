@@ -23,9 +23,16 @@ export const bundleRoutes = (options: { store: BundleStore; secret: string; cloc
     const match = FILE.exec(ctx.params['file'] ?? '');
     if (!match) throw new ProblemError(404, 'a bundle is named <sha256>.tar.gz');
     const sha256 = match[1]!;
-    const verdict = checkBundleSignature(sha256, single(ctx.query['expires']), single(ctx.query['signature']), options.secret, clock());
+    const verdict = checkBundleSignature(
+      sha256,
+      single(ctx.query['expires']),
+      single(ctx.query['signature']),
+      options.secret,
+      clock(),
+    );
     if (verdict === 'bad') throw new ProblemError(403, 'the bundle URL is not signed by this gateway');
-    if (verdict === 'expired') throw new ProblemError(403, 'the bundle URL has expired; a new deployment signs a new one');
+    if (verdict === 'expired')
+      throw new ProblemError(403, 'the bundle URL has expired; a new deployment signs a new one');
     const path = options.store.pathOf(sha256);
     if (!path) throw new ProblemError(404, `no bundle ${sha256}`);
     const { size } = await stat(path);

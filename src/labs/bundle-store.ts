@@ -13,7 +13,8 @@ const MTIME = new Date(0);
 
 /** A path of the commit, relative and without `.`/`..` segments, or a refusal. */
 const checkPath = (path: string): string => {
-  if (path.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) throw new Error(`not a relative file path: ${JSON.stringify(path)}`);
+  if (path.split('/').some((segment) => segment === '' || segment === '.' || segment === '..'))
+    throw new Error(`not a relative file path: ${JSON.stringify(path)}`);
   return path;
 };
 
@@ -45,7 +46,10 @@ export class BundleStore {
       }
       const archive = join(staging, 'bundle.tar.gz');
       // `./` because node-tar reads a name starting with `@` as an archive to append.
-      await create({ file: archive, cwd: root, gzip: true, portable: true, mtime: MTIME }, paths.map((path) => `./${path}`));
+      await create(
+        { file: archive, cwd: root, gzip: true, portable: true, mtime: MTIME },
+        paths.map((path) => `./${path}`),
+      );
       const handle = await open(archive, 'r');
       try {
         await handle.datasync();

@@ -7,7 +7,10 @@ import { judgePod, type PodStatus } from './pod-state.js';
 export const FIELD_MANAGER = 'ai-dev-gateway';
 
 /** What a lab's pods say as a whole: all ready, one failed for good, or still coming up (and why). */
-export type PodsVerdict = { readonly kind: 'ready'; readonly pods: number } | { readonly kind: 'failed'; readonly reason: string } | { readonly kind: 'waiting'; readonly detail: string };
+export type PodsVerdict =
+  | { readonly kind: 'ready'; readonly pods: number }
+  | { readonly kind: 'failed'; readonly reason: string }
+  | { readonly kind: 'waiting'; readonly detail: string };
 
 /** A watch under way; `stop` ends it. */
 export interface PodsWatch {
@@ -42,7 +45,8 @@ const explain = (error: unknown): Error => {
   let message = `HTTP ${error.code}`;
   try {
     const body: unknown = typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
-    if (body && typeof body === 'object' && 'message' in body) message = `${message}: ${String((body as { message: unknown }).message)}`;
+    if (body && typeof body === 'object' && 'message' in body)
+      message = `${message}: ${String((body as { message: unknown }).message)}`;
   } catch {
     // not JSON: keep the status code
   }
@@ -65,7 +69,14 @@ export const kubernetesCluster = (config: KubeConfig): LabCluster => {
     async apply(list) {
       for (const object of list) {
         try {
-          await objects.patch(object as KubernetesObject, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+          await objects.patch(
+            object as KubernetesObject,
+            undefined,
+            undefined,
+            FIELD_MANAGER,
+            true,
+            PatchStrategy.ServerSideApply,
+          );
         } catch (error) {
           throw explain(error);
         }
@@ -85,7 +96,12 @@ export const kubernetesCluster = (config: KubeConfig): LabCluster => {
             ? { kind: 'failed', reason: failed.reason }
             : verdicts.length > 0 && verdicts.every((one) => one.kind === 'ready')
               ? { kind: 'ready', pods: verdicts.length }
-              : { kind: 'waiting', detail: verdicts.flatMap((one) => (one.kind === 'waiting' ? [one.detail] : [])).join('; ') || 'waiting for the pod to be created' };
+              : {
+                  kind: 'waiting',
+                  detail:
+                    verdicts.flatMap((one) => (one.kind === 'waiting' ? [one.detail] : [])).join('; ') ||
+                    'waiting for the pod to be created',
+                };
         const said = JSON.stringify(verdict);
         if (said === last || stopped) return;
         last = said;
@@ -119,7 +135,8 @@ export const kubernetesCluster = (config: KubeConfig): LabCluster => {
       const list = () =>
         core.listNamespacedPod({ namespace, labelSelector: selector }).then(
           (listed) => {
-            for (const pod of listed.items) if (pod.metadata?.name) pods.set(pod.metadata.name, pod.status as PodStatus | undefined);
+            for (const pod of listed.items)
+              if (pod.metadata?.name) pods.set(pod.metadata.name, pod.status as PodStatus | undefined);
             judge();
             watchFrom(listed.metadata?.resourceVersion);
           },

@@ -28,11 +28,25 @@ const keepAliveAuthentication = (config: KubeConfig): SecurityAuthentication => 
     const options = (made as PlainAgent & { options: https.AgentOptions }).options;
     const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = options;
     const identity = createHash('sha256')
-      .update(JSON.stringify([made.constructor === https.Agent, String(ca ?? ''), String(cert ?? ''), String(key ?? ''), String(pfx ?? ''), passphrase ?? '', rejectUnauthorized, servername]))
+      .update(
+        JSON.stringify([
+          made.constructor === https.Agent,
+          String(ca ?? ''),
+          String(cert ?? ''),
+          String(key ?? ''),
+          String(pfx ?? ''),
+          passphrase ?? '',
+          rejectUnauthorized,
+          servername,
+        ]),
+      )
       .digest('hex');
     let agent = agents.get(identity);
     if (!agent) {
-      agent = made.constructor === https.Agent ? new https.Agent({ ...options, keepAlive: true }) : new http.Agent({ ...options, keepAlive: true });
+      agent =
+        made.constructor === https.Agent
+          ? new https.Agent({ ...options, keepAlive: true })
+          : new http.Agent({ ...options, keepAlive: true });
       agents.set(identity, agent);
     }
     return agent;
@@ -60,7 +74,10 @@ const discardAppliedObjects: Middleware = {
     const text = await response.body.text();
     // The API discovery the library does before an apply (to find the object's path) is kept.
     const kept = (JSON.parse(text) as { kind?: unknown }).kind === 'APIResourceList' ? text : '{}';
-    return new ResponseContext(response.httpStatusCode, response.headers, { text: async () => kept, binary: async () => Buffer.from(kept) });
+    return new ResponseContext(response.httpStatusCode, response.headers, {
+      text: async () => kept,
+      binary: async () => Buffer.from(kept),
+    });
   },
 };
 
@@ -78,7 +95,10 @@ export const kubeClients = (config: KubeConfig): { applier: KubernetesObjectApi;
   if (!cluster) throw new Error('No active cluster!');
   const authMethods = { default: keepAliveAuthentication(config) };
   const baseServer = new ServerConfiguration<Record<string, string>>(cluster.server, {});
-  const applier = new Applier(createConfiguration({ baseServer, authMethods, promiseMiddleware: [discardAppliedObjects] }), config);
+  const applier = new Applier(
+    createConfiguration({ baseServer, authMethods, promiseMiddleware: [discardAppliedObjects] }),
+    config,
+  );
   const core = new CoreV1Api(createConfiguration({ baseServer, authMethods }));
   return { applier, core };
 };

@@ -10,7 +10,8 @@ const LAB_LABEL = 'ai-dev-gateway/lab';
 export const DEPLOYMENT_LABEL = 'ai-dev-gateway/deployment';
 
 /** The label selector of one deployment's pods. */
-export const podSelectorOf = (project: string, deploymentId: string): string => `${LAB_LABEL}=${project},${DEPLOYMENT_LABEL}=${deploymentId}`;
+export const podSelectorOf = (project: string, deploymentId: string): string =>
+  `${LAB_LABEL}=${project},${DEPLOYMENT_LABEL}=${deploymentId}`;
 
 export interface KubeObject {
   apiVersion: string;
@@ -90,9 +91,18 @@ const PREPARE_SCRIPT = [
 ].join('\n');
 
 /** Labels of every object: who manages it and for which project. */
-const labelsOf = (input: LabInput): Record<string, string> => ({ [MANAGED_BY_LABEL]: MANAGER, [PROJECT_LABEL]: input.project });
+const labelsOf = (input: LabInput): Record<string, string> => ({
+  [MANAGED_BY_LABEL]: MANAGER,
+  [PROJECT_LABEL]: input.project,
+});
 
-const namespaced = (input: LabInput, apiVersion: string, kind: string, name: string, fields: Record<string, unknown>): KubeObject => ({
+const namespaced = (
+  input: LabInput,
+  apiVersion: string,
+  kind: string,
+  name: string,
+  fields: Record<string, unknown>,
+): KubeObject => ({
   apiVersion,
   kind,
   metadata: { name, namespace: input.namespace, labels: labelsOf(input) },
@@ -103,24 +113,48 @@ const namespaceObjects = (input: LabInput): KubeObject[] => [
   {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name: input.namespace, labels: labelsOf(input), annotations: { 'ai-dev-gateway/session': input.sessionId, 'ai-dev-gateway/deployment': input.deploymentId } },
+    metadata: {
+      name: input.namespace,
+      labels: labelsOf(input),
+      annotations: { 'ai-dev-gateway/session': input.sessionId, 'ai-dev-gateway/deployment': input.deploymentId },
+    },
   },
 ];
 
 const rbacObjects = (input: LabInput): KubeObject[] => [
   namespaced(input, 'v1', 'ServiceAccount', 'lab', {}),
   namespaced(input, 'rbac.authorization.k8s.io/v1', 'Role', 'lab', {
-    rules: [{ apiGroups: [''], resources: ['pods', 'pods/log', 'services', 'endpoints', 'configmaps'], verbs: ['get', 'list', 'watch'] }],
+    rules: [
+      {
+        apiGroups: [''],
+        resources: ['pods', 'pods/log', 'services', 'endpoints', 'configmaps'],
+        verbs: ['get', 'list', 'watch'],
+      },
+    ],
   }),
   namespaced(input, 'rbac.authorization.k8s.io/v1', 'RoleBinding', 'lab', {
     subjects: [{ kind: 'ServiceAccount', name: 'lab', namespace: input.namespace }],
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'lab' },
   }),
   namespaced(input, 'v1', 'ResourceQuota', 'lab-quota', {
-    spec: { hard: { 'requests.cpu': '2', 'requests.memory': '4Gi', 'limits.cpu': '4', 'limits.memory': '8Gi', pods: '10', persistentvolumeclaims: '5', 'requests.storage': '20Gi' } },
+    spec: {
+      hard: {
+        'requests.cpu': '2',
+        'requests.memory': '4Gi',
+        'limits.cpu': '4',
+        'limits.memory': '8Gi',
+        pods: '10',
+        persistentvolumeclaims: '5',
+        'requests.storage': '20Gi',
+      },
+    },
   }),
   namespaced(input, 'v1', 'LimitRange', 'lab-limits', {
-    spec: { limits: [{ type: 'Container', default: { cpu: '1', memory: '1Gi' }, defaultRequest: { cpu: '100m', memory: '256Mi' } }] },
+    spec: {
+      limits: [
+        { type: 'Container', default: { cpu: '1', memory: '1Gi' }, defaultRequest: { cpu: '100m', memory: '256Mi' } },
+      ],
+    },
   }),
 ];
 
@@ -163,7 +197,8 @@ const pvcObjects = (input: LabInput, settings: LabSettings): KubeObject[] => {
 const deploymentObject = (input: LabInput, settings: LabSettings): KubeObject => {
   const { runtime } = input;
   const large = hasLargeFiles(input);
-  if (large && !input.bundle) throw new Error(`the PVC ${input.pvc.name} has files but the lab has no bundle URL to fetch them from`);
+  if (large && !input.bundle)
+    throw new Error(`the PVC ${input.pvc.name} has files but the lab has no bundle URL to fetch them from`);
   const executable = new Set(input.files.filter((file) => file.executable).map((file) => file.path));
   const volumes: Record<string, unknown>[] = [];
   const prepareMounts: Record<string, unknown>[] = [];
@@ -172,7 +207,14 @@ const deploymentObject = (input: LabInput, settings: LabSettings): KubeObject =>
       name: 'code-configmaps',
       projected: {
         sources: input.configmaps.map((bundle) => ({
-          configMap: { name: bundle.name, items: bundle.files.map((entry) => ({ key: entry.key, path: entry.path, ...(executable.has(entry.path) ? { mode: 0o755 } : {}) })) },
+          configMap: {
+            name: bundle.name,
+            items: bundle.files.map((entry) => ({
+              key: entry.key,
+              path: entry.path,
+              ...(executable.has(entry.path) ? { mode: 0o755 } : {}),
+            })),
+          },
         })),
       },
     });
@@ -184,7 +226,13 @@ const deploymentObject = (input: LabInput, settings: LabSettings): KubeObject =>
   }
   volumes.push({ name: 'app', emptyDir: {} });
   prepareMounts.push({ name: 'app', mountPath: '/app' });
-  const fetchEnv = large && input.bundle ? [{ name: 'BUNDLE_URL', value: input.bundle.url }, { name: 'BUNDLE_SHA256', value: input.bundle.sha256 }] : [];
+  const fetchEnv =
+    large && input.bundle
+      ? [
+          { name: 'BUNDLE_URL', value: input.bundle.url },
+          { name: 'BUNDLE_SHA256', value: input.bundle.sha256 },
+        ]
+      : [];
   // The deployment's id marks its own pods (not the selector, which cannot change): the readiness watch waits for those, not for a previous deployment's.
   const podLabels = { ...labelsOf(input), [LAB_LABEL]: input.project, [DEPLOYMENT_LABEL]: input.deploymentId };
   return namespaced(input, 'apps/v1', 'Deployment', 'app', {
@@ -215,7 +263,12 @@ const deploymentObject = (input: LabInput, settings: LabSettings): KubeObject =>
               command: [...runtime.command],
               workingDir: APP_DIR,
               // PORT is what the probe and the Service use, so the runtime's env cannot move it.
-              env: [...Object.entries(runtime.env).filter(([name]) => name !== 'PORT').map(([name, value]) => ({ name, value })), { name: 'PORT', value: String(runtime.port) }],
+              env: [
+                ...Object.entries(runtime.env)
+                  .filter(([name]) => name !== 'PORT')
+                  .map(([name, value]) => ({ name, value })),
+                { name: 'PORT', value: String(runtime.port) },
+              ],
               ports: [{ name: 'http', containerPort: runtime.port }],
               readinessProbe: { httpGet: { path: runtime.healthPath, port: runtime.port } },
               volumeMounts: [{ name: 'app', mountPath: APP_DIR }],
@@ -231,7 +284,10 @@ const deploymentObject = (input: LabInput, settings: LabSettings): KubeObject =>
 const manifestObjects = (input: LabInput, settings: LabSettings): KubeObject[] => [
   deploymentObject(input, settings),
   namespaced(input, 'v1', 'Service', 'app', {
-    spec: { selector: { [LAB_LABEL]: input.project }, ports: [{ name: 'http', port: 80, targetPort: input.runtime.port }] },
+    spec: {
+      selector: { [LAB_LABEL]: input.project },
+      ports: [{ name: 'http', port: 80, targetPort: input.runtime.port }],
+    },
   }),
 ];
 
@@ -239,11 +295,23 @@ const ingressObjects = (input: LabInput, settings: LabSettings): KubeObject[] =>
   {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
-    metadata: { name: 'app', namespace: input.namespace, labels: labelsOf(input), annotations: { 'cert-manager.io/cluster-issuer': settings.clusterIssuer } },
+    metadata: {
+      name: 'app',
+      namespace: input.namespace,
+      labels: labelsOf(input),
+      annotations: { 'cert-manager.io/cluster-issuer': settings.clusterIssuer },
+    },
     spec: {
       ingressClassName: settings.ingressClass,
       tls: [{ hosts: [input.host], secretName: `${input.project}-lab-tls` }],
-      rules: [{ host: input.host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'app', port: { number: 80 } } } }] } }],
+      rules: [
+        {
+          host: input.host,
+          http: {
+            paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'app', port: { number: 80 } } } }],
+          },
+        },
+      ],
     },
   },
 ];

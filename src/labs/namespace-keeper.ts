@@ -1,5 +1,10 @@
 import type { StoredEvent } from '../events/stored-event.js';
-import { effectThenCommand, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
+import {
+  effectThenCommand,
+  type EffectHandlers,
+  type ProcessManager,
+  type Reaction,
+} from '../process-managers/process-manager.js';
 import { namespaceDecider } from './namespace.js';
 import type { LabCluster } from './cluster.js';
 import type { NamespaceEvent } from './namespace-events.js';
@@ -16,11 +21,19 @@ export const namespaceKeeper: ProcessManager<NamespaceEffect> = {
     if (!stored.stream.startsWith('namespace-')) return [];
     const event = stored.event as NamespaceEvent;
     if (event.type !== 'NamespaceDeletionRequested') return [];
-    return [effectThenCommand(`${stored.id}:delete`, stored.stream, namespaceDecider, { kind: 'delete-namespace', name: event.data.name } as NamespaceEffect)];
+    return [
+      effectThenCommand(`${stored.id}:delete`, stored.stream, namespaceDecider, {
+        kind: 'delete-namespace',
+        name: event.data.name,
+      } as NamespaceEffect),
+    ];
   },
 };
 
-export const namespaceKeeperEffects = (options: { cluster: LabCluster; clock?: () => Date }): EffectHandlers<NamespaceEffect> => {
+export const namespaceKeeperEffects = (options: {
+  cluster: LabCluster;
+  clock?: () => Date;
+}): EffectHandlers<NamespaceEffect> => {
   const clock = options.clock ?? (() => new Date());
   return {
     'delete-namespace': async (request) => {
@@ -29,10 +42,23 @@ export const namespaceKeeperEffects = (options: { cluster: LabCluster; clock?: (
         outcome = await options.cluster.deleteNamespace(request.name);
       } catch (error) {
         // Shown on the namespace until a later try succeeds; the deadline timer tries again.
-        return { command: { type: 'RecordNamespaceDeletionFailed', reason: error instanceof Error ? error.message : String(error), now: clock() } };
+        return {
+          command: {
+            type: 'RecordNamespaceDeletionFailed',
+            reason: error instanceof Error ? error.message : String(error),
+            now: clock(),
+          },
+        };
       }
       // Someone took the gateway's label off: it is not the gateway's to delete any more.
-      if (outcome === 'foreign') return { command: { type: 'RecordNamespaceDeletionFailed', reason: `namespace ${request.name} is no longer labelled as managed by the gateway; it was left alone`, now: clock() } };
+      if (outcome === 'foreign')
+        return {
+          command: {
+            type: 'RecordNamespaceDeletionFailed',
+            reason: `namespace ${request.name} is no longer labelled as managed by the gateway; it was left alone`,
+            now: clock(),
+          },
+        };
       return { command: { type: 'RecordNamespaceDeleted', outcome, now: clock() } };
     },
   };

@@ -18,10 +18,27 @@ export type LabNamespace =
   | ({ readonly status: 'deleted' } & NamespaceFacts);
 
 export type NamespaceCommand =
-  | { readonly type: 'RecordNamespaceCreated'; readonly name: string; readonly project: string; readonly url: string; readonly deploymentId: string; readonly now: Date }
-  | { readonly type: 'ScheduleNamespaceDeletion'; readonly afterDays: number; readonly requestedBy: string; readonly now: Date }
+  | {
+      readonly type: 'RecordNamespaceCreated';
+      readonly name: string;
+      readonly project: string;
+      readonly url: string;
+      readonly deploymentId: string;
+      readonly now: Date;
+    }
+  | {
+      readonly type: 'ScheduleNamespaceDeletion';
+      readonly afterDays: number;
+      readonly requestedBy: string;
+      readonly now: Date;
+    }
   /** Now, by a person; or by the deadline timer, which passes `due` and is ignored before the date. */
-  | { readonly type: 'RequestNamespaceDeletion'; readonly requestedBy: string; readonly due?: boolean; readonly now: Date }
+  | {
+      readonly type: 'RequestNamespaceDeletion';
+      readonly requestedBy: string;
+      readonly due?: boolean;
+      readonly now: Date;
+    }
   | { readonly type: 'RecordNamespaceDeleted'; readonly outcome: 'deleted' | 'absent'; readonly now: Date }
   /** The cluster did not delete it; tried again after a growing pause. */
   | { readonly type: 'RecordNamespaceDeletionFailed'; readonly reason: string; readonly now: Date }
@@ -31,16 +48,28 @@ export type NamespaceCommand =
 export const evolveNamespace = (state: LabNamespace, event: NamespaceEvent): LabNamespace => {
   switch (event.type) {
     case 'NamespaceCreated':
-      return { status: 'live', name: event.data.name, project: event.data.project, url: event.data.url, scheduledFor: null };
+      return {
+        status: 'live',
+        name: event.data.name,
+        project: event.data.project,
+        url: event.data.url,
+        scheduledFor: null,
+      };
     case 'NamespaceDeletionScheduled':
       return state.status === 'live' ? { ...state, scheduledFor: event.data.scheduled_for } : state;
     case 'NamespaceDeletionRequested':
       if (state.status === 'none') return state;
-      return state.status === 'deleting' ? { ...state, retryAt: null } : { status: 'deleting', name: state.name, project: state.project, url: state.url, failures: 0, retryAt: null };
+      return state.status === 'deleting'
+        ? { ...state, retryAt: null }
+        : { status: 'deleting', name: state.name, project: state.project, url: state.url, failures: 0, retryAt: null };
     case 'NamespaceDeletionFailed':
-      return state.status === 'deleting' ? { ...state, failures: event.data.attempt, retryAt: event.data.retry_at } : state;
+      return state.status === 'deleting'
+        ? { ...state, failures: event.data.attempt, retryAt: event.data.retry_at }
+        : state;
     case 'NamespaceDeleted':
-      return state.status === 'none' ? state : { status: 'deleted', name: state.name, project: state.project, url: state.url };
+      return state.status === 'none'
+        ? state
+        : { status: 'deleted', name: state.name, project: state.project, url: state.url };
     default: {
       const unexpected: never = event;
       return unexpected;
@@ -53,33 +82,72 @@ const DAY_MS = 86_400_000;
 const retryDelayMs = (failures: number): number => Math.min(10_000 * 2 ** (failures - 1), 600_000);
 const ok = (...events: NamespaceEvent[]): E.Either<DomainError, readonly NamespaceEvent[]> => E.right(events);
 
-export const decideNamespace = (command: NamespaceCommand, state: LabNamespace): E.Either<DomainError, readonly NamespaceEvent[]> => {
+export const decideNamespace = (
+  command: NamespaceCommand,
+  state: LabNamespace,
+): E.Either<DomainError, readonly NamespaceEvent[]> => {
   const at = command.now.toISOString();
   if (command.type === 'RecordNamespaceCreated') {
     if (state.status === 'live') return ok(); // every deployment into it records it; the first one counts
-    if (state.status === 'deleting') return E.left(conflict(state.status, `namespace ${command.name} is being deleted; deploy again once it is gone`));
-    return ok({ type: 'NamespaceCreated', data: { name: command.name, project: command.project, url: command.url, deployment_id: command.deploymentId, created_at: at } });
+    if (state.status === 'deleting')
+      return E.left(conflict(state.status, `namespace ${command.name} is being deleted; deploy again once it is gone`));
+    return ok({
+      type: 'NamespaceCreated',
+      data: {
+        name: command.name,
+        project: command.project,
+        url: command.url,
+        deployment_id: command.deploymentId,
+        created_at: at,
+      },
+    });
   }
   if (state.status === 'none' || state.status === 'deleted') return E.left(notFound('no lab namespace of that name'));
   switch (command.type) {
     case 'ScheduleNamespaceDeletion':
-      if (state.status !== 'live') return E.left(conflict(state.status, `namespace ${state.name} is being deleted already`));
-      return ok({ type: 'NamespaceDeletionScheduled', data: { name: state.name, scheduled_for: new Date(command.now.getTime() + command.afterDays * DAY_MS).toISOString(), requested_by: command.requestedBy, requested_at: at } });
+      if (state.status !== 'live')
+        return E.left(conflict(state.status, `namespace ${state.name} is being deleted already`));
+      return ok({
+        type: 'NamespaceDeletionScheduled',
+        data: {
+          name: state.name,
+          scheduled_for: new Date(command.now.getTime() + command.afterDays * DAY_MS).toISOString(),
+          requested_by: command.requestedBy,
+          requested_at: at,
+        },
+      });
     case 'RequestNamespaceDeletion':
       if (state.status === 'deleting') return ok(); // asked twice: the deletion under way answers both
-      if (command.due && (state.scheduledFor === null || Date.parse(state.scheduledFor) > command.now.getTime())) return ok();
-      return ok({ type: 'NamespaceDeletionRequested', data: { name: state.name, requested_by: command.requestedBy, requested_at: at } });
+      if (command.due && (state.scheduledFor === null || Date.parse(state.scheduledFor) > command.now.getTime()))
+        return ok();
+      return ok({
+        type: 'NamespaceDeletionRequested',
+        data: { name: state.name, requested_by: command.requestedBy, requested_at: at },
+      });
     case 'RecordNamespaceDeleted':
       if (state.status !== 'deleting') return ok();
       return ok({ type: 'NamespaceDeleted', data: { name: state.name, outcome: command.outcome, deleted_at: at } });
     case 'RecordNamespaceDeletionFailed': {
       if (state.status !== 'deleting') return ok();
       const attempt = state.failures + 1;
-      return ok({ type: 'NamespaceDeletionFailed', data: { name: state.name, reason: command.reason, attempt, failed_at: at, retry_at: new Date(command.now.getTime() + retryDelayMs(attempt)).toISOString() } });
+      return ok({
+        type: 'NamespaceDeletionFailed',
+        data: {
+          name: state.name,
+          reason: command.reason,
+          attempt,
+          failed_at: at,
+          retry_at: new Date(command.now.getTime() + retryDelayMs(attempt)).toISOString(),
+        },
+      });
     }
     case 'RetryNamespaceDeletion':
-      if (state.status !== 'deleting' || state.retryAt === null || Date.parse(state.retryAt) > command.now.getTime()) return ok();
-      return ok({ type: 'NamespaceDeletionRequested', data: { name: state.name, requested_by: 'timer', requested_at: at } });
+      if (state.status !== 'deleting' || state.retryAt === null || Date.parse(state.retryAt) > command.now.getTime())
+        return ok();
+      return ok({
+        type: 'NamespaceDeletionRequested',
+        data: { name: state.name, requested_by: 'timer', requested_at: at },
+      });
     default: {
       const unexpected: never = command;
       return unexpected;

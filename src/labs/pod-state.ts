@@ -1,7 +1,12 @@
 /** The parts of a pod's status that say whether it is ready or can never become so. */
 export interface PodStatus {
   readonly phase?: string;
-  readonly conditions?: readonly { readonly type: string; readonly status: string; readonly reason?: string; readonly message?: string }[];
+  readonly conditions?: readonly {
+    readonly type: string;
+    readonly status: string;
+    readonly reason?: string;
+    readonly message?: string;
+  }[];
   readonly containerStatuses?: readonly ContainerStatus[];
   readonly initContainerStatuses?: readonly ContainerStatus[];
 }
@@ -9,13 +14,26 @@ export interface PodStatus {
 interface ContainerStatus {
   readonly name: string;
   readonly ready?: boolean;
-  readonly state?: { readonly waiting?: { readonly reason?: string; readonly message?: string }; readonly terminated?: { readonly reason?: string; readonly exitCode?: number } };
+  readonly state?: {
+    readonly waiting?: { readonly reason?: string; readonly message?: string };
+    readonly terminated?: { readonly reason?: string; readonly exitCode?: number };
+  };
 }
 
-export type PodVerdict = { readonly kind: 'ready' } | { readonly kind: 'waiting'; readonly detail: string } | { readonly kind: 'failed'; readonly reason: string };
+export type PodVerdict =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'waiting'; readonly detail: string }
+  | { readonly kind: 'failed'; readonly reason: string };
 
 /** Waiting reasons that no amount of waiting mends: fail fast with them. */
-const HOPELESS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError']);
+const HOPELESS = new Set([
+  'CrashLoopBackOff',
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+]);
 
 /**
  * What a pod's status says, judged as a person at `kubectl describe` would: ready, still coming
@@ -28,15 +46,24 @@ export const judgePod = (name: string, status: PodStatus | undefined): PodVerdic
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
     return { kind: 'failed', reason: `pod ${name} cannot be scheduled: ${scheduled.message ?? 'Unschedulable'}` };
   }
-  for (const [which, statuses] of [['init container', status?.initContainerStatuses], ['container', status?.containerStatuses]] as const) {
+  for (const [which, statuses] of [
+    ['init container', status?.initContainerStatuses],
+    ['container', status?.containerStatuses],
+  ] as const) {
     for (const container of statuses ?? []) {
       const waiting = container.state?.waiting;
       if (waiting?.reason && HOPELESS.has(waiting.reason)) {
-        return { kind: 'failed', reason: `${which} ${container.name} of pod ${name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}` };
+        return {
+          kind: 'failed',
+          reason: `${which} ${container.name} of pod ${name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`,
+        };
       }
     }
   }
-  if (conditions.some((condition) => condition.type === 'Ready' && condition.status === 'True')) return { kind: 'ready' };
-  const waiting = [...(status?.initContainerStatuses ?? []), ...(status?.containerStatuses ?? [])].find((container) => container.state?.waiting?.reason)?.state?.waiting?.reason;
+  if (conditions.some((condition) => condition.type === 'Ready' && condition.status === 'True'))
+    return { kind: 'ready' };
+  const waiting = [...(status?.initContainerStatuses ?? []), ...(status?.containerStatuses ?? [])].find(
+    (container) => container.state?.waiting?.reason,
+  )?.state?.waiting?.reason;
   return { kind: 'waiting', detail: `pod ${name} is ${status?.phase ?? 'Pending'}${waiting ? ` (${waiting})` : ''}` };
 };

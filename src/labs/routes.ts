@@ -10,25 +10,41 @@ import { namespaceDecider, type NamespaceCommand } from './namespace.js';
 import { namespaceStream } from './namespace-events.js';
 
 /** What GET /api/namespaces shows of a namespace: the contract's fields. */
-const listed = (view: NamespaceView) => ({ name: view.name, project_id: view.project_id, url: view.url, created_at: view.created_at, deletion_scheduled_for: view.deletion_scheduled_for, deletion_error: view.deletion_error });
+const listed = (view: NamespaceView) => ({
+  name: view.name,
+  project_id: view.project_id,
+  url: view.url,
+  created_at: view.created_at,
+  deletion_scheduled_for: view.deletion_scheduled_for,
+  deletion_error: view.deletion_error,
+});
 
 /** `after_days`: a whole number of days, 1 to 365; absent means now. */
 const afterDaysOf = (value: unknown): number | undefined => {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || !/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 365) {
-    throw new ProblemError(400, 'after_days must be a whole number of days from 1 to 365', { errors: [{ path: 'query.after_days', message: 'expected an integer 1..365' }] });
+    throw new ProblemError(400, 'after_days must be a whole number of days from 1 to 365', {
+      errors: [{ path: 'query.after_days', message: 'expected an integer 1..365' }],
+    });
   }
   return Number(value);
 };
 
 /** The contract's lab namespaces: those the gateway made and that still exist; deletion now or after N days. */
-export const namespaceRoutes = (options: { eventLog: EventLog; views: DocumentProjectionRunner<NamespaceView>; clock?: () => Date; viewWaitMs?: number }): Router => {
+export const namespaceRoutes = (options: {
+  eventLog: EventLog;
+  views: DocumentProjectionRunner<NamespaceView>;
+  clock?: () => Date;
+  viewWaitMs?: number;
+}): Router => {
   const router = new Router();
   const clock = options.clock ?? (() => new Date());
 
   router.get('/api/namespaces', (ctx) => {
     const page = pageOf(ctx);
-    const views = [...options.views.getState().values()].filter((view) => view.status !== 'deleted').sort((a, b) => a.name.localeCompare(b.name));
+    const views = [...options.views.getState().values()]
+      .filter((view) => view.status !== 'deleted')
+      .sort((a, b) => a.name.localeCompare(b.name));
     ctx.body = paginate(views.map(listed), page);
   });
 
@@ -40,10 +56,21 @@ export const namespaceRoutes = (options: { eventLog: EventLog; views: DocumentPr
     if (!view || view.status === 'deleted') throw new ProblemError(404, `no lab namespace ${name} made by the gateway`);
     const requestedBy = commandContextOf(ctx, clock()).actor;
     const command: NamespaceCommand =
-      afterDays === undefined ? { type: 'RequestNamespaceDeletion', requestedBy, now: clock() } : { type: 'ScheduleNamespaceDeletion', afterDays, requestedBy, now: clock() };
+      afterDays === undefined
+        ? { type: 'RequestNamespaceDeletion', requestedBy, now: clock() }
+        : { type: 'ScheduleNamespaceDeletion', afterDays, requestedBy, now: clock() };
     await answerCommand(
       ctx,
-      { eventLog: options.eventLog, stream: namespaceStream(name), decider: namespaceDecider, command, views: options.views, id: name, location: '/api/namespaces', viewWaitMs: options.viewWaitMs ?? 5000 },
+      {
+        eventLog: options.eventLog,
+        stream: namespaceStream(name),
+        decider: namespaceDecider,
+        command,
+        views: options.views,
+        id: name,
+        location: '/api/namespaces',
+        viewWaitMs: options.viewWaitMs ?? 5000,
+      },
       (after) => ({ name: after.name, deletion_scheduled_for: after.deletion_scheduled_for }),
     );
   });

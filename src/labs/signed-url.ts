@@ -4,7 +4,8 @@ import { signatureMatches } from '../notifications/signature.js';
 const SHA256 = /^[0-9a-f]{64}$/;
 const EXPIRES = /^[0-9]{1,15}$/;
 
-const signatureOf = (sha256: string, expires: string, secret: string): string => createHmac('sha256', secret).update(`bundle:${sha256}:${expires}`).digest('hex');
+const signatureOf = (sha256: string, expires: string, secret: string): string =>
+  createHmac('sha256', secret).update(`bundle:${sha256}:${expires}`).digest('hex');
 
 /**
  * A URL the lab's init container can fetch a bundle from without a token, until `expiresAt`.
@@ -18,7 +19,13 @@ export const signBundleUrl = (baseUrl: string, sha256: string, expiresAt: Date, 
 };
 
 /** Whether a bundle URL's signature holds and is still valid at `now`; malformed input is 'bad'. */
-export const checkBundleSignature = (sha256: string, expires: string, signature: string, secret: string, now: Date): 'ok' | 'expired' | 'bad' => {
+export const checkBundleSignature = (
+  sha256: string,
+  expires: string,
+  signature: string,
+  secret: string,
+  now: Date,
+): 'ok' | 'expired' | 'bad' => {
   if (!SHA256.test(sha256) || !EXPIRES.test(expires)) return 'bad';
   if (!signatureMatches(signatureOf(sha256, expires, secret), signature)) return 'bad';
   return now.getTime() >= Number(expires) * 1000 ? 'expired' : 'ok';

@@ -26,13 +26,30 @@ export type Deliveries =
 
 export type DeliveriesCommand =
   /** The receiver acknowledged a webhook (2xx). */
-  | { readonly type: 'RecordDelivered'; readonly webhook: SentWebhook; readonly statusCode: number; readonly attempts: number; readonly now: Date }
+  | {
+      readonly type: 'RecordDelivered';
+      readonly webhook: SentWebhook;
+      readonly statusCode: number;
+      readonly attempts: number;
+      readonly now: Date;
+    }
   /** A webhook that failed its tries: parked, listed, retried later. */
-  | { readonly type: 'RecordParked'; readonly webhook: SentWebhook; readonly attempts: number; readonly lastError: string; readonly now: Date }
+  | {
+      readonly type: 'RecordParked';
+      readonly webhook: SentWebhook;
+      readonly attempts: number;
+      readonly lastError: string;
+      readonly now: Date;
+    }
   /** A person's retry (POST /api/webhooks/failed/{event_id}/retry): any parked webhook, whenever. */
   | { readonly type: 'RequestRetry'; readonly eventId: string; readonly requestedBy: string; readonly now: Date }
   /** The schedule's retry: only when it is due, and not once the webhook was parked longer than the schedule's `forMs`. */
-  | { readonly type: 'RetryOnSchedule'; readonly eventId: string; readonly schedule: ParkedRetrySchedule; readonly now: Date };
+  | {
+      readonly type: 'RetryOnSchedule';
+      readonly eventId: string;
+      readonly schedule: ParkedRetrySchedule;
+      readonly now: Date;
+    };
 
 /** Who requests the schedule's retries, as the deadline timer is `timer` elsewhere. */
 export const SCHEDULE_ACTOR = 'timer';
@@ -83,12 +100,31 @@ export const deliveriesDecider: Decider<DeliveriesCommand, WebhookEvent, Deliver
       case 'RecordDelivered': {
         const { webhook } = command;
         return E.right([
-          { type: 'WebhookDelivered', data: { event_id: webhook.event_id, event_type: webhook.event_type, status_code: command.statusCode, attempts: command.attempts, delivered_at: command.now.toISOString() } },
+          {
+            type: 'WebhookDelivered',
+            data: {
+              event_id: webhook.event_id,
+              event_type: webhook.event_type,
+              status_code: command.statusCode,
+              attempts: command.attempts,
+              delivered_at: command.now.toISOString(),
+            },
+          },
         ]);
       }
       case 'RecordParked':
         return E.right([
-          { type: 'WebhookParked', data: { event_id: command.webhook.event_id, webhook: command.webhook, attempts: command.attempts, last_error: command.lastError, held_behind: null, parked_at: command.now.toISOString() } },
+          {
+            type: 'WebhookParked',
+            data: {
+              event_id: command.webhook.event_id,
+              webhook: command.webhook,
+              attempts: command.attempts,
+              last_error: command.lastError,
+              held_behind: null,
+              parked_at: command.now.toISOString(),
+            },
+          },
         ]);
       default:
         return decideRetry(command, state);
@@ -97,7 +133,10 @@ export const deliveriesDecider: Decider<DeliveriesCommand, WebhookEvent, Deliver
 };
 
 /** A retry, on request or on the schedule, of a webhook that is parked. */
-const decideRetry = (command: Extract<DeliveriesCommand, { type: 'RequestRetry' | 'RetryOnSchedule' }>, state: Deliveries): E.Either<DomainError, readonly WebhookEvent[]> => {
+const decideRetry = (
+  command: Extract<DeliveriesCommand, { type: 'RequestRetry' | 'RetryOnSchedule' }>,
+  state: Deliveries,
+): E.Either<DomainError, readonly WebhookEvent[]> => {
   const parked = state.status === 'parked' ? state.parked.get(command.eventId) : undefined;
   switch (command.type) {
     case 'RequestRetry':
@@ -105,15 +144,24 @@ const decideRetry = (command: Extract<DeliveriesCommand, { type: 'RequestRetry' 
       return E.right([retryRequested(command.eventId, parked, command.requestedBy, command.now)]);
     case 'RetryOnSchedule': {
       // Refusals are conflicts: the timer fires from a view that may be behind the log, and says nothing of them.
-      if (!parked) return E.left({ kind: 'conflict', state: state.status, detail: `webhook ${command.eventId} is not parked` });
+      if (!parked)
+        return E.left({ kind: 'conflict', state: state.status, detail: `webhook ${command.eventId} is not parked` });
       const retry = scheduledRetry(parked, command.schedule, command.now);
       switch (retry.status) {
         case 'due':
           return E.right([retryRequested(command.eventId, parked, SCHEDULE_ACTOR, command.now)]);
         case 'waiting':
-          return E.left({ kind: 'conflict', state: state.status, detail: `webhook ${command.eventId} is retried on schedule at ${retry.at.toISOString()}` });
+          return E.left({
+            kind: 'conflict',
+            state: state.status,
+            detail: `webhook ${command.eventId} is retried on schedule at ${retry.at.toISOString()}`,
+          });
         case 'given_up':
-          return E.left({ kind: 'conflict', state: state.status, detail: `webhook ${command.eventId} was parked longer than the schedule retries it; only a retry on request sends it` });
+          return E.left({
+            kind: 'conflict',
+            state: state.status,
+            detail: `webhook ${command.eventId} was parked longer than the schedule retries it; only a retry on request sends it`,
+          });
         default: {
           const unexpected: never = retry;
           return unexpected;

@@ -23,7 +23,12 @@ export const countWebhooks = (count: EnvelopeCount, stored: StoredEvent): Envelo
   return {
     revision: stored.revision,
     sequence: count.sequence + (webhookFor(stored) === null ? 0 : 1),
-    requestedBy: event.type === 'SessionCreated' ? (event.data.requested_by ? { ...event.data.requested_by } : null) : count.requestedBy,
+    requestedBy:
+      event.type === 'SessionCreated'
+        ? event.data.requested_by
+          ? { ...event.data.requested_by }
+          : null
+        : count.requestedBy,
   };
 };
 

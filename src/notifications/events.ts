@@ -2,7 +2,11 @@ import * as t from 'io-ts';
 import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js';
 
 /** Who asked for the session, as `POST /api/sessions` gave it (SessionCreated's `requested_by`). */
-export const RequestedBy = t.type({ user: t.union([t.string, t.null]), channel: t.union([t.string, t.null]), thread_ts: t.union([t.string, t.null]) });
+export const RequestedBy = t.type({
+  user: t.union([t.string, t.null]),
+  channel: t.union([t.string, t.null]),
+  thread_ts: t.union([t.string, t.null]),
+});
 export type RequestedBy = t.TypeOf<typeof RequestedBy>;
 
 /**
@@ -11,7 +15,13 @@ export type RequestedBy = t.TypeOf<typeof RequestedBy>;
  * parked before 1.1 were kept without them (a redelivery adds them).
  */
 export const WebhookPayload = t.intersection([
-  t.type({ event_id: t.string, event_type: t.string, occurred_at: t.string, session_id: t.string, data: t.UnknownRecord }),
+  t.type({
+    event_id: t.string,
+    event_type: t.string,
+    occurred_at: t.string,
+    session_id: t.string,
+    data: t.UnknownRecord,
+  }),
   t.partial({ deployment_id: t.string, sequence: t.number, requested_by: t.union([RequestedBy, t.null]) }),
 ]);
 export type WebhookPayload = t.TypeOf<typeof WebhookPayload>;
@@ -20,7 +30,15 @@ export type SentWebhook = WebhookPayload & { readonly sequence: number; readonly
 
 export const WebhookDelivered = defineEvent(
   'WebhookDelivered',
-  jsonCodec(t.type({ event_id: t.string, event_type: t.string, status_code: t.number, attempts: t.number, delivered_at: t.string })),
+  jsonCodec(
+    t.type({
+      event_id: t.string,
+      event_type: t.string,
+      status_code: t.number,
+      attempts: t.number,
+      delivered_at: t.string,
+    }),
+  ),
 );
 /**
  * Still failing after every retry. `held_behind` is always null since contract 1.1 (a parked
@@ -30,7 +48,14 @@ export const WebhookDelivered = defineEvent(
 export const WebhookParked = defineEvent(
   'WebhookParked',
   jsonCodec(
-    t.type({ event_id: t.string, webhook: WebhookPayload, attempts: t.number, last_error: t.string, held_behind: t.union([t.string, t.null]), parked_at: t.string }),
+    t.type({
+      event_id: t.string,
+      webhook: WebhookPayload,
+      attempts: t.number,
+      last_error: t.string,
+      held_behind: t.union([t.string, t.null]),
+      parked_at: t.string,
+    }),
   ),
 );
 /** A person asked for a parked webhook to be sent again (POST /api/webhooks/failed/{event_id}/retry), or the schedule did (`requested_by` "timer"). */
@@ -39,7 +64,8 @@ export const WebhookRetryRequested = defineEvent(
   jsonCodec(t.type({ event_id: t.string, webhook: WebhookPayload, requested_by: t.string, requested_at: t.string })),
 );
 
-export type WebhookEvent = EventOf<typeof WebhookDelivered> | EventOf<typeof WebhookParked> | EventOf<typeof WebhookRetryRequested>;
+export type WebhookEvent =
+  EventOf<typeof WebhookDelivered> | EventOf<typeof WebhookParked> | EventOf<typeof WebhookRetryRequested>;
 export const webhookEventDefinitions = [WebhookDelivered, WebhookParked, WebhookRetryRequested] as const;
 
 /** One stream per session holds its deliveries, so order per session can be kept. */

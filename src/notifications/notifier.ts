@@ -1,7 +1,13 @@
 import type { EventLog } from '../events/event-log.js';
 import type { StoredEvent } from '../events/stored-event.js';
 import { foldEvents } from '../commands/decider.js';
-import { effectThenCommand, type EffectContext, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
+import {
+  effectThenCommand,
+  type EffectContext,
+  type EffectHandlers,
+  type ProcessManager,
+  type Reaction,
+} from '../process-managers/process-manager.js';
 import { deliveriesDecider, type DeliveriesCommand } from './deliveries.js';
 
 /** What a delivery records on the session's webhook stream, through its decider. */
@@ -27,12 +33,28 @@ export const notifier: ProcessManager<NotifierEffect> = {
   react: (stored: StoredEvent): readonly Reaction<NotifierEffect>[] => {
     if (stored.event.type === 'WebhookRetryRequested' && stored.stream.startsWith('webhook-')) {
       const { webhook } = (stored.event as Extract<WebhookEvent, { type: 'WebhookRetryRequested' }>).data;
-      return [effectThenCommand(`${stored.id}:redeliver`, stored.stream, deliveriesDecider, { kind: 'redeliver-webhook', webhook } as NotifierEffect, { rerunnable: true })];
+      return [
+        effectThenCommand(
+          `${stored.id}:redeliver`,
+          stored.stream,
+          deliveriesDecider,
+          { kind: 'redeliver-webhook', webhook } as NotifierEffect,
+          { rerunnable: true },
+        ),
+      ];
     }
     const webhook = webhookFor(stored);
     if (!webhook) return [];
     // With webhooks off (or a redelivery that finds the webhook delivered) there is nothing to record and nothing sent: no proof is kept.
-    return [effectThenCommand(`${stored.id}:webhook`, webhookStream(webhook.session_id), deliveriesDecider, { kind: 'deliver-webhook', webhook, revision: stored.revision } as NotifierEffect, { rerunnable: true })];
+    return [
+      effectThenCommand(
+        `${stored.id}:webhook`,
+        webhookStream(webhook.session_id),
+        deliveriesDecider,
+        { kind: 'deliver-webhook', webhook, revision: stored.revision } as NotifierEffect,
+        { rerunnable: true },
+      ),
+    ];
   },
 };
 
@@ -57,12 +79,25 @@ export interface NotifierOptions {
 export const notifierEffects = (options: NotifierOptions): EffectHandlers<NotifierEffect> => {
   const clock = options.clock ?? (() => new Date());
   const envelopes = new SessionEnvelopes(options.eventLog);
-  const send = (webhook: SentWebhook, signal: AbortSignal) => sendWebhook({ url: options.url, secret: options.secret, webhook, signal, timeoutMs: options.timeoutMs ?? 10_000, now: clock() });
-  const delivered = (webhook: SentWebhook, statusCode: number, attempts: number): Recorded => ({ command: { type: 'RecordDelivered', webhook, statusCode, attempts, now: clock() } });
-  const parked = (webhook: SentWebhook, attempts: number, lastError: string): Recorded => ({ command: { type: 'RecordParked', webhook, attempts, lastError, now: clock() } });
+  const send = (webhook: SentWebhook, signal: AbortSignal) =>
+    sendWebhook({
+      url: options.url,
+      secret: options.secret,
+      webhook,
+      signal,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      now: clock(),
+    });
+  const delivered = (webhook: SentWebhook, statusCode: number, attempts: number): Recorded => ({
+    command: { type: 'RecordDelivered', webhook, statusCode, attempts, now: clock() },
+  });
+  const parked = (webhook: SentWebhook, attempts: number, lastError: string): Recorded => ({
+    command: { type: 'RecordParked', webhook, attempts, lastError, now: clock() },
+  });
   /** A webhook parked before contract 1.1 was kept without its envelope: it is counted from the session's stream. */
   const withEnvelope = async (webhook: WebhookPayload): Promise<SentWebhook> => {
-    if (webhook.sequence !== undefined && webhook.requested_by !== undefined) return { ...webhook, sequence: webhook.sequence, requested_by: webhook.requested_by };
+    if (webhook.sequence !== undefined && webhook.requested_by !== undefined)
+      return { ...webhook, sequence: webhook.sequence, requested_by: webhook.requested_by };
     const count = await envelopes.of(webhook.session_id, webhook.event_id);
     if (!count) throw new Error(`session ${webhook.session_id} has no event ${webhook.event_id}`);
     return { ...webhook, sequence: count.sequence, requested_by: count.requestedBy };
@@ -81,7 +116,10 @@ export const notifierEffects = (options: NotifierOptions): EffectHandlers<Notifi
     'redeliver-webhook': async (request, context: EffectContext): Promise<Recorded | readonly []> => {
       if (options.url === '') return [];
       const history = await options.eventLog.readStream<WebhookEvent>(webhookStream(request.webhook.session_id));
-      const state = foldEvents(deliveriesDecider, history.map((stored) => stored.event));
+      const state = foldEvents(
+        deliveriesDecider,
+        history.map((stored) => stored.event),
+      );
       // Delivered since it was asked for (a person's retry and the schedule's both waiting): once is enough.
       if (state.status !== 'parked' || !state.parked.has(request.webhook.event_id)) return [];
       const webhook = await withEnvelope(request.webhook);

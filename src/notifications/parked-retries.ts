@@ -10,11 +10,24 @@ import { scheduledRetry, type ParkedRetrySchedule } from './retry-schedule.js';
  * wait. The decider checks again, so a retry fired twice (a view behind the log, two replicas)
  * is refused as not due.
  */
-export const scheduledRetriesDue = (parked: Iterable<FailedWebhookView>, now: Date, schedule: ParkedRetrySchedule): Omit<CommandReaction, 'type'>[] =>
+export const scheduledRetriesDue = (
+  parked: Iterable<FailedWebhookView>,
+  now: Date,
+  schedule: ParkedRetrySchedule,
+): Omit<CommandReaction, 'type'>[] =>
   [...parked]
-    .filter((view) => scheduledRetry({ parkedSince: view.parked_since, lastTriedAt: view.last_tried_at }, schedule, now).status === 'due')
+    .filter(
+      (view) =>
+        scheduledRetry({ parkedSince: view.parked_since, lastTriedAt: view.last_tried_at }, schedule, now).status ===
+        'due',
+    )
     .sort((a, b) => a.position - b.position)
     .map((view) => {
       const command: DeliveriesCommand = { type: 'RetryOnSchedule', eventId: view.event_id, schedule, now };
-      return { key: `retry-parked:${view.event_id}:${view.last_tried_at}`, stream: webhookStream(view.session_id), decider: deliveriesDecider, command };
+      return {
+        key: `retry-parked:${view.event_id}:${view.last_tried_at}`,
+        stream: webhookStream(view.session_id),
+        decider: deliveriesDecider,
+        command,
+      };
     });

@@ -11,7 +11,8 @@ export interface ParkedTimes {
 }
 
 /** Where a parked webhook stands with the schedule at a given time. */
-export type ScheduledRetry = { readonly status: 'due' } | { readonly status: 'waiting'; readonly at: Date } | { readonly status: 'given_up' };
+export type ScheduledRetry =
+  { readonly status: 'due' } | { readonly status: 'waiting'; readonly at: Date } | { readonly status: 'given_up' };
 
 /**
  * The schedule tries a parked webhook again `intervalMs` after it was last tried, as long as it

@@ -12,10 +12,19 @@ import { deliveriesDecider } from './deliveries.js';
 import { webhookStream } from './events.js';
 
 /** The list's order and the schedule's bookkeeping stay inside: the contract's FailedWebhook. */
-const withoutPosition = ({ position: _position, parked_since: _since, last_tried_at: _tried, ...view }: FailedWebhookView) => view;
+const withoutPosition = ({
+  position: _position,
+  parked_since: _since,
+  last_tried_at: _tried,
+  ...view
+}: FailedWebhookView) => view;
 
 /** GET /api/webhooks/failed and POST /api/webhooks/failed/{event_id}/retry. */
-export const webhookRoutes = (options: { eventLog: EventLog; failed: DocumentProjectionRunner<FailedWebhookView>; clock?: () => Date }): Router => {
+export const webhookRoutes = (options: {
+  eventLog: EventLog;
+  failed: DocumentProjectionRunner<FailedWebhookView>;
+  clock?: () => Date;
+}): Router => {
   const router = new Router();
   const clock = options.clock ?? (() => new Date());
 
@@ -30,7 +39,13 @@ export const webhookRoutes = (options: { eventLog: EventLog; failed: DocumentPro
     const view = options.failed.get(eventId);
     if (!view) throw new ProblemError(404, `no parked webhook ${eventId}`);
     const context = commandContextOf(ctx, clock());
-    const result = await handleCommand(options.eventLog, webhookStream(view.session_id), deliveriesDecider, { type: 'RequestRetry', eventId, requestedBy: context.actor, now: clock() }, context);
+    const result = await handleCommand(
+      options.eventLog,
+      webhookStream(view.session_id),
+      deliveriesDecider,
+      { type: 'RequestRetry', eventId, requestedBy: context.actor, now: clock() },
+      context,
+    );
     if (E.isLeft(result)) throw domainErrorToProblem(result.left);
     ctx.status = 202;
     ctx.body = withoutPosition(view);

@@ -1,7 +1,8 @@
 import type { SentWebhook } from './events.js';
 import { signatureOf } from './signature.js';
 
-export type SendResult = { readonly ok: true; readonly status: number } | { readonly ok: false; readonly error: string };
+export type SendResult =
+  { readonly ok: true; readonly status: number } | { readonly ok: false; readonly error: string };
 
 /**
  * POSTs one webhook as the contract says: the JSON body, `Idempotency-Key: <event_id>`, and

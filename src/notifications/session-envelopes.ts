@@ -21,7 +21,10 @@ export class SessionEnvelopes {
     const known = this.counted.get(sessionId);
     if (known?.revision === revision) return known;
     const from = known !== undefined && known.revision < revision ? known : NOTHING_COUNTED;
-    const events = await this.eventLog.readStream(sessionStream(sessionId), { fromRevision: from.revision + 1, maxCount: revision - from.revision });
+    const events = await this.eventLog.readStream(sessionStream(sessionId), {
+      fromRevision: from.revision + 1,
+      maxCount: revision - from.revision,
+    });
     const count = events.reduce(countWebhooks, from);
     if (count.revision !== revision) throw new Error(`session ${sessionId} has no event at revision ${revision}`);
     this.counted.delete(sessionId);

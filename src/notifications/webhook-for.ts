@@ -7,18 +7,29 @@ const SESSION_STREAM = /^session-(.+)$/;
 type DeploymentNews = Extract<SessionEvent, { type: 'DeploymentStatusChanged' }>['data'];
 
 /** The contract's deployment webhooks; statuses Slack need not hear about (confirmed, deploying, rejected) are none. */
-const deploymentWebhook = (base: Omit<WebhookPayload, 'event_type' | 'data'>, news: DeploymentNews): WebhookPayload | null => {
+const deploymentWebhook = (
+  base: Omit<WebhookPayload, 'event_type' | 'data'>,
+  news: DeploymentNews,
+): WebhookPayload | null => {
   const withId = { ...base, deployment_id: news.deployment_id };
   switch (news.status) {
     case 'awaiting_confirmation':
-      return { ...withId, event_type: 'deployment_confirmation_requested', data: { plan: news.plan, expires_at: news.expires_at } };
+      return {
+        ...withId,
+        event_type: 'deployment_confirmation_requested',
+        data: { plan: news.plan, expires_at: news.expires_at },
+      };
     case 'succeeded':
       return { ...withId, event_type: 'deployment_ready', data: { url: news.url } };
     case 'failed':
       return { ...withId, event_type: 'deployment_failed', data: { step: news.step, reason: news.reason } };
     case 'expired':
       // Nobody answered in time: the thread learns the plan is void. A rejection was the person's own answer.
-      return { ...withId, event_type: 'deployment_failed', data: { status: 'expired', step: null, reason: news.reason } };
+      return {
+        ...withId,
+        event_type: 'deployment_failed',
+        data: { status: 'expired', step: null, reason: news.reason },
+      };
     default:
       return null;
   }
@@ -39,32 +50,69 @@ export const webhookFor = (stored: StoredEvent): WebhookPayload | null => {
     case 'RouteSuggested':
       // Only a suggestion the gateway did not confirm itself asks a person.
       if (event.data.awaiting_confirmation !== true) return null;
-      return { ...base, event_type: 'routing_suggestion', data: { suggested: event.data.suggested, confidence: event.data.confidence, reason: event.data.reason, signals: event.data.signals } };
+      return {
+        ...base,
+        event_type: 'routing_suggestion',
+        data: {
+          suggested: event.data.suggested,
+          confidence: event.data.confidence,
+          reason: event.data.reason,
+          signals: event.data.signals,
+        },
+      };
     case 'WorkspaceInitialized':
       return {
         ...base,
         event_type: 'progress',
-        data: { summary: `Workspace ready: ${event.data.repos.map((repo) => `${repo.name} on ${repo.branch}`).join(', ')}`, workspace_path: event.data.workspace_path },
+        data: {
+          summary: `Workspace ready: ${event.data.repos.map((repo) => `${repo.name} on ${repo.branch}`).join(', ')}`,
+          workspace_path: event.data.workspace_path,
+        },
       };
     // A session ends in one failure at most (the decider refuses a second), so session_failed goes once; session_closed is for a close.
     case 'WorkspaceFailed':
-      return { ...base, event_type: 'session_failed', data: { error: `The workspace could not be prepared: ${event.data.reason}` } };
+      return {
+        ...base,
+        event_type: 'session_failed',
+        data: { error: `The workspace could not be prepared: ${event.data.reason}` },
+      };
     case 'SessionFailed':
       return { ...base, event_type: 'session_failed', data: { error: event.data.reason } };
     case 'SessionClosed':
-      return { ...base, event_type: 'session_closed', data: { status: 'closed', reason: event.data.reason, remove_workspace: event.data.remove_workspace } };
+      return {
+        ...base,
+        event_type: 'session_closed',
+        data: { status: 'closed', reason: event.data.reason, remove_workspace: event.data.remove_workspace },
+      };
     case 'QuestionAsked':
-      return { ...base, event_type: 'question', data: { question_id: event.data.question_id, text: event.data.text, options: event.data.options } };
+      return {
+        ...base,
+        event_type: 'question',
+        data: { question_id: event.data.question_id, text: event.data.text, options: event.data.options },
+      };
     case 'AgentReplied':
       return { ...base, event_type: 'agent_reply', data: { message_id: event.data.message_id, text: event.data.text } };
     case 'ProgressReported':
-      return { ...base, event_type: 'progress', data: { summary: event.data.summary, todos: event.data.todos, files: event.data.files } };
+      return {
+        ...base,
+        event_type: 'progress',
+        data: { summary: event.data.summary, todos: event.data.todos, files: event.data.files },
+      };
     case 'AgentTurnFailed':
-      return { ...base, event_type: 'agent_error', data: { message_id: event.data.message_id, error: event.data.error, message: event.data.message } };
+      return {
+        ...base,
+        event_type: 'agent_error',
+        data: { message_id: event.data.message_id, error: event.data.error, message: event.data.message },
+      };
     case 'DeploymentStatusChanged':
       return deploymentWebhook(base, event.data);
     case 'DeploymentTestsReported':
-      return { ...base, deployment_id: event.data.deployment_id, event_type: 'test_results', data: { run_id: event.data.run_id, ...event.data.tests } };
+      return {
+        ...base,
+        deployment_id: event.data.deployment_id,
+        event_type: 'test_results',
+        data: { run_id: event.data.run_id, ...event.data.tests },
+      };
     case 'AgentSessionStarted':
     case 'PromptSent':
     case 'AgentStatusChanged':

@@ -50,8 +50,14 @@ export class DeadlineTimer {
         // The deadline belongs to the story of the request that set it: its stream's first event names it.
         const [first] = await this.options.eventLog.readStream(deadline.stream, { maxCount: 1 });
         const correlationId = first?.metadata.correlation_id ?? deadline.key;
-        const result = await handleCommand(this.options.eventLog, deadline.stream, deadline.decider, deadline.command, { actor: 'timer', correlationId, causationId: deadline.key, now });
-        if (E.isLeft(result) && result.left.kind !== 'conflict') this.options.onError?.(new Error(`deadline ${deadline.key}: ${JSON.stringify(result.left)}`));
+        const result = await handleCommand(this.options.eventLog, deadline.stream, deadline.decider, deadline.command, {
+          actor: 'timer',
+          correlationId,
+          causationId: deadline.key,
+          now,
+        });
+        if (E.isLeft(result) && result.left.kind !== 'conflict')
+          this.options.onError?.(new Error(`deadline ${deadline.key}: ${JSON.stringify(result.left)}`));
       } catch (error) {
         this.options.onError?.(error);
       }

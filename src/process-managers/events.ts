@@ -2,7 +2,10 @@ import * as t from 'io-ts';
 import { defineEvent, jsonCodec, type EventDefinition, type EventOf } from '../events/domain-event.js';
 
 /** How far a process manager has processed `$all`; it resumes after this position. */
-export const CheckpointSaved = defineEvent('CheckpointSaved', jsonCodec(t.type({ subscriber: t.string, position: t.number })));
+export const CheckpointSaved = defineEvent(
+  'CheckpointSaved',
+  jsonCodec(t.type({ subscriber: t.string, position: t.number })),
+);
 
 /** A reaction finished without events of its own (an effect with nothing to report, or a refused command). */
 export const ReactionCompleted = defineEvent(
@@ -36,7 +39,12 @@ export const ReactionFailed = defineEvent(
   ),
 );
 
-export type ProcessManagerEvent = EventOf<typeof CheckpointSaved> | EventOf<typeof ReactionCompleted> | EventOf<typeof ReactionFailed>;
+export type ProcessManagerEvent =
+  EventOf<typeof CheckpointSaved> | EventOf<typeof ReactionCompleted> | EventOf<typeof ReactionFailed>;
 
 /** Every event type the process-manager runtime writes; the composition root registers them. */
-export const processManagerEventDefinitions: readonly EventDefinition<string, any>[] = [CheckpointSaved, ReactionCompleted, ReactionFailed];
+export const processManagerEventDefinitions: readonly EventDefinition<string, any>[] = [
+  CheckpointSaved,
+  ReactionCompleted,
+  ReactionFailed,
+];

@@ -91,7 +91,10 @@ export interface EffectContext {
 export type EffectOutcome = readonly DomainEvent[] | { readonly command: unknown };
 
 /** Performs one kind of effect and says what happened; throws to ask for a retry. */
-export type EffectHandler<Effect extends EffectRequest> = (request: Effect, context: EffectContext) => Promise<EffectOutcome>;
+export type EffectHandler<Effect extends EffectRequest> = (
+  request: Effect,
+  context: EffectContext,
+) => Promise<EffectOutcome>;
 
 export type EffectHandlers<Effect extends EffectRequest> = {
   readonly [Kind in Effect['kind']]: EffectHandler<Extract<Effect, { kind: Kind }>>;

@@ -39,8 +39,12 @@ export class ReactionScheduler {
    * returns false when the reaction was abandoned (the runner stops): the event then stays
    * unfinished and the watermark never passes it.
    */
-  async dispatch(position: number, jobs: readonly { readonly key: string; readonly run: () => Promise<boolean> }[]): Promise<void> {
-    while (this.unfinished >= this.options.maxPendingEvents) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+  async dispatch(
+    position: number,
+    jobs: readonly { readonly key: string; readonly run: () => Promise<boolean> }[],
+  ): Promise<void> {
+    while (this.unfinished >= this.options.maxPendingEvents)
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     this.order.push(position);
     if (jobs.length === 0) {
       this.pending.set(position, 0);
@@ -74,7 +78,8 @@ export class ReactionScheduler {
    * try of its work, not for its waits between tries: waiting is not work.
    */
   async withSlot<T>(work: () => Promise<T>): Promise<T> {
-    if (this.running >= this.options.maxConcurrency) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    if (this.running >= this.options.maxConcurrency)
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
     else this.running++;
     try {
       return await work();

@@ -10,7 +10,15 @@ import { untilAborted } from '../events/until-aborted.js';
 import { PositionTracker, SubscriberStoppedError } from '../projections/position-tracker.js';
 import { ReactionScheduler } from './reaction-scheduler.js';
 import { processManagerEventDefinitions, type ProcessManagerEvent } from './events.js';
-import type { CommandReaction, EffectHandler, EffectHandlers, EffectOutcome, EffectRequest, ProcessManager, Reaction } from './process-manager.js';
+import type {
+  CommandReaction,
+  EffectHandler,
+  EffectHandlers,
+  EffectOutcome,
+  EffectRequest,
+  ProcessManager,
+  Reaction,
+} from './process-manager.js';
 import { reactionEventId } from './reaction-ids.js';
 import { DEFAULT_RETRY_POLICY, delayAfter, sleep, type RetryPolicy } from './retry-policy.js';
 
@@ -85,7 +93,8 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
 
   constructor(private readonly options: ProcessManagerRunnerOptions<Effect>) {
     const { name } = options.processManager;
-    if (!NAME.test(name)) throw new Error(`process manager name ${JSON.stringify(name)} must be lowercase letters, digits and dashes`);
+    if (!NAME.test(name))
+      throw new Error(`process manager name ${JSON.stringify(name)} must be lowercase letters, digits and dashes`);
     this.name = name;
     this.actor = `pm:${name}`;
     this.checkpointStream = `pm-${name}-checkpoint`;
@@ -107,14 +116,21 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
   /** Loads the checkpoint and starts processing in the background; resolves once subscribed. */
   async start(): Promise<void> {
     if (this.running) return;
-    const [last] = await this.options.eventLog.readStream<ProcessManagerEvent>(this.checkpointStream, { direction: 'backwards', maxCount: 1 });
+    const [last] = await this.options.eventLog.readStream<ProcessManagerEvent>(this.checkpointStream, {
+      direction: 'backwards',
+      maxCount: 1,
+    });
     const checkpoint = last?.event.type === 'CheckpointSaved' ? last.event.data.position : -1;
     this.tracker.advance(checkpoint);
     this.savedPosition = Math.max(this.savedPosition, checkpoint);
     const controller = new AbortController();
     const running: Running = { controller, loop: Promise.resolve(), subscription: undefined, lagTimer: undefined };
     this.running = running;
-    await startSubscriberLoop(running, (subscribed) => this.run(running, subscribed), { ...this.options, name: this.name, lag: () => this.lag() });
+    await startSubscriberLoop(running, (subscribed) => this.run(running, subscribed), {
+      ...this.options,
+      name: this.name,
+      lag: () => this.lag(),
+    });
   }
 
   /**
@@ -129,7 +145,8 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     clearInterval(running.lagTimer);
     await running.subscription?.stop();
     await running.loop;
-    if (this.unsavedWork) await this.saveCheckpoint().catch((error: unknown) => this.options.onError?.(this.name, error));
+    if (this.unsavedWork)
+      await this.saveCheckpoint().catch((error: unknown) => this.options.onError?.(this.name, error));
     this.running = undefined;
   }
 
@@ -274,10 +291,17 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     }
   }
 
-  private async perform(reaction: Reaction<Effect>, cause: StoredEvent, scheduler: ReactionScheduler, signal: AbortSignal): Promise<Exclude<ReactionOutcome, 'already_done'> | 'abandoned'> {
+  private async perform(
+    reaction: Reaction<Effect>,
+    cause: StoredEvent,
+    scheduler: ReactionScheduler,
+    signal: AbortSignal,
+  ): Promise<Exclude<ReactionOutcome, 'already_done'> | 'abandoned'> {
     switch (reaction.type) {
       case 'append':
-        return scheduler.withSlot(() => this.appendOutcome(reaction.key, 'append', reaction.stream, reaction.events, cause));
+        return scheduler.withSlot(() =>
+          this.appendOutcome(reaction.key, 'append', reaction.stream, reaction.events, cause),
+        );
       case 'effect':
         return this.performEffect(reaction, cause, scheduler, signal);
       case 'command':
@@ -297,19 +321,29 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     const { key, effect } = reaction;
     const handler = (this.options.effects as unknown as Record<string, EffectHandler<Effect> | undefined>)[effect.kind];
     if (!handler) {
-      await scheduler.withSlot(() => this.recordFailure(key, effect.kind, cause, new Error(`no handler is registered for effect kind ${effect.kind}`), 0));
+      await scheduler.withSlot(() =>
+        this.recordFailure(
+          key,
+          effect.kind,
+          cause,
+          new Error(`no handler is registered for effect kind ${effect.kind}`),
+          0,
+        ),
+      );
       return 'failed';
     }
     for (let attempt = 1; ; attempt++) {
-      const tried = await scheduler.withSlot(async (): Promise<{ outcome: 'completed' | 'rejected' | 'failed' } | { error: unknown }> => {
-        let outcome: EffectOutcome;
-        try {
-          outcome = await handler(effect, { signal, key, attempt, cause });
-        } catch (error) {
-          return { error };
-        }
-        return { outcome: await this.record(reaction, outcome, cause) };
-      });
+      const tried = await scheduler.withSlot(
+        async (): Promise<{ outcome: 'completed' | 'rejected' | 'failed' } | { error: unknown }> => {
+          let outcome: EffectOutcome;
+          try {
+            outcome = await handler(effect, { signal, key, attempt, cause });
+          } catch (error) {
+            return { error };
+          }
+          return { outcome: await this.record(reaction, outcome, cause) };
+        },
+      );
       if ('outcome' in tried) return tried.outcome;
       if (signal.aborted) return 'abandoned';
       if (attempt >= this.retry.attempts) {
@@ -325,16 +359,33 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
   }
 
   /** An effect's outcome, as the reaction asks: its events appended, or its command run against the decider. */
-  private async record(reaction: Extract<Reaction<Effect>, { type: 'effect' }>, outcome: EffectOutcome, cause: StoredEvent): Promise<'completed' | 'rejected' | 'failed'> {
+  private async record(
+    reaction: Extract<Reaction<Effect>, { type: 'effect' }>,
+    outcome: EffectOutcome,
+    cause: StoredEvent,
+  ): Promise<'completed' | 'rejected' | 'failed'> {
     const { key, stream, decider, effect } = reaction;
     if (reaction.rerunnable && isEvents(outcome) && outcome.length === 0) return 'completed';
     if (decider) {
       // No events is "nothing to record" (the work turned out not to be needed); events are a bug: they would bypass the decider.
-      if (isEvents(outcome) && outcome.length === 0) return this.appendOutcome(key, effect.kind, stream, outcome, cause);
-      if (isEvents(outcome)) return this.recordBug(key, effect.kind, cause, `the ${effect.kind} handler returned events, but its reaction runs a command`);
+      if (isEvents(outcome) && outcome.length === 0)
+        return this.appendOutcome(key, effect.kind, stream, outcome, cause);
+      if (isEvents(outcome))
+        return this.recordBug(
+          key,
+          effect.kind,
+          cause,
+          `the ${effect.kind} handler returned events, but its reaction runs a command`,
+        );
       return this.runCommand({ type: 'command', key, stream, decider, command: outcome.command }, cause);
     }
-    if (!isEvents(outcome)) return this.recordBug(key, effect.kind, cause, `the ${effect.kind} handler returned a command, but its reaction has no decider`);
+    if (!isEvents(outcome))
+      return this.recordBug(
+        key,
+        effect.kind,
+        cause,
+        `the ${effect.kind} handler returned a command, but its reaction has no decider`,
+      );
     return this.appendOutcome(key, effect.kind, stream, outcome, cause);
   }
 
@@ -343,13 +394,23 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     return 'failed';
   }
 
-  private async runCommand(reaction: CommandReaction, cause: StoredEvent): Promise<'completed' | 'rejected' | 'failed'> {
+  private async runCommand(
+    reaction: CommandReaction,
+    cause: StoredEvent,
+  ): Promise<'completed' | 'rejected' | 'failed'> {
     const { key } = reaction;
     let result: Awaited<ReturnType<typeof handleCommand>>;
     try {
-      result = await handleCommand(this.options.eventLog, reaction.stream, reaction.decider, reaction.command, this.contextFor(cause), {
-        eventIds: (events) => events.map((_, index) => reactionEventId(this.name, key, index)),
-      });
+      result = await handleCommand(
+        this.options.eventLog,
+        reaction.stream,
+        reaction.decider,
+        reaction.command,
+        this.contextFor(cause),
+        {
+          eventIds: (events) => events.map((_, index) => reactionEventId(this.name, key, index)),
+        },
+      );
     } catch (error) {
       if (!isEventShapeError(error)) throw error;
       await this.recordFailure(key, 'command', cause, error, 1);
@@ -389,17 +450,41 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     }
   }
 
-  private async recordCompleted(key: string, cause: StoredEvent, outcome: 'no_events' | 'rejected', detail?: string): Promise<void> {
+  private async recordCompleted(
+    key: string,
+    cause: StoredEvent,
+    outcome: 'no_events' | 'rejected',
+    detail?: string,
+  ): Promise<void> {
     await this.appendBookkeeping(key, cause, {
       type: 'ReactionCompleted',
-      data: { process_manager: this.name, key, cause_event_id: cause.id, outcome, ...(detail === undefined ? {} : { detail }) },
+      data: {
+        process_manager: this.name,
+        key,
+        cause_event_id: cause.id,
+        outcome,
+        ...(detail === undefined ? {} : { detail }),
+      },
     });
   }
 
-  private async recordFailure(key: string, kind: string, cause: StoredEvent, error: unknown, attempts: number): Promise<void> {
+  private async recordFailure(
+    key: string,
+    kind: string,
+    cause: StoredEvent,
+    error: unknown,
+    attempts: number,
+  ): Promise<void> {
     await this.appendBookkeeping(key, cause, {
       type: 'ReactionFailed',
-      data: { process_manager: this.name, key, cause_event_id: cause.id, effect_kind: kind, error: messageOf(error), attempts },
+      data: {
+        process_manager: this.name,
+        key,
+        cause_event_id: cause.id,
+        effect_kind: kind,
+        error: messageOf(error),
+        attempts,
+      },
     });
   }
 
@@ -429,10 +514,19 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
       if (position <= this.savedPosition) return;
       this.unsavedWork = false;
       this.unsavedEvents = 0;
-      await this.options.eventLog.append(this.checkpointStream, [{ type: 'CheckpointSaved', data: { subscriber: this.name, position } }], {
-        expectedRevision: 'any',
-        context: { actor: this.actor, correlationId: this.checkpointStream, causationId: this.lastProcessedId || this.checkpointStream, now: this.clock() },
-      });
+      await this.options.eventLog.append(
+        this.checkpointStream,
+        [{ type: 'CheckpointSaved', data: { subscriber: this.name, position } }],
+        {
+          expectedRevision: 'any',
+          context: {
+            actor: this.actor,
+            correlationId: this.checkpointStream,
+            causationId: this.lastProcessedId || this.checkpointStream,
+            now: this.clock(),
+          },
+        },
+      );
       this.savedPosition = Math.max(this.savedPosition, position);
     };
     this.saving = this.saving.then(save, save);
@@ -440,7 +534,12 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
   }
 
   private contextFor(cause: StoredEvent): CommandContext {
-    return { actor: this.actor, correlationId: cause.metadata.correlation_id, causationId: cause.id, now: this.clock() };
+    return {
+      actor: this.actor,
+      correlationId: cause.metadata.correlation_id,
+      causationId: cause.id,
+      now: this.clock(),
+    };
   }
 
   private proofOf(key: string): string {
@@ -468,9 +567,11 @@ const isBookkeeping = (stored: StoredEvent): boolean => BOOKKEEPING_TYPES.has(st
 
 const isEvents = (outcome: EffectOutcome): outcome is readonly DomainEvent[] => Array.isArray(outcome);
 
-const isEventShapeError = (error: unknown): boolean => error instanceof InvalidEventDataError || error instanceof UnknownEventTypeError;
+const isEventShapeError = (error: unknown): boolean =>
+  error instanceof InvalidEventDataError || error instanceof UnknownEventTypeError;
 
-const messageOf = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+const messageOf = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 
 const assertNeverReaction = (reaction: never): never => {
   throw new Error(`unknown reaction ${JSON.stringify(reaction)}`);

@@ -17,9 +17,21 @@ export interface BoundedRun {
  * stops what it started too (a server it left running, a `sleep` holding the output open), with
  * only the environment given (the gateway's secrets stay in the gateway).
  */
-export const runBounded = async (command: string, args: readonly string[], options: { cwd: string; env: Readonly<Record<string, string>>; timeoutMs: number }): Promise<BoundedRun> => {
+export const runBounded = async (
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: Readonly<Record<string, string>>; timeoutMs: number },
+): Promise<BoundedRun> => {
   const started = performance.now();
-  const subprocess = execa(command, args, { cwd: options.cwd, all: true, reject: false, stdin: 'ignore', detached: true, extendEnv: false, env: { ...options.env } });
+  const subprocess = execa(command, args, {
+    cwd: options.cwd,
+    all: true,
+    reject: false,
+    stdin: 'ignore',
+    detached: true,
+    extendEnv: false,
+    env: { ...options.env },
+  });
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;

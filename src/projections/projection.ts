@@ -32,14 +32,21 @@ export const foldProjection = <State>(projection: Projection<State>, events: Ite
 };
 
 /** Folds events into documents, e.g. to test a document projection. */
-export const foldDocuments = <Document>(projection: DocumentProjection<Document>, events: Iterable<StoredEvent>): Map<string, Document> => {
+export const foldDocuments = <Document>(
+  projection: DocumentProjection<Document>,
+  events: Iterable<StoredEvent>,
+): Map<string, Document> => {
   const documents = new Map<string, Document>();
   for (const event of events) applyToDocuments(projection, documents, event);
   return documents;
 };
 
 /** The one place documents change: replace (or delete) each document the event concerns. */
-export const applyToDocuments = <Document>(projection: DocumentProjection<Document>, documents: Map<string, Document>, event: StoredEvent): void => {
+export const applyToDocuments = <Document>(
+  projection: DocumentProjection<Document>,
+  documents: Map<string, Document>,
+  event: StoredEvent,
+): void => {
   for (const id of projection.documentIdsOf(event)) {
     const next = projection.evolve(documents.get(id), event, id);
     if (next === undefined) documents.delete(id);

@@ -24,7 +24,10 @@ export class ProjectionFailedError extends Error {
     readonly position: number,
     options: { cause: unknown },
   ) {
-    super(`projection ${projection} failed at position ${position}: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`, options);
+    super(
+      `projection ${projection} failed at position ${position}: ${options.cause instanceof Error ? options.cause.message : String(options.cause)}`,
+      options,
+    );
   }
 }
 
@@ -76,9 +79,18 @@ abstract class ProjectionRunnerBase {
   async start(): Promise<void> {
     if (this.running) return;
     this.failure = undefined;
-    const running: Running = { stopped: false, controller: new AbortController(), subscription: undefined, loop: Promise.resolve() };
+    const running: Running = {
+      stopped: false,
+      controller: new AbortController(),
+      subscription: undefined,
+      loop: Promise.resolve(),
+    };
     this.running = running;
-    await startSubscriberLoop(running, (subscribed) => this.run(running, subscribed), { ...this.options, name: this.name, lag: () => this.lag() });
+    await startSubscriberLoop(running, (subscribed) => this.run(running, subscribed), {
+      ...this.options,
+      name: this.name,
+      lag: () => this.lag(),
+    });
   }
 
   async stop(): Promise<void> {

@@ -8,9 +8,13 @@ import { ProjectionFailedError } from './runtime.js';
  */
 export const waitErrorToProblem = (error: unknown): ProblemError | undefined => {
   if (error instanceof PositionTimeoutError) {
-    return new ProblemError(503, `the view is still catching up with the log (${error.subscriber} is at position ${error.reached}, the request needs ${error.position})`, {
-      headers: { 'Retry-After': '1' },
-    });
+    return new ProblemError(
+      503,
+      `the view is still catching up with the log (${error.subscriber} is at position ${error.reached}, the request needs ${error.position})`,
+      {
+        headers: { 'Retry-After': '1' },
+      },
+    );
   }
   if (error instanceof ProjectionFailedError) {
     return new ProblemError(503, `the view ${error.projection} is unavailable`, { headers: { 'Retry-After': '30' } });

@@ -29,10 +29,17 @@ interface Token {
 const WORD = /[a-z0-9]+(?:['’-][a-z0-9]+)*/g;
 
 const tokenize = (text: string): Token[] =>
-  (text.toLowerCase().match(WORD) ?? []).map((word) => ({ word: word.replace('’', "'"), stem: stemmer(word.replace('’', "'")) }));
+  (text.toLowerCase().match(WORD) ?? []).map((word) => ({
+    word: word.replace('’', "'"),
+    stem: stemmer(word.replace('’', "'")),
+  }));
 
 /** Where a term (its stems in order) stands in the text, if it stands there un-negated. */
-const findTerm = (tokens: readonly Token[], term: readonly string[], signals: RoutingSignals): 'absent' | 'present' | 'negated' => {
+const findTerm = (
+  tokens: readonly Token[],
+  term: readonly string[],
+  signals: RoutingSignals,
+): 'absent' | 'present' | 'negated' => {
   let negatedOnly = false;
   for (let i = 0; i + term.length <= tokens.length; i++) {
     if (!term.every((stem, k) => tokens[i + k]!.stem === stem)) continue;
@@ -63,7 +70,8 @@ export const analyzeRoute = (task: RoutingTask, signals: RoutingSignals): Routin
       if (stems.length === 0) continue;
       const inTitle = findTerm(title, stems, signals);
       const inDescription = findTerm(description, stems, signals);
-      const contribution = (inTitle === 'present' ? weight * signals.title_weight : 0) + (inDescription === 'present' ? weight : 0);
+      const contribution =
+        (inTitle === 'present' ? weight * signals.title_weight : 0) + (inDescription === 'present' ? weight : 0);
       if (contribution > 0) {
         scores[route] += contribution;
         matched.push({ route, term, weight: round(contribution) });
@@ -78,11 +86,19 @@ export const analyzeRoute = (task: RoutingTask, signals: RoutingSignals): Routin
   if (components.size >= signals.components_threshold) {
     const weight = signals.components_weight * (components.size - signals.components_threshold + 1);
     scores['party-mode'] += weight;
-    matched.push({ route: 'party-mode', term: `${components.size} components (${[...components].join(', ')})`, weight: round(weight) });
+    matched.push({
+      route: 'party-mode',
+      term: `${components.size} components (${[...components].join(', ')})`,
+      weight: round(weight),
+    });
   }
   if (description.length >= signals.long_description_words) {
     scores['party-mode'] += signals.long_description_weight;
-    matched.push({ route: 'party-mode', term: `long description (${description.length} words)`, weight: signals.long_description_weight });
+    matched.push({
+      route: 'party-mode',
+      term: `long description (${description.length} words)`,
+      weight: signals.long_description_weight,
+    });
   }
   const specialists = (['architect', 'pm', 'builder'] as const).map((route) => scores[route]).sort((a, b) => b - a);
   if (specialists[0]! > 0 && specialists[1]! >= signals.conflict_ratio * specialists[0]!) {

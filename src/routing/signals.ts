@@ -5,7 +5,10 @@ import { parse } from 'yaml';
 import { formatValidationProblems, reportValidationErrors } from '../events/validation-report.js';
 
 export const ROUTES = ['architect', 'pm', 'builder', 'party-mode'] as const;
-export const Route = t.keyof({ architect: null, pm: null, builder: null, 'party-mode': null }, 'architect | pm | builder | party-mode');
+export const Route = t.keyof(
+  { architect: null, pm: null, builder: null, 'party-mode': null },
+  'architect | pm | builder | party-mode',
+);
 export type Route = t.TypeOf<typeof Route>;
 
 const Signal = t.type({ term: t.string, weight: t.number });
@@ -14,7 +17,12 @@ export const RoutingSignals = t.type({
   title_weight: t.number,
   negations: t.array(t.string),
   negation_window: t.number,
-  routes: t.type({ architect: t.array(Signal), pm: t.array(Signal), builder: t.array(Signal), 'party-mode': t.array(Signal) }),
+  routes: t.type({
+    architect: t.array(Signal),
+    pm: t.array(Signal),
+    builder: t.array(Signal),
+    'party-mode': t.array(Signal),
+  }),
   components: t.array(t.string),
   components_threshold: t.number,
   components_weight: t.number,
@@ -37,6 +45,9 @@ export const loadRoutingSignals = (file: string): E.Either<string, RoutingSignal
     return E.left(`cannot read routing signals ${file}: ${(error as Error).message}`);
   }
   const decoded = RoutingSignals.decode(raw);
-  if (E.isLeft(decoded)) return E.left(`invalid routing signals in ${file}: ${formatValidationProblems(reportValidationErrors(decoded.left)).join('; ')}`);
+  if (E.isLeft(decoded))
+    return E.left(
+      `invalid routing signals in ${file}: ${formatValidationProblems(reportValidationErrors(decoded.left)).join('; ')}`,
+    );
   return E.right(decoded.right);
 };

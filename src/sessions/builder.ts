@@ -9,8 +9,14 @@ import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js'
  * session holds it. A session claims its builder before it is created and releases it when it
  * closes or fails.
  */
-export const BuilderClaimed = defineEvent('BuilderClaimed', jsonCodec(t.type({ builder: t.string, session_id: t.string, claimed_at: t.string })));
-export const BuilderReleased = defineEvent('BuilderReleased', jsonCodec(t.type({ builder: t.string, session_id: t.string, released_at: t.string })));
+export const BuilderClaimed = defineEvent(
+  'BuilderClaimed',
+  jsonCodec(t.type({ builder: t.string, session_id: t.string, claimed_at: t.string })),
+);
+export const BuilderReleased = defineEvent(
+  'BuilderReleased',
+  jsonCodec(t.type({ builder: t.string, session_id: t.string, released_at: t.string })),
+);
 export type BuilderEvent = EventOf<typeof BuilderClaimed> | EventOf<typeof BuilderReleased>;
 export const builderEventDefinitions = [BuilderClaimed, BuilderReleased] as const;
 
@@ -49,12 +55,23 @@ export const builderDecider: Decider<BuilderCommand, BuilderEvent, Builder> = {
       case 'ClaimBuilder':
         if (state.status === 'held' && state.sessionId === command.sessionId) return E.right([]);
         if (state.status === 'held' && state.sessionId !== command.replacing) {
-          return E.left({ kind: 'conflict', state: 'held', detail: `builder ${command.builder} has an open session: ${state.sessionId}` });
+          return E.left({
+            kind: 'conflict',
+            state: 'held',
+            detail: `builder ${command.builder} has an open session: ${state.sessionId}`,
+          });
         }
-        return E.right([{ type: 'BuilderClaimed', data: { builder: command.builder, session_id: command.sessionId, claimed_at: at } }]);
+        return E.right([
+          { type: 'BuilderClaimed', data: { builder: command.builder, session_id: command.sessionId, claimed_at: at } },
+        ]);
       case 'ReleaseBuilder':
         if (state.status !== 'held' || state.sessionId !== command.sessionId) return E.right([]);
-        return E.right([{ type: 'BuilderReleased', data: { builder: command.builder, session_id: command.sessionId, released_at: at } }]);
+        return E.right([
+          {
+            type: 'BuilderReleased',
+            data: { builder: command.builder, session_id: command.sessionId, released_at: at },
+          },
+        ]);
       default: {
         const unexpected: never = command;
         return unexpected;

@@ -21,7 +21,11 @@ export type SessionCommand =
       readonly project: string;
       readonly repos: readonly RepoRequest[];
       readonly task: { readonly title: string; readonly description: string };
-      readonly requestedBy: { readonly user: string | null; readonly channel: string | null; readonly thread_ts: string | null } | null;
+      readonly requestedBy: {
+        readonly user: string | null;
+        readonly channel: string | null;
+        readonly thread_ts: string | null;
+      } | null;
       /** The router's analysis, made before deciding (it is pure, but it reads the operator's signals). */
       readonly analysis: RoutingAnalysis;
       readonly autoConfirmConfidence: number;
@@ -31,29 +35,76 @@ export type SessionCommand =
   | {
       readonly type: 'RecordWorkspaceInitialized';
       readonly workspacePath: string;
-      readonly repos: readonly { readonly name: string; readonly worktree_path: string; readonly branch: string; readonly base_commit: string }[];
+      readonly repos: readonly {
+        readonly name: string;
+        readonly worktree_path: string;
+        readonly branch: string;
+        readonly base_commit: string;
+      }[];
       readonly now: Date;
     }
   /** Why the workspace could not be made (naming the repo and the cause), and the tail of what git or `task builder:init` printed. */
-  | { readonly type: 'RecordWorkspaceFailed'; readonly reason: string; readonly output: string | null; readonly now: Date }
+  | {
+      readonly type: 'RecordWorkspaceFailed';
+      readonly reason: string;
+      readonly output: string | null;
+      readonly now: Date;
+    }
   /** The worktrees and the folder were removed, after a close that asked for it. */
   | { readonly type: 'RecordWorkspaceRemoved'; readonly workspacePath: string; readonly now: Date }
-  | { readonly type: 'SendMessage'; readonly messageId: string; readonly text: string; readonly from: string | null; readonly now: Date }
-  | { readonly type: 'AskQuestion'; readonly questionId: string; readonly text: string; readonly options: readonly string[]; readonly now: Date }
-  | { readonly type: 'AnswerQuestion'; readonly questionId: string; readonly answer: string; readonly answeredBy: string; readonly now: Date }
-  | { readonly type: 'RecordAgentSessionStarted'; readonly opencodeSessionId: string; readonly agent: string; readonly directory: string; readonly now: Date }
-  | { readonly type: 'RecordPromptSent'; readonly messageId: string; readonly opencodeMessageId: string; readonly agent: string; readonly now: Date }
+  | {
+      readonly type: 'SendMessage';
+      readonly messageId: string;
+      readonly text: string;
+      readonly from: string | null;
+      readonly now: Date;
+    }
+  | {
+      readonly type: 'AskQuestion';
+      readonly questionId: string;
+      readonly text: string;
+      readonly options: readonly string[];
+      readonly now: Date;
+    }
+  | {
+      readonly type: 'AnswerQuestion';
+      readonly questionId: string;
+      readonly answer: string;
+      readonly answeredBy: string;
+      readonly now: Date;
+    }
+  | {
+      readonly type: 'RecordAgentSessionStarted';
+      readonly opencodeSessionId: string;
+      readonly agent: string;
+      readonly directory: string;
+      readonly now: Date;
+    }
+  | {
+      readonly type: 'RecordPromptSent';
+      readonly messageId: string;
+      readonly opencodeMessageId: string;
+      readonly agent: string;
+      readonly now: Date;
+    }
   | { readonly type: 'RecordAgentStatus'; readonly agentStatus: 'working' | 'idle'; readonly now: Date }
   | { readonly type: 'RecordAgentReply'; readonly messageId: string; readonly text: string; readonly now: Date }
   | {
       readonly type: 'RecordProgress';
       readonly progressId: string;
       readonly summary: string;
-      readonly todos: readonly { readonly content: string; readonly status: string; readonly priority: string }[] | null;
+      readonly todos:
+        readonly { readonly content: string; readonly status: string; readonly priority: string }[] | null;
       readonly files: readonly string[];
       readonly now: Date;
     }
-  | { readonly type: 'RecordTurnFailed'; readonly messageId: string; readonly error: string; readonly message: string; readonly now: Date }
+  | {
+      readonly type: 'RecordTurnFailed';
+      readonly messageId: string;
+      readonly error: string;
+      readonly message: string;
+      readonly now: Date;
+    }
   | {
       readonly type: 'RecordPermissionDecision';
       readonly permissionId: string;
@@ -66,9 +117,20 @@ export type SessionCommand =
   | { readonly type: 'RecordAgentSessionEnded'; readonly opencodeSessionId: string; readonly now: Date }
   | { readonly type: 'PauseSession'; readonly now: Date }
   | { readonly type: 'ResumeSession'; readonly now: Date }
-  | { readonly type: 'CloseSession'; readonly reason: string | null; readonly removeWorkspace: boolean; readonly now: Date }
+  | {
+      readonly type: 'CloseSession';
+      readonly reason: string | null;
+      readonly removeWorkspace: boolean;
+      readonly now: Date;
+    }
   /** A deployment's test results, recorded once per run. */
-  | { readonly type: 'RecordDeploymentTests'; readonly deploymentId: string; readonly runId: string; readonly tests: TestsResult; readonly now: Date }
+  | {
+      readonly type: 'RecordDeploymentTests';
+      readonly deploymentId: string;
+      readonly runId: string;
+      readonly tests: TestsResult;
+      readonly now: Date;
+    }
   /** A deployment's news, recorded once per status, whatever the session's own status. */
   | {
       readonly type: 'RecordDeploymentStatus';
@@ -85,14 +147,18 @@ export type SessionCommand =
 /** The actor the gateway records when it confirms a route by itself. */
 export const GATEWAY_ACTOR = 'gateway';
 
-const conflict = (status: SessionStatus, detail: string): E.Either<DomainError, never> => E.left({ kind: 'conflict', state: status, detail: `${detail} (the session is ${status})` });
+const conflict = (status: SessionStatus, detail: string): E.Either<DomainError, never> =>
+  E.left({ kind: 'conflict', state: status, detail: `${detail} (the session is ${status})` });
 
 const ok = (...events: SessionEvent[]): E.Either<DomainError, readonly SessionEvent[]> => E.right(events);
 
 /** The agent works while the session is active, and finishes its turn's bookkeeping while paused. */
 const agentMayWork = (state: Session): boolean => state.status === 'active' || state.status === 'paused';
 
-export const decideSession = (command: SessionCommand, state: Session): E.Either<DomainError, readonly SessionEvent[]> => {
+export const decideSession = (
+  command: SessionCommand,
+  state: Session,
+): E.Either<DomainError, readonly SessionEvent[]> => {
   const at = command.now.toISOString();
   if (command.type === 'CreateSession') {
     if (state.status !== 'none') return conflict(state.status, `session ${command.sessionId} exists already`);
@@ -124,53 +190,120 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
     ];
     if (analysis.confidence >= command.autoConfirmConfidence) {
       // Confirmed by the gateway in the same append, so nobody is ever asked about it.
-      created.push({ type: 'RouteConfirmed', data: { route: analysis.suggested, confirmed_by: GATEWAY_ACTOR, overridden: false, confirmed_at: at } });
+      created.push({
+        type: 'RouteConfirmed',
+        data: { route: analysis.suggested, confirmed_by: GATEWAY_ACTOR, overridden: false, confirmed_at: at },
+      });
     }
     return E.right(created);
   }
   if (state.status === 'none') return E.left({ kind: 'not_found', detail: 'no such session' });
   switch (command.type) {
     case 'ConfirmRoute':
-      if (state.status !== 'initializing' && state.status !== 'awaiting_route') return conflict(state.status, 'the route can only be chosen before the agent starts');
-      return ok({ type: 'RouteConfirmed', data: { route: command.route, confirmed_by: command.confirmedBy, overridden: command.route !== state.suggested, confirmed_at: at } });
+      if (state.status !== 'initializing' && state.status !== 'awaiting_route')
+        return conflict(state.status, 'the route can only be chosen before the agent starts');
+      return ok({
+        type: 'RouteConfirmed',
+        data: {
+          route: command.route,
+          confirmed_by: command.confirmedBy,
+          overridden: command.route !== state.suggested,
+          confirmed_at: at,
+        },
+      });
     case 'RecordWorkspaceInitialized':
       if (state.status !== 'initializing') {
         // A retried initialization after the workspace was recorded changes nothing.
         if (state.workspaceReady) return ok();
         return conflict(state.status, 'a workspace can only be recorded while the session initializes');
       }
-      return ok({ type: 'WorkspaceInitialized', data: { workspace_path: command.workspacePath, repos: command.repos.map((repo) => ({ ...repo })), initialized_at: at } });
+      return ok({
+        type: 'WorkspaceInitialized',
+        data: {
+          workspace_path: command.workspacePath,
+          repos: command.repos.map((repo) => ({ ...repo })),
+          initialized_at: at,
+        },
+      });
     case 'RecordWorkspaceFailed':
-      if (state.status !== 'initializing') return conflict(state.status, 'a workspace can only fail while the session initializes');
-      return ok({ type: 'WorkspaceFailed', data: { builder: state.builder, reason: command.reason, failed_at: at, ...(command.output === null ? {} : { output: command.output }) } });
+      if (state.status !== 'initializing')
+        return conflict(state.status, 'a workspace can only fail while the session initializes');
+      return ok({
+        type: 'WorkspaceFailed',
+        data: {
+          builder: state.builder,
+          reason: command.reason,
+          failed_at: at,
+          ...(command.output === null ? {} : { output: command.output }),
+        },
+      });
     case 'RecordWorkspaceRemoved':
-      if (state.status !== 'closed') return conflict(state.status, 'a workspace is removed only after the session closed');
+      if (state.status !== 'closed')
+        return conflict(state.status, 'a workspace is removed only after the session closed');
       if (state.workspaceRemoved) return ok();
       return ok({ type: 'WorkspaceRemoved', data: { workspace_path: command.workspacePath, removed_at: at } });
     case 'SendMessage':
       if (state.status !== 'active') return conflict(state.status, 'messages can only be sent to an active session');
-      return ok({ type: 'MessageSent', data: { message_id: command.messageId, text: command.text, from: command.from, sent_at: at } });
+      return ok({
+        type: 'MessageSent',
+        data: { message_id: command.messageId, text: command.text, from: command.from, sent_at: at },
+      });
     case 'AskQuestion':
       if (state.recorded.has(`question:${command.questionId}`)) return ok();
       if (state.status !== 'active') return conflict(state.status, 'only an active session’s agent can ask');
-      if (state.pendingQuestion !== null) return conflict(state.status, `question ${state.pendingQuestion} is still waiting for an answer`);
-      return ok({ type: 'QuestionAsked', data: { question_id: command.questionId, text: command.text, options: [...command.options], asked_at: at } });
+      if (state.pendingQuestion !== null)
+        return conflict(state.status, `question ${state.pendingQuestion} is still waiting for an answer`);
+      return ok({
+        type: 'QuestionAsked',
+        data: { question_id: command.questionId, text: command.text, options: [...command.options], asked_at: at },
+      });
     case 'AnswerQuestion':
-      if (state.answeredQuestions.includes(command.questionId)) return conflict(state.status, `question ${command.questionId} was answered already`);
-      if (state.pendingQuestion !== command.questionId) return E.left({ kind: 'not_found', detail: `no question ${command.questionId} is waiting in this session` });
-      if (state.status !== 'active') return conflict(state.status, 'questions can only be answered in an active session');
-      return ok({ type: 'QuestionAnswered', data: { question_id: command.questionId, answer: command.answer, answered_by: command.answeredBy, answered_at: at } });
+      if (state.answeredQuestions.includes(command.questionId))
+        return conflict(state.status, `question ${command.questionId} was answered already`);
+      if (state.pendingQuestion !== command.questionId)
+        return E.left({ kind: 'not_found', detail: `no question ${command.questionId} is waiting in this session` });
+      if (state.status !== 'active')
+        return conflict(state.status, 'questions can only be answered in an active session');
+      return ok({
+        type: 'QuestionAnswered',
+        data: {
+          question_id: command.questionId,
+          answer: command.answer,
+          answered_by: command.answeredBy,
+          answered_at: at,
+        },
+      });
     case 'RecordAgentSessionStarted':
       if (state.agentSessionId === command.opencodeSessionId) return ok();
       if (!agentMayWork(state)) return conflict(state.status, 'an agent starts only in an active session');
-      if (state.agentSessionId !== null) return conflict(state.status, `the agent works in OpenCode session ${state.agentSessionId} already`);
-      return ok({ type: 'AgentSessionStarted', data: { opencode_session_id: command.opencodeSessionId, agent: command.agent, directory: command.directory, started_at: at } });
+      if (state.agentSessionId !== null)
+        return conflict(state.status, `the agent works in OpenCode session ${state.agentSessionId} already`);
+      return ok({
+        type: 'AgentSessionStarted',
+        data: {
+          opencode_session_id: command.opencodeSessionId,
+          agent: command.agent,
+          directory: command.directory,
+          started_at: at,
+        },
+      });
     case 'RecordPromptSent': {
       if (state.recorded.has(`prompt:${command.messageId}`)) return ok();
-      if (!agentMayWork(state) || state.agentSessionId === null) return conflict(state.status, 'prompts go only to a started agent of a live session');
-      const sent: SessionEvent = { type: 'PromptSent', data: { message_id: command.messageId, opencode_message_id: command.opencodeMessageId, agent: command.agent, sent_at: at } };
+      if (!agentMayWork(state) || state.agentSessionId === null)
+        return conflict(state.status, 'prompts go only to a started agent of a live session');
+      const sent: SessionEvent = {
+        type: 'PromptSent',
+        data: {
+          message_id: command.messageId,
+          opencode_message_id: command.opencodeMessageId,
+          agent: command.agent,
+          sent_at: at,
+        },
+      };
       // A prompt sets the agent to work: one decision, so the status never lags the prompt.
-      return state.agentStatus === 'working' ? ok(sent) : ok(sent, { type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } });
+      return state.agentStatus === 'working'
+        ? ok(sent)
+        : ok(sent, { type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } });
     }
     case 'RecordAgentStatus':
       if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent works');
@@ -185,18 +318,34 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
       if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent reports progress');
       return ok({
         type: 'ProgressReported',
-        data: { progress_id: command.progressId, summary: command.summary, todos: command.todos ? command.todos.map((todo) => ({ ...todo })) : null, files: [...command.files], reported_at: at },
+        data: {
+          progress_id: command.progressId,
+          summary: command.summary,
+          todos: command.todos ? command.todos.map((todo) => ({ ...todo })) : null,
+          files: [...command.files],
+          reported_at: at,
+        },
       });
     case 'RecordTurnFailed':
       if (state.recorded.has(`failure:${command.messageId}`)) return ok();
       if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent fails a turn');
-      return ok({ type: 'AgentTurnFailed', data: { message_id: command.messageId, error: command.error, message: command.message, failed_at: at } });
+      return ok({
+        type: 'AgentTurnFailed',
+        data: { message_id: command.messageId, error: command.error, message: command.message, failed_at: at },
+      });
     case 'RecordPermissionDecision':
       if (state.recorded.has(`permission:${command.permissionId}`)) return ok();
       if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent asks for permissions');
       return ok({
         type: 'PermissionDecided',
-        data: { permission_id: command.permissionId, permission: command.permission, patterns: [...command.patterns], reply: command.reply, reason: command.reason, decided_at: at },
+        data: {
+          permission_id: command.permissionId,
+          permission: command.permission,
+          patterns: [...command.patterns],
+          reply: command.reply,
+          reason: command.reason,
+          decided_at: at,
+        },
       });
     case 'RecordAgentSessionEnded':
       if (state.agentSessionId !== command.opencodeSessionId) return ok();
@@ -209,15 +358,36 @@ export const decideSession = (command: SessionCommand, state: Session): E.Either
       return ok({ type: 'SessionResumed', data: { resumed_at: at } });
     case 'CloseSession':
       if (state.status === 'closed') return conflict(state.status, 'the session is closed already');
-      return ok({ type: 'SessionClosed', data: { builder: state.builder, repos: [...state.repos], reason: command.reason, remove_workspace: command.removeWorkspace, closed_at: at } });
+      return ok({
+        type: 'SessionClosed',
+        data: {
+          builder: state.builder,
+          repos: [...state.repos],
+          reason: command.reason,
+          remove_workspace: command.removeWorkspace,
+          closed_at: at,
+        },
+      });
     case 'RecordDeploymentTests':
       if (state.recorded.has(`tests:${command.deploymentId}:${command.runId}`)) return ok();
-      return ok({ type: 'DeploymentTestsReported', data: { deployment_id: command.deploymentId, run_id: command.runId, tests: command.tests, reported_at: at } });
+      return ok({
+        type: 'DeploymentTestsReported',
+        data: { deployment_id: command.deploymentId, run_id: command.runId, tests: command.tests, reported_at: at },
+      });
     case 'RecordDeploymentStatus':
       if (state.deployments[command.deploymentId] === command.status) return ok();
       return ok({
         type: 'DeploymentStatusChanged',
-        data: { deployment_id: command.deploymentId, status: command.status, plan: command.plan, expires_at: command.expiresAt, url: command.url, step: command.step, reason: command.reason, changed_at: at },
+        data: {
+          deployment_id: command.deploymentId,
+          status: command.status,
+          plan: command.plan,
+          expires_at: command.expiresAt,
+          url: command.url,
+          step: command.step,
+          reason: command.reason,
+          changed_at: at,
+        },
       });
     default: {
       const unexpected: never = command;

@@ -69,18 +69,38 @@ export const WorkspaceFailed = defineEvent(
     ]),
   ),
 );
-export const MessageSent = defineEvent('MessageSent', jsonCodec(t.type({ message_id: t.string, text: t.string, from: optional(t.string), sent_at: t.string })));
+export const MessageSent = defineEvent(
+  'MessageSent',
+  jsonCodec(t.type({ message_id: t.string, text: t.string, from: optional(t.string), sent_at: t.string })),
+);
 /** The agent asks a person; the agent issue records these from OpenCode's question events. */
-export const QuestionAsked = defineEvent('QuestionAsked', jsonCodec(t.type({ question_id: t.string, text: t.string, options: t.array(t.string), asked_at: t.string })));
-export const QuestionAnswered = defineEvent('QuestionAnswered', jsonCodec(t.type({ question_id: t.string, answer: t.string, answered_by: t.string, answered_at: t.string })));
+export const QuestionAsked = defineEvent(
+  'QuestionAsked',
+  jsonCodec(t.type({ question_id: t.string, text: t.string, options: t.array(t.string), asked_at: t.string })),
+);
+export const QuestionAnswered = defineEvent(
+  'QuestionAnswered',
+  jsonCodec(t.type({ question_id: t.string, answer: t.string, answered_by: t.string, answered_at: t.string })),
+);
 export const SessionPaused = defineEvent('SessionPaused', jsonCodec(t.type({ paused_at: t.string })));
 export const SessionResumed = defineEvent('SessionResumed', jsonCodec(t.type({ resumed_at: t.string })));
 export const SessionClosed = defineEvent(
   'SessionClosed',
-  jsonCodec(t.type({ builder: t.string, repos: t.array(t.string), reason: optional(t.string), remove_workspace: t.boolean, closed_at: t.string })),
+  jsonCodec(
+    t.type({
+      builder: t.string,
+      repos: t.array(t.string),
+      reason: optional(t.string),
+      remove_workspace: t.boolean,
+      closed_at: t.string,
+    }),
+  ),
 );
 /** The worktrees and the folder were removed after a close with `remove_workspace`. */
-export const WorkspaceRemoved = defineEvent('WorkspaceRemoved', jsonCodec(t.type({ workspace_path: t.string, removed_at: t.string })));
+export const WorkspaceRemoved = defineEvent(
+  'WorkspaceRemoved',
+  jsonCodec(t.type({ workspace_path: t.string, removed_at: t.string })),
+);
 /**
  * A deployment of the session changed status: the session's own record of it, so its view lists
  * it, its SSE sends `deployment`, and its webhooks (confirmation request, ready, failed) keep the
@@ -107,7 +127,10 @@ export const DeploymentTestsReported = defineEvent(
   'DeploymentTestsReported',
   jsonCodec(t.type({ deployment_id: t.string, run_id: t.string, tests: TestsResult, reported_at: t.string })),
 );
-export const SessionFailed = defineEvent('SessionFailed', jsonCodec(t.type({ builder: t.string, reason: t.string, failed_at: t.string })));
+export const SessionFailed = defineEvent(
+  'SessionFailed',
+  jsonCodec(t.type({ builder: t.string, reason: t.string, failed_at: t.string })),
+);
 
 export type SessionEvent =
   | EventOf<typeof SessionCreated>

@@ -21,23 +21,75 @@ import { sessionStream, type SessionEvent } from './events.js';
 import { RepoUrlRefusedError } from '../workspaces/repo-url.js';
 import { runSessionCommand } from './run-command.js';
 import { sessionEventsRoute } from './session-sse.js';
-import { AnswerQuestionBody, CloseSessionBody, ConfirmRouteBody, CreateSessionBody, SendMessageBody } from './request-codecs.js';
+import {
+  AnswerQuestionBody,
+  CloseSessionBody,
+  ConfirmRouteBody,
+  CreateSessionBody,
+  SendMessageBody,
+} from './request-codecs.js';
 
-type ConversationEntry = { message_id: string; role: 'user' | 'agent' | 'question' | 'answer' | 'error'; text: string; from: string | null; at: string };
+type ConversationEntry = {
+  message_id: string;
+  role: 'user' | 'agent' | 'question' | 'answer' | 'error';
+  text: string;
+  from: string | null;
+  at: string;
+};
 
 /** The conversation is the session's own history: what people sent, the agent's final replies, its questions and their answers, and its turns that failed, saying why. */
 const conversationEntry = (event: SessionEvent): ConversationEntry[] => {
   switch (event.type) {
     case 'MessageSent':
-      return [{ message_id: event.data.message_id, role: 'user', text: event.data.text, from: event.data.from, at: event.data.sent_at }];
+      return [
+        {
+          message_id: event.data.message_id,
+          role: 'user',
+          text: event.data.text,
+          from: event.data.from,
+          at: event.data.sent_at,
+        },
+      ];
     case 'AgentReplied':
-      return [{ message_id: event.data.message_id, role: 'agent', text: event.data.text, from: null, at: event.data.replied_at }];
+      return [
+        {
+          message_id: event.data.message_id,
+          role: 'agent',
+          text: event.data.text,
+          from: null,
+          at: event.data.replied_at,
+        },
+      ];
     case 'QuestionAsked':
-      return [{ message_id: event.data.question_id, role: 'question', text: event.data.text, from: null, at: event.data.asked_at }];
+      return [
+        {
+          message_id: event.data.question_id,
+          role: 'question',
+          text: event.data.text,
+          from: null,
+          at: event.data.asked_at,
+        },
+      ];
     case 'QuestionAnswered':
-      return [{ message_id: `${event.data.question_id}:answer`, role: 'answer', text: event.data.answer, from: event.data.answered_by, at: event.data.answered_at }];
+      return [
+        {
+          message_id: `${event.data.question_id}:answer`,
+          role: 'answer',
+          text: event.data.answer,
+          from: event.data.answered_by,
+          at: event.data.answered_at,
+        },
+      ];
     case 'AgentTurnFailed':
-      return [{ message_id: event.data.message_id, role: 'error', text: `The agent's turn failed: ${event.data.message}`, from: null, at: event.data.failed_at }];
+      return [
+        {
+          message_id: event.data.message_id,
+          role: 'error',
+          text: `The agent's turn failed: ${event.data.message}`,
+          from: null,
+          at: event.data.failed_at,
+        },
+      ];
     default:
       return [];
   }
@@ -71,8 +123,19 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
   const viewWaitMs = options.viewWaitMs ?? 5000;
 
   /** Runs a command on one session and answers 202 with the view as the command left it. */
-  const run = (ctx: Context, sessionId: string, command: SessionCommand, answer?: (view: SessionView) => unknown): Promise<void> =>
-    runSessionCommand(ctx, { eventLog: options.eventLog, views: options.views, viewWaitMs }, sessionId, command, answer);
+  const run = (
+    ctx: Context,
+    sessionId: string,
+    command: SessionCommand,
+    answer?: (view: SessionView) => unknown,
+  ): Promise<void> =>
+    runSessionCommand(
+      ctx,
+      { eventLog: options.eventLog, views: options.views, viewWaitMs },
+      sessionId,
+      command,
+      answer,
+    );
 
   /**
    * One open session per builder: claim it first. A holder whose session was never created (a
@@ -80,11 +143,23 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
    */
   const claimBuilder = async (ctx: Context, builder: string, sessionId: string): Promise<void> => {
     const claim = (replacing?: string) =>
-      handleCommand(options.eventLog, builderStream(builder), builderDecider, { type: 'ClaimBuilder', builder, sessionId, ...(replacing ? { replacing } : {}), now: clock() }, commandContextOf(ctx, clock()));
+      handleCommand(
+        options.eventLog,
+        builderStream(builder),
+        builderDecider,
+        { type: 'ClaimBuilder', builder, sessionId, ...(replacing ? { replacing } : {}), now: clock() },
+        commandContextOf(ctx, clock()),
+      );
     let result = await claim();
     if (E.isLeft(result)) {
-      const holder = foldEvents(builderDecider, (await options.eventLog.readStream<BuilderEvent>(builderStream(builder))).map((stored) => stored.event));
-      if (holder.status === 'held' && (await options.eventLog.readStream(sessionStream(holder.sessionId), { maxCount: 1 })).length === 0) {
+      const holder = foldEvents(
+        builderDecider,
+        (await options.eventLog.readStream<BuilderEvent>(builderStream(builder))).map((stored) => stored.event),
+      );
+      if (
+        holder.status === 'held' &&
+        (await options.eventLog.readStream(sessionStream(holder.sessionId), { maxCount: 1 })).length === 0
+      ) {
         result = await claim(holder.sessionId);
       }
     }
@@ -94,7 +169,9 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
   router.post('/api/sessions', async (ctx) => {
     const body = decodeBody(CreateSessionBody, ctx);
     const names = body.repos.map((repo) => repo.name);
-    const repeated = names.flatMap((name, index) => (names.indexOf(name) !== index ? [{ path: `repos[${index}].name`, message: `repo ${name} is listed twice` }] : []));
+    const repeated = names.flatMap((name, index) =>
+      names.indexOf(name) !== index ? [{ path: `repos[${index}].name`, message: `repo ${name} is listed twice` }] : [],
+    );
     // Every URL is checked before anything is appended; what is kept has no credentials in it.
     const urls = await Promise.all(
       body.repos.map(async (repo, index) => {
@@ -111,10 +188,21 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
     // One repository is one clone with one builder branch: it cannot be two repos of a session.
     const identities = urls.map((checked) => checked.identity);
     const sameRepository = identities.flatMap((identity, index) =>
-      identity !== undefined && identities.indexOf(identity) !== index ? [{ path: `repos[${index}].url`, message: `the same repository as repos[${identities.indexOf(identity)}]` }] : [],
+      identity !== undefined && identities.indexOf(identity) !== index
+        ? [{ path: `repos[${index}].url`, message: `the same repository as repos[${identities.indexOf(identity)}]` }]
+        : [],
     );
-    const problems = [...repeated, ...urls.flatMap((checked) => (checked.error ? [checked.error] : [])), ...sameRepository];
-    if (problems.length > 0) throw new ProblemError(400, `the request body is not valid: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, { errors: problems });
+    const problems = [
+      ...repeated,
+      ...urls.flatMap((checked) => (checked.error ? [checked.error] : [])),
+      ...sameRepository,
+    ];
+    if (problems.length > 0)
+      throw new ProblemError(
+        400,
+        `the request body is not valid: ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
+        { errors: problems },
+      );
     await options.admitNewWork?.();
     const sessionId = newId();
     await claimBuilder(ctx, `${body.category}-${body.project}`, sessionId);
@@ -126,7 +214,11 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
       repos: body.repos.map((repo, index) => ({ name: repo.name, url: urls[index]!.url, ref: repo.ref ?? null })),
       task: body.task,
       requestedBy: body.requested_by
-        ? { user: body.requested_by.user ?? null, channel: body.requested_by.channel ?? null, thread_ts: body.requested_by.thread_ts ?? null }
+        ? {
+            user: body.requested_by.user ?? null,
+            channel: body.requested_by.channel ?? null,
+            thread_ts: body.requested_by.thread_ts ?? null,
+          }
         : null,
       analysis: analyzeRoute(body.task, options.signals),
       autoConfirmConfidence: options.autoConfirmConfidence,
@@ -138,9 +230,15 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
     const page = pageOf(ctx);
     const { status, category, project } = ctx.query;
     const errors = [
-      ...(status !== undefined && !(typeof status === 'string' && (status === 'active' || STATUSES.has(status))) ? [{ path: 'query.status', message: 'expected a session status' }] : []),
-      ...(category !== undefined && typeof category !== 'string' ? [{ path: 'query.category', message: 'expected one category' }] : []),
-      ...(project !== undefined && typeof project !== 'string' ? [{ path: 'query.project', message: 'expected one project' }] : []),
+      ...(status !== undefined && !(typeof status === 'string' && (status === 'active' || STATUSES.has(status)))
+        ? [{ path: 'query.status', message: 'expected a session status' }]
+        : []),
+      ...(category !== undefined && typeof category !== 'string'
+        ? [{ path: 'query.category', message: 'expected one category' }]
+        : []),
+      ...(project !== undefined && typeof project !== 'string'
+        ? [{ path: 'query.project', message: 'expected one project' }]
+        : []),
     ];
     if (errors.length > 0) throw new ProblemError(400, 'the filters are not valid', { errors });
     // The contract's `active` means every status but closed and failed.
@@ -148,14 +246,19 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
       (status === undefined || (status === 'active' ? LIVE.has(view.status) : view.status === status)) &&
       (category === undefined || view.category === category) &&
       (project === undefined || view.project === project);
-    const views = [...options.views.getState().values()].filter(matches).sort((a, b) => a.created_at.localeCompare(b.created_at) || a.session_id.localeCompare(b.session_id));
+    const views = [...options.views.getState().values()]
+      .filter(matches)
+      .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.session_id.localeCompare(b.session_id));
     ctx.body = paginate(views, page);
   });
 
   router.get('/api/sessions/:session_id', async (ctx) => {
     const sessionId = ctx.params['session_id']!;
     const asOf = ctx.query['as_of'];
-    const view = asOf === undefined ? options.views.get(sessionId) : await viewAsOf(options.eventLog, sessionStream(sessionId), asOf, evolveSessionView);
+    const view =
+      asOf === undefined
+        ? options.views.get(sessionId)
+        : await viewAsOf(options.eventLog, sessionStream(sessionId), asOf, evolveSessionView);
     if (!view) throw new ProblemError(404, `no session ${ctx.params['session_id']}`);
     setETag(ctx, view.revision);
     ctx.body = view;
@@ -163,27 +266,45 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
 
   router.post('/api/sessions/:session_id/route', async (ctx) => {
     const body = decodeBody(ConfirmRouteBody, ctx);
-    await run(ctx, ctx.params['session_id']!, { type: 'ConfirmRoute', route: body.route, confirmedBy: body.confirmed_by ?? commandContextOf(ctx, clock()).actor, now: clock() });
+    await run(ctx, ctx.params['session_id']!, {
+      type: 'ConfirmRoute',
+      route: body.route,
+      confirmedBy: body.confirmed_by ?? commandContextOf(ctx, clock()).actor,
+      now: clock(),
+    });
   });
 
   router.post('/api/sessions/:session_id/messages', async (ctx) => {
     const body = decodeBody(SendMessageBody, ctx);
     const messageId = newId();
-    await run(ctx, ctx.params['session_id']!, { type: 'SendMessage', messageId, text: body.text, from: body.from ?? null, now: clock() }, () => ({ message_id: messageId }));
+    await run(
+      ctx,
+      ctx.params['session_id']!,
+      { type: 'SendMessage', messageId, text: body.text, from: body.from ?? null, now: clock() },
+      () => ({ message_id: messageId }),
+    );
   });
 
   router.get('/api/sessions/:session_id/messages', async (ctx) => {
     const page = pageOf(ctx);
     const sessionId = ctx.params['session_id']!;
     if (!options.views.get(sessionId)) throw new ProblemError(404, `no session ${sessionId}`);
-    const messages = (await options.eventLog.readStream<SessionEvent>(sessionStream(sessionId))).flatMap((stored) => conversationEntry(stored.event));
+    const messages = (await options.eventLog.readStream<SessionEvent>(sessionStream(sessionId))).flatMap((stored) =>
+      conversationEntry(stored.event),
+    );
     ctx.body = paginate(messages, page);
   });
 
   router.post('/api/sessions/:session_id/questions/:question_id/answer', async (ctx) => {
     const body = decodeBody(AnswerQuestionBody, ctx);
     const answeredBy = commandContextOf(ctx, clock()).actor;
-    await run(ctx, ctx.params['session_id']!, { type: 'AnswerQuestion', questionId: ctx.params['question_id']!, answer: body.answer, answeredBy, now: clock() });
+    await run(ctx, ctx.params['session_id']!, {
+      type: 'AnswerQuestion',
+      questionId: ctx.params['question_id']!,
+      answer: body.answer,
+      answeredBy,
+      now: clock(),
+    });
   });
 
   router.get('/api/sessions/:session_id/events', sessionEventsRoute(options.sse, options.eventLog));
@@ -198,7 +319,12 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
 
   router.post('/api/sessions/:session_id/close', async (ctx) => {
     const body = decodeBody(CloseSessionBody, ctx);
-    await run(ctx, ctx.params['session_id']!, { type: 'CloseSession', reason: body.reason ?? null, removeWorkspace: body.remove_workspace ?? false, now: clock() });
+    await run(ctx, ctx.params['session_id']!, {
+      type: 'CloseSession',
+      reason: body.reason ?? null,
+      removeWorkspace: body.remove_workspace ?? false,
+      now: clock(),
+    });
   });
 
   return router;

@@ -13,9 +13,24 @@ export interface SessionCommandDeps {
 }
 
 /** Runs a command on one session and answers as the API does (202 with the view as the command left it, or a problem), whoever asked. */
-export const runSessionCommand = (ctx: Context, deps: SessionCommandDeps, sessionId: string, command: SessionCommand, answer?: (view: SessionView) => unknown): Promise<void> =>
+export const runSessionCommand = (
+  ctx: Context,
+  deps: SessionCommandDeps,
+  sessionId: string,
+  command: SessionCommand,
+  answer?: (view: SessionView) => unknown,
+): Promise<void> =>
   answerCommand(
     ctx,
-    { eventLog: deps.eventLog, stream: sessionStream(sessionId), decider: sessionDecider, command, views: deps.views, id: sessionId, location: `/api/sessions/${sessionId}`, viewWaitMs: deps.viewWaitMs },
+    {
+      eventLog: deps.eventLog,
+      stream: sessionStream(sessionId),
+      decider: sessionDecider,
+      command,
+      views: deps.views,
+      id: sessionId,
+      location: `/api/sessions/${sessionId}`,
+      viewWaitMs: deps.viewWaitMs,
+    },
     answer,
   );

@@ -25,14 +25,28 @@ const agentStatusOf = (state: Session): string => {
 
 /** The contract's event for one stored session event, given the state before and after it. */
 const outgoingOf = (event: SessionEvent, before: Session, after: Session): Outgoing => {
-  if (event.type === 'QuestionAsked') return { type: 'question', data: { question_id: event.data.question_id, text: event.data.text, options: event.data.options } };
-  if (event.type === 'AgentReplied') return { type: 'agent_output', data: { message_id: event.data.message_id, text: event.data.text } };
+  if (event.type === 'QuestionAsked')
+    return {
+      type: 'question',
+      data: { question_id: event.data.question_id, text: event.data.text, options: event.data.options },
+    };
+  if (event.type === 'AgentReplied')
+    return { type: 'agent_output', data: { message_id: event.data.message_id, text: event.data.text } };
   if (event.type === 'ProgressReported') return { type: 'progress', data: { summary: event.data.summary } };
-  if (event.type === 'DeploymentStatusChanged') return { type: 'deployment', data: { deployment_id: event.data.deployment_id, status: event.data.status } };
-  const changed = after.status !== before.status || event.type === 'SessionCreated' || agentStatusOf(after) !== agentStatusOf(before);
+  if (event.type === 'DeploymentStatusChanged')
+    return { type: 'deployment', data: { deployment_id: event.data.deployment_id, status: event.data.status } };
+  const changed =
+    after.status !== before.status || event.type === 'SessionCreated' || agentStatusOf(after) !== agentStatusOf(before);
   if (!changed || after.status === 'none') return { type: 'skip', data: null };
   // A failed session says why, as its view does.
-  return { type: 'status', data: { status: after.status, agent_status: agentStatusOf(after), ...(after.status === 'failed' ? { error: after.error } : {}) } };
+  return {
+    type: 'status',
+    data: {
+      status: after.status,
+      agent_status: agentStatusOf(after),
+      ...(after.status === 'failed' ? { error: after.error } : {}),
+    },
+  };
 };
 
 /**
@@ -45,10 +59,21 @@ export const sessionEventsRoute = (hub: SseHub, eventLog: EventLog) =>
     subscribe: async (ctx: Context, afterRevision) => {
       const sessionId = ctx.params['session_id']!;
       const stream = sessionStream(sessionId);
-      const history = await eventLog.readStream<SessionEvent>(stream, { maxCount: afterRevision === undefined ? 1 : afterRevision + 1 });
+      const history = await eventLog.readStream<SessionEvent>(stream, {
+        maxCount: afterRevision === undefined ? 1 : afterRevision + 1,
+      });
       if (history.length === 0) throw new ProblemError(404, `no session ${sessionId}`);
-      let state: Session = afterRevision === undefined ? sessionDecider.initialState() : foldEvents(sessionDecider, history.map((stored) => stored.event));
-      const subscription = eventLog.subscribeToStream<SessionEvent>(stream, afterRevision === undefined ? {} : { afterRevision });
+      let state: Session =
+        afterRevision === undefined
+          ? sessionDecider.initialState()
+          : foldEvents(
+              sessionDecider,
+              history.map((stored) => stored.event),
+            );
+      const subscription = eventLog.subscribeToStream<SessionEvent>(
+        stream,
+        afterRevision === undefined ? {} : { afterRevision },
+      );
       const source: SseSource<Outgoing> = {
         stop: () => subscription.stop(),
         async *[Symbol.asyncIterator]() {
@@ -61,5 +86,6 @@ export const sessionEventsRoute = (hub: SseHub, eventLog: EventLog) =>
       };
       return source;
     },
-    toMessage: (stored): SseMessage | undefined => (stored.event.type === 'skip' ? undefined : { event: stored.event.type, data: stored.event.data }),
+    toMessage: (stored): SseMessage | undefined =>
+      stored.event.type === 'skip' ? undefined : { event: stored.event.type, data: stored.event.data },
   });

@@ -40,7 +40,10 @@ export type SessionStatus = Session['status'];
 export const initialSession = (): Session => ({ status: 'none' });
 
 /** Where a session that has not started yet stands: waiting for its workspace, then for a route. */
-export const settledStatus = (facts: { readonly workspaceReady: boolean; readonly confirmed: Route | null }): 'initializing' | 'awaiting_route' | 'active' => {
+export const settledStatus = (facts: {
+  readonly workspaceReady: boolean;
+  readonly confirmed: Route | null;
+}): 'initializing' | 'awaiting_route' | 'active' => {
   if (!facts.workspaceReady) return 'initializing';
   return facts.confirmed ? 'active' : 'awaiting_route';
 };
@@ -65,7 +68,10 @@ const factsOf = (state: Exclude<Session, { status: 'none' }>): SessionFacts => (
   deployments: state.deployments,
 });
 
-const noting = (state: Exclude<Session, { status: 'none' }>, key: string): Session => ({ ...state, recorded: new Set([...state.recorded, key]) });
+const noting = (state: Exclude<Session, { status: 'none' }>, key: string): Session => ({
+  ...state,
+  recorded: new Set([...state.recorded, key]),
+});
 
 export const evolveSession = (state: Session, event: SessionEvent): Session => {
   if (event.type === 'SessionCreated') {
@@ -92,16 +98,25 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
       return { ...state, suggested: event.data.suggested };
     // Facts arriving after the session started, or ended (a slow workspace after a close), never revive it.
     case 'RouteConfirmed':
-      return notStarted(state) ? settled({ ...facts, confirmed: event.data.route }) : { ...state, confirmed: event.data.route };
+      return notStarted(state)
+        ? settled({ ...facts, confirmed: event.data.route })
+        : { ...state, confirmed: event.data.route };
     case 'WorkspaceInitialized':
       return notStarted(state) ? settled({ ...facts, workspaceReady: true }) : { ...state, workspaceReady: true };
     case 'WorkspaceFailed':
     case 'SessionFailed':
       return { status: 'failed', ...facts, error: sessionErrorOf(event) };
     case 'QuestionAsked':
-      return { ...noting(state, `question:${event.data.question_id}`), pendingQuestion: event.data.question_id } as Session;
+      return {
+        ...noting(state, `question:${event.data.question_id}`),
+        pendingQuestion: event.data.question_id,
+      } as Session;
     case 'QuestionAnswered':
-      return { ...state, pendingQuestion: null, answeredQuestions: [...state.answeredQuestions, event.data.question_id] };
+      return {
+        ...state,
+        pendingQuestion: null,
+        answeredQuestions: [...state.answeredQuestions, event.data.question_id],
+      };
     case 'MessageSent':
       return state;
     case 'WorkspaceRemoved':

@@ -20,15 +20,20 @@ export const parseAction = (value: string): E.Either<string, SlackAction> => {
   switch (kind) {
     case 'confirm_deployment':
     case 'reject_deployment':
-      return parts.length === 1 && ids(1) ? E.right({ kind, deploymentId: parts[0]! }) : E.left(`expected ${kind}:<deployment_id>`);
+      return parts.length === 1 && ids(1)
+        ? E.right({ kind, deploymentId: parts[0]! })
+        : E.left(`expected ${kind}:<deployment_id>`);
     case 'confirm_route': {
       const route = parts[1] as Route;
       if (parts.length !== 2 || !ids(1)) return E.left('expected confirm_route:<session_id>:<route>');
-      return ROUTES.includes(route) ? E.right({ kind, sessionId: parts[0]!, route }) : E.left(`expected a route (${ROUTES.join(', ')}), got ${JSON.stringify(parts[1])}`);
+      return ROUTES.includes(route)
+        ? E.right({ kind, sessionId: parts[0]!, route })
+        : E.left(`expected a route (${ROUTES.join(', ')}), got ${JSON.stringify(parts[1])}`);
     }
     case 'answer': {
       const text = parts.slice(2).join(':');
-      if (parts.length < 3 || !ids(2) || text.length === 0 || text.length > 50_000) return E.left('expected answer:<session_id>:<question_id>:<text>');
+      if (parts.length < 3 || !ids(2) || text.length === 0 || text.length > 50_000)
+        return E.left('expected answer:<session_id>:<question_id>:<text>');
       return E.right({ kind, sessionId: parts[0]!, questionId: parts[1]!, text });
     }
     default:

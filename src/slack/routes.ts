@@ -37,7 +37,8 @@ export interface SlackRoutesOptions {
   readonly runOnce?: RunOnce;
 }
 
-const refuse = (detail: string): ProblemError => new ProblemError(401, detail, { headers: { 'WWW-Authenticate': 'Slack-Signature' } });
+const refuse = (detail: string): ProblemError =>
+  new ProblemError(401, detail, { headers: { 'WWW-Authenticate': 'Slack-Signature' } });
 
 /** The first action of a verified payload, or a 400 naming what is wrong. */
 const actionOf = (body: unknown): { action: SlackAction; user: string; scope: string } => {
@@ -48,15 +49,29 @@ const actionOf = (body: unknown): { action: SlackAction; user: string; scope: st
   } catch {
     json = undefined;
   }
-  if (json === undefined) throw new ProblemError(400, 'the form field payload must hold Slack’s JSON', { errors: [{ path: 'payload', message: 'expected JSON' }] });
+  if (json === undefined)
+    throw new ProblemError(400, 'the form field payload must hold Slack’s JSON', {
+      errors: [{ path: 'payload', message: 'expected JSON' }],
+    });
   const decoded = Payload.decode(json);
   if (E.isLeft(decoded)) {
-    throw new ProblemError(400, 'the payload is not a Slack interaction', { errors: formatValidationProblems(reportValidationErrors(decoded.left)).map((message) => ({ path: 'payload', message })) });
+    throw new ProblemError(400, 'the payload is not a Slack interaction', {
+      errors: formatValidationProblems(reportValidationErrors(decoded.left)).map((message) => ({
+        path: 'payload',
+        message,
+      })),
+    });
   }
   const [first] = decoded.right.actions;
-  if (!first) throw new ProblemError(400, 'the payload has no action', { errors: [{ path: 'payload.actions', message: 'expected at least one action' }] });
+  if (!first)
+    throw new ProblemError(400, 'the payload has no action', {
+      errors: [{ path: 'payload.actions', message: 'expected at least one action' }],
+    });
   const action = parseAction(first.value);
-  if (E.isLeft(action)) throw new ProblemError(400, `unknown action value ${JSON.stringify(first.value.slice(0, 100))}`, { errors: [{ path: 'payload.actions[0].value', message: action.left }] });
+  if (E.isLeft(action))
+    throw new ProblemError(400, `unknown action value ${JSON.stringify(first.value.slice(0, 100))}`, {
+      errors: [{ path: 'payload.actions[0].value', message: action.left }],
+    });
   const { user, team } = decoded.right;
   return { action: action.right, user: user.username ?? user.id, scope: `slack:${team?.id ?? '-'}:${user.id}` };
 };
@@ -70,20 +85,45 @@ export const slackRoutes = (options: SlackRoutesOptions): Router => {
   const router = new Router();
   const clock = options.clock ?? (() => new Date());
   const viewWaitMs = options.viewWaitMs ?? 5000;
-  const deployments = { eventLog: options.eventLog, views: options.deployments, viewWaitMs, ...(options.present ? { present: options.present } : {}) };
+  const deployments = {
+    eventLog: options.eventLog,
+    views: options.deployments,
+    viewWaitMs,
+    ...(options.present ? { present: options.present } : {}),
+  };
   const sessions = { eventLog: options.eventLog, views: options.sessions, viewWaitMs };
 
   const perform = (ctx: Context, action: SlackAction, actor: string): Promise<void> => {
     const now = clock();
     switch (action.kind) {
       case 'confirm_deployment':
-        return runDeploymentCommand(ctx, deployments, action.deploymentId, { type: 'ConfirmDeployment', confirmedBy: actor, now });
+        return runDeploymentCommand(ctx, deployments, action.deploymentId, {
+          type: 'ConfirmDeployment',
+          confirmedBy: actor,
+          now,
+        });
       case 'reject_deployment':
-        return runDeploymentCommand(ctx, deployments, action.deploymentId, { type: 'RejectDeployment', rejectedBy: actor, reason: null, now });
+        return runDeploymentCommand(ctx, deployments, action.deploymentId, {
+          type: 'RejectDeployment',
+          rejectedBy: actor,
+          reason: null,
+          now,
+        });
       case 'confirm_route':
-        return runSessionCommand(ctx, sessions, action.sessionId, { type: 'ConfirmRoute', route: action.route, confirmedBy: actor, now });
+        return runSessionCommand(ctx, sessions, action.sessionId, {
+          type: 'ConfirmRoute',
+          route: action.route,
+          confirmedBy: actor,
+          now,
+        });
       case 'answer':
-        return runSessionCommand(ctx, sessions, action.sessionId, { type: 'AnswerQuestion', questionId: action.questionId, answer: action.text, answeredBy: actor, now });
+        return runSessionCommand(ctx, sessions, action.sessionId, {
+          type: 'AnswerQuestion',
+          questionId: action.questionId,
+          answer: action.text,
+          answeredBy: actor,
+          now,
+        });
       default: {
         const unexpected: never = action;
         return unexpected;
@@ -100,7 +140,12 @@ export const slackRoutes = (options: SlackRoutesOptions): Router => {
       rawBody: typeof rawBody === 'string' ? rawBody : '',
       now: clock(),
     });
-    if (verdict === 'missing') throw refuse(options.signingSecret ? 'X-Slack-Signature and X-Slack-Request-Timestamp are required' : 'Slack interactions are not configured on this gateway');
+    if (verdict === 'missing')
+      throw refuse(
+        options.signingSecret
+          ? 'X-Slack-Signature and X-Slack-Request-Timestamp are required'
+          : 'Slack interactions are not configured on this gateway',
+      );
     if (verdict === 'stale') throw refuse('the request timestamp is more than 5 minutes from now');
     if (verdict === 'bad') throw refuse('the Slack signature does not match');
     const { action, user, scope } = actionOf(ctx.request.body);

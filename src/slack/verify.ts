@@ -9,7 +9,13 @@ export type SlackVerdict = 'ok' | 'missing' | 'stale' | 'bad';
  * Slack's request signing: `v0=` hex HMAC-SHA256 of `v0:<timestamp>:<raw body>` with the signing
  * secret, compared in constant time, and the timestamp within 5 minutes of now (either way).
  */
-export const verifySlackRequest = (options: { secret: string | undefined; timestamp: string | undefined; signature: string | undefined; rawBody: string; now: Date }): SlackVerdict => {
+export const verifySlackRequest = (options: {
+  secret: string | undefined;
+  timestamp: string | undefined;
+  signature: string | undefined;
+  rawBody: string;
+  now: Date;
+}): SlackVerdict => {
   const { secret, timestamp, signature } = options;
   if (!secret || !timestamp || !signature) return 'missing';
   if (!/^\d{1,12}$/.test(timestamp)) return 'bad';

@@ -16,7 +16,11 @@ const PYTEST_FILE = /(^|\/)(test_[^/]*|[^/]*_test)\.py$/;
  * has tests for it (Node: `npm test` when package.json has a test script; Python: pytest when
  * there are test files). Undefined: the repository has no unit tests the gateway can run.
  */
-export const unitCommand = (kind: RuntimeKind, manifest: LabManifest, files: ReadonlyMap<string, string>): readonly string[] | undefined => {
+export const unitCommand = (
+  kind: RuntimeKind,
+  manifest: LabManifest,
+  files: ReadonlyMap<string, string>,
+): readonly string[] | undefined => {
   if (manifest.tests?.unit) return manifest.tests.unit;
   switch (kind) {
     case 'node': {
@@ -29,7 +33,9 @@ export const unitCommand = (kind: RuntimeKind, manifest: LabManifest, files: Rea
       }
     }
     case 'uv':
-      return [...files.keys()].some((path) => PYTEST_FILE.test(path)) ? ['uv', 'run', 'pytest', `--junitxml=${JUNIT_PLACEHOLDER}`] : undefined;
+      return [...files.keys()].some((path) => PYTEST_FILE.test(path))
+        ? ['uv', 'run', 'pytest', `--junitxml=${JUNIT_PLACEHOLDER}`]
+        : undefined;
     case 'camel-jbang':
       return undefined;
     default: {

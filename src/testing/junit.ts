@@ -10,13 +10,19 @@ export interface JUnitCounts {
 type Node = Record<string, unknown>;
 
 // Attributes apart from elements: Node's reporter writes both a `failure` attribute and a <failure> element.
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@_', isArray: (name) => name === 'testsuite' || name === 'testcase', textNodeName: '#text' });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  isArray: (name) => name === 'testsuite' || name === 'testcase',
+  textNodeName: '#text',
+});
 
-const asNodes = (value: unknown): Node[] => (Array.isArray(value) ? (value as Node[]) : value && typeof value === 'object' ? [value as Node] : []);
+const asNodes = (value: unknown): Node[] =>
+  Array.isArray(value) ? (value as Node[]) : value && typeof value === 'object' ? [value as Node] : [];
 
 const messageOf = (value: unknown): string => {
   const [node] = asNodes(value);
-  if (!node) return typeof value === 'string' ? value.trim().split('\n')[0] ?? '' : '';
+  if (!node) return typeof value === 'string' ? (value.trim().split('\n')[0] ?? '') : '';
   const message = node['@_message'] ?? node['#text'] ?? '';
   return String(message).trim().split('\n').slice(0, 3).join('\n');
 };
@@ -40,7 +46,10 @@ export const parseJUnit = (xml: string): JUnitCounts | undefined => {
   const visit = (suite: Node): void => {
     for (const testcase of asNodes(suite['testcase'])) {
       counts.total++;
-      const name = [testcase['@_classname'], testcase['@_name']].filter((part) => typeof part === 'string' && part !== '').join(' › ') || 'unnamed test';
+      const name =
+        [testcase['@_classname'], testcase['@_name']]
+          .filter((part) => typeof part === 'string' && part !== '')
+          .join(' › ') || 'unnamed test';
       const failure = testcase['failure'] ?? testcase['error'];
       if (failure !== undefined) {
         counts.failed++;

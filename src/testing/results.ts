@@ -22,10 +22,19 @@ export type TestsResult = t.TypeOf<typeof TestsResult>;
 /** How much of a suite's output the result carries; the whole log is kept as an artifact. */
 export const LOG_TAIL_BYTES = 4096;
 
-export const tailOf = (text: string): string => (text.length <= LOG_TAIL_BYTES ? text : `…${text.slice(-LOG_TAIL_BYTES)}`);
+export const tailOf = (text: string): string =>
+  text.length <= LOG_TAIL_BYTES ? text : `…${text.slice(-LOG_TAIL_BYTES)}`;
 
 /** A suite that did not run (no command for it), and why: it never counts as passing. */
-export const notRun = (why: string): Suite => ({ passed: false, total: 0, failed: 0, skipped: 0, duration_ms: 0, failures: [], log_tail: `not run: ${why}` });
+export const notRun = (why: string): Suite => ({
+  passed: false,
+  total: 0,
+  failed: 0,
+  skipped: 0,
+  duration_ms: 0,
+  failures: [],
+  log_tail: `not run: ${why}`,
+});
 
 export const resultOf = (unit: Suite, integration: Suite, acceptance: Suite): TestsResult => ({
   unit,
@@ -38,5 +47,7 @@ export const resultOf = (unit: Suite, integration: Suite, acceptance: Suite): Te
 export const summaryOf = (tests: TestsResult): string =>
   SUITES.map((name) => {
     const suite = tests[name];
-    return suite.total === 0 && !suite.passed ? `${name} not run` : `${name} ${suite.total - suite.failed - suite.skipped}/${suite.total - suite.skipped} passed`;
+    return suite.total === 0 && !suite.passed
+      ? `${name} not run`
+      : `${name} ${suite.total - suite.failed - suite.skipped}/${suite.total - suite.skipped} passed`;
   }).join(', ');

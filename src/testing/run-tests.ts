@@ -29,8 +29,18 @@ export interface TestRun {
 }
 
 /** A command suite's result: from its JUnit report when the runner wrote one, else from its exit code. */
-const commandSuite = async (name: SuiteName, argv: readonly string[] | undefined, options: TestRunOptions, artifacts: Partial<Record<SuiteName, string>>): Promise<Suite> => {
-  if (!argv || argv.length === 0) return notRun(name === 'unit' ? 'no unit test command: none declared in .lab.yaml and none detected' : 'no integration test command declared in .lab.yaml (tests.integration)');
+const commandSuite = async (
+  name: SuiteName,
+  argv: readonly string[] | undefined,
+  options: TestRunOptions,
+  artifacts: Partial<Record<SuiteName, string>>,
+): Promise<Suite> => {
+  if (!argv || argv.length === 0)
+    return notRun(
+      name === 'unit'
+        ? 'no unit test command: none declared in .lab.yaml and none detected'
+        : 'no integration test command declared in .lab.yaml (tests.integration)',
+    );
   const junit = join(options.artifactsDir, `${name}.xml`);
   await rm(junit, { force: true });
   const [command, ...args] = fillPlaceholders(argv, { junit, labUrl: options.labUrl });
@@ -44,12 +54,43 @@ const commandSuite = async (name: SuiteName, argv: readonly string[] | undefined
   await writeFile(logPath, log);
   artifacts[name] = logPath;
   const base = { duration_ms: run.durationMs, log_tail: tailOf(log) };
-  if (run.timedOut) return { ...base, passed: false, total: 1, failed: 1, skipped: 0, failures: [{ name, message: `did not finish within ${Math.round(options.timeoutMs / 1000)} s; stopped` }] };
-  if (run.notFound) return { ...base, passed: false, total: 1, failed: 1, skipped: 0, failures: [{ name, message: `${command} was not found` }] };
+  if (run.timedOut)
+    return {
+      ...base,
+      passed: false,
+      total: 1,
+      failed: 1,
+      skipped: 0,
+      failures: [{ name, message: `did not finish within ${Math.round(options.timeoutMs / 1000)} s; stopped` }],
+    };
+  if (run.notFound)
+    return {
+      ...base,
+      passed: false,
+      total: 1,
+      failed: 1,
+      skipped: 0,
+      failures: [{ name, message: `${command} was not found` }],
+    };
   const report = parseJUnit(await readFile(junit, 'utf8').catch(() => ''));
-  if (report && report.total > 0) return { ...base, ...report, failures: [...report.failures], passed: run.exitCode === 0 && report.failed === 0 };
+  if (report && report.total > 0)
+    return { ...base, ...report, failures: [...report.failures], passed: run.exitCode === 0 && report.failed === 0 };
   const passed = run.exitCode === 0;
-  return { ...base, passed, total: 1, failed: passed ? 0 : 1, skipped: 0, failures: passed ? [] : [{ name, message: `exited with ${run.exitCode === undefined ? `signal ${run.signal ?? 'unknown'}` : `code ${run.exitCode}`}` }] };
+  return {
+    ...base,
+    passed,
+    total: 1,
+    failed: passed ? 0 : 1,
+    skipped: 0,
+    failures: passed
+      ? []
+      : [
+          {
+            name,
+            message: `exited with ${run.exitCode === undefined ? `signal ${run.signal ?? 'unknown'}` : `code ${run.exitCode}`}`,
+          },
+        ],
+  };
 };
 
 /**
@@ -59,7 +100,12 @@ const commandSuite = async (name: SuiteName, argv: readonly string[] | undefined
 export const runTests = async (options: TestRunOptions): Promise<TestRun> => {
   await mkdir(options.artifactsDir, { recursive: true });
   const artifacts: Partial<Record<SuiteName, string>> = {};
-  const unit = await commandSuite('unit', unitCommand(options.runtime, options.manifest, options.files), options, artifacts);
+  const unit = await commandSuite(
+    'unit',
+    unitCommand(options.runtime, options.manifest, options.files),
+    options,
+    artifacts,
+  );
   const integration = await commandSuite('integration', integrationCommand(options.manifest), options, artifacts);
   const acceptance = await runAcceptance(options.manifest.acceptance, options.labUrl, options.timeoutMs);
   if (acceptance.log) {

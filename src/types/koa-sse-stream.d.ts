@@ -6,5 +6,10 @@ declare module 'koa-sse-stream' {
     send(data: string | { id?: string; event?: string; data?: string; retry?: number }): void;
     ended: boolean;
   }
-  export default function sse(options?: { maxClients?: number; pingInterval?: number; closeEvent?: string; matchQuery?: string }): Middleware;
+  export default function sse(options?: {
+    maxClients?: number;
+    pingInterval?: number;
+    closeEvent?: string;
+    matchQuery?: string;
+  }): Middleware;
 }

@@ -13,7 +13,11 @@ export interface GitCredentialConfig {
  */
 export class GitCredential {
   readonly #authorization: string;
-  constructor(readonly host: string, username: string, password: string) {
+  constructor(
+    readonly host: string,
+    username: string,
+    password: string,
+  ) {
     this.#authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
   }
   /** The header git sends, as a config value: `Authorization: Basic …`. */
@@ -32,7 +36,10 @@ export class GitCredential {
 export const loadGitCredentials = (entries: readonly GitCredentialConfig[], env: NodeJS.ProcessEnv): GitCredential[] =>
   entries.map((entry, index) => {
     const password = env[entry.password_env];
-    if (!password) throw new Error(`workspace.git_credentials[${index}].password_env: the environment variable ${entry.password_env} is not set`);
+    if (!password)
+      throw new Error(
+        `workspace.git_credentials[${index}].password_env: the environment variable ${entry.password_env} is not set`,
+      );
     return new GitCredential(entry.host.toLowerCase(), entry.username, password);
   });
 
@@ -41,7 +48,15 @@ export const loadGitCredentials = (entries: readonly GitCredentialConfig[], env:
  * header to `<scheme>://<host>/` only: never on a command line, where any user of the machine
  * could read it, nor in a URL that git might print.
  */
-export const credentialEnvironment = (credential: GitCredential | undefined, scheme: 'https' | 'http', hostPort: string): Record<string, string> =>
+export const credentialEnvironment = (
+  credential: GitCredential | undefined,
+  scheme: 'https' | 'http',
+  hostPort: string,
+): Record<string, string> =>
   credential === undefined
     ? {}
-    : { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `http.${scheme}://${hostPort}/.extraHeader`, GIT_CONFIG_VALUE_0: credential.header() };
+    : {
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: `http.${scheme}://${hostPort}/.extraHeader`,
+        GIT_CONFIG_VALUE_0: credential.header(),
+      };

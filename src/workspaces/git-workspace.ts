@@ -28,7 +28,10 @@ export interface PreparedRepo {
 
 export class UnknownRepoError extends Error {
   override readonly name = 'UnknownRepoError';
-  constructor(readonly repo: string, reposRoot: string) {
+  constructor(
+    readonly repo: string,
+    reposRoot: string,
+  ) {
     super(`repo ${repo} is neither cloned under ${reposRoot} nor given a url`);
   }
 }
@@ -36,15 +39,31 @@ export class UnknownRepoError extends Error {
 /** A ref the repository does not have (a branch never pushed, a typo): no retry can make it. */
 export class MissingRefError extends Error {
   override readonly name = 'MissingRefError';
-  constructor(readonly repo: string, readonly ref: string) {
-    super(ref === 'HEAD' ? `repo ${repo} has no commit yet (its HEAD names none)` : `ref ${ref} does not exist in repo ${repo}`);
+  constructor(
+    readonly repo: string,
+    readonly ref: string,
+  ) {
+    super(
+      ref === 'HEAD'
+        ? `repo ${repo} has no commit yet (its HEAD names none)`
+        : `ref ${ref} does not exist in repo ${repo}`,
+    );
   }
 }
 
 /** The commit `ref` names in the repository `git` works in (or the one `gitDir` names), or MissingRefError. */
 const commitOf = async (git: SimpleGit, repo: string, ref: string, gitDir?: string): Promise<string> => {
   // --quiet: a ref that names nothing is an empty answer, not an error to parse.
-  const commit = (await git.raw([...(gitDir === undefined ? [] : ['--git-dir', gitDir]), 'rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim();
+  const commit = (
+    await git.raw([
+      ...(gitDir === undefined ? [] : ['--git-dir', gitDir]),
+      'rev-parse',
+      '--verify',
+      '--quiet',
+      '--end-of-options',
+      `${ref}^{commit}`,
+    ])
+  ).trim();
   if (commit === '') throw new MissingRefError(repo, ref);
   return commit;
 };
@@ -53,7 +72,11 @@ const commitOf = async (git: SimpleGit, repo: string, ref: string, gitDir?: stri
  * Every name of a workspace request checked before it reaches git, a shell command line or the
  * file system: the builder (a folder and a branch part), each repo (listed once) and each ref.
  */
-export const checkWorkspaceRequest = async (options: { readonly basePath: string; readonly builder: string; readonly repos: readonly RepoSpec[] }): Promise<{ workspacePath: string; branch: string }> => {
+export const checkWorkspaceRequest = async (options: {
+  readonly basePath: string;
+  readonly builder: string;
+  readonly repos: readonly RepoSpec[];
+}): Promise<{ workspacePath: string; branch: string }> => {
   const workspacePath = join(options.basePath, checkBuilder(options.builder));
   const branch = await checkRef(`builder/${options.builder}`);
   const names = options.repos.map((repo) => checkRepoName(repo.name));
@@ -101,13 +124,24 @@ export const prepareWorkspace = async (options: {
 
 /** The gateway's own errors name the repo already; git's and the file system's get it in front, so a person knows which repo failed. */
 const namingRepo = (repo: string, error: unknown): unknown => {
-  if (error instanceof MissingRefError || error instanceof UnknownRepoError || error instanceof MissingWorktreeError || error instanceof CloneFailedError || error instanceof RepoUrlRefusedError || error instanceof InvalidNameError) return error;
+  if (
+    error instanceof MissingRefError ||
+    error instanceof UnknownRepoError ||
+    error instanceof MissingWorktreeError ||
+    error instanceof CloneFailedError ||
+    error instanceof RepoUrlRefusedError ||
+    error instanceof InvalidNameError
+  )
+    return error;
   return new Error(`repo ${repo}: ${error instanceof Error ? error.message.trim() : String(error)}`, { cause: error });
 };
 
 export class MissingWorktreeError extends Error {
   override readonly name = 'MissingWorktreeError';
-  constructor(readonly repo: string, worktreePath: string) {
+  constructor(
+    readonly repo: string,
+    worktreePath: string,
+  ) {
     super(`repo ${repo} has no worktree at ${worktreePath}`);
   }
 }
@@ -116,9 +150,17 @@ export class MissingWorktreeError extends Error {
  * What WorkspaceInitialized records of a worktree, whoever made it: its branch, and the commit
  * it started from (where it meets `ref`, or the repository's HEAD, in the repository it belongs to).
  */
-export const describeWorktree = async (name: string, worktreePath: string, ref: string | null): Promise<PreparedRepo> => {
+export const describeWorktree = async (
+  name: string,
+  worktreePath: string,
+  ref: string | null,
+): Promise<PreparedRepo> => {
   if (!existsSync(join(worktreePath, '.git'))) throw new MissingWorktreeError(name, worktreePath);
-  const [commonDir, head, branch] = (await simpleGit(worktreePath).raw(['rev-parse', '--git-common-dir', 'HEAD', '--abbrev-ref', 'HEAD'])).trim().split('\n');
+  const [commonDir, head, branch] = (
+    await simpleGit(worktreePath).raw(['rev-parse', '--git-common-dir', 'HEAD', '--abbrev-ref', 'HEAD'])
+  )
+    .trim()
+    .split('\n');
   const gitDir = resolve(worktreePath, commonDir!);
   const start = await commitOf(simpleGit(), name, ref === null ? 'HEAD' : await checkRef(ref), gitDir);
   const base = await simpleGit().raw(['--git-dir', gitDir, 'merge-base', head!, start]);
@@ -141,7 +183,11 @@ const ensureClone = async (reposRoot: string, repo: RepoSpec, settings: CloneSet
     throw new UnknownRepoError(repo.name, reposRoot);
   }
   const of = `repo ${repo.name} (${withoutUrlCredentials(repo.url)})`;
-  const policy: RepoUrlPolicy = { reposRoot, allowedPatterns: settings.allowedPatterns, allowPrivateAddresses: settings.allowPrivateAddresses };
+  const policy: RepoUrlPolicy = {
+    reposRoot,
+    allowedPatterns: settings.allowedPatterns,
+    allowPrivateAddresses: settings.allowPrivateAddresses,
+  };
   try {
     const checked = await checkRepoUrlForm(repo.url, policy);
     const parts = [...checked.identity];
@@ -165,7 +211,8 @@ const ensureClone = async (reposRoot: string, repo: RepoSpec, settings: CloneSet
   } catch (error) {
     if (error instanceof RepoUrlRefusedError) throw new RepoUrlRefusedError(error.reason, of);
     // Git's words name the URL; the person also needs to know which of the session's repos it is.
-    if (error instanceof CloneFailedError) throw new CloneFailedError(`repo ${repo.name}: ${error.message}`, error.output);
+    if (error instanceof CloneFailedError)
+      throw new CloneFailedError(`repo ${repo.name}: ${error.message}`, error.output);
     throw error;
   }
 };
@@ -175,7 +222,13 @@ const ensureClone = async (reposRoot: string, repo: RepoSpec, settings: CloneSet
  * path and moved into place with `git worktree move`; `git worktree repair` mends a move a
  * crash cut between renaming the folder and updating git's record of it.
  */
-const ensureWorktree = async (source: string, worktreePath: string, branch: string, repo: string, ref: string): Promise<void> => {
+const ensureWorktree = async (
+  source: string,
+  worktreePath: string,
+  branch: string,
+  repo: string,
+  ref: string,
+): Promise<void> => {
   const git = simpleGit(source);
   if (existsSync(join(worktreePath, '.git'))) {
     await git.raw(['worktree', 'repair', worktreePath]);
@@ -195,7 +248,11 @@ const ensureWorktree = async (source: string, worktreePath: string, branch: stri
   // Only the gateway writes `builder/*` branches, one session per builder at a time: a lock on one is a crash's leftover.
   await rm(join(commonDir, 'refs', 'heads', `${branch}.lock`), { force: true });
   const branches = await git.branchLocal();
-  await git.raw(branches.all.includes(branch) ? ['worktree', 'add', partial, branch] : ['worktree', 'add', '-b', branch, partial, base]);
+  await git.raw(
+    branches.all.includes(branch)
+      ? ['worktree', 'add', partial, branch]
+      : ['worktree', 'add', '-b', branch, partial, base],
+  );
   await rm(worktreePath, { recursive: true, force: true }); // an empty folder at most: it has no .git
   await git.raw(['worktree', 'move', partial, worktreePath]);
 };
@@ -211,7 +268,12 @@ const hasLeftovers = async (commonDir: string, partial: string): Promise<boolean
 };
 
 /** Removes the worktrees (`git worktree remove` + prune, in the repository each belongs to) and the workspace folder. */
-export const removeWorkspace = async (options: { readonly basePath: string; readonly reposRoot: string; readonly builder: string; readonly repos: readonly string[] }): Promise<void> => {
+export const removeWorkspace = async (options: {
+  readonly basePath: string;
+  readonly reposRoot: string;
+  readonly builder: string;
+  readonly repos: readonly string[];
+}): Promise<void> => {
   const workspacePath = join(options.basePath, checkBuilder(options.builder));
   for (const repo of options.repos) {
     const name = checkRepoName(repo);

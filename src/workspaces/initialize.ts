@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkWorkspaceRequest, describeWorktree, prepareWorkspace, type PreparedRepo, type RepoSpec } from './git-workspace.js';
+import {
+  checkWorkspaceRequest,
+  describeWorktree,
+  prepareWorkspace,
+  type PreparedRepo,
+  type RepoSpec,
+} from './git-workspace.js';
 import type { CloneSettings } from './clone.js';
 import { runTaskInit, type TaskInitOptions } from './task-init.js';
 
@@ -22,13 +28,23 @@ export const initializeWorkspace = async (options: {
   const task = options.task && options.task.cli !== '' && existsSync(options.task.taskfile) ? options.task : undefined;
   if (task?.mode !== 'instead_of_native') {
     const prepared = await prepareWorkspace(options);
-    if (task) await runTaskInit(task, { builder: options.builder, repos: options.repos.map((repo) => repo.name), cwd: prepared.workspacePath });
+    if (task)
+      await runTaskInit(task, {
+        builder: options.builder,
+        repos: options.repos.map((repo) => repo.name),
+        cwd: prepared.workspacePath,
+      });
     return prepared;
   }
   const { workspacePath } = await checkWorkspaceRequest(options);
   await mkdir(workspacePath, { recursive: true });
-  await runTaskInit(task, { builder: options.builder, repos: options.repos.map((repo) => repo.name), cwd: workspacePath });
+  await runTaskInit(task, {
+    builder: options.builder,
+    repos: options.repos.map((repo) => repo.name),
+    cwd: workspacePath,
+  });
   const repos: PreparedRepo[] = [];
-  for (const repo of options.repos) repos.push(await describeWorktree(repo.name, join(workspacePath, 'repos', repo.name), repo.ref));
+  for (const repo of options.repos)
+    repos.push(await describeWorktree(repo.name, join(workspacePath, 'repos', repo.name), repo.ref));
   return { workspacePath, repos };
 };

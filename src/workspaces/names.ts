@@ -7,15 +7,20 @@ const SLUG = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** A builder is `<category>-<project>`, both DNS-1123 labels: safe as a folder, a branch part and a namespace. */
 export const builderName = (category: string, project: string): string => {
-  for (const [what, value] of [['category', category], ['project', project]] as const) {
-    if (!SLUG.test(value) || value.length > 40) throw new InvalidNameError(what, value, 'a DNS-1123 label of at most 40 characters');
+  for (const [what, value] of [
+    ['category', category],
+    ['project', project],
+  ] as const) {
+    if (!SLUG.test(value) || value.length > 40)
+      throw new InvalidNameError(what, value, 'a DNS-1123 label of at most 40 characters');
   }
   return `${category}-${project}`;
 };
 
 /** A builder name as it reaches the file system and git: two labels joined by a dash. */
 export const checkBuilder = (builder: string): string => {
-  if (!SLUG.test(builder) || builder.length > 81) throw new InvalidNameError('builder', builder, 'a <category>-<project> name');
+  if (!SLUG.test(builder) || builder.length > 81)
+    throw new InvalidNameError('builder', builder, 'a <category>-<project> name');
   return builder;
 };
 
@@ -42,7 +47,11 @@ export const checkRef = async (ref: string): Promise<string> => {
 
 export class InvalidNameError extends Error {
   override readonly name = 'InvalidNameError';
-  constructor(readonly what: string, readonly value: string, expected: string) {
+  constructor(
+    readonly what: string,
+    readonly value: string,
+    expected: string,
+  ) {
     super(`${what} ${JSON.stringify(value)} is not ${expected}`);
   }
 }

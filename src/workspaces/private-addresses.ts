@@ -4,14 +4,55 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net';
  * Address ranges a repository URL may not reach unless `workspace.allow_private_addresses` says
  * so: the gateway's own machine, its pod network and cloud metadata services live there.
  */
-const RANGES: readonly { readonly kind: string; readonly subnets: readonly (readonly [string, number, 'ipv4' | 'ipv6'])[] }[] = [
-  { kind: 'an unspecified ("this network") address', subnets: [['0.0.0.0', 8, 'ipv4'], ['::', 128, 'ipv6']] },
-  { kind: 'a loopback address', subnets: [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']] },
-  { kind: 'a private address (RFC 1918)', subnets: [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4']] },
+const RANGES: readonly {
+  readonly kind: string;
+  readonly subnets: readonly (readonly [string, number, 'ipv4' | 'ipv6'])[];
+}[] = [
+  {
+    kind: 'an unspecified ("this network") address',
+    subnets: [
+      ['0.0.0.0', 8, 'ipv4'],
+      ['::', 128, 'ipv6'],
+    ],
+  },
+  {
+    kind: 'a loopback address',
+    subnets: [
+      ['127.0.0.0', 8, 'ipv4'],
+      ['::1', 128, 'ipv6'],
+    ],
+  },
+  {
+    kind: 'a private address (RFC 1918)',
+    subnets: [
+      ['10.0.0.0', 8, 'ipv4'],
+      ['172.16.0.0', 12, 'ipv4'],
+      ['192.168.0.0', 16, 'ipv4'],
+    ],
+  },
   { kind: 'a shared address (CGNAT, 100.64.0.0/10)', subnets: [['100.64.0.0', 10, 'ipv4']] },
-  { kind: 'a link-local address', subnets: [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']] },
-  { kind: 'a multicast address', subnets: [['224.0.0.0', 4, 'ipv4'], ['ff00::', 8, 'ipv6']] },
-  { kind: 'a reserved address', subnets: [['240.0.0.0', 4, 'ipv4'], ['::', 96, 'ipv6'], ['fec0::', 10, 'ipv6']] },
+  {
+    kind: 'a link-local address',
+    subnets: [
+      ['169.254.0.0', 16, 'ipv4'],
+      ['fe80::', 10, 'ipv6'],
+    ],
+  },
+  {
+    kind: 'a multicast address',
+    subnets: [
+      ['224.0.0.0', 4, 'ipv4'],
+      ['ff00::', 8, 'ipv6'],
+    ],
+  },
+  {
+    kind: 'a reserved address',
+    subnets: [
+      ['240.0.0.0', 4, 'ipv4'],
+      ['::', 96, 'ipv6'],
+      ['fec0::', 10, 'ipv6'],
+    ],
+  },
   { kind: 'a unique local address (fc00::/7)', subnets: [['fc00::', 7, 'ipv6']] },
 ];
 

@@ -26,7 +26,10 @@ export type RepoUrl =
 export class RepoUrlRefusedError extends Error {
   override readonly name = 'RepoUrlRefusedError';
   /** `of`: which repository, e.g. `repo web (https://host/web.git)`, for a message read without the request beside it. */
-  constructor(readonly reason: string, of?: string) {
+  constructor(
+    readonly reason: string,
+    of?: string,
+  ) {
     super(`${of === undefined ? 'the repository url' : of} is refused: ${reason}`);
   }
 }
@@ -57,14 +60,18 @@ const normaliseHost = (raw: string): string => {
  * The path's segments as folder names: each checked, a trailing `/` and `.git` dropped. Only the
  * last may end in `.git`, so one repository's clone folder never holds another's.
  */
-export const pathSegments = (path: string, options: { readonly what?: string; readonly keepDotGit?: boolean } = {}): string[] => {
+export const pathSegments = (
+  path: string,
+  options: { readonly what?: string; readonly keepDotGit?: boolean } = {},
+): string[] => {
   const what = options.what ?? 'the repository path';
   const segments = path.split('/').filter((segment) => segment !== '');
   if (segments.length === 0 || segments.length > 20) return refuse(`${what} must have 1 to 20 parts`);
   const last = segments.length - 1;
   if (!options.keepDotGit) segments[last] = segments[last]!.replace(/\.git$/, '');
   segments.forEach((segment, index) => {
-    if (!SEGMENT.test(segment)) refuse(`${what} part ${JSON.stringify(segment)} is not a plain name (letters, digits, . _ + -)`);
+    if (!SEGMENT.test(segment))
+      refuse(`${what} part ${JSON.stringify(segment)} is not a plain name (letters, digits, . _ + -)`);
     if (index < last && segment.endsWith('.git')) refuse(`${what} part ${JSON.stringify(segment)} may not end in .git`);
   });
   return segments;
@@ -122,7 +129,14 @@ const parseScp = (raw: string): RepoUrl => {
   if (path!.startsWith('-')) refuse('the path may not start with -');
   const host = normaliseHost(rawHost!);
   const identity = identityOf(host, null, path!);
-  return { kind: 'remote', transport: 'ssh', url: `${user === undefined ? '' : `${user}@`}${host}:${path}`, host, port: null, identity };
+  return {
+    kind: 'remote',
+    transport: 'ssh',
+    url: `${user === undefined ? '' : `${user}@`}${host}:${path}`,
+    host,
+    port: null,
+    identity,
+  };
 };
 
 /** `file:///path` or an absolute path; the policy decides whether that folder may be cloned. */
@@ -160,7 +174,8 @@ export const parseRepoUrl = (raw: string): RepoUrl => {
   if (scheme === 'https' || scheme === 'http') return parseHttp(raw);
   if (scheme === 'ssh') return parseSsh(raw);
   if (scheme === 'file') return parseLocal(raw);
-  if (scheme !== undefined) return refuse(`the ${scheme}:// transport is not allowed (https://, ssh:// and git@host:path are)`);
+  if (scheme !== undefined)
+    return refuse(`the ${scheme}:// transport is not allowed (https://, ssh:// and git@host:path are)`);
   if (isAbsolute(raw)) return parseLocal(raw);
   const colon = raw.indexOf(':');
   const slash = raw.indexOf('/');

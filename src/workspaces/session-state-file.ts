@@ -28,12 +28,19 @@ Record each decision as it is made: what was decided, why, and what it costs.
  * (or the file after a crash or a full disk) never holds half of it; skipped when the workspace is gone,
  * and, given the revision it is written for, when the session has moved on since.
  */
-export const writeSessionState = async (eventLog: EventLog, sessionId: string, options: { readonly asOfRevision?: number } = {}): Promise<void> => {
+export const writeSessionState = async (
+  eventLog: EventLog,
+  sessionId: string,
+  options: { readonly asOfRevision?: number } = {},
+): Promise<void> => {
   const history = await eventLog.readStream<SessionEvent>(sessionStream(sessionId));
   // A later event's own rewrite is queued behind this one: writing now would be overwritten at once.
   if (options.asOfRevision !== undefined && (history.at(-1)?.revision ?? -1) > options.asOfRevision) return;
   let view: SessionView | undefined;
   for (const stored of history) view = evolveSessionView(view, stored);
   if (!view?.workspace_path || !existsSync(view.workspace_path)) return;
-  await replaceFileDurably(join(view.workspace_path, SESSION_STATE_FILE), `# Written by the gateway from the session's events; edits are overwritten.\n${stringify(view)}`);
+  await replaceFileDurably(
+    join(view.workspace_path, SESSION_STATE_FILE),
+    `# Written by the gateway from the session's events; edits are overwritten.\n${stringify(view)}`,
+  );
 };

@@ -14,7 +14,10 @@ const OUTPUT_TAIL = 8_000;
 
 export class TaskInitError extends Error {
   override readonly name = 'TaskInitError';
-  constructor(reason: string, readonly output: string) {
+  constructor(
+    reason: string,
+    readonly output: string,
+  ) {
     super(reason);
   }
 }
@@ -24,15 +27,26 @@ export class TaskInitError extends Error {
  * as an argument array (never a shell), with names already validated. The child gets a minimal
  * environment: the gateway's secrets stay in the gateway.
  */
-export const runTaskInit = async (options: TaskInitOptions, run: { builder: string; repos: readonly string[]; cwd: string }): Promise<void> => {
-  const result = await runBounded(options.cli, ['--taskfile', options.taskfile, 'builder:init', `BUILDER_NAME=${run.builder}`, `REPOS=${run.repos.join(',')}`], {
-    cwd: run.cwd,
-    env: baseEnvironment(run.cwd),
-    timeoutMs: options.timeoutMs,
-  });
+export const runTaskInit = async (
+  options: TaskInitOptions,
+  run: { builder: string; repos: readonly string[]; cwd: string },
+): Promise<void> => {
+  const result = await runBounded(
+    options.cli,
+    ['--taskfile', options.taskfile, 'builder:init', `BUILDER_NAME=${run.builder}`, `REPOS=${run.repos.join(',')}`],
+    {
+      cwd: run.cwd,
+      env: baseEnvironment(run.cwd),
+      timeoutMs: options.timeoutMs,
+    },
+  );
   const output = result.output.slice(-OUTPUT_TAIL);
-  if (result.timedOut) throw new TaskInitError(`task builder:init did not finish within ${options.timeoutMs / 1000} s`, output);
+  if (result.timedOut)
+    throw new TaskInitError(`task builder:init did not finish within ${options.timeoutMs / 1000} s`, output);
   if (result.exitCode === 0) return;
   if (result.notFound) throw new TaskInitError(`task binary ${options.cli} was not found`, output);
-  throw new TaskInitError(`task builder:init failed${result.exitCode === undefined ? ` (${result.signal ?? 'no exit code'})` : ` with exit code ${result.exitCode}`}`, output);
+  throw new TaskInitError(
+    `task builder:init failed${result.exitCode === undefined ? ` (${result.signal ?? 'no exit code'})` : ` with exit code ${result.exitCode}`}`,
+    output,
+  );
 };

@@ -37,8 +37,13 @@ export const redactUrlCredentials = <T>(value: T): { readonly value: T; readonly
       return items.every((entry, index) => entry === item[index]) ? item : items;
     }
     if (item !== null && typeof item === 'object') {
-      const entries = Object.entries(item).map(([key, entry]): [string, unknown] => [key, walk(entry, path === '' ? key : `${path}.${key}`)]);
-      return entries.every(([key, entry]) => entry === (item as Record<string, unknown>)[key]) ? item : Object.fromEntries(entries);
+      const entries = Object.entries(item).map(([key, entry]): [string, unknown] => [
+        key,
+        walk(entry, path === '' ? key : `${path}.${key}`),
+      ]);
+      return entries.every(([key, entry]) => entry === (item as Record<string, unknown>)[key])
+        ? item
+        : Object.fromEntries(entries);
     }
     return item;
   };

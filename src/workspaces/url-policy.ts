@@ -62,10 +62,13 @@ const PRIVATE_SETTING = 'workspace.allow_private_addresses is off';
 export const checkRepoUrlForm = async (raw: string, policy: RepoUrlPolicy): Promise<CheckedRepoUrl> => {
   const parsed = parseRepoUrl(raw);
   if (parsed.kind === 'local') {
-    const root = await realpath(policy.reposRoot).catch(() => refuse('local repositories must be under workspace.repos_root, which does not exist'));
+    const root = await realpath(policy.reposRoot).catch(() =>
+      refuse('local repositories must be under workspace.repos_root, which does not exist'),
+    );
     const notUnder = `${parsed.path} is not under workspace.repos_root: local repositories are only cloned from there`;
     // Checked as written first, so nothing is told about folders elsewhere (not even whether they exist), then after symlinks.
-    if (insideOf(resolve(policy.reposRoot), parsed.path) === undefined && insideOf(root, parsed.path) === undefined) refuse(notUnder);
+    if (insideOf(resolve(policy.reposRoot), parsed.path) === undefined && insideOf(root, parsed.path) === undefined)
+      refuse(notUnder);
     const path = await realpath(parsed.path).catch(() => refuse(`${parsed.path} does not exist`));
     const inside = insideOf(root, path) ?? refuse(notUnder);
     if (inside.split(sep)[0] === CLONES_FOLDER) refuse(`${parsed.path} is one of the gateway's own clones`);
@@ -74,10 +77,18 @@ export const checkRepoUrlForm = async (raw: string, policy: RepoUrlPolicy): Prom
     return { url: parsed.url, source: path, transport: 'file', host: null, port: null, identity };
   }
   const allowed = policy.allowedPatterns.some((pattern) => parsed.url.toLowerCase().startsWith(pattern.toLowerCase()));
-  if (!allowed) refuse(`not allowed by workspace.allowed_url_patterns (${policy.allowedPatterns.join(', ') || 'none'})`);
+  if (!allowed)
+    refuse(`not allowed by workspace.allowed_url_patterns (${policy.allowedPatterns.join(', ') || 'none'})`);
   const kind = policy.allowPrivateAddresses ? undefined : privateAddressKind(parsed.host);
   if (kind !== undefined) refuse(`${parsed.host} is ${kind} (${PRIVATE_SETTING})`);
-  return { url: parsed.url, source: parsed.url, transport: parsed.transport, host: parsed.host, port: parsed.port, identity: parsed.identity };
+  return {
+    url: parsed.url,
+    source: parsed.url,
+    transport: parsed.transport,
+    host: parsed.host,
+    port: parsed.port,
+    identity: parsed.identity,
+  };
 };
 
 /**
@@ -85,13 +96,19 @@ export const checkRepoUrlForm = async (raw: string, policy: RepoUrlPolicy): Prom
  * in the URL or a local folder. A name that does not resolve (in `dnsTimeoutMs`) is refused: the
  * gateway cannot tell where it leads.
  */
-export const resolveRepoUrlHost = async (checked: CheckedRepoUrl, policy: RepoUrlPolicy): Promise<readonly string[]> => {
+export const resolveRepoUrlHost = async (
+  checked: CheckedRepoUrl,
+  policy: RepoUrlPolicy,
+): Promise<readonly string[]> => {
   const host = checked.host;
   if (host === null || isIPv4(host) || host.startsWith('[')) return [];
   const timeoutMs = policy.dnsTimeoutMs ?? 5000;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RepoUrlRefusedError(`the host ${host} did not resolve within ${timeoutMs / 1000} s`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new RepoUrlRefusedError(`the host ${host} did not resolve within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
   });
   let addresses: readonly { readonly address: string }[];
   try {
@@ -113,7 +130,10 @@ export const resolveRepoUrlHost = async (checked: CheckedRepoUrl, policy: RepoUr
 };
 
 /** The whole policy: the form, then DNS. What POST /api/sessions asks, and the clone again before it fetches. */
-export const checkRepoUrl = async (raw: string, policy: RepoUrlPolicy): Promise<CheckedRepoUrl & { readonly addresses: readonly string[] }> => {
+export const checkRepoUrl = async (
+  raw: string,
+  policy: RepoUrlPolicy,
+): Promise<CheckedRepoUrl & { readonly addresses: readonly string[] }> => {
   const checked = await checkRepoUrlForm(raw, policy);
   return { ...checked, addresses: await resolveRepoUrlHost(checked, policy) };
 };

@@ -21,7 +21,15 @@ export interface WorkspaceFailure {
  * tried to reach the server; the README promises a failed clone is not retried), and the
  * project's own `task builder:init` failing.
  */
-const PERMANENT = [MissingRefError, UnknownRepoError, InvalidNameError, MissingWorktreeError, RepoUrlRefusedError, CloneFailedError, TaskInitError] as const;
+const PERMANENT = [
+  MissingRefError,
+  UnknownRepoError,
+  InvalidNameError,
+  MissingWorktreeError,
+  RepoUrlRefusedError,
+  CloneFailedError,
+  TaskInitError,
+] as const;
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -38,4 +46,3 @@ export const classifyWorkspaceError = (error: unknown): WorkspaceFailure => {
   }
   return { permanent: false, reason: messageOf(error).trim() || 'an unknown error' };
 };
-

@@ -1,5 +1,10 @@
 import type { StoredEvent } from '../events/stored-event.js';
-import { effectThenCommand, type EffectHandlers, type ProcessManager, type Reaction } from '../process-managers/process-manager.js';
+import {
+  effectThenCommand,
+  type EffectHandlers,
+  type ProcessManager,
+  type Reaction,
+} from '../process-managers/process-manager.js';
 import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
 import type { SessionEvent } from '../sessions/events.js';
 import { existsSync } from 'node:fs';
@@ -39,9 +44,21 @@ export const workspaceManager: ProcessManager<WorkspaceEffect> = {
     }
     const sessionId = stored.stream.slice('session-'.length);
     // Rewritten from the log each time: running it again after a crash is harmless, so it keeps no proof.
-    const stateFile: Reaction<WorkspaceEffect> = { type: 'effect', key: `${stored.id}:state-file`, stream: stored.stream, effect: { kind: 'write-session-state', sessionId }, rerunnable: true };
+    const stateFile: Reaction<WorkspaceEffect> = {
+      type: 'effect',
+      key: `${stored.id}:state-file`,
+      stream: stored.stream,
+      effect: { kind: 'write-session-state', sessionId },
+      rerunnable: true,
+    };
     if (event.type === 'SessionClosed' && event.data.remove_workspace) {
-      return [effectThenCommand<WorkspaceEffect, SessionCommand>(`${stored.id}:remove`, stored.stream, sessionDecider, { kind: 'remove-workspace', builder: event.data.builder, repos: event.data.repos })];
+      return [
+        effectThenCommand<WorkspaceEffect, SessionCommand>(`${stored.id}:remove`, stored.stream, sessionDecider, {
+          kind: 'remove-workspace',
+          builder: event.data.builder,
+          repos: event.data.repos,
+        }),
+      ];
     }
     // Every other change of a session is mirrored into its workspace's state file.
     return event.type === 'WorkspaceRemoved' ? [] : [stateFile];
@@ -72,10 +89,24 @@ export const workspaceEffects = (options: {
   return {
     'prepare-workspace': async (request, context): Promise<{ command: SessionCommand }> => {
       try {
-        const result = await initializeWorkspace({ basePath: options.basePath, reposRoot: options.reposRoot, builder: request.builder, repos: request.repos, task: options.task, clone: options.clone });
+        const result = await initializeWorkspace({
+          basePath: options.basePath,
+          reposRoot: options.reposRoot,
+          builder: request.builder,
+          repos: request.repos,
+          task: options.task,
+          clone: options.clone,
+        });
         const decisions = join(result.workspacePath, ARCH_DECISIONS_FILE);
         if (!existsSync(decisions)) await replaceFileDurably(decisions, archDecisionsTemplate(request.builder));
-        return { command: { type: 'RecordWorkspaceInitialized', workspacePath: result.workspacePath, repos: result.repos, now: clock() } };
+        return {
+          command: {
+            type: 'RecordWorkspaceInitialized',
+            workspacePath: result.workspacePath,
+            repos: result.repos,
+            now: clock(),
+          },
+        };
       } catch (error) {
         const failure = classifyWorkspaceError(error);
         if (!failure.permanent && context.attempt < attempts) throw error;
@@ -88,8 +119,19 @@ export const workspaceEffects = (options: {
       return [];
     },
     'remove-workspace': async (request): Promise<{ command: SessionCommand }> => {
-      await removeWorkspace({ basePath: options.basePath, reposRoot: options.reposRoot, builder: request.builder, repos: request.repos });
-      return { command: { type: 'RecordWorkspaceRemoved', workspacePath: join(options.basePath, request.builder), now: clock() } };
+      await removeWorkspace({
+        basePath: options.basePath,
+        reposRoot: options.reposRoot,
+        builder: request.builder,
+        repos: request.repos,
+      });
+      return {
+        command: {
+          type: 'RecordWorkspaceRemoved',
+          workspacePath: join(options.basePath, request.builder),
+          now: clock(),
+        },
+      };
     },
   };
 };

@@ -17,7 +17,10 @@ type Payload = { type: string; properties: Record<string, any> };
  * events: the last version of each message and part, the todo list, and the questions and
  * permissions still pending.
  */
-export const snapshotOf = (lines: readonly unknown[], status: OpenCodeSnapshot['status'] = undefined): OpenCodeSnapshot => {
+export const snapshotOf = (
+  lines: readonly unknown[],
+  status: OpenCodeSnapshot['status'] = undefined,
+): OpenCodeSnapshot => {
   const infos = new Map<string, Message>();
   const parts = new Map<string, Part>();
   let todos: Todo[] = [];
@@ -33,6 +36,8 @@ export const snapshotOf = (lines: readonly unknown[], status: OpenCodeSnapshot['
     if (line.type === 'permission.asked') permissions.set(p['id'], p as PermissionRequest);
     if (line.type === 'permission.replied') permissions.delete(p['requestID'] ?? p['permissionID']);
   }
-  const messages = [...infos.values()].sort((a, b) => a.id.localeCompare(b.id)).map((info) => ({ info, parts: [...parts.values()].filter((part) => part.messageID === info.id) }));
+  const messages = [...infos.values()]
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((info) => ({ info, parts: [...parts.values()].filter((part) => part.messageID === info.id) }));
   return { messages, todos, questions: [...questions.values()], permissions: [...permissions.values()], status };
 };

@@ -27,10 +27,23 @@ test('a gateway killed mid-turn loses no reply and records none twice', async (t
   });
   const startGatewayProcess = gatewayProcesses(t);
   await makeRepo(join(dir, 'repos'), 'api');
-  const env = { GATEWAY_DATA_DIR: dir, GATEWAY_WORKSPACE: dir, PORT: '0', GATEWAY_TOKENS: `ops:operator:${TOKEN}`, GATEWAY_OPENCODE_CONFIG: JSON.stringify(scriptedProviderConfig(model.baseUrl)) };
+  const env = {
+    GATEWAY_DATA_DIR: dir,
+    GATEWAY_WORKSPACE: dir,
+    PORT: '0',
+    GATEWAY_TOKENS: `ops:operator:${TOKEN}`,
+    GATEWAY_OPENCODE_CONFIG: JSON.stringify(scriptedProviderConfig(model.baseUrl)),
+  };
 
   const first = await startGatewayProcess(env);
-  const created = (await (await api(first, 'POST', '/api/sessions', { category: 'platform', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Fix typo in the footer', description: '[delay 3000]' } })).json()) as { session_id: string };
+  const created = (await (
+    await api(first, 'POST', '/api/sessions', {
+      category: 'platform',
+      project: 'billing',
+      repos: [{ name: 'api' }],
+      task: { title: 'Fix typo in the footer', description: '[delay 3000]' },
+    })
+  ).json()) as { session_id: string };
   const id = created.session_id;
   await eventually(async () => (model.requests() > 0 ? true : undefined), 'the turn reaching the model');
   await first.kill();
@@ -40,7 +53,9 @@ test('a gateway killed mid-turn loses no reply and records none twice', async (t
 
   const second = await startGatewayProcess(env);
   const reply = await eventually(async () => {
-    const messages = (await (await api(second, 'GET', `/api/sessions/${id}/messages`)).json()) as { items: { role: string; text: string }[] };
+    const messages = (await (await api(second, 'GET', `/api/sessions/${id}/messages`)).json()) as {
+      items: { role: string; text: string }[];
+    };
     return messages.items.find((entry) => entry.role === 'agent');
   }, 'the reply recorded after the restart');
   t.is(reply.text, 'Done after a delay.');
@@ -48,10 +63,14 @@ test('a gateway killed mid-turn loses no reply and records none twice', async (t
   // Reconciliations keep running (every OpenCode event, every reconnect): still one reply.
   await api(second, 'POST', `/api/sessions/${id}/messages`, { text: 'Thanks, that is all.' });
   await eventually(async () => {
-    const messages = (await (await api(second, 'GET', `/api/sessions/${id}/messages`)).json()) as { items: { role: string; text: string }[] };
+    const messages = (await (await api(second, 'GET', `/api/sessions/${id}/messages`)).json()) as {
+      items: { role: string; text: string }[];
+    };
     return messages.items.filter((entry) => entry.role === 'agent').length === 2 ? messages : undefined;
   }, 'the next turn answered by the new server');
-  const messages = (await (await api(second, 'GET', `/api/sessions/${id}/messages`)).json()) as { items: { role: string; text: string }[] };
+  const messages = (await (await api(second, 'GET', `/api/sessions/${id}/messages`)).json()) as {
+    items: { role: string; text: string }[];
+  };
   t.deepEqual(
     messages.items.map((entry) => [entry.role, entry.text]),
     [

@@ -5,16 +5,27 @@ import { startTestGateway } from '../support/test-gateway.js';
 const OPERATOR = 'operator-token-disk-reserve-0001';
 const call = caller(OPERATOR);
 
-const sessionBody = { category: 'billing', project: 'ledger', repos: [{ name: 'api' }], task: { title: 'Add an endpoint', description: '' } };
+const sessionBody = {
+  category: 'billing',
+  project: 'ledger',
+  repos: [{ name: 'api' }],
+  task: { title: 'Add an endpoint', description: '' },
+};
 
-const headOf = async (gateway: { eventLog: { store: { readAll: (o: object) => Promise<{ position: number }[]> } } }): Promise<number> => {
+const headOf = async (gateway: {
+  eventLog: { store: { readAll: (o: object) => Promise<{ position: number }[]> } };
+}): Promise<number> => {
   const [head] = await gateway.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 });
   return head?.position ?? -1;
 };
 
 test('below the disk reserve: new sessions and deployments get 503 with Retry-After and append nothing; /ready is degraded but 200; bad input is still 400', async (t) => {
   // A reserve no disk can meet: the real statfs of the data folder is always below it.
-  const gateway = await startTestGateway(t, { tokens: `slack:operator:${OPERATOR}`, repos: ['api'], minFreeBytes: Number.MAX_SAFE_INTEGER });
+  const gateway = await startTestGateway(t, {
+    tokens: `slack:operator:${OPERATOR}`,
+    repos: ['api'],
+    minFreeBytes: Number.MAX_SAFE_INTEGER,
+  });
   const before = await headOf(gateway);
 
   const session = await call(gateway, 'POST', '/api/sessions', sessionBody);
@@ -24,7 +35,10 @@ test('below the disk reserve: new sessions and deployments get 503 with Retry-Af
   const problem = (await session.json()) as { type: string; status: number; detail: string };
   t.is(problem.status, 503);
   t.is(problem.type, 'https://gateway.dev/problems/disk-reserve');
-  t.regex(problem.detail, /free on the event log's file system, below the reserve of .* \(event_store\.min_free_bytes\); work under way goes on/);
+  t.regex(
+    problem.detail,
+    /free on the event log's file system, below the reserve of .* \(event_store\.min_free_bytes\); work under way goes on/,
+  );
 
   const deployment = await call(gateway, 'POST', '/api/deployments', { session_id: 'any-session' });
   t.is(deployment.status, 503);
@@ -46,8 +60,15 @@ test('below the disk reserve: new sessions and deployments get 503 with Retry-Af
 });
 
 test('with room on the disk: /ready reports the disk ok and /metrics the free bytes', async (t) => {
-  const gateway = await startTestGateway(t, { tokens: `slack:operator:${OPERATOR}`, repos: ['api'], minFreeBytes: 1024 });
-  const ready = (await (await fetch(`${gateway.url}/ready`)).json()) as { status: string; checks: Record<string, string> };
+  const gateway = await startTestGateway(t, {
+    tokens: `slack:operator:${OPERATOR}`,
+    repos: ['api'],
+    minFreeBytes: 1024,
+  });
+  const ready = (await (await fetch(`${gateway.url}/ready`)).json()) as {
+    status: string;
+    checks: Record<string, string>;
+  };
   t.is(ready.checks['disk'], 'ok');
   t.is(ready.status, 'ready');
   const metrics = await (await fetch(`${gateway.url}/metrics`)).text();

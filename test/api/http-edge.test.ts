@@ -27,7 +27,8 @@ const setUp = async (test: ExecutionContext, options: { check?: () => Promise<vo
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n'))
+        if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -38,7 +39,8 @@ const setUp = async (test: ExecutionContext, options: { check?: () => Promise<vo
   router.post('/api/things', (ctx) => {
     const body = decodeBody(Body, ctx);
     const expected = ifMatchRevision(ctx);
-    if (expected !== undefined && expected !== 3) throw new ProblemError(412, `the thing is at revision 3, not ${expected}`);
+    if (expected !== undefined && expected !== 3)
+      throw new ProblemError(412, `the thing is at revision 3, not ${expected}`);
     setETag(ctx, 3);
     ctx.status = 202;
     ctx.body = { accepted: body.title };
@@ -73,7 +75,17 @@ const auth = (token: string, extra: Record<string, string> = {}) => ({ authoriza
 
 const problemOf = async (response: Response) => {
   const text = await response.text();
-  return { type: response.headers.get('content-type'), body: JSON.parse(text) as { type: string; title: string; status: number; detail: string; errors?: { path: string; message: string }[] }, text };
+  return {
+    type: response.headers.get('content-type'),
+    body: JSON.parse(text) as {
+      type: string;
+      title: string;
+      status: number;
+      detail: string;
+      errors?: { path: string; message: string }[];
+    },
+    text,
+  };
 };
 
 test('GET /health is 200 with the version, without a token', async (t) => {
@@ -87,7 +99,10 @@ test('GET /ready: ready when the store answers, degraded (503) when it fails or 
   const ok = await setUp(t);
   const ready = await fetch(`${ok.url}/ready`);
   t.is(ready.status, 200);
-  t.deepEqual(await ready.json(), { status: 'ready', checks: { event_store: 'ok', opencode: 'not configured', kubernetes: 'not configured' } });
+  t.deepEqual(await ready.json(), {
+    status: 'ready',
+    checks: { event_store: 'ok', opencode: 'not configured', kubernetes: 'not configured' },
+  });
   await ok.testStore.close();
   const closed = await fetch(`${ok.url}/ready`);
   t.is(closed.status, 503);
@@ -111,8 +126,14 @@ test('GET /metrics: latency by route pattern, events appended, subscription lag'
   t.is(response.status, 200);
   t.regex(response.headers.get('content-type') ?? '', /^text\/plain/);
   const text = await response.text();
-  t.regex(text, /gateway_http_request_duration_seconds_count\{method="GET",route="\/api\/things\/:id",status="200"\} 1/);
-  t.regex(text, /gateway_http_request_duration_seconds_count\{method="GET",route="\/api\/things\/:id",status="404"\} 1/);
+  t.regex(
+    text,
+    /gateway_http_request_duration_seconds_count\{method="GET",route="\/api\/things\/:id",status="200"\} 1/,
+  );
+  t.regex(
+    text,
+    /gateway_http_request_duration_seconds_count\{method="GET",route="\/api\/things\/:id",status="404"\} 1/,
+  );
   t.notRegex(text, /route="\/api\/things\/known"/, 'never the raw path');
   t.regex(text, /gateway_events_appended_total 2/);
   t.regex(text, /gateway_subscription_lag_events\{subscriber="projection:stream-catalog"\} 7/);
@@ -120,7 +141,10 @@ test('GET /metrics: latency by route pattern, events appended, subscription lag'
 
 test('GET /openapi.json and /docs with its assets, under a CSP that allows only the gateway itself', async (t) => {
   const { url } = await setUp(t);
-  const document = (await (await fetch(`${url}/openapi.json`)).json()) as { openapi: string; info: { version: string } };
+  const document = (await (await fetch(`${url}/openapi.json`)).json()) as {
+    openapi: string;
+    info: { version: string };
+  };
   t.is(document.openapi, '3.1.0');
   t.is(document.info.version, '1.0.0');
   const page = await fetch(`${url}/docs`);
@@ -166,7 +190,11 @@ test('the policy cannot be dodged by the case of the path', async (t) => {
 
 test('403 for a role that may not: viewer commands, viewer audit; auditor and operator read audit', async (t) => {
   const { url } = await setUp(t);
-  const command = await fetch(`${url}/api/things`, { method: 'POST', headers: auth(VIEWER, { 'content-type': 'application/json' }), body: '{"title":"x","repos":[]}' });
+  const command = await fetch(`${url}/api/things`, {
+    method: 'POST',
+    headers: auth(VIEWER, { 'content-type': 'application/json' }),
+    body: '{"title":"x","repos":[]}',
+  });
   t.is(command.status, 403);
   t.regex((await problemOf(command)).body.detail, /viewer may not POST \/api\/things; it needs operator/);
   t.is((await fetch(`${url}/api/audit/things`, { headers: auth(VIEWER) })).status, 403);
@@ -177,7 +205,12 @@ test('403 for a role that may not: viewer commands, viewer audit; auditor and op
 
 test('400 names every failing field; malformed JSON is 400 too', async (t) => {
   const { url } = await setUp(t);
-  const post = (body: string) => fetch(`${url}/api/things`, { method: 'POST', headers: auth(OPERATOR, { 'content-type': 'application/json' }), body });
+  const post = (body: string) =>
+    fetch(`${url}/api/things`, {
+      method: 'POST',
+      headers: auth(OPERATOR, { 'content-type': 'application/json' }),
+      body,
+    });
   const invalid = await problemOf(await post('{"title":5,"repos":[{"name":"a"},{}]}'));
   t.is(invalid.body.status, 400);
   t.deepEqual(
@@ -197,18 +230,38 @@ test('404, 405, 412, 413, 415 as problem documents', async (t) => {
   t.like(unknown.body, { status: 404, title: 'Not Found' });
   const notFound = await problemOf(await fetch(`${url}/api/things/other`, { headers: auth(VIEWER) }));
   t.like(notFound.body, { status: 404, detail: 'no thing other' });
-  const wrongMethod = await fetch(`${url}/health`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const wrongMethod = await fetch(`${url}/health`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
   t.is(wrongMethod.status, 405);
   t.regex(wrongMethod.headers.get('allow') ?? '', /GET/);
   t.is((await problemOf(wrongMethod)).type, 'application/problem+json');
-  const precondition = await fetch(`${url}/api/things`, { method: 'POST', headers: auth(OPERATOR, { 'content-type': 'application/json', 'if-match': '"2"' }), body: '{"title":"x","repos":[]}' });
+  const precondition = await fetch(`${url}/api/things`, {
+    method: 'POST',
+    headers: auth(OPERATOR, { 'content-type': 'application/json', 'if-match': '"2"' }),
+    body: '{"title":"x","repos":[]}',
+  });
   t.is(precondition.status, 412);
-  const badIfMatch = await fetch(`${url}/api/things`, { method: 'POST', headers: auth(OPERATOR, { 'content-type': 'application/json', 'if-match': 'two' }), body: '{"title":"x","repos":[]}' });
+  const badIfMatch = await fetch(`${url}/api/things`, {
+    method: 'POST',
+    headers: auth(OPERATOR, { 'content-type': 'application/json', 'if-match': 'two' }),
+    body: '{"title":"x","repos":[]}',
+  });
   t.is(badIfMatch.status, 400);
-  const tooLarge = await fetch(`${url}/api/things`, { method: 'POST', headers: auth(OPERATOR, { 'content-type': 'application/json' }), body: JSON.stringify({ title: 'x'.repeat(400), repos: [] }) });
+  const tooLarge = await fetch(`${url}/api/things`, {
+    method: 'POST',
+    headers: auth(OPERATOR, { 'content-type': 'application/json' }),
+    body: JSON.stringify({ title: 'x'.repeat(400), repos: [] }),
+  });
   t.is(tooLarge.status, 413);
   t.is((await problemOf(tooLarge)).type, 'application/problem+json');
-  const notJson = await fetch(`${url}/api/things`, { method: 'POST', headers: auth(OPERATOR, { 'content-type': 'text/plain' }), body: 'title=x' });
+  const notJson = await fetch(`${url}/api/things`, {
+    method: 'POST',
+    headers: auth(OPERATOR, { 'content-type': 'text/plain' }),
+    body: 'title=x',
+  });
   t.is(notJson.status, 415);
   t.like((await problemOf(notJson)).body, { status: 415 });
 });
@@ -219,7 +272,9 @@ test('500 says nothing of the cause and logs it; 503 when the store is unavailab
   t.like(broken.body, { status: 500, title: 'Internal Server Error' });
   t.false(broken.text.includes('secret internal detail'));
   t.false(broken.text.includes('.js:'));
-  t.true(lines.some((line) => line['msg'] === 'request failed' && JSON.stringify(line).includes('secret internal detail')));
+  t.true(
+    lines.some((line) => line['msg'] === 'request failed' && JSON.stringify(line).includes('secret internal detail')),
+  );
   const down = await fetch(`${url}/api/store-down`, { headers: auth(VIEWER) });
   t.is(down.status, 503);
   t.truthy(down.headers.get('retry-after'));
@@ -228,7 +283,9 @@ test('500 says nothing of the cause and logs it; 503 when the store is unavailab
 test('security headers, request and correlation ids on every response', async (t) => {
   const { url } = await setUp(t);
   for (const path of ['/health', '/api/nothing']) {
-    const response = await fetch(`${url}${path}`, { headers: { 'x-request-id': 'slack-req-42', 'x-correlation-id': 'thread-7' } });
+    const response = await fetch(`${url}${path}`, {
+      headers: { 'x-request-id': 'slack-req-42', 'x-correlation-id': 'thread-7' },
+    });
     t.is(response.headers.get('x-content-type-options'), 'nosniff');
     t.is(response.headers.get('x-frame-options'), 'DENY');
     t.is(response.headers.get('referrer-policy'), 'no-referrer');
@@ -250,7 +307,11 @@ test('CORS: allowed origins only; a preflight needs no token', async (t) => {
   t.is(other.headers.get('access-control-allow-origin'), null);
   const preflight = await fetch(`${url}/api/things`, {
     method: 'OPTIONS',
-    headers: { origin: 'https://slack-backend.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,idempotency-key' },
+    headers: {
+      origin: 'https://slack-backend.example.com',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization,content-type,idempotency-key',
+    },
   });
   t.is(preflight.status, 204);
   t.regex(preflight.headers.get('access-control-allow-methods') ?? '', /POST/);

@@ -11,9 +11,11 @@ const OPERATOR = 'operator-token-idempotency-00001';
 const SIGNING_SECRET = 'slack-signing-secret-idempotency';
 const call = caller(OPERATOR);
 
-const start = (t: Parameters<typeof startTestGateway>[0]) => startTestGateway(t, { tokens: `slack:operator:${OPERATOR}`, repos: ['api'], slackSigningSecret: SIGNING_SECRET });
+const start = (t: Parameters<typeof startTestGateway>[0]) =>
+  startTestGateway(t, { tokens: `slack:operator:${OPERATOR}`, repos: ['api'], slackSigningSecret: SIGNING_SECRET });
 
-const head = async (gateway: TestGateway): Promise<number> => (await gateway.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 }))[0]?.position ?? -1;
+const head = async (gateway: TestGateway): Promise<number> =>
+  (await gateway.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 }))[0]?.position ?? -1;
 
 /** The key records the gateway keeps beside its log (read while it runs: SQLite in WAL mode allows it). */
 const recordCount = (gateway: TestGateway): number => {
@@ -27,7 +29,10 @@ const recordCount = (gateway: TestGateway): number => {
 
 const metricOf = async (gateway: TestGateway, name: string): Promise<number> => {
   const text = await (await fetch(`${gateway.url}/metrics`)).text();
-  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
+  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm'))].reduce(
+    (sum, match) => sum + Number(match[1]),
+    0,
+  );
 };
 
 test('nothing unauthenticated, unrouted or pure is written: no event, no key record; a refused request leaves a metric', async (t) => {
@@ -46,23 +51,42 @@ test('nothing unauthenticated, unrouted or pure is written: no event, no key rec
   for (const [path, token, headers] of requests) {
     const response = await fetch(`${gateway.url}${path}?${'q=1&'.repeat(50)}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token === 'none' ? {} : { authorization: `Bearer ${token}` }), ...headers },
+      headers: {
+        'content-type': 'application/json',
+        ...(token === 'none' ? {} : { authorization: `Bearer ${token}` }),
+        ...headers,
+      },
       body: '{}',
     });
     t.true(response.status >= 400, `${path}: ${response.status}`);
     if (response.status === 401) unauthorized++;
   }
   t.is(unauthorized, 2, 'no token and a bad token on /api/sessions');
-  const analyzed = await call(gateway, 'POST', '/api/routing/analyze', { title: 'Add a CSV export', description: '' }, key(6));
+  const analyzed = await call(
+    gateway,
+    'POST',
+    '/api/routing/analyze',
+    { title: 'Add a CSV export', description: '' },
+    key(6),
+  );
   t.is(analyzed.status, 200, 'a pure route answers');
   t.is(await head(gateway), before, 'not one event appended');
   t.is(recordCount(gateway), 0, 'not one key recorded');
-  t.is((await metricOf(gateway, 'gateway_auth_failures_total')) - refusedBefore, unauthorized, 'each refused request counted');
+  t.is(
+    (await metricOf(gateway, 'gateway_auth_failures_total')) - refusedBefore,
+    unauthorized,
+    'each refused request counted',
+  );
 });
 
 test('an authenticated command with a key runs once; the key is recorded beside the log, never in it', async (t) => {
   const gateway = await start(t);
-  const body = { category: 'platform', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Fix typo in the footer', description: 'Copyrigth' } };
+  const body = {
+    category: 'platform',
+    project: 'billing',
+    repos: [{ name: 'api' }],
+    task: { title: 'Fix typo in the footer', description: 'Copyrigth' },
+  };
   const first = await call(gateway, 'POST', '/api/sessions', body, { 'idempotency-key': 'evt-1' });
   t.is(first.status, 202);
   const again = await call(gateway, 'POST', '/api/sessions', body, { 'idempotency-key': 'evt-1' });
@@ -70,12 +94,22 @@ test('an authenticated command with a key runs once; the key is recorded beside 
   t.deepEqual(await again.json(), await first.json());
   t.is(recordCount(gateway), 1);
   const all = await gateway.eventLog.store.readAll();
-  t.deepEqual(all.filter((event) => event.type.startsWith('Idempotent') || event.stream.startsWith('idempotency-')), []);
+  t.deepEqual(
+    all.filter((event) => event.type.startsWith('Idempotent') || event.stream.startsWith('idempotency-')),
+    [],
+  );
 });
 
 test('Slack interactions: the key counts only once the signature is verified, and only for the same Slack team and user', async (t) => {
   const gateway = await start(t);
-  const unsure = (await (await call(gateway, 'POST', '/api/sessions', { category: 'platform', project: 'ledger', repos: [{ name: 'api' }], task: { title: 'Improve things', description: 'Have a look.' } })).json()) as SessionView;
+  const unsure = (await (
+    await call(gateway, 'POST', '/api/sessions', {
+      category: 'platform',
+      project: 'ledger',
+      repos: [{ name: 'api' }],
+      task: { title: 'Improve things', description: 'Have a look.' },
+    })
+  ).json()) as SessionView;
   await waitForSessionStatus(call, gateway, unsure.session_id, 'awaiting_route');
   const value = `confirm_route:${unsure.session_id}:builder`;
   const headers = { 'idempotency-key': 'slack-retry-1' };
@@ -95,7 +129,11 @@ test('Slack interactions: the key counts only once the signature is verified, an
   const retry = await pressSlackButton(gateway.url, value, { secret: SIGNING_SECRET, headers });
   t.is(retry.headers.get('idempotent-replayed'), 'true');
   t.deepEqual(await retry.json(), signedBody);
-  const other = await pressSlackButton(gateway.url, value, { secret: SIGNING_SECRET, headers, user: { id: 'U77', username: 'bob' } });
+  const other = await pressSlackButton(gateway.url, value, {
+    secret: SIGNING_SECRET,
+    headers,
+    user: { id: 'U77', username: 'bob' },
+  });
   t.is(other.headers.get('idempotent-replayed'), null);
   t.is(other.status, 409, 'bob’s press runs, and finds the route confirmed already');
 });

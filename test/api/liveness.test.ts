@@ -39,7 +39,10 @@ test('GET /health: ok through a write failure the log recovers from, 503 "failin
   t.is((await fetch(`${url}/health`)).status, 200);
   const notReady = await fetch(`${url}/ready`);
   t.is(notReady.status, 503);
-  t.regex(((await notReady.json()) as { checks: Record<string, string> }).checks['event_store'] ?? '', /^error: the event log cannot write since .*ENOSPC/);
+  t.regex(
+    ((await notReady.json()) as { checks: Record<string, string> }).checks['event_store'] ?? '',
+    /^error: the event log cannot write since .*ENOSPC/,
+  );
   await store.appendToStream('s', [event()]);
   t.is((await fetch(`${url}/ready`)).status, 200, 'ready again after the next write succeeds');
 

@@ -41,7 +41,19 @@ const CONTRACT = [
   'GET /api/audit/verify',
 ];
 
-const WEBHOOK_TYPES = ['routing_suggestion', 'progress', 'question', 'agent_reply', 'deployment_confirmation_requested', 'deployment_ready', 'test_results', 'deployment_failed', 'session_closed', 'session_failed', 'agent_error'];
+const WEBHOOK_TYPES = [
+  'routing_suggestion',
+  'progress',
+  'question',
+  'agent_reply',
+  'deployment_confirmation_requested',
+  'deployment_ready',
+  'test_results',
+  'deployment_failed',
+  'session_closed',
+  'session_failed',
+  'agent_error',
+];
 
 test('the document is valid OpenAPI 3.1', async (t) => {
   const validator = new Validator();
@@ -60,13 +72,24 @@ test('the document has exactly the contract’s operations (and the documented e
       .sort(),
     [...CONTRACT, ...BEYOND_CONTRACT].sort(),
   );
-  const document = buildOpenApiDocument(API_VERSION) as { webhooks: Record<string, unknown>; info: { version: string } };
+  const document = buildOpenApiDocument(API_VERSION) as {
+    webhooks: Record<string, unknown>;
+    info: { version: string };
+  };
   t.deepEqual(Object.keys(document.webhooks).sort(), [...WEBHOOK_TYPES].sort());
   t.is(document.info.version, '1.0.0');
 });
 
 test('every protected operation documents 401, 403 and its roles; every command with a body documents 400, 413 and 415', (t) => {
-  const document = buildOpenApiDocument(API_VERSION) as { paths: Record<string, Record<string, { security: unknown[]; responses: Record<string, unknown>; requestBody?: unknown; 'x-roles'?: string[] }>> };
+  const document = buildOpenApiDocument(API_VERSION) as {
+    paths: Record<
+      string,
+      Record<
+        string,
+        { security: unknown[]; responses: Record<string, unknown>; requestBody?: unknown; 'x-roles'?: string[] }
+      >
+    >;
+  };
   for (const [path, methods] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(methods)) {
       const name = `${method.toUpperCase()} ${path}`;
@@ -74,7 +97,9 @@ test('every protected operation documents 401, 403 and its roles; every command 
         t.truthy(operation['x-roles'], `${name} names its roles`);
         for (const status of ['401', '403']) t.truthy(operation.responses[status], `${name} documents ${status}`);
       }
-      if (operation.requestBody) for (const status of ['400', '413', '415']) t.truthy(operation.responses[status], `${name} documents ${status}`);
+      if (operation.requestBody)
+        for (const status of ['400', '413', '415'])
+          t.truthy(operation.responses[status], `${name} documents ${status}`);
     }
   }
 });
@@ -86,12 +111,18 @@ test('what the document marks implemented is routed in the gateway, and what it 
     const form = path === '/api/slack/interactions';
     const response = await fetch(`${gateway.url}${concrete}`, {
       method,
-      headers: { authorization: 'Bearer operator-token-0123456789', ...(method === 'POST' ? { 'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json' } : {}) },
+      headers: {
+        authorization: 'Bearer operator-token-0123456789',
+        ...(method === 'POST'
+          ? { 'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json' }
+          : {}),
+      },
       ...(method === 'POST' ? { body: form ? 'payload=%7B%7D' : '{}' } : {}),
     });
     const text = await response.text();
     // An implemented operation may answer 404 for the unknown id x1, but with its own words, not "no resource".
-    if (implemented) t.false(response.status === 404 && text.includes('no resource at'), `${method} ${path} is implemented`);
+    if (implemented)
+      t.false(response.status === 404 && text.includes('no resource at'), `${method} ${path} is implemented`);
     else {
       t.is(response.status, 404, `${method} ${path} is not implemented yet`);
       t.true(text.includes('no resource at'), `${method} ${path} answers the router's 404`);

@@ -24,10 +24,16 @@ test('paging: limit defaults to 50, allows 1..500, and bad values are named', (t
   for (const limit of ['0', '501', 'ten', '-1', '1.5']) {
     const problem = problemOf(() => pageOf(contextWith({ limit })));
     t.is(problem.status, 400, limit);
-    t.deepEqual(problem.errors?.map((error) => error.path), ['query.limit']);
+    t.deepEqual(
+      problem.errors?.map((error) => error.path),
+      ['query.limit'],
+    );
   }
   const both = problemOf(() => pageOf(contextWith({ limit: 'x', cursor: 'not-a-cursor' })));
-  t.deepEqual(both.errors?.map((error) => error.path), ['query.limit', 'query.cursor']);
+  t.deepEqual(
+    both.errors?.map((error) => error.path),
+    ['query.limit', 'query.cursor'],
+  );
 });
 
 test('pagination walks a list with opaque cursors and ends with null', (t) => {
@@ -45,12 +51,16 @@ test('If-Match takes a quoted revision; absent is undefined; anything else is 40
   t.is(ifMatchRevision(contextWith({}, { 'if-match': '"7"' })), 7);
   t.is(ifMatchRevision(contextWith({}, { 'if-match': 'W/"0"' })), 0);
   t.is(ifMatchRevision(contextWith({})), undefined);
-  for (const value of ['7', '"x"', '"-1"', '*']) t.is(problemOf(() => ifMatchRevision(contextWith({}, { 'if-match': value }))).status, 400, value);
+  for (const value of ['7', '"x"', '"-1"', '*'])
+    t.is(problemOf(() => ifMatchRevision(contextWith({}, { 'if-match': value }))).status, 400, value);
 });
 
 test('decodeQuery names failing parameters as query.<name>', (t) => {
   const Query = io.type({ status: io.keyof({ active: null, closed: null }), project: io.string });
-  t.deepEqual(decodeQuery(Query, contextWith({ status: 'active', project: 'billing' })), { status: 'active', project: 'billing' });
+  t.deepEqual(decodeQuery(Query, contextWith({ status: 'active', project: 'billing' })), {
+    status: 'active',
+    project: 'billing',
+  });
   const problem = problemOf(() => decodeQuery(Query, contextWith({ status: 'sleeping' })));
   t.deepEqual(problem.errors?.map((error) => error.path).sort(), ['query.project', 'query.status']);
 });

@@ -60,8 +60,16 @@ test('without a valid token every route is limited by address, wrong tokens incl
   ] as const) {
     statuses.push((await fetch(`${url}${path}`, { headers })).status);
   }
-  t.deepEqual(statuses, [404, 404, 401, 401, 429, 429], 'the fifth request from the address is refused, whatever it holds');
+  t.deepEqual(
+    statuses,
+    [404, 404, 401, 401, 429, 429],
+    'the fifth request from the address is refused, whatever it holds',
+  );
   t.is((await fetch(`${url}/health`)).status, 200, 'liveness is never limited');
   t.is((await fetch(`${url}/ready`)).status, 200, 'readiness has a budget of its own');
-  t.is((await fetch(`${url}/api/ping`, { headers: { authorization: 'Bearer viewer-token-0123456789' } })).status, 200, 'a valid token has its own budget');
+  t.is(
+    (await fetch(`${url}/api/ping`, { headers: { authorization: 'Bearer viewer-token-0123456789' } })).status,
+    200,
+    'a valid token has its own budget',
+  );
 });

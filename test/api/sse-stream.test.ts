@@ -47,7 +47,10 @@ const setUp = async (t: ExecutionContext) => {
           },
         };
       },
-      toMessage: (stored) => ({ event: stored.event.type === 'Done' ? 'complete' : 'progress', data: stored.event.data }),
+      toMessage: (stored) => ({
+        event: stored.event.type === 'Done' ? 'complete' : 'progress',
+        data: stored.event.data,
+      }),
       isTerminal: (stored) => stored.event.type === 'Done',
     }),
   );
@@ -65,7 +68,8 @@ const setUp = async (t: ExecutionContext) => {
   return { eventLog, testStore, hub, server, url: `${server.url}/api/test/d1/progress`, stops: () => stops };
 };
 
-const note = (eventLog: EventLog, text: string) => eventLog.append(STREAM, [{ type: 'Noted', data: { text } }], { expectedRevision: 'any', context: testContext() });
+const note = (eventLog: EventLog, text: string) =>
+  eventLog.append(STREAM, [{ type: 'Noted', data: { text } }], { expectedRevision: 'any', context: testContext() });
 
 test('retry first, ids are revisions from 0, one-line JSON data, live events, and the end after the terminal event', async (t) => {
   const { eventLog, url, hub } = await setUp(t);
@@ -75,9 +79,16 @@ test('retry first, ids are revisions from 0, one-line JSON data, live events, an
   t.regex(client.response.headers['content-type'] ?? '', /^text\/event-stream/);
   await until(() => events(client.frames).length === 1, 'the stored event');
   t.is(client.frames.find((frame) => frame.retry !== undefined)?.retry, '2000');
-  t.true(client.frames.findIndex((frame) => frame.retry !== undefined) < client.frames.findIndex((frame) => frame.event !== undefined), 'retry comes before any event');
+  t.true(
+    client.frames.findIndex((frame) => frame.retry !== undefined) <
+      client.frames.findIndex((frame) => frame.event !== undefined),
+    'retry comes before any event',
+  );
   await note(eventLog, 'second\nline');
-  await eventLog.append(STREAM, [{ type: 'Done', data: { status: 'succeeded' } }], { expectedRevision: 'any', context: testContext() });
+  await eventLog.append(STREAM, [{ type: 'Done', data: { status: 'succeeded' } }], {
+    expectedRevision: 'any',
+    context: testContext(),
+  });
   await client.ended;
   t.deepEqual(
     events(client.frames).map(({ id, event, data }) => ({ id, event, data })),
@@ -132,7 +143,10 @@ test('a bad resume point is a 400 problem naming it, before any stream starts', 
   t.is(bad.status, 400);
   t.is(bad.headers.get('content-type'), 'application/problem+json');
   const problem = (await bad.json()) as { errors: { path: string }[] };
-  t.deepEqual(problem.errors.map((error) => error.path), ['header.Last-Event-ID']);
+  t.deepEqual(
+    problem.errors.map((error) => error.path),
+    ['header.Last-Event-ID'],
+  );
   const badQuery = await fetch(`${url}?from=-1`, { headers: { authorization: `Bearer ${TOKEN}` } });
   t.is(badQuery.status, 400);
   t.is(hub.openStreams, 0);

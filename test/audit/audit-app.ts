@@ -18,7 +18,10 @@ const TOKENS = [
  * The project's own app (auth, problems, paging middleware) with only the audit router, over
  * `store`: how the gateway serves these routes, on a log the test chose (a tampered copy too).
  */
-export const serveAudit = async (t: ExecutionContext, store: EventStore): Promise<{ url: string; get: (path: string, token?: string) => Promise<Response> }> => {
+export const serveAudit = async (
+  t: ExecutionContext,
+  store: EventStore,
+): Promise<{ url: string; get: (path: string, token?: string) => Promise<Response> }> => {
   const app = createApp({
     logger: pino({ level: 'silent' }),
     authenticate: (token) => authenticate(TOKENS, token),
@@ -29,5 +32,8 @@ export const serveAudit = async (t: ExecutionContext, store: EventStore): Promis
     routers: [auditRoutes({ store })],
   });
   const { url } = await serve(t, app);
-  return { url, get: (path, token = AUDITOR) => fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } }) };
+  return {
+    url,
+    get: (path, token = AUDITOR) => fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}` } }),
+  };
 };

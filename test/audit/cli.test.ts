@@ -6,7 +6,21 @@ import { toAuditEvent, type AuditEvent } from '../../src/audit/audit-event.js';
 import type { EventStore, RecordedEvent } from '../../src/eventstore/port.js';
 import { startTestGateway } from '../support/test-gateway.js';
 import { serveAudit } from './audit-app.js';
-import { allEvents, AUDITOR, copyOf, indexOf, keeper, makeHistory, openLog, readRecords, TOKENS, VIEWER, writeHistory, writeRecords, type History } from './real-log.js';
+import {
+  allEvents,
+  AUDITOR,
+  copyOf,
+  indexOf,
+  keeper,
+  makeHistory,
+  openLog,
+  readRecords,
+  TOKENS,
+  VIEWER,
+  writeHistory,
+  writeRecords,
+  type History,
+} from './real-log.js';
 
 const BIN = join(process.cwd(), 'bin', 'gateway.mjs');
 
@@ -24,9 +38,17 @@ interface Run {
 }
 
 /** The real CLI in a child process, arguments as an array (no shell), with PATH and HOME only, plus `env`. */
-const gateway = (args: readonly string[], env: Record<string, string> = {}, command: readonly string[] = [process.execPath, BIN]): Promise<Run> =>
+const gateway = (
+  args: readonly string[],
+  env: Record<string, string> = {},
+  command: readonly string[] = [process.execPath, BIN],
+): Promise<Run> =>
   new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, [...command.slice(1), ...args], { cwd: process.cwd(), env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command[0]!, [...command.slice(1), ...args], {
+      cwd: process.cwd(),
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -47,10 +69,12 @@ const copy = async (t: ExecutionContext): Promise<{ dataDir: string; events: Rec
 };
 
 /** The types of a correlation id's events as the store has them, in log order: what a timeline must show. */
-const storyTypes = (events: readonly RecordedEvent[], correlationId: string): string[] => events.filter((event) => event.metadata['correlation_id'] === correlationId).map((event) => event.type);
+const storyTypes = (events: readonly RecordedEvent[], correlationId: string): string[] =>
+  events.filter((event) => event.metadata['correlation_id'] === correlationId).map((event) => event.type);
 
 /** `time  stream  actor  Type …`: the type is the first word after the actor column. */
-const timelineTypes = (timeline: readonly string[]): string[] => timeline.map((line) => /^\S+\s+\S+\s+\S+\s+(\S+)/.exec(line)![1]!);
+const timelineTypes = (timeline: readonly string[]): string[] =>
+  timeline.map((line) => /^\S+\s+\S+\s+\S+\s+(\S+)/.exec(line)![1]!);
 
 test('replay prints a correlation id’s whole story as a timeline: time, stream, actor and a summary per event, in log order', async (t) => {
   const { dataDir, events } = await copy(t);
@@ -58,16 +82,33 @@ test('replay prints a correlation id’s whole story as a timeline: time, stream
   t.is(run.code, 0, run.stderr);
   const [heading, ...timeline] = lines(run.stdout);
   const expected = storyTypes(events, 'story-billing');
-  t.regex(heading!, new RegExp(`^correlation story-billing: ${expected.length} events in \\d+ streams, \\d{4}-.+Z to \\d{4}-.+Z$`));
+  t.regex(
+    heading!,
+    new RegExp(`^correlation story-billing: ${expected.length} events in \\d+ streams, \\d{4}-.+Z to \\d{4}-.+Z$`),
+  );
   t.deepEqual(timelineTypes(timeline), expected, 'every event of the story, in log order');
   const session = `session-${history.billing.sessionId}`;
-  const find = (summary: string): string => timeline.find((line) => line.endsWith(summary)) ?? `no line ends with ${summary}`;
-  t.regex(find('BuilderClaimed platform-billing for session ' + history.billing.sessionId), /^\S+Z\s+builder-platform-billing\s+slack\s+/);
-  t.regex(find('SessionCreated billing (platform) "Threat model and encryption for SSO"'), new RegExp(`^\\S+Z\\s+${session}\\s+slack\\s+`));
+  const find = (summary: string): string =>
+    timeline.find((line) => line.endsWith(summary)) ?? `no line ends with ${summary}`;
+  t.regex(
+    find('BuilderClaimed platform-billing for session ' + history.billing.sessionId),
+    /^\S+Z\s+builder-platform-billing\s+slack\s+/,
+  );
+  t.regex(
+    find('SessionCreated billing (platform) "Threat model and encryption for SSO"'),
+    new RegExp(`^\\S+Z\\s+${session}\\s+slack\\s+`),
+  );
   t.regex(find('RouteConfirmed architect by gateway'), new RegExp(`^\\S+Z\\s+${session}\\s+slack\\s+`));
-  t.regex(find('WorkspaceInitialized api on builder/platform-billing'), new RegExp(`^\\S+Z\\s+${session}\\s+pm:workspaces\\s+`), 'what a process manager did because of the request belongs to its story');
+  t.regex(
+    find('WorkspaceInitialized api on builder/platform-billing'),
+    new RegExp(`^\\S+Z\\s+${session}\\s+pm:workspaces\\s+`),
+    'what a process manager did because of the request belongs to its story',
+  );
   t.true(timeline.some((line) => /RouteSuggested architect 0\.\d\d$/.test(line)));
-  t.false(timeline.some((line) => line.includes('MessageSent')), 'another request’s events are not in the story');
+  t.false(
+    timeline.some((line) => line.includes('MessageSent')),
+    'another request’s events are not in the story',
+  );
 
   const unknown = await gateway(['replay', 'no-such-story', '--data-dir', dataDir]);
   t.is(unknown.code, 1);
@@ -81,24 +122,38 @@ test('npm run replay -- <correlation_id> is gateway replay', async (t) => {
   const [heading, ...timeline] = lines(run.stdout);
   t.regex(heading!, /^correlation story-close: /);
   t.deepEqual(timelineTypes(timeline), storyTypes(events, 'story-close'));
-  t.true(timeline.some((line) => / pm:builder-release +BuilderReleased platform-billing for session /.test(line)), 'the builder released because of the close');
+  t.true(
+    timeline.some((line) => / pm:builder-release +BuilderReleased platform-billing for session /.test(line)),
+    'the builder released because of the close',
+  );
 });
 
 test('verify exits 0 on an intact log and 1 on a tampered copy, naming the event', async (t) => {
   const { dataDir, events } = await copy(t);
   const good = await gateway(['verify', '--data-dir', dataDir]);
   t.is(good.code, 0, good.stderr);
-  t.regex(good.stdout, new RegExp(`^OK: ${events.length} events checked in the embedded log in .+; every stream's hash chain is intact\\n$`));
+  t.regex(
+    good.stdout,
+    new RegExp(
+      `^OK: ${events.length} events checked in the embedded log in .+; every stream's hash chain is intact\\n$`,
+    ),
+  );
   t.regex(good.stderr, /verify: 100% \(\d+ events\)/, 'progress on stderr, as plain lines without a terminal');
   const json = await gateway(['verify', '--json', '--data-dir', dataDir]);
   t.deepEqual(JSON.parse(json.stdout), { ok: true, events_checked: events.length, first_bad: null });
 
   const stream = `session-${history.search.sessionId}`;
   const records = await readRecords(dataDir);
-  await writeRecords(dataDir, records.filter((_, index) => index !== indexOf(records, stream, 4)));
+  await writeRecords(
+    dataDir,
+    records.filter((_, index) => index !== indexOf(records, stream, 4)),
+  );
   const bad = await gateway(['verify', '--data-dir', dataDir]);
   t.is(bad.code, 1, bad.stderr);
-  t.is(lines(bad.stdout)[0], `NOT OK: ${stream} revision 4: revision 5 follows 3: an event is missing (the log now numbers this event 4)`);
+  t.is(
+    lines(bad.stdout)[0],
+    `NOT OK: ${stream} revision 4: revision 5 follows 3: an event is missing (the log now numbers this event 4)`,
+  );
 
   // Damage below the chain: a flipped byte fails the record's checksum, and the store refuses to open.
   const damaged = await copyOf(t, history);
@@ -108,7 +163,10 @@ test('verify exits 0 on an intact log and 1 on a tampered copy, naming the event
   await writeFile(file, bytes);
   const refused = await gateway(['verify', '--data-dir', damaged]);
   t.is(refused.code, 1, refused.stderr);
-  t.regex(refused.stdout, /^NOT OK: event log .+ is corrupted at byte offset 0: checksum mismatch; a valid record follows/);
+  t.regex(
+    refused.stdout,
+    /^NOT OK: event log .+ is corrupted at byte offset 0: checksum mismatch; a valid record follows/,
+  );
 });
 
 test('export writes the log as JSON lines, from a position, of a stream', async (t) => {
@@ -134,7 +192,10 @@ test('rebuild folds every projection from the whole log and says what it built a
     const run = await gateway([...args, '--data-dir', dataDir]);
     t.is(run.code, 0, run.stderr);
     const [summary, ...built] = lines(run.stdout);
-    t.regex(summary!, new RegExp(`^rebuilt 7 projections from ${events.length} events in \\d+\\.\\d\\d s \\([\\d,]+ events/s\\)$`));
+    t.regex(
+      summary!,
+      new RegExp(`^rebuilt 7 projections from ${events.length} events in \\d+\\.\\d\\d s \\([\\d,]+ events/s\\)$`),
+    );
     t.deepEqual(
       built.map((line) => line.trim().split(/ {2,}/)),
       [
@@ -172,7 +233,10 @@ test('usage errors and unreadable sources exit 2 saying why', async (t) => {
  * The running gateway's audit API. Until the composition root mounts the audit router, the same
  * router is served with the project's app over the running gateway's own store.
  */
-const auditUrlOf = async (t: ExecutionContext, running: { url: string; eventLog: { store: EventStore } }): Promise<string> => {
+const auditUrlOf = async (
+  t: ExecutionContext,
+  running: { url: string; eventLog: { store: EventStore } },
+): Promise<string> => {
   const probe = await fetch(`${running.url}/api/audit/verify`, { headers: { authorization: `Bearer ${AUDITOR}` } });
   if (probe.status !== 404) return running.url;
   t.log('the gateway does not mount the audit routes yet: serving them beside it over its store');
@@ -198,10 +262,16 @@ test('with --url the CLI reads a running gateway’s audit API; the log itself i
   const stream = `session-${story.billing.sessionId}`;
   const exported = await gateway(['export', '--url', url, '--token', AUDITOR, '--stream', stream]);
   t.is(exported.code, 0, exported.stderr);
-  t.deepEqual(lines(exported.stdout).map((line) => JSON.parse(line) as unknown), (await running.eventLog.store.readStream(stream)).map(toAuditEvent));
+  t.deepEqual(
+    lines(exported.stdout).map((line) => JSON.parse(line) as unknown),
+    (await running.eventLog.store.readStream(stream)).map(toAuditEvent),
+  );
   const replay = await gateway(['replay', 'story-route', '--url', url, '--token', AUDITOR]);
   t.is(replay.code, 0, replay.stderr);
-  t.true(lines(replay.stdout).some((line) => line.endsWith('RouteConfirmed builder by ann (overriding the suggestion)')), replay.stdout);
+  t.true(
+    lines(replay.stdout).some((line) => line.endsWith('RouteConfirmed builder by ann (overriding the suggestion)')),
+    replay.stdout,
+  );
   const rebuild = await gateway(['rebuild', '--url', url, '--token', AUDITOR]);
   t.is(rebuild.code, 0, rebuild.stderr);
   t.true(lines(rebuild.stdout).some((line) => /^ {2}session-views +2 sessions$/.test(line)));

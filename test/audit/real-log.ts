@@ -24,7 +24,12 @@ export interface History {
 
 const call = caller(OPERATOR);
 
-const post = async (gateway: TestGateway, path: string, body: unknown, correlationId: string): Promise<{ session_id: string }> => {
+const post = async (
+  gateway: TestGateway,
+  path: string,
+  body: unknown,
+  correlationId: string,
+): Promise<{ session_id: string }> => {
   const response = await call(gateway, 'POST', path, body, { 'X-Correlation-Id': correlationId });
   if (response.status !== 202) throw new Error(`POST ${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as { session_id: string };
@@ -40,23 +45,68 @@ export const writeHistory = async (gateway: TestGateway): Promise<Omit<History, 
   const billing = await post(
     gateway,
     '/api/sessions',
-    { category: 'platform', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Threat model and encryption for SSO', description: 'Security review of the OAuth authentication flow.' } },
+    {
+      category: 'platform',
+      project: 'billing',
+      repos: [{ name: 'api' }],
+      task: {
+        title: 'Threat model and encryption for SSO',
+        description: 'Security review of the OAuth authentication flow.',
+      },
+    },
     'story-billing',
   );
   await waitForSessionStatus(call, gateway, billing.session_id, 'active');
-  await post(gateway, `/api/sessions/${billing.session_id}/messages`, { text: 'Please start with the token storage.', from: 'U1' }, 'story-message');
-  const search = await post(gateway, '/api/sessions', { category: 'platform', project: 'search', repos: [{ name: 'api' }], task: { title: 'Improve things', description: 'Please have a look.' } }, 'story-search');
+  await post(
+    gateway,
+    `/api/sessions/${billing.session_id}/messages`,
+    { text: 'Please start with the token storage.', from: 'U1' },
+    'story-message',
+  );
+  const search = await post(
+    gateway,
+    '/api/sessions',
+    {
+      category: 'platform',
+      project: 'search',
+      repos: [{ name: 'api' }],
+      task: { title: 'Improve things', description: 'Please have a look.' },
+    },
+    'story-search',
+  );
   await waitForSessionStatus(call, gateway, search.session_id, 'awaiting_route');
-  await post(gateway, `/api/sessions/${search.session_id}/route`, { route: 'builder', confirmed_by: 'ann' }, 'story-route');
+  await post(
+    gateway,
+    `/api/sessions/${search.session_id}/route`,
+    { route: 'builder', confirmed_by: 'ann' },
+    'story-route',
+  );
   await waitForSessionStatus(call, gateway, search.session_id, 'active');
   // A conversation, so the log is longer than one default page of the audit API.
-  for (let i = 1; i <= 40; i++) await post(gateway, `/api/sessions/${search.session_id}/messages`, { text: `Message ${i}`, from: 'U2' }, 'story-chat');
+  for (let i = 1; i <= 40; i++)
+    await post(
+      gateway,
+      `/api/sessions/${search.session_id}/messages`,
+      { text: `Message ${i}`, from: 'U2' },
+      'story-chat',
+    );
   await post(gateway, `/api/sessions/${billing.session_id}/pause`, {}, 'story-pause');
   await post(gateway, `/api/sessions/${billing.session_id}/resume`, {}, 'story-resume');
   await post(gateway, `/api/sessions/${billing.session_id}/close`, { reason: 'done' }, 'story-close');
   // The builder releaser reacts to the close in the background: its event belongs to the story.
-  await eventually(async () => ((await gateway.eventLog.readStream('builder-platform-billing')).some((stored) => stored.event.type === 'BuilderReleased') ? true : undefined), 'the billing builder is released');
-  return { billing: { sessionId: billing.session_id, correlationId: 'story-billing' }, search: { sessionId: search.session_id, correlationId: 'story-search' } };
+  await eventually(
+    async () =>
+      (await gateway.eventLog.readStream('builder-platform-billing')).some(
+        (stored) => stored.event.type === 'BuilderReleased',
+      )
+        ? true
+        : undefined,
+    'the billing builder is released',
+  );
+  return {
+    billing: { sessionId: billing.session_id, correlationId: 'story-billing' },
+    search: { sessionId: search.session_id, correlationId: 'story-search' },
+  };
 };
 
 export const tempDir = async (t: Pick<ExecutionContext, 'teardown'>, prefix = 'audit-'): Promise<string> => {
@@ -93,7 +143,10 @@ export const keeper = (): Pick<ExecutionContext, 'teardown'> & { run(): Promise<
 };
 
 /** Another data folder holding a copy of the history's log, to tamper with. */
-export const copyOf = async (t: Pick<ExecutionContext, 'teardown'>, history: Pick<History, 'dataDir'>): Promise<string> => {
+export const copyOf = async (
+  t: Pick<ExecutionContext, 'teardown'>,
+  history: Pick<History, 'dataDir'>,
+): Promise<string> => {
   const dataDir = await tempDir(t, 'audit-copy-');
   await cp(join(history.dataDir, 'events', LOG_FILE), join(dataDir, 'events', LOG_FILE));
   return dataDir;
@@ -108,7 +161,7 @@ export interface LogRecord {
 export const readRecords = async (dataDir: string): Promise<LogRecord[]> => {
   const buffer = await readFile(join(dataDir, 'events', LOG_FILE));
   const records: LogRecord[] = [];
-  for (let offset = 0; offset < buffer.length; ) {
+  for (let offset = 0; offset < buffer.length;) {
     const frame = checkFrame(buffer, offset);
     if (!frame.ok) throw new Error(`bad frame at ${offset}: ${frame.reason}`);
     records.push({ stream: frame.stream, body: decodeBodyAt(buffer, offset) });
@@ -119,7 +172,10 @@ export const readRecords = async (dataDir: string): Promise<LogRecord[]> => {
 
 /** Rewrites the log from records, each frame re-encoded with a valid CRC: an attacker who rewrites records. */
 export const writeRecords = async (dataDir: string, records: readonly LogRecord[]): Promise<void> => {
-  await writeFile(join(dataDir, 'events', LOG_FILE), Buffer.concat(records.map((record) => encodeFrame(record.stream, record.body))));
+  await writeFile(
+    join(dataDir, 'events', LOG_FILE),
+    Buffer.concat(records.map((record) => encodeFrame(record.stream, record.body))),
+  );
 };
 
 /** Where the `revision`-th record of `stream` sits in the file. */

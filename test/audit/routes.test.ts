@@ -15,7 +15,9 @@ type Page = { items: AuditEvent[]; next_cursor: string | null };
 type Problem = { status: number; detail: string; errors?: { path: string; message: string }[] };
 
 /** A copy of the history per test: one process may hold a log folder at a time, and tests run concurrently. */
-const open = async (t: ExecutionContext): Promise<{ store: EventStore; url: string; get: (path: string, token?: string) => Promise<Response> }> => {
+const open = async (
+  t: ExecutionContext,
+): Promise<{ store: EventStore; url: string; get: (path: string, token?: string) => Promise<Response> }> => {
   const store = await openLog(t, await copyOf(t, history));
   return { store, ...(await serveAudit(t, store)) };
 };
@@ -29,7 +31,8 @@ const everyPage = async (get: (path: string) => Promise<Response>, first: string
     if (response.status !== 200) throw new Error(`${path}: ${response.status} ${await response.text()}`);
     const page = (await response.json()) as Page;
     pages.push(page);
-    path = page.next_cursor === null ? undefined : `${first}${first.includes('?') ? '&' : '?'}cursor=${page.next_cursor}`;
+    path =
+      page.next_cursor === null ? undefined : `${first}${first.includes('?') ? '&' : '?'}cursor=${page.next_cursor}`;
   }
   return pages;
 };
@@ -42,11 +45,20 @@ test('GET /api/audit/events pages through the whole log in order, each event as 
   t.is(first.items.length, 50, 'limit defaults to 50');
   t.not(first.next_cursor, null);
   const pages = await everyPage(get, '/api/audit/events?limit=7');
-  t.deepEqual(pages.flatMap((page) => page.items), events.map(toAuditEvent), 'every event once, in log order');
+  t.deepEqual(
+    pages.flatMap((page) => page.items),
+    events.map(toAuditEvent),
+    'every event once, in log order',
+  );
   t.true(pages.slice(0, -1).every((page) => page.items.length === 7));
   t.is(pages[pages.length - 1]!.next_cursor, null, 'the last page says it is the last');
   const created = pages.flatMap((page) => page.items).find((item) => item.type === 'SessionCreated')!;
-  t.like(created, { stream: `session-${history.billing.sessionId}`, revision: 0, data: { project: 'billing', category: 'platform' }, metadata: { actor: 'slack', correlation_id: 'story-billing' } });
+  t.like(created, {
+    stream: `session-${history.billing.sessionId}`,
+    revision: 0,
+    data: { project: 'billing', category: 'platform' },
+    metadata: { actor: 'slack', correlation_id: 'story-billing' },
+  });
   t.regex(created.metadata.hash!, /^[0-9a-f]{64}$/);
   t.regex(created.metadata.recorded_at!, /^\d{4}-\d\d-\d\dT/);
   t.is(typeof created.metadata.causation_id, 'string');
@@ -55,9 +67,17 @@ test('GET /api/audit/events pages through the whole log in order, each event as 
 test('from_position starts the page there (inclusive); a cursor wins over it', async (t) => {
   const { get } = await open(t);
   const page = (await (await get('/api/audit/events?from_position=5&limit=3')).json()) as Page;
-  t.deepEqual(page.items.map((item) => item.position), [5, 6, 7]);
-  const next = (await (await get(`/api/audit/events?from_position=5&limit=3&cursor=${page.next_cursor}`)).json()) as Page;
-  t.deepEqual(next.items.map((item) => item.position), [8, 9, 10]);
+  t.deepEqual(
+    page.items.map((item) => item.position),
+    [5, 6, 7],
+  );
+  const next = (await (
+    await get(`/api/audit/events?from_position=5&limit=3&cursor=${page.next_cursor}`)
+  ).json()) as Page;
+  t.deepEqual(
+    next.items.map((item) => item.position),
+    [8, 9, 10],
+  );
   const past = (await (await get('/api/audit/events?from_position=100000')).json()) as Page;
   t.deepEqual(past, { items: [], next_cursor: null }, 'past the end is an empty last page');
 });
@@ -87,7 +107,10 @@ test('GET /api/audit/streams/{stream} is one stream’s history from from_revisi
   const expected = (await store.readStream(stream)).map(toAuditEvent);
   t.true(expected.length >= 6);
   const pages = await everyPage(get, `/api/audit/streams/${stream}?limit=4`);
-  t.deepEqual(pages.flatMap((page) => page.items), expected);
+  t.deepEqual(
+    pages.flatMap((page) => page.items),
+    expected,
+  );
   const later = (await (await get(`/api/audit/streams/${stream}?from_revision=2`)).json()) as Page;
   t.deepEqual(later, { items: expected.slice(2), next_cursor: null });
   const past = await get(`/api/audit/streams/${stream}?from_revision=1000`);

@@ -15,7 +15,11 @@ export interface BenchGatewayProcess {
  * and the gateway's CPU is measured apart from it. Asked `cpu` on stdin, it answers its
  * `process.cpuUsage()` on stdout; stdin closing stops it.
  */
-export const startBenchGatewayProcess = async (dir: string, token: string, options: { readonly kubeconfig?: string; readonly env?: Readonly<Record<string, string>> } = {}): Promise<BenchGatewayProcess> => {
+export const startBenchGatewayProcess = async (
+  dir: string,
+  token: string,
+  options: { readonly kubeconfig?: string; readonly env?: Readonly<Record<string, string>> } = {},
+): Promise<BenchGatewayProcess> => {
   const child = spawn(
     process.execPath,
     [

@@ -12,9 +12,15 @@ import type { GatewayConfig } from '../../src/config/schema.js';
 export const startBenchGateway = async (
   dir: string,
   token: string,
-  options: { readonly kubeconfig?: string; readonly workspace?: Partial<GatewayConfig['workspace']>; readonly env?: Readonly<Record<string, string>> } = {},
+  options: {
+    readonly kubeconfig?: string;
+    readonly workspace?: Partial<GatewayConfig['workspace']>;
+    readonly env?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<Gateway> => {
-  const loaded = loadConfig({ env: { GATEWAY_DATA_DIR: dir, PORT: '0', GATEWAY_TOKENS: `bench:operator:${token}`, ...options.env } });
+  const loaded = loadConfig({
+    env: { GATEWAY_DATA_DIR: dir, PORT: '0', GATEWAY_TOKENS: `bench:operator:${token}`, ...options.env },
+  });
   if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
   const config = loaded.right;
   return startGateway(

@@ -28,7 +28,11 @@ const TOKEN = 'bench-operator-token-0123456789';
 /** How long the pods of `slow…` labs take to be ready: a real cluster's quickest start of a cached image. */
 const SLOW_PODS_MS = 2000;
 const APP: Readonly<Record<string, string>> = {
-  'package.json': JSON.stringify({ name: 'bench-app', version: '1.0.0', scripts: { start: 'node server.js' } }, null, 2),
+  'package.json': JSON.stringify(
+    { name: 'bench-app', version: '1.0.0', scripts: { start: 'node server.js' } },
+    null,
+    2,
+  ),
   'server.js': "require('node:http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n",
 };
 
@@ -42,11 +46,19 @@ const ms = (value: number) => `${value.toFixed(0)} ms`;
 
 export const benchConcurrency = async (): Promise<Figure[]> => {
   const dir = await mkdtemp(join(tmpdir(), 'bench-concurrency-'));
-  const fake = await startFakeKubeProcess({ podDelayMs: 20, stuckPrefix: 'stuck', slowPrefix: 'slow', slowDelayMs: SLOW_PODS_MS });
+  const fake = await startFakeKubeProcess({
+    podDelayMs: 20,
+    stuckPrefix: 'stuck',
+    slowPrefix: 'slow',
+    slowDelayMs: SLOW_PODS_MS,
+  });
   try {
     await makeRepo(join(dir, 'workspace', 'repos'), 'api');
     await writeFile(join(dir, 'kubeconfig.yaml'), fake.kubeconfig);
-    const gateway = await startBenchGatewayProcess(dir, TOKEN, { kubeconfig: join(dir, 'kubeconfig.yaml'), env: { GATEWAY_WORKSPACE: join(dir, 'workspace'), GATEWAY_BUNDLE_SECRET: 'bench' } });
+    const gateway = await startBenchGatewayProcess(dir, TOKEN, {
+      kubeconfig: join(dir, 'kubeconfig.yaml'),
+      env: { GATEWAY_WORKSPACE: join(dir, 'workspace'), GATEWAY_BUNDLE_SECRET: 'bench' },
+    });
     try {
       return await measure(gateway);
     } finally {
@@ -60,7 +72,11 @@ export const benchConcurrency = async (): Promise<Figure[]> => {
 
 const measure = async (gateway: BenchGatewayProcess): Promise<Figure[]> => {
   const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${gateway.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const response = await fetch(`${gateway.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     if (response.status >= 300) throw new Error(`${method} ${path} → ${response.status} ${await response.text()}`);
     return (await response.json()) as T;
   };
@@ -81,7 +97,12 @@ const measure = async (gateway: BenchGatewayProcess): Promise<Figure[]> => {
   /** A session whose workspace is ready and holds the app: the time from POST to its workspace. */
   const labSession = async (project: string): Promise<{ view: SessionView; readyMs: number }> => {
     const started = performance.now();
-    const created = await api<SessionView>('POST', '/api/sessions', { category: 'bench', project, repos: [{ name: 'api' }], task: { title: 'Fix the typo in the footer', description: 'Small change.' } });
+    const created = await api<SessionView>('POST', '/api/sessions', {
+      category: 'bench',
+      project,
+      repos: [{ name: 'api' }],
+      task: { title: 'Fix the typo in the footer', description: 'Small change.' },
+    });
     const view = await sessionReady(created.session_id);
     const readyMs = performance.now() - started;
     await commitFiles(view.repos[0]!.worktree_path!, APP);
@@ -101,14 +122,21 @@ const measure = async (gateway: BenchGatewayProcess): Promise<Figure[]> => {
     await progress.ended;
     const elapsed = performance.now() - started;
     const complete = progress.frames.find((frame) => frame.event === 'complete');
-    const outcome = complete?.data === undefined ? undefined : (JSON.parse(complete.data) as { status: string; error?: string });
-    if (outcome?.status !== 'succeeded') throw new Error(`deployment ${planned.deployment_id} did not succeed: ${JSON.stringify(outcome)}`);
+    const outcome =
+      complete?.data === undefined ? undefined : (JSON.parse(complete.data) as { status: string; error?: string });
+    if (outcome?.status !== 'succeeded')
+      throw new Error(`deployment ${planned.deployment_id} did not succeed: ${JSON.stringify(outcome)}`);
     return elapsed;
   };
   /** Confirms a stuck lab's deployment and waits until it is at pods_ready. */
   const stick = async (planned: DeploymentView): Promise<void> => {
     await api('POST', `/api/deployments/${planned.deployment_id}/confirm`, {});
-    await until(async () => ((await deploymentState(planned.deployment_id)).steps.find((step) => step.name === 'pods_ready')?.status === 'running' ? true : undefined));
+    await until(async () =>
+      (await deploymentState(planned.deployment_id)).steps.find((step) => step.name === 'pods_ready')?.status ===
+      'running'
+        ? true
+        : undefined,
+    );
   };
 
   // Warm-up: the first deployments of a process pay for compiling and optimising its code; what follows is steady.
@@ -145,7 +173,12 @@ const measure = async (gateway: BenchGatewayProcess): Promise<Figure[]> => {
   const each = await Promise.all(planned.map((one) => deploy(one)));
   const allNineteen = performance.now() - started;
   const nineteenCpu = (await gateway.cpuMs()) - cpuBefore;
-  const stillStuck = (await deploymentState((await api<{ items: DeploymentView[] }>('GET', `/api/deployments?session_id=${stuckOne.view.session_id}`)).items[0]!.deployment_id)).status;
+  const stillStuck = (
+    await deploymentState(
+      (await api<{ items: DeploymentView[] }>('GET', `/api/deployments?session_id=${stuckOne.view.session_id}`))
+        .items[0]!.deployment_id,
+    )
+  ).status;
 
   // 100 labs stuck at pods_ready, then one new deployment.
   const stuckSessions = await Promise.all(Array.from({ length: 100 }, (_, i) => labSession(`stuck${i}`)));
@@ -163,14 +196,24 @@ const measure = async (gateway: BenchGatewayProcess): Promise<Figure[]> => {
   const cores = availableParallelism();
   const floor = nineteenCpu / cores;
   return [
-    { name: `one deployment alone, pods ready in ${SLOW_PODS_MS / 1000} s (confirm → succeeded), median of 3`, value: ms(slow), target: '—', met: undefined },
+    {
+      name: `one deployment alone, pods ready in ${SLOW_PODS_MS / 1000} s (confirm → succeeded), median of 3`,
+      value: ms(slow),
+      target: '—',
+      met: undefined,
+    },
     {
       name: `19 teams at once while one lab is stuck, pods ready in ${SLOW_PODS_MS / 1000} s: all succeeded`,
       value: `${ms(slowNineteen)} (${(slowNineteen / slow).toFixed(2)}× alone; each p50 ${ms(median(slowEach))}, max ${ms(Math.max(...slowEach))})`,
       target: '≤ 2× alone',
       met: slowNineteen <= 2 * slow,
     },
-    { name: 'one deployment alone, pods ready at once, median of 3', value: `${ms(alone)}, of which the gateway process's CPU ${ms(median(aloneCpu))}`, target: '—', met: undefined },
+    {
+      name: 'one deployment alone, pods ready at once, median of 3',
+      value: `${ms(alone)}, of which the gateway process's CPU ${ms(median(aloneCpu))}`,
+      target: '—',
+      met: undefined,
+    },
     {
       name: '19 teams at once while one lab is stuck, pods ready at once: all succeeded',
       value: `${ms(allNineteen)} (${(allNineteen / alone).toFixed(2)}× alone, ${(allNineteen / floor).toFixed(2)}× the floor below; each p50 ${ms(median(each))}, max ${ms(Math.max(...each))}); the stuck one still ${stillStuck}`,
@@ -185,8 +228,18 @@ const measure = async (gateway: BenchGatewayProcess): Promise<Figure[]> => {
       target: '—',
       met: undefined,
     },
-    { name: 'a new deployment while 100 labs wait for their pods', value: `${ms(amongStuck)} (${(amongStuck / alone).toFixed(2)}× alone)`, target: '≤ 2× alone', met: amongStuck <= 2 * alone },
-    { name: 'one session alone: POST → workspace ready, median of 3', value: ms(aloneWorkspace), target: '—', met: undefined },
+    {
+      name: 'a new deployment while 100 labs wait for their pods',
+      value: `${ms(amongStuck)} (${(amongStuck / alone).toFixed(2)}× alone)`,
+      target: '≤ 2× alone',
+      met: amongStuck <= 2 * alone,
+    },
+    {
+      name: 'one session alone: POST → workspace ready, median of 3',
+      value: ms(aloneWorkspace),
+      target: '—',
+      met: undefined,
+    },
     {
       name: '50 sessions created at once: each to its workspace',
       value: `p50 ${ms(percentile(ready, 50))} (${(percentile(ready, 50) / aloneWorkspace).toFixed(1)}× alone), p99 ${ms(percentile(ready, 99))} (${(percentile(ready, 99) / aloneWorkspace).toFixed(1)}× alone)`,

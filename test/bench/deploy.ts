@@ -17,29 +17,60 @@ const TOKEN = 'bench-operator-token-0123456789';
 const ROUNDS = 5;
 const SUBSCRIBERS = 1000;
 const BROADCASTS = 100;
-const APPLIED_KINDS = ['Namespace', 'ServiceAccount', 'Role', 'RoleBinding', 'ResourceQuota', 'LimitRange', 'ConfigMap', 'Deployment', 'Service', 'Ingress'];
+const APPLIED_KINDS = [
+  'Namespace',
+  'ServiceAccount',
+  'Role',
+  'RoleBinding',
+  'ResourceQuota',
+  'LimitRange',
+  'ConfigMap',
+  'Deployment',
+  'Service',
+  'Ingress',
+];
 
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const percentile = (values: readonly number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 };
-const spread = (values: readonly number[]): string => `${median(values).toFixed(0)} ms median (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}) of ${values.length}`;
+const spread = (values: readonly number[]): string =>
+  `${median(values).toFixed(0)} ms median (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}) of ${values.length}`;
 
 const api = (gateway: Gateway, method: string, path: string, body?: unknown) =>
-  fetch(`${gateway.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  fetch(`${gateway.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
 
 /** A Node service of 200 files (about 1.5 KB each) in 10 folders, one commit. */
 const makeRepo = async (path: string): Promise<void> => {
   await simpleGit().raw(['init', '-q', '-b', 'main', path]);
-  await writeFile(join(path, 'package.json'), JSON.stringify({ name: 'bench', scripts: { start: 'node src0/file1.js' } }));
+  await writeFile(
+    join(path, 'package.json'),
+    JSON.stringify({ name: 'bench', scripts: { start: 'node src0/file1.js' } }),
+  );
   for (let i = 1; i < 200; i++) {
     const folder = join(path, `src${i % 10}`);
     await mkdir(folder, { recursive: true });
-    await writeFile(join(folder, `file${i}.js`), `// file ${i}\n${`export const value${i} = ${JSON.stringify('x'.repeat(60))};\n`.repeat(24)}`);
+    await writeFile(
+      join(folder, `file${i}.js`),
+      `// file ${i}\n${`export const value${i} = ${JSON.stringify('x'.repeat(60))};\n`.repeat(24)}`,
+    );
   }
   await simpleGit(path).add('.');
-  await simpleGit(path).raw(['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '-m', 'init']);
+  await simpleGit(path).raw([
+    '-c',
+    'user.name=Bench',
+    '-c',
+    'user.email=bench@example.com',
+    'commit',
+    '-q',
+    '-m',
+    'init',
+  ]);
 };
 
 /**
@@ -51,19 +82,26 @@ const benchApply = async (gateway: Gateway, fake: FakeKube, sessionId: string): 
   const times: number[] = [];
   let files = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    const planned = (await (await api(gateway, 'POST', '/api/deployments', { session_id: sessionId })).json()) as DeploymentView;
+    const planned = (await (
+      await api(gateway, 'POST', '/api/deployments', { session_id: sessionId })
+    ).json()) as DeploymentView;
     files = planned.plan.configmaps.reduce((sum, bundle) => sum + bundle.files, 0);
     await api(gateway, 'POST', `/api/deployments/${planned.deployment_id}/confirm`, {});
     let status = 'confirmed';
     while (status !== 'succeeded' && status !== 'failed') {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      status = ((await (await api(gateway, 'GET', `/api/deployments/${planned.deployment_id}`)).json()) as DeploymentView).status;
+      status = (
+        (await (await api(gateway, 'GET', `/api/deployments/${planned.deployment_id}`)).json()) as DeploymentView
+      ).status;
     }
     if (status !== 'succeeded') throw new Error(`deployment ${planned.deployment_id} failed`);
-    const history = (await gateway.eventLog.readStream<DeploymentEvent>(deploymentStream(planned.deployment_id))).map((stored) => stored.event);
+    const history = (await gateway.eventLog.readStream<DeploymentEvent>(deploymentStream(planned.deployment_id))).map(
+      (stored) => stored.event,
+    );
     const confirmed = history.find((event) => event.type === 'DeploymentConfirmed');
     const ingress = history.find((event) => event.type === 'DeploymentStepCompleted' && event.data.step === 'ingress');
-    if (confirmed?.type !== 'DeploymentConfirmed' || ingress?.type !== 'DeploymentStepCompleted') throw new Error('missing events');
+    if (confirmed?.type !== 'DeploymentConfirmed' || ingress?.type !== 'DeploymentStepCompleted')
+      throw new Error('missing events');
     times.push(Date.parse(ingress.data.finished_at) - Date.parse(confirmed.data.confirmed_at));
   }
   // The floor: the same objects, applied one by one with the same client and field manager, into a fresh namespace.
@@ -77,19 +115,38 @@ const benchApply = async (gateway: Gateway, fake: FakeKube, sessionId: string): 
     const t0 = performance.now();
     for (const object of objects) {
       const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, ...metadata } = object.metadata;
-      const copy = { ...object, metadata: object.kind === 'Namespace' ? { ...metadata, name: namespace } : { ...metadata, namespace } } as KubernetesObject;
+      const copy = {
+        ...object,
+        metadata: object.kind === 'Namespace' ? { ...metadata, name: namespace } : { ...metadata, namespace },
+      } as KubernetesObject;
       await client.patch(copy, undefined, undefined, 'bench', true, PatchStrategy.ServerSideApply);
     }
     raw.push(performance.now() - t0);
   }
   return [
-    { name: `raw server-side apply of the same ${objects.length} objects (floor)`, value: spread(raw), target: '—', met: undefined },
-    { name: `confirmation → manifests applied, ${files} files`, value: spread(times), target: '≤ 1000 ms', met: median(times) <= 1000 },
+    {
+      name: `raw server-side apply of the same ${objects.length} objects (floor)`,
+      value: spread(raw),
+      target: '—',
+      met: undefined,
+    },
+    {
+      name: `confirmation → manifests applied, ${files} files`,
+      value: spread(times),
+      target: '≤ 1000 ms',
+      met: median(times) <= 1000,
+    },
   ];
 };
 
 /** SSE clients on raw sockets: each delivery's latency from `sentAt[n]` of the broadcast it carries. */
-const subscribe = async (url: string, count: number, sentAt: number[], latencies: number[], headers: Record<string, string> = {}) => {
+const subscribe = async (
+  url: string,
+  count: number,
+  sentAt: number[],
+  latencies: number[],
+  headers: Record<string, string> = {},
+) => {
   const sockets: (() => void)[] = [];
   let received = 0;
   await Promise.all(
@@ -97,25 +154,29 @@ const subscribe = async (url: string, count: number, sentAt: number[], latencies
       { length: count },
       () =>
         new Promise<void>((resolve, reject) => {
-          const req = request(url, { agent: false, headers: { accept: 'text/event-stream', ...headers } }, (response) => {
-            if (response.statusCode !== 200) reject(new Error(`SSE answered ${response.statusCode}`));
-            response.setEncoding('utf8');
-            let buffer = '';
-            response.on('data', (chunk: string) => {
-              buffer += chunk;
-              if (buffer.includes('retry:')) resolve();
-              let cut: number;
-              while ((cut = buffer.indexOf('\n\n')) >= 0) {
-                const frame = buffer.slice(0, cut);
-                buffer = buffer.slice(cut + 2);
-                const data = /^data: (.*)$/m.exec(frame)?.[1];
-                if (!data) continue;
-                const round = Number((JSON.parse(data) as { message: string }).message);
-                latencies.push(performance.now() - sentAt[round]!);
-                received++;
-              }
-            });
-          });
+          const req = request(
+            url,
+            { agent: false, headers: { accept: 'text/event-stream', ...headers } },
+            (response) => {
+              if (response.statusCode !== 200) reject(new Error(`SSE answered ${response.statusCode}`));
+              response.setEncoding('utf8');
+              let buffer = '';
+              response.on('data', (chunk: string) => {
+                buffer += chunk;
+                if (buffer.includes('retry:')) resolve();
+                let cut: number;
+                while ((cut = buffer.indexOf('\n\n')) >= 0) {
+                  const frame = buffer.slice(0, cut);
+                  buffer = buffer.slice(cut + 2);
+                  const data = /^data: (.*)$/m.exec(frame)?.[1];
+                  if (!data) continue;
+                  const round = Number((JSON.parse(data) as { message: string }).message);
+                  latencies.push(performance.now() - sentAt[round]!);
+                  received++;
+                }
+              });
+            },
+          );
           req.on('error', reject);
           req.end();
           sockets.push(() => req.destroy());
@@ -126,25 +187,36 @@ const subscribe = async (url: string, count: number, sentAt: number[], latencies
 };
 
 /** Sends BROADCASTS events, one at a time, each once every subscriber has the previous one. */
-const broadcastAll = async (send: (round: number) => Promise<void> | void, sentAt: number[], received: () => number, count: number): Promise<void> => {
+const broadcastAll = async (
+  send: (round: number) => Promise<void> | void,
+  sentAt: number[],
+  received: () => number,
+  count: number,
+): Promise<void> => {
   for (let round = 0; round < BROADCASTS; round++) {
     sentAt[round] = performance.now();
     await send(round);
     const deadline = Date.now() + 10_000;
     while (received() < (round + 1) * count) {
-      if (Date.now() > deadline) throw new Error(`broadcast ${round}: ${received()} of ${(round + 1) * count} delivered`);
+      if (Date.now() > deadline)
+        throw new Error(`broadcast ${round}: ${received()} of ${(round + 1) * count} delivered`);
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
 };
 
-const summary = (latencies: readonly number[]): string => `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`;
+const summary = (latencies: readonly number[]): string =>
+  `p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`;
 
 /** The physical limit: a bare Node `http` server writing the same SSE frames to the same number of clients. */
 const benchBareBroadcaster = async (): Promise<number[]> => {
   const clients = new Set<ServerResponse>();
   const server = createServer((_, response) => {
-    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    response.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
     response.write('retry: 2000\n\n');
     clients.add(response);
     response.on('close', () => clients.delete(response));
@@ -170,16 +242,36 @@ const benchBareBroadcaster = async (): Promise<number[]> => {
 };
 
 /** The gateway: an event appended to a deployment's stream (durably, fdatasync included) until each progress subscriber has it. */
-const benchGatewaySse = async (gateway: Gateway, sessionId: string): Promise<{ latencies: number[]; appends: number[] }> => {
+const benchGatewaySse = async (
+  gateway: Gateway,
+  sessionId: string,
+): Promise<{ latencies: number[]; appends: number[] }> => {
   const appends: number[] = [];
-  const planned = (await (await api(gateway, 'POST', '/api/deployments', { session_id: sessionId })).json()) as DeploymentView;
+  const planned = (await (
+    await api(gateway, 'POST', '/api/deployments', { session_id: sessionId })
+  ).json()) as DeploymentView;
   const sentAt: number[] = [];
   const latencies: number[] = [];
-  const subscribers = await subscribe(`${gateway.url}/api/deployments/${planned.deployment_id}/progress`, SUBSCRIBERS, sentAt, latencies, { authorization: `Bearer ${TOKEN}` });
+  const subscribers = await subscribe(
+    `${gateway.url}/api/deployments/${planned.deployment_id}/progress`,
+    SUBSCRIBERS,
+    sentAt,
+    latencies,
+    { authorization: `Bearer ${TOKEN}` },
+  );
   const context = { actor: 'bench', correlationId: 'bench', causationId: 'bench', now: new Date() };
   await broadcastAll(
     async (round) => {
-      await gateway.eventLog.append(deploymentStream(planned.deployment_id), [{ type: 'DeploymentProgressed', data: { step: 'pods_ready', message: String(round), at: new Date().toISOString() } }], { expectedRevision: 'any', context });
+      await gateway.eventLog.append(
+        deploymentStream(planned.deployment_id),
+        [
+          {
+            type: 'DeploymentProgressed',
+            data: { step: 'pods_ready', message: String(round), at: new Date().toISOString() },
+          },
+        ],
+        { expectedRevision: 'any', context },
+      );
       appends.push(performance.now() - sentAt[round]!);
     },
     sentAt,
@@ -202,17 +294,46 @@ export const benchDeploy = async (): Promise<Figure[]> => {
   try {
     await makeRepo(join(dir, 'repos', 'api'));
     await writeFile(join(dir, 'kubeconfig.yaml'), fake.kubeconfig);
-    const gateway = await startBenchGateway(dir, TOKEN, { kubeconfig: join(dir, 'kubeconfig.yaml'), env: { GATEWAY_WORKSPACE: dir, GATEWAY_BUNDLE_SECRET: 'bench' } });
+    const gateway = await startBenchGateway(dir, TOKEN, {
+      kubeconfig: join(dir, 'kubeconfig.yaml'),
+      env: { GATEWAY_WORKSPACE: dir, GATEWAY_BUNDLE_SECRET: 'bench' },
+    });
     try {
-      const session = (await (await api(gateway, 'POST', '/api/sessions', { category: 'bench', project: 'bench', repos: [{ name: 'api' }], task: { title: 'Fix it', description: 'Small.' } })).json()) as SessionView;
-      while (((await (await api(gateway, 'GET', `/api/sessions/${session.session_id}`)).json()) as SessionView).status === 'initializing') await new Promise((resolve) => setTimeout(resolve, 10));
+      const session = (await (
+        await api(gateway, 'POST', '/api/sessions', {
+          category: 'bench',
+          project: 'bench',
+          repos: [{ name: 'api' }],
+          task: { title: 'Fix it', description: 'Small.' },
+        })
+      ).json()) as SessionView;
+      while (
+        ((await (await api(gateway, 'GET', `/api/sessions/${session.session_id}`)).json()) as SessionView).status ===
+        'initializing'
+      )
+        await new Promise((resolve) => setTimeout(resolve, 10));
       figures.push(...(await benchApply(gateway, fake, session.session_id)));
       const bare = await benchBareBroadcaster();
       const { latencies: ours, appends } = await benchGatewaySse(gateway, session.session_id);
       const bareP99 = percentile(bare, 99);
-      figures.push({ name: `bare Node http SSE broadcaster, ${SUBSCRIBERS} subscribers (physical limit)`, value: summary(bare), target: '—', met: undefined });
-      figures.push({ name: 'of which the durable append (fdatasync) alone', value: summary(appends), target: '—', met: undefined });
-      figures.push({ name: `append → progress SSE delivery, ${SUBSCRIBERS} subscribers`, value: summary(ours), target: `p99 ≤ 2× bare (${(2 * bareP99).toFixed(1)} ms)`, met: percentile(ours, 99) <= 2 * bareP99 });
+      figures.push({
+        name: `bare Node http SSE broadcaster, ${SUBSCRIBERS} subscribers (physical limit)`,
+        value: summary(bare),
+        target: '—',
+        met: undefined,
+      });
+      figures.push({
+        name: 'of which the durable append (fdatasync) alone',
+        value: summary(appends),
+        target: '—',
+        met: undefined,
+      });
+      figures.push({
+        name: `append → progress SSE delivery, ${SUBSCRIBERS} subscribers`,
+        value: summary(ours),
+        target: `p99 ≤ 2× bare (${(2 * bareP99).toFixed(1)} ms)`,
+        met: percentile(ours, 99) <= 2 * bareP99,
+      });
     } finally {
       await gateway.stop();
     }

@@ -14,10 +14,16 @@ import type { Figure } from './eventstore.js';
 const ROUNDS = 10;
 const PROBE_INTERVAL_MS = 1000;
 
-const event = (n: number): EventToAppend => ({ id: randomUUID(), type: 'Filled', data: { n, pad: 'x'.repeat(200) }, metadata: { actor: 'bench' } });
+const event = (n: number): EventToAppend => ({
+  id: randomUUID(),
+  type: 'Filled',
+  data: { n, pad: 'x'.repeat(200) },
+  metadata: { actor: 'bench' },
+});
 
 export const benchDisk = async (): Promise<Figure[]> => {
-  if (!smallDisksAvailable) return [{ name: 'recovery after space returns', value: SMALL_DISK_SKIP_REASON, target: '—', met: undefined }];
+  if (!smallDisksAvailable)
+    return [{ name: 'recovery after space returns', value: SMALL_DISK_SKIP_REASON, target: '—', met: undefined }];
   const recoveries: number[] = [];
   const refusals: number[] = [];
   let lost = 0;
@@ -43,7 +49,13 @@ export const benchDisk = async (): Promise<Figure[]> => {
       }
       resizeSmallDisk(disk, 8 * 1024 * 1024);
       const grown = performance.now();
-      while (!(await store.checkHealth().then(() => true, () => false))) await new Promise((resolve) => setTimeout(resolve, 2));
+      while (
+        !(await store.checkHealth().then(
+          () => true,
+          () => false,
+        ))
+      )
+        await new Promise((resolve) => setTimeout(resolve, 2));
       recoveries.push(performance.now() - grown);
       await store.appendToStream('after', [event(-1)]);
       await store.close();
@@ -58,9 +70,19 @@ export const benchDisk = async (): Promise<Figure[]> => {
   }
   const sorted = [...recoveries].sort((a, b) => a - b);
   return [
-    { name: 'rounds (256 KiB tmpfs filled, grown to 8 MiB)', value: `${ROUNDS}, ${acknowledgedTotal} events acknowledged in all`, target: '—', met: undefined },
+    {
+      name: 'rounds (256 KiB tmpfs filled, grown to 8 MiB)',
+      value: `${ROUNDS}, ${acknowledgedTotal} events acknowledged in all`,
+      target: '—',
+      met: undefined,
+    },
     { name: 'acknowledged events lost (after a reopen)', value: String(lost), target: '0', met: lost === 0 },
-    { name: 'refusal of the append that found the disk full', value: `max ${Math.max(...refusals).toFixed(1)} ms`, target: '—', met: undefined },
+    {
+      name: 'refusal of the append that found the disk full',
+      value: `max ${Math.max(...refusals).toFixed(1)} ms`,
+      target: '—',
+      met: undefined,
+    },
     {
       name: 'ready again after space returned (no append, no restart)',
       value: `p50 ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ms, max ${sorted[sorted.length - 1]!.toFixed(0)} ms`,

@@ -39,7 +39,12 @@ const runPhase = async (gateway: Gateway, seconds: number, tag: string, sessionI
   const normal: number[] = [];
   let errors = 0;
   const deadline = performance.now() + seconds * 1000;
-  const timed = async (into: number[], path: string, init: RequestInit = {}, ok = (status: number) => status < 300): Promise<void> => {
+  const timed = async (
+    into: number[],
+    path: string,
+    init: RequestInit = {},
+    ok = (status: number) => status < 300,
+  ): Promise<void> => {
     const started = performance.now();
     const response = await fetch(`${gateway.url}${path}`, init);
     await response.arrayBuffer();
@@ -60,7 +65,11 @@ const runPhase = async (gateway: Gateway, seconds: number, tag: string, sessionI
     while (performance.now() < deadline) {
       await timed(normal, '/api/sessions?limit=20', { headers: auth });
       await timed(normal, `/api/sessions/${sessionId}`, { headers: auth });
-      await timed(normal, '/api/routing/analyze', { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ title: `Fix the typo (${tag})`, description: '' }) });
+      await timed(normal, '/api/routing/analyze', {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: `Fix the typo (${tag})`, description: '' }),
+      });
       await sleep(20);
     }
   })();
@@ -75,13 +84,19 @@ export const benchEdge = async (): Promise<Figure[]> => {
     await makeRepo(join(dir, 'workspace', 'repos'), 'api');
     const gateway = await startBenchGateway(dir, TOKEN, { env: { GATEWAY_WORKSPACE: join(dir, 'workspace') } });
     try {
-      const head = async () => (await gateway.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 }))[0]?.position ?? -1;
+      const head = async () =>
+        (await gateway.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 }))[0]?.position ?? -1;
       // Normal traffic reads (and analyses): creating sessions spawns git in this process, whose
       // pauses would hide what the attackers do.
       const created = await fetch(`${gateway.url}/api/sessions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ category: 'edge', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Fix the typo in the footer', description: 'Small change.' } }),
+        body: JSON.stringify({
+          category: 'edge',
+          project: 'billing',
+          repos: [{ name: 'api' }],
+          task: { title: 'Fix the typo in the footer', description: 'Small change.' },
+        }),
       });
       const { session_id: sessionId } = (await created.json()) as { session_id: string };
       await sleep(2000);
@@ -97,7 +112,9 @@ export const benchEdge = async (): Promise<Figure[]> => {
       collectGarbage();
       const rssAfter = process.memoryUsage().rss;
       const appended = await gateway.eventLog.store.readAll({ fromPosition: headBefore + 1 });
-      const byAttackers = appended.filter((event) => event.metadata['actor'] === 'anonymous' || event.type.startsWith('Idempotent')).length;
+      const byAttackers = appended.filter(
+        (event) => event.metadata['actor'] === 'anonymous' || event.type.startsWith('Idempotent'),
+      ).length;
       const hostileTotal = Object.values(hostile).reduce((sum, count) => sum + count, 0);
       const statuses = Object.entries(hostile)
         .sort(([a], [b]) => a.localeCompare(b))
@@ -105,16 +122,36 @@ export const benchEdge = async (): Promise<Figure[]> => {
         .join(', ');
       const healthP99 = percentile(attacked.health, 99);
       return [
-        { name: 'hostile requests (4 attacker processes)', value: `${hostileTotal} in ${seconds} s: ${statuses}`, target: '—', met: undefined },
-        { name: '/health p99 under attack', value: `${healthP99.toFixed(1)} ms (without attackers ${percentile(quiet.health, 99).toFixed(1)} ms)`, target: '< 50 ms', met: healthP99 < 50 },
+        {
+          name: 'hostile requests (4 attacker processes)',
+          value: `${hostileTotal} in ${seconds} s: ${statuses}`,
+          target: '—',
+          met: undefined,
+        },
+        {
+          name: '/health p99 under attack',
+          value: `${healthP99.toFixed(1)} ms (without attackers ${percentile(quiet.health, 99).toFixed(1)} ms)`,
+          target: '< 50 ms',
+          met: healthP99 < 50,
+        },
         {
           name: 'normal traffic p99 (list, read, analyse)',
           value: `${percentile(attacked.normal, 99).toFixed(1)} ms under attack, ${percentile(quiet.normal, 99).toFixed(1)} ms without`,
           target: '—',
           met: undefined,
         },
-        { name: 'normal requests that failed', value: `${quiet.errors + attacked.errors}`, target: '0', met: quiet.errors + attacked.errors === 0 },
-        { name: 'events the attackers appended', value: `${byAttackers} (per 1,000 hostile requests: ${((1000 * byAttackers) / Math.max(1, hostileTotal)).toFixed(2)})`, target: '0', met: byAttackers === 0 },
+        {
+          name: 'normal requests that failed',
+          value: `${quiet.errors + attacked.errors}`,
+          target: '0',
+          met: quiet.errors + attacked.errors === 0,
+        },
+        {
+          name: 'events the attackers appended',
+          value: `${byAttackers} (per 1,000 hostile requests: ${((1000 * byAttackers) / Math.max(1, hostileTotal)).toFixed(2)})`,
+          target: '0',
+          met: byAttackers === 0,
+        },
         {
           name: 'RSS growth over the attack (after GC)',
           value: `${((rssAfter - rssBefore) / 1024 / 1024).toFixed(1)} MB: ${((rssAfter - rssBefore) / 1024 / Math.max(1, hostileTotal / 1000)).toFixed(1)} KB per 1,000 hostile requests`,

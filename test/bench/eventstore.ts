@@ -21,14 +21,27 @@ export interface Figure {
 const sampleEvent = (n: number): EventToAppend => ({
   id: randomUUID(),
   type: 'SessionCreated',
-  data: { session_id: `ses-${n}`, category: 'platform', project: 'billing-api', task: { title: 'Add invoice export', description: 'CSV export of invoices per month' }, n },
-  metadata: { actor: 'slack-backend', correlation_id: randomUUID(), causation_id: randomUUID(), recorded_at: new Date(1_700_000_000_000 + n).toISOString(), hash: 'a'.repeat(64) },
+  data: {
+    session_id: `ses-${n}`,
+    category: 'platform',
+    project: 'billing-api',
+    task: { title: 'Add invoice export', description: 'CSV export of invoices per month' },
+    n,
+  },
+  metadata: {
+    actor: 'slack-backend',
+    correlation_id: randomUUID(),
+    causation_id: randomUUID(),
+    recorded_at: new Date(1_700_000_000_000 + n).toISOString(),
+    hash: 'a'.repeat(64),
+  },
 });
 
 const execFileAsync = promisify(execFile);
 const SECTION_RUNNER = join(import.meta.dirname, 'eventstore-section.ts');
 
-const percentile = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const percentile = (sorted: Float64Array, p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 /**
  * The disk's own limit: small write + fdatasync in a loop, as the log does per group commit;
@@ -69,7 +82,11 @@ interface AllReader {
   readAll(options: { fromPosition: number; maxCount: number }): Promise<readonly RecordedEvent[]>;
 }
 
-const appendLoad = async (store: Appender, writers: number, seconds: number): Promise<{ rate: number; p50: number; p99: number }> => {
+const appendLoad = async (
+  store: Appender,
+  writers: number,
+  seconds: number,
+): Promise<{ rate: number; p50: number; p99: number }> => {
   const latencies: number[] = [];
   const end = performance.now() + seconds * 1000;
   let n = 0;
@@ -102,7 +119,7 @@ const touch = (event: { data: Record<string, unknown>; metadata: Record<string, 
 const replayPass = async (store: AllReader): Promise<{ replayed: number; rate: number }> => {
   const r0 = performance.now();
   let replayed = 0;
-  for (let from = 0; ; ) {
+  for (let from = 0; ;) {
     const page = await store.readAll({ fromPosition: from, maxCount: 1000 });
     if (page.length === 0) break;
     page.forEach(touch);
@@ -133,13 +150,15 @@ const timeReplay = async (store: AllReader): Promise<{ replayed: number; rates: 
 const parseCeilingPass = (texts: Buffer, ends: Float64Array): number => {
   const p0 = performance.now();
   let parsed = 0;
-  for (let i = 0, start = 0; i < ends.length; start = ends[i++]!) parsed += JSON.parse(texts.toString('utf8', start, ends[i]!)) ? 1 : 0;
+  for (let i = 0, start = 0; i < ends.length; start = ends[i++]!)
+    parsed += JSON.parse(texts.toString('utf8', start, ends[i]!)) ? 1 : 0;
   return parsed / ((performance.now() - p0) / 1000);
 };
 
 const middle = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ratio = (n: number): string => `${fmt(n, 2)}×`;
 const writersName = (writers: number): string => `${writers} writer${writers === 1 ? '' : 's'}`;
 
@@ -167,7 +186,11 @@ const envNumber = (name: string, fallback: number): number => {
 };
 
 /** One section in this process; `benchEventStore` runs each in a fresh one. */
-export const benchSection = async (section: Section, big: BigDirs, options: { seconds?: number; openEvents?: number } = {}): Promise<SectionResult> => {
+export const benchSection = async (
+  section: Section,
+  big: BigDirs,
+  options: { seconds?: number; openEvents?: number } = {},
+): Promise<SectionResult> => {
   const seconds = options.seconds ?? envNumber('BENCH_EVENTSTORE_SECONDS', 3);
   const openEvents = options.openEvents ?? envNumber('BENCH_EVENTSTORE_EVENTS', 1_000_000);
   const dir = await mkdtemp(join(tmpdir(), 'bench-eventstore-'));
@@ -179,7 +202,10 @@ export const benchSection = async (section: Section, big: BigDirs, options: { se
       const store = await openEmbeddedEventStore({ dataDir: big.log });
       const batch = 2000;
       for (let written = 0; written < openEvents; written += batch) {
-        await store.appendToStream(`big-${(written / batch) % 1000}`, Array.from({ length: Math.min(batch, openEvents - written) }, (_, i) => sampleEvent(written + i)));
+        await store.appendToStream(
+          `big-${(written / batch) % 1000}`,
+          Array.from({ length: Math.min(batch, openEvents - written) }, (_, i) => sampleEvent(written + i)),
+        );
       }
       await store.close();
     } else if (section === 'peer-build') {
@@ -187,11 +213,11 @@ export const benchSection = async (section: Section, big: BigDirs, options: { se
       // and JSON text), 10,000 to a transaction.
       const log = await openEmbeddedEventStore({ dataDir: big.log });
       const peer = openSqlitePeer(big.sqlite);
-      for (let from = 0; ; ) {
+      for (let from = 0; ;) {
         const page = await log.readAll({ fromPosition: from, maxCount: 10_000 });
         if (page.length === 0) break;
         const appends: Promise<unknown>[] = [];
-        for (let i = 0; i < page.length; ) {
+        for (let i = 0; i < page.length;) {
           let j = i;
           while (j < page.length && page[j]!.stream === page[i]!.stream) j++;
           appends.push(peer.appendToStream(page[i]!.stream, page.slice(i, j)));
@@ -207,13 +233,19 @@ export const benchSection = async (section: Section, big: BigDirs, options: { se
       const t0 = performance.now();
       const reopened = await openEmbeddedEventStore({ dataDir: big.log });
       const openSeconds = (performance.now() - t0) / 1000;
-      figures['open'] = { name: `open + index of ${fmt(openEvents)} events`, value: `${fmt(openSeconds, 2)} s`, target: '≤ 3 s', met: openSeconds <= 3 };
+      figures['open'] = {
+        name: `open + index of ${fmt(openEvents)} events`,
+        value: `${fmt(openSeconds, 2)} s`,
+        target: '≤ 3 s',
+        met: openSeconds <= 3,
+      };
 
       const texts: Buffer[] = [];
-      for (let from = 0; ; ) {
+      for (let from = 0; ;) {
         const page = await reopened.readAll({ fromPosition: from, maxCount: 10_000 });
         if (page.length === 0) break;
-        for (const event of page) texts.push(Buffer.from(JSON.stringify([event.id, event.type, event.data, event.metadata])));
+        for (const event of page)
+          texts.push(Buffer.from(JSON.stringify([event.id, event.type, event.data, event.metadata])));
         from = page[page.length - 1]!.position + 1;
       }
       const ends = new Float64Array(texts.length);
@@ -260,7 +292,12 @@ export const benchSection = async (section: Section, big: BigDirs, options: { se
       }
       await subscription.stop();
       const rate = delivered / ((performance.now() - r0) / 1000);
-      figures['subscription'] = { name: `  the same through a $all subscription (for await per event)`, value: `${fmt(rate)} events/s`, target: '—', met: checksum >= 0 ? undefined : false };
+      figures['subscription'] = {
+        name: `  the same through a $all subscription (for await per event)`,
+        value: `${fmt(rate)} events/s`,
+        target: '—',
+        met: checksum >= 0 ? undefined : false,
+      };
       await reopened.close();
     } else if (section === 'peer-replay') {
       const peer = openSqlitePeer(big.sqlite);
@@ -277,9 +314,16 @@ export const benchSection = async (section: Section, big: BigDirs, options: { se
       const peer = section === 'peer-appends';
       if (!peer) {
         const syncs = fdatasyncRate(dir, 'overwrite');
-        figures['ceiling'] = { name: '  1 writer: physical ceiling (one fdatasync per append, over zeros)', value: `${fmt(syncs)} events/s`, target: '—', met: undefined };
+        figures['ceiling'] = {
+          name: '  1 writer: physical ceiling (one fdatasync per append, over zeros)',
+          value: `${fmt(syncs)} events/s`,
+          target: '—',
+          met: undefined,
+        };
       }
-      const store = peer ? openSqlitePeer(join(dir, 'sqlite')) : await openEmbeddedEventStore({ dataDir: join(dir, 'load') });
+      const store = peer
+        ? openSqlitePeer(join(dir, 'sqlite'))
+        : await openEmbeddedEventStore({ dataDir: join(dir, 'load') });
       // A second of unmeasured appends first, for each store alike: in a fresh process the first
       // ones run before the JIT has compiled the append path and would be the slowest percent.
       await appendLoad(store, 1, 1);
@@ -300,13 +344,26 @@ export const benchSection = async (section: Section, big: BigDirs, options: { se
       if (!peer) {
         // What each of the 1-writer path's two savings is worth: the same load without it.
         const without = [
-          { key: 'pooled', options: { inlineLoneAppends: false }, name: 'every write through the thread pool (inlineLoneAppends: false)' },
-          { key: 'growing', options: { preallocateBytes: 0 }, name: 'no zeros written ahead, each write grows the file (preallocateBytes: 0)' },
+          {
+            key: 'pooled',
+            options: { inlineLoneAppends: false },
+            name: 'every write through the thread pool (inlineLoneAppends: false)',
+          },
+          {
+            key: 'growing',
+            options: { preallocateBytes: 0 },
+            name: 'no zeros written ahead, each write grows the file (preallocateBytes: 0)',
+          },
         ] as const;
         for (const { key, options, name } of without) {
           const other = await openEmbeddedEventStore({ dataDir: join(dir, key), ...options });
           const { rate, p50, p99 } = await appendLoad(other, 1, seconds);
-          figures[key] = { name: `  1 writer, ${name}`, value: `${fmt(rate)} events/s, p50 ${fmt(p50, 3)} ms, p99 ${fmt(p99, 3)} ms`, target: '—', met: undefined };
+          figures[key] = {
+            name: `  1 writer, ${name}`,
+            value: `${fmt(rate)} events/s, p50 ${fmt(p50, 3)} ms, p99 ${fmt(p99, 3)} ms`,
+            target: '—',
+            met: undefined,
+          };
           await other.close();
         }
       }
@@ -331,10 +388,17 @@ export const benchEventStore = async (): Promise<Figure[]> => {
   const syncs = fdatasyncRate(dir);
   const overwrites = fdatasyncRate(dir, 'overwrite');
   await rm(dir, { recursive: true, force: true });
-  const big: BigDirs = { log: await mkdtemp(join(tmpdir(), 'bench-log-')), sqlite: await mkdtemp(join(tmpdir(), 'bench-sqlite-')) };
+  const big: BigDirs = {
+    log: await mkdtemp(join(tmpdir(), 'bench-log-')),
+    sqlite: await mkdtemp(join(tmpdir(), 'bench-sqlite-')),
+  };
   const rounds: Record<Section, SectionResult>[] = [];
   const run = async (section: Section): Promise<SectionResult> => {
-    const { stdout } = await execFileAsync(process.execPath, [...process.execArgv, SECTION_RUNNER, section, big.log, big.sqlite], { maxBuffer: 1 << 20 });
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      [...process.execArgv, SECTION_RUNNER, section, big.log, big.sqlite],
+      { maxBuffer: 1 << 20 },
+    );
     return JSON.parse(stdout) as SectionResult;
   };
   try {
@@ -357,30 +421,59 @@ export const benchEventStore = async (): Promise<Figure[]> => {
   };
   const replayRatio = paired((r) => r.startup.values['replay']! / r['peer-replay'].values['replay']!);
   const ceilingRatio = paired((r) => r.startup.values['ceiling-ratio']!);
-  const shown = rounds.find((r) => r.startup.values['replay']! / r['peer-replay'].values['replay']! === replayRatio.median)!;
+  const shown = rounds.find(
+    (r) => r.startup.values['replay']! / r['peer-replay'].values['replay']! === replayRatio.median,
+  )!;
   const { startup, 'peer-replay': peerReplay } = shown;
   const figures: Figure[] = [
-    { name: 'raw fdatasync rate of the data disk, growing a file (physical limit)', value: `${fmt(syncs)} /s (${fmt(1000 / syncs, 3)} ms each)`, target: '—', met: undefined },
-    { name: '  the same over zeros written beforehand', value: `${fmt(overwrites)} /s (${fmt(1000 / overwrites, 3)} ms each)`, target: '—', met: undefined },
+    {
+      name: 'raw fdatasync rate of the data disk, growing a file (physical limit)',
+      value: `${fmt(syncs)} /s (${fmt(1000 / syncs, 3)} ms each)`,
+      target: '—',
+      met: undefined,
+    },
+    {
+      name: '  the same over zeros written beforehand',
+      value: `${fmt(overwrites)} /s (${fmt(1000 / overwrites, 3)} ms each)`,
+      target: '—',
+      met: undefined,
+    },
     startup.figures['open']!,
     startup.figures['replay']!,
     peerReplay.figures['replay']!,
-    { name: `  embedded / SQLite, replay (median of ${rounds.length} pairs)`, value: `${ratio(replayRatio.median)} (${replayRatio.all})`, target: '≥ 1.2×', met: replayRatio.median >= 1.2 },
+    {
+      name: `  embedded / SQLite, replay (median of ${rounds.length} pairs)`,
+      value: `${ratio(replayRatio.median)} (${replayRatio.all})`,
+      target: '≥ 1.2×',
+      met: replayRatio.median >= 1.2,
+    },
     startup.figures['parse']!,
-    { name: `  replay / its CPU limit (median of ${rounds.length} runs of 3 pairs)`, value: `${ratio(ceilingRatio.median)} (${ceilingRatio.all})`, target: '≥ 0.8×', met: ceilingRatio.median >= 0.8 },
+    {
+      name: `  replay / its CPU limit (median of ${rounds.length} runs of 3 pairs)`,
+      value: `${ratio(ceilingRatio.median)} (${ceilingRatio.all})`,
+      target: '≥ 0.8×',
+      met: ceilingRatio.median >= 0.8,
+    },
     startup.figures['subscription']!,
   ];
   for (const writers of [1, 16, 64]) {
     const rates = paired((r) => r.appends.values[`rate-${writers}`]! / r['peer-appends'].values[`rate-${writers}`]!);
     const p99s = paired((r) => r.appends.values[`p99-${writers}`]! / r['peer-appends'].values[`p99-${writers}`]!);
-    const median = rounds.find((r) => r.appends.values[`rate-${writers}`]! / r['peer-appends'].values[`rate-${writers}`]! === rates.median)!;
+    const median = rounds.find(
+      (r) => r.appends.values[`rate-${writers}`]! / r['peer-appends'].values[`rate-${writers}`]! === rates.median,
+    )!;
     figures.push(median.appends.figures[`appends-${writers}`]!, median['peer-appends'].figures[`appends-${writers}`]!, {
       name: `  embedded / SQLite, ${writersName(writers)} (median of ${rounds.length} pairs)`,
       value: `${ratio(rates.median)} events/s (${rates.all}), p99 ${ratio(p99s.median)} (${p99s.all})`,
       target: writers === 64 ? '≥ 1.2× events/s' : writers === 1 ? "p99 ≤ SQLite's" : '—',
       met: writers === 64 ? rates.median >= 1.2 : writers === 1 ? p99s.median <= 1 : undefined,
     });
-    if (writers === 1) figures.push(median.appends.figures['pooled']!, median.appends.figures['growing']!, median.appends.figures['ceiling']!);
+    if (writers === 1)
+      figures.push(
+        median.appends.figures['pooled']!,
+        median.appends.figures['growing']!,
+        median.appends.figures['ceiling']!,
+      );
   }
   return figures;
 };

@@ -8,7 +8,14 @@ import { createInterface } from 'node:readline';
  * become ready (their image keeps pulling); those of labs starting with `slowPrefix` are ready
  * after `slowDelayMs`, as a real cluster's pods take seconds; every other lab's after `podDelayMs`.
  */
-export const startFakeKubeProcess = async (options: { readonly podDelayMs?: number; readonly stuckPrefix?: string; readonly slowPrefix?: string; readonly slowDelayMs?: number } = {}): Promise<{ kubeconfig: string; close: () => Promise<void> }> => {
+export const startFakeKubeProcess = async (
+  options: {
+    readonly podDelayMs?: number;
+    readonly stuckPrefix?: string;
+    readonly slowPrefix?: string;
+    readonly slowDelayMs?: number;
+  } = {},
+): Promise<{ kubeconfig: string; close: () => Promise<void> }> => {
   const child = spawn(
     process.execPath,
     [

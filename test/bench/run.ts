@@ -36,6 +36,8 @@ for (const name of names) {
   const valueWidth = Math.max(...figures.map((f) => f.value.length));
   for (const figure of figures) {
     const verdict = figure.met === undefined ? '' : figure.met ? 'met' : 'NOT MET';
-    console.log(`${figure.name.padEnd(width)}  ${figure.value.padEnd(valueWidth)}  target ${figure.target.padEnd(20)} ${verdict}`);
+    console.log(
+      `${figure.name.padEnd(width)}  ${figure.value.padEnd(valueWidth)}  target ${figure.target.padEnd(20)} ${verdict}`,
+    );
   }
 }

@@ -71,12 +71,13 @@ class Tally {
 /** How long the log is watched after the load: an idle gateway appends nothing. */
 const REST_MS = 10_000;
 
-const logHead = async (gateway: Gateway): Promise<number> => (await gateway.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 }))[0]?.position ?? -1;
+const logHead = async (gateway: Gateway): Promise<number> =>
+  (await gateway.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 }))[0]?.position ?? -1;
 
 /** How many events of each type the log holds after `from` up to `to` (positions). */
 const typesBetween = async (gateway: Gateway, from: number, to: number): Promise<Map<string, number>> => {
   const counts = new Map<string, number>();
-  for (let next = from + 1; next <= to; ) {
+  for (let next = from + 1; next <= to;) {
     const page = await gateway.eventLog.store.readAll({ fromPosition: next, maxCount: 1000 });
     if (page.length === 0) break;
     for (const event of page) if (event.position <= to) counts.set(event.type, (counts.get(event.type) ?? 0) + 1);
@@ -95,14 +96,21 @@ export const benchSoak = async (): Promise<Figure[]> => {
   try {
     await makeRepo(join(dir, 'repos'), 'api');
     await writeFile(join(dir, 'kubeconfig.yaml'), fake.kubeconfig);
-    const gateway: Gateway = await startBenchGateway(dir, TOKEN, { kubeconfig: join(dir, 'kubeconfig.yaml'), env: { GATEWAY_WORKSPACE: dir, GATEWAY_BUNDLE_SECRET: 'soak' } });
+    const gateway: Gateway = await startBenchGateway(dir, TOKEN, {
+      kubeconfig: join(dir, 'kubeconfig.yaml'),
+      env: { GATEWAY_WORKSPACE: dir, GATEWAY_BUNDLE_SECRET: 'soak' },
+    });
     try {
       /** One request, timed and judged: anything but the expected status is an error of the run. */
       const api = async <T>(method: string, path: string, body?: unknown, command = method !== 'GET'): Promise<T> => {
         const started = performance.now();
         let response: Response;
         try {
-          response = await fetch(`${gateway.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+          response = await fetch(`${gateway.url}${path}`, {
+            method,
+            headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+            ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          });
         } catch (error) {
           tally.error(`${method} ${path}: ${(error as Error).message}`);
           throw new SoakError();
@@ -119,12 +127,23 @@ export const benchSoak = async (): Promise<Figure[]> => {
         return JSON.parse(text) as T;
       };
 
-      const eventsAppended = async (): Promise<number> => Number(/^gateway_events_appended_total (\d+)/m.exec(await (await fetch(`${gateway.url}/metrics`)).text())?.[1] ?? NaN);
+      const eventsAppended = async (): Promise<number> =>
+        Number(
+          /^gateway_events_appended_total (\d+)/m.exec(await (await fetch(`${gateway.url}/metrics`)).text())?.[1] ??
+            NaN,
+        );
       const measure = async (): Promise<Memory> => {
         collectGarbage();
         collectGarbage();
         const { rss, heapUsed } = process.memoryUsage();
-        return { rss, heapUsed, requests: tally.requests, events: await eventsAppended(), sessions: tally.sessions, at: performance.now() };
+        return {
+          rss,
+          heapUsed,
+          requests: tally.requests,
+          events: await eventsAppended(),
+          sessions: tally.sessions,
+          at: performance.now(),
+        };
       };
 
       const start = await measure();
@@ -135,7 +154,12 @@ export const benchSoak = async (): Promise<Figure[]> => {
       /** One session's whole life, with a deployment in the middle. */
       const lifecycle = async (worker: number, round: number): Promise<void> => {
         const project = `w${worker}-r${round}`;
-        const created = await api<SessionView>('POST', '/api/sessions', { category: 'soak', project, repos: [{ name: 'api' }], task: { title: 'Fix the typo in the footer', description: 'Small change.' } });
+        const created = await api<SessionView>('POST', '/api/sessions', {
+          category: 'soak',
+          project,
+          repos: [{ name: 'api' }],
+          task: { title: 'Fix the typo in the footer', description: 'Small change.' },
+        });
         let view = created;
         while (!(view.status === 'active' && view.repos[0]?.worktree_path)) {
           if (view.status === 'failed' || view.status === 'closed') {
@@ -150,7 +174,10 @@ export const benchSoak = async (): Promise<Figure[]> => {
         const planned = await api<DeploymentView>('POST', '/api/deployments', { session_id: created.session_id });
         await api<DeploymentView>('POST', `/api/deployments/${planned.deployment_id}/confirm`, {});
         // The deployment's progress SSE from its start: it ends after `complete`.
-        const progress = await connectSse(`${gateway.url}/api/deployments/${planned.deployment_id}/progress?from=0`, TOKEN);
+        const progress = await connectSse(
+          `${gateway.url}/api/deployments/${planned.deployment_id}/progress?from=0`,
+          TOKEN,
+        );
         tally.sseOpened++;
         if (progress.response.statusCode !== 200) {
           tally.error(`progress SSE of ${planned.deployment_id} answered ${progress.response.statusCode}`);
@@ -169,7 +196,10 @@ export const benchSoak = async (): Promise<Figure[]> => {
         }
         tally.deployments++;
         tally.liveSessions.splice(tally.liveSessions.indexOf(created.session_id), 1);
-        await api('POST', `/api/sessions/${created.session_id}/close`, { reason: 'soak round done', remove_workspace: true });
+        await api('POST', `/api/sessions/${created.session_id}/close`, {
+          reason: 'soak round done',
+          remove_workspace: true,
+        });
         tally.sessions++;
       };
 
@@ -202,7 +232,13 @@ export const benchSoak = async (): Promise<Figure[]> => {
 
       /** A dashboard: the list endpoints, polled. */
       const poller = async (): Promise<void> => {
-        const lists = ['/api/sessions?status=active', '/api/sessions?limit=50', '/api/deployments?limit=50', '/api/namespaces', '/api/webhooks/failed'];
+        const lists = [
+          '/api/sessions?status=active',
+          '/api/sessions?limit=50',
+          '/api/deployments?limit=50',
+          '/api/namespaces',
+          '/api/webhooks/failed',
+        ];
         for (let turn = 0; running; turn++) {
           await api('GET', lists[turn % lists.length]!).catch(() => undefined);
           await sleep(50);
@@ -210,7 +246,10 @@ export const benchSoak = async (): Promise<Figure[]> => {
       };
 
       const workers = Array.from({ length: concurrency }, (_, index) => worker(index));
-      const side = [...Array.from({ length: Math.max(2, concurrency / 2) }, () => subscriber()), ...Array.from({ length: 2 }, () => poller())];
+      const side = [
+        ...Array.from({ length: Math.max(2, concurrency / 2) }, () => subscriber()),
+        ...Array.from({ length: 2 }, () => poller()),
+      ];
       await sleep(warmupMs);
       const warm = await measure();
       // Heap after a full GC every few seconds after the warm-up: a slope, not two points.
@@ -240,30 +279,94 @@ export const benchSoak = async (): Promise<Figure[]> => {
       const meanX = samples.reduce((sum, sample) => sum + sample.requests, 0) / samples.length;
       const meanY = samples.reduce((sum, sample) => sum + sample.heapUsed, 0) / samples.length;
       const slope =
-        samples.reduce((sum, sample) => sum + (sample.requests - meanX) * (sample.heapUsed - meanY), 0) / Math.max(1, samples.reduce((sum, sample) => sum + (sample.requests - meanX) ** 2, 0));
+        samples.reduce((sum, sample) => sum + (sample.requests - meanX) * (sample.heapUsed - meanY), 0) /
+        Math.max(
+          1,
+          samples.reduce((sum, sample) => sum + (sample.requests - meanX) ** 2, 0),
+        );
       const grown = end.heapUsed - warm.heapUsed;
       const sessionsAfterWarmup = Math.max(1, end.sessions - warm.sessions);
 
       const errors = tally.errors.length;
       return [
-        { name: 'duration, workers', value: `${(elapsedMinutes * 60).toFixed(1)} s, ${concurrency} workers, ${side.length} SSE subscribers and pollers`, target: '—', met: undefined },
-        { name: 'sessions completed (create → close)', value: `${tally.sessions} (${(tally.sessions / elapsedMinutes).toFixed(1)}/min)`, target: '—', met: undefined },
-        { name: 'deployments completed (plan → succeeded)', value: `${tally.deployments} (${(tally.deployments / elapsedMinutes).toFixed(1)}/min)`, target: '—', met: undefined },
-        { name: 'requests', value: `${tally.requests} (${(tally.requests / elapsedMinutes / 60).toFixed(0)}/s)`, target: '—', met: undefined },
-        { name: 'errors (unexpected status, failed deployment)', value: `${errors}${errors > 0 ? ` (first: ${tally.errors[0]!.slice(0, 120)})` : ''}`, target: '0', met: errors === 0 },
-        { name: 'request latency, all', value: `p50 ${percentile(tally.latencies, 50).toFixed(1)} ms, p99 ${percentile(tally.latencies, 99).toFixed(1)} ms`, target: '—', met: undefined },
-        { name: 'request latency, commands (202)', value: `p50 ${percentile(tally.commandLatencies, 50).toFixed(1)} ms, p99 ${percentile(tally.commandLatencies, 99).toFixed(1)} ms`, target: '—', met: undefined },
-        { name: 'SSE subscriptions opened, frames received', value: `${tally.sseOpened}, ${tally.sseFrames}`, target: '—', met: undefined },
-        { name: 'events appended', value: `${end.events - start.events} (${((end.events - start.events) / elapsedMinutes / 60).toFixed(0)}/s)`, target: '—', met: undefined },
+        {
+          name: 'duration, workers',
+          value: `${(elapsedMinutes * 60).toFixed(1)} s, ${concurrency} workers, ${side.length} SSE subscribers and pollers`,
+          target: '—',
+          met: undefined,
+        },
+        {
+          name: 'sessions completed (create → close)',
+          value: `${tally.sessions} (${(tally.sessions / elapsedMinutes).toFixed(1)}/min)`,
+          target: '—',
+          met: undefined,
+        },
+        {
+          name: 'deployments completed (plan → succeeded)',
+          value: `${tally.deployments} (${(tally.deployments / elapsedMinutes).toFixed(1)}/min)`,
+          target: '—',
+          met: undefined,
+        },
+        {
+          name: 'requests',
+          value: `${tally.requests} (${(tally.requests / elapsedMinutes / 60).toFixed(0)}/s)`,
+          target: '—',
+          met: undefined,
+        },
+        {
+          name: 'errors (unexpected status, failed deployment)',
+          value: `${errors}${errors > 0 ? ` (first: ${tally.errors[0]!.slice(0, 120)})` : ''}`,
+          target: '0',
+          met: errors === 0,
+        },
+        {
+          name: 'request latency, all',
+          value: `p50 ${percentile(tally.latencies, 50).toFixed(1)} ms, p99 ${percentile(tally.latencies, 99).toFixed(1)} ms`,
+          target: '—',
+          met: undefined,
+        },
+        {
+          name: 'request latency, commands (202)',
+          value: `p50 ${percentile(tally.commandLatencies, 50).toFixed(1)} ms, p99 ${percentile(tally.commandLatencies, 99).toFixed(1)} ms`,
+          target: '—',
+          met: undefined,
+        },
+        {
+          name: 'SSE subscriptions opened, frames received',
+          value: `${tally.sseOpened}, ${tally.sseFrames}`,
+          target: '—',
+          met: undefined,
+        },
+        {
+          name: 'events appended',
+          value: `${end.events - start.events} (${((end.events - start.events) / elapsedMinutes / 60).toFixed(0)}/s)`,
+          target: '—',
+          met: undefined,
+        },
         {
           name: 'checkpoint events under load',
           value: `${checkpoints} of ${appendedUnderLoad} (${((100 * checkpoints) / Math.max(1, appendedUnderLoad)).toFixed(2)}%); reaction records ${(types.get('ReactionCompleted') ?? 0) + (types.get('ReactionFailed') ?? 0)}`,
           target: '< 1%',
           met: checkpoints < appendedUnderLoad / 100,
         },
-        { name: `events appended at rest (${REST_MS / 1000} s after the load)`, value: String(appendedAtRest), target: '0', met: appendedAtRest === 0 },
-        { name: 'RSS: start, after warm-up, end', value: `${mb(start.rss)}, ${mb(warm.rss)}, ${mb(end.rss)}`, target: '—', met: undefined },
-        { name: 'heap after GC: start, after warm-up, end', value: `${mb(start.heapUsed)}, ${mb(warm.heapUsed)}, ${mb(end.heapUsed)}`, target: '—', met: undefined },
+        {
+          name: `events appended at rest (${REST_MS / 1000} s after the load)`,
+          value: String(appendedAtRest),
+          target: '0',
+          met: appendedAtRest === 0,
+        },
+        {
+          name: 'RSS: start, after warm-up, end',
+          value: `${mb(start.rss)}, ${mb(warm.rss)}, ${mb(end.rss)}`,
+          target: '—',
+          met: undefined,
+        },
+        {
+          name: 'heap after GC: start, after warm-up, end',
+          value: `${mb(start.heapUsed)}, ${mb(warm.heapUsed)}, ${mb(end.heapUsed)}`,
+          target: '—',
+          met: undefined,
+        },
         {
           name: 'heap growth after warm-up',
           value: `${(grown / 1024).toFixed(0)} KB: ${((slope * 1000) / 1024).toFixed(1)} KB per 1,000 requests (slope of ${samples.length} samples), ${(grown / 1024 / sessionsAfterWarmup).toFixed(1)} KB per session, ${(grown / Math.max(1, end.events - warm.events)).toFixed(0)} bytes per event appended`,

@@ -28,7 +28,15 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
-type Row = [position: number, stream: string, revision: number, id: string, type: string, data: string, metadata: string];
+type Row = [
+  position: number,
+  stream: string,
+  revision: number,
+  id: string,
+  type: string,
+  data: string,
+  metadata: string,
+];
 
 export const SQLITE_FILE = 'events.sqlite';
 
@@ -45,7 +53,11 @@ export const openSqlitePeer = (dir: string): SqlitePeer => {
     'INSERT INTO events (position, stream, revision, id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
   const headOfStream = db.prepare<[string], number | null>('SELECT max(revision) FROM events WHERE stream = ?').pluck();
-  const page = db.prepare<[number, number], Row>('SELECT position, stream, revision, id, type, data, metadata FROM events WHERE position >= ? ORDER BY position LIMIT ?').raw();
+  const page = db
+    .prepare<[number, number], Row>(
+      'SELECT position, stream, revision, id, type, data, metadata FROM events WHERE position >= ? ORDER BY position LIMIT ?',
+    )
+    .raw();
   let nextPosition = ((db.prepare('SELECT max(position) FROM events').pluck().get() as number | null) ?? -1) + 1;
   /** Each stream's last revision, read from the index once, then kept (one writing process). */
   const heads = new Map<string, number>();
@@ -65,7 +77,15 @@ export const openSqlitePeer = (dir: string): SqlitePeer => {
     for (const { stream, events } of batch) {
       let revision = headOf(stream);
       for (const event of events) {
-        insert.run(nextPosition++, stream, ++revision, event.id, event.type, JSON.stringify(event.data), JSON.stringify(event.metadata));
+        insert.run(
+          nextPosition++,
+          stream,
+          ++revision,
+          event.id,
+          event.type,
+          JSON.stringify(event.data),
+          JSON.stringify(event.metadata),
+        );
       }
       heads.set(stream, revision);
       results.push({ nextExpectedRevision: revision, position: nextPosition - 1 });
@@ -83,8 +103,9 @@ export const openSqlitePeer = (dir: string): SqlitePeer => {
     } catch (error) {
       // Rolled back: forget what the failed transaction would have written.
       nextPosition = positionBefore;
-      for (const [stream, head] of headsBefore) if (head === undefined) heads.delete(stream);
-      else heads.set(stream, head);
+      for (const [stream, head] of headsBefore)
+        if (head === undefined) heads.delete(stream);
+        else heads.set(stream, head);
       for (const pending of batch) pending.reject(error);
       return;
     }
@@ -104,17 +125,15 @@ export const openSqlitePeer = (dir: string): SqlitePeer => {
     },
     // async like the embedded store's readAll, so that both replays run the same loop.
     readAll: async ({ fromPosition = 0, maxCount = Number.MAX_SAFE_INTEGER }) =>
-      page.all(fromPosition, maxCount).map(
-        ([position, stream, revision, id, type, data, metadata]): RecordedEvent => ({
-          id,
-          stream,
-          revision,
-          position,
-          type,
-          data: JSON.parse(data) as JsonObject,
-          metadata: JSON.parse(metadata) as JsonObject,
-        }),
-      ),
+      page.all(fromPosition, maxCount).map(([position, stream, revision, id, type, data, metadata]): RecordedEvent => ({
+        id,
+        stream,
+        revision,
+        position,
+        type,
+        data: JSON.parse(data) as JsonObject,
+        metadata: JSON.parse(metadata) as JsonObject,
+      })),
     close: async () => {
       closed = true;
       while (scheduled || queue.length > 0) await new Promise((resolve) => setImmediate(resolve));

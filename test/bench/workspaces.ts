@@ -24,7 +24,16 @@ const makeRepo = async (path: string, files: number): Promise<void> => {
     await writeFile(join(folder, `file${i}.ts`), `export const value${i} = ${i};\n`);
   }
   await simpleGit(path).add('.');
-  await simpleGit(path).raw(['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', 'commit', '-q', '-m', 'init']);
+  await simpleGit(path).raw([
+    '-c',
+    'user.name=Bench',
+    '-c',
+    'user.email=bench@example.com',
+    'commit',
+    '-q',
+    '-m',
+    'init',
+  ]);
 };
 
 /**
@@ -44,12 +53,27 @@ export const benchWorkspaces = async (): Promise<Figure[]> => {
     const raw: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const rawStart = performance.now();
-      await simpleGit(join(reposRoot, 'repo0')).raw(['worktree', 'add', '-q', '-b', `raw-probe-${round}`, join(dir, `raw-probe-${round}`), 'HEAD']);
+      await simpleGit(join(reposRoot, 'repo0')).raw([
+        'worktree',
+        'add',
+        '-q',
+        '-b',
+        `raw-probe-${round}`,
+        join(dir, `raw-probe-${round}`),
+        'HEAD',
+      ]);
       raw.push(performance.now() - rawStart);
     }
-    figures.push({ name: 'raw git worktree add, 1 repo of 1,000 files (physical limit)', value: spread(raw), target: '—', met: undefined });
+    figures.push({
+      name: 'raw git worktree add, 1 repo of 1,000 files (physical limit)',
+      value: spread(raw),
+      target: '—',
+      met: undefined,
+    });
 
-    const gateway = await startBenchGateway(dir, TOKEN, { workspace: { base_path: join(dir, 'builders'), repos_root: reposRoot } });
+    const gateway = await startBenchGateway(dir, TOKEN, {
+      workspace: { base_path: join(dir, 'builders'), repos_root: reposRoot },
+    });
     try {
       for (const count of [1, 5]) {
         const times: number[] = [];
@@ -58,18 +82,34 @@ export const benchWorkspaces = async (): Promise<Figure[]> => {
           const response = await fetch(`${gateway.url}/api/sessions`, {
             method: 'POST',
             headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ category: 'bench', project: `p${count}-${round}`, repos: Array.from({ length: count }, (_, i) => ({ name: `repo${i}` })), task: { title: 'Improve things', description: 'Look.' } }),
+            body: JSON.stringify({
+              category: 'bench',
+              project: `p${count}-${round}`,
+              repos: Array.from({ length: count }, (_, i) => ({ name: `repo${i}` })),
+              task: { title: 'Improve things', description: 'Look.' },
+            }),
           });
           const { session_id } = (await response.json()) as { session_id: string };
           let status = 'initializing';
           while (status === 'initializing') {
-            status = ((await (await fetch(`${gateway.url}/api/sessions/${session_id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { status: string }).status;
+            status = (
+              (await (
+                await fetch(`${gateway.url}/api/sessions/${session_id}`, {
+                  headers: { authorization: `Bearer ${TOKEN}` },
+                })
+              ).json()) as { status: string }
+            ).status;
             if (status === 'initializing') await new Promise((resolve) => setTimeout(resolve, 2));
           }
           if (status !== 'awaiting_route') throw new Error(`session ${session_id} ended ${status}`);
           times.push(performance.now() - t0);
         }
-        figures.push({ name: `POST /api/sessions → WorkspaceInitialized, ${count} repo${count === 1 ? '' : 's'} of 1,000 files`, value: spread(times), target: '—', met: undefined });
+        figures.push({
+          name: `POST /api/sessions → WorkspaceInitialized, ${count} repo${count === 1 ? '' : 's'} of 1,000 files`,
+          value: spread(times),
+          target: '—',
+          met: undefined,
+        });
       }
     } finally {
       await gateway.stop();

@@ -13,7 +13,10 @@ test('a new counter opens', (t) => {
 });
 
 test('opening an existing counter is a conflict naming its state', (t) => {
-  spec.given([opened]).when({ type: 'open', id: 'c1', limit: 9 }).thenFails(t, { kind: 'conflict', state: 'open', detail: 'counter c1 already exists' });
+  spec
+    .given([opened])
+    .when({ type: 'open', id: 'c1', limit: 9 })
+    .thenFails(t, { kind: 'conflict', state: 'open', detail: 'counter c1 already exists' });
 });
 
 test('incrementing an unknown counter: not found', (t) => {
@@ -21,29 +24,46 @@ test('incrementing an unknown counter: not found', (t) => {
 });
 
 test('incrementing within the limit records the time given with the command', (t) => {
-  spec.given([opened, incremented(2)]).when({ type: 'increment', by: 3, now }).then(t, [incremented(3)]);
+  spec
+    .given([opened, incremented(2)])
+    .when({ type: 'increment', by: 3, now })
+    .then(t, [incremented(3)]);
 });
 
 test('incrementing past the limit or by a bad amount is refused', (t) => {
-  spec.given([opened, incremented(4)]).when({ type: 'increment', by: 2, now }).thenFails(t, {
-    kind: 'conflict',
-    state: 'open',
-    detail: 'counter c1 would pass its limit 5',
-  });
-  spec.given([opened]).when({ type: 'increment', by: 0, now }).thenFails(t, {
-    kind: 'invalid',
-    detail: 'the request is not valid',
-    errors: [{ path: 'by', message: 'must be a positive integer' }],
-  });
+  spec
+    .given([opened, incremented(4)])
+    .when({ type: 'increment', by: 2, now })
+    .thenFails(t, {
+      kind: 'conflict',
+      state: 'open',
+      detail: 'counter c1 would pass its limit 5',
+    });
+  spec
+    .given([opened])
+    .when({ type: 'increment', by: 0, now })
+    .thenFails(t, {
+      kind: 'invalid',
+      detail: 'the request is not valid',
+      errors: [{ path: 'by', message: 'must be a positive integer' }],
+    });
 });
 
 test('a closed counter refuses increments and closing again changes nothing', (t) => {
   const closed: CounterEvent = { type: 'CounterClosed', data: { at: now.toISOString() } };
-  spec.given([opened, closed]).when({ type: 'increment', by: 1, now }).thenFails(t, { kind: 'conflict', state: 'closed', detail: 'counter c1 is closed' });
+  spec
+    .given([opened, closed])
+    .when({ type: 'increment', by: 1, now })
+    .thenFails(t, { kind: 'conflict', state: 'closed', detail: 'counter c1 is closed' });
   spec.given([opened, closed]).when({ type: 'close', now }).then(t, []);
 });
 
 test('foldEvents replays a history into state', (t) => {
-  t.deepEqual(foldEvents(counterDecider, [opened, incremented(2), incremented(1)]), { status: 'open', id: 'c1', value: 3, limit: 5 });
+  t.deepEqual(foldEvents(counterDecider, [opened, incremented(2), incremented(1)]), {
+    status: 'open',
+    id: 'c1',
+    value: 3,
+    limit: 5,
+  });
   t.deepEqual(foldEvents(counterDecider, []), { status: 'absent' });
 });

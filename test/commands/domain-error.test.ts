@@ -15,7 +15,12 @@ test('each refusal maps to the status and problem document the contract names', 
   t.is(wrongState.status, 409);
   t.is(wrongState.detail, 'the session cannot take messages (current state: closed)');
 
-  const bad = domainErrorToProblem(invalid([{ path: 'task.title', message: 'required string' }, { path: 'repos[0]', message: 'expected string, got a number' }]));
+  const bad = domainErrorToProblem(
+    invalid([
+      { path: 'task.title', message: 'required string' },
+      { path: 'repos[0]', message: 'expected string, got a number' },
+    ]),
+  );
   t.is(bad.status, 400);
   t.deepEqual(bad.toDocument().errors, [
     { path: 'task.title', message: 'required string' },
@@ -26,12 +31,22 @@ test('each refusal maps to the status and problem document the contract names', 
 });
 
 test('a stale If-Match answers 412 with the current ETag; contention answers 409 with Retry-After', (t) => {
-  const stale = domainErrorToProblem({ kind: 'precondition_failed', stream: 'session-1', expectedRevision: 3, actualRevision: 5 });
+  const stale = domainErrorToProblem({
+    kind: 'precondition_failed',
+    stream: 'session-1',
+    expectedRevision: 3,
+    actualRevision: 5,
+  });
   t.is(stale.status, 412);
   t.is(stale.detail, 'If-Match names revision 3 but session-1 is at revision 5');
   t.deepEqual(stale.headers, { ETag: '"5"' });
 
-  const gone = domainErrorToProblem({ kind: 'precondition_failed', stream: 'session-1', expectedRevision: 0, actualRevision: -1 });
+  const gone = domainErrorToProblem({
+    kind: 'precondition_failed',
+    stream: 'session-1',
+    expectedRevision: 0,
+    actualRevision: -1,
+  });
   t.regex(gone.detail, /does not exist/);
   t.deepEqual(gone.headers, {});
 

@@ -3,7 +3,13 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Decider } from '../../src/commands/decider.js';
 import { handleCommand } from '../../src/commands/handle-command.js';
 import { EventLog } from '../../src/events/event-log.js';
-import { counterDecider, counterEventDefinitions, type CounterCommand, type CounterEvent, type CounterState } from '../support/counter.js';
+import {
+  counterDecider,
+  counterEventDefinitions,
+  type CounterCommand,
+  type CounterEvent,
+  type CounterState,
+} from '../support/counter.js';
 import { openTestEventLog, testContext } from '../support/test-store.js';
 
 const now = new Date('2030-01-01T10:00:00.000Z');
@@ -35,7 +41,9 @@ test('a command is decided against the folded stream and its events appended wit
   t.deepEqual(opened.right.state, { status: 'open', id: 'c1', value: 0, limit: 5 });
 
   const context = testContext({ actor: 'slack', correlationId: 'req-9', causationId: 'req-9' });
-  const result = await handleCommand(eventLog, 'counter-c1', counterDecider, increment(2), context, { eventIds: ['0d0f6a2e-0000-4000-8000-000000000009'] });
+  const result = await handleCommand(eventLog, 'counter-c1', counterDecider, increment(2), context, {
+    eventIds: ['0d0f6a2e-0000-4000-8000-000000000009'],
+  });
   if (E.isLeft(result)) return t.fail(JSON.stringify(result.left));
   t.deepEqual(result.right.events, [
     {
@@ -79,13 +87,25 @@ test('a decision with no events appends nothing and answers the current revision
 test('If-Match: the current revision proceeds, any other answers 412 and appends nothing', async (t) => {
   const { eventLog, testStore } = await setUp(t);
   await handleCommand(eventLog, 'counter-c1', counterDecider, open(), testContext());
-  const stale = await handleCommand(eventLog, 'counter-c1', counterDecider, increment(), testContext(), { expectedRevision: 4 });
-  t.deepEqual(stale, E.left({ kind: 'precondition_failed', stream: 'counter-c1', expectedRevision: 4, actualRevision: 0 }));
-  const missing = await handleCommand(eventLog, 'counter-other', counterDecider, increment(), testContext(), { expectedRevision: 0 });
-  t.deepEqual(missing, E.left({ kind: 'precondition_failed', stream: 'counter-other', expectedRevision: 0, actualRevision: -1 }));
+  const stale = await handleCommand(eventLog, 'counter-c1', counterDecider, increment(), testContext(), {
+    expectedRevision: 4,
+  });
+  t.deepEqual(
+    stale,
+    E.left({ kind: 'precondition_failed', stream: 'counter-c1', expectedRevision: 4, actualRevision: 0 }),
+  );
+  const missing = await handleCommand(eventLog, 'counter-other', counterDecider, increment(), testContext(), {
+    expectedRevision: 0,
+  });
+  t.deepEqual(
+    missing,
+    E.left({ kind: 'precondition_failed', stream: 'counter-other', expectedRevision: 0, actualRevision: -1 }),
+  );
   t.is((await testStore.store.readAll()).length, 1);
 
-  const current = await handleCommand(eventLog, 'counter-c1', counterDecider, increment(), testContext(), { expectedRevision: 0 });
+  const current = await handleCommand(eventLog, 'counter-c1', counterDecider, increment(), testContext(), {
+    expectedRevision: 0,
+  });
   t.true(E.isRight(current));
   t.is((await testStore.store.readStream('counter-c1')).length, 2);
 });
@@ -100,8 +120,13 @@ test('If-Match: a write landing between read and append answers 412, not a silen
       context: testContext({ actor: 'other' }),
     });
   });
-  const result = await handleCommand(eventLog, 'counter-c1', decider, increment(), testContext(), { expectedRevision: 0 });
-  t.deepEqual(result, E.left({ kind: 'precondition_failed', stream: 'counter-c1', expectedRevision: 0, actualRevision: 1 }));
+  const result = await handleCommand(eventLog, 'counter-c1', decider, increment(), testContext(), {
+    expectedRevision: 0,
+  });
+  t.deepEqual(
+    result,
+    E.left({ kind: 'precondition_failed', stream: 'counter-c1', expectedRevision: 0, actualRevision: 1 }),
+  );
   const stored = await eventLog.readStream<CounterEvent>('counter-c1');
   t.deepEqual(
     stored.map((event) => event.metadata.actor),
@@ -142,7 +167,11 @@ test('with no retries left, a lost race answers `contended`', async (t) => {
 test('a burst of compatible commands on one stream all succeed, none lost', async (t) => {
   const { eventLog } = await setUp(t);
   await handleCommand(eventLog, 'counter-c1', counterDecider, open(1000), testContext());
-  const results = await Promise.all(Array.from({ length: 25 }, (_, i) => handleCommand(eventLog, 'counter-c1', counterDecider, increment(i + 1), testContext())));
+  const results = await Promise.all(
+    Array.from({ length: 25 }, (_, i) =>
+      handleCommand(eventLog, 'counter-c1', counterDecider, increment(i + 1), testContext()),
+    ),
+  );
   t.true(results.every(E.isRight));
   const stored = await eventLog.readStream<CounterEvent>('counter-c1');
   t.is(stored.length, 26);
@@ -186,8 +215,11 @@ test('event ids may be derived from the decided events; a wrong count is a progr
   });
   if (E.isLeft(derived)) return t.fail();
   t.is(derived.right.events[0]!.id, '7e0c3b5a-0000-4000-8000-000000000000');
-  await t.throwsAsync(handleCommand(eventLog, 'counter-c1', counterDecider, increment(), testContext(), { eventIds: ['a', 'b'] }), {
-    message: '1 events were decided but 2 event ids given',
-  });
+  await t.throwsAsync(
+    handleCommand(eventLog, 'counter-c1', counterDecider, increment(), testContext(), { eventIds: ['a', 'b'] }),
+    {
+      message: '1 events were decided but 2 event ids given',
+    },
+  );
   t.is((await testStore.store.readAll()).length, 1);
 });

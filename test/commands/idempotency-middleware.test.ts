@@ -13,7 +13,12 @@ import { openTestStore } from '../support/test-store.js';
 
 const registry = () => new EventRegistry([...counterEventDefinitions, ...commandEventDefinitions]);
 
-const start = async (t: ExecutionContext, options: Partial<IdempotencyOptions> = {}, hooks: CounterAppHooks = {}, recordOptions: Partial<IdempotencyStoreOptions> = {}) => {
+const start = async (
+  t: ExecutionContext,
+  options: Partial<IdempotencyOptions> = {},
+  hooks: CounterAppHooks = {},
+  recordOptions: Partial<IdempotencyStoreOptions> = {},
+) => {
   const testStore = await openTestStore(t);
   const eventLog = new EventLog(testStore.store, registry());
   const recordsPath = join(testStore.dataDir, 'idempotency.sqlite');
@@ -72,7 +77,9 @@ test('the same key with another body is refused with 422 and runs nothing', asyn
   const other = await answer(await post('/counters/c1/increments', { by: 2 }, { 'Idempotency-Key': 'inc-1' }));
   t.is(other.status, 422);
   t.is(other.type, 'application/problem+json');
-  t.deepEqual(other.body['errors'], [{ path: 'header.Idempotency-Key', message: 'already used with a different method, path or body' }]);
+  t.deepEqual(other.body['errors'], [
+    { path: 'header.Idempotency-Key', message: 'already used with a different method, path or body' },
+  ]);
   const otherPath = await post('/counters/c2/increments', { by: 1 }, { 'Idempotency-Key': 'inc-1' });
   t.is(otherPath.status, 422);
   t.is(await streamLength('counter-c1'), 2);
@@ -82,7 +89,9 @@ test('keys are per actor: the same key from another token is another request', a
   const { post, streamLength } = await start(t);
   await post('/counters/c1', { limit: 10 });
   await post('/counters/c1/increments', { by: 1 }, { 'Idempotency-Key': 'k', 'X-Test-Actor': 'alice' });
-  const bob = await answer(await post('/counters/c1/increments', { by: 1 }, { 'Idempotency-Key': 'k', 'X-Test-Actor': 'bob' }));
+  const bob = await answer(
+    await post('/counters/c1/increments', { by: 1 }, { 'Idempotency-Key': 'k', 'X-Test-Actor': 'bob' }),
+  );
   t.like(bob, { status: 202, replayed: null });
   t.is(await streamLength('counter-c1'), 3);
 });
@@ -153,17 +162,28 @@ test('a key that is empty, too long or not printable ASCII is a 400 naming the h
   const { url, post, testStore } = await start(t);
   const tooLong = await answer(await post('/counters/c1', { limit: 1 }, { 'Idempotency-Key': 'k'.repeat(256) }));
   t.is(tooLong.status, 400);
-  t.deepEqual(tooLong.body['errors'], [{ path: 'header.Idempotency-Key', message: 'must be at most 255 characters (got 256)' }]);
+  t.deepEqual(tooLong.body['errors'], [
+    { path: 'header.Idempotency-Key', message: 'must be at most 255 characters (got 256)' },
+  ]);
   const empty = await answer(await post('/counters/c1', { limit: 1 }, { 'Idempotency-Key': '' }));
   t.deepEqual(empty.body['errors'], [{ path: 'header.Idempotency-Key', message: 'must not be empty' }]);
 
   // fetch refuses to send non-ASCII header values; a raw request shows what a careless client gets.
   const { port } = new URL(url);
   const status = await new Promise<number>((resolve, reject) => {
-    const request = httpRequest({ host: '127.0.0.1', port, path: '/counters/c1', method: 'POST', headers: { 'content-type': 'application/json' } }, (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
+    const request = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/counters/c1',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      },
+      (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      },
+    );
     request.on('error', reject);
     request.setHeader('Idempotency-Key', Buffer.from('clé', 'utf8').toString('latin1'));
     request.end('{"limit":1}');
@@ -295,12 +315,21 @@ test('recorded responses survive a restart of the stores', async (t) => {
 test('a key answers retries for the TTL, then it is free again; the log never holds key records', async (t) => {
   let now = Date.parse('2030-01-01T00:00:00.000Z');
   const clock = () => now;
-  const { post, streamLength, testStore } = await start(t, { clock: () => new Date(now) }, {}, { ttlMs: 60_000, clock });
+  const { post, streamLength, testStore } = await start(
+    t,
+    { clock: () => new Date(now) },
+    {},
+    { ttlMs: 60_000, clock },
+  );
   await post('/counters/c1', { limit: 10 });
   const key = { 'Idempotency-Key': 'expiring' };
   t.is((await post('/counters/c1/increments', { by: 1 }, key)).status, 202);
   now += 59_000;
-  t.is((await post('/counters/c1/increments', { by: 1 }, key)).headers.get('idempotent-replayed'), 'true', 'within the TTL: replayed');
+  t.is(
+    (await post('/counters/c1/increments', { by: 1 }, key)).headers.get('idempotent-replayed'),
+    'true',
+    'within the TTL: replayed',
+  );
   now += 2_000;
   const after = await post('/counters/c1/increments', { by: 1 }, key);
   t.is(after.status, 202);
@@ -314,7 +343,11 @@ test('a key answers retries for the TTL, then it is free again; the log never ho
 
 test('the number of keys is bounded: beyond max_keys the oldest is forgotten first', async (t) => {
   const { records } = await start(t, {}, {}, { maxKeys: 3, pruneEvery: 1 });
-  const done = { status: 'completed', requestHash: 'h', response: { format: 'empty', status: 204, headers: {} } } as const;
+  const done = {
+    status: 'completed',
+    requestHash: 'h',
+    response: { format: 'empty', status: 204, headers: {} },
+  } as const;
   for (const scope of ['k1', 'k2', 'k3', 'k4']) {
     records.write(scope, done);
     await new Promise((resolve) => setTimeout(resolve, 2));

@@ -33,20 +33,64 @@ test('the shipped file decodes with laptop defaults and the production values th
   t.is(config.server.port, 8000);
   t.deepEqual(config.event_store, { type: 'embedded', data_dir: './.gateway/events', min_free_bytes: 268435456 });
   t.is(config.data_dir, resolve('.gateway'));
-  t.like(config.opencode, { cli_path: 'node_modules/.bin/opencode', personas_dir: 'config/personas', permission_policy: 'workspace', max_provider_retries: 3 });
+  t.like(config.opencode, {
+    cli_path: 'node_modules/.bin/opencode',
+    personas_dir: 'config/personas',
+    permission_policy: 'workspace',
+    max_provider_retries: 3,
+  });
   t.is(shipped({ OPENCODE_CLI: '/usr/local/bin/opencode' }).opencode.cli_path, '/usr/local/bin/opencode');
   t.is(config.opencode.sessions_dir, './.gateway/workspace/.opencode-sessions', 'on a laptop, a writable folder');
-  t.like(config.workspace, { base_path: './.gateway/workspace/.builders', repos_root: './.gateway/workspace/repos', task_cli: '', task_init: 'after_native' });
-  t.like(config.workspace, { allowed_url_patterns: ['https://', 'ssh://', 'git@'], allow_private_addresses: false, clone_timeout: 300, git_credentials: [] }, 'repository URLs: https, ssh and scp-like only, no private addresses');
+  t.like(config.workspace, {
+    base_path: './.gateway/workspace/.builders',
+    repos_root: './.gateway/workspace/repos',
+    task_cli: '',
+    task_init: 'after_native',
+  });
+  t.like(
+    config.workspace,
+    {
+      allowed_url_patterns: ['https://', 'ssh://', 'git@'],
+      allow_private_addresses: false,
+      clone_timeout: 300,
+      git_credentials: [],
+    },
+    'repository URLs: https, ssh and scp-like only, no private addresses',
+  );
   const production = shipped({ GATEWAY_WORKSPACE: '/workspace', TASK_CLI: '/usr/local/bin/task' });
   t.is(production.opencode.sessions_dir, '/workspace/.opencode-sessions');
-  t.like(production.workspace, { base_path: '/workspace/.builders', repos_root: '/workspace/repos', taskfile_path: '/workspace/Taskfile.yaml', task_cli: '/usr/local/bin/task' });
+  t.like(production.workspace, {
+    base_path: '/workspace/.builders',
+    repos_root: '/workspace/repos',
+    taskfile_path: '/workspace/Taskfile.yaml',
+    task_cli: '/usr/local/bin/task',
+  });
   t.is(production.deployment.taskfile_path, '/workspace/Taskfile.yaml');
-  t.like(config.kubernetes, { namespace_prefix: 'builder', service_account: 'gateway-sa', ingress_domain: 'builder.lab.ctoaas.co', ingress_class: 'nginx', cluster_issuer: 'letsencrypt', storage_class: '' });
-  t.is(config.kubernetes.bundle_base_url, 'http://127.0.0.1:8000', 'lab pods reach a laptop gateway on its own address');
-  t.is(shipped({ GATEWAY_PUBLIC_URL: 'http://ai-dev-gateway.default.svc:8000' }).kubernetes.bundle_base_url, 'http://ai-dev-gateway.default.svc:8000');
+  t.like(config.kubernetes, {
+    namespace_prefix: 'builder',
+    service_account: 'gateway-sa',
+    ingress_domain: 'builder.lab.ctoaas.co',
+    ingress_class: 'nginx',
+    cluster_issuer: 'letsencrypt',
+    storage_class: '',
+  });
+  t.is(
+    config.kubernetes.bundle_base_url,
+    'http://127.0.0.1:8000',
+    'lab pods reach a laptop gateway on its own address',
+  );
+  t.is(
+    shipped({ GATEWAY_PUBLIC_URL: 'http://ai-dev-gateway.default.svc:8000' }).kubernetes.bundle_base_url,
+    'http://ai-dev-gateway.default.svc:8000',
+  );
   t.like(config.deployment, { default_strategy: 'configmap_pvc', max_configmap_size: 1048576, test_timeout: 300 });
-  t.deepEqual(config.webhooks, { slack_url: '', retry_attempts: 3, retry_delay: 1000, parked_retry_interval: 300, parked_retry_for: 86400 });
+  t.deepEqual(config.webhooks, {
+    slack_url: '',
+    retry_attempts: 3,
+    retry_delay: 1000,
+    parked_retry_interval: 300,
+    parked_retry_for: 86400,
+  });
   t.deepEqual(config.auth.tokens, []);
 });
 
@@ -69,7 +113,11 @@ test('the contract environment variables override the file', (t) => {
   t.is(config.data_dir, '/var/lib/gateway');
   t.deepEqual(config.event_store, { type: 'eventstoredb', connection_string: 'esdb://db:2113?tls=false' });
   t.is(config.webhooks.slack_url, 'https://hooks.example.com/slack');
-  t.deepEqual(config.secrets, { webhookSecret: 'webhook-secret', slackSigningSecret: 'signing-secret', bundleSecret: 'bundle-secret' });
+  t.deepEqual(config.secrets, {
+    webhookSecret: 'webhook-secret',
+    slackSigningSecret: 'signing-secret',
+    bundleSecret: 'bundle-secret',
+  });
   t.is(config.kubeconfig, '/etc/kube/config');
   t.deepEqual(config.opencode.config, { model: 'local/scripted', provider: { local: { npm: 'x' } } });
   t.deepEqual(
@@ -115,7 +163,10 @@ test('every bad key is named with the reason, unknown keys included', async (t) 
     'webhooks.retry_attempts',
     'webhooks.parked_retry_interval',
   ]) {
-    t.true(path in problems || Object.keys(problems).some((key) => key.startsWith(path)), `${path} is named: ${JSON.stringify(problems)}`);
+    t.true(
+      path in problems || Object.keys(problems).some((key) => key.startsWith(path)),
+      `${path} is named: ${JSON.stringify(problems)}`,
+    );
   }
   t.is(problems['server.colour'], 'unknown key');
   t.regex(problems['server.port']!, /0\.\.65535/);
@@ -123,7 +174,16 @@ test('every bad key is named with the reason, unknown keys included', async (t) 
 
 test('a missing section is named', async (t) => {
   const problems = problemsOf(await withFile('server: { host: h, port: 1, body_limit: 1, cors_origins: [] }\n'));
-  for (const section of ['auth', 'event_store', 'routing', 'opencode', 'kubernetes', 'deployment', 'workspace', 'webhooks']) {
+  for (const section of [
+    'auth',
+    'event_store',
+    'routing',
+    'opencode',
+    'kubernetes',
+    'deployment',
+    'workspace',
+    'webhooks',
+  ]) {
     t.true(section in problems, section);
   }
 });
@@ -141,7 +201,9 @@ test('an unreadable file is reported, not thrown', (t) => {
 });
 
 test('malformed GATEWAY_TOKENS and GATEWAY_OPENCODE_CONFIG are named', (t) => {
-  const result = loadConfig({ env: { GATEWAY_TOKENS: 'justaname,x:root:0123456789abcdefg,y:viewer:short', GATEWAY_OPENCODE_CONFIG: '[1]' } });
+  const result = loadConfig({
+    env: { GATEWAY_TOKENS: 'justaname,x:root:0123456789abcdefg,y:viewer:short', GATEWAY_OPENCODE_CONFIG: '[1]' },
+  });
   const problems = problemsOf(result);
   t.regex(problems['GATEWAY_TOKENS[0]']!, /name:role:token/);
   t.regex(problems['GATEWAY_TOKENS[1]']!, /role/);
@@ -184,7 +246,10 @@ test('loopback addresses', (t) => {
 test('a webhook URL without GATEWAY_WEBHOOK_SECRET is refused: webhooks are always signed', (t) => {
   const problems = problemsOf(loadConfig({ env: { SLACK_WEBHOOK_URL: 'https://hooks.example.com/slack' } }));
   t.regex(problems['webhooks.slack_url']!, /set GATEWAY_WEBHOOK_SECRET/);
-  t.is(shipped({ SLACK_WEBHOOK_URL: 'https://hooks.example.com/slack', GATEWAY_WEBHOOK_SECRET: 's' }).webhooks.slack_url, 'https://hooks.example.com/slack');
+  t.is(
+    shipped({ SLACK_WEBHOOK_URL: 'https://hooks.example.com/slack', GATEWAY_WEBHOOK_SECRET: 's' }).webhooks.slack_url,
+    'https://hooks.example.com/slack',
+  );
 });
 
 test('repository URL settings: a pattern for a transport git must never use, or a credential that would put a secret in the file, is named', async (t) => {
@@ -194,7 +259,10 @@ test('repository URL settings: a pattern for a transport git must never use, or 
       shippedYaml
         .replace(/allowed_url_patterns: .*/, 'allowed_url_patterns: ["https://", "file:///", "ext::"]')
         .replace(/clone_timeout: \d+/, 'clone_timeout: 0')
-        .replace(/git_credentials: \[\]/, 'git_credentials: [{ host: "git.example.com/x", username: "a:b", password_env: "not a name", password: "inline" }]'),
+        .replace(
+          /git_credentials: \[\]/,
+          'git_credentials: [{ host: "git.example.com/x", username: "a:b", password_env: "not a name", password: "inline" }]',
+        ),
     ),
   );
   t.regex(problems['workspace.allowed_url_patterns[1]']!, /URL prefix/);

@@ -28,21 +28,26 @@ export const idFor = (stream: string, revision: number): string => {
 };
 
 /** About one write in ten fails, in one of the ways a disk fails; `random` is in [0, 1). */
-const randomFaults = (plan: FaultPlan, random: () => number) => (bytes: number): WriteFault | undefined => {
-  if (random() >= 0.1) return undefined;
-  const kind = random();
-  if (kind < 0.25 && bytes >= 2) return { kind: 'short', bytes: 1 + Math.floor(random() * (bytes - 1)) };
-  // Now and then the cut back of the failed bytes fails too, so the refusal waits for the timer.
-  if (random() < 0.2) plan.failNext('truncate', 'EIO');
-  if (kind < 0.65) return { kind: 'error', code: random() < 0.5 ? 'ENOSPC' : 'EIO', afterBytes: Math.floor(random() * bytes) };
-  return { kind: 'sync', code: random() < 0.5 ? 'EIO' : 'ENOSPC' };
-};
+const randomFaults =
+  (plan: FaultPlan, random: () => number) =>
+  (bytes: number): WriteFault | undefined => {
+    if (random() >= 0.1) return undefined;
+    const kind = random();
+    if (kind < 0.25 && bytes >= 2) return { kind: 'short', bytes: 1 + Math.floor(random() * (bytes - 1)) };
+    // Now and then the cut back of the failed bytes fails too, so the refusal waits for the timer.
+    if (random() < 0.2) plan.failNext('truncate', 'EIO');
+    if (kind < 0.65)
+      return { kind: 'error', code: random() < 0.5 ? 'ENOSPC' : 'EIO', afterBytes: Math.floor(random() * bytes) };
+    return { kind: 'sync', code: random() < 0.5 ? 'EIO' : 'ENOSPC' };
+  };
 
 const main = async (): Promise<void> => {
   const [dataDir, writersText, faultsText] = process.argv.slice(2);
   const faults = faultsText === 'faults';
   const plan = new FaultPlan();
-  const store = await openEmbeddedEventStore(faults ? { dataDir: dataDir!, openFile: plan.opener, recoveryIntervalMs: 5 } : { dataDir: dataDir! });
+  const store = await openEmbeddedEventStore(
+    faults ? { dataDir: dataDir!, openFile: plan.opener, recoveryIntervalMs: 5 } : { dataDir: dataDir! },
+  );
   // Faults start once the log is open: opening it is not what is under test here.
   if (faults) plan.random = randomFaults(plan, Math.random);
   const writers = Number(writersText ?? 8);
@@ -65,7 +70,8 @@ const main = async (): Promise<void> => {
             await store.appendToStream(stream, events, { expectedRevision: next === 0 ? 'no_stream' : next - 1 });
             break;
           } catch (error) {
-            if (error instanceof WrongExpectedRevisionError) throw new Error(`writer ${w} lost its own stream: ${error.message}`);
+            if (error instanceof WrongExpectedRevisionError)
+              throw new Error(`writer ${w} lost its own stream: ${error.message}`);
             if (!faults || !(error instanceof EventStoreUnavailableError)) throw error;
             // Refused for a file fault: the store recovers by itself; a stop for good is not retried.
             const fatal = store.fatalError();

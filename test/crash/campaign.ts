@@ -46,7 +46,8 @@ export const runCrashCampaign = async (options: {
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
     const exited = once(child, 'exit');
-    while (!output.includes('ready\n') && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (!output.includes('ready\n') && child.exitCode === null)
+      await new Promise((resolve) => setTimeout(resolve, 5));
     await new Promise((resolve) => setTimeout(resolve, random() * (options.maxDelayMs ?? 150)));
     child.kill('SIGKILL');
     const [code, signal] = (await exited) as [number | null, string | null];
@@ -72,13 +73,17 @@ export const runCrashCampaign = async (options: {
         events.forEach((event, index) => {
           if (!event) return;
           if (event.revision !== index) problems.push(`${stream}: event ${index} has revision ${event.revision}`);
-          if (event.id !== idFor(stream, index)) problems.push(`${stream}@${index}: id ${event.id} is not the one written`);
-          if (JSON.stringify(event.data) !== JSON.stringify(payloadFor(stream, index))) problems.push(`${stream}@${index}: data damaged`);
+          if (event.id !== idFor(stream, index))
+            problems.push(`${stream}@${index}: id ${event.id} is not the one written`);
+          if (JSON.stringify(event.data) !== JSON.stringify(payloadFor(stream, index)))
+            problems.push(`${stream}@${index}: data damaged`);
         });
         for (const [revision, id] of acked) {
-          if (revision >= from && events[revision]?.id !== id) problems.push(`kill ${kill}: acknowledged ${stream}@${revision} is missing`);
+          if (revision >= from && events[revision]?.id !== id)
+            problems.push(`kill ${kill}: acknowledged ${stream}@${revision} is missing`);
         }
-        if (events.length < Math.max(...acked.keys()) + 1) problems.push(`kill ${kill}: ${stream} ends before its last acknowledged event`);
+        if (events.length < Math.max(...acked.keys()) + 1)
+          problems.push(`kill ${kill}: ${stream} ends before its last acknowledged event`);
       }
     } finally {
       await store.close();

@@ -7,7 +7,9 @@ import { startWorld } from './world.js';
  * 127.0.0.1, then plays a person's request from Slack to a tested lab.
  */
 const started = performance.now();
-console.log('Starting the gateway, OpenCode with a scripted model, a fake Kubernetes API, a mock Slack and a lab on 127.0.0.1…');
+console.log(
+  'Starting the gateway, OpenCode with a scripted model, a fake Kubernetes API, a mock Slack and a lab on 127.0.0.1…',
+);
 const world = await startWorld();
 console.log(`Gateway at ${world.gateway.url}\n`);
 try {

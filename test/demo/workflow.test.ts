@@ -19,15 +19,42 @@ test('a Slack request becomes a tested lab: route, workspace, agent, question, d
   t.like(result.route, { suggested: 'party-mode', confirmed: 'builder', confirmed_by: 'slack:ann' });
   t.is(await readFile(result.agentFile, 'utf8'), 'written by scripted model\n', 'the agent wrote into the worktree');
   t.regex(result.answerReply, /"Which year goes in the footer\?"="2026"/, 'the answer from Slack reached the agent');
-  t.like(result.deployment, { status: 'succeeded', url: 'https://billing.builder.lab.ctoaas.co', tests: { all_passing: true } });
-  t.true(result.deployment.steps.every((step) => step.status === 'done' || (step.name === 'pvcs' && step.status === 'skipped')));
+  t.like(result.deployment, {
+    status: 'succeeded',
+    url: 'https://billing.builder.lab.ctoaas.co',
+    tests: { all_passing: true },
+  });
+  t.true(
+    result.deployment.steps.every(
+      (step) => step.status === 'done' || (step.name === 'pvcs' && step.status === 'skipped'),
+    ),
+  );
   t.deepEqual(
     result.progress.filter((frame) => frame.event !== 'progress').map((frame) => frame.event),
-    ['step_complete', 'step_complete', 'step_complete', 'step_complete', 'step_complete', 'step_complete', 'step_complete', 'test_results', 'step_complete', 'complete'],
+    [
+      'step_complete',
+      'step_complete',
+      'step_complete',
+      'step_complete',
+      'step_complete',
+      'step_complete',
+      'step_complete',
+      'test_results',
+      'step_complete',
+      'complete',
+    ],
   );
   // Slack heard every step of the story, in order (other progress news in between).
   // The deployment is ready once its tests ran too: their results come just before.
-  const story = ['routing_suggestion', 'agent_reply', 'question', 'agent_reply', 'deployment_confirmation_requested', 'test_results', 'deployment_ready'];
+  const story = [
+    'routing_suggestion',
+    'agent_reply',
+    'question',
+    'agent_reply',
+    'deployment_confirmation_requested',
+    'test_results',
+    'deployment_ready',
+  ];
   let next = 0;
   for (const type of result.webhookTypes) if (type === story[next]) next++;
   t.is(next, story.length, `the story in order within: ${result.webhookTypes.join(', ')}`);
@@ -38,7 +65,21 @@ test('a Slack request becomes a tested lab: route, workspace, agent, question, d
   t.true(result.verification.events_checked > 50);
   // The thread's whole story, from the request to the deletion date, in one timeline.
   const told = result.timeline.join('\n');
-  for (const type of ['SessionCreated', 'RouteSuggested', 'RouteConfirmed', 'WorkspaceInitialized', 'AgentReplied', 'QuestionAsked', 'QuestionAnswered', 'DeploymentRequested', 'DeploymentConfirmed', 'DeploymentStepCompleted', 'TestsFinished', 'DeploymentSucceeded', 'NamespaceDeletionScheduled']) {
+  for (const type of [
+    'SessionCreated',
+    'RouteSuggested',
+    'RouteConfirmed',
+    'WorkspaceInitialized',
+    'AgentReplied',
+    'QuestionAsked',
+    'QuestionAnswered',
+    'DeploymentRequested',
+    'DeploymentConfirmed',
+    'DeploymentStepCompleted',
+    'TestsFinished',
+    'DeploymentSucceeded',
+    'NamespaceDeletionScheduled',
+  ]) {
     t.true(told.includes(type), `the timeline shows ${type}`);
   }
   t.true(told.indexOf('SessionCreated') < told.indexOf('NamespaceDeletionScheduled'));

@@ -36,7 +36,12 @@ export interface WorkflowResult {
 const replay = async (world: World, correlationId: string): Promise<string[]> => {
   let out = '';
   const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => ((out += chunk.toString()), done()) });
-  const code = await runCli(['replay', correlationId, '--url', world.gateway.url, '--token', AUDITOR_TOKEN], { stdout: sink, stderr: sink, env: {}, cwd: world.dir });
+  const code = await runCli(['replay', correlationId, '--url', world.gateway.url, '--token', AUDITOR_TOKEN], {
+    stdout: sink,
+    stderr: sink,
+    env: {},
+    cwd: world.dir,
+  });
   if (code !== 0) throw new Error(`replay exited ${code}: ${out}`);
   return out.split('\n').filter((line) => line.trim() !== '');
 };
@@ -44,7 +49,13 @@ const replay = async (world: World, correlationId: string): Promise<string[]> =>
 const call = caller(OPERATOR_TOKEN);
 
 /** An API call from the Slack backend for this thread; anything but a 2xx stops the workflow, saying why. */
-const api = async <T>(world: World, method: string, path: string, body?: unknown, token = OPERATOR_TOKEN): Promise<T> => {
+const api = async <T>(
+  world: World,
+  method: string,
+  path: string,
+  body?: unknown,
+  token = OPERATOR_TOKEN,
+): Promise<T> => {
   const response = await call(world.gateway, method, path, body, { 'x-correlation-id': THREAD }, token);
   if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
@@ -52,8 +63,13 @@ const api = async <T>(world: World, method: string, path: string, body?: unknown
 
 /** A button pressed in Slack by ann, in the same thread. */
 const pressButton = async <T>(world: World, value: string): Promise<T> => {
-  const response = await pressSlackButton(world.gateway.url, value, { secret: SLACK_SIGNING_SECRET, user: { id: 'U0ANN', username: 'ann' }, headers: { 'x-correlation-id': THREAD } });
-  if (response.status !== 202) throw new Error(`the Slack button ${value} answered ${response.status}: ${await response.text()}`);
+  const response = await pressSlackButton(world.gateway.url, value, {
+    secret: SLACK_SIGNING_SECRET,
+    user: { id: 'U0ANN', username: 'ann' },
+    headers: { 'x-correlation-id': THREAD },
+  });
+  if (response.status !== 202)
+    throw new Error(`the Slack button ${value} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
 };
 
@@ -75,15 +91,24 @@ export const runWorkflow = async (world: World, narrate: Narrate): Promise<Workf
     category: 'lab',
     project: 'billing',
     repos: [{ name: 'billing-api' }],
-    task: { title: 'Improve things', description: 'Please have a look at the footer. [write repos/billing-api/CHANGELOG.md]' },
+    task: {
+      title: 'Improve things',
+      description: 'Please have a look at the footer. [write repos/billing-api/CHANGELOG.md]',
+    },
     requested_by: { user: 'U0ANN', channel: 'C0BILLING', thread_ts: '1732700000.000100' },
   });
   const sessionId = created.session_id;
   const suggestion = await webhook(world, 'routing_suggestion');
-  narrate('2. The gateway suggests a BMAD route', `${String(suggestion.body.data['suggested'])} at confidence ${Number(suggestion.body.data['confidence']).toFixed(2)}: ${String(suggestion.body.data['reason'])}`);
+  narrate(
+    '2. The gateway suggests a BMAD route',
+    `${String(suggestion.body.data['suggested'])} at confidence ${Number(suggestion.body.data['confidence']).toFixed(2)}: ${String(suggestion.body.data['reason'])}`,
+  );
 
   const routed = await pressButton<SessionView>(world, `confirm_route:${sessionId}:builder`);
-  narrate('3. The person confirms a route in Slack', `a signed Slack interaction confirm_route → ${routed.route.confirmed} by ${routed.route.confirmed_by}`);
+  narrate(
+    '3. The person confirms a route in Slack',
+    `a signed Slack interaction confirm_route → ${routed.route.confirmed} by ${routed.route.confirmed_by}`,
+  );
 
   const ready = await eventually(async () => {
     const view = await sessionView(world, sessionId);
@@ -94,12 +119,21 @@ export const runWorkflow = async (world: World, narrate: Narrate): Promise<Workf
 
   const agentFile = join(worktree, 'CHANGELOG.md');
   const firstReply = await webhook(world, 'agent_reply');
-  narrate('5. The agent (OpenCode, builder persona) writes code', `${String(firstReply.body.data['text'])} — ${existsSync(agentFile) ? 'the file is in the worktree' : 'the file is missing'}`);
+  narrate(
+    '5. The agent (OpenCode, builder persona) writes code',
+    `${String(firstReply.body.data['text'])} — ${existsSync(agentFile) ? 'the file is in the worktree' : 'the file is missing'}`,
+  );
 
-  await api(world, 'POST', `/api/sessions/${sessionId}/messages`, { text: 'Which year should the footer show? [ask]', from: 'U0ANN' });
+  await api(world, 'POST', `/api/sessions/${sessionId}/messages`, {
+    text: 'Which year should the footer show? [ask]',
+    from: 'U0ANN',
+  });
   const question = await webhook(world, 'question');
   const questionId = String(question.body.data['question_id']);
-  narrate('6. The agent asks a question', `${String(question.body.data['text'])} (options: ${(question.body.data['options'] as string[]).join(', ')})`);
+  narrate(
+    '6. The agent asks a question',
+    `${String(question.body.data['text'])} (options: ${(question.body.data['options'] as string[]).join(', ')})`,
+  );
   await pressButton(world, `answer:${sessionId}:${questionId}:2026`);
   const answerReply = String((await webhook(world, 'agent_reply', 2)).body.data['text']);
   narrate('7. The person answers in Slack; the agent goes on', answerReply);
@@ -107,31 +141,67 @@ export const runWorkflow = async (world: World, narrate: Narrate): Promise<Workf
   const planned = await api<DeploymentView>(world, 'POST', '/api/deployments', { session_id: sessionId });
   const asked = await webhook(world, 'deployment_confirmation_requested');
   const plan = asked.body.data['plan'] as DeploymentView['plan'];
-  narrate('8. A deployment is planned', `namespace ${plan.namespace}, ${plan.configmaps.length} ConfigMap(s), runtime ${plan.runtime.kind}, ${plan.url}; Slack is asked to confirm`);
+  narrate(
+    '8. A deployment is planned',
+    `namespace ${plan.namespace}, ${plan.configmaps.length} ConfigMap(s), runtime ${plan.runtime.kind}, ${plan.url}; Slack is asked to confirm`,
+  );
 
-  const progressStream = await connectSse(`${world.gateway.url}/api/deployments/${planned.deployment_id}/progress`, OPERATOR_TOKEN);
+  const progressStream = await connectSse(
+    `${world.gateway.url}/api/deployments/${planned.deployment_id}/progress`,
+    OPERATOR_TOKEN,
+  );
   await pressButton(world, `confirm_deployment:${planned.deployment_id}`);
   narrate('9. The person confirms the deployment in Slack', 'a signed Slack interaction confirm_deployment');
   await progressStream.ended;
   const progress = progressStream.frames.filter((frame) => frame.event !== undefined);
   for (const frame of progress) {
     const data = JSON.parse(frame.data!) as Record<string, unknown>;
-    if (frame.event === 'step_complete') narrate(`   step ${String(data['step'])}`, `${String(data['status'])}: ${String(data['detail'])}`);
+    if (frame.event === 'step_complete')
+      narrate(`   step ${String(data['step'])}`, `${String(data['status'])}: ${String(data['detail'])}`);
   }
   const deployment = await api<DeploymentView>(world, 'GET', `/api/deployments/${planned.deployment_id}`);
   const labReady = await webhook(world, 'deployment_ready');
-  const shipped = world.kube.objects('ConfigMap', plan.namespace).some((configMap) => Object.values((configMap['data'] ?? {}) as Record<string, string>).includes('written by scripted model\n'));
-  narrate('10. The lab is deployed', `${String(labReady.body.data['url'])}; the agent's CHANGELOG.md ${shipped ? 'is' : 'is NOT'} among the files shipped in ConfigMaps`);
+  const shipped = world.kube
+    .objects('ConfigMap', plan.namespace)
+    .some((configMap) =>
+      Object.values((configMap['data'] ?? {}) as Record<string, string>).includes('written by scripted model\n'),
+    );
+  narrate(
+    '10. The lab is deployed',
+    `${String(labReady.body.data['url'])}; the agent's CHANGELOG.md ${shipped ? 'is' : 'is NOT'} among the files shipped in ConfigMaps`,
+  );
   const results = await webhook(world, 'test_results');
-  narrate('11. Tests ran against the lab', `all passing: ${String(results.body.data['all_passing'])}; by SSE (test_results) and by webhook`);
+  narrate(
+    '11. Tests ran against the lab',
+    `all passing: ${String(results.body.data['all_passing'])}; by SSE (test_results) and by webhook`,
+  );
 
-  const namespaceDeletion = await api<{ name: string; deletion_scheduled_for: string }>(world, 'DELETE', `/api/namespaces/${plan.namespace}?after_days=7`);
-  narrate('12. The lab is scheduled for deletion', `${namespaceDeletion.name} on ${namespaceDeletion.deletion_scheduled_for}`);
+  const namespaceDeletion = await api<{ name: string; deletion_scheduled_for: string }>(
+    world,
+    'DELETE',
+    `/api/namespaces/${plan.namespace}?after_days=7`,
+  );
+  narrate(
+    '12. The lab is scheduled for deletion',
+    `${namespaceDeletion.name} on ${namespaceDeletion.deletion_scheduled_for}`,
+  );
 
-  const verification = await api<{ ok: boolean; events_checked: number; first_bad: unknown }>(world, 'GET', '/api/audit/verify', undefined, AUDITOR_TOKEN);
-  narrate('13. An auditor verifies the log', `hash chains ${verification.ok ? 'intact' : 'BROKEN'} over ${verification.events_checked} events`);
+  const verification = await api<{ ok: boolean; events_checked: number; first_bad: unknown }>(
+    world,
+    'GET',
+    '/api/audit/verify',
+    undefined,
+    AUDITOR_TOKEN,
+  );
+  narrate(
+    '13. An auditor verifies the log',
+    `hash chains ${verification.ok ? 'intact' : 'BROKEN'} over ${verification.events_checked} events`,
+  );
   const timeline = await replay(world, THREAD);
-  narrate('14. The auditor replays the Slack thread’s story', `${timeline.length} events; the first and the last:\n     ${[...timeline.slice(0, 4), '…', ...timeline.slice(-3)].join('\n     ')}`);
+  narrate(
+    '14. The auditor replays the Slack thread’s story',
+    `${timeline.length} events; the first and the last:\n     ${[...timeline.slice(0, 4), '…', ...timeline.slice(-3)].join('\n     ')}`,
+  );
 
   return {
     sessionId,
@@ -142,10 +212,11 @@ export const runWorkflow = async (world: World, narrate: Narrate): Promise<Workf
     answerReply,
     deployment,
     progress,
-    webhookTypes: world.slack.deliveries.filter((delivery) => delivery.body.session_id === sessionId).map((delivery) => delivery.eventType),
+    webhookTypes: world.slack.deliveries
+      .filter((delivery) => delivery.body.session_id === sessionId)
+      .map((delivery) => delivery.eventType),
     namespaceDeletion,
     verification,
     timeline,
   };
 };
-

@@ -20,9 +20,14 @@ export const SLACK_SIGNING_SECRET = 'demo-slack-signing-secret';
 
 /** The project a person asks about: a small Node service with its tests and its lab manifest. */
 const PROJECT: Record<string, string> = {
-  'package.json': JSON.stringify({ name: 'billing', version: '1.0.0', scripts: { start: 'node server.js', test: 'node --test test/' } }, null, 2),
+  'package.json': JSON.stringify(
+    { name: 'billing', version: '1.0.0', scripts: { start: 'node server.js', test: 'node --test test/' } },
+    null,
+    2,
+  ),
   'server.js': "require('node:http').createServer((q, s) => s.end('Welcome to billing')).listen(process.env.PORT);\n",
-  'test/prices.test.mjs': "import test from 'node:test';\nimport assert from 'node:assert/strict';\ntest('prices add up', () => assert.equal(0.1 * 10, 1));\n",
+  'test/prices.test.mjs':
+    "import test from 'node:test';\nimport assert from 'node:assert/strict';\ntest('prices add up', () => assert.equal(0.1 * 10, 1));\n",
   ...LAB_TESTS,
 };
 
@@ -56,7 +61,9 @@ export const startWorld = async (): Promise<World> => {
     const kube = await startFakeKube({ podDelayMs: 300 });
     cleanups.push(() => kube.close());
     const slack = await startMockSlack({ teardown: (cleanup) => void cleanups.push(cleanup) }, WEBHOOK_SECRET);
-    const lab = createServer((request, response) => response.end(request.url === '/health' ? 'ok' : 'Welcome to billing'));
+    const lab = createServer((request, response) =>
+      response.end(request.url === '/health' ? 'ok' : 'Welcome to billing'),
+    );
     const labUrl = await listen(lab);
     cleanups.push(() => new Promise<void>((resolve) => lab.close(() => resolve())));
 
@@ -67,7 +74,16 @@ export const startWorld = async (): Promise<World> => {
     }
     await simpleGit().raw(['init', '-q', '-b', 'main', repo]);
     await simpleGit(repo).add('.');
-    await simpleGit(repo).raw(['-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', 'commit', '-q', '-m', 'billing service']);
+    await simpleGit(repo).raw([
+      '-c',
+      'user.name=Dev',
+      '-c',
+      'user.email=dev@example.com',
+      'commit',
+      '-q',
+      '-m',
+      'billing service',
+    ]);
     await writeFile(join(dir, 'kubeconfig.yaml'), kube.kubeconfig);
 
     const loaded = loadConfig({
@@ -87,7 +103,11 @@ export const startWorld = async (): Promise<World> => {
     if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
     const config = loaded.right;
     const gateway = await startGateway(
-      { ...config, deployment: { ...config.deployment, test_url: labUrl }, webhooks: { ...config.webhooks, retry_delay: 100 } },
+      {
+        ...config,
+        deployment: { ...config.deployment, test_url: labUrl },
+        webhooks: { ...config.webhooks, retry_delay: 100 },
+      },
       { logger: pino({ level: 'silent' }) },
     );
     cleanups.push(() => gateway.stop());

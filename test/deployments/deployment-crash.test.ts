@@ -40,14 +40,23 @@ test('a gateway killed at every step boundary of a deployment resumes it at the 
   // The shipped configuration without agents: this test is about deployments.
   const { dir, fake, start } = await gatewayRig(t, { token: TOKEN, kube: { podDelayMs: 100 } });
   let gateway: GatewayProcess = await start();
-  const session = (await (await api(gateway, 'POST', '/api/sessions', { category: 'lab', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Fix the footer', description: 'Small.' } })).json()) as SessionView;
+  const session = (await (
+    await api(gateway, 'POST', '/api/sessions', {
+      category: 'lab',
+      project: 'billing',
+      repos: [{ name: 'api' }],
+      task: { title: 'Fix the footer', description: 'Small.' },
+    })
+  ).json()) as SessionView;
   const ready = await eventually(async () => {
     const view = (await (await api(gateway, 'GET', `/api/sessions/${session.session_id}`)).json()) as SessionView;
     return view.workspace_path ? view : undefined;
   }, 'the workspace');
   // A large file, so the pvcs step has an object too.
   await commitFiles(ready.repos[0]!.worktree_path!, { ...NODE_APP, 'assets/model.bin': Buffer.alloc(1200 * 1024, 3) });
-  const planned = (await (await api(gateway, 'POST', '/api/deployments', { session_id: session.session_id })).json()) as DeploymentView;
+  const planned = (await (
+    await api(gateway, 'POST', '/api/deployments', { session_id: session.session_id })
+  ).json()) as DeploymentView;
   t.like(planned.plan.pvcs, [{ name: 'code-large' }]);
 
   let held = fake.hold(...BOUNDARIES[0]!);
@@ -61,16 +70,36 @@ test('a gateway killed at every step boundary of a deployment resumes it at the 
     gateway = await start();
   }
   const view = await eventually(async () => {
-    const latest = (await (await api(gateway, 'GET', `/api/deployments/${planned.deployment_id}`)).json()) as DeploymentView;
+    const latest = (await (
+      await api(gateway, 'GET', `/api/deployments/${planned.deployment_id}`)
+    ).json()) as DeploymentView;
     return latest.status === 'succeeded' || latest.status === 'failed' ? latest : undefined;
   }, 'the deployment to end');
   t.is(view.status, 'succeeded', view.error ?? '');
   t.is(view.url, 'https://billing.builder.lab.ctoaas.co');
-  t.deepEqual([...fake.creations.entries()].filter(([, count]) => count !== 1), [], 'no object created twice');
-  for (const kind of ['Namespace', 'ServiceAccount', 'Role', 'RoleBinding', 'ResourceQuota', 'LimitRange', 'ConfigMap', 'PersistentVolumeClaim', 'Deployment', 'Service', 'Ingress']) {
+  t.deepEqual(
+    [...fake.creations.entries()].filter(([, count]) => count !== 1),
+    [],
+    'no object created twice',
+  );
+  for (const kind of [
+    'Namespace',
+    'ServiceAccount',
+    'Role',
+    'RoleBinding',
+    'ResourceQuota',
+    'LimitRange',
+    'ConfigMap',
+    'PersistentVolumeClaim',
+    'Deployment',
+    'Service',
+    'Ingress',
+  ]) {
     t.is(fake.objects(kind).length, 1, `one ${kind}`);
   }
-  const history = (await (await api(gateway, 'GET', `/api/deployments/${planned.deployment_id}`)).json()) as DeploymentView;
+  const history = (await (
+    await api(gateway, 'GET', `/api/deployments/${planned.deployment_id}`)
+  ).json()) as DeploymentView;
   t.deepEqual(
     history.steps.map((step) => [step.name, step.status]),
     [
@@ -92,6 +121,10 @@ test('a gateway killed at every step boundary of a deployment resumes it at the 
   const count = (type: string) => events.filter((event) => event.type === type).length;
   t.is(count('DeploymentStepStarted'), 8);
   t.is(count('DeploymentStepCompleted'), 7, 'every step but pods_ready');
-  t.is(count('PodsReady'), 1, 'pods_ready ends with the pods watch’s PodsReady, recorded once though the watch was resumed after the kill');
+  t.is(
+    count('PodsReady'),
+    1,
+    'pods_ready ends with the pods watch’s PodsReady, recorded once though the watch was resumed after the kill',
+  );
   t.is(count('DeploymentSucceeded'), 1);
 });

@@ -19,22 +19,47 @@ const SECRET = 'webhook-secret-for-tests';
 const call = caller(OPERATOR);
 const TOKENS = `slack:operator:${OPERATOR},grafana:viewer:${VIEWER}`;
 
-const gatewayWith = (t: Parameters<typeof startTestGateway>[0], options: Partial<TestGatewayOptions> = {}) => startTestGateway(t, { tokens: TOKENS, repos: ['api', 'web'], ...options });
+const gatewayWith = (t: Parameters<typeof startTestGateway>[0], options: Partial<TestGatewayOptions> = {}) =>
+  startTestGateway(t, { tokens: TOKENS, repos: ['api', 'web'], ...options });
 
 const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
 
 test('a deployment request answers with its plan, asks Slack to confirm, and shows in the session', async (t) => {
   const slack = await startMockSlack(t, SECRET);
-  const gateway = await gatewayWith(t, { webhooks: { slack_url: slack.url, retry_attempts: 1, retry_delay: 10 }, webhookSecret: SECRET });
+  const gateway = await gatewayWith(t, {
+    webhooks: { slack_url: slack.url, retry_attempts: 1, retry_delay: 10 },
+    webhookSecret: SECRET,
+  });
   const session = await labSession(call, gateway, 'billing');
   const response = await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id });
   t.is(response.status, 202);
   const view = await json<DeploymentView>(response);
   t.is(response.headers.get('location'), `/api/deployments/${view.deployment_id}`);
   t.is(response.headers.get('etag'), `"${view.revision}"`);
-  t.like(view, { session_id: session.session_id, branch: 'builder/lab-billing', status: 'awaiting_confirmation', url: null, tests: null, error: null });
-  t.like(view.plan, { namespace: 'billing-lab', strategy: 'configmap_pvc', url: 'https://billing.builder.lab.ctoaas.co', runtime: { kind: 'node', image: 'node:20-slim' } });
-  t.deepEqual(view.plan.steps, ['namespace', 'rbac', 'configmaps', 'pvcs', 'manifests', 'ingress', 'pods_ready', 'tests']);
+  t.like(view, {
+    session_id: session.session_id,
+    branch: 'builder/lab-billing',
+    status: 'awaiting_confirmation',
+    url: null,
+    tests: null,
+    error: null,
+  });
+  t.like(view.plan, {
+    namespace: 'billing-lab',
+    strategy: 'configmap_pvc',
+    url: 'https://billing.builder.lab.ctoaas.co',
+    runtime: { kind: 'node', image: 'node:20-slim' },
+  });
+  t.deepEqual(view.plan.steps, [
+    'namespace',
+    'rbac',
+    'configmaps',
+    'pvcs',
+    'manifests',
+    'ingress',
+    'pods_ready',
+    'tests',
+  ]);
   t.is(
     view.plan.configmaps.reduce((sum, bundle) => sum + bundle.files, 0),
     Object.keys(NODE_APP).length + 1,
@@ -43,9 +68,17 @@ test('a deployment request answers with its plan, asks Slack to confirm, and sho
   t.deepEqual(view.plan.pvcs, []);
   // What the agent wrote and did not commit is deployed too: the gateway commits it on the builder branch first.
   await writeFile(join(session.repos[0]!.worktree_path!, 'CHANGELOG.md'), 'Footer fixed.\n');
-  const withWork = await json<DeploymentView>(await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }));
-  t.is(withWork.plan.configmaps.reduce((sum, bundle) => sum + bundle.files, 0), Object.keys(NODE_APP).length + 2);
-  t.regex(await simpleGit(session.repos[0]!.worktree_path!).raw(['log', '-1', '--format=%an: %s']), /^AI Dev Gateway: Snapshot of the agent's work/);
+  const withWork = await json<DeploymentView>(
+    await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }),
+  );
+  t.is(
+    withWork.plan.configmaps.reduce((sum, bundle) => sum + bundle.files, 0),
+    Object.keys(NODE_APP).length + 2,
+  );
+  t.regex(
+    await simpleGit(session.repos[0]!.worktree_path!).raw(['log', '-1', '--format=%an: %s']),
+    /^AI Dev Gateway: Snapshot of the agent's work/,
+  );
   t.true(view.steps.every((step) => step.status === 'pending'));
   t.truthy(view.expires_at);
 
@@ -61,9 +94,20 @@ test('a deployment request answers with its plan, asks Slack to confirm, and sho
   t.deepEqual(sessionView.deployments, [view.deployment_id, withWork.deployment_id]);
   const events = await connectSse(`${gateway.url}/api/sessions/${session.session_id}/events?from=0`, VIEWER);
   t.teardown(events.close);
-  await until(() => events.frames.some((frame) => frame.event === 'deployment'), 'the session’s SSE to tell of the deployment');
-  t.deepEqual(JSON.parse(events.frames.find((frame) => frame.event === 'deployment')!.data!), { deployment_id: view.deployment_id, status: 'awaiting_confirmation' });
-  t.deepEqual(await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${view.deployment_id}`, undefined, {}, VIEWER)), { ...view, revision: view.revision });
+  await until(
+    () => events.frames.some((frame) => frame.event === 'deployment'),
+    'the session’s SSE to tell of the deployment',
+  );
+  t.deepEqual(JSON.parse(events.frames.find((frame) => frame.event === 'deployment')!.data!), {
+    deployment_id: view.deployment_id,
+    status: 'awaiting_confirmation',
+  });
+  t.deepEqual(
+    await json<DeploymentView>(
+      await call(gateway, 'GET', `/api/deployments/${view.deployment_id}`, undefined, {}, VIEWER),
+    ),
+    { ...view, revision: view.revision },
+  );
 });
 
 test('bad deployment requests are refused with the reason and change nothing', async (t) => {
@@ -75,11 +119,28 @@ test('bad deployment requests are refused with the reason and change nothing', a
     t.is(response.headers.get('content-type'), 'application/problem+json');
     return json<{ detail: string; errors?: { path: string; message: string }[] }>(response);
   };
-  t.deepEqual((await problem({ branch: '', repo: 'Not A Slug' }, 400)).errors?.map((error) => error.path).sort(), ['branch', 'repo', 'session_id']);
+  t.deepEqual((await problem({ branch: '', repo: 'Not A Slug' }, 400)).errors?.map((error) => error.path).sort(), [
+    'branch',
+    'repo',
+    'session_id',
+  ]);
   t.regex((await problem({ session_id: 'nope' }, 404)).detail, /no session nope/);
-  t.deepEqual((await problem({ session_id: session.session_id, repo: 'web' }, 400)).errors?.map((error) => error.path), ['repo']);
-  t.deepEqual((await problem({ session_id: session.session_id, branch: 'no-such-branch' }, 400)).errors?.map((error) => error.path), ['branch']);
-  t.deepEqual((await problem({ session_id: session.session_id, branch: '--upload-pack=evil' }, 400)).errors?.map((error) => error.path), ['branch']);
+  t.deepEqual(
+    (await problem({ session_id: session.session_id, repo: 'web' }, 400)).errors?.map((error) => error.path),
+    ['repo'],
+  );
+  t.deepEqual(
+    (await problem({ session_id: session.session_id, branch: 'no-such-branch' }, 400)).errors?.map(
+      (error) => error.path,
+    ),
+    ['branch'],
+  );
+  t.deepEqual(
+    (await problem({ session_id: session.session_id, branch: '--upload-pack=evil' }, 400)).errors?.map(
+      (error) => error.path,
+    ),
+    ['branch'],
+  );
   await problem({ session_id: session.session_id }, 403, VIEWER);
   // A branch with nothing that says how to run it.
   const bare = await gatewayWith(t);
@@ -90,39 +151,75 @@ test('bad deployment requests are refused with the reason and change nothing', a
   const closed = await call(gateway, 'POST', `/api/sessions/${session.session_id}/close`, {});
   t.is(closed.status, 202);
   t.regex((await problem({ session_id: session.session_id }, 409)).detail, /session is closed/);
-  t.deepEqual((await json<{ items: unknown[] }>(await call(gateway, 'GET', '/api/deployments'))).items, [], 'nothing was planned');
+  t.deepEqual(
+    (await json<{ items: unknown[] }>(await call(gateway, 'GET', '/api/deployments'))).items,
+    [],
+    'nothing was planned',
+  );
 });
 
 test('confirm and reject answer a plan once; two concurrent confirms start one execution', async (t) => {
   const gateway = await gatewayWith(t);
   const session = await labSession(call, gateway, 'billing');
-  const plan = async () => json<DeploymentView>(await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }));
+  const plan = async () =>
+    json<DeploymentView>(await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }));
   const first = await plan();
-  const confirms = await Promise.all([1, 2].map(() => call(gateway, 'POST', `/api/deployments/${first.deployment_id}/confirm`, { confirmed_by: 'U123' })));
+  const confirms = await Promise.all(
+    [1, 2].map(() =>
+      call(gateway, 'POST', `/api/deployments/${first.deployment_id}/confirm`, { confirmed_by: 'U123' }),
+    ),
+  );
   t.deepEqual(confirms.map((response) => response.status).sort(), [202, 409]);
   const conflict = await json<{ detail: string }>(confirms.find((response) => response.status === 409)!);
-  t.regex(conflict.detail, /the deployment is (confirmed|deploying)/, 'the second confirm finds the first one’s work started');
-  const confirmed = (await gateway.eventLog.readStream(deploymentStream(first.deployment_id))).filter((stored) => stored.event.type === 'DeploymentConfirmed');
+  t.regex(
+    conflict.detail,
+    /the deployment is (confirmed|deploying)/,
+    'the second confirm finds the first one’s work started',
+  );
+  const confirmed = (await gateway.eventLog.readStream(deploymentStream(first.deployment_id))).filter(
+    (stored) => stored.event.type === 'DeploymentConfirmed',
+  );
   t.is(confirmed.length, 1);
   t.like(confirmed[0]!.event.data, { confirmed_by: 'U123' });
-  t.is((await call(gateway, 'POST', `/api/deployments/${first.deployment_id}/reject`, {})).status, 409, 'too late to reject');
+  t.is(
+    (await call(gateway, 'POST', `/api/deployments/${first.deployment_id}/reject`, {})).status,
+    409,
+    'too late to reject',
+  );
 
   const second = await plan();
-  const rejected = await call(gateway, 'POST', `/api/deployments/${second.deployment_id}/reject`, { reason: 'wrong branch' });
+  const rejected = await call(gateway, 'POST', `/api/deployments/${second.deployment_id}/reject`, {
+    reason: 'wrong branch',
+  });
   t.is(rejected.status, 202);
   t.like(await json<DeploymentView>(rejected), { status: 'rejected', error: 'wrong branch' });
   t.is((await call(gateway, 'POST', `/api/deployments/${second.deployment_id}/confirm`, {})).status, 409);
   t.is((await call(gateway, 'POST', '/api/deployments/unknown/confirm', {})).status, 404);
-  const stale = await call(gateway, 'POST', `/api/deployments/${second.deployment_id}/reject`, {}, { 'if-match': '"0"' });
+  const stale = await call(
+    gateway,
+    'POST',
+    `/api/deployments/${second.deployment_id}/reject`,
+    {},
+    { 'if-match': '"0"' },
+  );
   t.is(stale.status, 412);
 
-  const list = async (query: string) => (await json<{ items: DeploymentView[] }>(await call(gateway, 'GET', `/api/deployments${query}`))).items.map((view) => view.deployment_id);
+  const list = async (query: string) =>
+    (await json<{ items: DeploymentView[] }>(await call(gateway, 'GET', `/api/deployments${query}`))).items.map(
+      (view) => view.deployment_id,
+    );
   t.deepEqual(await list(''), [first.deployment_id, second.deployment_id]);
   t.deepEqual(await list('?status=rejected'), [second.deployment_id]);
   t.deepEqual(await list(`?session_id=${session.session_id}&status=awaiting_confirmation`), []);
   t.deepEqual(await list('?session_id=other'), []);
   t.is((await call(gateway, 'GET', '/api/deployments?status=sleeping')).status, 400);
-  const before = await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${second.deployment_id}?as_of=${encodeURIComponent(second.created_at)}`));
+  const before = await json<DeploymentView>(
+    await call(
+      gateway,
+      'GET',
+      `/api/deployments/${second.deployment_id}?as_of=${encodeURIComponent(second.created_at)}`,
+    ),
+  );
   t.is(before.status, 'awaiting_confirmation', 'as_of shows the view as it stood then');
   t.is((await call(gateway, 'GET', '/api/deployments/unknown')).status, 404);
   const noResults = await call(gateway, 'GET', `/api/deployments/${second.deployment_id}/tests`);
@@ -133,7 +230,9 @@ test('confirm and reject answer a plan once; two concurrent confirms start one e
 test('a plan nobody answers expires at its deadline, after a restart too', async (t) => {
   const gateway = await gatewayWith(t, { deployment: { confirmation_timeout: 1 }, deadlineIntervalMs: 50 });
   const session = await labSession(call, gateway, 'billing');
-  const early = await json<DeploymentView>(await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }));
+  const early = await json<DeploymentView>(
+    await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }),
+  );
   const expired = await eventually(async () => {
     const view = await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${early.deployment_id}`));
     return view.status === 'expired' ? view : undefined;
@@ -143,16 +242,29 @@ test('a plan nobody answers expires at its deadline, after a restart too', async
   const timeline = await gateway.eventLog.readStream(deploymentStream(early.deployment_id));
   const expiry = timeline.find((stored) => stored.event.type === 'DeploymentExpired')!;
   t.is(expiry.metadata.actor, 'timer');
-  t.is(expiry.metadata.correlation_id, timeline[0]!.metadata.correlation_id, 'the expiry is part of the request’s story');
+  t.is(
+    expiry.metadata.correlation_id,
+    timeline[0]!.metadata.correlation_id,
+    'the expiry is part of the request’s story',
+  );
 
   // The deadline passes while no gateway runs: the next one fires it.
-  const waiting = await json<DeploymentView>(await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }));
+  const waiting = await json<DeploymentView>(
+    await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }),
+  );
   await gateway.stop();
   await new Promise((resolve) => setTimeout(resolve, 1100));
   const next = await gateway.restart();
-  await eventually(async () => (await json<DeploymentView>(await call(next, 'GET', `/api/deployments/${waiting.deployment_id}`))).status === 'expired' || undefined, 'the plan to expire after the restart');
+  await eventually(
+    async () =>
+      (await json<DeploymentView>(await call(next, 'GET', `/api/deployments/${waiting.deployment_id}`))).status ===
+        'expired' || undefined,
+    'the plan to expire after the restart',
+  );
   const history = await next.eventLog.readStream(sessionStream(session.session_id));
-  const news = history.filter((stored) => stored.event.type === 'DeploymentStatusChanged').map((stored) => stored.event.data as { deployment_id: string; status: string });
+  const news = history
+    .filter((stored) => stored.event.type === 'DeploymentStatusChanged')
+    .map((stored) => stored.event.data as { deployment_id: string; status: string });
   t.deepEqual(
     news.filter((item) => item.deployment_id === waiting.deployment_id).map((item) => item.status),
     ['awaiting_confirmation', 'expired'],

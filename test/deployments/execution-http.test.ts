@@ -25,7 +25,12 @@ const json = async <T>(response: Response): Promise<T> => (await response.json()
 const setUp = async (t: ExecutionContext, kube: FakeKubeOptions = {}, options: Partial<TestGatewayOptions> = {}) => {
   const fake = await startFakeKube(kube);
   t.teardown(() => fake.close());
-  const gateway = await startTestGateway(t, { tokens: `slack:operator:${OPERATOR}`, repos: ['api'], kubeconfig: fake.kubeconfig, ...options });
+  const gateway = await startTestGateway(t, {
+    tokens: `slack:operator:${OPERATOR}`,
+    repos: ['api'],
+    kubeconfig: fake.kubeconfig,
+    ...options,
+  });
   return { fake, gateway };
 };
 
@@ -34,7 +39,9 @@ const deploy = async (gateway: Parameters<typeof call>[0], sessionId: string): P
   const response = await call(gateway, 'POST', '/api/deployments', { session_id: sessionId });
   if (response.status !== 202) throw new Error(`the plan answered ${response.status}: ${await response.text()}`);
   const planned = await json<DeploymentView>(response);
-  const confirmed = await call(gateway, 'POST', `/api/deployments/${planned.deployment_id}/confirm`, { confirmed_by: 'U42' });
+  const confirmed = await call(gateway, 'POST', `/api/deployments/${planned.deployment_id}/confirm`, {
+    confirmed_by: 'U42',
+  });
   if (confirmed.status !== 202) throw new Error(`confirm answered ${confirmed.status}`);
   return eventually(async () => {
     const view = await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${planned.deployment_id}`));
@@ -44,7 +51,11 @@ const deploy = async (gateway: Parameters<typeof call>[0], sessionId: string): P
 
 test('a confirmed deployment builds the lab step by step and reports it ready with its URL', async (t) => {
   const slack = await startMockSlack(t, SECRET);
-  const { fake, gateway } = await setUp(t, {}, { webhooks: { slack_url: slack.url, retry_attempts: 1, retry_delay: 10 }, webhookSecret: SECRET });
+  const { fake, gateway } = await setUp(
+    t,
+    {},
+    { webhooks: { slack_url: slack.url, retry_attempts: 1, retry_delay: 10 }, webhookSecret: SECRET },
+  );
   const session = await labSession(call, gateway, 'billing');
   const view = await deploy(gateway, session.session_id);
   t.is(view.status, 'succeeded', view.error ?? '');
@@ -77,34 +88,65 @@ test('a confirmed deployment builds the lab step by step and reports it ready wi
   t.deepEqual(names('PersistentVolumeClaim'), []);
   t.deepEqual(names('Deployment'), ['app']);
   t.deepEqual(names('Service'), ['app']);
-  const [ingress] = fake.objects('Ingress', 'billing-lab') as unknown as { metadata: { annotations: Record<string, string> }; spec: { ingressClassName: string; tls: { hosts: string[] }[] } }[];
+  const [ingress] = fake.objects('Ingress', 'billing-lab') as unknown as {
+    metadata: { annotations: Record<string, string> };
+    spec: { ingressClassName: string; tls: { hosts: string[] }[] };
+  }[];
   t.is(ingress!.metadata.annotations['cert-manager.io/cluster-issuer'], 'letsencrypt');
   t.is(ingress!.spec.ingressClassName, 'nginx');
   t.deepEqual(ingress!.spec.tls[0]!.hosts, ['billing.builder.lab.ctoaas.co']);
-  t.true([...fake.creations.values()].every((count) => count === 1), 'nothing was created twice');
+  t.true(
+    [...fake.creations.values()].every((count) => count === 1),
+    'nothing was created twice',
+  );
   t.is(fake.requests.get('POST ConfigMap'), undefined, 'everything went by server-side apply');
 
   // The binary file travels as binaryData, every file under its own path.
-  const [code] = fake.objects('ConfigMap', 'billing-lab') as unknown as { data: Record<string, string>; binaryData: Record<string, string> }[];
+  const [code] = fake.objects('ConfigMap', 'billing-lab') as unknown as {
+    data: Record<string, string>;
+    binaryData: Record<string, string>;
+  }[];
   t.deepEqual(Buffer.from(Object.values(code!.binaryData)[0]!, 'base64'), NODE_APP['public/logo.png']);
   t.true(Object.values(code!.data).includes(NODE_APP['server.js'] as string));
 
   // The overlay the steps applied, in the workspace, for a person to inspect or re-apply.
   const overlay = join(session.workspace_path!, '.lab');
-  t.deepEqual((await readdir(overlay)).sort(), ['configmaps.yaml', 'ingress.yaml', 'kustomization.yaml', 'manifests.yaml', 'namespace.yaml', 'rbac.yaml']);
-  const applied = parseAllDocuments(await readFile(join(overlay, 'manifests.yaml'), 'utf8')).map((document) => document.toJS() as { kind: string });
-  t.deepEqual(applied.map((object) => object.kind), ['Deployment', 'Service']);
+  t.deepEqual((await readdir(overlay)).sort(), [
+    'configmaps.yaml',
+    'ingress.yaml',
+    'kustomization.yaml',
+    'manifests.yaml',
+    'namespace.yaml',
+    'rbac.yaml',
+  ]);
+  const applied = parseAllDocuments(await readFile(join(overlay, 'manifests.yaml'), 'utf8')).map(
+    (document) => document.toJS() as { kind: string },
+  );
+  t.deepEqual(
+    applied.map((object) => object.kind),
+    ['Deployment', 'Service'],
+  );
 
   await slack.waitFor((got) => got.some((delivery) => delivery.eventType === 'deployment_ready'));
   const ready = slack.deliveries.find((delivery) => delivery.eventType === 'deployment_ready')!;
   t.like(ready.body, { deployment_id: view.deployment_id, data: { url: 'https://billing.builder.lab.ctoaas.co' } });
   const namespaces = await json<{ items: unknown[] }>(await call(gateway, 'GET', '/api/namespaces'));
-  t.like(namespaces.items, [{ name: 'billing-lab', project_id: 'billing', url: 'https://billing.builder.lab.ctoaas.co', deletion_scheduled_for: null }]);
+  t.like(namespaces.items, [
+    {
+      name: 'billing-lab',
+      project_id: 'billing',
+      url: 'https://billing.builder.lab.ctoaas.co',
+      deletion_scheduled_for: null,
+    },
+  ]);
 
   // A second deployment of the same lab converges on the same objects.
   const again = await deploy(gateway, session.session_id);
   t.is(again.status, 'succeeded');
-  t.true([...fake.creations.values()].every((count) => count === 1), 'a redeployment applies over the same objects');
+  t.true(
+    [...fake.creations.values()].every((count) => count === 1),
+    'a redeployment applies over the same objects',
+  );
   t.is((await json<{ items: unknown[] }>(await call(gateway, 'GET', '/api/namespaces'))).items.length, 1);
 });
 
@@ -114,14 +156,24 @@ for (const [scenario, reason] of [
   ['unschedulable', /cannot be scheduled: 0\/3 nodes are available: 3 Insufficient memory/],
 ] as const) {
   test(`pods that fail with ${scenario} fail the deployment at pods_ready at once, saying why, and leave the namespace`, async (t) => {
-    const { fake, gateway } = await setUp(t, { scenarioFor: () => scenario }, { kubernetes: { pods_ready_timeout: 600 } });
+    const { fake, gateway } = await setUp(
+      t,
+      { scenarioFor: () => scenario },
+      { kubernetes: { pods_ready_timeout: 600 } },
+    );
     const session = await labSession(call, gateway, 'billing');
     const view = await deploy(gateway, session.session_id);
     t.is(view.status, 'failed');
     t.regex(view.error!, /^pods_ready: /);
     t.regex(view.error!, reason);
-    t.like(view.steps.find((step) => step.name === 'pods_ready'), { status: 'failed' });
-    t.like(view.steps.find((step) => step.name === 'tests'), { status: 'pending' });
+    t.like(
+      view.steps.find((step) => step.name === 'pods_ready'),
+      { status: 'failed' },
+    );
+    t.like(
+      view.steps.find((step) => step.name === 'tests'),
+      { status: 'pending' },
+    );
     t.is(fake.objects('Namespace').length, 1, 'left for inspection');
     t.is(fake.objects('Deployment', 'billing-lab').length, 1);
   });
@@ -136,20 +188,31 @@ test('pods still not ready at the timeout fail the deployment with their last st
 });
 
 test('an object the API server refuses fails the deployment at that step with the server’s message, without retrying', async (t) => {
-  const { fake, gateway } = await setUp(t, { refuse: ({ kind }) => (kind === 'Ingress' ? 'spec.rules[0].host: Invalid value: "billing.builder.lab.ctoaas.co": taken' : undefined) });
+  const { fake, gateway } = await setUp(t, {
+    refuse: ({ kind }) =>
+      kind === 'Ingress' ? 'spec.rules[0].host: Invalid value: "billing.builder.lab.ctoaas.co": taken' : undefined,
+  });
   const session = await labSession(call, gateway, 'billing');
   const view = await deploy(gateway, session.session_id);
   t.is(view.status, 'failed');
-  t.is(view.error, 'ingress: HTTP 422: Ingress "app" is invalid: spec.rules[0].host: Invalid value: "billing.builder.lab.ctoaas.co": taken');
+  t.is(
+    view.error,
+    'ingress: HTTP 422: Ingress "app" is invalid: spec.rules[0].host: Invalid value: "billing.builder.lab.ctoaas.co": taken',
+  );
   t.is(fake.requests.get('PATCH Ingress'), 1, 'a refusal is not retried');
   t.is(view.url, null);
-  t.like(view.steps.find((step) => step.name === 'manifests'), { status: 'done' });
+  t.like(
+    view.steps.find((step) => step.name === 'manifests'),
+    { status: 'done' },
+  );
 });
 
 test('a deployment whose worktree is gone fails at its first step, saying so', async (t) => {
   const { fake, gateway } = await setUp(t);
   const session = await labSession(call, gateway, 'billing');
-  const planned = await json<DeploymentView>(await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }));
+  const planned = await json<DeploymentView>(
+    await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }),
+  );
   await rm(session.repos[0]!.worktree_path!, { recursive: true, force: true });
   await call(gateway, 'POST', `/api/deployments/${planned.deployment_id}/confirm`, {});
   const view = await eventually(async () => {
@@ -173,12 +236,21 @@ test('a repository over 1 MiB is split across ConfigMaps within the size limit a
   t.like(view.plan.pvcs, [{ name: 'code-large', files: 1, bytes: big.length }]);
   const configMaps = fake.objects('ConfigMap', 'billing-lab');
   t.is(configMaps.length, view.plan.configmaps.length);
-  for (const configMap of configMaps) t.true(Buffer.byteLength(JSON.stringify(configMap)) <= 1048576, `${configMap.metadata.name} fits in ${1048576} bytes`);
+  for (const configMap of configMaps)
+    t.true(
+      Buffer.byteLength(JSON.stringify(configMap)) <= 1048576,
+      `${configMap.metadata.name} fits in ${1048576} bytes`,
+    );
   t.is(fake.objects('PersistentVolumeClaim', 'billing-lab').length, 1);
-  t.like(view.steps.find((step) => step.name === 'pvcs'), { status: 'done' });
+  t.like(
+    view.steps.find((step) => step.name === 'pvcs'),
+    { status: 'done' },
+  );
 
   // The init container's URL serves exactly the large files, without a token.
-  const [deployment] = fake.objects('Deployment', 'billing-lab') as unknown as { spec: { template: { spec: { initContainers: { env: { name: string; value: string }[] }[] } } } }[];
+  const [deployment] = fake.objects('Deployment', 'billing-lab') as unknown as {
+    spec: { template: { spec: { initContainers: { env: { name: string; value: string }[] }[] } } };
+  }[];
   const env = deployment!.spec.template.spec.initContainers[0]!.env;
   const url = new URL(env.find((variable) => variable.name === 'BUNDLE_URL')!.value);
   const response = await fetch(`${gateway.url}${url.pathname}${url.search}`);
@@ -186,12 +258,23 @@ test('a repository over 1 MiB is split across ConfigMaps within the size limit a
   const dir = await mkdtemp(join(tmpdir(), 'bundle-'));
   await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), extract({ cwd: dir }));
   t.deepEqual(await readFile(join(dir, 'assets/model.bin')), big);
-  t.is((await fetch(`${gateway.url}${url.pathname}?expires=${url.searchParams.get('expires')}&signature=${'0'.repeat(64)}`)).status, 403);
+  t.is(
+    (
+      await fetch(
+        `${gateway.url}${url.pathname}?expires=${url.searchParams.get('expires')}&signature=${'0'.repeat(64)}`,
+      )
+    ).status,
+    403,
+  );
 });
 
 test('a lab namespace is deleted now, or after N days by a durable timer, and only the gateway’s own', async (t) => {
   let offsetMs = 0;
-  const { fake, gateway } = await setUp(t, {}, { deadlineIntervalMs: 50, deadlineClock: () => new Date(Date.now() + offsetMs) });
+  const { fake, gateway } = await setUp(
+    t,
+    {},
+    { deadlineIntervalMs: 50, deadlineClock: () => new Date(Date.now() + offsetMs) },
+  );
   const billing = await labSession(call, gateway, 'billing');
   const first = await deploy(gateway, billing.session_id);
   t.is(first.status, 'succeeded');
@@ -201,15 +284,27 @@ test('a lab namespace is deleted now, or after N days by a durable timer, and on
   t.is(scheduled.status, 202);
   const { deletion_scheduled_for: due } = await json<{ name: string; deletion_scheduled_for: string }>(scheduled);
   t.true(Math.abs(Date.parse(due) - (Date.now() + 2 * 86_400_000)) < 60_000);
-  t.like((await json<{ items: unknown[] }>(await call(gateway, 'GET', '/api/namespaces'))).items, [{ name: 'billing-lab', deletion_scheduled_for: due }]);
+  t.like((await json<{ items: unknown[] }>(await call(gateway, 'GET', '/api/namespaces'))).items, [
+    { name: 'billing-lab', deletion_scheduled_for: due },
+  ]);
 
   // Two days pass while the gateway is down: the next one deletes it.
   await gateway.stop();
   offsetMs = 2 * 86_400_000 + 1000;
   const next = await gateway.restart();
   await eventually(() => (fake.objects('Namespace').length === 0 ? true : undefined), 'the namespace to be deleted');
-  await eventually(async () => ((await json<{ items: unknown[] }>(await call(next, 'GET', '/api/namespaces'))).items.length === 0 ? true : undefined), 'the list to drop it');
-  t.is((await json<DeploymentView>(await call(next, 'GET', `/api/deployments/${first.deployment_id}`))).url, null, 'a deleted lab has no URL');
+  await eventually(
+    async () =>
+      (await json<{ items: unknown[] }>(await call(next, 'GET', '/api/namespaces'))).items.length === 0
+        ? true
+        : undefined,
+    'the list to drop it',
+  );
+  t.is(
+    (await json<DeploymentView>(await call(next, 'GET', `/api/deployments/${first.deployment_id}`))).url,
+    null,
+    'a deleted lab has no URL',
+  );
   t.is((await call(next, 'DELETE', '/api/namespaces/billing-lab')).status, 404, 'gone');
 
   // Deleting now.
@@ -226,7 +321,10 @@ test('a lab namespace is deleted now, or after N days by a durable timer, and on
   t.is(late.status, 409);
   t.regex((await json<{ detail: string }>(late)).detail, /being deleted already/);
   deleting.release();
-  await eventually(() => (fake.objects('Namespace').length === 0 ? true : undefined), 'the namespace to be deleted now');
+  await eventually(
+    () => (fake.objects('Namespace').length === 0 ? true : undefined),
+    'the namespace to be deleted now',
+  );
 });
 
 test('the tests step runs the three suites against the lab; results by view, GET, SSE and webhook; a rerun runs them again', async (t) => {
@@ -240,7 +338,15 @@ test('the tests step runs the three suites against the lab; results by view, GET
   t.teardown(() => new Promise<void>((resolve) => lab.close(() => resolve())));
   const labUrl = `http://127.0.0.1:${(lab.address() as AddressInfo).port}`;
   const slack = await startMockSlack(t, SECRET);
-  const { gateway } = await setUp(t, {}, { deployment: { test_url: labUrl }, webhooks: { slack_url: slack.url, retry_attempts: 1, retry_delay: 10 }, webhookSecret: SECRET });
+  const { gateway } = await setUp(
+    t,
+    {},
+    {
+      deployment: { test_url: labUrl },
+      webhooks: { slack_url: slack.url, retry_attempts: 1, retry_delay: 10 },
+      webhookSecret: SECRET,
+    },
+  );
   const session = await labSession(call, gateway, 'billing', {
     ...NODE_APP,
     'test/app.test.mjs': "import test from 'node:test';\ntest('serves', () => {});\ntest('bills', () => {});\n",
@@ -248,28 +354,50 @@ test('the tests step runs the three suites against the lab; results by view, GET
   });
   const view = await deploy(gateway, session.session_id);
   t.is(view.status, 'succeeded', view.error ?? '');
-  t.like(view.steps.find((step) => step.name === 'tests'), { status: 'done', detail: 'unit 2/2 passed, integration 1/1 passed, acceptance 2/2 passed' });
-  t.like(view.tests, { all_passing: true, unit: { passed: true, total: 2 }, integration: { passed: true, total: 1 }, acceptance: { passed: true, total: 2 } });
+  t.like(
+    view.steps.find((step) => step.name === 'tests'),
+    { status: 'done', detail: 'unit 2/2 passed, integration 1/1 passed, acceptance 2/2 passed' },
+  );
+  t.like(view.tests, {
+    all_passing: true,
+    unit: { passed: true, total: 2 },
+    integration: { passed: true, total: 1 },
+    acceptance: { passed: true, total: 2 },
+  });
   t.deepEqual(await json(await call(gateway, 'GET', `/api/deployments/${view.deployment_id}/tests`)), view.tests);
   const progress = await connectSse(`${gateway.url}/api/deployments/${view.deployment_id}/progress`, OPERATOR);
   await progress.ended;
   const results = progress.frames.find((frame) => frame.event === 'test_results');
   t.deepEqual(JSON.parse(results!.data!), view.tests);
-  t.like(JSON.parse(progress.frames.find((frame) => frame.event === 'complete')!.data!), { status: 'succeeded', all_passing: true });
+  t.like(JSON.parse(progress.frames.find((frame) => frame.event === 'complete')!.data!), {
+    status: 'succeeded',
+    all_passing: true,
+  });
   await slack.waitFor((got) => got.some((delivery) => delivery.eventType === 'test_results'));
-  t.like(slack.deliveries.find((delivery) => delivery.eventType === 'test_results')!.body, { deployment_id: view.deployment_id, data: { run_id: 'deploy', all_passing: true } });
+  t.like(slack.deliveries.find((delivery) => delivery.eventType === 'test_results')!.body, {
+    deployment_id: view.deployment_id,
+    data: { run_id: 'deploy', all_passing: true },
+  });
 
   // The lab falls ill; a rerun finds it.
   healthy = false;
   const rerun = await call(gateway, 'POST', `/api/deployments/${view.deployment_id}/tests/rerun`, {});
   t.is(rerun.status, 202);
   t.like(await json(rerun), { status: 'testing' });
-  t.is((await call(gateway, 'POST', `/api/deployments/${view.deployment_id}/tests/rerun`, {})).status, 409, 'one rerun at a time');
+  t.is(
+    (await call(gateway, 'POST', `/api/deployments/${view.deployment_id}/tests/rerun`, {})).status,
+    409,
+    'one rerun at a time',
+  );
   const after = await eventually(async () => {
     const latest = await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${view.deployment_id}`));
     return latest.status === 'succeeded' ? latest : undefined;
   }, 'the rerun to finish');
-  t.like(after.tests, { all_passing: false, integration: { passed: false }, acceptance: { passed: false, failed: 1, failures: [{ name: 'health', message: 'expected HTTP 200, got 503' }] } });
+  t.like(after.tests, {
+    all_passing: false,
+    integration: { passed: false },
+    acceptance: { passed: false, failed: 1, failures: [{ name: 'health', message: 'expected HTTP 200, got 503' }] },
+  });
   await slack.waitFor((got) => got.filter((delivery) => delivery.eventType === 'test_results').length === 2);
   t.is((await call(gateway, 'GET', '/api/deployments/nope/tests')).status, 404);
   t.is((await call(gateway, 'POST', '/api/deployments/nope/tests/rerun', {})).status, 404);
@@ -278,7 +406,8 @@ test('the tests step runs the three suites against the lab; results by view, GET
 test('one deployment at a time per lab: confirming another while one runs is a 409 naming it', async (t) => {
   const { fake, gateway } = await setUp(t);
   const session = await labSession(call, gateway, 'billing');
-  const plan = async () => json<DeploymentView>(await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }));
+  const plan = async () =>
+    json<DeploymentView>(await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }));
   const first = await plan();
   const second = await plan();
   const held = fake.hold('PATCH Deployment', 'before');
@@ -286,8 +415,22 @@ test('one deployment at a time per lab: confirming another while one runs is a 4
   await held.reached;
   const refused = await call(gateway, 'POST', `/api/deployments/${second.deployment_id}/confirm`, {});
   t.is(refused.status, 409);
-  t.regex((await json<{ detail: string }>(refused)).detail, new RegExp(`deployment ${first.deployment_id} of lab billing-lab is deploying`));
+  t.regex(
+    (await json<{ detail: string }>(refused)).detail,
+    new RegExp(`deployment ${first.deployment_id} of lab billing-lab is deploying`),
+  );
   held.release();
-  await eventually(async () => ((await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${first.deployment_id}`))).status === 'succeeded' ? true : undefined), 'the first to finish');
-  t.is((await call(gateway, 'POST', `/api/deployments/${second.deployment_id}/confirm`, {})).status, 202, 'once it has ended, the next may go');
+  await eventually(
+    async () =>
+      (await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${first.deployment_id}`))).status ===
+      'succeeded'
+        ? true
+        : undefined,
+    'the first to finish',
+  );
+  t.is(
+    (await call(gateway, 'POST', `/api/deployments/${second.deployment_id}/confirm`, {})).status,
+    202,
+    'once it has ended, the next may go',
+  );
 });

@@ -25,21 +25,62 @@ test('a lab that reaches pods_ready is watched as soon as the views show it, not
   const { cluster, watched, stopped } = watchingCluster();
   let waiting: WaitingLab[] = [];
   const viewsAsked: number[] = [];
-  const watcher = new PodsWatcher({ eventLog, cluster, intervalMs: HOUR, waiting: () => waiting, viewsAt: async (position) => void viewsAsked.push(position) });
+  const watcher = new PodsWatcher({
+    eventLog,
+    cluster,
+    intervalMs: HOUR,
+    waiting: () => waiting,
+    viewsAt: async (position) => void viewsAsked.push(position),
+  });
   watcher.start();
   t.teardown(() => watcher.stop());
   t.deepEqual(watched, [], 'nobody waits yet');
 
   waiting = [{ deploymentId: 'd-1', namespace: 'alpha-lab', selector: 'app=alpha' }];
-  const started = await eventLog.append('deployment-d-1', [{ type: 'DeploymentStepStarted', data: { step: 'pods_ready', message: 'Waiting for the pods to be ready', started_at: '2030-01-01T00:00:00.000Z' } }], { expectedRevision: 'any', context: testContext() });
+  const started = await eventLog.append(
+    'deployment-d-1',
+    [
+      {
+        type: 'DeploymentStepStarted',
+        data: {
+          step: 'pods_ready',
+          message: 'Waiting for the pods to be ready',
+          started_at: '2030-01-01T00:00:00.000Z',
+        },
+      },
+    ],
+    { expectedRevision: 'any', context: testContext() },
+  );
   await until(() => watched.length === 1, 'the lab to be watched');
   t.deepEqual(watched, ['alpha-lab']);
   t.deepEqual(viewsAsked, [started.position], 'after the views included the event');
 
   // Another step starting is no reason to look again; the next pods_ready is.
   waiting = [];
-  await eventLog.append('deployment-d-2', [{ type: 'DeploymentStepStarted', data: { step: 'ingress', message: 'Opening the HTTPS ingress', started_at: '2030-01-01T00:00:00.000Z' } }], { expectedRevision: 'any', context: testContext() });
-  await eventLog.append('deployment-d-3', [{ type: 'DeploymentStepStarted', data: { step: 'pods_ready', message: 'Waiting for the pods to be ready', started_at: '2030-01-01T00:00:00.000Z' } }], { expectedRevision: 'any', context: testContext() });
+  await eventLog.append(
+    'deployment-d-2',
+    [
+      {
+        type: 'DeploymentStepStarted',
+        data: { step: 'ingress', message: 'Opening the HTTPS ingress', started_at: '2030-01-01T00:00:00.000Z' },
+      },
+    ],
+    { expectedRevision: 'any', context: testContext() },
+  );
+  await eventLog.append(
+    'deployment-d-3',
+    [
+      {
+        type: 'DeploymentStepStarted',
+        data: {
+          step: 'pods_ready',
+          message: 'Waiting for the pods to be ready',
+          started_at: '2030-01-01T00:00:00.000Z',
+        },
+      },
+    ],
+    { expectedRevision: 'any', context: testContext() },
+  );
   await until(() => stopped.length === 1, 'the lab that no longer waits to be let go');
   t.deepEqual(stopped, ['alpha-lab']);
   t.is(viewsAsked.length, 2, 'only pods_ready steps wake the watcher');

@@ -39,12 +39,20 @@ test('appended events carry the context as metadata and a hash chained within th
   const first = await eventLog.append('notes-1', [note('a'), note('b')], { expectedRevision: 'no_stream', context });
   t.deepEqual(first, { nextExpectedRevision: 1, position: 1 });
   await eventLog.append('other-1', [note('elsewhere')], { expectedRevision: 'no_stream', context });
-  await eventLog.append('notes-1', [note('c')], { expectedRevision: 1, context: testContext({ now: new Date('2030-01-02T00:00:00Z') }) });
+  await eventLog.append('notes-1', [note('c')], {
+    expectedRevision: 1,
+    context: testContext({ now: new Date('2030-01-02T00:00:00Z') }),
+  });
 
   const raw = await testStore.store.readStream('notes-1');
   t.is(raw.length, 3);
   t.is(firstBrokenLink(raw), -1);
-  t.like(raw[0]!.metadata, { actor: 'alice', correlation_id: 'req-7', causation_id: 'cmd-7', recorded_at: '2030-01-01T00:00:00.000Z' });
+  t.like(raw[0]!.metadata, {
+    actor: 'alice',
+    correlation_id: 'req-7',
+    causation_id: 'cmd-7',
+    recorded_at: '2030-01-01T00:00:00.000Z',
+  });
   t.is(raw[2]!.metadata['recorded_at'], '2030-01-02T00:00:00.000Z');
   t.is(firstBrokenLink(await testStore.store.readStream('other-1')), -1, 'each stream has its own chain from genesis');
 
@@ -58,7 +66,10 @@ test('appended events carry the context as metadata and a hash chained within th
 
 test('an edited, removed or reordered event no longer verifies against the chain', async (t) => {
   const { eventLog, testStore } = await openTestEventLog(t, [NoteWritten]);
-  await eventLog.append('notes-1', [note('a'), note('b'), note('c')], { expectedRevision: 'no_stream', context: testContext() });
+  await eventLog.append('notes-1', [note('a'), note('b'), note('c')], {
+    expectedRevision: 'no_stream',
+    context: testContext(),
+  });
   const raw = await testStore.store.readStream('notes-1');
   t.is(firstBrokenLink(raw), -1);
   t.is(firstBrokenLink([raw[0]!, { ...raw[1]!, data: { text: 'B' } }, raw[2]!]), 1, 'edit');
@@ -72,7 +83,9 @@ test('each expected revision is enforced and a refused append writes nothing', a
   await t.throwsAsync(eventLog.append('notes-1', [note('x')], { expectedRevision: 'stream_exists', context }), {
     instanceOf: WrongExpectedRevisionError,
   });
-  await t.throwsAsync(eventLog.append('notes-1', [note('x')], { expectedRevision: 0, context }), { instanceOf: WrongExpectedRevisionError });
+  await t.throwsAsync(eventLog.append('notes-1', [note('x')], { expectedRevision: 0, context }), {
+    instanceOf: WrongExpectedRevisionError,
+  });
   await eventLog.append('notes-1', [note('a')], { expectedRevision: 'no_stream', context });
   await t.throwsAsync(eventLog.append('notes-1', [note('x')], { expectedRevision: 'no_stream', context }), {
     instanceOf: WrongExpectedRevisionError,
@@ -100,14 +113,18 @@ test('racing appends with `any` all land, in some order, on one unbroken chain',
   const writers = 16;
   await Promise.all(
     Array.from({ length: writers }, (_, i) =>
-      eventLog.append('notes-1', [note(`w${i}-1`), note(`w${i}-2`)], { expectedRevision: 'any', context: testContext() }),
+      eventLog.append('notes-1', [note(`w${i}-1`), note(`w${i}-2`)], {
+        expectedRevision: 'any',
+        context: testContext(),
+      }),
     ),
   );
   const raw = await testStore.store.readStream('notes-1');
   t.is(raw.length, writers * 2);
   t.is(firstBrokenLink(raw), -1);
   // A writer's two events stay together.
-  for (let i = 0; i < raw.length; i += 2) t.is(String(raw[i]!.data['text']).replace('-1', '-2'), String(raw[i + 1]!.data['text']));
+  for (let i = 0; i < raw.length; i += 2)
+    t.is(String(raw[i]!.data['text']).replace('-1', '-2'), String(raw[i + 1]!.data['text']));
   t.deepEqual(new Set(raw.map((event) => event.data['text'])).size, writers * 2);
 });
 
@@ -116,7 +133,10 @@ test('two event logs on one store (as two processes would be) racing with `any` 
   const other = new EventLog(testStore.store, registry);
   await Promise.all(
     Array.from({ length: 12 }, (_, i) =>
-      (i % 2 === 0 ? eventLog : other).append('notes-1', [note(`w${i}`)], { expectedRevision: 'any', context: testContext() }),
+      (i % 2 === 0 ? eventLog : other).append('notes-1', [note(`w${i}`)], {
+        expectedRevision: 'any',
+        context: testContext(),
+      }),
     ),
   );
   const raw = await testStore.store.readStream('notes-1');
@@ -127,16 +147,28 @@ test('two event logs on one store (as two processes would be) racing with `any` 
 test('an event that fails its codec, or has no codec, is refused before anything is written', async (t) => {
   const { eventLog, testStore } = await openTestEventLog(t, [NoteWritten]);
   const context = testContext();
-  await t.throwsAsync(eventLog.append('notes-1', [note('ok'), { type: 'NoteWritten', data: { text: 5 } }], { expectedRevision: 'any', context }), {
-    instanceOf: InvalidEventDataError,
-    message: /text: expected string, got a number/,
-  });
-  await t.throwsAsync(eventLog.append('notes-1', [{ type: 'Unheard', data: {} }], { expectedRevision: 'any', context }), {
-    instanceOf: UnknownEventTypeError,
-  });
-  await t.throwsAsync(eventLog.append('notes-1', [note('a')], { expectedRevision: 'any', context, eventIds: ['one', 'two'] }), {
-    message: /1 events but 2 ids/,
-  });
+  await t.throwsAsync(
+    eventLog.append('notes-1', [note('ok'), { type: 'NoteWritten', data: { text: 5 } }], {
+      expectedRevision: 'any',
+      context,
+    }),
+    {
+      instanceOf: InvalidEventDataError,
+      message: /text: expected string, got a number/,
+    },
+  );
+  await t.throwsAsync(
+    eventLog.append('notes-1', [{ type: 'Unheard', data: {} }], { expectedRevision: 'any', context }),
+    {
+      instanceOf: UnknownEventTypeError,
+    },
+  );
+  await t.throwsAsync(
+    eventLog.append('notes-1', [note('a')], { expectedRevision: 'any', context, eventIds: ['one', 'two'] }),
+    {
+      message: /1 events but 2 ids/,
+    },
+  );
   t.deepEqual(await testStore.store.readAll(), []);
 });
 

@@ -48,7 +48,8 @@ test('any edit to the content or to the previous hash changes the hash', (t) => 
     ['causation', { ...content, causation_id: 'req-2' }],
     ['time', { ...content, recorded_at: '2030-01-01T00:00:00.001Z' }],
   ];
-  for (const [what, edited] of edits) t.not(chainHash(GENESIS_HASH, edited), original, `editing ${what} must change the hash`);
+  for (const [what, edited] of edits)
+    t.not(chainHash(GENESIS_HASH, edited), original, `editing ${what} must change the hash`);
   t.not(chainHash('f'.repeat(64), content), original, 'a different predecessor must change the hash');
 });
 

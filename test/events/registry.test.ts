@@ -31,9 +31,12 @@ test('encode turns typed data into the JSON the log stores, decode turns it back
 
 test('encoding data that does not match its codec names every bad field and writes nothing', (t) => {
   const registry = new EventRegistry([TaskAdded]);
-  const error = t.throws(() => registry.encode('TaskAdded', { task_id: 42, title: 'x', due: 'not-a-date-object', tags: [1] }), {
-    instanceOf: InvalidEventDataError,
-  });
+  const error = t.throws(
+    () => registry.encode('TaskAdded', { task_id: 42, title: 'x', due: 'not-a-date-object', tags: [1] }),
+    {
+      instanceOf: InvalidEventDataError,
+    },
+  );
   t.is(error?.type, 'TaskAdded');
   const text = error?.problems.join('\n') ?? '';
   t.regex(text, /task_id/);
@@ -43,9 +46,12 @@ test('encoding data that does not match its codec names every bad field and writ
 
 test('decoding stored data that fails its codec is refused with the failing path', (t) => {
   const registry = new EventRegistry([TaskAdded]);
-  const error = t.throws(() => registry.decode('TaskAdded', { task_id: 't1', title: 'x', due: 'yesterday-ish', tags: [] }), {
-    instanceOf: InvalidEventDataError,
-  });
+  const error = t.throws(
+    () => registry.decode('TaskAdded', { task_id: 't1', title: 'x', due: 'yesterday-ish', tags: [] }),
+    {
+      instanceOf: InvalidEventDataError,
+    },
+  );
   t.regex(error?.problems.join('\n') ?? '', /due/);
 });
 
@@ -53,7 +59,10 @@ test('an event type without a codec can be neither appended nor read', (t) => {
   const registry = new EventRegistry([TaskDone]);
   const onEncode = t.throws(() => registry.encode('TaskAdded', {}), { instanceOf: UnknownEventTypeError });
   t.is(onEncode?.type, 'TaskAdded');
-  t.throws(() => registry.decode('Mystery', {}), { instanceOf: UnknownEventTypeError, message: /no codec is registered for event type Mystery/ });
+  t.throws(() => registry.decode('Mystery', {}), {
+    instanceOf: UnknownEventTypeError,
+    message: /no codec is registered for event type Mystery/,
+  });
   t.false(registry.has('TaskAdded'));
   t.true(registry.has('TaskDone'));
 });

@@ -28,12 +28,21 @@ const recorded = (overrides: Partial<RecordedEvent> = {}): RecordedEvent => ({
 
 test('a recorded event decodes with its place in the log and its metadata', (t) => {
   const stored = decodeRecordedEvent(registry, recorded());
-  t.deepEqual(stored, { id: 'e-1', stream: 'ping-1', revision: 3, position: 1234, event: { type: 'Pinged', data: { count: 2 } }, metadata });
+  t.deepEqual(stored, {
+    id: 'e-1',
+    stream: 'ping-1',
+    revision: 3,
+    position: 1234,
+    event: { type: 'Pinged', data: { count: 2 } },
+    metadata,
+  });
 });
 
 test('an event whose metadata lacks a field is refused, naming the field', (t) => {
   const { hash: _hash, ...withoutHash } = metadata;
-  const error = t.throws(() => decodeRecordedEvent(registry, recorded({ metadata: withoutHash })), { instanceOf: InvalidEventDataError });
+  const error = t.throws(() => decodeRecordedEvent(registry, recorded({ metadata: withoutHash })), {
+    instanceOf: InvalidEventDataError,
+  });
   t.is(error?.type, 'Pinged metadata');
   t.deepEqual(error?.problems, ['hash: required string']);
 });

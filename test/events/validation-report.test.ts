@@ -31,7 +31,12 @@ test('every failing field is reported once with its path', (t) => {
 });
 
 test('the bad value itself is never echoed (it may be a secret)', (t) => {
-  const problems = problemsOf({ task: { title: 's3cr3t-value', priority: 'low' }, repos: [], token: 12345, labels: { a: 1 } });
+  const problems = problemsOf({
+    task: { title: 's3cr3t-value', priority: 'low' },
+    repos: [],
+    token: 12345,
+    labels: { a: 1 },
+  });
   t.deepEqual(problems, [{ path: 'token', message: 'expected string, got a number' }]);
   t.false(JSON.stringify(problems).includes('12345'));
 });
@@ -44,7 +49,9 @@ test('a codec message is kept together with its path', (t) => {
     (u, c) => (typeof u === 'number' && u % 2 === 0 ? io.success(u) : io.failure(u, c, 'must be an even number')),
     (n) => n,
   );
-  const decoded = io.type({ limits: io.type({ max: Positive, step: Custom }) }).decode({ limits: { max: -1, step: 3 } });
+  const decoded = io
+    .type({ limits: io.type({ max: Positive, step: Custom }) })
+    .decode({ limits: { max: -1, step: 3 } });
   if (E.isRight(decoded)) return t.fail('expected a failure');
   t.deepEqual(formatValidationProblems(reportValidationErrors(decoded.left)), [
     'limits.max: expected Positive, got a number',

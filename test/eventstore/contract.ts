@@ -34,11 +34,28 @@ export const eventStoreContract = (adapterName: string, open: () => Promise<Open
     const first = await store.appendToStream(stream, [event('A', 1)], { expectedRevision: 'no_stream' });
     t.is(first.nextExpectedRevision, 0);
     await rejectsWith(t, store.appendToStream(stream, [event('A', 2)], { expectedRevision: 'no_stream' }), stream, 0);
-    t.is((await store.appendToStream(stream, [event('A', 2)], { expectedRevision: 'stream_exists' })).nextExpectedRevision, 1);
-    await rejectsWith(t, store.appendToStream(streamName('absent'), [event('A', 1)], { expectedRevision: 'stream_exists' }), undefined, -1);
-    t.is((await store.appendToStream(stream, [event('A', 3), event('A', 4)], { expectedRevision: 1 })).nextExpectedRevision, 3);
+    t.is(
+      (await store.appendToStream(stream, [event('A', 2)], { expectedRevision: 'stream_exists' })).nextExpectedRevision,
+      1,
+    );
+    await rejectsWith(
+      t,
+      store.appendToStream(streamName('absent'), [event('A', 1)], { expectedRevision: 'stream_exists' }),
+      undefined,
+      -1,
+    );
+    t.is(
+      (await store.appendToStream(stream, [event('A', 3), event('A', 4)], { expectedRevision: 1 }))
+        .nextExpectedRevision,
+      3,
+    );
     await rejectsWith(t, store.appendToStream(stream, [event('A', 5)], { expectedRevision: 1 }), stream, 3);
-    await rejectsWith(t, store.appendToStream(streamName('absent'), [event('A', 5)], { expectedRevision: 0 }), undefined, -1);
+    await rejectsWith(
+      t,
+      store.appendToStream(streamName('absent'), [event('A', 5)], { expectedRevision: 0 }),
+      undefined,
+      -1,
+    );
     t.is((await store.appendToStream(stream, [event('A', 5)], { expectedRevision: 'any' })).nextExpectedRevision, 4);
     t.is((await store.appendToStream(stream, [event('A', 6)])).nextExpectedRevision, 5, 'any is the default');
     t.deepEqual(
@@ -49,37 +66,56 @@ export const eventStoreContract = (adapterName: string, open: () => Promise<Open
 
   withStore('reads back exactly what was appended, with revisions and increasing positions', async (store, t) => {
     const stream = streamName('roundtrip');
-    const appended = [event('Created', 1, { nested: { list: [1, 'two', null, true] }, text: 'ünïcødé ✓' }), event('Renamed', 2)];
+    const appended = [
+      event('Created', 1, { nested: { list: [1, 'two', null, true] }, text: 'ünïcødé ✓' }),
+      event('Renamed', 2),
+    ];
     const result = await store.appendToStream(stream, appended, { expectedRevision: 'no_stream' });
     const read = await store.readStream(stream);
     t.deepEqual(
-      read.map(({ id, stream: s, revision, type, data, metadata }) => ({ id, stream: s, revision, type, data, metadata })),
+      read.map(({ id, stream: s, revision, type, data, metadata }) => ({
+        id,
+        stream: s,
+        revision,
+        type,
+        data,
+        metadata,
+      })),
       appended.map((e, revision) => ({ ...e, stream, revision })),
     );
     t.true(read[1]!.position > read[0]!.position);
     t.is(result.position, read[1]!.position);
   });
 
-  withStore('a retried append with the same ids at the same revision is a no-op returning the first result', async (store, t) => {
-    const stream = streamName('retry');
-    const batch = [event('A', 1), event('A', 2)];
-    const first = await store.appendToStream(stream, batch, { expectedRevision: 'no_stream' });
-    const again = await store.appendToStream(stream, batch, { expectedRevision: 'no_stream' });
-    t.deepEqual(again, first);
-    const next = [event('A', 3)];
-    const third = await store.appendToStream(stream, next, { expectedRevision: 1 });
-    t.deepEqual(await store.appendToStream(stream, next, { expectedRevision: 1 }), third);
-    t.is((await store.readStream(stream)).length, 3, 'nothing appended twice');
-  });
+  withStore(
+    'a retried append with the same ids at the same revision is a no-op returning the first result',
+    async (store, t) => {
+      const stream = streamName('retry');
+      const batch = [event('A', 1), event('A', 2)];
+      const first = await store.appendToStream(stream, batch, { expectedRevision: 'no_stream' });
+      const again = await store.appendToStream(stream, batch, { expectedRevision: 'no_stream' });
+      t.deepEqual(again, first);
+      const next = [event('A', 3)];
+      const third = await store.appendToStream(stream, next, { expectedRevision: 1 });
+      t.deepEqual(await store.appendToStream(stream, next, { expectedRevision: 1 }), third);
+      t.is((await store.readStream(stream)).length, 3, 'nothing appended twice');
+    },
+  );
 
   withStore('reads a stream forwards and backwards from a revision with a maximum count', async (store, t) => {
     const stream = streamName('read');
-    await store.appendToStream(stream, [1, 2, 3, 4, 5].map((n) => event('N', n)));
+    await store.appendToStream(
+      stream,
+      [1, 2, 3, 4, 5].map((n) => event('N', n)),
+    );
     const numbers = (events: RecordedEvent[]) => events.map((e) => e.data['n']);
     t.deepEqual(numbers(await store.readStream(stream, { fromRevision: 2 })), [3, 4, 5]);
     t.deepEqual(numbers(await store.readStream(stream, { fromRevision: 1, maxCount: 2 })), [2, 3]);
     t.deepEqual(numbers(await store.readStream(stream, { direction: 'backwards' })), [5, 4, 3, 2, 1]);
-    t.deepEqual(numbers(await store.readStream(stream, { direction: 'backwards', fromRevision: 3, maxCount: 2 })), [4, 3]);
+    t.deepEqual(
+      numbers(await store.readStream(stream, { direction: 'backwards', fromRevision: 3, maxCount: 2 })),
+      [4, 3],
+    );
     t.deepEqual(numbers(await store.readStream(stream, { fromRevision: 9 })), []);
     t.deepEqual(await store.readStream(streamName('never')), [], 'a missing stream reads as empty');
   });
@@ -123,36 +159,54 @@ export const eventStoreContract = (adapterName: string, open: () => Promise<Open
     const received = collect(subscription, 4);
     await store.appendToStream(stream, [event('A', 2)]);
     await store.appendToStream(stream, [event('A', 3)]);
-    t.deepEqual((await received).map((e) => e.revision), [0, 1, 2, 3]);
+    t.deepEqual(
+      (await received).map((e) => e.revision),
+      [0, 1, 2, 3],
+    );
   });
 
   withStore('a stream subscription after a revision is exclusive', async (store, t) => {
     const stream = streamName('sub-after');
-    await store.appendToStream(stream, [0, 1, 2].map((n) => event('A', n)));
+    await store.appendToStream(
+      stream,
+      [0, 1, 2].map((n) => event('A', n)),
+    );
     const subscription = store.subscribeToStream(stream, { afterRevision: 1 });
     const received = collect(subscription, 2);
     await store.appendToStream(stream, [event('A', 3)]);
-    t.deepEqual((await received).map((e) => e.revision), [2, 3]);
+    t.deepEqual(
+      (await received).map((e) => e.revision),
+      [2, 3],
+    );
   });
 
   withStore('a subscription to a stream that does not exist yet waits for it', async (store, t) => {
     const stream = streamName('sub-later');
     const received = collect(store.subscribeToStream(stream), 1);
     await store.appendToStream(stream, [event('A', 0)]);
-    t.deepEqual((await received).map((e) => e.data['n']), [0]);
+    t.deepEqual(
+      (await received).map((e) => e.data['n']),
+      [0],
+    );
   });
 
   withStore('a $all subscription from a position: no gap and no duplicate at the catch-up seam', async (store, t) => {
     const stream = streamName('seam');
     const before = await store.appendToStream(stream, [event('A', 0)]);
-    await store.appendToStream(stream, Array.from({ length: 50 }, (_, i) => event('A', i + 1)));
+    await store.appendToStream(
+      stream,
+      Array.from({ length: 50 }, (_, i) => event('A', i + 1)),
+    );
     const subscription = store.subscribeToAll({ afterPosition: before.position });
     const total = 50 + 100;
     const received = collect(subscription, total, (e) => e.stream === stream);
     // Appends race with the catch-up: each must arrive exactly once, in order.
     for (let i = 0; i < 100; i++) await store.appendToStream(stream, [event('A', 51 + i)]);
     const numbers = (await received).map((e) => e.data['n']);
-    t.deepEqual(numbers, Array.from({ length: total }, (_, i) => i + 1));
+    t.deepEqual(
+      numbers,
+      Array.from({ length: total }, (_, i) => i + 1),
+    );
   });
 
   withStore('stop() ends the iteration of a live subscription', async (store, t) => {

@@ -23,7 +23,9 @@ test(`embedded log: ${KILLS} SIGKILLs with file faults (short writes, ENOSPC, EI
   const dataDir = await mkdtemp(join(tmpdir(), 'crash-faults-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const result = await runCrashCampaign({ dataDir, kills: KILLS, faults: true });
-  t.log(`${result.kills} kills, ${result.acknowledged} acknowledged events, ${result.eventsInLog} in the log, ${result.faults} appends refused for a fault and retried`);
+  t.log(
+    `${result.kills} kills, ${result.acknowledged} acknowledged events, ${result.eventsInLog} in the log, ${result.faults} appends refused for a fault and retried`,
+  );
   t.deepEqual(result.problems, []);
   t.true(result.acknowledged > KILLS, 'the children acknowledged appends before being killed');
   t.true(result.eventsInLog >= result.acknowledged);

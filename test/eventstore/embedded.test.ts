@@ -27,7 +27,8 @@ const writeLog = async (dataDir: string, count: number): Promise<{ beforeLast: n
   return { beforeLast, size: (await stat(join(dataDir, LOG_FILE))).size };
 };
 
-const numbersIn = async (store: EventStore): Promise<number[]> => (await store.readAll()).map((e) => e.data['n'] as number);
+const numbersIn = async (store: EventStore): Promise<number[]> =>
+  (await store.readAll()).map((e) => e.data['n'] as number);
 
 test('a torn last record is cut at every byte offset; everything before it survives', async (t) => {
   const dataDir = await tempDir(t);
@@ -117,7 +118,11 @@ test('a damaged length field in the middle is corruption too, not a tail', async
 
 test('a second process on the same folder is refused while the first holds it, and admitted after it dies', async (t) => {
   const dataDir = await tempDir(t);
-  const holder = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'crash', 'hold-store.ts'), dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const holder = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, '..', 'crash', 'hold-store.ts'), dataDir],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   t.teardown(() => void holder.kill('SIGKILL'));
   const [ready] = (await once(holder.stdout!, 'data')) as [Buffer];
   t.is(ready.toString().trim(), 'open');
@@ -161,7 +166,10 @@ test('concurrent appends share one fdatasync (group commit)', async (t) => {
   const commits: number[] = [];
   const store = await openEmbeddedEventStore({ dataDir, onCommit: (events) => commits.push(events) });
   await Promise.all(Array.from({ length: 64 }, (_, i) => store.appendToStream(`w-${i}`, [event('N', i)])));
-  t.is(commits.reduce((sum, n) => sum + n, 0), 64);
+  t.is(
+    commits.reduce((sum, n) => sum + n, 0),
+    64,
+  );
   t.true(commits.length < 64, `64 concurrent appends took ${commits.length} syncs`);
   t.true(Math.max(...commits) > 1);
   await store.close();
@@ -173,7 +181,10 @@ test('a record whose stream name has multi-byte characters survives a reopen', a
   await store.appendToStream('séssion-ü', [event('N', 1)]);
   await store.close();
   const reopened = await openEmbeddedEventStore({ dataDir });
-  t.deepEqual((await reopened.readStream('séssion-ü')).map((e) => e.data['n']), [1]);
+  t.deepEqual(
+    (await reopened.readStream('séssion-ü')).map((e) => e.data['n']),
+    [1],
+  );
   await reopened.close();
 });
 
@@ -198,10 +209,14 @@ const recordOffsets = (bytes: Buffer): number[] => {
 test('paging through $all with read-ahead returns exactly the log, also with concurrent readers, page sizes and appends', async (t) => {
   const dataDir = await tempDir(t);
   const store = await openEmbeddedEventStore({ dataDir });
-  for (let i = 0; i < 20; i++) await store.appendToStream(`p-${i % 3}`, Array.from({ length: 100 }, (_, k) => event('N', i * 100 + k)));
+  for (let i = 0; i < 20; i++)
+    await store.appendToStream(
+      `p-${i % 3}`,
+      Array.from({ length: 100 }, (_, k) => event('N', i * 100 + k)),
+    );
   const page = async (size: number): Promise<number[]> => {
     const seen: number[] = [];
-    for (let from = 0; ; ) {
+    for (let from = 0; ;) {
       const events = await store.readAll({ fromPosition: from, maxCount: size });
       if (events.length === 0 || from >= 2000) break;
       for (const e of events) if (e.position < 2000) seen.push(e.data['n'] as number);

@@ -32,12 +32,20 @@ test('eventstoredb mapping: wrong expected version becomes the port error with t
   const mapped = toPortError(existing, 's', 3);
   t.true(mapped instanceof WrongExpectedRevisionError);
   t.is((mapped as WrongExpectedRevisionError).actual, 5);
-  const missing = toPortError(new WrongExpectedVersionError(undefined, { streamName: 's', expected: 0n, current: NO_STREAM }), 's', 0);
+  const missing = toPortError(
+    new WrongExpectedVersionError(undefined, { streamName: 's', expected: 0n, current: NO_STREAM }),
+    's',
+    0,
+  );
   t.is((missing as WrongExpectedRevisionError).actual, -1);
 });
 
 test('eventstoredb mapping: unavailable becomes EventStoreUnavailableError; other errors pass through', (t) => {
-  const unavailable = toPortError(new UnavailableError({ message: 'down', code: 14, details: 'down', metadata: undefined } as never), 's', 'any');
+  const unavailable = toPortError(
+    new UnavailableError({ message: 'down', code: 14, details: 'down', metadata: undefined } as never),
+    's',
+    'any',
+  );
   t.true(unavailable instanceof EventStoreUnavailableError);
   const other = new Error('other');
   t.is(toPortError(other, 's', 'any'), other);

@@ -3,8 +3,18 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { INLINE_PAUSE_MS, LOG_FILE, openEmbeddedEventStore, type EmbeddedEventStoreOptions } from '../../src/eventstore/embedded/index.js';
-import { EventStoreUnavailableError, type EventStore, type EventToAppend, type RecordedEvent } from '../../src/eventstore/port.js';
+import {
+  INLINE_PAUSE_MS,
+  LOG_FILE,
+  openEmbeddedEventStore,
+  type EmbeddedEventStoreOptions,
+} from '../../src/eventstore/embedded/index.js';
+import {
+  EventStoreUnavailableError,
+  type EventStore,
+  type EventToAppend,
+  type RecordedEvent,
+} from '../../src/eventstore/port.js';
 import { FaultPlan, type WriteFault } from '../support/faulty-log-file.js';
 import { logEnd } from '../support/log-end.js';
 
@@ -27,7 +37,14 @@ const harness = async (t: ExecutionContext, options: Partial<EmbeddedEventStoreO
   const plan = new FaultPlan();
   // No recovery timer unless a test asks for one: what a test sees right after a fault is the fault.
   // No zeros written ahead unless a test asks: a queued fault is meant for the append's write.
-  const open = () => openEmbeddedEventStore({ dataDir, openFile: plan.opener, recoveryIntervalMs: 3_600_000, preallocateBytes: 0, ...options });
+  const open = () =>
+    openEmbeddedEventStore({
+      dataDir,
+      openFile: plan.opener,
+      recoveryIntervalMs: 3_600_000,
+      preallocateBytes: 0,
+      ...options,
+    });
   const h: Harness = { dataDir, plan, store: await open(), open };
   t.teardown(async () => {
     await h.store.close();
@@ -46,9 +63,13 @@ const fixed = (stream: string, n: number): EventToAppend => ({
 
 const ids = (events: readonly RecordedEvent[]): string[] => events.map((event) => event.id);
 
-
 /** The store holds exactly `acknowledged` (in order), now and after a reopen. */
-const holdsExactly = async (t: ExecutionContext, h: Harness, acknowledged: readonly string[], message: string): Promise<void> => {
+const holdsExactly = async (
+  t: ExecutionContext,
+  h: Harness,
+  acknowledged: readonly string[],
+  message: string,
+): Promise<void> => {
   t.deepEqual(ids(await h.store.readAll()), acknowledged, `${message}: live`);
   await h.store.close();
   h.plan.clear();
@@ -59,14 +80,23 @@ const holdsExactly = async (t: ExecutionContext, h: Harness, acknowledged: reado
 /** The bytes of a batch of three events on `stream`, measured by appending one. */
 const batchBytes = async (h: Harness, stream: string): Promise<number> => {
   const before = await logEnd(h.dataDir);
-  await h.store.appendToStream(stream, [0, 1, 2].map((n) => fixed(stream, n)));
+  await h.store.appendToStream(
+    stream,
+    [0, 1, 2].map((n) => fixed(stream, n)),
+  );
   return (await logEnd(h.dataDir)) - before;
 };
 
 const writeFaults: readonly { readonly name: string; readonly fault: (bytes: number) => WriteFault }[] = [
   { name: 'ENOSPC on write before any byte', fault: () => ({ kind: 'error', code: 'ENOSPC', afterBytes: 0 }) },
-  { name: 'ENOSPC on write in the middle', fault: (bytes) => ({ kind: 'error', code: 'ENOSPC', afterBytes: Math.floor(bytes / 2) }) },
-  { name: 'EIO on write after all but one byte', fault: (bytes) => ({ kind: 'error', code: 'EIO', afterBytes: bytes - 1 }) },
+  {
+    name: 'ENOSPC on write in the middle',
+    fault: (bytes) => ({ kind: 'error', code: 'ENOSPC', afterBytes: Math.floor(bytes / 2) }),
+  },
+  {
+    name: 'EIO on write after all but one byte',
+    fault: (bytes) => ({ kind: 'error', code: 'EIO', afterBytes: bytes - 1 }),
+  },
   { name: 'EIO on write in the first record', fault: () => ({ kind: 'error', code: 'EIO', afterBytes: 7 }) },
   { name: 'EIO on sync (every byte in the file)', fault: () => ({ kind: 'sync', code: 'EIO' }) },
   { name: 'ENOSPC on sync (every byte in the file)', fault: () => ({ kind: 'sync', code: 'ENOSPC' }) },
@@ -114,7 +144,9 @@ for (const way of WAYS) {
       if (cut > 0) h.plan.failNextWrite({ kind: 'short', bytes: cut });
       h.plan.failNextWrite({ kind: 'error', code: 'ENOSPC', afterBytes: 0 });
       const refused = [0, 1, 2].map((n) => fixed('full', n));
-      const error = await t.throwsAsync(() => h.store.appendToStream('full', refused), { instanceOf: EventStoreUnavailableError });
+      const error = await t.throwsAsync(() => h.store.appendToStream('full', refused), {
+        instanceOf: EventStoreUnavailableError,
+      });
       t.regex(error?.message ?? '', /ENOSPC/);
       t.is(await logEnd(h.dataDir), sizeBefore, `cut at ${cut}: the partial batch is gone from the file`);
       t.deepEqual(ids(await h.store.readAll()), acknowledged, `cut at ${cut}: nothing refused is read`);
@@ -134,7 +166,10 @@ for (const way of WAYS) {
       h.plan.failNextWrite(fault(bytes));
       const refused = [0, 1, 2].map((n) => fixed('faulty', n));
       await t.throwsAsync(() => h.store.appendToStream('faulty', refused), { instanceOf: EventStoreUnavailableError });
-      await t.throwsAsync(() => h.store.checkHealth(), { instanceOf: EventStoreUnavailableError, message: /cannot write since .* retries on its own/ });
+      await t.throwsAsync(() => h.store.checkHealth(), {
+        instanceOf: EventStoreUnavailableError,
+        message: /cannot write since .* retries on its own/,
+      });
       t.is(h.store.fatalError(), undefined, 'nothing a restart would mend');
       t.is((await h.store.readStream('faulty')).length, 3, 'reads go on, and show nothing refused');
       const next = [fixed('faulty', 3)];
@@ -159,11 +194,20 @@ test('a log that cannot be cut back refuses appends until a timer restores it, w
   h.plan.clear();
   const started = Date.now();
   while (Date.now() - started < 5000) {
-    if (await h.store.checkHealth().then(() => true, () => false)) break;
+    if (
+      await h.store.checkHealth().then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   await t.notThrowsAsync(() => h.store.checkHealth(), 'restored by the timer, with no append asking');
-  t.true(h.plan.happened.filter((fault) => fault === 'truncate EIO').length >= 2, 'the cut back failed, then the timer made it');
+  t.true(
+    h.plan.happened.filter((fault) => fault === 'truncate EIO').length >= 2,
+    'the cut back failed, then the timer made it',
+  );
   const next = [fixed('s', 2)];
   t.is((await h.store.appendToStream('s', next, { expectedRevision: 'no_stream' })).nextExpectedRevision, 0);
   await holdsExactly(t, h, [...acknowledged, next[0]!.id], 'after the restore');
@@ -180,7 +224,14 @@ test('a log that stays unrestorable past restartAfterMs asks for a restart (live
   t.regex(h.store.fatalError()?.message ?? '', /could not be restored for 60 s: EMFILE/);
   h.plan.clear();
   const started = Date.now();
-  while (!(await h.store.checkHealth().then(() => true, () => false)) && Date.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 5));
+  while (
+    !(await h.store.checkHealth().then(
+      () => true,
+      () => false,
+    )) &&
+    Date.now() - started < 5000
+  )
+    await new Promise((resolve) => setTimeout(resolve, 5));
   await t.notThrowsAsync(() => h.store.checkHealth());
   t.is(h.store.fatalError(), undefined);
 });
@@ -209,7 +260,12 @@ test('a full disk refuses appends; once space returns, readiness recovers within
   await t.throwsAsync(() => h.store.checkHealth(), { message: /ENOSPC/ });
   h.plan.freeBytes = 10_000_000;
   const spaceBack = Date.now();
-  while (!(await h.store.checkHealth().then(() => true, () => false))) {
+  while (
+    !(await h.store.checkHealth().then(
+      () => true,
+      () => false,
+    ))
+  ) {
     if (Date.now() - spaceBack > 5000) break;
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -239,7 +295,7 @@ test('random faults under 16 concurrent writers: every acknowledged event presen
   // Zeros written ahead every few batches: random faults hit those writes too.
   const h = await harness(t, { recoveryIntervalMs: 5, preallocateBytes: 4096 });
   let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   h.plan.random = (bytes) => {
     const roll = random();
     if (roll > 0.2) return undefined;
@@ -270,7 +326,9 @@ test('random faults under 16 concurrent writers: every acknowledged event presen
         for (;;) {
           const events = Array.from({ length: size }, (_, i) => fixed(stream, mine.length + i));
           try {
-            await h.store.appendToStream(stream, events, { expectedRevision: mine.length === 0 ? 'no_stream' : mine.length - 1 });
+            await h.store.appendToStream(stream, events, {
+              expectedRevision: mine.length === 0 ? 'no_stream' : mine.length - 1,
+            });
             mine.push(...events.map((event) => event.id));
             break;
           } catch (error) {
@@ -292,7 +350,11 @@ test('random faults under 16 concurrent writers: every acknowledged event presen
   t.true(h.plan.happened.length > 30, 'faults were hit');
   for (const [stream, mine] of acknowledged) t.deepEqual(ids(await h.store.readStream(stream)), mine, stream);
   t.deepEqual(seen, ids(all), 'the live subscription saw exactly the log, in order');
-  t.deepEqual(ids(all).filter((id) => refused.has(id)), [], 'no refused event was ever read');
+  t.deepEqual(
+    ids(all).filter((id) => refused.has(id)),
+    [],
+    'no refused event was ever read',
+  );
   await holdsExactly(t, h, ids(all), 'random faults');
 });
 

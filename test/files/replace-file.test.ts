@@ -38,25 +38,31 @@ test('a symlink at the target is replaced, never followed: the file it pointed t
 const onSmallDisk = smallDisksAvailable ? test : test.skip;
 if (!smallDisksAvailable) console.log(SMALL_DISK_SKIP_REASON);
 
-onSmallDisk('on a full disk the old content stays whole, no temporary file is left, and the error says ENOSPC', async (t) => {
-  const dir = mountSmallDisk(t, 256 * 1024);
-  const path = join(dir, '.session-state.yaml');
-  await replaceFileDurably(path, 'status: active\n');
-  const error = await t.throwsAsync(() => replaceFileDurably(path, randomBytes(512 * 1024)));
-  t.is((error as NodeJS.ErrnoException).code, 'ENOSPC');
-  t.is(await readFile(path, 'utf8'), 'status: active\n');
-  t.deepEqual(await readdir(dir), ['.session-state.yaml']);
-});
+onSmallDisk(
+  'on a full disk the old content stays whole, no temporary file is left, and the error says ENOSPC',
+  async (t) => {
+    const dir = mountSmallDisk(t, 256 * 1024);
+    const path = join(dir, '.session-state.yaml');
+    await replaceFileDurably(path, 'status: active\n');
+    const error = await t.throwsAsync(() => replaceFileDurably(path, randomBytes(512 * 1024)));
+    t.is((error as NodeJS.ErrnoException).code, 'ENOSPC');
+    t.is(await readFile(path, 'utf8'), 'status: active\n');
+    t.deepEqual(await readdir(dir), ['.session-state.yaml']);
+  },
+);
 
-onSmallDisk('a bundle that does not fit is not stored at all (no partial archive under its address), and fits once the disk grows', async (t) => {
-  const dir = mountSmallDisk(t, 256 * 1024);
-  const bundles = new BundleStore(join(dir, 'bundles'));
-  // Random bytes do not compress: the archive is larger than the disk.
-  const files = [{ path: 'data/big.bin', content: randomBytes(400 * 1024), binary: true, executable: false }];
-  await t.throwsAsync(() => bundles.put(files), { code: 'ENOSPC' });
-  t.deepEqual(await readdir(join(dir, 'bundles')), [], 'no archive and no staging folder left');
-  resizeSmallDisk(dir, 4 * 1024 * 1024);
-  const stored = await bundles.put(files);
-  t.truthy(bundles.pathOf(stored.sha256));
-  t.true(stored.bytes > 400 * 1024);
-});
+onSmallDisk(
+  'a bundle that does not fit is not stored at all (no partial archive under its address), and fits once the disk grows',
+  async (t) => {
+    const dir = mountSmallDisk(t, 256 * 1024);
+    const bundles = new BundleStore(join(dir, 'bundles'));
+    // Random bytes do not compress: the archive is larger than the disk.
+    const files = [{ path: 'data/big.bin', content: randomBytes(400 * 1024), binary: true, executable: false }];
+    await t.throwsAsync(() => bundles.put(files), { code: 'ENOSPC' });
+    t.deepEqual(await readdir(join(dir, 'bundles')), [], 'no archive and no staging folder left');
+    resizeSmallDisk(dir, 4 * 1024 * 1024);
+    const stored = await bundles.put(files);
+    t.truthy(bundles.pathOf(stored.sha256));
+    t.true(stored.bytes > 400 * 1024);
+  },
+);

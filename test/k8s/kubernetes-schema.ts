@@ -32,16 +32,23 @@ export const validateManifest = (manifest: unknown): string[] => {
   const kind = manifest['kind'];
   const known = typeof kind === 'string' ? KINDS[kind] : undefined;
   if (!known) return [`unknown kind ${String(kind)}`];
-  if (manifest['apiVersion'] !== known.apiVersion) return [`${kind} needs apiVersion ${known.apiVersion}, not ${String(manifest['apiVersion'])}`];
+  if (manifest['apiVersion'] !== known.apiVersion)
+    return [`${kind} needs apiVersion ${known.apiVersion}, not ${String(manifest['apiVersion'])}`];
   return check(manifest, known.model, kind as string);
 };
 
 const check = (value: unknown, type: string, path: string): string[] => {
   if (value === null || value === undefined) return [];
   const array = /^Array<(.+)>$/.exec(type);
-  if (array) return Array.isArray(value) ? value.flatMap((item, i) => check(item, array[1]!, `${path}[${i}]`)) : [`${path}: expected a list`];
+  if (array)
+    return Array.isArray(value)
+      ? value.flatMap((item, i) => check(item, array[1]!, `${path}[${i}]`))
+      : [`${path}: expected a list`];
   const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
-  if (map) return isObject(value) ? Object.entries(value).flatMap(([key, item]) => check(item, map[1]!, `${path}.${key}`)) : [`${path}: expected a map`];
+  if (map)
+    return isObject(value)
+      ? Object.entries(value).flatMap(([key, item]) => check(item, map[1]!, `${path}.${key}`))
+      : [`${path}: expected a map`];
   switch (type) {
     case 'string':
       return typeof value === 'string' ? [] : [`${path}: expected a string, got ${typeof value}`];
@@ -63,8 +70,11 @@ const check = (value: unknown, type: string, path: string): string[] => {
   const attributes = new Map(model.getAttributeTypeMap().map((attribute) => [attribute.baseName, attribute.type]));
   return Object.entries(value).flatMap(([key, item]) => {
     const attributeType = attributes.get(key);
-    return attributeType === undefined ? [`${path}.${key}: unknown field of ${type}`] : check(item, attributeType, `${path}.${key}`);
+    return attributeType === undefined
+      ? [`${path}.${key}: unknown field of ${type}`]
+      : check(item, attributeType, `${path}.${key}`);
   });
 };
 
-const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);

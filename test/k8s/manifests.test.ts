@@ -6,9 +6,11 @@ import { validateManifest } from './kubernetes-schema.js';
 
 const K8S = join(process.cwd(), 'k8s');
 const manifestFiles = readdirSync(K8S).filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml');
-const load = (file: string): Record<string, any>[] => parseAllDocuments(readFileSync(join(K8S, file), 'utf8')).map((document) => document.toJS() as Record<string, any>);
+const load = (file: string): Record<string, any>[] =>
+  parseAllDocuments(readFileSync(join(K8S, file), 'utf8')).map((document) => document.toJS() as Record<string, any>);
 const all = manifestFiles.flatMap((file) => load(file).map((manifest) => ({ file, manifest })));
-const byKind = (kind: string) => all.filter(({ manifest }) => manifest['kind'] === kind).map(({ manifest }) => manifest);
+const byKind = (kind: string) =>
+  all.filter(({ manifest }) => manifest['kind'] === kind).map(({ manifest }) => manifest);
 
 test('every manifest is a valid object of its kind', (t) => {
   t.true(all.length >= 7);
@@ -17,8 +19,11 @@ test('every manifest is a valid object of its kind', (t) => {
 
 test('the validator catches a typo at any depth, a wrong type, a wrong kind and a wrong apiVersion', (t) => {
   const deployment = structuredClone(byKind('Deployment')[0]!);
-  deployment['spec']['template']['spec']['containers'][0]['livenesProbe'] = deployment['spec']['template']['spec']['containers'][0]['livenessProbe'];
-  t.deepEqual(validateManifest(deployment), ['Deployment.spec.template.spec.containers[0].livenesProbe: unknown field of V1Container']);
+  deployment['spec']['template']['spec']['containers'][0]['livenesProbe'] =
+    deployment['spec']['template']['spec']['containers'][0]['livenessProbe'];
+  t.deepEqual(validateManifest(deployment), [
+    'Deployment.spec.template.spec.containers[0].livenesProbe: unknown field of V1Container',
+  ]);
   const wrongType = structuredClone(byKind('Deployment')[0]!);
   wrongType['spec']['replicas'] = 'one';
   t.deepEqual(validateManifest(wrongType), ['Deployment.spec.replicas: expected a number, got string']);
@@ -27,11 +32,24 @@ test('the validator catches a typo at any depth, a wrong type, a wrong kind and 
 });
 
 test('kustomization lists every manifest but the example secret, and generates the config from the shipped file', (t) => {
-  const kustomization = parse(readFileSync(join(K8S, 'kustomization.yaml'), 'utf8')) as { resources: string[]; namespace: string; configMapGenerator: { name: string; files: string[] }[] };
-  t.deepEqual([...kustomization.resources].sort(), manifestFiles.filter((file) => file !== 'secret.example.yaml').sort());
+  const kustomization = parse(readFileSync(join(K8S, 'kustomization.yaml'), 'utf8')) as {
+    resources: string[];
+    namespace: string;
+    configMapGenerator: { name: string; files: string[] }[];
+  };
+  t.deepEqual(
+    [...kustomization.resources].sort(),
+    manifestFiles.filter((file) => file !== 'secret.example.yaml').sort(),
+  );
   t.is(kustomization.namespace, 'default');
-  t.deepEqual(kustomization.configMapGenerator, [{ name: 'gateway-config', files: ['backend.yaml=config/backend.yaml'] }]);
-  t.is(readFileSync(join(K8S, 'config', 'backend.yaml'), 'utf8'), readFileSync(join(process.cwd(), 'config', 'backend.yaml'), 'utf8'), 'k8s/config/backend.yaml is a copy of config/backend.yaml');
+  t.deepEqual(kustomization.configMapGenerator, [
+    { name: 'gateway-config', files: ['backend.yaml=config/backend.yaml'] },
+  ]);
+  t.is(
+    readFileSync(join(K8S, 'config', 'backend.yaml'), 'utf8'),
+    readFileSync(join(process.cwd(), 'config', 'backend.yaml'), 'utf8'),
+    'k8s/config/backend.yaml is a copy of config/backend.yaml',
+  );
 });
 
 test('RBAC: gateway-sa in default, bound to gateway-role with exactly the verbs the gateway needs', (t) => {
@@ -41,7 +59,9 @@ test('RBAC: gateway-sa in default, bound to gateway-role with exactly the verbs 
   t.is(role!['metadata']['name'], 'gateway-role');
   const verbs = new Map<string, string[]>();
   for (const rule of role!['rules'] as { apiGroups: string[]; resources: string[]; verbs: string[] }[]) {
-    for (const group of rule.apiGroups) for (const resource of rule.resources) verbs.set(`${group === '' ? 'core' : group}/${resource}`, [...rule.verbs].sort());
+    for (const group of rule.apiGroups)
+      for (const resource of rule.resources)
+        verbs.set(`${group === '' ? 'core' : group}/${resource}`, [...rule.verbs].sort());
   }
   const workload = ['create', 'delete', 'get', 'list', 'patch', 'watch'];
   const managed = ['create', 'delete', 'get', 'list', 'patch'];
@@ -64,7 +84,10 @@ test('RBAC: gateway-sa in default, bound to gateway-role with exactly the verbs 
     'rbac.authorization.k8s.io/roles': managed,
   });
   const [binding] = byKind('ClusterRoleBinding');
-  t.like(binding, { metadata: { name: 'gateway-binding' }, roleRef: { kind: 'ClusterRole', name: 'gateway-role', apiGroup: 'rbac.authorization.k8s.io' } });
+  t.like(binding, {
+    metadata: { name: 'gateway-binding' },
+    roleRef: { kind: 'ClusterRole', name: 'gateway-role', apiGroup: 'rbac.authorization.k8s.io' },
+  });
   t.deepEqual(binding!['subjects'], [{ kind: 'ServiceAccount', name: 'gateway-sa', namespace: 'default' }]);
 });
 
@@ -84,7 +107,9 @@ test('the Deployment probes /health and /ready on 8000, runs as gateway-sa, non-
 });
 
 test('docker compose runs the gateway against EventStoreDB; the image runs non-root with a health check', (t) => {
-  const compose = parse(readFileSync(join(process.cwd(), 'docker-compose.yml'), 'utf8')) as { services: Record<string, any> };
+  const compose = parse(readFileSync(join(process.cwd(), 'docker-compose.yml'), 'utf8')) as {
+    services: Record<string, any>;
+  };
   const gateway = compose.services['gateway'];
   t.regex(gateway['environment']['EVENTSTORE_CONNECTION_STRING'], /^esdb:\/\/eventstore:2113/);
   t.deepEqual(gateway['ports'], ['8000:8000']);

@@ -12,10 +12,25 @@ import { checkBundleSignature, signBundleUrl } from '../../src/labs/signed-url.j
 import { serve } from '../support/http.js';
 
 const FILES: RepoFile[] = [
-  { path: 'data/model.bin', content: Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31) % 256)), binary: true, executable: false },
+  {
+    path: 'data/model.bin',
+    content: Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31) % 256)),
+    binary: true,
+    executable: false,
+  },
   { path: 'bin/serve', content: Buffer.from('#!/bin/sh\necho serving\n'), binary: false, executable: true },
-  { path: '@scope/archive-like.txt', content: Buffer.from('not an archive to append\n'), binary: false, executable: false },
-  { path: 'deep/er/still/a name with spaces.json', content: Buffer.from('{"a":1}\n'), binary: false, executable: false },
+  {
+    path: '@scope/archive-like.txt',
+    content: Buffer.from('not an archive to append\n'),
+    binary: false,
+    executable: false,
+  },
+  {
+    path: 'deep/er/still/a name with spaces.json',
+    content: Buffer.from('{"a":1}\n'),
+    binary: false,
+    executable: false,
+  },
 ];
 
 const SECRET = 'bundle-secret';
@@ -55,7 +70,10 @@ test('an unknown or malformed digest has no path; a path outside the commit is r
   t.is(store.pathOf('0'.repeat(64)), undefined);
   t.is(store.pathOf('../etc/passwd'), undefined);
   t.is(store.pathOf('A'.repeat(64)), undefined);
-  await t.throwsAsync(() => store.put([{ path: '../escape', content: Buffer.from('x'), binary: false, executable: false }]), { message: /relative/ });
+  await t.throwsAsync(
+    () => store.put([{ path: '../escape', content: Buffer.from('x'), binary: false, executable: false }]),
+    { message: /relative/ },
+  );
   await t.throwsAsync(() => store.put([]), { message: /at least one file/ });
 });
 
@@ -107,7 +125,11 @@ test('the route serves a stored bundle to a signed URL only', async (t) => {
   t.regex(((await expired.json()) as { detail: string }).detail, /expired/);
 
   t.is((await fetch(signed('d'.repeat(64)))).status, 404, 'a signed URL of a bundle never stored');
-  t.is((await fetch(signed(sha256).replace(sha256, other.sha256))).status, 403, 'another stored bundle under this one’s signature');
+  t.is(
+    (await fetch(signed(sha256).replace(sha256, other.sha256))).status,
+    403,
+    'another stored bundle under this one’s signature',
+  );
   t.is((await fetch(`${url}/labs/bundles/${sha256}.tar?expires=1&signature=x`)).status, 404);
   t.is((await fetch(`${url}/labs/bundles/..%2F${sha256}.tar.gz`)).status, 404);
 });

@@ -18,14 +18,22 @@ const clusterOn = async (t: import('ava').ExecutionContext, options: Parameters<
 const lab = (name: string): KubeObject[] => [
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [MANAGED_BY_LABEL]: MANAGER } } },
   { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'code', namespace: name }, data: { 'server.js': 'ok' } },
-  { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'files', namespace: name }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } } } },
+  {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: 'files', namespace: name },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } } },
+  },
 ];
 
 test('applies go over one kept-alive connection (the library alone opens one per request), and what they applied is read back', async (t) => {
   const { fake, cluster } = await clusterOn(t);
   await cluster.apply(lab('lab-a'));
   await cluster.apply(lab('lab-b'));
-  t.deepEqual(fake.objects('ConfigMap').map((object) => `${object.metadata.namespace}/${object.metadata.name}`), ['lab-a/code', 'lab-b/code']);
+  t.deepEqual(
+    fake.objects('ConfigMap').map((object) => `${object.metadata.namespace}/${object.metadata.name}`),
+    ['lab-a/code', 'lab-b/code'],
+  );
   t.is(fake.requests.get('PATCH ConfigMap'), 2);
   t.is(await cluster.pvcSizeGi('lab-a', 'files'), 2, 'reads still get the object');
   t.is(await cluster.pvcSizeGi('lab-a', 'none'), undefined);
@@ -37,7 +45,9 @@ test('applies go over one kept-alive connection (the library alone opens one per
 });
 
 test('an object the API server refuses is a permanent error carrying the server’s message', async (t) => {
-  const { cluster } = await clusterOn(t, { refuse: ({ kind }) => (kind === 'ConfigMap' ? 'data too long' : undefined) });
+  const { cluster } = await clusterOn(t, {
+    refuse: ({ kind }) => (kind === 'ConfigMap' ? 'data too long' : undefined),
+  });
   const error = await t.throwsAsync(cluster.apply(lab('lab-c')), { instanceOf: PermanentKubeError });
   t.regex(error!.message, /^HTTP 422: .*data too long/);
 });

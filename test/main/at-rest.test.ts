@@ -23,10 +23,17 @@ test('a gateway at rest appends nothing: 10 s idle after real work, 0 events', a
     webhooks: { slack_url: slack.url },
     webhookSecret: SECRET,
   });
-  const created = await call(gateway, 'POST', '/api/sessions', { category: 'platform', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Fix typo in the footer', description: 'Copyrigth [write repos/api/hello.txt]' } });
+  const created = await call(gateway, 'POST', '/api/sessions', {
+    category: 'platform',
+    project: 'billing',
+    repos: [{ name: 'api' }],
+    task: { title: 'Fix typo in the footer', description: 'Copyrigth [write repos/api/hello.txt]' },
+  });
   const { session_id: sessionId } = (await created.json()) as { session_id: string };
   await eventually(async () => {
-    const messages = (await (await call(gateway, 'GET', `/api/sessions/${sessionId}/messages`)).json()) as { items: { role: string }[] };
+    const messages = (await (await call(gateway, 'GET', `/api/sessions/${sessionId}/messages`)).json()) as {
+      items: { role: string }[];
+    };
     const view = (await (await call(gateway, 'GET', `/api/sessions/${sessionId}`)).json()) as { agent_status: string };
     return messages.items.some((entry) => entry.role === 'agent') && view.agent_status === 'idle' ? true : undefined;
   }, 'the agent replied and went idle');

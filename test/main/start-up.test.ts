@@ -30,7 +30,11 @@ const start = (env: Record<string, string>): Started => {
   return { child, output: () => stdout, errors: () => stderr };
 };
 
-const waitFor = async (predicate: () => boolean, what: string, child: ChildProcessWithoutNullStreams): Promise<void> => {
+const waitFor = async (
+  predicate: () => boolean,
+  what: string,
+  child: ChildProcessWithoutNullStreams,
+): Promise<void> => {
   for (let i = 0; i < 600; i++) {
     if (predicate()) return;
     if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${what}`);
@@ -90,7 +94,11 @@ test('a second gateway on the same data folder refuses to start and says why', a
   first.child.kill('SIGTERM');
   const code = await exitOf(first.child);
   // If it ever fails, say how it ended and what it said last (a CI run once saw it end by a signal).
-  t.is(code, 0, `the first gateway ended by ${first.child.signalCode ?? `code ${code}`}; its last words: ${(first.output() + first.errors()).split('\n').slice(-6).join('\n')}`);
+  t.is(
+    code,
+    0,
+    `the first gateway ended by ${first.child.signalCode ?? `code ${code}`}; its last words: ${(first.output() + first.errors()).split('\n').slice(-6).join('\n')}`,
+  );
 });
 
 test('on a non-loopback address without tokens the gateway refuses to start', async (t) => {
@@ -104,7 +112,10 @@ test('on a non-loopback address without tokens the gateway refuses to start', as
 test('an invalid configuration file stops start-up naming every bad key, without a stack trace', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'bad.yaml');
-  await writeFile(file, ['server:', '  port: not-a-port', '  hots: 127.0.0.1', 'webhooks:', '  retry_attempts: -3', ''].join('\n'));
+  await writeFile(
+    file,
+    ['server:', '  port: not-a-port', '  hots: 127.0.0.1', 'webhooks:', '  retry_attempts: -3', ''].join('\n'),
+  );
   const gateway = start({ GATEWAY_CONFIG: file, GATEWAY_DATA_DIR: dir });
   t.not(await exitOf(gateway.child), 0);
   const errors = gateway.errors();

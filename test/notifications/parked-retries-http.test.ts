@@ -11,17 +11,32 @@ const SECRET = 'webhook-secret-for-tests';
 const call = caller(OPERATOR);
 
 /** A task the router is unsure about: two webhooks, a routing_suggestion and the workspace's progress. */
-const unsureSession = { category: 'platform', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Improve things', description: 'Please have a look.' } };
+const unsureSession = {
+  category: 'platform',
+  project: 'billing',
+  repos: [{ name: 'api' }],
+  task: { title: 'Improve things', description: 'Please have a look.' },
+};
 
 type Failed = { items: { event_id: string; event_type: string }[] };
 
 /** A gateway that parks at the first failure and retries parked webhooks every second for `forSeconds`. */
-const setUp = async (t: Parameters<typeof startTestGateway>[0], forSeconds: number, options: Partial<TestGatewayOptions> = {}) => {
+const setUp = async (
+  t: Parameters<typeof startTestGateway>[0],
+  forSeconds: number,
+  options: Partial<TestGatewayOptions> = {},
+) => {
   const slack = await startMockSlack(t, SECRET);
   const gateway = await startTestGateway(t, {
     tokens: `slack:operator:${OPERATOR}`,
     repos: ['api'],
-    webhooks: { slack_url: slack.url, retry_attempts: 0, retry_delay: 10, parked_retry_interval: 1, parked_retry_for: forSeconds },
+    webhooks: {
+      slack_url: slack.url,
+      retry_attempts: 0,
+      retry_delay: 10,
+      parked_retry_interval: 1,
+      parked_retry_for: forSeconds,
+    },
     webhookSecret: SECRET,
     deadlineIntervalMs: 100,
     ...options,
@@ -29,15 +44,20 @@ const setUp = async (t: Parameters<typeof startTestGateway>[0], forSeconds: numb
   return { slack, gateway };
 };
 
-const failedOn = async (gateway: Gateway) => ((await (await call(gateway, 'GET', '/api/webhooks/failed')).json()) as Failed).items;
+const failedOn = async (gateway: Gateway) =>
+  ((await (await call(gateway, 'GET', '/api/webhooks/failed')).json()) as Failed).items;
 
 const retryRequests = async (gateway: Gateway, sessionId: string) =>
-  (await gateway.eventLog.readStream<WebhookEvent>(webhookStream(sessionId))).flatMap((stored) => (stored.event.type === 'WebhookRetryRequested' ? [stored.event.data] : []));
+  (await gateway.eventLog.readStream<WebhookEvent>(webhookStream(sessionId))).flatMap((stored) =>
+    stored.event.type === 'WebhookRetryRequested' ? [stored.event.data] : [],
+  );
 
 test('parked webhooks are sent again on schedule once the receiver is back, the schedule going on after a restart', async (t) => {
   const { slack, gateway } = await setUp(t, 3600);
   slack.refuse();
-  const session = (await (await call(gateway, 'POST', '/api/sessions', unsureSession)).json()) as { session_id: string };
+  const session = (await (await call(gateway, 'POST', '/api/sessions', unsureSession)).json()) as {
+    session_id: string;
+  };
   await until(async () => (await failedOn(gateway)).length === 2, 'both webhooks parked', 10_000);
   const restarted = await gateway.restart();
   slack.accept();
@@ -72,7 +92,9 @@ test('a webhook parked longer than parked_retry_for stays parked and listed; a r
     },
   });
   slack.refuse();
-  const session = (await (await call(gateway, 'POST', '/api/sessions', unsureSession)).json()) as { session_id: string };
+  const session = (await (await call(gateway, 'POST', '/api/sessions', unsureSession)).json()) as {
+    session_id: string;
+  };
   await until(async () => (await failedOn(gateway)).length === 2, 'both webhooks parked', 10_000);
   slack.accept();
   // Two more looks at the clock: a whole round of the timer ran after both were listed.

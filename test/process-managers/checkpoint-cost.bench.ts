@@ -24,14 +24,24 @@ const measure = async (checkpointEvery: number, reacting: boolean): Promise<{ ra
   const eventLog = new EventLog(store, new EventRegistry(crashEventDefinitions));
   const batch = Array.from({ length: 500 }, (_, i) => ({ type: 'InputArrived', data: { n: i } }));
   for (let written = 0; written < EVENTS; written += batch.length) {
-    await eventLog.append(`input-${written}`, batch, { expectedRevision: 'any', context: { actor: 'bench', correlationId: 'b', causationId: 'b', now: new Date() } });
+    await eventLog.append(`input-${written}`, batch, {
+      expectedRevision: 'any',
+      context: { actor: 'bench', correlationId: 'b', causationId: 'b', now: new Date() },
+    });
   }
   const processManager: ProcessManager = {
     name: 'bench',
     react: (stored) => {
       const event = stored.event as CrashEvent;
       if (!reacting || event.type !== 'InputArrived') return [];
-      return [{ type: 'append', key: stored.id, stream: `output-${event.data.n % 16}`, events: [{ type: 'OutputProduced', data: { n: event.data.n } }] }];
+      return [
+        {
+          type: 'append',
+          key: stored.id,
+          stream: `output-${event.data.n % 16}`,
+          events: [{ type: 'OutputProduced', data: { n: event.data.n } }],
+        },
+      ];
     },
   };
   const runner = new ProcessManagerRunner({ eventLog, processManager, effects: {}, checkpointEvery });
@@ -50,6 +60,8 @@ console.log(`process-manager throughput over ${EVENTS} input events (embedded st
 for (const reacting of [false, true]) {
   for (const every of [1, 10, 100, 1000]) {
     const { rate, saves } = await measure(every, reacting);
-    console.log(`${reacting ? 'one append per event' : 'no reactions        '}  checkpointEvery=${String(every).padEnd(5)} ${String(rate).padStart(8)} events/s  (${saves} checkpoint saves)`);
+    console.log(
+      `${reacting ? 'one append per event' : 'no reactions        '}  checkpointEvery=${String(every).padEnd(5)} ${String(rate).padStart(8)} events/s  (${saves} checkpoint saves)`,
+    );
   }
 }

@@ -22,16 +22,33 @@ const lanes: ProcessManager<Work> = {
   react: (stored) => {
     const event = stored.event as LaneEvent;
     if (event.type !== 'Asked') return [];
-    return [{ type: 'effect', key: `${stored.id}:work`, stream: `lane-${event.data.lane}`, effect: { kind: 'work', lane: event.data.lane, n: event.data.n } }];
+    return [
+      {
+        type: 'effect',
+        key: `${stored.id}:work`,
+        stream: `lane-${event.data.lane}`,
+        effect: { kind: 'work', lane: event.data.lane, n: event.data.n },
+      },
+    ];
   },
 };
 
 const setUp = async (t: ExecutionContext) => openTestEventLog(t, [Asked, Done, ...processManagerEventDefinitions]);
 
 const ask = async (eventLog: EventLog, lane: string, n: number): Promise<number> =>
-  (await eventLog.append(`asks-${lane}-${n}`, [{ type: 'Asked', data: { lane, n } }], { expectedRevision: 'no_stream', context: testContext() })).position;
+  (
+    await eventLog.append(`asks-${lane}-${n}`, [{ type: 'Asked', data: { lane, n } }], {
+      expectedRevision: 'no_stream',
+      context: testContext(),
+    })
+  ).position;
 
-const runner = (t: ExecutionContext, eventLog: EventLog, work: (effect: Work, signal: AbortSignal) => Promise<void>, overrides: Partial<ProcessManagerRunnerOptions<Work>> = {}) => {
+const runner = (
+  t: ExecutionContext,
+  eventLog: EventLog,
+  work: (effect: Work, signal: AbortSignal) => Promise<void>,
+  overrides: Partial<ProcessManagerRunnerOptions<Work>> = {},
+) => {
   const instance = new ProcessManagerRunner<Work>({
     eventLog,
     processManager: lanes,
@@ -54,19 +71,25 @@ const gate = () => {
   return { open, opened };
 };
 
-const doneIn = async (eventLog: EventLog, lane: string): Promise<number[]> => (await eventLog.readStream(`lane-${lane}`)).map((stored) => (stored.event as LaneEvent & { type: 'Done' }).data.n);
+const doneIn = async (eventLog: EventLog, lane: string): Promise<number[]> =>
+  (await eventLog.readStream(`lane-${lane}`)).map((stored) => (stored.event as LaneEvent & { type: 'Done' }).data.n);
 
 test('a lane that is stuck does not hold up another: its work finishes while the first waits', async (t) => {
   const { eventLog } = await setUp(t);
   const stuck = gate();
   const pm = runner(t, eventLog, async (effect, signal) => {
-    if (effect.lane === 'a') await Promise.race([stuck.opened, new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('stopped'))))]);
+    if (effect.lane === 'a')
+      await Promise.race([
+        stuck.opened,
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('stopped')))),
+      ]);
   });
   await pm.start();
   const first = await ask(eventLog, 'a', 1);
   await ask(eventLog, 'b', 1);
   await ask(eventLog, 'b', 2);
-  for (let i = 0; i < 200 && (await doneIn(eventLog, 'b')).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < 200 && (await doneIn(eventLog, 'b')).length < 2; i++)
+    await new Promise((resolve) => setTimeout(resolve, 10));
   t.deepEqual(await doneIn(eventLog, 'b'), [1, 2], 'lane b finished while lane a is stuck');
   t.deepEqual(await doneIn(eventLog, 'a'), []);
   t.true(pm.position < first, 'the watermark stays before the unfinished job');
@@ -89,7 +112,11 @@ test('one lane runs in log order, whatever each job takes', async (t) => {
   await pm.waitForPosition(head!.position, 10_000);
   for (const lane of ['x', 'y', 'z']) {
     t.deepEqual(await doneIn(eventLog, lane), [...Array(10).keys()], `lane ${lane} recorded in order`);
-    t.deepEqual(started.filter((name) => name.startsWith(lane)), [...Array(10).keys()].map((n) => `${lane}${n}`), `lane ${lane} started in order`);
+    t.deepEqual(
+      started.filter((name) => name.startsWith(lane)),
+      [...Array(10).keys()].map((n) => `${lane}${n}`),
+      `lane ${lane} started in order`,
+    );
   }
 });
 
@@ -116,7 +143,8 @@ test('a job waiting between tries holds no slot: with one slot, other lanes fini
   await pm.start();
   await ask(eventLog, 'flaky', 0);
   for (let n = 0; n < 6; n++) await ask(eventLog, `steady-${n % 3}`, n);
-  const steadyDone = async () => (await Promise.all([0, 1, 2].map((lane) => doneIn(eventLog, `steady-${lane}`)))).flat().length;
+  const steadyDone = async () =>
+    (await Promise.all([0, 1, 2].map((lane) => doneIn(eventLog, `steady-${lane}`)))).flat().length;
   let flakyWhenSteadyDone: number[] | undefined;
   for (let i = 0; i < 1000 && flakyWhenSteadyDone === undefined; i++) {
     if ((await steadyDone()) === 6) flakyWhenSteadyDone = await doneIn(eventLog, 'flaky');
@@ -159,17 +187,24 @@ test('stopped with a job unfinished: the restart runs only that one; its outcome
   let holdA = true;
   const work = async (effect: Work, signal: AbortSignal) => {
     calls.push(`${effect.lane}${effect.n}`);
-    if (effect.lane === 'a' && holdA) await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('stopped'))));
+    if (effect.lane === 'a' && holdA)
+      await new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('stopped'))));
   };
   const first = runner(t, eventLog, work, { checkpointEvery: 1 });
   await first.start();
   await ask(eventLog, 'a', 1);
   for (let n = 0; n < 5; n++) await ask(eventLog, 'b', n);
-  for (let i = 0; i < 200 && (await doneIn(eventLog, 'b')).length < 5; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < 200 && (await doneIn(eventLog, 'b')).length < 5; i++)
+    await new Promise((resolve) => setTimeout(resolve, 10));
   await first.stop();
-  const checkpoints = (await eventLog.readStream<ProcessManagerEvent>(first.checkpointStream)).map(({ event }) => (event.type === 'CheckpointSaved' ? event.data.position : -1));
+  const checkpoints = (await eventLog.readStream<ProcessManagerEvent>(first.checkpointStream)).map(({ event }) =>
+    event.type === 'CheckpointSaved' ? event.data.position : -1,
+  );
   const [asked] = await eventLog.readStream('asks-a-1');
-  t.true(checkpoints.every((position) => position < asked!.position), `no checkpoint past the unfinished job: ${checkpoints.join(',')}`);
+  t.true(
+    checkpoints.every((position) => position < asked!.position),
+    `no checkpoint past the unfinished job: ${checkpoints.join(',')}`,
+  );
   holdA = false;
   const second = runner(t, eventLog, work, { checkpointEvery: 1 });
   await second.start();
@@ -177,6 +212,10 @@ test('stopped with a job unfinished: the restart runs only that one; its outcome
   await second.waitForPosition(head!.position, 10_000);
   t.deepEqual(await doneIn(eventLog, 'a'), [1]);
   t.deepEqual(await doneIn(eventLog, 'b'), [0, 1, 2, 3, 4], 'each recorded once');
-  t.deepEqual(calls.filter((call) => call.startsWith('b')), ['b0', 'b1', 'b2', 'b3', 'b4'], 'the finished ones were not performed again');
+  t.deepEqual(
+    calls.filter((call) => call.startsWith('b')),
+    ['b0', 'b1', 'b2', 'b3', 'b4'],
+    'the finished ones were not performed again',
+  );
   t.deepEqual(calls.filter((call) => call === 'a1').length, 2, 'the abandoned one ran again');
 });

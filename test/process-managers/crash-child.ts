@@ -16,7 +16,8 @@ type Produce = { readonly kind: 'produce'; readonly n: number };
 
 const main = async (): Promise<void> => {
   const [dataDir, effectsLog, mode] = process.argv.slice(2);
-  if (!dataDir || !effectsLog || (mode !== 'run' && mode !== 'finish')) throw new Error('usage: crash-child.ts <dataDir> <effectsLog> run|finish');
+  if (!dataDir || !effectsLog || (mode !== 'run' && mode !== 'finish'))
+    throw new Error('usage: crash-child.ts <dataDir> <effectsLog> run|finish');
   const store = await openEmbeddedEventStore({ dataDir });
   const eventLog = new EventLog(store, new EventRegistry(crashEventDefinitions));
   const runner = new ProcessManagerRunner<Produce>({
@@ -26,7 +27,14 @@ const main = async (): Promise<void> => {
       react: (stored) => {
         const event = stored.event as CrashEvent;
         if (event.type !== 'InputArrived') return [];
-        return [{ type: 'effect', key: `${stored.id}:produce`, stream: `output-${event.data.n % 7}`, effect: { kind: 'produce', n: event.data.n } }];
+        return [
+          {
+            type: 'effect',
+            key: `${stored.id}:produce`,
+            stream: `output-${event.data.n % 7}`,
+            effect: { kind: 'produce', n: event.data.n },
+          },
+        ];
       },
     },
     effects: {

@@ -22,7 +22,9 @@ const INPUTS_PER_ROUND = 30;
 const CHILD = join(process.cwd(), 'test', 'process-managers', 'crash-child.ts');
 
 const startChild = (dataDir: string, effectsLog: string, mode: 'run' | 'finish') => {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dataDir, effectsLog, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dataDir, effectsLog, mode], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   let stderr = '';
   let partial = '';
@@ -79,7 +81,8 @@ test('killed and restarted mid-stream, the runner loses no reaction and applies 
   await writeFile(effectsLog, '');
   const outcomes = new Map<string, number>();
   const count = (lines: readonly string[]) => {
-    for (const line of lines) if (line.startsWith('reaction ')) outcomes.set(line.slice(9), (outcomes.get(line.slice(9)) ?? 0) + 1);
+    for (const line of lines)
+      if (line.startsWith('reaction ')) outcomes.set(line.slice(9), (outcomes.get(line.slice(9)) ?? 0) + 1);
   };
 
   let inputs = 0;
@@ -120,7 +123,12 @@ test('killed and restarted mid-stream, the runner loses no reaction and applies 
   const effects = (await readFile(effectsLog, 'utf8')).split('\n').filter(Boolean).map(Number);
   const repeatedEffects = effects.length - new Set(effects).size;
   t.log(`${ROUNDS} kills, ${inputs} inputs; reaction outcomes seen: ${JSON.stringify(Object.fromEntries(outcomes))}`);
-  t.log(`outside effects performed ${effects.length} times for ${inputs} inputs (${repeatedEffects} repeated after a kill between effect and record)`);
+  t.log(
+    `outside effects performed ${effects.length} times for ${inputs} inputs (${repeatedEffects} repeated after a kill between effect and record)`,
+  );
   t.is(new Set(effects).size, inputs, 'every effect was performed');
-  t.true((outcomes.get('already_done') ?? 0) > 0, 'restarts met reactions already done after the checkpoint (the recovery path ran)');
+  t.true(
+    (outcomes.get('already_done') ?? 0) > 0,
+    'restarts met reactions already done after the checkpoint (the recovery path ran)',
+  );
 });

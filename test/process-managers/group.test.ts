@@ -32,5 +32,7 @@ test('if one runner cannot start, those started are stopped and the error surfac
 });
 
 test('two runners with one name are refused', (t) => {
-  t.throws(() => new ProcessManagerGroup([fake('a', []), fake('a', [])]), { message: 'two process managers are named a' });
+  t.throws(() => new ProcessManagerGroup([fake('a', []), fake('a', [])]), {
+    message: 'two process managers are named a',
+  });
 });

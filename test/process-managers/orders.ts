@@ -6,7 +6,10 @@ import { counterDecider } from '../support/counter.js';
 
 /** A small world for process-manager tests: orders get charged, shipped and counted. */
 export const OrderPlaced = defineEvent('OrderPlaced', jsonCodec(io.type({ order_id: io.string, amount: io.number })));
-export const PaymentTaken = defineEvent('PaymentTaken', jsonCodec(io.type({ order_id: io.string, amount: io.number, receipt: io.string })));
+export const PaymentTaken = defineEvent(
+  'PaymentTaken',
+  jsonCodec(io.type({ order_id: io.string, amount: io.number, receipt: io.string })),
+);
 export const ShipmentRequested = defineEvent('ShipmentRequested', jsonCodec(io.type({ order_id: io.string })));
 export const orderEventDefinitions = [OrderPlaced, PaymentTaken, ShipmentRequested];
 
@@ -21,9 +24,23 @@ export const ordersProcessManager: ProcessManager<ChargeEffect> = {
     if (event.type !== 'OrderPlaced') return [];
     const { order_id: orderId, amount } = event.data;
     return [
-      { type: 'effect', key: `${stored.id}:charge`, stream: `payment-${orderId}`, effect: { kind: 'charge', orderId, amount } },
-      { type: 'append', key: `${stored.id}:ship`, stream: `shipment-${orderId}`, events: [{ type: 'ShipmentRequested', data: { order_id: orderId } }] },
-      commandReaction(`${stored.id}:count`, 'counter-orders', counterDecider, { type: 'increment', by: 1, now: new Date(stored.metadata.recorded_at) }),
+      {
+        type: 'effect',
+        key: `${stored.id}:charge`,
+        stream: `payment-${orderId}`,
+        effect: { kind: 'charge', orderId, amount },
+      },
+      {
+        type: 'append',
+        key: `${stored.id}:ship`,
+        stream: `shipment-${orderId}`,
+        events: [{ type: 'ShipmentRequested', data: { order_id: orderId } }],
+      },
+      commandReaction(`${stored.id}:count`, 'counter-orders', counterDecider, {
+        type: 'increment',
+        by: 1,
+        now: new Date(stored.metadata.recorded_at),
+      }),
     ];
   },
 };

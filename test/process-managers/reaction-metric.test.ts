@@ -7,7 +7,11 @@ import { orderEventDefinitions, ordersProcessManager, type ChargeEffect } from '
 import { counterEventDefinitions } from '../support/counter.js';
 
 test('a reaction that fails for good is counted in gateway_reaction_failures_total by process manager', async (t) => {
-  const { eventLog } = await openTestEventLog(t, [...orderEventDefinitions, ...counterEventDefinitions, ...processManagerEventDefinitions]);
+  const { eventLog } = await openTestEventLog(t, [
+    ...orderEventDefinitions,
+    ...counterEventDefinitions,
+    ...processManagerEventDefinitions,
+  ]);
   const metrics = new GatewayMetrics({ defaultMetrics: false });
   const runner = new ProcessManagerRunner<ChargeEffect>({
     eventLog,
@@ -18,7 +22,11 @@ test('a reaction that fails for good is counted in gateway_reaction_failures_tot
   });
   t.teardown(() => runner.stop());
   await runner.start();
-  const { position } = await eventLog.append('order-o1', [{ type: 'OrderPlaced', data: { order_id: 'o1', amount: 5 } }], { expectedRevision: 'no_stream', context: testContext() });
+  const { position } = await eventLog.append(
+    'order-o1',
+    [{ type: 'OrderPlaced', data: { order_id: 'o1', amount: 5 } }],
+    { expectedRevision: 'no_stream', context: testContext() },
+  );
   await runner.waitForPosition(position, 10_000);
   t.regex(await metrics.registry.metrics(), /^gateway_reaction_failures_total\{process_manager="orders"\} 1$/m);
 });

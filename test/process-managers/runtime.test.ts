@@ -4,9 +4,18 @@ import { handleCommand } from '../../src/commands/handle-command.js';
 import type { DomainEvent } from '../../src/events/domain-event.js';
 import type { EventLog } from '../../src/events/event-log.js';
 import { processManagerEventDefinitions, type ProcessManagerEvent } from '../../src/process-managers/events.js';
-import { effectThenCommand, type EffectContext, type EffectHandlers, type ProcessManager } from '../../src/process-managers/process-manager.js';
+import {
+  effectThenCommand,
+  type EffectContext,
+  type EffectHandlers,
+  type ProcessManager,
+} from '../../src/process-managers/process-manager.js';
 import { reactionEventId } from '../../src/process-managers/reaction-ids.js';
-import { ProcessManagerRunner, type ProcessManagerRunnerOptions, type ReactionOutcome } from '../../src/process-managers/runtime.js';
+import {
+  ProcessManagerRunner,
+  type ProcessManagerRunnerOptions,
+  type ReactionOutcome,
+} from '../../src/process-managers/runtime.js';
 import { PositionTimeoutError } from '../../src/projections/position-tracker.js';
 import { storeSource } from '../../src/audit/source.js';
 import { verifyLog } from '../../src/audit/verify.js';
@@ -23,7 +32,13 @@ const charge: EffectHandlers<ChargeEffect>['charge'] = async (effect, { key }) =
 
 const setUp = async (t: ExecutionContext) => {
   const { eventLog, testStore, registry } = await openTestEventLog(t, definitions);
-  await handleCommand(eventLog, 'counter-orders', counterDecider, { type: 'open', id: 'orders', limit: 1_000_000 }, testContext());
+  await handleCommand(
+    eventLog,
+    'counter-orders',
+    counterDecider,
+    { type: 'open', id: 'orders', limit: 1_000_000 },
+    testContext(),
+  );
   return { eventLog, testStore, registry };
 };
 
@@ -65,7 +80,8 @@ const settle = async (eventLog: EventLog, instance: ProcessManagerRunner<ChargeE
   }
 };
 
-const typesIn = async (eventLog: EventLog, stream: string) => (await eventLog.readStream(stream)).map((stored) => stored.event.type);
+const typesIn = async (eventLog: EventLog, stream: string) =>
+  (await eventLog.readStream(stream)).map((stored) => stored.event.type);
 
 test('each event gets its reactions: effect outcome, appended events and a command, with causal metadata', async (t) => {
   const { eventLog } = await setUp(t);
@@ -84,7 +100,13 @@ test('each event gets its reactions: effect outcome, appended events and a comma
 
   t.deepEqual(await typesIn(eventLog, 'shipment-o1'), ['ShipmentRequested']);
   t.deepEqual(await typesIn(eventLog, 'shipment-o2'), ['ShipmentRequested']);
-  const counter = await handleCommand(eventLog, 'counter-orders', counterDecider, { type: 'close', now: new Date() }, testContext());
+  const counter = await handleCommand(
+    eventLog,
+    'counter-orders',
+    counterDecider,
+    { type: 'close', now: new Date() },
+    testContext(),
+  );
   if (E.isLeft(counter)) return t.fail();
   t.deepEqual(counter.right.state, { status: 'closed', id: 'orders', value: 2 });
 });
@@ -141,18 +163,25 @@ test('an effect that keeps failing is recorded as ReactionFailed and the runner 
   });
   t.like(failures[0]!.metadata, { actor: 'pm:orders', causation_id: badOrder!.id, correlation_id: 'slack-req-1' });
   t.deepEqual(await typesIn(eventLog, 'payment-bad'), []);
-  t.deepEqual(await typesIn(eventLog, 'shipment-bad'), ['ShipmentRequested'], 'the other reactions of the event still ran');
+  t.deepEqual(
+    await typesIn(eventLog, 'shipment-bad'),
+    ['ShipmentRequested'],
+    'the other reactions of the event still ran',
+  );
   t.deepEqual(await typesIn(eventLog, 'payment-good'), ['PaymentTaken']);
   // Reactions for different streams run side by side: what ends first is not fixed, only what ends how.
   const sorted = (pairs: string[][]) => pairs.map((pair) => pair.join(' ')).sort();
-  t.deepEqual(sorted(outcomes), sorted([
-    ['charge', 'failed'],
-    ['ship', 'completed'],
-    ['count', 'completed'],
-    ['charge', 'completed'],
-    ['ship', 'completed'],
-    ['count', 'completed'],
-  ]));
+  t.deepEqual(
+    sorted(outcomes),
+    sorted([
+      ['charge', 'failed'],
+      ['ship', 'completed'],
+      ['count', 'completed'],
+      ['charge', 'completed'],
+      ['ship', 'completed'],
+      ['count', 'completed'],
+    ]),
+  );
 });
 
 test('a refused command, an effect with nothing to say, a missing handler and a reactor bug are all recorded', async (t) => {
@@ -164,14 +193,35 @@ test('a refused command, an effect with nothing to say, a missing handler and a 
       if (event.type !== 'OrderPlaced') return [];
       if (event.data.order_id === 'boom') throw new Error('reactor bug');
       return [
-        { type: 'command', key: `${stored.id}:open-again`, stream: 'counter-orders', decider: counterDecider, command: { type: 'open', id: 'orders', limit: 1 } },
-        { type: 'effect', key: `${stored.id}:silent`, stream: 'unused', effect: { kind: 'charge', orderId: 'x', amount: 0 } },
+        {
+          type: 'command',
+          key: `${stored.id}:open-again`,
+          stream: 'counter-orders',
+          decider: counterDecider,
+          command: { type: 'open', id: 'orders', limit: 1 },
+        },
+        {
+          type: 'effect',
+          key: `${stored.id}:silent`,
+          stream: 'unused',
+          effect: { kind: 'charge', orderId: 'x', amount: 0 },
+        },
         { type: 'effect', key: `${stored.id}:audit`, stream: 'audit', effect: { kind: 'audit' } },
-        { type: 'append', key: `${stored.id}:bad-event`, stream: 'shipment-x', events: [{ type: 'ShipmentRequested', data: { order: 1 } } as DomainEvent] },
+        {
+          type: 'append',
+          key: `${stored.id}:bad-event`,
+          stream: 'shipment-x',
+          events: [{ type: 'ShipmentRequested', data: { order: 1 } } as DomainEvent],
+        },
       ];
     },
   };
-  const instance = new ProcessManagerRunner({ eventLog, processManager: pm, effects: { charge: async () => [] } as never, retry: tiny });
+  const instance = new ProcessManagerRunner({
+    eventLog,
+    processManager: pm,
+    effects: { charge: async () => [] } as never,
+    retry: tiny,
+  });
   t.teardown(() => instance.stop());
   await instance.start();
   await placeOrders(eventLog, ['o1', 'boom']);
@@ -180,9 +230,15 @@ test('a refused command, an effect with nothing to say, a missing handler and a 
     await instance.waitForPosition(head!.position, 10_000);
     if ((await instance.lag()) === 0) break;
   }
-  const records = (await eventLog.readStream<ProcessManagerEvent>(instance.reactionsStream)).map((stored) => stored.event);
+  const records = (await eventLog.readStream<ProcessManagerEvent>(instance.reactionsStream)).map(
+    (stored) => stored.event,
+  );
   const summary = records.map((event) =>
-    event.type === 'ReactionFailed' ? `failed ${event.data.key.split(':')[1]} ${event.data.effect_kind}: ${event.data.error}` : event.type === 'ReactionCompleted' ? `${event.data.outcome} ${event.data.key.split(':')[1]}` : event.type,
+    event.type === 'ReactionFailed'
+      ? `failed ${event.data.key.split(':')[1]} ${event.data.effect_kind}: ${event.data.error}`
+      : event.type === 'ReactionCompleted'
+        ? `${event.data.outcome} ${event.data.key.split(':')[1]}`
+        : event.type,
   );
   t.deepEqual(
     [...summary].sort(),
@@ -219,7 +275,10 @@ test('the runner ignores its own checkpoint and bookkeeping events', async (t) =
   t.true((await typesIn(eventLog, pm.checkpointStream)).includes('CheckpointSaved'));
   t.false(seen.includes(pm.reactionsStream));
   t.false(seen.includes(pm.checkpointStream));
-  t.true(seen.includes('shipment-o1'), 'its outcome events are ordinary events (another reaction may follow from them)');
+  t.true(
+    seen.includes('shipment-o1'),
+    'its outcome events are ordinary events (another reaction may follow from them)',
+  );
 });
 
 test('stop() saves the checkpoint; a restart resumes after it and reacts to each event once', async (t) => {
@@ -257,17 +316,26 @@ test('checkpoints are saved every N events of the domain, in increasing order', 
   await pm.start();
   await placeOrders(eventLog, ['o1', 'o2', 'o3', 'o4', 'o5']);
   await settle(eventLog, pm);
-  const saved = (await eventLog.readStream<ProcessManagerEvent>(pm.checkpointStream)).map(({ event }) => (event.type === 'CheckpointSaved' ? event.data.position : -1));
+  const saved = (await eventLog.readStream<ProcessManagerEvent>(pm.checkpointStream)).map(({ event }) =>
+    event.type === 'CheckpointSaved' ? event.data.position : -1,
+  );
   t.true(saved.length >= 2, `several saves, got ${saved.join(',')}`);
-  t.deepEqual([...saved].sort((a, b) => a - b), saved, 'in increasing order');
-  for (let i = 1; i < saved.length; i++) t.true(saved[i]! - saved[i - 1]! >= 4, `saves ${saved[i - 1]} and ${saved[i]} are at least 4 events apart`);
+  t.deepEqual(
+    [...saved].sort((a, b) => a - b),
+    saved,
+    'in increasing order',
+  );
+  for (let i = 1; i < saved.length; i++)
+    t.true(saved[i]! - saved[i - 1]! >= 4, `saves ${saved[i - 1]} and ${saved[i]} are at least 4 events apart`);
 });
 
 test('runners at rest append nothing: no checkpoint for time passing or for other runners’ checkpoints', async (t) => {
   const { eventLog } = await setUp(t);
   // Several runners over one log, each saving after few positions: the old rules made each
   // save schedule a save in every other runner, for ever.
-  const runners = ['a', 'b', 'c', 'd'].map((name) => runner(t, eventLog, { processManager: { ...ordersProcessManager, name: `orders-${name}` }, checkpointEvery: 3 }));
+  const runners = ['a', 'b', 'c', 'd'].map((name) =>
+    runner(t, eventLog, { processManager: { ...ordersProcessManager, name: `orders-${name}` }, checkpointEvery: 3 }),
+  );
   for (const pm of runners) await pm.start();
   await placeOrders(eventLog, ['o1', 'o2', 'o3']);
   for (const pm of runners) await settle(eventLog, pm);
@@ -292,7 +360,11 @@ test('a log full of checkpoints from the old rules opens, verifies and resumes f
   for (let i = 0; i < 2000; i++) {
     const [head] = await eventLog.store.readAll({ direction: 'backwards', maxCount: 1 });
     last = head!.position;
-    await eventLog.append(checkpointStream, [{ type: 'CheckpointSaved', data: { subscriber: 'orders', position: last } }], { expectedRevision: 'any', context: testContext({ actor: 'pm:orders' }) });
+    await eventLog.append(
+      checkpointStream,
+      [{ type: 'CheckpointSaved', data: { subscriber: 'orders', position: last } }],
+      { expectedRevision: 'any', context: testContext({ actor: 'pm:orders' }) },
+    );
   }
   const { EventLog: Log } = await import('../../src/events/event-log.js');
   const reopened = new Log(await testStore.reopen(), registry);
@@ -305,7 +377,11 @@ test('a log full of checkpoints from the old rules opens, verifies and resumes f
   await new Promise((resolve) => setTimeout(resolve, 1200));
   const [after] = await reopened.store.readAll({ direction: 'backwards', maxCount: 1 });
   t.is(after!.position, head!.position, 'nothing appended at rest');
-  t.deepEqual(await typesIn(reopened, 'payment-o1'), [], 'the order placed before the last checkpoint is not charged again');
+  t.deepEqual(
+    await typesIn(reopened, 'payment-o1'),
+    [],
+    'the order placed before the last checkpoint is not charged again',
+  );
 });
 
 test('stop() saves no checkpoint when the runner did no work since the last one', async (t) => {
@@ -330,7 +406,9 @@ test('stop() aborts a waiting effect; the abandoned reaction runs again after th
         attempts.push(`${effect.orderId}#${context.attempt}`);
         if (!blocking) return charge(effect, context);
         entered();
-        return new Promise((_, reject) => context.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+        return new Promise((_, reject) =>
+          context.signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+        );
       },
     },
   });
@@ -409,9 +487,17 @@ test('waiting for a position the runner does not reach times out with a clear er
 });
 
 test('a process manager name must be safe for stream names', (t) => {
-  t.throws(() => new ProcessManagerRunner({ eventLog: {} as EventLog, processManager: { name: 'Bad Name', react: () => [] }, effects: {} }), {
-    message: /must be lowercase letters, digits and dashes/,
-  });
+  t.throws(
+    () =>
+      new ProcessManagerRunner({
+        eventLog: {} as EventLog,
+        processManager: { name: 'Bad Name', react: () => [] },
+        effects: {},
+      }),
+    {
+      message: /must be lowercase letters, digits and dashes/,
+    },
+  );
 });
 
 test('two reactions with one key are a reactor bug, recorded and not performed', async (t) => {
@@ -423,8 +509,18 @@ test('two reactions with one key are a reactor bug, recorded and not performed',
       react: (stored) =>
         stored.stream.startsWith('order-')
           ? [
-              { type: 'append', key: 'same', stream: 'x', events: [{ type: 'ShipmentRequested', data: { order_id: '1' } }] },
-              { type: 'append', key: 'same', stream: 'x', events: [{ type: 'ShipmentRequested', data: { order_id: '2' } }] },
+              {
+                type: 'append',
+                key: 'same',
+                stream: 'x',
+                events: [{ type: 'ShipmentRequested', data: { order_id: '1' } }],
+              },
+              {
+                type: 'append',
+                key: 'same',
+                stream: 'x',
+                events: [{ type: 'ShipmentRequested', data: { order_id: '2' } }],
+              },
             ]
           : [],
     },
@@ -447,7 +543,12 @@ test('an effect whose outcome is a command: recorded through the aggregate’s d
     react: (stored) => {
       const event = stored.event as OrderEvent;
       if (event.type !== 'OrderPlaced') return [];
-      return [effectThenCommand(`${stored.id}:measure`, 'counter-orders', counterDecider, { kind: 'measure', orderId: event.data.order_id } as Measure)];
+      return [
+        effectThenCommand(`${stored.id}:measure`, 'counter-orders', counterDecider, {
+          kind: 'measure',
+          orderId: event.data.order_id,
+        } as Measure),
+      ];
     },
   };
   const instance = new ProcessManagerRunner<Measure>({
@@ -480,11 +581,32 @@ test('an effect whose outcome is a command: recorded through the aggregate’s d
     ['CounterIncremented', 'CounterClosed'],
     'o1 counted, then closed; o2 refused by the decider: a closed counter takes no increment',
   );
-  t.is(rest[0]!.id, reactionEventId('measures', `${(await eventLog.readStream('order-o1'))[0]!.id}:measure`, 0), 'the outcome carries the reaction’s proof id');
-  const records = (await eventLog.readStream<ProcessManagerEvent>(instance.reactionsStream)).map((stored) => stored.event);
-  t.true(records.some((event) => event.type === 'ReactionCompleted' && event.data.outcome === 'rejected'), 'the refusal is recorded');
-  t.true(records.some((event) => event.type === 'ReactionFailed' && /returned events, but its reaction runs a command/.test(event.data.error)), 'a handler that answers with events where a command is due is a bug, recorded');
-  t.true(records.some((event) => event.type === 'ReactionCompleted' && event.data.outcome === 'no_events' && event.data.key.endsWith(':measure')), 'no events: nothing to record, and done');
+  t.is(
+    rest[0]!.id,
+    reactionEventId('measures', `${(await eventLog.readStream('order-o1'))[0]!.id}:measure`, 0),
+    'the outcome carries the reaction’s proof id',
+  );
+  const records = (await eventLog.readStream<ProcessManagerEvent>(instance.reactionsStream)).map(
+    (stored) => stored.event,
+  );
+  t.true(
+    records.some((event) => event.type === 'ReactionCompleted' && event.data.outcome === 'rejected'),
+    'the refusal is recorded',
+  );
+  t.true(
+    records.some(
+      (event) =>
+        event.type === 'ReactionFailed' && /returned events, but its reaction runs a command/.test(event.data.error),
+    ),
+    'a handler that answers with events where a command is due is a bug, recorded',
+  );
+  t.true(
+    records.some(
+      (event) =>
+        event.type === 'ReactionCompleted' && event.data.outcome === 'no_events' && event.data.key.endsWith(':measure'),
+    ),
+    'no events: nothing to record, and done',
+  );
 });
 
 test('a rerunnable effect with nothing to record keeps no proof; after a restart before any checkpoint it simply runs again', async (t) => {
@@ -496,11 +618,26 @@ test('a rerunnable effect with nothing to record keeps no proof; after a restart
     react: (stored) => {
       const event = stored.event as OrderEvent;
       if (event.type !== 'OrderPlaced') return [];
-      return [{ type: 'effect', key: `${stored.id}:touch`, stream: `touch-${event.data.order_id}`, effect: { kind: 'touch', orderId: event.data.order_id }, rerunnable: true }];
+      return [
+        {
+          type: 'effect',
+          key: `${stored.id}:touch`,
+          stream: `touch-${event.data.order_id}`,
+          effect: { kind: 'touch', orderId: event.data.order_id },
+          rerunnable: true,
+        },
+      ];
     },
   };
   const make = (log: EventLog) =>
-    new ProcessManagerRunner<Touch>({ eventLog: log, processManager: pm, effects: { touch: async ({ orderId }) => (runs.push(orderId), []) }, retry: tiny, checkpointEvery: 1000, resubscribeDelayMs: 5 });
+    new ProcessManagerRunner<Touch>({
+      eventLog: log,
+      processManager: pm,
+      effects: { touch: async ({ orderId }) => (runs.push(orderId), []) },
+      retry: tiny,
+      checkpointEvery: 1000,
+      resubscribeDelayMs: 5,
+    });
   const first = make(eventLog);
   await first.start();
   const position = await placeOrders(eventLog, ['o1']);

@@ -24,7 +24,13 @@ test('the stream catalog lists each stream with its revision, size, span and las
     created_at: '2030-01-01T00:00:00.000Z',
     updated_at: '2030-01-01T00:00:03.000Z',
   });
-  t.like(catalog.get('session-2'), { revision: 0, event_count: 1, first_position: 1, last_position: 1, last_event_type: 'SessionCreated' });
+  t.like(catalog.get('session-2'), {
+    revision: 0,
+    event_count: 1,
+    first_position: 1,
+    last_position: 1,
+    last_event_type: 'SessionCreated',
+  });
 });
 
 test('a catalog document is a value: folding more events replaces it, never changes the old one', (t) => {

@@ -1,5 +1,9 @@
 import test from 'ava';
-import { PositionTimeoutError, PositionTracker, SubscriberStoppedError } from '../../src/projections/position-tracker.js';
+import {
+  PositionTimeoutError,
+  PositionTracker,
+  SubscriberStoppedError,
+} from '../../src/projections/position-tracker.js';
 
 test('waiters resolve as soon as their position is processed, and not before', async (t) => {
   const tracker = new PositionTracker('view');

@@ -21,10 +21,15 @@ const dataDir = await mkdtemp(join(tmpdir(), 'projection-bench-'));
 const store = await openEmbeddedEventStore({ dataDir });
 const eventLog = new EventLog(store, new EventRegistry(counterEventDefinitions));
 const context = { actor: 'bench', correlationId: 'b', causationId: 'b', now: new Date() };
-const batch = Array.from({ length: 100 }, () => ({ type: 'CounterIncremented', data: { by: 1, at: context.now.toISOString() } }));
+const batch = Array.from({ length: 100 }, () => ({
+  type: 'CounterIncremented',
+  data: { by: 1, at: context.now.toISOString() },
+}));
 const writes: Promise<unknown>[] = [];
 for (let written = 0; written < EVENTS; written += batch.length) {
-  writes.push(eventLog.append(`counter-${(written / batch.length) % 1000}`, batch, { expectedRevision: 'any', context }));
+  writes.push(
+    eventLog.append(`counter-${(written / batch.length) % 1000}`, batch, { expectedRevision: 'any', context }),
+  );
   if (writes.length >= 64) await Promise.all(writes.splice(0));
 }
 await Promise.all(writes);
@@ -38,7 +43,9 @@ for (const [label, runner] of [
   await runner.waitForPosition(EVENTS - 1, 600_000);
   const seconds = (performance.now() - started) / 1000;
   await runner.stop();
-  console.log(`${label.padEnd(28)} ${EVENTS} events in ${seconds.toFixed(2)} s = ${Math.round(EVENTS / seconds)} events/s`);
+  console.log(
+    `${label.padEnd(28)} ${EVENTS} events in ${seconds.toFixed(2)} s = ${Math.round(EVENTS / seconds)} events/s`,
+  );
 }
 await store.close();
 await rm(dataDir, { recursive: true, force: true });

@@ -6,14 +6,20 @@ import { handleCommand } from '../../src/commands/handle-command.js';
 import type { EventLog } from '../../src/events/event-log.js';
 import { PositionTimeoutError, SubscriberStoppedError } from '../../src/projections/position-tracker.js';
 import type { DocumentProjection } from '../../src/projections/projection.js';
-import { DocumentProjectionRunner, ProjectionFailedError, ProjectionRunner, type ProjectionRunnerOptions } from '../../src/projections/runtime.js';
+import {
+  DocumentProjectionRunner,
+  ProjectionFailedError,
+  ProjectionRunner,
+  type ProjectionRunnerOptions,
+} from '../../src/projections/runtime.js';
 import { waitErrorToProblem } from '../../src/projections/wait-problem.js';
 import { counterDecider, counterEventDefinitions, type CounterEvent } from '../support/counter.js';
 import { openTestEventLog, testContext } from '../support/test-store.js';
 
 const now = new Date('2030-01-01T10:00:00.000Z');
 
-const open = (eventLog: EventLog, id: string) => handleCommand(eventLog, `counter-${id}`, counterDecider, { type: 'open', id, limit: 100 }, testContext());
+const open = (eventLog: EventLog, id: string) =>
+  handleCommand(eventLog, `counter-${id}`, counterDecider, { type: 'open', id, limit: 100 }, testContext());
 const increment = (eventLog: EventLog, id: string, by = 1) =>
   handleCommand(eventLog, `counter-${id}`, counterDecider, { type: 'increment', by, now }, testContext());
 
@@ -55,7 +61,11 @@ test('a view started on an existing log catches up with it', async (t) => {
   t.deepEqual([...catalog.getState().keys()], ['counter-a', 'counter-b']);
   t.like(catalog.get('counter-a'), { revision: 1, event_count: 2, last_event_type: 'CounterIncremented' });
   t.is(catalog.size, 2);
-  t.like(summary.getState(), { event_count: 3, last_position: 2, events_by_type: { CounterOpened: 2, CounterIncremented: 1 } });
+  t.like(summary.getState(), {
+    event_count: 3,
+    last_position: 2,
+    events_by_type: { CounterOpened: 2, CounterIncremented: 1 },
+  });
   t.is(summary.status, 'running');
 });
 
@@ -97,7 +107,8 @@ test('a fold that throws stops the view at its last good state and makes waiting
       name: 'fragile',
       initialState: () => 0,
       evolve: (count, stored) => {
-        if (broken && (stored.event as CounterEvent).type === 'CounterIncremented') throw new Error('cannot count that');
+        if (broken && (stored.event as CounterEvent).type === 'CounterIncremented')
+          throw new Error('cannot count that');
         return count + 1;
       },
     },
@@ -110,13 +121,17 @@ test('a fold that throws stops the view at its last good state and makes waiting
   await fragile.waitForPosition(opened.right.position!, 10_000);
   const incremented = await increment(eventLog, 'a');
   if (E.isLeft(incremented)) return t.fail();
-  const failure = await t.throwsAsync(fragile.waitForPosition(incremented.right.position!, 10_000), { instanceOf: ProjectionFailedError });
+  const failure = await t.throwsAsync(fragile.waitForPosition(incremented.right.position!, 10_000), {
+    instanceOf: ProjectionFailedError,
+  });
   t.is(failure?.message, 'projection fragile failed at position 1: cannot count that');
   t.is(fragile.status, 'failed');
   t.is(fragile.getState(), 1, 'the last good state stays readable');
   t.is(errors.length, 1);
   t.is(waitErrorToProblem(failure)?.status, 503);
-  await t.throwsAsync(fragile.waitForPosition(incremented.right.position!, 10_000), { instanceOf: ProjectionFailedError });
+  await t.throwsAsync(fragile.waitForPosition(incremented.right.position!, 10_000), {
+    instanceOf: ProjectionFailedError,
+  });
 
   await fragile.stop();
   broken = false;

@@ -34,17 +34,28 @@ const start = async (t: Parameters<typeof serve>[0]) => {
 };
 
 const analyze = (url: string, body: unknown, token = OPERATOR) =>
-  fetch(`${url}/api/routing/analyze`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${url}/api/routing/analyze`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 test('POST /api/routing/analyze answers the contract’s analysis', async (t) => {
   const url = await start(t);
-  const response = await analyze(url, { title: 'Define pricing for the Teams plan', description: 'Business rules for upgrades and discounts.' });
+  const response = await analyze(url, {
+    title: 'Define pricing for the Teams plan',
+    description: 'Business rules for upgrades and discounts.',
+  });
   t.is(response.status, 200);
   const body = (await response.json()) as Record<string, unknown>;
   t.deepEqual(Object.keys(body).sort(), ['confidence', 'reason', 'scores', 'signals', 'suggested']);
   t.is(body['suggested'], 'pm');
   t.deepEqual(Object.keys(body['scores'] as object).sort(), ['architect', 'builder', 'party-mode', 'pm']);
-  t.true((body['signals'] as { route: string; term: string; weight: number }[]).every((signal) => typeof signal.term === 'string' && signal.weight > 0));
+  t.true(
+    (body['signals'] as { route: string; term: string; weight: number }[]).every(
+      (signal) => typeof signal.term === 'string' && signal.weight > 0,
+    ),
+  );
   t.regex(body['reason'] as string, /pricing/);
 });
 
@@ -56,7 +67,10 @@ test('every invalid field is named, and a viewer may not call it', async (t) => 
   t.deepEqual(problem.errors.map((error) => error.path).sort(), ['description', 'title']);
   t.regex(problem.errors.find((error) => error.path === 'description')!.message, /0\.\.20000 characters, got 20001/);
   const missing = await analyze(url, {});
-  t.deepEqual(((await missing.json()) as { errors: { path: string }[] }).errors.map((error) => error.path).sort(), ['description', 'title']);
+  t.deepEqual(((await missing.json()) as { errors: { path: string }[] }).errors.map((error) => error.path).sort(), [
+    'description',
+    'title',
+  ]);
   t.is((await analyze(url, { title: 'x', description: '' }, VIEWER)).status, 403);
   t.is((await fetch(`${url}/api/routing/analyze`, { method: 'POST', body: '{}' })).status, 401);
 });

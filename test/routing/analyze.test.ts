@@ -8,7 +8,13 @@ if (E.isLeft(loaded)) throw new Error(loaded.left);
 const signals: RoutingSignals = loaded.right;
 
 test('security work goes to the architect, and the reason names the deciding terms', (t) => {
-  const analysis = analyzeRoute({ title: 'Add OAuth login', description: 'Users should sign in with Google; we must store tokens securely with encryption.' }, signals);
+  const analysis = analyzeRoute(
+    {
+      title: 'Add OAuth login',
+      description: 'Users should sign in with Google; we must store tokens securely with encryption.',
+    },
+    signals,
+  );
   t.is(analysis.suggested, 'architect');
   t.regex(analysis.reason, /^Suggested architect \(score [\d.]+\) because of "oauth" \(\+4\.5\)/);
   t.true(analysis.signals.some((signal) => signal.route === 'architect' && signal.term === 'encryption'));
@@ -16,13 +22,23 @@ test('security work goes to the architect, and the reason names the deciding ter
 });
 
 test('terms match by stem and on word boundaries only', (t) => {
-  t.is(analyzeRoute({ title: 'Write user stories', description: '' }, signals).suggested, 'pm', 'stories matches "user story"');
+  t.is(
+    analyzeRoute({ title: 'Write user stories', description: '' }, signals).suggested,
+    'pm',
+    'stories matches "user story"',
+  );
   const substring = analyzeRoute({ title: 'Update the authorship footer', description: '' }, signals);
-  t.false(substring.signals.some((signal) => signal.term === 'auth'), '"authorship" is not "auth"');
+  t.false(
+    substring.signals.some((signal) => signal.term === 'auth'),
+    '"authorship" is not "auth"',
+  );
 });
 
 test('a negated term does not count, and the reason says it was ignored', (t) => {
-  const analysis = analyzeRoute({ title: 'Add a nickname field', description: 'Small change to the profile form, no auth change needed.' }, signals);
+  const analysis = analyzeRoute(
+    { title: 'Add a nickname field', description: 'Small change to the profile form, no auth change needed.' },
+    signals,
+  );
   t.is(analysis.suggested, 'builder');
   t.false(analysis.signals.some((signal) => signal.term === 'auth'));
   t.regex(analysis.reason, /ignored negated "auth"/);
@@ -36,10 +52,16 @@ test('title matches weigh more than description matches', (t) => {
 });
 
 test('breadth, length and conflicting signals point to party mode', (t) => {
-  const broad = analyzeRoute({ title: 'Sync settings', description: 'Touches the frontend, backend, database, mobile and notifications.' }, signals);
+  const broad = analyzeRoute(
+    { title: 'Sync settings', description: 'Touches the frontend, backend, database, mobile and notifications.' },
+    signals,
+  );
   t.true(broad.signals.some((signal) => signal.term.startsWith('5 components')));
   t.true(broad.scores['party-mode'] > 0);
-  const long = analyzeRoute({ title: 'Notes', description: Array.from({ length: 220 }, () => 'word').join(' ') }, signals);
+  const long = analyzeRoute(
+    { title: 'Notes', description: Array.from({ length: 220 }, () => 'word').join(' ') },
+    signals,
+  );
   t.true(long.signals.some((signal) => signal.term.startsWith('long description')));
   const conflicting = analyzeRoute({ title: 'pricing security', description: '' }, signals);
   t.true(conflicting.signals.some((signal) => signal.term === 'conflicting signals'));
@@ -54,7 +76,10 @@ test('with no signal at all the work goes to party mode with low confidence', (t
 });
 
 test('a clear, strong signal is more confident than a close call', (t) => {
-  const clear = analyzeRoute({ title: 'Threat model and encryption for SSO', description: 'Security review of authentication.' }, signals);
+  const clear = analyzeRoute(
+    { title: 'Threat model and encryption for SSO', description: 'Security review of authentication.' },
+    signals,
+  );
   const close = analyzeRoute({ title: 'Fix the pricing rule bug', description: '' }, signals);
   t.true(clear.confidence > close.confidence);
 });

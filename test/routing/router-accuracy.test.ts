@@ -19,14 +19,20 @@ const signals = loaded.right;
 
 test('the labelled set is large and covers every route', (t) => {
   t.true(tasks.length >= 60, `${tasks.length} tasks`);
-  for (const route of ['architect', 'pm', 'builder', 'party-mode'] as const) t.true(tasks.filter((task) => task.route === route).length >= 12, route);
+  for (const route of ['architect', 'pm', 'builder', 'party-mode'] as const)
+    t.true(tasks.filter((task) => task.route === route).length >= 12, route);
 });
 
 test('routing accuracy on the labelled set is at least 90%, and confidence is calibrated', (t) => {
   const results = tasks.map((task) => ({ task, analysis: analyzeRoute(task, signals) }));
   const correct = results.filter(({ task, analysis }) => analysis.suggested === task.route);
   const accuracy = correct.length / results.length;
-  const misses = results.filter(({ task, analysis }) => analysis.suggested !== task.route).map(({ task, analysis }) => `  expected ${task.route}, got ${analysis.suggested} (${analysis.confidence}): ${task.title}`);
+  const misses = results
+    .filter(({ task, analysis }) => analysis.suggested !== task.route)
+    .map(
+      ({ task, analysis }) =>
+        `  expected ${task.route}, got ${analysis.suggested} (${analysis.confidence}): ${task.title}`,
+    );
   // Calibration: split by confidence into thirds; accuracy must not fall as confidence rises.
   const sorted = [...results].sort((a, b) => a.analysis.confidence - b.analysis.confidence);
   const third = Math.ceil(sorted.length / 3);
@@ -37,7 +43,10 @@ test('routing accuracy on the labelled set is at least 90%, and confidence is ca
   }));
   const report = [
     `routing accuracy: ${correct.length}/${results.length} = ${(accuracy * 100).toFixed(1)}% (target ≥ 90%)`,
-    ...bands.map((band) => `  confidence ${band.from.toFixed(2)}–${band.to.toFixed(2)}: accuracy ${(band.accuracy * 100).toFixed(0)}%`),
+    ...bands.map(
+      (band) =>
+        `  confidence ${band.from.toFixed(2)}–${band.to.toFixed(2)}: accuracy ${(band.accuracy * 100).toFixed(0)}%`,
+    ),
     ...misses,
   ].join('\n');
   t.log(report);

@@ -80,7 +80,8 @@ export const documentOperations = (): Operation[] =>
     const operation = document.paths[path]?.[method.toLowerCase()];
     if (!operation) throw new Error(`${method} ${path} is listed but not in the document`);
     const parameters = operation.parameters ?? [];
-    const header = (name: string) => parameters.some((parameter) => parameter.in === 'header' && parameter.name === name);
+    const header = (name: string) =>
+      parameters.some((parameter) => parameter.in === 'header' && parameter.name === name);
     const [contentType, media] = Object.entries(operation.requestBody?.content ?? {})[0] ?? [];
     return {
       method,
@@ -88,7 +89,9 @@ export const documentOperations = (): Operation[] =>
       name: `${method} ${path}`,
       roles: operation['x-roles'],
       pathParams: [...path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]!),
-      query: parameters.filter((parameter) => parameter.in === 'query').map((parameter) => ({ name: parameter.name, schema: resolve(parameter.schema ?? {}) })),
+      query: parameters
+        .filter((parameter) => parameter.in === 'query')
+        .map((parameter) => ({ name: parameter.name, schema: resolve(parameter.schema ?? {}) })),
       body: contentType && media ? { contentType, schema: resolve(media.schema) } : undefined,
       ifMatch: header('If-Match'),
       idempotent: header('Idempotency-Key'),
@@ -199,7 +202,13 @@ const RAW_SEGMENTS: readonly string[] = [
 
 /** Percent-encodes every byte of the UTF-8 form but the unreserved ones (a lone surrogate becomes U+FFFD's bytes). */
 export const encodeBytes = (value: string): string =>
-  [...Buffer.from(value, 'utf8')].map((byte) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  [...Buffer.from(value, 'utf8')]
+    .map((byte) =>
+      /[A-Za-z0-9\-._~]/.test(String.fromCharCode(byte))
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
 
 export const hostileSegment: fc.Arbitrary<string> = fc.oneof(
   { arbitrary: fc.constantFrom(...RAW_SEGMENTS), weight: 3 },
@@ -208,7 +217,8 @@ export const hostileSegment: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** A value nested `depth` levels deep, written out directly (no recursion in the test either). */
-const deep = (depth: number, kind: string): string => (kind === 'array' ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`);
+const deep = (depth: number, kind: string): string =>
+  kind === 'array' ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 
 /** Tokens that stand for large or raw parts of a JSON body until it is turned into bytes. */
 const TOKEN = /"@@(deep|huge|bytes):([^@"]*)@@"/g;
@@ -235,10 +245,14 @@ export const expandTokens = (text: string): Buffer => {
 };
 
 /** Deeply nested arrays or objects, as a token. */
-export const deepValue: fc.Arbitrary<string> = fc.tuple(fc.constantFrom(64, 1_000, 10_000, 100_000), fc.constantFrom('array', 'object')).map(([depth, kind]) => `@@deep:${depth}:${kind}@@`);
+export const deepValue: fc.Arbitrary<string> = fc
+  .tuple(fc.constantFrom(64, 1_000, 10_000, 100_000), fc.constantFrom('array', 'object'))
+  .map(([depth, kind]) => `@@deep:${depth}:${kind}@@`);
 
 /** Invalid UTF-8 inside a string: a lone continuation byte, a truncated sequence, an encoded surrogate, an overlong NUL. */
-export const rawBytes: fc.Arbitrary<string> = fc.constantFrom('ff', 'c328', 'e28228', 'eda080', 'c080', 'f8a1a1a1a1', '80', 'fe').map((hex) => `@@bytes:${hex}@@`);
+export const rawBytes: fc.Arbitrary<string> = fc
+  .constantFrom('ff', 'c328', 'e28228', 'eda080', 'c080', 'f8a1a1a1a1', '80', 'fe')
+  .map((hex) => `@@bytes:${hex}@@`);
 
 const anyJson: fc.Arbitrary<unknown> = fc.oneof(
   { arbitrary: fc.jsonValue({ maxDepth: 3 }), weight: 3 },
@@ -248,13 +262,30 @@ const anyJson: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 /** Keys that must never reach an object's prototype, and other odd ones. */
-const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', '__defineGetter__', 'hasOwnProperty', 'toString', 'valueOf', '', ' ', '\u0000', '$where', 'a.b', 'a[b]', '🔑'];
+const HOSTILE_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  '__defineGetter__',
+  'hasOwnProperty',
+  'toString',
+  'valueOf',
+  '',
+  ' ',
+  '\u0000',
+  '$where',
+  'a.b',
+  'a[b]',
+  '🔑',
+];
 
 /** Extra members for an object body: prototype-pollution keys, odd names, invalid UTF-8 names, any values. */
 const extraMembers = (known: readonly string[]): fc.Arbitrary<[string, unknown][]> =>
   fc.array(
     fc.tuple(
-      fc.oneof(fc.constantFrom(...HOSTILE_KEYS), fc.string({ unit: 'binary', maxLength: 12 }), rawBytes).filter((key) => !known.includes(key)),
+      fc
+        .oneof(fc.constantFrom(...HOSTILE_KEYS), fc.string({ unit: 'binary', maxLength: 12 }), rawBytes)
+        .filter((key) => !known.includes(key)),
       fc.oneof(anyJson, fc.constant({ polluted: true }), fc.constant({ prototype: { polluted: true } })),
     ),
     { maxLength: 3 },
@@ -263,7 +294,8 @@ const extraMembers = (known: readonly string[]): fc.Arbitrary<[string, unknown][
 /** An object with own members in order, `__proto__` included as an own member (as JSON.parse would make it). */
 const objectOf = (members: readonly (readonly [string, unknown])[]): Record<string, unknown> => {
   const object: Record<string, unknown> = {};
-  for (const [key, value] of members) Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  for (const [key, value] of members)
+    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
   return object;
 };
 
@@ -275,11 +307,20 @@ const wrongTypes = (schema: Schema): fc.Arbitrary<unknown> => {
   const type = schema.type ?? (schema.enum || schema.const !== undefined ? 'string' : undefined);
   const candidates: fc.Arbitrary<unknown>[] = [fc.constant(null)];
   if (type !== 'string') candidates.push(hostileString);
-  if (type !== 'integer' && type !== 'number') candidates.push(fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })));
+  if (type !== 'integer' && type !== 'number')
+    candidates.push(fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })));
   if (type !== 'boolean') candidates.push(fc.boolean());
-  if (type !== 'array') candidates.push(fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }), deepValue.map((token) => token.replace(':object@@', ':array@@')));
+  if (type !== 'array')
+    candidates.push(
+      fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
+      deepValue.map((token) => token.replace(':object@@', ':array@@')),
+    );
   // An object where a string is expected: deep ones too.
-  if (type !== 'object') candidates.push(fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }), deepValue.map((token) => token.replace(':array@@', ':object@@')));
+  if (type !== 'object')
+    candidates.push(
+      fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
+      deepValue.map((token) => token.replace(':array@@', ':object@@')),
+    );
   return fc.oneof(...candidates);
 };
 
@@ -292,9 +333,13 @@ export const validOf = (schema: Schema, real: (property: string) => unknown, pro
   if (resolved.enum) return resolved.enum[0];
   switch (resolved.type) {
     case 'object':
-      return Object.fromEntries((resolved.required ?? []).map((name) => [name, validOf(resolved.properties?.[name] ?? {}, real, name)]));
+      return Object.fromEntries(
+        (resolved.required ?? []).map((name) => [name, validOf(resolved.properties?.[name] ?? {}, real, name)]),
+      );
     case 'array':
-      return Array.from({ length: Math.max(1, resolved.minItems ?? 0) }, () => validOf(resolved.items ?? {}, real, property));
+      return Array.from({ length: Math.max(1, resolved.minItems ?? 0) }, () =>
+        validOf(resolved.items ?? {}, real, property),
+      );
     case 'boolean':
       return false;
     case 'integer':
@@ -310,11 +355,17 @@ export const validOf = (schema: Schema, real: (property: string) => unknown, pro
  * long or too short, outside its enum or pattern, an array with too many or too few items or a
  * bad item, an unknown id where a real one belongs. Undefined when nothing certainly breaks it.
  */
-export const violationOf = (schema: Schema, real: (property: string) => unknown, property = '', depth = 0): fc.Arbitrary<unknown> | undefined => {
+export const violationOf = (
+  schema: Schema,
+  real: (property: string) => unknown,
+  property = '',
+  depth = 0,
+): fc.Arbitrary<unknown> | undefined => {
   const resolved = resolve(schema);
   const options: fc.Arbitrary<unknown>[] = [];
   if (resolved.type !== undefined || resolved.enum || resolved.const !== undefined) options.push(wrongTypes(resolved));
-  if (typeof real(property) === 'string' && /_id$/.test(property)) options.push(hostileSegment.map((segment) => `unknown-${segment}`.slice(0, 200)));
+  if (typeof real(property) === 'string' && /_id$/.test(property))
+    options.push(hostileSegment.map((segment) => `unknown-${segment}`.slice(0, 200)));
   switch (resolved.type) {
     case 'object': {
       const properties = resolved.properties ?? {};
@@ -332,14 +383,21 @@ export const violationOf = (schema: Schema, real: (property: string) => unknown,
           const broken = violationOf(member, real, name, depth + 1);
           if (!broken) continue;
           options.push(
-            fc.tuple(broken, extraMembers(known)).map(([value, extra]) => objectOf([...Object.entries(base).filter(([key]) => key !== name), [name, value], ...extra])),
+            fc
+              .tuple(broken, extraMembers(known))
+              .map(([value, extra]) =>
+                objectOf([...Object.entries(base).filter(([key]) => key !== name), [name, value], ...extra]),
+              ),
           );
         }
       }
       break;
     }
     case 'array':
-      if (resolved.maxItems !== undefined) options.push(fc.constant(Array.from({ length: resolved.maxItems + 1 }, () => validOf(resolved.items ?? {}, real))));
+      if (resolved.maxItems !== undefined)
+        options.push(
+          fc.constant(Array.from({ length: resolved.maxItems + 1 }, () => validOf(resolved.items ?? {}, real))),
+        );
       if ((resolved.minItems ?? 0) > 0) options.push(fc.constant([]));
       if (resolved.items && depth < 3) {
         const item = violationOf(resolved.items, real, property, depth + 1);
@@ -347,7 +405,8 @@ export const violationOf = (schema: Schema, real: (property: string) => unknown,
       }
       break;
     case 'string':
-      if (resolved.maxLength !== undefined) options.push(fc.constantFrom(1, 1_000, 100_000).map((over) => `@@huge:${resolved.maxLength! + over}@@`));
+      if (resolved.maxLength !== undefined)
+        options.push(fc.constantFrom(1, 1_000, 100_000).map((over) => `@@huge:${resolved.maxLength! + over}@@`));
       if ((resolved.minLength ?? 0) > 0) options.push(fc.constant(''));
       if (resolved.pattern) {
         const pattern = new RegExp(resolved.pattern);
@@ -377,7 +436,9 @@ export interface RequestSpec {
   readonly query: string;
   readonly headers: readonly (readonly [string, string])[];
   /** JSON text (with tokens), another text, or the size of a body over the limit. */
-  readonly body?: { readonly kind: 'json' | 'text'; readonly text: string } | { readonly kind: 'over-limit'; readonly bytes: number; readonly gzip: boolean };
+  readonly body?:
+    | { readonly kind: 'json' | 'text'; readonly text: string }
+    | { readonly kind: 'over-limit'; readonly bytes: number; readonly gzip: boolean };
   readonly framing?: 'length' | 'chunked';
   /** How to sign a Slack request, if at all. */
   readonly slackSignature?: SlackSigning;
@@ -404,7 +465,16 @@ export interface HostileCase {
   readonly request: RequestSpec;
 }
 
-type SlackSigning = 'valid' | 'none' | 'timestamp only' | 'signature only' | 'wrong secret' | 'stale' | 'future' | 'timestamp not a number' | 'signature not hex';
+type SlackSigning =
+  | 'valid'
+  | 'none'
+  | 'timestamp only'
+  | 'signature only'
+  | 'wrong secret'
+  | 'stale'
+  | 'future'
+  | 'timestamp not a number'
+  | 'signature not hex';
 
 /** Malformed JSON, each certainly refused by a strict parser (a strict prefix of an object is never an object). */
 const MALFORMED_JSON: readonly string[] = [
@@ -439,16 +509,28 @@ const malformedJson = (base: unknown): fc.Arbitrary<string> =>
   fc.oneof(
     fc.constantFrom(...MALFORMED_JSON),
     // A cut valid body: a strict prefix of an object's text is never valid JSON.
-    fc.nat().map((cut) => {
-      const text = JSON.stringify(base) ?? '{}';
-      return text.slice(0, cut % text.length);
-    }).filter((text) => text.trim() !== ''),
+    fc
+      .nat()
+      .map((cut) => {
+        const text = JSON.stringify(base) ?? '{}';
+        return text.slice(0, cut % text.length);
+      })
+      .filter((text) => text.trim() !== ''),
     // Invalid UTF-8 outside any string.
     fc.constant('{"a":1,@@bytes:ff@@:2'),
   );
 
 /** Content types a JSON endpoint must refuse (415). */
-const NOT_JSON = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=zz', 'application/xml', 'text/html; charset=utf-8', 'application/jsonx', 'image/png', 'application/json-seq'];
+const NOT_JSON = [
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=zz',
+  'application/xml',
+  'text/html; charset=utf-8',
+  'application/jsonx',
+  'image/png',
+  'application/json-seq',
+];
 /**
  * JSON as clients spell it; a `+json` type too, which the gateway must either parse or refuse
  * (it once passed such bodies through unread, as an empty body). Mostly plain `application/json`,
@@ -456,7 +538,15 @@ const NOT_JSON = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/
  */
 const jsonType = fc.oneof(
   { arbitrary: fc.constant('application/json'), weight: 6 },
-  { arbitrary: fc.constantFrom('application/json; charset=utf-8', 'Application/JSON', 'application/json; charset="utf-8"; foo=bar', 'application/merge-patch+json'), weight: 2 },
+  {
+    arbitrary: fc.constantFrom(
+      'application/json; charset=utf-8',
+      'Application/JSON',
+      'application/json; charset="utf-8"; foo=bar',
+      'application/merge-patch+json',
+    ),
+    weight: 2,
+  },
 );
 
 /**
@@ -479,21 +569,60 @@ const decorationHeaders: fc.Arbitrary<[string, string][]> = fc.array(
     headerValue.map((value): [string, string] => ['Cookie', value]),
     headerValue.map((value): [string, string] => ['Range', value]),
     headerValue.map((value): [string, string] => ['Accept-Language', value]),
-    fc.constantFrom<[string, string]>(['Content-Encoding', 'gzip'], ['Content-Encoding', 'deflate'], ['Content-Encoding', 'br'], ['Content-Encoding', 'x-bogus'], ['Accept-Encoding', 'gzip, br, *;q=0']),
-    fc.integer({ min: 1, max: 80 }).map((count): [string, string] => ['X-Flood', Array.from({ length: count }, (_, index) => `v${index}`).join(', ')]),
+    fc.constantFrom<[string, string]>(
+      ['Content-Encoding', 'gzip'],
+      ['Content-Encoding', 'deflate'],
+      ['Content-Encoding', 'br'],
+      ['Content-Encoding', 'x-bogus'],
+      ['Accept-Encoding', 'gzip, br, *;q=0'],
+    ),
+    fc
+      .integer({ min: 1, max: 80 })
+      .map((count): [string, string] => [
+        'X-Flood',
+        Array.from({ length: count }, (_, index) => `v${index}`).join(', '),
+      ]),
   ),
   { maxLength: 4 },
 );
 
 /** `Idempotency-Key` values the contract refuses: empty, too long, not printable ASCII. */
 const BAD_IDEMPOTENCY_KEYS = ['', '@@long:k:256@@', '@@long:k:1000@@', 'clé', 'key\twith tab', '\xff\xfe', '\x80'];
-const validIdempotencyKey = fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 255 }).map((text) => text.replace(/[^\x21-\x7e]/g, 'k')).filter((text) => text.length > 0);
+const validIdempotencyKey = fc
+  .string({ unit: 'binary-ascii', minLength: 1, maxLength: 255 })
+  .map((text) => text.replace(/[^\x21-\x7e]/g, 'k'))
+  .filter((text) => text.length > 0);
 
 /** `If-Match` values that are malformed (400) or name a revision the resource is not at (412). */
-const BAD_IF_MATCH = ['abc', '"-1"', '"1.5"', '*', '"1"x', 'W/', '""', `"${'9'.repeat(16)}"`, '"99999"', 'W/"99999"', '"0", "1"', '\xff'];
+const BAD_IF_MATCH = [
+  'abc',
+  '"-1"',
+  '"1.5"',
+  '*',
+  '"1"x',
+  'W/',
+  '""',
+  `"${'9'.repeat(16)}"`,
+  '"99999"',
+  'W/"99999"',
+  '"0", "1"',
+  '\xff',
+];
 
 /** `Last-Event-ID` and `?from=` values: garbage, negative, huge, far in the future. */
-const RESUME_POINTS = ['', 'abc', '-1', '1.5', '1e3', ' 7 ', '999999999999999', '9999999999999999', '0x10', '\xff', '1,2'];
+const RESUME_POINTS = [
+  '',
+  'abc',
+  '-1',
+  '1.5',
+  '1e3',
+  ' 7 ',
+  '999999999999999',
+  '9999999999999999',
+  '0x10',
+  '\xff',
+  '1,2',
+];
 
 /** Query-string values: the declared parameters broken, repeated or hostile, and extra ones. */
 const queryOf = (operation: Operation, force: boolean): fc.Arbitrary<string> => {
@@ -503,12 +632,40 @@ const queryOf = (operation: Operation, force: boolean): fc.Arbitrary<string> => 
     const values: string[] = ['', 'abc', '1.5', '-1', '1e3', '0x10', '%201', '99999999999999999999', '%00', '%ZZ', '%'];
     if (schema.minimum !== undefined) values.push(String(schema.minimum - 1));
     if (schema.maximum !== undefined) values.push(String(schema.maximum + 1));
-    return fc.oneof(fc.constantFrom(...values.map((value) => `${parameter.name}=${value}`)), fc.constant(`${parameter.name}=1&${parameter.name}=2`));
+    return fc.oneof(
+      fc.constantFrom(...values.map((value) => `${parameter.name}=${value}`)),
+      fc.constant(`${parameter.name}=1&${parameter.name}=2`),
+    );
   };
   const anyParameter = fc.oneof(
-    ...operation.query.map((parameter) => fc.oneof(hostileString.filter((text) => !text.startsWith('@@')).map((value) => `${parameter.name}=${encodeBytes(value)}`), fc.constantFrom(...RESUME_POINTS).map((value) => `${parameter.name}=${encodeBytes(value)}`))),
-    fc.constantFrom('__proto__[polluted]=1', 'constructor[prototype][polluted]=1', '__proto__=x', 'a[b][c][d]=1', '=', '&&&', '%', '%ZZ=%ZZ', 'x=%00', 'limit=', 'cursor=' + Buffer.from('o:-1').toString('base64url'), 'cursor=' + Buffer.from('o:99999999999').toString('base64url')),
-    fc.tuple(fc.string({ unit: 'binary', maxLength: 10 }), hostileString.filter((text) => !text.startsWith('@@'))).map(([key, value]) => `${encodeBytes(key)}=${encodeBytes(value)}`),
+    ...operation.query.map((parameter) =>
+      fc.oneof(
+        hostileString
+          .filter((text) => !text.startsWith('@@'))
+          .map((value) => `${parameter.name}=${encodeBytes(value)}`),
+        fc.constantFrom(...RESUME_POINTS).map((value) => `${parameter.name}=${encodeBytes(value)}`),
+      ),
+    ),
+    fc.constantFrom(
+      '__proto__[polluted]=1',
+      'constructor[prototype][polluted]=1',
+      '__proto__=x',
+      'a[b][c][d]=1',
+      '=',
+      '&&&',
+      '%',
+      '%ZZ=%ZZ',
+      'x=%00',
+      'limit=',
+      'cursor=' + Buffer.from('o:-1').toString('base64url'),
+      'cursor=' + Buffer.from('o:99999999999').toString('base64url'),
+    ),
+    fc
+      .tuple(
+        fc.string({ unit: 'binary', maxLength: 10 }),
+        hostileString.filter((text) => !text.startsWith('@@')),
+      )
+      .map(([key, value]) => `${encodeBytes(key)}=${encodeBytes(value)}`),
   );
   const extra = fc.array(anyParameter, { maxLength: 4 });
   if (force && breakable.length > 0) {
@@ -518,19 +675,38 @@ const queryOf = (operation: Operation, force: boolean): fc.Arbitrary<string> => 
 };
 
 /** The operation's path with real ids, some replaced by hostile ones (at least one when `force`). */
-const pathOf = (operation: Operation, realParams: (name: string) => readonly string[], force: boolean): fc.Arbitrary<string> =>
+const pathOf = (
+  operation: Operation,
+  realParams: (name: string) => readonly string[],
+  force: boolean,
+): fc.Arbitrary<string> =>
   fc
-    .tuple(...operation.pathParams.map((name) => fc.tuple(fc.option(hostileSegment, { freq: 2 }), fc.constantFrom(...realParams(name).map(encodeURIComponent)))))
+    .tuple(
+      ...operation.pathParams.map((name) =>
+        fc.tuple(fc.option(hostileSegment, { freq: 2 }), fc.constantFrom(...realParams(name).map(encodeURIComponent))),
+      ),
+    )
     .filter((values) => !force || values.some(([hostile]) => hostile !== null))
-    .map((values) => operation.pathParams.reduce((path, name, index) => path.replace(`{${name}}`, values[index]![0] ?? values[index]![1]), operation.path));
+    .map((values) =>
+      operation.pathParams.reduce(
+        (path, name, index) => path.replace(`{${name}}`, values[index]![0] ?? values[index]![1]),
+        operation.path,
+      ),
+    );
 
 /** The defects an operation can be given, each certain to make the gateway refuse it. */
 const defectsOf = (operation: Operation, plainJson: boolean): string[] => {
   const defects: string[] = [];
   if (operation.pathParams.length > 0) defects.push('unknown id in the path');
-  if (operation.query.some((parameter) => parameter.schema.type === 'integer' || parameter.schema.enum) && isCommand(operation)) defects.push('invalid query parameter');
-  if (isCommand(operation)) defects.push('malformed body', ...(plainJson ? [] : ['body of another content type']), 'body over the limit');
-  if (operation.body && !operation.slack && operation.body.contentType === 'application/json') defects.push('body that breaks the schema');
+  if (
+    operation.query.some((parameter) => parameter.schema.type === 'integer' || parameter.schema.enum) &&
+    isCommand(operation)
+  )
+    defects.push('invalid query parameter');
+  if (isCommand(operation))
+    defects.push('malformed body', ...(plainJson ? [] : ['body of another content type']), 'body over the limit');
+  if (operation.body && !operation.slack && operation.body.contentType === 'application/json')
+    defects.push('body that breaks the schema');
   if (operation.idempotent) defects.push('invalid Idempotency-Key');
   if (operation.ifMatch) defects.push('If-Match that does not hold');
   return defects;
@@ -549,16 +725,30 @@ export interface AttackContext {
  * least one defect that the contract says must be refused (so no state may change); reads
  * carry any mix of hostile parts, and may be served.
  */
-export const hostileRequest = (operation: Operation, context: AttackContext, options: { plainJson?: boolean } = {}): fc.Arbitrary<HostileCase> => {
+export const hostileRequest = (
+  operation: Operation,
+  context: AttackContext,
+  options: { plainJson?: boolean } = {},
+): fc.Arbitrary<HostileCase> => {
   // `plainJson`: every body is sent as `application/json`, unencoded, for properties about something else than bodies.
   const plainJson = options.plainJson ?? false;
   const defects = defectsOf(operation, plainJson);
   const primary: fc.Arbitrary<string | undefined> =
-    defects.length === 0 ? fc.constant(undefined) : isCommand(operation) ? fc.constantFrom(...defects) : fc.option(fc.constantFrom(...defects), { freq: 2 }).map((value) => value ?? undefined);
+    defects.length === 0
+      ? fc.constant(undefined)
+      : isCommand(operation)
+        ? fc.constantFrom(...defects)
+        : fc.option(fc.constantFrom(...defects), { freq: 2 }).map((value) => value ?? undefined);
   return primary.chain((defect) => {
     const base = operation.body ? validOf(operation.body.schema, context.realMember) : {};
     const knownMembers = Object.keys(operation.body?.schema.properties ?? {});
-    const decoratedBase = extraMembers(knownMembers).map((extra) => JSON.stringify(typeof base === 'object' && base !== null && !Array.isArray(base) ? objectOf([...Object.entries(base), ...extra]) : base));
+    const decoratedBase = extraMembers(knownMembers).map((extra) =>
+      JSON.stringify(
+        typeof base === 'object' && base !== null && !Array.isArray(base)
+          ? objectOf([...Object.entries(base), ...extra])
+          : base,
+      ),
+    );
     const violation = operation.body ? violationOf(operation.body.schema, context.realMember) : undefined;
     const jsonBody: fc.Arbitrary<RequestSpec['body']> = (() => {
       switch (defect) {
@@ -567,27 +757,52 @@ export const hostileRequest = (operation: Operation, context: AttackContext, opt
         case 'malformed body':
           return malformedJson(base).map((text) => ({ kind: 'json' as const, text }));
         case 'body over the limit':
-          return fc.record({ kind: fc.constant('over-limit' as const), bytes: fc.integer({ min: context.bodyLimit + 1, max: context.bodyLimit + 300_000 }), gzip: plainJson ? fc.constant(false) : fc.boolean() });
+          return fc.record({
+            kind: fc.constant('over-limit' as const),
+            bytes: fc.integer({ min: context.bodyLimit + 1, max: context.bodyLimit + 300_000 }),
+            gzip: plainJson ? fc.constant(false) : fc.boolean(),
+          });
         default:
           // Anything: nothing, the valid base with hostile members, a violation, any JSON.
           return fc.oneof(
             fc.constant(undefined),
             decoratedBase.map((text) => ({ kind: 'json' as const, text })),
-            ...(violation ? [violation.map((value) => ({ kind: 'json' as const, text: JSON.stringify(value) ?? 'null' }))] : []),
+            ...(violation
+              ? [violation.map((value) => ({ kind: 'json' as const, text: JSON.stringify(value) ?? 'null' }))]
+              : []),
             anyJson.map((value) => ({ kind: 'json' as const, text: JSON.stringify(value) ?? 'null' })),
           );
       }
     })();
-    const contentType = defect === 'body of another content type' ? fc.constantFrom(...NOT_JSON, '') : plainJson ? fc.constant('application/json') : jsonType;
+    const contentType =
+      defect === 'body of another content type'
+        ? fc.constantFrom(...NOT_JSON, '')
+        : plainJson
+          ? fc.constant('application/json')
+          : jsonType;
     const idempotencyKey: fc.Arbitrary<string | null> =
-      defect === 'invalid Idempotency-Key' ? fc.constantFrom(...BAD_IDEMPOTENCY_KEYS) : operation.method === 'POST' ? fc.option(validIdempotencyKey, { freq: 3 }) : fc.constant(null);
-    const ifMatch: fc.Arbitrary<string | null> = defect === 'If-Match that does not hold' ? fc.constantFrom(...BAD_IF_MATCH) : operation.ifMatch ? fc.option(fc.constantFrom(...BAD_IF_MATCH), { freq: 3 }) : fc.constant(null);
-    const resume: fc.Arbitrary<string | null> = operation.resumable ? fc.option(fc.constantFrom(...RESUME_POINTS), { freq: 2 }) : fc.constant(null);
+      defect === 'invalid Idempotency-Key'
+        ? fc.constantFrom(...BAD_IDEMPOTENCY_KEYS)
+        : operation.method === 'POST'
+          ? fc.option(validIdempotencyKey, { freq: 3 })
+          : fc.constant(null);
+    const ifMatch: fc.Arbitrary<string | null> =
+      defect === 'If-Match that does not hold'
+        ? fc.constantFrom(...BAD_IF_MATCH)
+        : operation.ifMatch
+          ? fc.option(fc.constantFrom(...BAD_IF_MATCH), { freq: 3 })
+          : fc.constant(null);
+    const resume: fc.Arbitrary<string | null> = operation.resumable
+      ? fc.option(fc.constantFrom(...RESUME_POINTS), { freq: 2 })
+      : fc.constant(null);
     return fc
       .record({
         path: pathOf(operation, context.realParams, defect === 'unknown id in the path'),
         query: queryOf(operation, defect === 'invalid query parameter'),
-        body: isCommand(operation) || defect !== undefined ? jsonBody : fc.option(jsonBody, { freq: 5 }).map((body) => body ?? undefined),
+        body:
+          isCommand(operation) || defect !== undefined
+            ? jsonBody
+            : fc.option(jsonBody, { freq: 5 }).map((body) => body ?? undefined),
         contentType,
         idempotencyKey,
         ifMatch,
@@ -595,22 +810,50 @@ export const hostileRequest = (operation: Operation, context: AttackContext, opt
         decoration: decorationHeaders,
         chunked: fc.boolean(),
       })
-      .map(({ path, query, body, contentType: type, idempotencyKey: key, ifMatch: match, resume: lastEventId, decoration, chunked }) => {
-        // A body of another type is the defect: it must be there to be refused.
-        const sentBody = defect === 'body of another content type' && body === undefined ? { kind: 'text' as const, text: 'a=1' } : body;
-        const headers: [string, string][] = [];
-        if (sentBody !== undefined && type !== '') headers.push(['Content-Type', type]);
-        if (key !== null) headers.push(['Idempotency-Key', key]);
-        if (match !== null) headers.push(['If-Match', match]);
-        if (lastEventId !== null) headers.push(['Last-Event-ID', lastEventId]);
-        // A compressed or oddly encoded body is a decoration only where the body's meaning does not matter.
-        const kept = decoration.filter(([name]) => name !== 'Content-Encoding' || (!plainJson && (defect === 'malformed body' || defect === 'body of another content type' || sentBody === undefined)));
-        headers.push(...kept);
-        return {
-          defect,
-          request: { method: operation.method, path, query, headers, body: sentBody, framing: chunked ? ('chunked' as const) : ('length' as const), auth: 'operator' as const },
-        };
-      });
+      .map(
+        ({
+          path,
+          query,
+          body,
+          contentType: type,
+          idempotencyKey: key,
+          ifMatch: match,
+          resume: lastEventId,
+          decoration,
+          chunked,
+        }) => {
+          // A body of another type is the defect: it must be there to be refused.
+          const sentBody =
+            defect === 'body of another content type' && body === undefined
+              ? { kind: 'text' as const, text: 'a=1' }
+              : body;
+          const headers: [string, string][] = [];
+          if (sentBody !== undefined && type !== '') headers.push(['Content-Type', type]);
+          if (key !== null) headers.push(['Idempotency-Key', key]);
+          if (match !== null) headers.push(['If-Match', match]);
+          if (lastEventId !== null) headers.push(['Last-Event-ID', lastEventId]);
+          // A compressed or oddly encoded body is a decoration only where the body's meaning does not matter.
+          const kept = decoration.filter(
+            ([name]) =>
+              name !== 'Content-Encoding' ||
+              (!plainJson &&
+                (defect === 'malformed body' || defect === 'body of another content type' || sentBody === undefined)),
+          );
+          headers.push(...kept);
+          return {
+            defect,
+            request: {
+              method: operation.method,
+              path,
+              query,
+              headers,
+              body: sentBody,
+              framing: chunked ? ('chunked' as const) : ('length' as const),
+              auth: 'operator' as const,
+            },
+          };
+        },
+      );
   });
 };
 
@@ -618,15 +861,24 @@ export const hostileRequest = (operation: Operation, context: AttackContext, opt
  * Methods a path does not list in the document (405 for a known path, 404 for an unknown id),
  * and HEAD on the ones it reads, with any body, hostile ids and a valid operator token.
  */
-export const unlistedMethodRequest = (path: string, listed: readonly Operation[], context: AttackContext): fc.Arbitrary<HostileCase> => {
+export const unlistedMethodRequest = (
+  path: string,
+  listed: readonly Operation[],
+  context: AttackContext,
+): fc.Arbitrary<HostileCase> => {
   const template = listed[0]!;
-  const unlisted = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((method) => !listed.some((operation) => operation.method === method));
+  const unlisted = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter(
+    (method) => !listed.some((operation) => operation.method === method),
+  );
   const head = listed.some((operation) => operation.method === 'GET') ? ['HEAD'] : [];
   return fc
     .record({
       method: fc.constantFrom(...unlisted, ...head),
       path: pathOf(template, context.realParams, false),
-      body: fc.option(anyJson.map((value) => JSON.stringify(value) ?? 'null'), { freq: 2 }),
+      body: fc.option(
+        anyJson.map((value) => JSON.stringify(value) ?? 'null'),
+        { freq: 2 },
+      ),
       decoration: decorationHeaders.map((headers) => headers.filter(([name]) => name !== 'Content-Encoding')),
     })
     .map(({ method, path: filled, body, decoration }) => ({
@@ -646,7 +898,10 @@ export const unlistedMethodRequest = (path: string, listed: readonly Operation[]
 // Slack's interactions: signed, not tokened
 
 /** Payloads Slack would never send, or that name nothing a press may change: each is refused even when signed. */
-export const refusedSlackPayload = (context: AttackContext, deploymentsDone: readonly string[]): fc.Arbitrary<string> => {
+export const refusedSlackPayload = (
+  context: AttackContext,
+  deploymentsDone: readonly string[],
+): fc.Arbitrary<string> => {
   const session = String(context.realMember('session_id'));
   const actionValue = fc.oneof(
     hostileString.filter((text) => !text.startsWith('@@')),
@@ -662,7 +917,13 @@ export const refusedSlackPayload = (context: AttackContext, deploymentsDone: rea
     fc.constant(`answer:${session}:${String(context.realMember('question_id'))}:`),
   );
   const payload = fc.oneof(
-    actionValue.map((value) => JSON.stringify({ type: 'block_actions', user: { id: 'U1', username: 'mallory' }, actions: [{ action_id: 'a', value }] })),
+    actionValue.map((value) =>
+      JSON.stringify({
+        type: 'block_actions',
+        user: { id: 'U1', username: 'mallory' },
+        actions: [{ action_id: 'a', value }],
+      }),
+    ),
     fc.constantFrom(
       JSON.stringify({ type: 'block_actions', user: { id: 'U1' }, actions: [] }),
       JSON.stringify({ type: 'block_actions', actions: [{ value: `confirm_route:${session}:builder` }] }),
@@ -677,9 +938,26 @@ export const refusedSlackPayload = (context: AttackContext, deploymentsDone: rea
     hostileString.filter((text) => !text.startsWith('@@')),
   );
   return fc.oneof(
-    { arbitrary: payload.map((text) => `payload=${encodeURIComponent(text.replace(/[\ud800-\udfff]/g, '?'))}`), weight: 6 },
+    {
+      arbitrary: payload.map((text) => `payload=${encodeURIComponent(text.replace(/[\ud800-\udfff]/g, '?'))}`),
+      weight: 6,
+    },
     // Repeated, nested or missing `payload`; prototype keys; raw junk.
-    { arbitrary: fc.constantFrom('payload=a&payload=b', 'payload[user]=x', 'payload[__proto__][polluted]=1', '__proto__[polluted]=1', 'constructor[prototype][polluted]=1', 'x=1', '', '&&&=', '%ZZ', `payload=${'%7B'.repeat(500)}`), weight: 2 },
+    {
+      arbitrary: fc.constantFrom(
+        'payload=a&payload=b',
+        'payload[user]=x',
+        'payload[__proto__][polluted]=1',
+        '__proto__[polluted]=1',
+        'constructor[prototype][polluted]=1',
+        'x=1',
+        '',
+        '&&&=',
+        '%ZZ',
+        `payload=${'%7B'.repeat(500)}`,
+      ),
+      weight: 2,
+    },
   );
 };
 
@@ -692,15 +970,47 @@ const decodeURIComponentSafe = (value: string): string => {
 };
 
 /** A hostile Slack interaction: unsigned or wrongly signed (401), or signed with a payload that is refused. */
-export const hostileSlackRequest = (operation: Operation, context: AttackContext, deploymentsDone: readonly string[]): fc.Arbitrary<HostileCase> =>
+export const hostileSlackRequest = (
+  operation: Operation,
+  context: AttackContext,
+  deploymentsDone: readonly string[],
+): fc.Arbitrary<HostileCase> =>
   fc
     .record({
-      signing: fc.constantFrom<SlackSigning>('valid', 'valid', 'valid', 'none', 'timestamp only', 'signature only', 'wrong secret', 'stale', 'future', 'timestamp not a number', 'signature not hex'),
-      body: fc.oneof(
-        { arbitrary: refusedSlackPayload(context, deploymentsDone).map((text) => ({ kind: 'text' as const, text })), weight: 8 },
-        { arbitrary: fc.record({ kind: fc.constant('over-limit' as const), bytes: fc.integer({ min: context.bodyLimit + 1, max: context.bodyLimit + 100_000 }), gzip: fc.constant(false) }), weight: 1 },
+      signing: fc.constantFrom<SlackSigning>(
+        'valid',
+        'valid',
+        'valid',
+        'none',
+        'timestamp only',
+        'signature only',
+        'wrong secret',
+        'stale',
+        'future',
+        'timestamp not a number',
+        'signature not hex',
       ),
-      contentType: fc.oneof({ arbitrary: fc.constant('application/x-www-form-urlencoded'), weight: 5 }, { arbitrary: fc.constantFrom('application/json', 'text/plain', 'multipart/form-data; boundary=zz', ''), weight: 1 }),
+      body: fc.oneof(
+        {
+          arbitrary: refusedSlackPayload(context, deploymentsDone).map((text) => ({ kind: 'text' as const, text })),
+          weight: 8,
+        },
+        {
+          arbitrary: fc.record({
+            kind: fc.constant('over-limit' as const),
+            bytes: fc.integer({ min: context.bodyLimit + 1, max: context.bodyLimit + 100_000 }),
+            gzip: fc.constant(false),
+          }),
+          weight: 1,
+        },
+      ),
+      contentType: fc.oneof(
+        { arbitrary: fc.constant('application/x-www-form-urlencoded'), weight: 5 },
+        {
+          arbitrary: fc.constantFrom('application/json', 'text/plain', 'multipart/form-data; boundary=zz', ''),
+          weight: 1,
+        },
+      ),
       decoration: decorationHeaders.map((headers) => headers.filter(([name]) => name !== 'Content-Encoding')),
       auth: fc.constantFrom<Auth>('none', 'operator', 'viewer'),
     })
@@ -729,7 +1039,13 @@ const overLimitBody = (bytes: number, slack: boolean): Buffer => {
 export const toRaw = (spec: RequestSpec, options: { tokens: Tokens; slackSecret: string }): RawRequest => {
   let body: Buffer | undefined;
   // `@@long:<char>:<n>@@` stands for a long header value (kept short in a counterexample).
-  const headers: [string, string | Buffer][] = spec.headers.map(([name, value]) => [name, Buffer.from(value.replace(/^@@long:(.):(\d+)@@$/, (_m, char: string, n: string) => char.repeat(Number(n))), 'latin1')]);
+  const headers: [string, string | Buffer][] = spec.headers.map(([name, value]) => [
+    name,
+    Buffer.from(
+      value.replace(/^@@long:(.):(\d+)@@$/, (_m, char: string, n: string) => char.repeat(Number(n))),
+      'latin1',
+    ),
+  ]);
   if (spec.body?.kind === 'over-limit') {
     const raw = overLimitBody(spec.body.bytes, spec.slackSignature !== undefined);
     // A gzip bomb: a few KB on the wire that inflate past the limit.
@@ -740,9 +1056,16 @@ export const toRaw = (spec: RequestSpec, options: { tokens: Tokens; slackSecret:
   }
   if (typeof spec.auth === 'object') headers.unshift(['Authorization', Buffer.from(spec.auth.raw, 'latin1')]);
   else if (spec.auth !== 'none') headers.unshift(['Authorization', `Bearer ${options.tokens[spec.auth]}`]);
-  if (spec.slackSignature !== undefined) headers.push(...slackHeaders(spec.slackSignature, options.slackSecret, body ?? Buffer.alloc(0)));
+  if (spec.slackSignature !== undefined)
+    headers.push(...slackHeaders(spec.slackSignature, options.slackSecret, body ?? Buffer.alloc(0)));
   const path = spec.path.replace(/@@long:(.):(\d+)@@/g, (_m, char: string, n: string) => char.repeat(Number(n)));
-  return { method: spec.method, target: `${path}${spec.query === '' ? '' : `?${spec.query}`}`, headers, ...(body === undefined ? {} : { body }), framing: spec.framing ?? 'length' };
+  return {
+    method: spec.method,
+    target: `${path}${spec.query === '' ? '' : `?${spec.query}`}`,
+    headers,
+    ...(body === undefined ? {} : { body }),
+    framing: spec.framing ?? 'length',
+  };
 };
 
 const slackHeaders = (signing: SlackSigning, secret: string, body: Buffer): [string, string][] => {
@@ -771,7 +1094,10 @@ const slackHeaders = (signing: SlackSigning, secret: string, body: Buffer): [str
     case 'timestamp not a number':
       return [['X-Slack-Request-Timestamp', `${now}.5`], sign(now)[1]!];
     case 'signature not hex':
-      return [['X-Slack-Request-Timestamp', String(now)], ['X-Slack-Signature', 'v0=zz']];
+      return [
+        ['X-Slack-Request-Timestamp', String(now)],
+        ['X-Slack-Signature', 'v0=zz'],
+      ];
     default: {
       const unexpected: never = signing;
       return unexpected;
@@ -784,44 +1110,70 @@ const slackHeaders = (signing: SlackSigning, secret: string, body: Buffer): [str
  * long, too many query parameters or header fields): as good as the answer a property expects.
  */
 const refusedByBounds = (response: RawResponse): boolean =>
-  response.status === 414 || response.status === 431 || (response.status === 400 && /"detail":"the query has \d+ parameters; the limit is \d+"/.test(response.text));
+  response.status === 414 ||
+  response.status === 431 ||
+  (response.status === 400 && /"detail":"the query has \d+ parameters; the limit is \d+"/.test(response.text));
 
 /** What must never be in an answer: a stack frame, anywhere; the gateway's own paths, in an error. */
-const STACK = [/\n\s+at\s/, /\bat (?:async )?[\w$.<>]+ \((?:file:\/\/|\/|node:)[^)]*:\d+:\d+\)/, /\.(?:ts|js|mjs|cjs):\d+:\d+/];
+const STACK = [
+  /\n\s+at\s/,
+  /\bat (?:async )?[\w$.<>]+ \((?:file:\/\/|\/|node:)[^)]*:\d+:\d+\)/,
+  /\.(?:ts|js|mjs|cjs):\d+:\d+/,
+];
 
 /**
  * Why an answer breaks the properties, or undefined: never a 5xx; a request with a defect is
  * refused (4xx); every 4xx is a problem document whose `status` is the answer's; no stack trace
  * in any answer and no path of the gateway's own in an error.
  */
-export const faultOf = (hostile: HostileCase, response: RawResponse, secretsOfPlace: readonly string[]): string | undefined => {
+export const faultOf = (
+  hostile: HostileCase,
+  response: RawResponse,
+  secretsOfPlace: readonly string[],
+): string | undefined => {
   const { status } = response;
   if (!(status >= 100 && status < 600)) return `no valid status line: ${response.head.slice(0, 200)}`;
   if (status === 429) return 'rate limited: the properties send more than the token pool allows';
   if (status >= 500) return `${status} ${response.text.slice(0, 300)}`;
-  if (hostile.expect !== undefined && status !== hostile.expect && !refusedByBounds(response)) return `expected ${hostile.expect}, got ${status}: ${response.text.slice(0, 300)}`;
+  if (hostile.expect !== undefined && status !== hostile.expect && !refusedByBounds(response))
+    return `expected ${hostile.expect}, got ${status}: ${response.text.slice(0, 300)}`;
   if (hostile.forbid?.includes(status)) return `got ${status}: ${response.text.slice(0, 300)}`;
-  if (hostile.defect !== undefined && status < 400) return `a request with ${hostile.defect} was served: ${status} ${response.text.slice(0, 300)}`;
+  if (hostile.defect !== undefined && status < 400)
+    return `a request with ${hostile.defect} was served: ${status} ${response.text.slice(0, 300)}`;
   const everything = `${response.head}\n${response.text}`;
-  for (const pattern of STACK) if (pattern.test(everything)) return `a stack trace in the answer (${pattern}): ${everything.slice(0, 500)}`;
+  for (const pattern of STACK)
+    if (pattern.test(everything)) return `a stack trace in the answer (${pattern}): ${everything.slice(0, 500)}`;
   if (status >= 400) {
-    for (const secret of secretsOfPlace) if (everything.includes(secret)) return `the error names ${secret}: ${everything.slice(0, 500)}`;
-    if (!(response.headers['content-type'] ?? '').startsWith('application/problem+json')) return `${status} without a problem document: content-type ${response.headers['content-type']}, body ${response.text.slice(0, 200)}`;
+    for (const secret of secretsOfPlace)
+      if (everything.includes(secret)) return `the error names ${secret}: ${everything.slice(0, 500)}`;
+    if (!(response.headers['content-type'] ?? '').startsWith('application/problem+json'))
+      return `${status} without a problem document: content-type ${response.headers['content-type']}, body ${response.text.slice(0, 200)}`;
     // A HEAD answer has the GET answer's headers and no body.
-    if (hostile.request.method === 'HEAD') return response.body.length === 0 ? undefined : `HEAD answered with a body: ${response.text.slice(0, 200)}`;
+    if (hostile.request.method === 'HEAD')
+      return response.body.length === 0 ? undefined : `HEAD answered with a body: ${response.text.slice(0, 200)}`;
     let problem: { type?: unknown; title?: unknown; status?: unknown; detail?: unknown };
     try {
       problem = JSON.parse(response.text) as typeof problem;
     } catch {
       return `${status} with a body that is not JSON: ${response.text.slice(0, 200)}`;
     }
-    if (problem.status !== status || typeof problem.title !== 'string' || typeof problem.detail !== 'string' || typeof problem.type !== 'string') return `${status} with a malformed problem: ${response.text.slice(0, 300)}`;
+    if (
+      problem.status !== status ||
+      typeof problem.title !== 'string' ||
+      typeof problem.detail !== 'string' ||
+      typeof problem.type !== 'string'
+    )
+      return `${status} with a malformed problem: ${response.text.slice(0, 300)}`;
   }
   return undefined;
 };
 
 /** Sends a case and returns its fault, if any, naming the request for the report. */
-export const sendCase = async (url: string, hostile: HostileCase, options: { tokens: Tokens; slackSecret: string; secretsOfPlace: readonly string[] }): Promise<{ response: RawResponse; fault: string | undefined }> => {
+export const sendCase = async (
+  url: string,
+  hostile: HostileCase,
+  options: { tokens: Tokens; slackSecret: string; secretsOfPlace: readonly string[] },
+): Promise<{ response: RawResponse; fault: string | undefined }> => {
   const response = await sendRaw(url, toRaw(hostile.request, options));
   return { response, fault: faultOf(hostile, response, options.secretsOfPlace) };
 };

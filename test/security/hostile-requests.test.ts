@@ -1,5 +1,13 @@
 import test from 'ava';
-import { documentOperations, fc, hostileRequest, hostileSlackRequest, isCommand, unlistedMethodRequest, type Operation } from './attack.js';
+import {
+  documentOperations,
+  fc,
+  hostileRequest,
+  hostileSlackRequest,
+  isCommand,
+  unlistedMethodRequest,
+  type Operation,
+} from './attack.js';
 import { caller } from '../support/gateway-client.js';
 import { VIEWER, operatorToken } from './prepared-gateway.js';
 import { attackContext, attackWith, sharedGateway } from './shared-gateway.js';
@@ -23,17 +31,22 @@ for (const operation of documentOperations()) {
   test.serial(`${operation.name}: hostile requests never get a 5xx, a leak or a state change`, async (t) => {
     const gateway = prepared();
     const context = attackContext(gateway);
-    const arbitrary = operation.slack ? hostileSlackRequest(operation, context, [gateway.finished.deployment_id]) : hostileRequest(operation, context);
+    const arbitrary = operation.slack
+      ? hostileSlackRequest(operation, context, [gateway.finished.deployment_id])
+      : hostileRequest(operation, context);
     t.log((await attackWith(t, gateway, arbitrary, runs)).toString());
   });
 }
 
 /** Every path with the methods it does not list: a router's 405 or 404 as a problem, never a handler run. */
 const byPath = new Map<string, Operation[]>();
-for (const operation of documentOperations()) byPath.set(operation.path, [...(byPath.get(operation.path) ?? []), operation]);
+for (const operation of documentOperations())
+  byPath.set(operation.path, [...(byPath.get(operation.path) ?? []), operation]);
 test.serial(`methods a path does not list, and HEAD on the ones it reads, on all ${byPath.size} paths`, async (t) => {
   const gateway = prepared();
-  const arbitrary = fc.oneof(...[...byPath].map(([path, listed]) => unlistedMethodRequest(path, listed, attackContext(gateway))));
+  const arbitrary = fc.oneof(
+    ...[...byPath].map(([path, listed]) => unlistedMethodRequest(path, listed, attackContext(gateway))),
+  );
   t.log((await attackWith(t, gateway, arbitrary, byPath.size * 25)).toString());
 });
 
@@ -43,6 +56,9 @@ test.serial('after the attack the gateway is alive: /health answers and a valid 
   t.is(health.status, 200);
   const view = await caller(VIEWER)(gateway, 'GET', `/api/sessions/${session.session_id}`);
   t.is(view.status, 200);
-  const analyzed = await caller(operatorToken())(gateway, 'POST', '/api/routing/analyze', { title: 'Add a pricing page', description: 'Business rules for plans.' });
+  const analyzed = await caller(operatorToken())(gateway, 'POST', '/api/routing/analyze', {
+    title: 'Add a pricing page',
+    description: 'Business rules for plans.',
+  });
   t.is(analyzed.status, 200);
 });

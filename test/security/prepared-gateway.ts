@@ -80,16 +80,22 @@ export const prepareGateway = async (t: ExecutionContext): Promise<PreparedGatew
     kubeconfig: fake.kubeconfig,
     slackSigningSecret: SLACK_SECRET,
     webhookSecret: WEBHOOK_SECRET,
-    webhooks: { slack_url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`, retry_attempts: 0, retry_delay: 10 },
+    webhooks: {
+      slack_url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`,
+      retry_attempts: 0,
+      retry_delay: 10,
+    },
     // Thousands of requests without a valid token come from this one address; the limit itself is tested in test/api/rate-limit.test.ts.
     server: { rate_limit_per_minute: 600, anonymous_rate_limit_per_minute: 1_000_000 },
   });
   const call = caller(OPERATORS[0]!);
   const session = await labSession(call, gateway, 'billing');
 
-  const plan = async () => json<DeploymentView>(await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }));
+  const plan = async () =>
+    json<DeploymentView>(await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }));
   const first = await plan();
-  if ((await call(gateway, 'POST', `/api/deployments/${first.deployment_id}/confirm`, {})).status !== 202) throw new Error('the first deployment was not confirmed');
+  if ((await call(gateway, 'POST', `/api/deployments/${first.deployment_id}/confirm`, {})).status !== 202)
+    throw new Error('the first deployment was not confirmed');
   const finished = await eventually(async () => {
     const view = await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${first.deployment_id}`));
     return view.status === 'succeeded' || view.status === 'failed' ? view : undefined;
@@ -100,22 +106,49 @@ export const prepareGateway = async (t: ExecutionContext): Promise<PreparedGatew
 
   // The agent's question, as the bridge would record it: the answer endpoint gets a real question id.
   const context = { actor: 'builder:agents', correlationId: 'security', causationId: 'security', now: new Date() };
-  const asked = await handleCommand(gateway.eventLog, sessionStream(session.session_id), sessionDecider, { type: 'AskQuestion', questionId: QUESTION_ID, text: 'Which footer?', options: ['top', 'bottom'], now: new Date() }, context);
+  const asked = await handleCommand(
+    gateway.eventLog,
+    sessionStream(session.session_id),
+    sessionDecider,
+    {
+      type: 'AskQuestion',
+      questionId: QUESTION_ID,
+      text: 'Which footer?',
+      options: ['top', 'bottom'],
+      now: new Date(),
+    },
+    context,
+  );
   if (E.isLeft(asked)) throw new Error(`the question was refused: ${JSON.stringify(asked.left)}`);
 
   // Background work settles: webhooks parked, the lab listed, the views caught up.
   const failed = await eventually(async () => {
-    const page = await json<{ items: { event_id: string }[] }>(await call(gateway, 'GET', '/api/webhooks/failed?limit=500'));
+    const page = await json<{ items: { event_id: string }[] }>(
+      await call(gateway, 'GET', '/api/webhooks/failed?limit=500'),
+    );
     return page.items.length > 0 ? page.items : undefined;
   }, 'a parked webhook');
-  await eventually(async () => ((await json<{ items: { name: string }[] }>(await call(gateway, 'GET', '/api/namespaces'))).items.some((item) => item.name === NAMESPACE) ? true : undefined), 'the lab namespace');
+  await eventually(
+    async () =>
+      (await json<{ items: { name: string }[] }>(await call(gateway, 'GET', '/api/namespaces'))).items.some(
+        (item) => item.name === NAMESPACE,
+      )
+        ? true
+        : undefined,
+    'the lab namespace',
+  );
   let last = '';
-  await eventually(async () => {
-    const now = JSON.stringify(await snapshotOf({ gateway, session, awaiting, finished }));
-    const settled = now === last;
-    last = now;
-    return settled ? true : undefined;
-  }, 'the prepared state to settle', 60_000, 300);
+  await eventually(
+    async () => {
+      const now = JSON.stringify(await snapshotOf({ gateway, session, awaiting, finished }));
+      const settled = now === last;
+      last = now;
+      return settled ? true : undefined;
+    },
+    'the prepared state to settle',
+    60_000,
+    300,
+  );
 
   const real: Record<string, readonly string[]> = {
     session_id: [session.session_id],
@@ -133,14 +166,27 @@ export const prepareGateway = async (t: ExecutionContext): Promise<PreparedGatew
     awaiting,
     finished,
     realParams: (name) => real[name] ?? ['an-id-0001'],
-    secretsOfPlace: [process.cwd(), gateway.config.data_dir, gateway.reposRoot, `${tmpdir()}/test-gateway-`, 'node_modules', 'node:internal'],
+    secretsOfPlace: [
+      process.cwd(),
+      gateway.config.data_dir,
+      gateway.reposRoot,
+      `${tmpdir()}/test-gateway-`,
+      'node_modules',
+      'node:internal',
+    ],
   };
 };
 
-const streamOf = async (gateway: TestGateway, stream: string) => (await gateway.eventLog.readStream(stream)).map((stored) => `${stored.revision} ${stored.event.type} ${stored.id}`);
+const streamOf = async (gateway: TestGateway, stream: string) =>
+  (await gateway.eventLog.readStream(stream)).map((stored) => `${stored.revision} ${stored.event.type} ${stored.id}`);
 
 /** The prepared aggregates' own streams, read in-process: cheap enough to compare after every request. */
-export const streamsOf = async ({ gateway, session, awaiting, finished }: Pick<PreparedGateway, 'gateway' | 'session' | 'awaiting' | 'finished'>) => ({
+export const streamsOf = async ({
+  gateway,
+  session,
+  awaiting,
+  finished,
+}: Pick<PreparedGateway, 'gateway' | 'session' | 'awaiting' | 'finished'>) => ({
   session: await streamOf(gateway, sessionStream(session.session_id)),
   awaiting: await streamOf(gateway, deploymentStream(awaiting.deployment_id)),
   finished: await streamOf(gateway, deploymentStream(finished.deployment_id)),

@@ -59,7 +59,10 @@ test('the real entry point survives a burst of hostile raw HTTP and still answer
   const dir = await mkdtemp(join(tmpdir(), 'security-process-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   // The shipped configuration without agents: this test is about the HTTP edge.
-  await writeFile(join(dir, 'backend.yaml'), (await readFile('config/backend.yaml', 'utf8')).replace(/enabled: true /, 'enabled: false'));
+  await writeFile(
+    join(dir, 'backend.yaml'),
+    (await readFile('config/backend.yaml', 'utf8')).replace(/enabled: true /, 'enabled: false'),
+  );
   const gateway = await gatewayProcesses(t)({
     GATEWAY_CONFIG: join(dir, 'backend.yaml'),
     GATEWAY_DATA_DIR: dir,
@@ -68,14 +71,27 @@ test('the real entry point survives a burst of hostile raw HTTP and still answer
     GATEWAY_TOKENS: `ops:operator:${TOKEN}`,
     GATEWAY_BUNDLE_SECRET: 'bundle-secret-for-the-security-test',
   });
-  const analyze = () => sendRaw(gateway.url, { method: 'POST', target: '/api/routing/analyze', headers: [['Authorization', `Bearer ${TOKEN}`], ['Content-Type', 'application/json']], body: ANALYZE });
+  const analyze = () =>
+    sendRaw(gateway.url, {
+      method: 'POST',
+      target: '/api/routing/analyze',
+      headers: [
+        ['Authorization', `Bearer ${TOKEN}`],
+        ['Content-Type', 'application/json'],
+      ],
+      body: ANALYZE,
+    });
   t.is((await analyze()).status, 200, 'a valid command works before the attack');
 
   // Slowloris: connections that send a head, or a body, a byte at a time and never finish, held open through the rest of the attack.
   const slow = await Promise.all(Array.from({ length: 60 }, () => open(gateway.url)));
   slow.forEach((socket, index) => {
     socket.on('error', () => undefined);
-    socket.write(index % 2 === 0 ? 'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ' : `POST /api/routing/analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"title":"`);
+    socket.write(
+      index % 2 === 0
+        ? 'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: '
+        : `POST /api/routing/analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"title":"`,
+    );
   });
   const drip = setInterval(() => slow.forEach((socket) => socket.writable && socket.write('a')), 200);
   t.teardown(() => {
@@ -85,22 +101,69 @@ test('the real entry point survives a burst of hostile raw HTTP and still answer
 
   // Each malformed request on its own connection; whatever the answer, the connection ends.
   const answers = await Promise.all(MALFORMED.map((bytes) => trickle(gateway.url, [bytes], 0, 5_000)));
-  t.log(`malformed requests answered: ${answers.map(({ answer }) => /^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 'closed').join(' ')}`);
-  t.false(answers.some(({ answer }) => /^HTTP\/1\.[01] 5\d\d/.test(answer)), 'no malformed request gets a 5xx');
+  t.log(
+    `malformed requests answered: ${answers.map(({ answer }) => /^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 'closed').join(' ')}`,
+  );
+  t.false(
+    answers.some(({ answer }) => /^HTTP\/1\.[01] 5\d\d/.test(answer)),
+    'no malformed request gets a 5xx',
+  );
 
   // A body over the limit without a Content-Length: chunked, 4 MiB, with and without a token.
   const huge = Buffer.alloc(4 * 1024 * 1024, 'a');
-  const overLimit = await sendRaw(gateway.url, { method: 'POST', target: '/api/routing/analyze', headers: [['Authorization', `Bearer ${TOKEN}`], ['Content-Type', 'application/json']], body: huge, framing: 'chunked' });
+  const overLimit = await sendRaw(gateway.url, {
+    method: 'POST',
+    target: '/api/routing/analyze',
+    headers: [
+      ['Authorization', `Bearer ${TOKEN}`],
+      ['Content-Type', 'application/json'],
+    ],
+    body: huge,
+    framing: 'chunked',
+  });
   t.is(overLimit.status, 413);
-  t.is((await sendRaw(gateway.url, { method: 'POST', target: '/api/sessions', headers: [['Content-Type', 'application/json']], body: huge, framing: 'chunked' })).status, 401);
+  t.is(
+    (
+      await sendRaw(gateway.url, {
+        method: 'POST',
+        target: '/api/sessions',
+        headers: [['Content-Type', 'application/json']],
+        body: huge,
+        framing: 'chunked',
+      })
+    ).status,
+    401,
+  );
   // The same body with no framing at all (no Content-Length, no chunking): the server cannot know where it ends.
-  await trickle(gateway.url, [`POST /api/routing/analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\n\r\n`, huge], 0, 5_000);
+  await trickle(
+    gateway.url,
+    [
+      `POST /api/routing/analyze HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\n\r\n`,
+      huge,
+    ],
+    0,
+    5_000,
+  );
 
   // Many connections at once, half of them left without a word.
   const burst = await Promise.allSettled(
-    Array.from({ length: 300 }, (_, index) => (index % 2 === 0 ? sendRaw(gateway.url, { method: 'GET', target: '/health' }) : open(gateway.url).then((socket) => socket.destroy()))),
+    Array.from({ length: 300 }, (_, index) =>
+      index % 2 === 0
+        ? sendRaw(gateway.url, { method: 'GET', target: '/health' })
+        : open(gateway.url).then((socket) => socket.destroy()),
+    ),
   );
-  t.false(burst.some((result) => result.status === 'fulfilled' && typeof result.value === 'object' && result.value !== null && 'status' in result.value && result.value.status >= 500), 'no 5xx in the burst');
+  t.false(
+    burst.some(
+      (result) =>
+        result.status === 'fulfilled' &&
+        typeof result.value === 'object' &&
+        result.value !== null &&
+        'status' in result.value &&
+        result.value.status >= 500,
+    ),
+    'no 5xx in the burst',
+  );
 
   // While the slow connections still hang on, the gateway answers.
   t.is(gateway.child.exitCode, null, 'the gateway process is still running');

@@ -65,10 +65,22 @@ const parseHead = (head: string): { status: number; headers: Record<string, stri
 
 /** The request's bytes: request line, Host, the given headers, framing, body. */
 export const requestBytes = (host: string, request: RawRequest): Buffer => {
-  const body = request.body === undefined ? undefined : Buffer.isBuffer(request.body) ? request.body : Buffer.from(request.body, 'utf8');
+  const body =
+    request.body === undefined
+      ? undefined
+      : Buffer.isBuffer(request.body)
+        ? request.body
+        : Buffer.from(request.body, 'utf8');
   const framing = request.framing ?? 'length';
   const lines: Buffer[] = [Buffer.from(`${request.method} ${request.target} HTTP/1.1\r\nHost: ${host}\r\n`, 'latin1')];
-  for (const [name, value] of request.headers ?? []) lines.push(Buffer.concat([Buffer.from(`${name}: `, 'latin1'), Buffer.isBuffer(value) ? value : Buffer.from(value, 'latin1'), Buffer.from('\r\n')]));
+  for (const [name, value] of request.headers ?? [])
+    lines.push(
+      Buffer.concat([
+        Buffer.from(`${name}: `, 'latin1'),
+        Buffer.isBuffer(value) ? value : Buffer.from(value, 'latin1'),
+        Buffer.from('\r\n'),
+      ]),
+    );
   if (body !== undefined && framing === 'length') lines.push(Buffer.from(`Content-Length: ${body.length}\r\n`));
   if (body !== undefined && framing === 'chunked') lines.push(Buffer.from('Transfer-Encoding: chunked\r\n'));
   lines.push(Buffer.from('\r\n'));
@@ -101,7 +113,15 @@ export const sendRaw = (base: string, request: RawRequest, timeoutMs = 15_000): 
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
-    const timer = setTimeout(() => finish(new NoAnswerError(`no complete answer within ${timeoutMs} ms to ${request.method} ${request.target.slice(0, 200)}`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        finish(
+          new NoAnswerError(
+            `no complete answer within ${timeoutMs} ms to ${request.method} ${request.target.slice(0, 200)}`,
+          ),
+        ),
+      timeoutMs,
+    );
     const finish = (error?: Error): void => {
       if (settled) return;
       const all = Buffer.concat(chunks, received);
@@ -110,7 +130,12 @@ export const sendRaw = (base: string, request: RawRequest, timeoutMs = 15_000): 
         settled = true;
         clearTimeout(timer);
         socket.destroy();
-        reject(error ?? new NoAnswerError(`the connection ended without an answer to ${request.method} ${request.target.slice(0, 200)}`));
+        reject(
+          error ??
+            new NoAnswerError(
+              `the connection ended without an answer to ${request.method} ${request.target.slice(0, 200)}`,
+            ),
+        );
         return;
       }
       settled = true;
@@ -131,7 +156,8 @@ export const sendRaw = (base: string, request: RawRequest, timeoutMs = 15_000): 
       if (request.method === 'HEAD' || status === 204 || status === 304) return true;
       if ((headers['content-type'] ?? '').startsWith('text/event-stream')) return true;
       const body = all.subarray(headEnd + 4);
-      if (/chunked/i.test(headers['transfer-encoding'] ?? '')) return body.subarray(-5).toString('latin1') === '0\r\n\r\n';
+      if (/chunked/i.test(headers['transfer-encoding'] ?? ''))
+        return body.subarray(-5).toString('latin1') === '0\r\n\r\n';
       const length = headers['content-length'];
       return length !== undefined && body.length >= Number(length);
     };
@@ -158,7 +184,12 @@ export const sendRaw = (base: string, request: RawRequest, timeoutMs = 15_000): 
 };
 
 /** Opens a socket and writes `parts` with `gapMs` between them, then waits for the server to answer or close; for framing attacks. */
-export const trickle = (base: string, parts: readonly (string | Buffer)[], gapMs: number, timeoutMs = 15_000): Promise<{ answer: string; closedByServer: boolean }> => {
+export const trickle = (
+  base: string,
+  parts: readonly (string | Buffer)[],
+  gapMs: number,
+  timeoutMs = 15_000,
+): Promise<{ answer: string; closedByServer: boolean }> => {
   const url = new URL(base);
   return new Promise((resolve) => {
     const socket = connect(Number(url.port), url.hostname);

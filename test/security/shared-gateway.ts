@@ -3,7 +3,16 @@ import fc from 'fast-check';
 import type { AttackContext, HostileCase, RawResponse } from './attack.js';
 import { sendCase } from './attack.js';
 import { eventually } from '../support/eventually.js';
-import { AUDITOR, operatorToken, prepareGateway, SLACK_SECRET, snapshotOf, streamsOf, VIEWER, type PreparedGateway } from './prepared-gateway.js';
+import {
+  AUDITOR,
+  operatorToken,
+  prepareGateway,
+  SLACK_SECRET,
+  snapshotOf,
+  streamsOf,
+  VIEWER,
+  type PreparedGateway,
+} from './prepared-gateway.js';
 
 /**
  * One prepared gateway per test file, started in `test.before` and shared by the file's serial
@@ -38,7 +47,11 @@ export const attackContext = (prepared: PreparedGateway): AttackContext => {
     description: 'Small change.',
     route: 'builder',
   };
-  return { realParams: prepared.realParams, realMember: (name) => members[name], bodyLimit: prepared.gateway.config.server.body_limit };
+  return {
+    realParams: prepared.realParams,
+    realMember: (name) => members[name],
+    bodyLimit: prepared.gateway.config.server.body_limit,
+  };
 };
 
 /** Tallies of what the gateway answered, for the test's log. */
@@ -58,7 +71,10 @@ export class Tally {
 }
 
 /** Nothing may reach Object.prototype, whatever the bodies and queries held (the gateway runs in this process). */
-export const prototypeIsClean = (): string[] => [...Object.getOwnPropertyNames(Object.prototype).filter((name) => !BUILTIN_PROTOTYPE.has(name)), ...('polluted' in {} ? ['polluted'] : [])];
+export const prototypeIsClean = (): string[] => [
+  ...Object.getOwnPropertyNames(Object.prototype).filter((name) => !BUILTIN_PROTOTYPE.has(name)),
+  ...('polluted' in {} ? ['polluted'] : []),
+];
 const BUILTIN_PROTOTYPE = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 /**
@@ -78,29 +94,40 @@ export const attackWith = async (
   const tally = new Tally();
   // A baseline once the background has settled: what an earlier test set going (a bug's consequence) is not pinned on this run.
   let settled = '';
-  await eventually(async () => {
-    const now = JSON.stringify(await streamsOf(prepared));
-    const same = now === settled;
-    settled = now;
-    return same ? true : undefined;
-  }, 'the prepared streams to settle', 30_000, 50);
+  await eventually(
+    async () => {
+      const now = JSON.stringify(await streamsOf(prepared));
+      const same = now === settled;
+      settled = now;
+      return same ? true : undefined;
+    },
+    'the prepared streams to settle',
+    30_000,
+    50,
+  );
   const before = await snapshotOf(prepared);
   const streamsBefore = JSON.stringify(before.streams);
   const details = await fc.check(
     fc.asyncProperty(arbitrary, async (hostile) => {
       const tokens = { operator: operatorToken(), viewer: VIEWER, auditor: AUDITOR };
-      const { response, fault } = await sendCase(prepared.gateway.url, hostile, { tokens, slackSecret: SLACK_SECRET, secretsOfPlace: prepared.secretsOfPlace });
+      const { response, fault } = await sendCase(prepared.gateway.url, hostile, {
+        tokens,
+        slackSecret: SLACK_SECRET,
+        secretsOfPlace: prepared.secretsOfPlace,
+      });
       tally.add(response);
       const wrong = fault ?? check?.(response);
       if (wrong) throw new Error(wrong);
       // The prepared aggregates' streams after each request, so a change is pinned on the request that made it.
       const streams = JSON.stringify(await streamsOf(prepared));
-      if (streams !== streamsBefore) throw new Error(`answered ${response.status} but changed the prepared streams: ${response.text.slice(0, 300)}`);
+      if (streams !== streamsBefore)
+        throw new Error(`answered ${response.status} but changed the prepared streams: ${response.text.slice(0, 300)}`);
     }),
     { numRuns, endOnFailure: true },
   );
   // The property's own verdict first (it names the request); then what only shows after the run.
-  if (details.failed) t.fail(`${(details.errorInstance as Error | undefined)?.message ?? ''}\n${fc.defaultReportMessage(details)}`);
+  if (details.failed)
+    t.fail(`${(details.errorInstance as Error | undefined)?.message ?? ''}\n${fc.defaultReportMessage(details)}`);
   t.deepEqual(prototypeIsClean(), [], 'Object.prototype was polluted');
   t.deepEqual(await snapshotOf(prepared), before, 'a run of refused requests changed what clients see');
   return tally;

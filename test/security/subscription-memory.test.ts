@@ -36,5 +36,8 @@ test('a live subscription does not keep the events it has already delivered', as
   await new Promise((resolve) => setImmediate(resolve));
   collectGarbage();
   const reachable = delivered.filter((reference) => reference.deref() !== undefined).length;
-  t.true(reachable <= 2, `${reachable} of ${DELIVERED} delivered events are still reachable from the subscription loop`);
+  t.true(
+    reachable <= 2,
+    `${reachable} of ${DELIVERED} delivered events are still reachable from the subscription loop`,
+  );
 });

@@ -11,7 +11,8 @@ import { startTestGateway } from '../support/test-gateway.js';
 test('under four attacking clients /health answers every time, every attack is refused, and the log does not grow', async (t) => {
   t.timeout(120_000);
   const gateway = await startTestGateway(t, { tokens: 'slack:operator:operator-token-under-attack-01' });
-  const head = async () => (await gateway.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 }))[0]?.position ?? -1;
+  const head = async () =>
+    (await gateway.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 }))[0]?.position ?? -1;
   const before = await head();
   const attackers = await startAttackers(gateway.url, 4);
   const latencies: number[] = [];
@@ -38,7 +39,9 @@ test('under four attacking clients /health answers every time, every attack is r
     );
   }
   latencies.sort((a, b) => a - b);
-  t.log(`/health: ${latencies.length} probes, p50 ${latencies[Math.floor(latencies.length / 2)]!.toFixed(1)} ms, p99 ${latencies[Math.ceil(latencies.length * 0.99) - 1]!.toFixed(1)} ms`);
+  t.log(
+    `/health: ${latencies.length} probes, p50 ${latencies[Math.floor(latencies.length / 2)]!.toFixed(1)} ms, p99 ${latencies[Math.ceil(latencies.length * 0.99) - 1]!.toFixed(1)} ms`,
+  );
   t.deepEqual([...statuses], [200], 'every probe answered');
   t.is(await head(), before, 'not one event appended');
 });

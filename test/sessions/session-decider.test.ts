@@ -45,17 +45,57 @@ const created: SessionEvent = {
 };
 const suggested = (confidence: number): SessionEvent => ({
   type: 'RouteSuggested',
-  data: { ...analysis(confidence), scores: { ...analysis(confidence).scores }, signals: [{ route: 'builder', term: 'typo', weight: 3 }], awaiting_confirmation: confidence < 0.8 },
+  data: {
+    ...analysis(confidence),
+    scores: { ...analysis(confidence).scores },
+    signals: [{ route: 'builder', term: 'typo', weight: 3 }],
+    awaiting_confirmation: confidence < 0.8,
+  },
 });
-const confirmed = (route: 'builder' | 'architect', by: string, overridden: boolean): SessionEvent => ({ type: 'RouteConfirmed', data: { route, confirmed_by: by, overridden, confirmed_at: at } });
-const workspace: SessionEvent = { type: 'WorkspaceInitialized', data: { workspace_path: '/w/platform-billing', repos: [{ name: 'api', worktree_path: '/w/platform-billing/repos/api', branch: 'builder/platform-billing', base_commit: 'abc' }], initialized_at: at } };
-const workspaceFailed: SessionEvent = { type: 'WorkspaceFailed', data: { builder: 'platform-billing', reason: 'unknown repo api', failed_at: at } };
+const confirmed = (route: 'builder' | 'architect', by: string, overridden: boolean): SessionEvent => ({
+  type: 'RouteConfirmed',
+  data: { route, confirmed_by: by, overridden, confirmed_at: at },
+});
+const workspace: SessionEvent = {
+  type: 'WorkspaceInitialized',
+  data: {
+    workspace_path: '/w/platform-billing',
+    repos: [
+      {
+        name: 'api',
+        worktree_path: '/w/platform-billing/repos/api',
+        branch: 'builder/platform-billing',
+        base_commit: 'abc',
+      },
+    ],
+    initialized_at: at,
+  },
+};
+const workspaceFailed: SessionEvent = {
+  type: 'WorkspaceFailed',
+  data: { builder: 'platform-billing', reason: 'unknown repo api', failed_at: at },
+};
 const paused: SessionEvent = { type: 'SessionPaused', data: { paused_at: at } };
-const asked: SessionEvent = { type: 'QuestionAsked', data: { question_id: 'q-1', text: 'Which currency?', options: ['EUR', 'USD'], asked_at: at } };
-const answered: SessionEvent = { type: 'QuestionAnswered', data: { question_id: 'q-1', answer: 'EUR', answered_by: 'ann', answered_at: at } };
-const agentStarted: SessionEvent = { type: 'AgentSessionStarted', data: { opencode_session_id: 'ses_1', agent: 'builder', directory: '/w/platform-billing', started_at: at } };
-const closed: SessionEvent = { type: 'SessionClosed', data: { builder: 'platform-billing', repos: ['api'], reason: null, remove_workspace: false, closed_at: at } };
-const removed: SessionEvent = { type: 'WorkspaceRemoved', data: { workspace_path: '/w/platform-billing', removed_at: at } };
+const asked: SessionEvent = {
+  type: 'QuestionAsked',
+  data: { question_id: 'q-1', text: 'Which currency?', options: ['EUR', 'USD'], asked_at: at },
+};
+const answered: SessionEvent = {
+  type: 'QuestionAnswered',
+  data: { question_id: 'q-1', answer: 'EUR', answered_by: 'ann', answered_at: at },
+};
+const agentStarted: SessionEvent = {
+  type: 'AgentSessionStarted',
+  data: { opencode_session_id: 'ses_1', agent: 'builder', directory: '/w/platform-billing', started_at: at },
+};
+const closed: SessionEvent = {
+  type: 'SessionClosed',
+  data: { builder: 'platform-billing', repos: ['api'], reason: null, remove_workspace: false, closed_at: at },
+};
+const removed: SessionEvent = {
+  type: 'WorkspaceRemoved',
+  data: { workspace_path: '/w/platform-billing', removed_at: at },
+};
 const working: SessionEvent = { type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } };
 
 const HISTORIES: Record<string, SessionEvent[]> = {
@@ -69,19 +109,29 @@ const HISTORIES: Record<string, SessionEvent[]> = {
 };
 
 test('the histories reach the statuses they are named after', (t) => {
-  for (const [status, events] of Object.entries(HISTORIES)) t.is(foldEvents(sessionDecider, events).status as string, status);
+  for (const [status, events] of Object.entries(HISTORIES))
+    t.is(foldEvents(sessionDecider, events).status as string, status);
 });
 
 test('create: suggests a route; below the auto-confirm confidence it waits for a person', (t) => {
-  spec.given([]).when(create(0.5)).then(t, [created, suggested(0.5)]);
+  spec
+    .given([])
+    .when(create(0.5))
+    .then(t, [created, suggested(0.5)]);
 });
 
 test('create: at or above the auto-confirm confidence the gateway confirms the route itself', (t) => {
-  spec.given([]).when(create(0.8)).then(t, [created, suggested(0.8), confirmed('builder', 'gateway', false)]);
+  spec
+    .given([])
+    .when(create(0.8))
+    .then(t, [created, suggested(0.8), confirmed('builder', 'gateway', false)]);
 });
 
 test('create on an existing session is a conflict naming its state', (t) => {
-  spec.given(HISTORIES['active']!).when(create(0.5)).thenFails(t, { kind: 'conflict', state: 'active', detail: 'session s-1 exists already (the session is active)' });
+  spec
+    .given(HISTORIES['active']!)
+    .when(create(0.5))
+    .thenFails(t, { kind: 'conflict', state: 'active', detail: 'session s-1 exists already (the session is active)' });
 });
 
 test('a route confirmed while the workspace initializes makes the session active once the workspace is ready', (t) => {
@@ -92,19 +142,51 @@ test('a route confirmed while the workspace initializes makes the session active
 
 const commands: Record<string, SessionCommand> = {
   ConfirmRoute: { type: 'ConfirmRoute', route: 'architect', confirmedBy: 'ann', now },
-  RecordWorkspaceInitialized: { type: 'RecordWorkspaceInitialized', workspacePath: '/w/platform-billing', repos: workspace.type === 'WorkspaceInitialized' ? workspace.data.repos : [], now },
+  RecordWorkspaceInitialized: {
+    type: 'RecordWorkspaceInitialized',
+    workspacePath: '/w/platform-billing',
+    repos: workspace.type === 'WorkspaceInitialized' ? workspace.data.repos : [],
+    now,
+  },
   RecordWorkspaceFailed: { type: 'RecordWorkspaceFailed', reason: 'unknown repo api', output: null, now },
   RecordWorkspaceRemoved: { type: 'RecordWorkspaceRemoved', workspacePath: '/w/platform-billing', now },
   SendMessage: { type: 'SendMessage', messageId: 'm-1', text: 'hello', from: 'ann', now },
   AskQuestion: { type: 'AskQuestion', questionId: 'q-1', text: 'Which currency?', options: ['EUR', 'USD'], now },
   AnswerQuestion: { type: 'AnswerQuestion', questionId: 'q-1', answer: 'EUR', answeredBy: 'ann', now },
-  RecordAgentSessionStarted: { type: 'RecordAgentSessionStarted', opencodeSessionId: 'ses_1', agent: 'builder', directory: '/w/platform-billing', now },
+  RecordAgentSessionStarted: {
+    type: 'RecordAgentSessionStarted',
+    opencodeSessionId: 'ses_1',
+    agent: 'builder',
+    directory: '/w/platform-billing',
+    now,
+  },
   RecordPromptSent: { type: 'RecordPromptSent', messageId: 'task', opencodeMessageId: 'msg_1', agent: 'builder', now },
   RecordAgentStatus: { type: 'RecordAgentStatus', agentStatus: 'working', now },
   RecordAgentReply: { type: 'RecordAgentReply', messageId: 'msg_2', text: 'Fixed.', now },
-  RecordProgress: { type: 'RecordProgress', progressId: 'todo:1', summary: '1 of 2 done', todos: [{ content: 'Fix', status: 'completed', priority: 'high' }], files: [], now },
-  RecordTurnFailed: { type: 'RecordTurnFailed', messageId: 'msg_3', error: 'APIError', message: 'provider said no', now },
-  RecordPermissionDecision: { type: 'RecordPermissionDecision', permissionId: 'per_1', permission: 'bash', patterns: ['ls'], reply: 'once', reason: 'inside the workspace', now },
+  RecordProgress: {
+    type: 'RecordProgress',
+    progressId: 'todo:1',
+    summary: '1 of 2 done',
+    todos: [{ content: 'Fix', status: 'completed', priority: 'high' }],
+    files: [],
+    now,
+  },
+  RecordTurnFailed: {
+    type: 'RecordTurnFailed',
+    messageId: 'msg_3',
+    error: 'APIError',
+    message: 'provider said no',
+    now,
+  },
+  RecordPermissionDecision: {
+    type: 'RecordPermissionDecision',
+    permissionId: 'per_1',
+    permission: 'bash',
+    patterns: ['ls'],
+    reply: 'once',
+    reason: 'inside the workspace',
+    now,
+  },
   RecordAgentSessionEnded: { type: 'RecordAgentSessionEnded', opencodeSessionId: 'ses_1', now },
   PauseSession: { type: 'PauseSession', now },
   ResumeSession: { type: 'ResumeSession', now },
@@ -112,30 +194,163 @@ const commands: Record<string, SessionCommand> = {
 };
 
 /** What each command does in each state: the events, 'empty' (an accepted no-op), or the refusal kind. */
-const liveOnly = (events: SessionEvent[]) => ({ none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: events, paused: events, closed: 'conflict', failed: 'conflict' }) as const;
+const liveOnly = (events: SessionEvent[]) =>
+  ({
+    none: 'not_found',
+    initializing: 'conflict',
+    awaiting_route: 'conflict',
+    active: events,
+    paused: events,
+    closed: 'conflict',
+    failed: 'conflict',
+  }) as const;
 
 const EXPECTED: Record<string, Record<string, SessionEvent[] | 'empty' | 'conflict' | 'not_found' | 'no_question'>> = {
   RecordAgentSessionStarted: liveOnly([agentStarted]),
   // No agent has started in these histories: a prompt has nowhere to go.
-  RecordPromptSent: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: 'conflict', paused: 'conflict', closed: 'conflict', failed: 'conflict' },
+  RecordPromptSent: {
+    none: 'not_found',
+    initializing: 'conflict',
+    awaiting_route: 'conflict',
+    active: 'conflict',
+    paused: 'conflict',
+    closed: 'conflict',
+    failed: 'conflict',
+  },
   RecordAgentStatus: liveOnly([{ type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } }]),
   RecordAgentReply: liveOnly([{ type: 'AgentReplied', data: { message_id: 'msg_2', text: 'Fixed.', replied_at: at } }]),
-  RecordProgress: liveOnly([{ type: 'ProgressReported', data: { progress_id: 'todo:1', summary: '1 of 2 done', todos: [{ content: 'Fix', status: 'completed', priority: 'high' }], files: [], reported_at: at } }]),
-  RecordTurnFailed: liveOnly([{ type: 'AgentTurnFailed', data: { message_id: 'msg_3', error: 'APIError', message: 'provider said no', failed_at: at } }]),
-  RecordPermissionDecision: liveOnly([{ type: 'PermissionDecided', data: { permission_id: 'per_1', permission: 'bash', patterns: ['ls'], reply: 'once', reason: 'inside the workspace', decided_at: at } }]),
-  RecordAgentSessionEnded: { none: 'not_found', initializing: 'empty', awaiting_route: 'empty', active: 'empty', paused: 'empty', closed: 'empty', failed: 'empty' },
-  AskQuestion: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: [asked], paused: 'conflict', closed: 'conflict', failed: 'conflict' },
+  RecordProgress: liveOnly([
+    {
+      type: 'ProgressReported',
+      data: {
+        progress_id: 'todo:1',
+        summary: '1 of 2 done',
+        todos: [{ content: 'Fix', status: 'completed', priority: 'high' }],
+        files: [],
+        reported_at: at,
+      },
+    },
+  ]),
+  RecordTurnFailed: liveOnly([
+    {
+      type: 'AgentTurnFailed',
+      data: { message_id: 'msg_3', error: 'APIError', message: 'provider said no', failed_at: at },
+    },
+  ]),
+  RecordPermissionDecision: liveOnly([
+    {
+      type: 'PermissionDecided',
+      data: {
+        permission_id: 'per_1',
+        permission: 'bash',
+        patterns: ['ls'],
+        reply: 'once',
+        reason: 'inside the workspace',
+        decided_at: at,
+      },
+    },
+  ]),
+  RecordAgentSessionEnded: {
+    none: 'not_found',
+    initializing: 'empty',
+    awaiting_route: 'empty',
+    active: 'empty',
+    paused: 'empty',
+    closed: 'empty',
+    failed: 'empty',
+  },
+  AskQuestion: {
+    none: 'not_found',
+    initializing: 'conflict',
+    awaiting_route: 'conflict',
+    active: [asked],
+    paused: 'conflict',
+    closed: 'conflict',
+    failed: 'conflict',
+  },
   // No question waits in these histories; the tests below answer one that does.
-  AnswerQuestion: { none: 'not_found', initializing: 'no_question', awaiting_route: 'no_question', active: 'no_question', paused: 'no_question', closed: 'no_question', failed: 'no_question' },
-  ConfirmRoute: { none: 'not_found', initializing: [confirmed('architect', 'ann', true)], awaiting_route: [confirmed('architect', 'ann', true)], active: 'conflict', paused: 'conflict', closed: 'conflict', failed: 'conflict' },
-  RecordWorkspaceInitialized: { none: 'not_found', initializing: [workspace], awaiting_route: 'empty', active: 'empty', paused: 'empty', closed: 'empty', failed: 'conflict' },
-  RecordWorkspaceFailed: { none: 'not_found', initializing: [workspaceFailed], awaiting_route: 'conflict', active: 'conflict', paused: 'conflict', closed: 'conflict', failed: 'conflict' },
-  RecordWorkspaceRemoved: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: 'conflict', paused: 'conflict', closed: [removed], failed: 'conflict' },
+  AnswerQuestion: {
+    none: 'not_found',
+    initializing: 'no_question',
+    awaiting_route: 'no_question',
+    active: 'no_question',
+    paused: 'no_question',
+    closed: 'no_question',
+    failed: 'no_question',
+  },
+  ConfirmRoute: {
+    none: 'not_found',
+    initializing: [confirmed('architect', 'ann', true)],
+    awaiting_route: [confirmed('architect', 'ann', true)],
+    active: 'conflict',
+    paused: 'conflict',
+    closed: 'conflict',
+    failed: 'conflict',
+  },
+  RecordWorkspaceInitialized: {
+    none: 'not_found',
+    initializing: [workspace],
+    awaiting_route: 'empty',
+    active: 'empty',
+    paused: 'empty',
+    closed: 'empty',
+    failed: 'conflict',
+  },
+  RecordWorkspaceFailed: {
+    none: 'not_found',
+    initializing: [workspaceFailed],
+    awaiting_route: 'conflict',
+    active: 'conflict',
+    paused: 'conflict',
+    closed: 'conflict',
+    failed: 'conflict',
+  },
+  RecordWorkspaceRemoved: {
+    none: 'not_found',
+    initializing: 'conflict',
+    awaiting_route: 'conflict',
+    active: 'conflict',
+    paused: 'conflict',
+    closed: [removed],
+    failed: 'conflict',
+  },
   // What the bridge answers when its effect found nothing to do: nothing, whatever the state.
-  SendMessage: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: [{ type: 'MessageSent', data: { message_id: 'm-1', text: 'hello', from: 'ann', sent_at: at } }], paused: 'conflict', closed: 'conflict', failed: 'conflict' },
-  PauseSession: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: [paused], paused: 'conflict', closed: 'conflict', failed: 'conflict' },
-  ResumeSession: { none: 'not_found', initializing: 'conflict', awaiting_route: 'conflict', active: 'conflict', paused: [{ type: 'SessionResumed', data: { resumed_at: at } }], closed: 'conflict', failed: 'conflict' },
-  CloseSession: { none: 'not_found', initializing: [closed], awaiting_route: [closed], active: [closed], paused: [closed], closed: 'conflict', failed: [closed] },
+  SendMessage: {
+    none: 'not_found',
+    initializing: 'conflict',
+    awaiting_route: 'conflict',
+    active: [{ type: 'MessageSent', data: { message_id: 'm-1', text: 'hello', from: 'ann', sent_at: at } }],
+    paused: 'conflict',
+    closed: 'conflict',
+    failed: 'conflict',
+  },
+  PauseSession: {
+    none: 'not_found',
+    initializing: 'conflict',
+    awaiting_route: 'conflict',
+    active: [paused],
+    paused: 'conflict',
+    closed: 'conflict',
+    failed: 'conflict',
+  },
+  ResumeSession: {
+    none: 'not_found',
+    initializing: 'conflict',
+    awaiting_route: 'conflict',
+    active: 'conflict',
+    paused: [{ type: 'SessionResumed', data: { resumed_at: at } }],
+    closed: 'conflict',
+    failed: 'conflict',
+  },
+  CloseSession: {
+    none: 'not_found',
+    initializing: [closed],
+    awaiting_route: [closed],
+    active: [closed],
+    paused: [closed],
+    closed: 'conflict',
+    failed: [closed],
+  },
 };
 
 for (const [name, command] of Object.entries(commands)) {
@@ -164,62 +379,169 @@ for (const [name, command] of Object.entries(commands)) {
 }
 
 test('pause then resume brings the session back to active; close ends it for good', (t) => {
-  const resumed = foldEvents(sessionDecider, [...HISTORIES['paused']!, { type: 'SessionResumed', data: { resumed_at: at } }]);
+  const resumed = foldEvents(sessionDecider, [
+    ...HISTORIES['paused']!,
+    { type: 'SessionResumed', data: { resumed_at: at } },
+  ]);
   t.is(resumed.status, 'active');
   t.is(foldEvents(sessionDecider, [closed], resumed).status, 'closed');
 });
 
 test('a workspace or route recorded after the session closed does not revive it', (t) => {
-  const late = foldEvents(sessionDecider, [created, suggested(0.5), closed, workspace, confirmed('builder', 'ann', false)]);
+  const late = foldEvents(sessionDecider, [
+    created,
+    suggested(0.5),
+    closed,
+    workspace,
+    confirmed('builder', 'ann', false),
+  ]);
   t.is(late.status, 'closed');
 });
 
 test('the agent’s waiting question is answered once; a second question waits for the first answer', (t) => {
   const questioned = [...HISTORIES['active']!, asked];
   spec.given(questioned).when(commands['AnswerQuestion']!).then(t, [answered]);
-  spec.given([...questioned, answered]).when(commands['AnswerQuestion']!).thenFails(t, { kind: 'conflict', state: 'active', detail: 'question q-1 was answered already (the session is active)' });
-  spec.given(questioned).when({ ...commands['AnswerQuestion']!, questionId: 'q-9' } as SessionCommand).thenFails(t, { kind: 'not_found', detail: 'no question q-9 is waiting in this session' });
-  spec.given(questioned).when({ type: 'AskQuestion', questionId: 'q-2', text: 'And?', options: [], now }).thenFails(t, { kind: 'conflict', state: 'active', detail: 'question q-1 is still waiting for an answer (the session is active)' });
-  spec.given([...questioned, answered]).when({ type: 'AskQuestion', questionId: 'q-2', text: 'And?', options: [], now }).then(t, [{ type: 'QuestionAsked', data: { question_id: 'q-2', text: 'And?', options: [], asked_at: at } }]);
+  spec
+    .given([...questioned, answered])
+    .when(commands['AnswerQuestion']!)
+    .thenFails(t, {
+      kind: 'conflict',
+      state: 'active',
+      detail: 'question q-1 was answered already (the session is active)',
+    });
+  spec
+    .given(questioned)
+    .when({ ...commands['AnswerQuestion']!, questionId: 'q-9' } as SessionCommand)
+    .thenFails(t, { kind: 'not_found', detail: 'no question q-9 is waiting in this session' });
+  spec
+    .given(questioned)
+    .when({ type: 'AskQuestion', questionId: 'q-2', text: 'And?', options: [], now })
+    .thenFails(t, {
+      kind: 'conflict',
+      state: 'active',
+      detail: 'question q-1 is still waiting for an answer (the session is active)',
+    });
+  spec
+    .given([...questioned, answered])
+    .when({ type: 'AskQuestion', questionId: 'q-2', text: 'And?', options: [], now })
+    .then(t, [{ type: 'QuestionAsked', data: { question_id: 'q-2', text: 'And?', options: [], asked_at: at } }]);
 });
 
 test('a waiting question cannot be answered while the session is paused', (t) => {
-  spec.given([...HISTORIES['active']!, asked, paused]).when(commands['AnswerQuestion']!).thenFails(t, { kind: 'conflict', state: 'paused', detail: 'questions can only be answered in an active session (the session is paused)' });
+  spec
+    .given([...HISTORIES['active']!, asked, paused])
+    .when(commands['AnswerQuestion']!)
+    .thenFails(t, {
+      kind: 'conflict',
+      state: 'paused',
+      detail: 'questions can only be answered in an active session (the session is paused)',
+    });
 });
 
 test('the bridge’s records are idempotent: a prompt, reply, question, progress or permission recorded once is not recorded again', (t) => {
   const started = [...HISTORIES['active']!, agentStarted];
-  const prompt: SessionEvent = { type: 'PromptSent', data: { message_id: 'task', opencode_message_id: 'msg_1', agent: 'builder', sent_at: at } };
+  const prompt: SessionEvent = {
+    type: 'PromptSent',
+    data: { message_id: 'task', opencode_message_id: 'msg_1', agent: 'builder', sent_at: at },
+  };
   spec.given(started).when(commands['RecordPromptSent']!).then(t, [prompt, working]);
-  spec.given([...started, prompt, working]).when(commands['RecordPromptSent']!).then(t, []);
+  spec
+    .given([...started, prompt, working])
+    .when(commands['RecordPromptSent']!)
+    .then(t, []);
   const reply: SessionEvent = { type: 'AgentReplied', data: { message_id: 'msg_2', text: 'Fixed.', replied_at: at } };
-  spec.given([...started, reply]).when(commands['RecordAgentReply']!).then(t, []);
-  spec.given([...started, asked]).when(commands['AskQuestion']!).then(t, []); // the same question again
-  spec.given([...started, asked, answered]).when(commands['AskQuestion']!).then(t, []); // an answered question again
-  spec.given([...started, { type: 'PermissionDecided', data: { permission_id: 'per_1', permission: 'bash', patterns: ['ls'], reply: 'once', reason: 'r', decided_at: at } }]).when(commands['RecordPermissionDecision']!).then(t, []);
-  spec.given([...started, { type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } }]).when(commands['RecordAgentStatus']!).then(t, []);
+  spec
+    .given([...started, reply])
+    .when(commands['RecordAgentReply']!)
+    .then(t, []);
+  spec
+    .given([...started, asked])
+    .when(commands['AskQuestion']!)
+    .then(t, []); // the same question again
+  spec
+    .given([...started, asked, answered])
+    .when(commands['AskQuestion']!)
+    .then(t, []); // an answered question again
+  spec
+    .given([
+      ...started,
+      {
+        type: 'PermissionDecided',
+        data: {
+          permission_id: 'per_1',
+          permission: 'bash',
+          patterns: ['ls'],
+          reply: 'once',
+          reason: 'r',
+          decided_at: at,
+        },
+      },
+    ])
+    .when(commands['RecordPermissionDecision']!)
+    .then(t, []);
+  spec
+    .given([...started, { type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } }])
+    .when(commands['RecordAgentStatus']!)
+    .then(t, []);
   spec.given(started).when(commands['RecordAgentSessionStarted']!).then(t, []); // the same OpenCode session again
-  spec.given(started).when({ ...commands['RecordAgentSessionStarted']!, opencodeSessionId: 'ses_2' } as SessionCommand).thenFails(t, {
-    kind: 'conflict',
-    state: 'active',
-    detail: 'the agent works in OpenCode session ses_1 already (the session is active)',
-  });
-  spec.given([...started, closed]).when(commands['RecordAgentSessionEnded']!).then(t, [{ type: 'AgentSessionEnded', data: { opencode_session_id: 'ses_1', ended_at: at } }]);
+  spec
+    .given(started)
+    .when({ ...commands['RecordAgentSessionStarted']!, opencodeSessionId: 'ses_2' } as SessionCommand)
+    .thenFails(t, {
+      kind: 'conflict',
+      state: 'active',
+      detail: 'the agent works in OpenCode session ses_1 already (the session is active)',
+    });
+  spec
+    .given([...started, closed])
+    .when(commands['RecordAgentSessionEnded']!)
+    .then(t, [{ type: 'AgentSessionEnded', data: { opencode_session_id: 'ses_1', ended_at: at } }]);
 });
 
 test('a prompt sets an idle agent to work in the same decision; an agent at work already only gets the prompt', (t) => {
   const started = [...HISTORIES['active']!, agentStarted];
-  const prompt: SessionEvent = { type: 'PromptSent', data: { message_id: 'm-2', opencode_message_id: 'msg_9', agent: 'builder', sent_at: at } };
-  const command: SessionCommand = { type: 'RecordPromptSent', messageId: 'm-2', opencodeMessageId: 'msg_9', agent: 'builder', now };
+  const prompt: SessionEvent = {
+    type: 'PromptSent',
+    data: { message_id: 'm-2', opencode_message_id: 'msg_9', agent: 'builder', sent_at: at },
+  };
+  const command: SessionCommand = {
+    type: 'RecordPromptSent',
+    messageId: 'm-2',
+    opencodeMessageId: 'msg_9',
+    agent: 'builder',
+    now,
+  };
   spec.given(started).when(command).then(t, [prompt, working]);
-  spec.given([...started, working]).when(command).then(t, [prompt]);
+  spec
+    .given([...started, working])
+    .when(command)
+    .then(t, [prompt]);
 });
 
 test('a failed workspace keeps what git or task builder:init printed, and the session says why it failed', (t) => {
-  const failed: SessionEvent = { type: 'WorkspaceFailed', data: { builder: 'platform-billing', reason: 'task builder:init failed with exit code 4', failed_at: at, output: 'cannot install toolchain' } };
-  spec.given(HISTORIES['initializing']!).when({ type: 'RecordWorkspaceFailed', reason: 'task builder:init failed with exit code 4', output: 'cannot install toolchain', now }).then(t, [failed]);
+  const failed: SessionEvent = {
+    type: 'WorkspaceFailed',
+    data: {
+      builder: 'platform-billing',
+      reason: 'task builder:init failed with exit code 4',
+      failed_at: at,
+      output: 'cannot install toolchain',
+    },
+  };
+  spec
+    .given(HISTORIES['initializing']!)
+    .when({
+      type: 'RecordWorkspaceFailed',
+      reason: 'task builder:init failed with exit code 4',
+      output: 'cannot install toolchain',
+      now,
+    })
+    .then(t, [failed]);
   const state = foldEvents(sessionDecider, [...HISTORIES['initializing']!, failed]);
-  t.deepEqual(state.status === 'failed' ? state.error : undefined, 'The workspace could not be prepared: task builder:init failed with exit code 4');
+  t.deepEqual(
+    state.status === 'failed' ? state.error : undefined,
+    'The workspace could not be prepared: task builder:init failed with exit code 4',
+  );
 });
 
 test('a workspace made after the session closed is not recorded (it would not revive it); a removal is recorded once', (t) => {
@@ -229,5 +551,8 @@ test('a workspace made after the session closed is not recorded (it would not re
     state: 'closed',
     detail: 'a workspace can only be recorded while the session initializes (the session is closed)',
   });
-  spec.given([...HISTORIES['closed']!, removed]).when(commands['RecordWorkspaceRemoved']!).then(t, []);
+  spec
+    .given([...HISTORIES['closed']!, removed])
+    .when(commands['RecordWorkspaceRemoved']!)
+    .then(t, []);
 });

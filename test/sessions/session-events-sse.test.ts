@@ -10,10 +10,15 @@ import { startTestGateway } from '../support/test-gateway.js';
 
 const TOKEN = 'operator-token-0123456789';
 
-const start = (t: ExecutionContext): Promise<Gateway> => startTestGateway(t, { tokens: `slack:operator:${TOKEN}`, repos: ['api'] });
+const start = (t: ExecutionContext): Promise<Gateway> =>
+  startTestGateway(t, { tokens: `slack:operator:${TOKEN}`, repos: ['api'] });
 
 const post = (gateway: Gateway, path: string, body: unknown = {}) =>
-  fetch(`${gateway.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${gateway.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 /** The events (not the retry or keepalive frames) a raw SSE connection has received so far. */
 const listen = async (url: string, headers: Record<string, string> = {}) => {
@@ -28,13 +33,24 @@ const listen = async (url: string, headers: Record<string, string> = {}) => {
 
 test('GET /api/sessions/{id}/events streams status changes with revisions, and resumes after Last-Event-ID', async (t) => {
   const gateway = await start(t);
-  const view = (await (await post(gateway, '/api/sessions', { category: 'platform', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Improve things', description: 'Look.' } })).json()) as { session_id: string };
+  const view = (await (
+    await post(gateway, '/api/sessions', {
+      category: 'platform',
+      project: 'billing',
+      repos: [{ name: 'api' }],
+      task: { title: 'Improve things', description: 'Look.' },
+    })
+  ).json()) as { session_id: string };
   const url = `${gateway.url}/api/sessions/${view.session_id}/events`;
   const live = await listen(url);
   await until(() => live.frames.length === 1, 'the stream to show it');
   t.deepEqual(live.frames[0], { id: '0', event: 'status', data: '{"status":"initializing","agent_status":"idle"}' });
   await until(() => live.frames.length === 2, 'the stream to show it');
-  t.deepEqual(live.frames[1], { id: '2', event: 'status', data: '{"status":"awaiting_route","agent_status":"idle"}' }, 'the workspace manager made the workspace');
+  t.deepEqual(
+    live.frames[1],
+    { id: '2', event: 'status', data: '{"status":"awaiting_route","agent_status":"idle"}' },
+    'the workspace manager made the workspace',
+  );
   await post(gateway, `/api/sessions/${view.session_id}/close`, { reason: 'done' });
   await until(() => live.frames.length === 3, 'the stream to show it');
   t.deepEqual(live.frames[2], { id: '3', event: 'status', data: '{"status":"closed","agent_status":"idle"}' });
@@ -48,14 +64,23 @@ test('GET /api/sessions/{id}/events streams status changes with revisions, and r
     'only what came after revision 0, once',
   );
   resumed.close();
-  const missing = await fetch(`${gateway.url}/api/sessions/nope/events`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  const missing = await fetch(`${gateway.url}/api/sessions/nope/events`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
   t.is(missing.status, 404);
   t.is(missing.headers.get('content-type'), 'application/problem+json');
 });
 
 test('a question the agent asks is streamed as a `question` event', async (t) => {
   const gateway = await start(t);
-  const view = (await (await post(gateway, '/api/sessions', { category: 'platform', project: 'billing', repos: [{ name: 'api' }], task: { title: 'Fix typo in the footer', description: 'Copyrigth.' } })).json()) as { session_id: string };
+  const view = (await (
+    await post(gateway, '/api/sessions', {
+      category: 'platform',
+      project: 'billing',
+      repos: [{ name: 'api' }],
+      task: { title: 'Fix typo in the footer', description: 'Copyrigth.' },
+    })
+  ).json()) as { session_id: string };
   const live = await listen(`${gateway.url}/api/sessions/${view.session_id}/events`);
   await until(() => live.frames.some((frame) => frame.data?.includes('"active"')), 'the stream to show it');
   const asked = await handleCommand(
@@ -68,5 +93,8 @@ test('a question the agent asks is streamed as a `question` event', async (t) =>
   t.true(E.isRight(asked));
   await until(() => live.frames.some((frame) => frame.event === 'question'), 'the stream to show it');
   live.close();
-  t.like(live.frames.at(-1), { event: 'question', data: '{"question_id":"q-1","text":"Which year?","options":["2026"]}' });
+  t.like(live.frames.at(-1), {
+    event: 'question',
+    data: '{"question_id":"q-1","text":"Which year?","options":["2026"]}',
+  });
 });

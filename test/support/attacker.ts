@@ -14,8 +14,18 @@ const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 const crowded = `/labs/bundles/${'a'.repeat(64)}.tar.gz?${Array.from({ length: 7900 }, () => 'a').join('&')}`;
 const attacks: (() => { method: string; path: string; headers: Record<string, string>; body?: string })[] = [
   () => ({ method: 'GET', path: crowded, headers: {} }),
-  () => ({ method: 'POST', path: '/nope', headers: { 'idempotency-key': randomUUID(), 'content-type': 'application/json' }, body: '{}' }),
-  () => ({ method: 'POST', path: '/api/sessions', headers: { 'idempotency-key': randomUUID(), 'content-type': 'application/json' }, body: '{}' }),
+  () => ({
+    method: 'POST',
+    path: '/nope',
+    headers: { 'idempotency-key': randomUUID(), 'content-type': 'application/json' },
+    body: '{}',
+  }),
+  () => ({
+    method: 'POST',
+    path: '/api/sessions',
+    headers: { 'idempotency-key': randomUUID(), 'content-type': 'application/json' },
+    body: '{}',
+  }),
   () => ({ method: 'GET', path: `/openapi.json?q=${'x'.repeat(8000)}`, headers: {} }),
   () => ({ method: 'GET', path: '/api/sessions', headers: { authorization: `Bearer guess-${randomUUID()}` } }),
 ];
@@ -25,13 +35,17 @@ let running = true;
 const send = (): Promise<void> =>
   new Promise((resolve) => {
     const attack = attacks[Math.floor(Math.random() * attacks.length)]!();
-    const sent = request(`${base}${attack.path}`, { method: attack.method, headers: attack.headers, agent }, (response) => {
-      response.resume();
-      response.on('end', () => {
-        counts[String(response.statusCode)] = (counts[String(response.statusCode)] ?? 0) + 1;
-        resolve();
-      });
-    });
+    const sent = request(
+      `${base}${attack.path}`,
+      { method: attack.method, headers: attack.headers, agent },
+      (response) => {
+        response.resume();
+        response.on('end', () => {
+          counts[String(response.statusCode)] = (counts[String(response.statusCode)] ?? 0) + 1;
+          resolve();
+        });
+      },
+    );
     sent.on('error', () => {
       counts['error'] = (counts['error'] ?? 0) + 1;
       resolve();

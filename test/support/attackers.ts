@@ -4,7 +4,11 @@ import { join } from 'node:path';
 
 /** Starts `count` attacker processes (`attacker.ts`) against `url`; resolves once each is sending. */
 export const startAttackers = async (url: string, count: number): Promise<ChildProcess[]> => {
-  const children = Array.from({ length: count }, () => spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'attacker.ts'), url], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const children = Array.from({ length: count }, () =>
+    spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'attacker.ts'), url], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
   await Promise.all(children.map((child) => once(child.stdout!, 'data')));
   return children;
 };

@@ -23,7 +23,12 @@ export interface CounterAppHooks {
  * problem middleware, an actor from the (test) auth header, koa-body with the raw body kept,
  * the idempotency middleware (keys in `records`, scoped per actor), then routes that run `handleCommand`.
  */
-export const counterApp = (eventLog: EventLog, records: IdempotencyStore, options: Partial<IdempotencyOptions> = {}, hooks: CounterAppHooks = {}): Koa => {
+export const counterApp = (
+  eventLog: EventLog,
+  records: IdempotencyStore,
+  options: Partial<IdempotencyOptions> = {},
+  hooks: CounterAppHooks = {},
+): Koa => {
   const app = new Koa();
   const router = new Router();
   let requests = 0;
@@ -36,8 +41,15 @@ export const counterApp = (eventLog: EventLog, records: IdempotencyStore, option
 
   router.post('/counters/:id', async (ctx) => {
     const body = ctx.request.body as { limit?: unknown };
-    if (typeof body.limit !== 'number') throw new ProblemError(400, 'bad body', { errors: [{ path: 'limit', message: 'required number' }] });
-    const result = await handleCommand(eventLog, `counter-${ctx.params['id']}`, counterDecider, { type: 'open', id: ctx.params['id']!, limit: body.limit }, contextOf(ctx));
+    if (typeof body.limit !== 'number')
+      throw new ProblemError(400, 'bad body', { errors: [{ path: 'limit', message: 'required number' }] });
+    const result = await handleCommand(
+      eventLog,
+      `counter-${ctx.params['id']}`,
+      counterDecider,
+      { type: 'open', id: ctx.params['id']!, limit: body.limit },
+      contextOf(ctx),
+    );
     if (E.isLeft(result)) throw domainErrorToProblem(result.left);
     ctx.status = 201;
     ctx.set('ETag', `"${result.right.revision}"`);
@@ -62,7 +74,11 @@ export const counterApp = (eventLog: EventLog, records: IdempotencyStore, option
     const state = result.right.state;
     ctx.status = 202;
     ctx.set('ETag', `"${result.right.revision}"`);
-    ctx.body = { counter_id: ctx.params['id'], value: state.status === 'absent' ? 0 : state.value, revision: result.right.revision };
+    ctx.body = {
+      counter_id: ctx.params['id'],
+      value: state.status === 'absent' ? 0 : state.value,
+      revision: result.right.revision,
+    };
   });
 
   router.post('/failures/crash', () => {

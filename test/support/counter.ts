@@ -5,12 +5,19 @@ import { assertNever, conflict, invalid, notFound } from '../../src/commands/dom
 import { defineEvent, jsonCodec, type EventOf } from '../../src/events/domain-event.js';
 
 /** A small aggregate for tests of the command machinery: a counter with a limit that can be closed. */
-export const CounterOpened = defineEvent('CounterOpened', jsonCodec(io.type({ counter_id: io.string, limit: io.number })));
-export const CounterIncremented = defineEvent('CounterIncremented', jsonCodec(io.type({ by: io.number, at: io.string })));
+export const CounterOpened = defineEvent(
+  'CounterOpened',
+  jsonCodec(io.type({ counter_id: io.string, limit: io.number })),
+);
+export const CounterIncremented = defineEvent(
+  'CounterIncremented',
+  jsonCodec(io.type({ by: io.number, at: io.string })),
+);
 export const CounterClosed = defineEvent('CounterClosed', jsonCodec(io.type({ at: io.string })));
 export const counterEventDefinitions = [CounterOpened, CounterIncremented, CounterClosed];
 
-export type CounterEvent = EventOf<typeof CounterOpened> | EventOf<typeof CounterIncremented> | EventOf<typeof CounterClosed>;
+export type CounterEvent =
+  EventOf<typeof CounterOpened> | EventOf<typeof CounterIncremented> | EventOf<typeof CounterClosed>;
 
 export type CounterState =
   | { readonly status: 'absent' }
@@ -44,8 +51,10 @@ export const counterDecider: Decider<CounterCommand, CounterEvent, CounterState>
       case 'increment': {
         if (state.status === 'absent') return E.left(notFound('no such counter'));
         if (state.status === 'closed') return E.left(conflict('closed', `counter ${state.id} is closed`));
-        if (!Number.isInteger(command.by) || command.by < 1) return E.left(invalid([{ path: 'by', message: 'must be a positive integer' }]));
-        if (state.value + command.by > state.limit) return E.left(conflict('open', `counter ${state.id} would pass its limit ${state.limit}`));
+        if (!Number.isInteger(command.by) || command.by < 1)
+          return E.left(invalid([{ path: 'by', message: 'must be a positive integer' }]));
+        if (state.value + command.by > state.limit)
+          return E.left(conflict('open', `counter ${state.id} would pass its limit ${state.limit}`));
         return E.right([{ type: 'CounterIncremented', data: { by: command.by, at: command.now.toISOString() } }]);
       }
       case 'close':

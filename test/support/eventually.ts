@@ -2,7 +2,12 @@
  * Polls `probe` until it gives a value, and returns it; fails naming `what` after `timeoutMs`.
  * For things the gateway does in the background (process managers, OpenCode, webhooks).
  */
-export const eventually = async <T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 60_000, intervalMs = 50): Promise<T> => {
+export const eventually = async <T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 60_000,
+  intervalMs = 50,
+): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

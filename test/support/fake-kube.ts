@@ -32,7 +32,20 @@ const RESOURCES: readonly Resource[] = [
   { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true },
 ];
 
-type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string; uid?: string; creationTimestamp?: string; managedFields?: unknown[] }; [key: string]: unknown };
+type KubeObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    resourceVersion?: string;
+    uid?: string;
+    creationTimestamp?: string;
+    managedFields?: unknown[];
+  };
+  [key: string]: unknown;
+};
 type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject; rv: number; resource: Resource };
 
 /** How the pods of a Deployment behave: become ready, or fail the ways a real cluster fails. */
@@ -56,26 +69,73 @@ export interface FakeKubeOptions {
 const podStatus = (scenario: PodScenario): Record<string, unknown> => {
   switch (scenario) {
     case 'ready':
-      return { phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'app', ready: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } }] };
+      return {
+        phase: 'Running',
+        conditions: [
+          { type: 'PodScheduled', status: 'True' },
+          { type: 'Ready', status: 'True' },
+        ],
+        containerStatuses: [
+          { name: 'app', ready: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } },
+        ],
+      };
     case 'crashloop':
       return {
         phase: 'Running',
-        conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }],
-        containerStatuses: [{ name: 'app', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container=app' } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } }],
+        conditions: [
+          { type: 'PodScheduled', status: 'True' },
+          { type: 'Ready', status: 'False', reason: 'ContainersNotReady' },
+        ],
+        containerStatuses: [
+          {
+            name: 'app',
+            ready: false,
+            restartCount: 3,
+            state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container=app' } },
+            lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+          },
+        ],
       };
     case 'image-pull':
       return {
         phase: 'Pending',
-        conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }],
-        containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "no-such-image:latest"' } } }],
+        conditions: [
+          { type: 'PodScheduled', status: 'True' },
+          { type: 'Ready', status: 'False', reason: 'ContainersNotReady' },
+        ],
+        containerStatuses: [
+          {
+            name: 'app',
+            ready: false,
+            restartCount: 0,
+            state: {
+              waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "no-such-image:latest"' },
+            },
+          },
+        ],
       };
     case 'unschedulable':
-      return { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' }] };
+      return {
+        phase: 'Pending',
+        conditions: [
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            reason: 'Unschedulable',
+            message: '0/3 nodes are available: 3 Insufficient memory.',
+          },
+        ],
+      };
     case 'pending':
       return {
         phase: 'Pending',
-        conditions: [{ type: 'PodScheduled', status: 'True' }, { type: 'Ready', status: 'False', reason: 'ContainersNotReady' }],
-        containerStatuses: [{ name: 'app', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }],
+        conditions: [
+          { type: 'PodScheduled', status: 'True' },
+          { type: 'Ready', status: 'False', reason: 'ContainersNotReady' },
+        ],
+        containerStatuses: [
+          { name: 'app', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } },
+        ],
       };
     default: {
       const unexpected: never = scenario;
@@ -97,13 +157,33 @@ export interface FakeKube {
   /** TCP connections accepted so far: a client that keeps its connections alive opens few. */
   readonly connections: () => number;
   /** Holds the next request matching `match` (`METHOD Kind`, e.g. `PATCH ConfigMap`) until released; `after` applies it before holding the answer. */
-  readonly hold: (match: string, mode: 'before' | 'after') => { readonly reached: Promise<void>; readonly release: () => void };
+  readonly hold: (
+    match: string,
+    mode: 'before' | 'after',
+  ) => { readonly reached: Promise<void>; readonly release: () => void };
   readonly close: () => Promise<void>;
 }
 
-const status = (response: ServerResponse, code: number, reason: string, message: string, details: Record<string, unknown> = {}): void => {
+const status = (
+  response: ServerResponse,
+  code: number,
+  reason: string,
+  message: string,
+  details: Record<string, unknown> = {},
+): void => {
   response.writeHead(code, { 'content-type': 'application/json' });
-  response.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, details, code }));
+  response.end(
+    JSON.stringify({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message,
+      reason,
+      details,
+      code,
+    }),
+  );
 };
 
 /** `/api/v1/namespaces/x/configmaps/y` and friends, parsed. */
@@ -125,7 +205,11 @@ const route = (path: string): { resource: Resource; namespace?: string; name?: s
   const resource = RESOURCES.find((candidate) => candidate.group === group && candidate.plural === rest[0]);
   if (!resource) return undefined;
   if (resource.kind === 'Namespace' && namespace === undefined && rest.length === 2) return { resource, name: rest[1] };
-  return { resource, ...(namespace === undefined ? {} : { namespace }), ...(rest[1] === undefined ? {} : { name: rest[1] }) };
+  return {
+    resource,
+    ...(namespace === undefined ? {} : { namespace }),
+    ...(rest[1] === undefined ? {} : { name: rest[1] }),
+  };
 };
 
 const matchesSelector = (object: KubeObject, selector: string | null): boolean => {
@@ -139,7 +223,15 @@ const matchesSelector = (object: KubeObject, selector: string | null): boolean =
 /** Server-side apply, simplified: the applied fields replace what was there; the rest stays. */
 const apply = (existing: KubeObject | undefined, patch: KubeObject): KubeObject => {
   if (!existing) return patch;
-  const merged: KubeObject = { ...existing, ...patch, metadata: { ...existing.metadata, ...patch.metadata, labels: { ...existing.metadata.labels, ...patch.metadata.labels } } };
+  const merged: KubeObject = {
+    ...existing,
+    ...patch,
+    metadata: {
+      ...existing.metadata,
+      ...patch.metadata,
+      labels: { ...existing.metadata.labels, ...patch.metadata.labels },
+    },
+  };
   return merged;
 };
 
@@ -152,7 +244,8 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
   const holds: { match: string; mode: 'before' | 'after'; reached: () => void; released: Promise<void> }[] = [];
   let resourceVersion = 1;
   let uid = 0;
-  const keyOf = (resource: Resource, namespace: string | undefined, name: string) => `${resource.group}/${resource.plural}/${namespace ?? ''}/${name}`;
+  const keyOf = (resource: Resource, namespace: string | undefined, name: string) =>
+    `${resource.group}/${resource.plural}/${namespace ?? ''}/${name}`;
   const record = (type: WatchEvent['type'], resource: Resource, object: KubeObject) => {
     const event = { type, object, rv: resourceVersion, resource };
     events.push(event);
@@ -162,7 +255,12 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     resourceVersion++;
     const stored = {
       ...object,
-      metadata: { ...object.metadata, resourceVersion: String(resourceVersion), uid: object.metadata.uid ?? `uid-${++uid}`, creationTimestamp: object.metadata.creationTimestamp ?? new Date().toISOString() },
+      metadata: {
+        ...object.metadata,
+        resourceVersion: String(resourceVersion),
+        uid: object.metadata.uid ?? `uid-${++uid}`,
+        creationTimestamp: object.metadata.creationTimestamp ?? new Date().toISOString(),
+      },
     };
     store.set(keyOf(resource, stored.metadata.namespace, stored.metadata.name), { resource, object: stored });
     if (type === 'ADDED') {
@@ -177,19 +275,34 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
   const startPods = (deployment: KubeObject): void => {
     const namespace = deployment.metadata.namespace!;
     const podResource = RESOURCES.find((resource) => resource.kind === 'Pod')!;
-    const labels = ((deployment['spec'] as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined)?.template?.metadata?.labels) ?? { app: deployment.metadata.name };
+    const labels = (deployment['spec'] as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined)
+      ?.template?.metadata?.labels ?? { app: deployment.metadata.name };
     const name = `${deployment.metadata.name}-${resourceVersion.toString(36)}`;
     for (const old of [...store.values()]) {
-      if (old.resource === podResource && old.object.metadata.namespace === namespace && old.object.metadata.name.startsWith(`${deployment.metadata.name}-`)) remove(podResource, namespace, old.object.metadata.name);
+      if (
+        old.resource === podResource &&
+        old.object.metadata.namespace === namespace &&
+        old.object.metadata.name.startsWith(`${deployment.metadata.name}-`)
+      )
+        remove(podResource, namespace, old.object.metadata.name);
     }
-    const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels }, spec: {}, status: { phase: 'Pending', conditions: [] } };
+    const pod: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace, labels },
+      spec: {},
+      status: { phase: 'Pending', conditions: [] },
+    };
     save(podResource, pod, 'ADDED');
     const scenario = options.scenarioFor?.({ namespace, name: deployment.metadata.name }) ?? 'ready';
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      const current = store.get(keyOf(podResource, namespace, name));
-      if (current) save(podResource, { ...current.object, status: podStatus(scenario) }, 'MODIFIED');
-    }, options.podDelayFor?.(namespace) ?? options.podDelayMs ?? 50);
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        const current = store.get(keyOf(podResource, namespace, name));
+        if (current) save(podResource, { ...current.object, status: podStatus(scenario) }, 'MODIFIED');
+      },
+      options.podDelayFor?.(namespace) ?? options.podDelayMs ?? 50,
+    );
     timers.add(timer);
   };
   const remove = (resource: Resource, namespace: string | undefined, name: string): KubeObject | undefined => {
@@ -201,7 +314,8 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     record('DELETED', resource, entry.object);
     // A namespace takes everything in it along.
     if (resource.kind === 'Namespace') {
-      for (const value of [...store.values()]) if (value.object.metadata.namespace === name) remove(value.resource, name, value.object.metadata.name);
+      for (const value of [...store.values()])
+        if (value.object.metadata.namespace === name) remove(value.resource, name, value.object.metadata.name);
     }
     return entry.object;
   };
@@ -209,8 +323,18 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
   const discovery = (path: string): unknown => {
     if (path === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] };
     if (path === '/apis') {
-      const groups = [...new Set(RESOURCES.filter((resource) => resource.group !== '').map((resource) => resource.group))];
-      return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((name) => ({ name, versions: [{ groupVersion: `${name}/v1`, version: 'v1' }], preferredVersion: { groupVersion: `${name}/v1`, version: 'v1' } })) };
+      const groups = [
+        ...new Set(RESOURCES.filter((resource) => resource.group !== '').map((resource) => resource.group)),
+      ];
+      return {
+        kind: 'APIGroupList',
+        apiVersion: 'v1',
+        groups: groups.map((name) => ({
+          name,
+          versions: [{ groupVersion: `${name}/v1`, version: 'v1' }],
+          preferredVersion: { groupVersion: `${name}/v1`, version: 'v1' },
+        })),
+      };
     }
     const match = /^\/(?:api\/(v1)|apis\/([^/]+)\/(v1))$/.exec(path);
     if (!match) return undefined;
@@ -219,7 +343,13 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       kind: 'APIResourceList',
       apiVersion: 'v1',
       groupVersion: group ? `${group}/v1` : 'v1',
-      resources: RESOURCES.filter((resource) => resource.group === group).map((resource) => ({ name: resource.plural, singularName: resource.kind.toLowerCase(), namespaced: resource.namespaced, kind: resource.kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] })),
+      resources: RESOURCES.filter((resource) => resource.group === group).map((resource) => ({
+        name: resource.plural,
+        singularName: resource.kind.toLowerCase(),
+        namespaced: resource.namespaced,
+        kind: resource.kind,
+        verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      })),
     };
   };
 
@@ -231,12 +361,28 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       return;
     }
     const target = route(url.pathname);
-    if (!target) return status(response, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
+    if (!target)
+      return status(response, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
     const { resource, namespace, name } = target;
     requests.set(`${request.method} ${resource.kind}`, (requests.get(`${request.method} ${resource.kind}`) ?? 0) + 1);
-    const notFound = () => status(response, 404, 'NotFound', `${resource.plural}${resource.group ? `.${resource.group}` : ''} "${name}" not found`, { name, kind: resource.plural });
-    if (namespace !== undefined && resource.kind !== 'Namespace' && !store.has(keyOf(RESOURCES[0]!, undefined, namespace)) && request.method !== 'GET') {
-      return status(response, 404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+    const notFound = () =>
+      status(
+        response,
+        404,
+        'NotFound',
+        `${resource.plural}${resource.group ? `.${resource.group}` : ''} "${name}" not found`,
+        { name, kind: resource.plural },
+      );
+    if (
+      namespace !== undefined &&
+      resource.kind !== 'Namespace' &&
+      !store.has(keyOf(RESOURCES[0]!, undefined, namespace)) &&
+      request.method !== 'GET'
+    ) {
+      return status(response, 404, 'NotFound', `namespaces "${namespace}" not found`, {
+        name: namespace,
+        kind: 'namespaces',
+      });
     }
     const send = (code: number, object: unknown): void => {
       response.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(object));
@@ -248,42 +394,94 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
           return entry ? send(200, entry.object) : notFound();
         }
         const selector = url.searchParams.get('labelSelector');
-        const inScope = (object: KubeObject) => (namespace === undefined || object.metadata.namespace === namespace) && matchesSelector(object, selector);
+        const inScope = (object: KubeObject) =>
+          (namespace === undefined || object.metadata.namespace === namespace) && matchesSelector(object, selector);
         if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') {
           const from = Number(url.searchParams.get('resourceVersion') ?? '0');
           response.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
           const write = (event: WatchEvent) => {
-            if (event.resource === resource && event.rv > from && inScope(event.object)) response.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+            if (event.resource === resource && event.rv > from && inScope(event.object))
+              response.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
           };
           for (const event of events) write(event);
           watchers.add(write);
           response.on('close', () => watchers.delete(write));
           return;
         }
-        const items = [...store.values()].filter((entry) => entry.resource === resource && inScope(entry.object)).map((entry) => entry.object);
-        return send(200, { kind: `${resource.kind}List`, apiVersion: resource.group ? `${resource.group}/v1` : 'v1', metadata: { resourceVersion: String(resourceVersion) }, items });
+        const items = [...store.values()]
+          .filter((entry) => entry.resource === resource && inScope(entry.object))
+          .map((entry) => entry.object);
+        return send(200, {
+          kind: `${resource.kind}List`,
+          apiVersion: resource.group ? `${resource.group}/v1` : 'v1',
+          metadata: { resourceVersion: String(resourceVersion) },
+          items,
+        });
       }
       case 'POST': {
         const object = JSON.parse(body) as KubeObject;
-        if (!object.metadata?.name) return status(response, 422, 'Invalid', `${resource.kind} is invalid: metadata.name: Required value`, { kind: resource.kind });
+        if (!object.metadata?.name)
+          return status(response, 422, 'Invalid', `${resource.kind} is invalid: metadata.name: Required value`, {
+            kind: resource.kind,
+          });
         const objectNamespace = resource.namespaced ? namespace : undefined;
         if (store.has(keyOf(resource, objectNamespace, object.metadata.name))) {
-          return status(response, 409, 'AlreadyExists', `${resource.plural} "${object.metadata.name}" already exists`, { name: object.metadata.name, kind: resource.plural });
+          return status(response, 409, 'AlreadyExists', `${resource.plural} "${object.metadata.name}" already exists`, {
+            name: object.metadata.name,
+            kind: resource.plural,
+          });
         }
-        return send(201, save(resource, { ...object, metadata: { ...object.metadata, ...(objectNamespace ? { namespace: objectNamespace } : {}) } }, 'ADDED'));
+        return send(
+          201,
+          save(
+            resource,
+            { ...object, metadata: { ...object.metadata, ...(objectNamespace ? { namespace: objectNamespace } : {}) } },
+            'ADDED',
+          ),
+        );
       }
       case 'PATCH': {
-        if (!name) return status(response, 405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
-        if (request.headers['content-type'] !== 'application/apply-patch+yaml') return status(response, 415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml`);
-        if (!url.searchParams.get('fieldManager')) return status(response, 422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+        if (!name)
+          return status(
+            response,
+            405,
+            'MethodNotAllowed',
+            'the server does not allow this method on the requested resource',
+          );
+        if (request.headers['content-type'] !== 'application/apply-patch+yaml')
+          return status(
+            response,
+            415,
+            'UnsupportedMediaType',
+            `the body of the request was in an unknown format - accepted media types include: application/apply-patch+yaml`,
+          );
+        if (!url.searchParams.get('fieldManager'))
+          return status(
+            response,
+            422,
+            'Invalid',
+            'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+          );
         const patch = parse(body) as KubeObject;
-        if (patch.metadata?.name !== name) return status(response, 400, 'BadRequest', 'the name of the object does not match the name on the URL');
+        if (patch.metadata?.name !== name)
+          return status(response, 400, 'BadRequest', 'the name of the object does not match the name on the URL');
         const refusal = options.refuse?.({ kind: resource.kind, name });
-        if (refusal) return status(response, 422, 'Invalid', `${resource.kind} "${name}" is invalid: ${refusal}`, { name, kind: resource.plural });
+        if (refusal)
+          return status(response, 422, 'Invalid', `${resource.kind} "${name}" is invalid: ${refusal}`, {
+            name,
+            kind: resource.plural,
+          });
         const key = keyOf(resource, resource.namespaced ? namespace : undefined, name);
         const existing = store.get(key)?.object;
-        const applied = apply(existing, { ...patch, metadata: { ...patch.metadata, ...(resource.namespaced && namespace ? { namespace } : {}) } });
-        if (existing && JSON.stringify({ ...existing, metadata: { ...existing.metadata, resourceVersion: undefined } }) === JSON.stringify({ ...applied, metadata: { ...applied.metadata, resourceVersion: undefined } })) {
+        const applied = apply(existing, {
+          ...patch,
+          metadata: { ...patch.metadata, ...(resource.namespaced && namespace ? { namespace } : {}) },
+        });
+        if (
+          existing &&
+          JSON.stringify({ ...existing, metadata: { ...existing.metadata, resourceVersion: undefined } }) ===
+            JSON.stringify({ ...applied, metadata: { ...applied.metadata, resourceVersion: undefined } })
+        ) {
           return send(200, existing); // no change: no new resourceVersion, as the real server does
         }
         const saved = save(resource, applied, existing ? 'MODIFIED' : 'ADDED');
@@ -291,14 +489,37 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
         return send(existing ? 200 : 201, saved);
       }
       case 'DELETE': {
-        if (!name) return status(response, 405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        if (!name)
+          return status(
+            response,
+            405,
+            'MethodNotAllowed',
+            'the server does not allow this method on the requested resource',
+          );
         const forbidden = options.forbidDelete?.({ kind: resource.kind, name });
-        if (forbidden) return status(response, 403, 'Forbidden', `${resource.plural} "${name}" is forbidden: ${forbidden}`, { name, kind: resource.plural });
+        if (forbidden)
+          return status(response, 403, 'Forbidden', `${resource.plural} "${name}" is forbidden: ${forbidden}`, {
+            name,
+            kind: resource.plural,
+          });
         const removed = remove(resource, resource.namespaced ? namespace : undefined, name);
-        return removed ? send(200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, kind: resource.plural } }) : notFound();
+        return removed
+          ? send(200, {
+              kind: 'Status',
+              apiVersion: 'v1',
+              metadata: {},
+              status: 'Success',
+              details: { name, kind: resource.plural },
+            })
+          : notFound();
       }
       default:
-        return status(response, 405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        return status(
+          response,
+          405,
+          'MethodNotAllowed',
+          'the server does not allow this method on the requested resource',
+        );
     }
   };
 
@@ -331,7 +552,8 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       });
       handle(request, captured, body);
       void held!.released.then(() => {
-        if (!response.destroyed) response.writeHead(buffered.code, buffered.headers as Record<string, string>).end(buffered.body);
+        if (!response.destroyed)
+          response.writeHead(buffered.code, buffered.headers as Record<string, string>).end(buffered.body);
       });
     });
   });
@@ -350,7 +572,13 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       'contexts: [{ name: fake, context: { cluster: fake, user: gateway } }]',
       'current-context: fake',
     ].join('\n'),
-    objects: (kind, namespace) => [...store.values()].filter((entry) => entry.resource.kind === kind && (namespace === undefined || entry.object.metadata.namespace === namespace)).map((entry) => entry.object),
+    objects: (kind, namespace) =>
+      [...store.values()]
+        .filter(
+          (entry) =>
+            entry.resource.kind === kind && (namespace === undefined || entry.object.metadata.namespace === namespace),
+        )
+        .map((entry) => entry.object),
     requests,
     creations,
     connections: () => connections,

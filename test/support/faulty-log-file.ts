@@ -101,7 +101,8 @@ class FaultyLogFile implements LogFile {
     const { bytes, report } = this.outcome(buffers, position);
     const taken = takeBytes(buffers, bytes);
     let written = 0;
-    while (written < bytes) written += (await this.file.writev(skipBytes(taken, written), position + written)).bytesWritten;
+    while (written < bytes)
+      written += (await this.file.writev(skipBytes(taken, written), position + written)).bytesWritten;
     this.grew(position + bytes);
     return report();
   }
@@ -114,13 +115,17 @@ class FaultyLogFile implements LogFile {
     const { bytes, report } = this.outcome(buffers, position);
     const taken = takeBytes(buffers, bytes);
     let written = 0;
-    while (written < bytes) written += this.file.writevSync!(skipBytes(taken, written), position + written).bytesWritten;
+    while (written < bytes)
+      written += this.file.writevSync!(skipBytes(taken, written), position + written).bytesWritten;
     this.grew(position + bytes);
     return report();
   }
 
   /** What the plan makes of a write: how many of its bytes really land, then what it reports. */
-  private outcome(buffers: readonly Buffer[], position: number): { bytes: number; report: () => { bytesWritten: number } } {
+  private outcome(
+    buffers: readonly Buffer[],
+    position: number,
+  ): { bytes: number; report: () => { bytesWritten: number } } {
     const asked = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
     const fault = this.plan.nextWriteFault(asked) ?? this.diskLimit(asked, position);
     if (!fault) return { bytes: asked, report: () => ({ bytesWritten: asked }) };

@@ -25,7 +25,10 @@ export const gatewayProcesses = (t: ExecutionContext) => {
     const running = children.filter(({ child }) => child.exitCode === null && child.signalCode === null);
     for (const { child } of running) child.kill('SIGTERM');
     const timer = setTimeout(() => {
-      console.error('a gateway did not stop on SIGTERM:', running.map(({ output }) => output().split('\n').slice(-8).join('\n')).join('\n----\n'));
+      console.error(
+        'a gateway did not stop on SIGTERM:',
+        running.map(({ output }) => output().split('\n').slice(-8).join('\n')).join('\n----\n'),
+      );
       for (const { child } of running) child.kill('SIGKILL');
     }, 15_000);
     await Promise.all(running.map(({ child }) => once(child, 'exit')));
@@ -37,7 +40,11 @@ export const gatewayProcesses = (t: ExecutionContext) => {
     }
   });
   return async (env: Record<string, string>): Promise<GatewayProcess> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env }, cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+      cwd: process.cwd(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

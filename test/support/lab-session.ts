@@ -8,7 +8,11 @@ import { eventually } from './eventually.js';
 
 /** A small Node service: what a builder's branch holds when a person asks for a lab. */
 export const NODE_APP: Readonly<Record<string, string | Buffer>> = {
-  'package.json': JSON.stringify({ name: 'billing', version: '1.0.0', scripts: { start: 'node server.js', test: 'node --test' } }, null, 2),
+  'package.json': JSON.stringify(
+    { name: 'billing', version: '1.0.0', scripts: { start: 'node server.js', test: 'node --test' } },
+    null,
+    2,
+  ),
   'server.js': "require('node:http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);\n",
   'public/logo.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0xff, 0xfe]),
 };
@@ -34,7 +38,11 @@ export const LAB_TESTS: Readonly<Record<string, string>> = {
 };
 
 /** Commits files on the worktree's branch, as the agent (or a person) would before deploying. */
-export const commitFiles = async (worktree: string, files: Readonly<Record<string, string | Buffer>>, message = 'lab files'): Promise<void> => {
+export const commitFiles = async (
+  worktree: string,
+  files: Readonly<Record<string, string | Buffer>>,
+  message = 'lab files',
+): Promise<void> => {
   for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(worktree, path)), { recursive: true });
     await writeFile(join(worktree, path), content);
@@ -48,9 +56,20 @@ export const commitFiles = async (worktree: string, files: Readonly<Record<strin
  * A session whose workspace is ready and whose builder branch holds `files` in its first repo:
  * what POST /api/deployments needs.
  */
-export const labSession = async (call: Call, gateway: Gateway, project: string, files: Readonly<Record<string, string | Buffer>> = NODE_APP, repo = 'api'): Promise<SessionView> => {
+export const labSession = async (
+  call: Call,
+  gateway: Gateway,
+  project: string,
+  files: Readonly<Record<string, string | Buffer>> = NODE_APP,
+  repo = 'api',
+): Promise<SessionView> => {
   const created = (await (
-    await call(gateway, 'POST', '/api/sessions', { category: 'lab', project, repos: [{ name: repo }], task: { title: 'Fix the typo in the footer', description: 'Small change.' } })
+    await call(gateway, 'POST', '/api/sessions', {
+      category: 'lab',
+      project,
+      repos: [{ name: repo }],
+      task: { title: 'Fix the typo in the footer', description: 'Small change.' },
+    })
   ).json()) as SessionView;
   const ready = await eventually(async () => {
     const view = (await (await call(gateway, 'GET', `/api/sessions/${created.session_id}`)).json()) as SessionView;

@@ -38,7 +38,12 @@ export const startMockSlack = async (t: Pick<ExecutionContext, 'teardown'>, secr
       const raw = Buffer.concat(chunks).toString('utf8');
       const timestamp = String(request.headers['x-gateway-timestamp'] ?? '');
       const signature = request.headers['x-gateway-signature'];
-      if (!signatureMatches(signatureOf('v1', secret, timestamp, raw), typeof signature === 'string' ? signature : undefined)) {
+      if (
+        !signatureMatches(
+          signatureOf('v1', secret, timestamp, raw),
+          typeof signature === 'string' ? signature : undefined,
+        )
+      ) {
         rejected.push(raw);
         response.writeHead(401).end();
         return;
@@ -101,7 +106,11 @@ export const startMockSlack = async (t: Pick<ExecutionContext, 'teardown'>, secr
         };
         const timer = setTimeout(() => {
           listeners = listeners.filter((listener) => listener !== check);
-          reject(new Error(`the mock Slack got ${deliveries.length} deliveries: ${deliveries.map((d) => d.eventType).join(', ')}`));
+          reject(
+            new Error(
+              `the mock Slack got ${deliveries.length} deliveries: ${deliveries.map((d) => d.eventType).join(', ')}`,
+            ),
+          );
         }, timeoutMs);
         listeners.push(check);
         check();

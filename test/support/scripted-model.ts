@@ -50,7 +50,14 @@ const toolCall = (response: ServerResponse, name: string, args: unknown): void =
   const json = JSON.stringify(args);
   const half = Math.floor(json.length / 2);
   response.writeHead(200, { 'content-type': 'text/event-stream' });
-  response.write(chunk({ role: 'assistant', tool_calls: [{ index: 0, id: `call_${++calls}`, type: 'function', function: { name, arguments: json.slice(0, half) } }] }));
+  response.write(
+    chunk({
+      role: 'assistant',
+      tool_calls: [
+        { index: 0, id: `call_${++calls}`, type: 'function', function: { name, arguments: json.slice(0, half) } },
+      ],
+    }),
+  );
   response.write(chunk({ tool_calls: [{ index: 0, function: { arguments: json.slice(half) } }] }));
   response.write(chunk({}, 'tool_calls', USAGE));
   response.end('data: [DONE]\n\n');
@@ -63,7 +70,9 @@ const play = (messages: Message[], response: ServerResponse, request: IncomingMe
   const afterTool = last?.role === 'tool';
   const write = /\[write ([^\]\s]+)\]/.exec(said);
   if (said.includes('[error]')) {
-    response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'scripted provider error', type: 'invalid_request_error' } }));
+    response
+      .writeHead(400, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ error: { message: 'scripted provider error', type: 'invalid_request_error' } }));
     return;
   }
   if (said.includes('[unreachable]')) {
@@ -77,7 +86,16 @@ const play = (messages: Message[], response: ServerResponse, request: IncomingMe
   if (said.includes('[ask]')) {
     if (afterTool) return reply(response, `You answered: ${textOf(last)}`);
     return toolCall(response, 'question', {
-      questions: [{ question: 'Which year goes in the footer?', header: 'Year', options: [{ label: '2025', description: 'last year' }, { label: '2026', description: 'this year' }] }],
+      questions: [
+        {
+          question: 'Which year goes in the footer?',
+          header: 'Year',
+          options: [
+            { label: '2025', description: 'last year' },
+            { label: '2026', description: 'this year' },
+          ],
+        },
+      ],
     });
   }
   if (said.includes('[todo]')) {
@@ -127,7 +145,8 @@ export const startScriptedModel = async (): Promise<ScriptedModel> => {
         return;
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { messages: Message[] };
-      if (textOf(body.messages.find((message) => message.role === 'system')).startsWith('You are a title generator')) return reply(response, 'Scripted title');
+      if (textOf(body.messages.find((message) => message.role === 'system')).startsWith('You are a title generator'))
+        return reply(response, 'Scripted title');
       requests++;
       play(body.messages, response, request);
     });
@@ -148,6 +167,13 @@ export const startScriptedModel = async (): Promise<ScriptedModel> => {
 
 /** The OpenCode provider configuration that points at a scripted model. */
 export const scriptedProviderConfig = (baseUrl: string) => ({
-  provider: { local: { npm: '@ai-sdk/openai-compatible', name: 'Local', options: { baseURL: baseUrl, apiKey: 'x' }, models: { scripted: { name: 'Scripted' } } } },
+  provider: {
+    local: {
+      npm: '@ai-sdk/openai-compatible',
+      name: 'Local',
+      options: { baseURL: baseUrl, apiKey: 'x' },
+      models: { scripted: { name: 'Scripted' } },
+    },
+  },
   model: 'local/scripted',
 });

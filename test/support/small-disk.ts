@@ -24,7 +24,8 @@ const canMount = (): boolean => {
 
 export const smallDisksAvailable = canMount();
 
-export const SMALL_DISK_SKIP_REASON = 'SKIPPED: mounting a small tmpfs needs root (CI runs as root); the fault-injection tests at the file seam cover the same paths without one';
+export const SMALL_DISK_SKIP_REASON =
+  'SKIPPED: mounting a small tmpfs needs root (CI runs as root); the fault-injection tests at the file seam cover the same paths without one';
 
 /** Mounts a tmpfs of `bytes` on a new folder until the test ends; returns the folder. */
 export const mountSmallDisk = (t: Pick<ExecutionContext, 'teardown'>, bytes: number): string => {

@@ -54,7 +54,16 @@ export const makeRepo = async (reposRoot: string, name: string): Promise<string>
   await simpleGit().raw(['init', '-q', '-b', 'main', path]);
   await writeFile(join(path, 'README.md'), `# ${name}\n`);
   await simpleGit(path).add('.');
-  await simpleGit(path).raw(['-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '-q', '-m', 'init']);
+  await simpleGit(path).raw([
+    '-c',
+    'user.name=Test',
+    '-c',
+    'user.email=test@example.com',
+    'commit',
+    '-q',
+    '-m',
+    'init',
+  ]);
   return path;
 };
 
@@ -65,7 +74,13 @@ export const makeRepo = async (reposRoot: string, name: string): Promise<string>
 export const startTestGateway = async (t: ExecutionContext, options: TestGatewayOptions): Promise<TestGateway> => {
   const dir = await mkdtemp(join(tmpdir(), 'test-gateway-'));
   const loaded = loadConfig({
-    env: { GATEWAY_DATA_DIR: dir, GATEWAY_WORKSPACE: dir, PORT: '0', GATEWAY_TOKENS: options.tokens, ...(options.webhookSecret ? { GATEWAY_WEBHOOK_SECRET: options.webhookSecret } : {}) },
+    env: {
+      GATEWAY_DATA_DIR: dir,
+      GATEWAY_WORKSPACE: dir,
+      PORT: '0',
+      GATEWAY_TOKENS: options.tokens,
+      ...(options.webhookSecret ? { GATEWAY_WEBHOOK_SECRET: options.webhookSecret } : {}),
+    },
   });
   if (E.isLeft(loaded)) throw new Error(formatConfigError(loaded.left));
   const kubeconfig = options.kubeconfig === undefined ? undefined : join(dir, 'kubeconfig.yaml');
@@ -75,10 +90,18 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
     // Tests poll the API often; the limits themselves are tested in test/api/rate-limit.test.ts.
     server: { ...loaded.right.server, rate_limit_per_minute: 1_000_000, ...options.server },
     kubeconfig,
-    secrets: { ...loaded.right.secrets, bundleSecret: options.bundleSecret ?? 'bundle-secret-for-tests', slackSigningSecret: options.slackSigningSecret },
+    secrets: {
+      ...loaded.right.secrets,
+      bundleSecret: options.bundleSecret ?? 'bundle-secret-for-tests',
+      slackSigningSecret: options.slackSigningSecret,
+    },
     deployment: { ...loaded.right.deployment, ...options.deployment },
     kubernetes: { ...loaded.right.kubernetes, ...options.kubernetes },
-    event_store: { type: 'embedded', data_dir: options.eventsDir ?? join(dir, 'events'), min_free_bytes: options.minFreeBytes ?? 0 },
+    event_store: {
+      type: 'embedded',
+      data_dir: options.eventsDir ?? join(dir, 'events'),
+      min_free_bytes: options.minFreeBytes ?? 0,
+    },
     workspace: { ...loaded.right.workspace, ...options.workspace },
     webhooks: { ...loaded.right.webhooks, ...options.webhooks },
     opencode: {
@@ -93,7 +116,9 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
   for (const repo of options.repos ?? []) await makeRepo(reposRoot, repo);
   let current: Gateway | undefined;
   const start = async (): Promise<TestGateway> => {
-    const gateway = await startGateway(config, { logger: options.logger ?? pino({ level: 'silent' }), ...(options.deadlineIntervalMs === undefined ? {} : { deadlineIntervalMs: options.deadlineIntervalMs }),
+    const gateway = await startGateway(config, {
+      logger: options.logger ?? pino({ level: 'silent' }),
+      ...(options.deadlineIntervalMs === undefined ? {} : { deadlineIntervalMs: options.deadlineIntervalMs }),
       ...(options.deadlineClock ? { deadlineClock: options.deadlineClock } : {}),
     });
     current = gateway;

@@ -20,7 +20,8 @@ const NODE_REPO: Record<string, string> = {
     "test('rounds prices', () => assert.equal(Math.round(2.5 * 100) / 100, 2.4, 'rounding is off'));",
     '',
   ].join('\n'),
-  'integration.mjs': "const r = await fetch(new URL('/health', process.env.LAB_URL)); process.exit(r.status === 200 ? 0 : 1);\n",
+  'integration.mjs':
+    "const r = await fetch(new URL('/health', process.env.LAB_URL)); process.exit(r.status === 200 ? 0 : 1);\n",
 };
 
 const repoWith = async (t: ExecutionContext, files: Record<string, string>) => {
@@ -45,14 +46,30 @@ const startLab = async (t: ExecutionContext) => {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 };
 
-const optionsFor = async (t: ExecutionContext, manifest: LabManifest, files = NODE_REPO, labUrl?: string): Promise<TestRunOptions> => {
+const optionsFor = async (
+  t: ExecutionContext,
+  manifest: LabManifest,
+  files = NODE_REPO,
+  labUrl?: string,
+): Promise<TestRunOptions> => {
   const worktree = await repoWith(t, files);
-  return { worktree, labUrl: labUrl ?? (await startLab(t)), runtime: 'node', manifest, files: new Map(Object.entries(files)), artifactsDir: join(worktree, '..', `${worktree.split('/').pop()}-artifacts`), timeoutMs: 60_000 };
+  return {
+    worktree,
+    labUrl: labUrl ?? (await startLab(t)),
+    runtime: 'node',
+    manifest,
+    files: new Map(Object.entries(files)),
+    artifactsDir: join(worktree, '..', `${worktree.split('/').pop()}-artifacts`),
+    timeoutMs: 60_000,
+  };
 };
 
 test('three suites: unit tests from the runner’s JUnit report, integration tests against LAB_URL, acceptance checks over HTTP', async (t) => {
   const manifest: LabManifest = {
-    tests: { unit: ['node', '--test', '--test-reporter=junit', '--test-reporter-destination={junit}', 'test/'], integration: ['node', 'integration.mjs'] },
+    tests: {
+      unit: ['node', '--test', '--test-reporter=junit', '--test-reporter-destination={junit}', 'test/'],
+      integration: ['node', 'integration.mjs'],
+    },
     acceptance: [
       { name: 'home page', path: '/', expect_body: 'Welcome' },
       { name: 'health', path: '/health', expect_status: 200 },
@@ -66,7 +83,11 @@ test('three suites: unit tests from the runner’s JUnit report, integration tes
   t.like(tests.unit, { passed: false, total: 3, failed: 1, skipped: 0 });
   t.is(tests.unit.failures.length, 1);
   t.regex(tests.unit.failures[0]!.name, /rounds prices/);
-  t.is(parseJUnit(await readFile(join(options.artifactsDir, 'unit.xml'), 'utf8'))?.total, 3, 'the counts come from the runner’s own report');
+  t.is(
+    parseJUnit(await readFile(join(options.artifactsDir, 'unit.xml'), 'utf8'))?.total,
+    3,
+    'the counts come from the runner’s own report',
+  );
   t.regex(tests.unit.failures[0]!.message, /rounding is off/);
   t.like(tests.integration, { passed: true, total: 1, failed: 0 });
   t.like(tests.acceptance, { passed: false, total: 4, failed: 2 });
@@ -83,7 +104,11 @@ test('three suites: unit tests from the runner’s JUnit report, integration tes
 
 test('all passing only when every suite ran and passed; a detected `npm test` counts by its exit code', async (t) => {
   const passing = { ...NODE_REPO, 'test/math.test.mjs': "import test from 'node:test';\ntest('adds', () => {});\n" };
-  const options = await optionsFor(t, { tests: { integration: ['node', 'integration.mjs'] }, acceptance: [{ name: 'health', path: '/health' }] }, passing);
+  const options = await optionsFor(
+    t,
+    { tests: { integration: ['node', 'integration.mjs'] }, acceptance: [{ name: 'health', path: '/health' }] },
+    passing,
+  );
   t.teardown(() => rm(options.artifactsDir, { recursive: true, force: true }));
   const { tests } = await runTests(options);
   t.like(tests.unit, { passed: true, total: 1, failed: 0 }, 'npm test, no JUnit report: one result from the exit code');
@@ -92,7 +117,11 @@ test('all passing only when every suite ran and passed; a detected `npm test` co
   const bare = await optionsFor(t, {}, { 'package.json': '{"name":"x"}' });
   t.teardown(() => rm(bare.artifactsDir, { recursive: true, force: true }));
   const none = await runTests(bare);
-  t.like(none.tests.unit, { passed: false, total: 0, log_tail: 'not run: no unit test command: none declared in .lab.yaml and none detected' });
+  t.like(none.tests.unit, {
+    passed: false,
+    total: 0,
+    log_tail: 'not run: no unit test command: none declared in .lab.yaml and none detected',
+  });
   t.like(none.tests.acceptance, { passed: false, total: 0 });
   t.false(none.tests.all_passing, 'suites that did not run are not passing');
 });
@@ -103,7 +132,15 @@ test('a suite over its timeout is stopped and failed; a missing runner or an unr
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   const downUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
-  const options = await optionsFor(t, { tests: { unit: ['node', '-e', 'setTimeout(() => {}, 60000)'], integration: ['no-such-test-runner'] }, acceptance: [{ name: 'home', path: '/' }] }, NODE_REPO, downUrl);
+  const options = await optionsFor(
+    t,
+    {
+      tests: { unit: ['node', '-e', 'setTimeout(() => {}, 60000)'], integration: ['no-such-test-runner'] },
+      acceptance: [{ name: 'home', path: '/' }],
+    },
+    NODE_REPO,
+    downUrl,
+  );
   t.teardown(() => rm(options.artifactsDir, { recursive: true, force: true }));
   const { tests } = await runTests({ ...options, timeoutMs: 1000 });
   t.deepEqual(tests.unit.failures, [{ name: 'unit', message: 'did not finish within 1 s; stopped' }]);

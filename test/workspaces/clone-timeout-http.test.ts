@@ -39,23 +39,51 @@ test('a server that trickles bytes forever holds a clone only until workspace.cl
   const gateway = await startTestGateway(t, {
     tokens: `ops:operator:${OPERATOR}`,
     repos: ['api'],
-    workspace: { allowed_url_patterns: ['http://127.0.0.1:'], allow_private_addresses: true, clone_timeout: CLONE_TIMEOUT_S },
+    workspace: {
+      allowed_url_patterns: ['http://127.0.0.1:'],
+      allow_private_addresses: true,
+      clone_timeout: CLONE_TIMEOUT_S,
+    },
   });
 
   const started = Date.now();
   const slow = (await (
-    await call(gateway, 'POST', '/api/sessions', { category: 'platform', project: 'slow', repos: [{ name: 'api', url: `http://127.0.0.1:${port}/slow.git` }], task: { title: 'Improve things', description: 'Please have a look.' } })
+    await call(gateway, 'POST', '/api/sessions', {
+      category: 'platform',
+      project: 'slow',
+      repos: [{ name: 'api', url: `http://127.0.0.1:${port}/slow.git` }],
+      task: { title: 'Improve things', description: 'Please have a look.' },
+    })
   ).json()) as View;
   // Another project's workspace waits behind it, but not for long.
-  const other = (await (await call(gateway, 'POST', '/api/sessions', { category: 'platform', project: 'other', repos: [{ name: 'api' }], task: { title: 'Improve things', description: 'Please have a look.' } })).json()) as View;
+  const other = (await (
+    await call(gateway, 'POST', '/api/sessions', {
+      category: 'platform',
+      project: 'other',
+      repos: [{ name: 'api' }],
+      task: { title: 'Improve things', description: 'Please have a look.' },
+    })
+  ).json()) as View;
 
   await waitForSessionStatus(call, gateway, slow.session_id, 'failed');
   const failedAfterMs = Date.now() - started;
   t.true(failedAfterMs >= CLONE_TIMEOUT_S * 1000, `failed after ${failedAfterMs} ms`);
-  t.true(failedAfterMs < CLONE_TIMEOUT_S * 1000 + 5000, `failed after ${failedAfterMs} ms, within the timeout and a margin`);
+  t.true(
+    failedAfterMs < CLONE_TIMEOUT_S * 1000 + 5000,
+    `failed after ${failedAfterMs} ms, within the timeout and a margin`,
+  );
   t.true(bytesSent >= 10, `the tarpit kept sending (${bytesSent} bytes): an idle timeout would never have fired`);
-  const events = ((await (await call(gateway, 'GET', `/api/audit/streams/session-${slow.session_id}`)).json()) as { items: { type: string; data: { reason?: string } }[] }).items;
-  t.regex(events.find((event) => event.type === 'WorkspaceFailed')?.data.reason ?? '', new RegExp(`cloning http://127.0.0.1:${port}/slow.git took longer than workspace.clone_timeout \\(${CLONE_TIMEOUT_S} s\\): git was stopped`));
+  const events = (
+    (await (await call(gateway, 'GET', `/api/audit/streams/session-${slow.session_id}`)).json()) as {
+      items: { type: string; data: { reason?: string } }[];
+    }
+  ).items;
+  t.regex(
+    events.find((event) => event.type === 'WorkspaceFailed')?.data.reason ?? '',
+    new RegExp(
+      `cloning http://127.0.0.1:${port}/slow.git took longer than workspace.clone_timeout \\(${CLONE_TIMEOUT_S} s\\): git was stopped`,
+    ),
+  );
 
   // git's HTTP helper held the connection; once it is stopped for good the connection closes.
   await until(() => sockets.size === 0, 'the tarpit connection closed', 5000);
@@ -65,5 +93,8 @@ test('a server that trickles bytes forever holds a clone only until workspace.cl
 
   const ready = await waitForSessionStatus<View>(call, gateway, other.session_id, 'awaiting_route');
   t.is(ready.status, 'awaiting_route');
-  t.true(Date.now() - started < CLONE_TIMEOUT_S * 1000 + 8000, 'the other workspace was held at most about the clone timeout');
+  t.true(
+    Date.now() - started < CLONE_TIMEOUT_S * 1000 + 8000,
+    'the other workspace was held at most about the clone timeout',
+  );
 });

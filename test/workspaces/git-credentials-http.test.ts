@@ -93,19 +93,38 @@ test('a clone over HTTP that needs Basic auth succeeds with the configured crede
 
   const asked = `http://someone:${URL_PASSWORD}@127.0.0.1:${port}/private.git`;
   const shown = `http://127.0.0.1:${port}/private.git`;
-  const response = await call(gateway, 'POST', '/api/sessions', { category: 'platform', project: 'billing', repos: [{ name: 'api', url: asked }], task: { title: 'Improve things', description: 'Please have a look.' } });
+  const response = await call(gateway, 'POST', '/api/sessions', {
+    category: 'platform',
+    project: 'billing',
+    repos: [{ name: 'api', url: asked }],
+    task: { title: 'Improve things', description: 'Please have a look.' },
+  });
   t.is(response.status, 202);
   const created = (await response.json()) as { session_id: string; repos: { url: string }[] };
   t.is(created.repos[0]!.url, shown, 'accepted, and shown without its credentials');
-  const ready = await waitForSessionStatus<{ status: string; repos: { url: string; worktree_path: string }[] }>(call, gateway, created.session_id, 'awaiting_route');
-  t.is(await readFile(join(ready.repos[0]!.worktree_path, 'README.md'), 'utf8'), '# source\n', 'cloned through the authenticated server');
-  t.true(seen.authorized > 0 && seen.authorized === seen.requests, `every request carried the configured credentials (${seen.authorized} of ${seen.requests})`);
+  const ready = await waitForSessionStatus<{ status: string; repos: { url: string; worktree_path: string }[] }>(
+    call,
+    gateway,
+    created.session_id,
+    'awaiting_route',
+  );
+  t.is(
+    await readFile(join(ready.repos[0]!.worktree_path, 'README.md'), 'utf8'),
+    '# source\n',
+    'cloned through the authenticated server',
+  );
+  t.true(
+    seen.authorized > 0 && seen.authorized === seen.requests,
+    `every request carried the configured credentials (${seen.authorized} of ${seen.requests})`,
+  );
   t.true(
     seen.commandLines.some((line) => line.includes(`127.0.0.1:${port}/private.git`)),
     'the command lines were read while git was fetching (so the check below could see a leak)',
   );
 
-  const viewed = await (await call(gateway, 'GET', `/api/sessions/${created.session_id}`, undefined, {}, VIEWER)).text();
+  const viewed = await (
+    await call(gateway, 'GET', `/api/sessions/${created.session_id}`, undefined, {}, VIEWER)
+  ).text();
   const listed = await (await call(gateway, 'GET', '/api/sessions', undefined, {}, VIEWER)).text();
   const audited = await (await call(gateway, 'GET', '/api/audit/events?limit=500')).text();
   const stored = JSON.stringify(await gateway.eventLog.store.readAll({ fromPosition: 0, maxCount: 10_000 }));
@@ -128,24 +147,53 @@ test('events written before URLs were kept without credentials are shown redacte
   const old = 'https://user:old-token-1234@no-such-host.invalid/x.git';
   await gateway.eventLog.append(
     'session-old',
-    [{ type: 'SessionCreated', data: { session_id: 'old', category: 'platform', project: 'old', repos: [{ name: 'api', url: old, ref: null }], task: { title: 't', description: '' }, requested_by: null, created_at: new Date().toISOString() } }],
+    [
+      {
+        type: 'SessionCreated',
+        data: {
+          session_id: 'old',
+          category: 'platform',
+          project: 'old',
+          repos: [{ name: 'api', url: old, ref: null }],
+          task: { title: 't', description: '' },
+          requested_by: null,
+          created_at: new Date().toISOString(),
+        },
+      },
+    ],
     { expectedRevision: 'no_stream', context: testContext() },
   );
   const view = await waitForSessionStatus<{ status: string; repos: { url: string }[] }>(call, gateway, 'old', 'failed');
   t.is(view.repos[0]!.url, 'https://no-such-host.invalid/x.git');
-  t.is(((await (await call(gateway, 'GET', '/api/sessions/old?as_of=0', undefined, {}, VIEWER)).json()) as { repos: { url: string }[] }).repos[0]!.url, 'https://no-such-host.invalid/x.git', 'a past view too');
+  t.is(
+    (
+      (await (await call(gateway, 'GET', '/api/sessions/old?as_of=0', undefined, {}, VIEWER)).json()) as {
+        repos: { url: string }[];
+      }
+    ).repos[0]!.url,
+    'https://no-such-host.invalid/x.git',
+    'a past view too',
+  );
 
-  const page = (await (await call(gateway, 'GET', '/api/audit/streams/session-old')).json()) as { items: { type: string; data: { repos?: { url: string }[] }; redacted?: string[] }[] };
+  const page = (await (await call(gateway, 'GET', '/api/audit/streams/session-old')).json()) as {
+    items: { type: string; data: { repos?: { url: string }[] }; redacted?: string[] }[];
+  };
   const createdItem = page.items.find((item) => item.type === 'SessionCreated')!;
   t.is(createdItem.data.repos![0]!.url, 'https://no-such-host.invalid/x.git');
   t.deepEqual(createdItem.redacted, ['data.repos[0].url'], 'the item says what was removed');
   t.false(JSON.stringify(page).includes('old-token-1234'));
-  t.true(JSON.stringify(await gateway.eventLog.store.readStream('session-old')).includes('old-token-1234'), 'the log itself is not rewritten: its hashes cover it');
+  t.true(
+    JSON.stringify(await gateway.eventLog.store.readStream('session-old')).includes('old-token-1234'),
+    'the log itself is not rewritten: its hashes cover it',
+  );
 
   // The gateway verifies the raw log; a client verifying through the API takes the redacted event's hash as given.
   t.like(await (await call(gateway, 'GET', '/api/audit/verify')).json(), { ok: true });
   const source = httpSource({ url: gateway.url, token: OPERATOR });
   t.like(await verifyLog(source), { ok: true, first_bad: null });
   const read = await source.readStream('session-old', 0, 10);
-  t.deepEqual(read.map(wasRedacted), read.map((event) => event.type === 'SessionCreated'));
+  t.deepEqual(
+    read.map(wasRedacted),
+    read.map((event) => event.type === 'SessionCreated'),
+  );
 });

@@ -46,12 +46,29 @@ test('worktrees on builder/<builder> from the clone under the repos root, and fr
   });
   t.is(result.workspacePath, join(basePath, 'platform-billing'));
   t.deepEqual(result.repos, [
-    { name: 'api', worktree_path: join(basePath, 'platform-billing', 'repos', 'api'), branch: 'builder/platform-billing', base_commit: api.second },
-    { name: 'web', worktree_path: join(basePath, 'platform-billing', 'repos', 'web'), branch: 'builder/platform-billing', base_commit: remote.first },
+    {
+      name: 'api',
+      worktree_path: join(basePath, 'platform-billing', 'repos', 'api'),
+      branch: 'builder/platform-billing',
+      base_commit: api.second,
+    },
+    {
+      name: 'web',
+      worktree_path: join(basePath, 'platform-billing', 'repos', 'web'),
+      branch: 'builder/platform-billing',
+      base_commit: remote.first,
+    },
   ]);
   t.is(await readFile(join(result.repos[0]!.worktree_path, 'server.js'), 'utf8'), 'two\n');
-  t.is(await readFile(join(result.repos[1]!.worktree_path, 'index.html'), 'utf8'), 'one\n', 'checked out at the requested ref');
-  t.true(existsSync(join(reposRoot, '_clones', '_local', 'remote', 'web.git', '.git')), 'the url was cloned into its own folder under the repos root');
+  t.is(
+    await readFile(join(result.repos[1]!.worktree_path, 'index.html'), 'utf8'),
+    'one\n',
+    'checked out at the requested ref',
+  );
+  t.true(
+    existsSync(join(reposRoot, '_clones', '_local', 'remote', 'web.git', '.git')),
+    'the url was cloned into its own folder under the repos root',
+  );
   t.false(existsSync(join(reposRoot, 'web')), 'not under the repo name');
 });
 
@@ -69,7 +86,16 @@ test('running it again on an existing, partial workspace converges to the same r
 
 test('an unknown repo without a url is a clear failure', async (t) => {
   const { reposRoot, basePath } = await setUp(t);
-  const error = await t.throwsAsync(() => prepareWorkspace({ basePath, reposRoot, builder: 'platform-billing', repos: [{ name: 'ghost', url: null, ref: null }] }), { instanceOf: UnknownRepoError });
+  const error = await t.throwsAsync(
+    () =>
+      prepareWorkspace({
+        basePath,
+        reposRoot,
+        builder: 'platform-billing',
+        repos: [{ name: 'ghost', url: null, ref: null }],
+      }),
+    { instanceOf: UnknownRepoError },
+  );
   t.regex(error?.message ?? '', /repo ghost is neither cloned under .* nor given a url/);
 });
 
@@ -86,12 +112,26 @@ test('names are checked before they reach git or the file system', async (t) => 
     await t.throwsAsync(() => checkRef(bad), { instanceOf: InvalidNameError }, bad);
   }
   const { reposRoot, basePath } = await setUp(t);
-  await t.throwsAsync(() => prepareWorkspace({ basePath, reposRoot, builder: 'platform-billing', repos: [{ name: 'api', url: null, ref: '--orphan' }] }), { instanceOf: InvalidNameError });
+  await t.throwsAsync(
+    () =>
+      prepareWorkspace({
+        basePath,
+        reposRoot,
+        builder: 'platform-billing',
+        repos: [{ name: 'api', url: null, ref: '--orphan' }],
+      }),
+    { instanceOf: InvalidNameError },
+  );
 });
 
 test('removing the workspace removes the worktrees and the folder, and leaves the clone healthy', async (t) => {
   const { reposRoot, basePath } = await setUp(t);
-  const result = await prepareWorkspace({ basePath, reposRoot, builder: 'platform-billing', repos: [{ name: 'api', url: null, ref: null }] });
+  const result = await prepareWorkspace({
+    basePath,
+    reposRoot,
+    builder: 'platform-billing',
+    repos: [{ name: 'api', url: null, ref: null }],
+  });
   await removeWorkspace({ basePath, reposRoot, builder: 'platform-billing', repos: ['api'] });
   t.false(existsSync(result.workspacePath));
   const worktrees = await simpleGit(join(reposRoot, 'api')).raw(['worktree', 'list', '--porcelain']);
@@ -105,7 +145,12 @@ test('a worktree a crash left locked and without its .git file is cleared and ma
   await source.raw(['worktree', 'add', '-q', '-b', 'builder/platform-billing', partial]);
   await source.raw(['worktree', 'lock', '--reason', 'initializing', partial]);
   await rm(join(partial, '.git'));
-  const result = await prepareWorkspace({ basePath, reposRoot, builder: 'platform-billing', repos: [{ name: 'api', url: null, ref: null }] });
+  const result = await prepareWorkspace({
+    basePath,
+    reposRoot,
+    builder: 'platform-billing',
+    repos: [{ name: 'api', url: null, ref: null }],
+  });
   t.is(result.repos[0]!.branch, 'builder/platform-billing');
   const listing = await source.raw(['worktree', 'list', '--porcelain']);
   t.false(listing.includes('.api.partial'), listing);

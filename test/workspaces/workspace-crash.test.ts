@@ -56,7 +56,7 @@ const killLikeAContainer = (pid: number): void => {
   process.kill(-pid, 'SIGSTOP');
   const parents = parentsOf();
   const descendants = new Set([pid]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [candidate, parent] of parents) {
       if (descendants.has(parent) && !descendants.has(candidate)) {
@@ -77,8 +77,17 @@ const killLikeAContainer = (pid: number): void => {
 };
 
 /** Runs the initialization in its own process group; kills the group after `killAfterMs`, or lets it finish when undefined. */
-const runChild = async (basePath: string, reposRoot: string, repos: readonly RepoSpec[], killAfterMs?: number): Promise<'finished' | 'killed'> => {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, basePath, reposRoot, BUILDER, JSON.stringify(repos)], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+const runChild = async (
+  basePath: string,
+  reposRoot: string,
+  repos: readonly RepoSpec[],
+  killAfterMs?: number,
+): Promise<'finished' | 'killed'> => {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CHILD, basePath, reposRoot, BUILDER, JSON.stringify(repos)],
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
@@ -107,7 +116,9 @@ test('initialization killed at any moment converges when run again', async (t) =
   const reset = async () => {
     await removeWorkspace({ basePath, reposRoot, builder: BUILDER, repos: ['api', 'web'] });
     await rm(clonedWeb, { recursive: true, force: true });
-    await simpleGit(join(reposRoot, 'api')).raw(['branch', '-D', `builder/${BUILDER}`]).catch(() => undefined);
+    await simpleGit(join(reposRoot, 'api'))
+      .raw(['branch', '-D', `builder/${BUILDER}`])
+      .catch(() => undefined);
   };
 
   const started = performance.now();
@@ -131,14 +142,24 @@ test('initialization killed at any moment converges when run again', async (t) =
     );
     for (const repo of result.repos) {
       const worktree = simpleGit(repo.worktree_path);
-      t.is((await worktree.raw(['status', '--porcelain'])).trim(), '', `round ${round}: ${repo.name} is fully checked out and clean`);
+      t.is(
+        (await worktree.raw(['status', '--porcelain'])).trim(),
+        '',
+        `round ${round}: ${repo.name} is fully checked out and clean`,
+      );
       t.is((await worktree.revparse(['HEAD'])).trim(), repo.base_commit);
       const listing = await simpleGit(sourceOf(repo.name)).raw(['worktree', 'list', '--porcelain']);
       t.false(/prunable|locked/.test(listing), `round ${round}: no stale worktree in ${repo.name}: ${listing}`);
-      t.is(listing.split('\n').filter((line) => line.startsWith('worktree ')).length, 2, `round ${round}: the clone and one worktree of ${repo.name}`);
+      t.is(
+        listing.split('\n').filter((line) => line.startsWith('worktree ')).length,
+        2,
+        `round ${round}: the clone and one worktree of ${repo.name}`,
+      );
     }
     t.true(existsSync(join(clonedWeb, '.git')));
     await reset();
   }
-  t.log(`full initialization ${fullRunMs.toFixed(0)} ms; ${killed} of ${ROUNDS} runs killed part-way, each converged on the next run`);
+  t.log(
+    `full initialization ${fullRunMs.toFixed(0)} ms; ${killed} of ${ROUNDS} runs killed part-way, each converged on the next run`,
+  );
 });

@@ -7,24 +7,49 @@ import { TaskInitError } from '../../src/workspaces/task-init.js';
 import { classifyWorkspaceError } from '../../src/workspaces/workspace-failure.js';
 
 test('what retrying cannot fix fails at once, with what git or the task printed', (t) => {
-  t.deepEqual(classifyWorkspaceError(new MissingRefError('api', 'develop')), { permanent: true, reason: 'ref develop does not exist in repo api' });
-  t.deepEqual(classifyWorkspaceError(new CloneFailedError('repo web: cloning https://h/web.git failed: fatal: unable to access', 'fatal: unable to access')), {
+  t.deepEqual(classifyWorkspaceError(new MissingRefError('api', 'develop')), {
     permanent: true,
-    reason: 'repo web: cloning https://h/web.git failed: fatal: unable to access',
-    output: 'fatal: unable to access',
+    reason: 'ref develop does not exist in repo api',
   });
-  t.deepEqual(classifyWorkspaceError(new TaskInitError('task builder:init failed with exit code 4', 'no toolchain')), { permanent: true, reason: 'task builder:init failed with exit code 4', output: 'no toolchain' });
-  for (const error of [new UnknownRepoError('ghost', '/r'), new InvalidNameError('ref', '--x', 'a git ref name'), new RepoUrlRefusedError('not allowed', 'repo web (file:///etc)')]) {
+  t.deepEqual(
+    classifyWorkspaceError(
+      new CloneFailedError(
+        'repo web: cloning https://h/web.git failed: fatal: unable to access',
+        'fatal: unable to access',
+      ),
+    ),
+    {
+      permanent: true,
+      reason: 'repo web: cloning https://h/web.git failed: fatal: unable to access',
+      output: 'fatal: unable to access',
+    },
+  );
+  t.deepEqual(classifyWorkspaceError(new TaskInitError('task builder:init failed with exit code 4', 'no toolchain')), {
+    permanent: true,
+    reason: 'task builder:init failed with exit code 4',
+    output: 'no toolchain',
+  });
+  for (const error of [
+    new UnknownRepoError('ghost', '/r'),
+    new InvalidNameError('ref', '--x', 'a git ref name'),
+    new RepoUrlRefusedError('not allowed', 'repo web (file:///etc)'),
+  ]) {
     t.true(classifyWorkspaceError(error).permanent, error.name);
   }
 });
 
 test('anything else may pass (a git lock, EAGAIN, the unforeseen): tried again, keeping its words for the last reason', (t) => {
   const busy = Object.assign(new Error('repo api: EAGAIN: resource temporarily unavailable, open'), { code: 'EAGAIN' });
-  t.deepEqual(classifyWorkspaceError(busy), { permanent: false, reason: 'repo api: EAGAIN: resource temporarily unavailable, open' });
-  t.deepEqual(classifyWorkspaceError(new Error("repo api: fatal: Unable to create '/r/api/.git/index.lock': File exists.\n")), {
+  t.deepEqual(classifyWorkspaceError(busy), {
     permanent: false,
-    reason: "repo api: fatal: Unable to create '/r/api/.git/index.lock': File exists.",
+    reason: 'repo api: EAGAIN: resource temporarily unavailable, open',
   });
+  t.deepEqual(
+    classifyWorkspaceError(new Error("repo api: fatal: Unable to create '/r/api/.git/index.lock': File exists.\n")),
+    {
+      permanent: false,
+      reason: "repo api: fatal: Unable to create '/r/api/.git/index.lock': File exists.",
+    },
+  );
   t.deepEqual(classifyWorkspaceError('thrown as a string'), { permanent: false, reason: 'thrown as a string' });
 });

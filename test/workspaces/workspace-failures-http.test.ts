@@ -32,7 +32,12 @@ const closedPort = async (): Promise<number> => {
 };
 
 /** Creates the session, and checks everything a person looks at once its workspace failed. */
-const failsSaying = async (t: ExecutionContext, gateway: TestGateway, repo: { name: string; url?: string; ref?: string }, error: RegExp): Promise<void> => {
+const failsSaying = async (
+  t: ExecutionContext,
+  gateway: TestGateway,
+  repo: { name: string; url?: string; ref?: string },
+  error: RegExp,
+): Promise<void> => {
   const created = await call(gateway, 'POST', '/api/sessions', session(repo));
   t.is(created.status, 202, 'the request itself is fine: what it names is found wrong only when the workspace is made');
   const { session_id: id } = (await created.json()) as View;
@@ -41,14 +46,19 @@ const failsSaying = async (t: ExecutionContext, gateway: TestGateway, repo: { na
 
   const view = await waitForSessionStatus<View>(call, gateway, id, 'failed');
   t.regex(view.error ?? '', error, 'GET /api/sessions/{id} says why');
-  const listed = ((await (await call(gateway, 'GET', '/api/sessions?status=failed')).json()) as { items: View[] }).items;
+  const listed = ((await (await call(gateway, 'GET', '/api/sessions?status=failed')).json()) as { items: View[] })
+    .items;
   t.deepEqual(
     listed.map(({ session_id, status, error }) => ({ session_id, status, error })),
     [{ session_id: id, status: 'failed', error: view.error }],
     'the list shows it failed, and why',
   );
   const failed = await eventually(
-    () => events.frames.find((frame) => frame.event === 'status' && (JSON.parse(frame.data ?? '{}') as { status?: string }).status === 'failed'),
+    () =>
+      events.frames.find(
+        (frame) =>
+          frame.event === 'status' && (JSON.parse(frame.data ?? '{}') as { status?: string }).status === 'failed',
+      ),
     'a status event saying the session failed',
   );
   t.deepEqual(JSON.parse(failed.data!), { status: 'failed', agent_status: 'idle', error: view.error });
@@ -58,21 +68,36 @@ const failsSaying = async (t: ExecutionContext, gateway: TestGateway, repo: { na
     const response = await call(gateway, 'POST', '/api/sessions', session({ name: 'api' }));
     return response.status === 202 ? ((await response.json()) as View) : undefined;
   }, 'a new session for the same project accepted');
-  t.is((await waitForSessionStatus<View>(call, gateway, next.session_id, 'awaiting_route')).error, null, 'and it works');
+  t.is(
+    (await waitForSessionStatus<View>(call, gateway, next.session_id, 'awaiting_route')).error,
+    null,
+    'and it works',
+  );
 };
 
 test('a ref that does not exist fails the session at once, naming the ref and the repo', async (t) => {
   const gateway = await startTestGateway(t, { tokens: `ops:operator:${OPERATOR}`, repos: ['api'] });
-  await failsSaying(t, gateway, { name: 'api', ref: 'develop' }, /^The workspace could not be prepared: ref develop does not exist in repo api$/);
+  await failsSaying(
+    t,
+    gateway,
+    { name: 'api', ref: 'develop' },
+    /^The workspace could not be prepared: ref develop does not exist in repo api$/,
+  );
 });
 
 test('a repository that cannot be reached fails the session at once, naming the repo, its URL and what git said', async (t) => {
-  const gateway = await startTestGateway(t, { tokens: `ops:operator:${OPERATOR}`, repos: ['api'], workspace: { allow_private_addresses: true } });
+  const gateway = await startTestGateway(t, {
+    tokens: `ops:operator:${OPERATOR}`,
+    repos: ['api'],
+    workspace: { allow_private_addresses: true },
+  });
   const url = `https://127.0.0.1:${await closedPort()}/platform/web.git`;
   await failsSaying(
     t,
     gateway,
     { name: 'web', url },
-    new RegExp(`^The workspace could not be prepared: repo web: cloning ${url.replace(/\./g, '\\.')} failed: .*(Failed to connect|Connection refused|Couldn't connect)`),
+    new RegExp(
+      `^The workspace could not be prepared: repo web: cloning ${url.replace(/\./g, '\\.')} failed: .*(Failed to connect|Connection refused|Couldn't connect)`,
+    ),
   );
 });

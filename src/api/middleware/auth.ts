@@ -33,19 +33,21 @@ const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
  * for `authorize`. Never refuses by itself, so the rate limit after it can count a caller
  * without a valid token by address, 401s included (no unlimited guessing of tokens).
  */
-export const identify = (authenticate: Authenticator): Middleware => async (ctx, next) => {
-  const header = ctx.get('Authorization');
-  if (header !== '') {
-    const match = BEARER.exec(header);
-    const principal = match ? authenticate(match[1]!) : undefined;
-    const state = stateOf(ctx);
-    if (principal) {
-      state.principal = principal;
-      state.logger = state.logger.child({ actor: principal.name });
+export const identify =
+  (authenticate: Authenticator): Middleware =>
+  async (ctx, next) => {
+    const header = ctx.get('Authorization');
+    if (header !== '') {
+      const match = BEARER.exec(header);
+      const principal = match ? authenticate(match[1]!) : undefined;
+      const state = stateOf(ctx);
+      if (principal) {
+        state.principal = principal;
+        state.logger = state.logger.child({ actor: principal.name });
+      }
     }
-  }
-  await next();
-};
+    await next();
+  };
 
 /** The route's roles against the principal `identify` found: 401 without one, 403 for the wrong role. */
 export const authorize = (): Middleware => async (ctx, next) => {
@@ -53,11 +55,20 @@ export const authorize = (): Middleware => async (ctx, next) => {
   const required = rolesFor(ctx.method, ctx.path);
   if (required === 'public' || required === 'slack-signature') return next();
   const header = ctx.get('Authorization');
-  if (header === '') throw new ProblemError(401, 'an Authorization: Bearer <token> header is required', { headers: { 'WWW-Authenticate': 'Bearer realm="ai-dev-gateway"' } });
+  if (header === '')
+    throw new ProblemError(401, 'an Authorization: Bearer <token> header is required', {
+      headers: { 'WWW-Authenticate': 'Bearer realm="ai-dev-gateway"' },
+    });
   const principal = stateOf(ctx).principal;
-  if (!principal) throw new ProblemError(401, 'the bearer token is not valid', { headers: { 'WWW-Authenticate': 'Bearer realm="ai-dev-gateway", error="invalid_token"' } });
+  if (!principal)
+    throw new ProblemError(401, 'the bearer token is not valid', {
+      headers: { 'WWW-Authenticate': 'Bearer realm="ai-dev-gateway", error="invalid_token"' },
+    });
   if (!required.includes(principal.role)) {
-    throw new ProblemError(403, `role ${principal.role} may not ${ctx.method} ${ctx.path}; it needs ${required.join(' or ')}`);
+    throw new ProblemError(
+      403,
+      `role ${principal.role} may not ${ctx.method} ${ctx.path}; it needs ${required.join(' or ')}`,
+    );
   }
   await next();
 };

@@ -14,7 +14,15 @@ export const corsAllowlist = (origins: readonly string[]): Middleware => {
       return allowed.has(origin) ? origin : '';
     },
     allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-    allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'Last-Event-ID', 'X-Request-Id', 'X-Correlation-Id'],
+    allowHeaders: [
+      'Authorization',
+      'Content-Type',
+      'Idempotency-Key',
+      'If-Match',
+      'Last-Event-ID',
+      'X-Request-Id',
+      'X-Correlation-Id',
+    ],
     exposeHeaders: ['ETag', 'Location', 'X-Request-Id', 'X-Correlation-Id', 'Idempotent-Replayed', 'Retry-After'],
     maxAge: 600,
   });

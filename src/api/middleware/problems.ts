@@ -58,7 +58,10 @@ const toProblem = (error: unknown): ProblemError => {
 const clientMessage = (status: number, error: Error): string => {
   const type = (error as { type?: unknown }).type;
   if (status === 413) return 'the request body is larger than the configured limit';
-  if (status === 400 && (type === 'entity.parse.failed' || error instanceof SyntaxError || /JSON/i.test(error.message))) {
+  if (
+    status === 400 &&
+    (type === 'entity.parse.failed' || error instanceof SyntaxError || /JSON/i.test(error.message))
+  ) {
     return 'the request body is not valid JSON';
   }
   return error.message;

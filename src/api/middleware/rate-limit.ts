@@ -49,7 +49,10 @@ export const rateLimits = (limits: RateLimits): Middleware => {
       ...common,
       db: byAddress,
       max: limits.perAddress,
-      id: (ctx) => (stateOf(ctx).principal || ctx.path === LIVENESS ? false : `${ctx.ip}${ctx.path === READINESS ? ' readiness' : ''}`),
+      id: (ctx) =>
+        stateOf(ctx).principal || ctx.path === LIVENESS
+          ? false
+          : `${ctx.ip}${ctx.path === READINESS ? ' readiness' : ''}`,
       errorMessage: `more than ${limits.perAddress} requests in a minute from this address without a valid token; retry after the time in Retry-After`,
     }) as Middleware,
   ]);

@@ -2,7 +2,8 @@ import type { Middleware } from 'koa';
 
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 /** Swagger UI's own script, style and images are served from /docs; nothing from elsewhere. */
-const DOCS_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'";
+const DOCS_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'";
 
 export const securityHeaders = (): Middleware => async (ctx, next) => {
   ctx.set('X-Content-Type-Options', 'nosniff');

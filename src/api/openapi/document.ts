@@ -33,16 +33,41 @@ const viewWithETag = (schema: object, description: string) => ({
   ...json(schema, description),
   headers: { ETag: { description: 'The resource revision in quotes, e.g. "3"', schema: { type: 'string' } } },
 });
-const sse = (description: string) => ({ description, content: { 'text/event-stream': { schema: { type: 'string', description } } } });
-const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
-const query = (name: string, schema: object, description: string) => ({ name, in: 'query', required: false, description, schema });
+const sse = (description: string) => ({
+  description,
+  content: { 'text/event-stream': { schema: { type: 'string', description } } },
+});
+const pathParam = (name: string, description: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: { type: 'string' },
+});
+const query = (name: string, schema: object, description: string) => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema,
+});
 const paging = [
   query('limit', { type: 'integer', minimum: 1, maximum: 500, default: 50 }, 'Page size'),
   query('cursor', { type: 'string' }, '`next_cursor` of the previous page'),
 ];
-const asOf = query('as_of', { type: 'string' }, 'An RFC 3339 time or a `$all` position: the view as it stood then, folded from history');
+const asOf = query(
+  'as_of',
+  { type: 'string' },
+  'An RFC 3339 time or a `$all` position: the view as it stood then, folded from history',
+);
 const resume = [
-  { name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this revision (what EventSource sends on reconnect)', schema: { type: 'string' } },
+  {
+    name: 'Last-Event-ID',
+    in: 'header',
+    required: false,
+    description: 'Resume after this revision (what EventSource sends on reconnect)',
+    schema: { type: 'string' },
+  },
   query('from', { type: 'integer', minimum: 0 }, 'Resume after this revision (when a header cannot be set)'),
 ];
 
@@ -61,12 +86,16 @@ const PROBLEM_TEXT: Record<number, string> = {
 };
 const problem = (status: number) => ({
   description: PROBLEM_TEXT[status] ?? 'Error',
-  ...(status === 503 ? { headers: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'string' } } } } : {}),
+  ...(status === 503
+    ? { headers: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'string' } } } }
+    : {}),
   content: { 'application/problem+json': { schema: ref('Problem') } },
 });
 
-const SESSION_EVENTS = 'Events (the deployment issue adds `deployment`): `agent_output` {message_id, text}, `progress` {summary}, `question` {question_id, text, options}, `status` {status, agent_status} (a failed session adds `error`, as its view), `deployment` {deployment_id, status}. `id:` is the revision in the session stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
-const DEPLOYMENT_EVENTS = 'Events: `progress` {step, message} (a step began, or news from it such as a pod’s state), `step_complete` {step, status, detail}, `test_results` (the tests object), `complete` {status, url, all_passing} (a failed, rejected or expired deployment adds `error`, a failed one `failed_step`); the server ends the stream after `complete`, and a client resuming after it gets the end at once. `id:` is the revision in the deployment stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
+const SESSION_EVENTS =
+  'Events (the deployment issue adds `deployment`): `agent_output` {message_id, text}, `progress` {summary}, `question` {question_id, text, options}, `status` {status, agent_status} (a failed session adds `error`, as its view), `deployment` {deployment_id, status}. `id:` is the revision in the session stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
+const DEPLOYMENT_EVENTS =
+  'Events: `progress` {step, message} (a step began, or news from it such as a pod’s state), `step_complete` {step, status, detail}, `test_results` (the tests object), `complete` {status, url, all_passing} (a failed, rejected or expired deployment adds `error`, a failed one `failed_step`); the server ends the stream after `complete`, and a client resuming after it gets the end at once. `id:` is the revision in the deployment stream; `retry: 2000` first; `: keepalive` at least every 15 s.';
 
 const sessionId = pathParam('session_id', 'Session id');
 const deploymentId = pathParam('deployment_id', 'Deployment id');
@@ -76,18 +105,27 @@ export const operations: Record<string, Record<string, Op>> = {
     get: {
       tag: 'service',
       summary: 'Liveness (no I/O)',
-      description: 'Fails only for what a restart of the process is needed for: the embedded event log lost acknowledged records, or could not be restored after a write failure for 60 s. A full disk is not such a failure: the log recovers by itself when space returns (see /ready).',
+      description:
+        'Fails only for what a restart of the process is needed for: the embedded event log lost acknowledged records, or could not be restored after a write failure for 60 s. A full disk is not such a failure: the log recovers by itself when space returns (see /ready).',
       implemented: true,
-      responses: { 200: json(ref('Health'), 'Alive'), 503: json(ref('Health'), 'Failing: only a restart can mend it; `reason` says why') },
+      responses: {
+        200: json(ref('Health'), 'Alive'),
+        503: json(ref('Health'), 'Failing: only a restart can mend it; `reason` says why'),
+      },
     },
   },
   '/ready': {
     get: {
       tag: 'service',
-      summary: 'Readiness: the event store (503 when it cannot serve, e.g. its writes fail), the disk reserve of the embedded log, OpenCode (when enabled) and Kubernetes (when a cluster is configured; else "not configured")',
-      description: 'Only the event store makes this 503: without it the API cannot serve. A failing `disk` (free space below `event_store.min_free_bytes`: new sessions and deployments wait), `opencode` or `kubernetes` check answers 200 with `status: "degraded"`, so a readiness probe never takes the API away for them.',
+      summary:
+        'Readiness: the event store (503 when it cannot serve, e.g. its writes fail), the disk reserve of the embedded log, OpenCode (when enabled) and Kubernetes (when a cluster is configured; else "not configured")',
+      description:
+        'Only the event store makes this 503: without it the API cannot serve. A failing `disk` (free space below `event_store.min_free_bytes`: new sessions and deployments wait), `opencode` or `kubernetes` check answers 200 with `status: "degraded"`, so a readiness probe never takes the API away for them.',
       implemented: true,
-      responses: { 200: json(ref('Readiness'), 'Ready, or degraded with the event store working'), 503: json(ref('Readiness'), 'The event store cannot serve') },
+      responses: {
+        200: json(ref('Readiness'), 'Ready, or degraded with the event store working'),
+        503: json(ref('Readiness'), 'The event store cannot serve'),
+      },
     },
   },
   '/metrics': {
@@ -96,11 +134,27 @@ export const operations: Record<string, Record<string, Op>> = {
       summary: 'Prometheus metrics',
       description: 'HTTP latency by route, events appended, subscription lag, process metrics.',
       implemented: true,
-      responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      responses: {
+        200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+      },
     },
   },
-  '/openapi.json': { get: { tag: 'service', summary: 'This document', implemented: true, responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1') } } },
-  '/docs': { get: { tag: 'service', summary: 'This document, rendered', implemented: true, responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } } } },
+  '/openapi.json': {
+    get: {
+      tag: 'service',
+      summary: 'This document',
+      implemented: true,
+      responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1') },
+    },
+  },
+  '/docs': {
+    get: {
+      tag: 'service',
+      summary: 'This document, rendered',
+      implemented: true,
+      responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
+    },
+  },
   '/labs/bundles/{file}': {
     get: {
       tag: 'deployments',
@@ -108,16 +162,26 @@ export const operations: Record<string, Record<string, Op>> = {
       description:
         'A gzip tar of the files of a deployment too large for ConfigMaps, addressed by the SHA-256 of the files. Lab pods fetch it once into their PVC with the URL the gateway put in the pod spec: `expires` (unix seconds) and `signature` (HMAC-SHA256 of `bundle:<sha256>:<expires>` with the gateway’s bundle secret). 403 for a wrong or expired signature (checked before anything else), 404 for a name that is not `<sha256>.tar.gz` or a bundle the gateway does not hold.',
       implemented: true,
-      params: [pathParam('file', '`<sha256>.tar.gz`'), query('expires', { type: 'string' }, 'Unix seconds'), query('signature', { type: 'string' }, 'Hex HMAC')],
+      params: [
+        pathParam('file', '`<sha256>.tar.gz`'),
+        query('expires', { type: 'string' }, 'Unix seconds'),
+        query('signature', { type: 'string' }, 'Hex HMAC'),
+      ],
       errors: [403, 404],
-      responses: { 200: { description: 'The bundle', content: { 'application/gzip': { schema: { type: 'string', contentMediaType: 'application/gzip' } } } } },
+      responses: {
+        200: {
+          description: 'The bundle',
+          content: { 'application/gzip': { schema: { type: 'string', contentMediaType: 'application/gzip' } } },
+        },
+      },
     },
   },
   '/api/routing/analyze': {
     post: {
       tag: 'routing',
       summary: 'Suggest a BMAD route for a task (pure analysis, appends nothing)',
-      description: 'Security-sensitive work → architect; business rules, pricing, requirements, user stories → pm; small concrete implementation → builder; large, cross-cutting, ambiguous or unknown → party-mode. The weighted terms are in the operator’s signals file (routing.signals_file).',
+      description:
+        'Security-sensitive work → architect; business rules, pricing, requirements, user stories → pm; small concrete implementation → builder; large, cross-cutting, ambiguous or unknown → party-mode. The weighted terms are in the operator’s signals file (routing.signals_file).',
       implemented: true,
       roles: COMMAND,
       body: ref('AnalyzeRequest'),
@@ -128,7 +192,8 @@ export const operations: Record<string, Record<string, Op>> = {
     post: {
       tag: 'sessions',
       summary: 'Open a session: workspace, route suggestion, agent',
-      description: 'Suggests a route at once (`RouteSuggested`); at or above the auto-confirm confidence it confirms it, below it the session waits in `awaiting_route` and a `routing_suggestion` webhook asks a person. While the event log’s disk is below its reserve (`event_store.min_free_bytes`) this is a 503 with `Retry-After`, so work under way can finish.',
+      description:
+        'Suggests a route at once (`RouteSuggested`); at or above the auto-confirm confidence it confirms it, below it the session waits in `awaiting_route` and a `routing_suggestion` webhook asks a person. While the event log’s disk is below its reserve (`event_store.min_free_bytes`) this is a 503 with `Retry-After`, so work under way can finish.',
       implemented: true,
       roles: COMMAND,
       body: ref('CreateSessionRequest'),
@@ -141,7 +206,11 @@ export const operations: Record<string, Record<string, Op>> = {
       implemented: true,
       roles: READ,
       params: [
-        query('status', { type: 'string', enum: ['initializing', 'awaiting_route', 'active', 'paused', 'closed', 'failed'] }, '`active` means every status but closed and failed'),
+        query(
+          'status',
+          { type: 'string', enum: ['initializing', 'awaiting_route', 'active', 'paused', 'closed', 'failed'] },
+          '`active` means every status but closed and failed',
+        ),
         query('category', { type: 'string' }, 'Category slug'),
         query('project', { type: 'string' }, 'Project slug'),
         ...paging,
@@ -150,7 +219,15 @@ export const operations: Record<string, Record<string, Op>> = {
     },
   },
   '/api/sessions/{session_id}': {
-    get: { tag: 'sessions', summary: 'A session view', implemented: true, roles: READ, params: [sessionId, asOf], errors: [404], responses: { 200: viewWithETag(ref('Session'), 'The session') } },
+    get: {
+      tag: 'sessions',
+      summary: 'A session view',
+      implemented: true,
+      roles: READ,
+      params: [sessionId, asOf],
+      errors: [404],
+      responses: { 200: viewWithETag(ref('Session'), 'The session') },
+    },
   },
   '/api/sessions/{session_id}/route': {
     post: {
@@ -192,7 +269,8 @@ export const operations: Record<string, Record<string, Op>> = {
   '/api/sessions/{session_id}/questions/{question_id}/answer': {
     post: {
       tag: 'sessions',
-      summary: 'Answer the agent’s question (404 when no such question waits; 409 when answered already or the session is not active)',
+      summary:
+        'Answer the agent’s question (404 when no such question waits; 409 when answered already or the session is not active)',
       implemented: true,
       roles: COMMAND,
       params: [sessionId, pathParam('question_id', 'Question id')],
@@ -204,10 +282,30 @@ export const operations: Record<string, Record<string, Op>> = {
     },
   },
   '/api/sessions/{session_id}/pause': {
-    post: { tag: 'sessions', summary: 'Pause (the agent’s current turn is aborted)', implemented: true, roles: COMMAND, params: [sessionId], idempotent: true, ifMatch: true, errors: [404, 409], responses: { 202: viewWithETag(ref('Session'), 'Accepted') } },
+    post: {
+      tag: 'sessions',
+      summary: 'Pause (the agent’s current turn is aborted)',
+      implemented: true,
+      roles: COMMAND,
+      params: [sessionId],
+      idempotent: true,
+      ifMatch: true,
+      errors: [404, 409],
+      responses: { 202: viewWithETag(ref('Session'), 'Accepted') },
+    },
   },
   '/api/sessions/{session_id}/resume': {
-    post: { tag: 'sessions', summary: 'Resume a paused session', implemented: true, roles: COMMAND, params: [sessionId], idempotent: true, ifMatch: true, errors: [404, 409], responses: { 202: viewWithETag(ref('Session'), 'Accepted') } },
+    post: {
+      tag: 'sessions',
+      summary: 'Resume a paused session',
+      implemented: true,
+      roles: COMMAND,
+      params: [sessionId],
+      idempotent: true,
+      ifMatch: true,
+      errors: [404, 409],
+      responses: { 202: viewWithETag(ref('Session'), 'Accepted') },
+    },
   },
   '/api/sessions/{session_id}/close': {
     post: {
@@ -224,7 +322,16 @@ export const operations: Record<string, Record<string, Op>> = {
     },
   },
   '/api/sessions/{session_id}/events': {
-    get: { tag: 'sessions', summary: 'SSE tail of the session stream', description: SESSION_EVENTS, implemented: true, roles: READ, params: [sessionId, ...resume], errors: [404], responses: { 200: sse(SESSION_EVENTS) } },
+    get: {
+      tag: 'sessions',
+      summary: 'SSE tail of the session stream',
+      description: SESSION_EVENTS,
+      implemented: true,
+      roles: READ,
+      params: [sessionId, ...resume],
+      errors: [404],
+      responses: { 200: sse(SESSION_EVENTS) },
+    },
   },
   '/api/deployments': {
     post: {
@@ -244,17 +351,30 @@ export const operations: Record<string, Record<string, Op>> = {
       summary: 'List deployments',
       implemented: true,
       roles: READ,
-      params: [query('session_id', { type: 'string' }, 'Only this session’s'), query('status', ref('DeploymentStatus'), 'Only this status'), ...paging],
+      params: [
+        query('session_id', { type: 'string' }, 'Only this session’s'),
+        query('status', ref('DeploymentStatus'), 'Only this status'),
+        ...paging,
+      ],
       responses: { 200: json(listOf('Deployment'), 'A page of deployment views') },
     },
   },
   '/api/deployments/{deployment_id}': {
-    get: { tag: 'deployments', summary: 'A deployment view', implemented: true, roles: READ, params: [deploymentId, asOf], errors: [404], responses: { 200: viewWithETag(ref('Deployment'), 'The deployment') } },
+    get: {
+      tag: 'deployments',
+      summary: 'A deployment view',
+      implemented: true,
+      roles: READ,
+      params: [deploymentId, asOf],
+      errors: [404],
+      responses: { 200: viewWithETag(ref('Deployment'), 'The deployment') },
+    },
   },
   '/api/deployments/{deployment_id}/confirm': {
     post: {
       tag: 'deployments',
-      summary: 'Confirm (409 unless awaiting_confirmation, or while another deployment of the same lab runs; two concurrent confirms start one execution)',
+      summary:
+        'Confirm (409 unless awaiting_confirmation, or while another deployment of the same lab runs; two concurrent confirms start one execution)',
       implemented: true,
       roles: COMMAND,
       params: [deploymentId],
@@ -296,7 +416,8 @@ export const operations: Record<string, Record<string, Op>> = {
     post: {
       tag: 'deployments',
       summary: 'Run the tests again',
-      description: 'Against the lab as it is: the deployment is `testing` until the results arrive (`test_results` webhook), then `succeeded` again. 409 unless the deployment has succeeded (its lab is up) and no rerun is under way.',
+      description:
+        'Against the lab as it is: the deployment is `testing` until the results arrive (`test_results` webhook), then `succeeded` again. 409 unless the deployment has succeeded (its lab is up) and no rerun is under way.',
       implemented: true,
       roles: COMMAND,
       params: [deploymentId],
@@ -307,10 +428,26 @@ export const operations: Record<string, Record<string, Op>> = {
     },
   },
   '/api/deployments/{deployment_id}/progress': {
-    get: { tag: 'deployments', summary: 'SSE of the deployment’s progress', description: DEPLOYMENT_EVENTS, implemented: true, roles: READ, params: [deploymentId, ...resume], errors: [404], responses: { 200: sse(DEPLOYMENT_EVENTS) } },
+    get: {
+      tag: 'deployments',
+      summary: 'SSE of the deployment’s progress',
+      description: DEPLOYMENT_EVENTS,
+      implemented: true,
+      roles: READ,
+      params: [deploymentId, ...resume],
+      errors: [404],
+      responses: { 200: sse(DEPLOYMENT_EVENTS) },
+    },
   },
   '/api/namespaces': {
-    get: { tag: 'namespaces', summary: 'Lab namespaces the gateway created', implemented: true, roles: READ, params: paging, responses: { 200: json(listOf('Namespace'), 'Namespaces') } },
+    get: {
+      tag: 'namespaces',
+      summary: 'Lab namespaces the gateway created',
+      implemented: true,
+      roles: READ,
+      params: paging,
+      responses: { 200: json(listOf('Namespace'), 'Namespaces') },
+    },
   },
   '/api/namespaces/{name}': {
     delete: {
@@ -320,16 +457,35 @@ export const operations: Record<string, Record<string, Op>> = {
         'Only namespaces the gateway created (`<project>-lab`, labelled as managed by it); any other name, or one already deleted, is 404. Without `after_days` the deletion starts now and `deletion_scheduled_for` is now; with it a durable timer deletes it then, after a restart too. A deleted lab’s URL disappears from its deployments’ views. 409 when its deletion is under way already.',
       implemented: true,
       roles: COMMAND,
-      params: [pathParam('name', 'Namespace name'), query('after_days', { type: 'integer', minimum: 1, maximum: 365 }, 'Schedule the deletion instead')],
+      params: [
+        pathParam('name', 'Namespace name'),
+        query('after_days', { type: 'integer', minimum: 1, maximum: 365 }, 'Schedule the deletion instead'),
+      ],
       errors: [400, 404, 409],
       responses: { 202: json(ref('NamespaceDeletion'), 'Accepted') },
     },
   },
   '/api/webhooks/failed': {
-    get: { tag: 'webhooks', summary: 'Parked (dead-lettered) webhook deliveries, oldest first', implemented: true, roles: READ, params: paging, responses: { 200: json(listOf('FailedWebhook'), 'Failed deliveries') } },
+    get: {
+      tag: 'webhooks',
+      summary: 'Parked (dead-lettered) webhook deliveries, oldest first',
+      implemented: true,
+      roles: READ,
+      params: paging,
+      responses: { 200: json(listOf('FailedWebhook'), 'Failed deliveries') },
+    },
   },
   '/api/webhooks/failed/{event_id}/retry': {
-    post: { tag: 'webhooks', summary: 'Re-send a parked webhook (one try; failing, it is parked again and the schedule goes on)', implemented: true, roles: COMMAND, params: [pathParam('event_id', 'Webhook event id')], idempotent: true, errors: [404], responses: { 202: json(ref('FailedWebhook'), 'Accepted') } },
+    post: {
+      tag: 'webhooks',
+      summary: 'Re-send a parked webhook (one try; failing, it is parked again and the schedule goes on)',
+      implemented: true,
+      roles: COMMAND,
+      params: [pathParam('event_id', 'Webhook event id')],
+      idempotent: true,
+      errors: [404],
+      responses: { 202: json(ref('FailedWebhook'), 'Accepted') },
+    },
   },
   '/api/slack/interactions': {
     post: {
@@ -347,7 +503,12 @@ export const operations: Record<string, Record<string, Op>> = {
       // Its key is looked at only once the signature is verified, and scoped to the Slack team and user.
       idempotent: true,
       errors: [400, 401, 404, 409],
-      responses: { 202: json({ oneOf: [ref('Session'), ref('Deployment')] }, 'Accepted: the view of the session or deployment the action changed') },
+      responses: {
+        202: json(
+          { oneOf: [ref('Session'), ref('Deployment')] },
+          'Accepted: the view of the session or deployment the action changed',
+        ),
+      },
     },
   },
   '/api/audit/events': {
@@ -358,7 +519,10 @@ export const operations: Record<string, Record<string, Op>> = {
         'Every event of every stream from `from_position` (inclusive, default 0), oldest first, exactly as stored: `data` not decoded, `metadata` with the event’s `hash` (SHA-256 of the previous event’s hash in its stream and the event’s canonical content; see GET /api/audit/verify). Page on with `cursor` = `next_cursor` (the next event’s place; it wins over `from_position`, so the query can be kept); `next_cursor` is null on the last page. A `from_position` past the end is an empty last page. 400 names `query.from_position`, `query.limit` or `query.cursor`, every bad one at once.',
       implemented: true,
       roles: AUDIT,
-      params: [query('from_position', { type: 'integer', minimum: 0, default: 0 }, 'First `$all` position (inclusive)'), ...paging],
+      params: [
+        query('from_position', { type: 'integer', minimum: 0, default: 0 }, 'First `$all` position (inclusive)'),
+        ...paging,
+      ],
       responses: { 200: json(listOf('AuditEvent'), 'A page of events, oldest first') },
     },
   },
@@ -370,7 +534,11 @@ export const operations: Record<string, Record<string, Op>> = {
         'The events of one stream from `from_revision` (inclusive, default 0), oldest first, in the same shape as GET /api/audit/events; page on with `cursor` = `next_cursor` (it wins over `from_revision`). 404 for a stream with no event in the log; a `from_revision` past the end of a stream that exists is an empty last page. 400 names `query.from_revision`, `query.limit` or `query.cursor`.',
       implemented: true,
       roles: AUDIT,
-      params: [pathParam('stream', 'Stream name, e.g. `session-<session_id>`, `deployment-<deployment_id>`'), query('from_revision', { type: 'integer', minimum: 0, default: 0 }, 'First revision (inclusive)'), ...paging],
+      params: [
+        pathParam('stream', 'Stream name, e.g. `session-<session_id>`, `deployment-<deployment_id>`'),
+        query('from_revision', { type: 'integer', minimum: 0, default: 0 }, 'First revision (inclusive)'),
+        ...paging,
+      ],
       errors: [404],
       responses: { 200: json(listOf('AuditEvent'), 'A page of the stream’s events, oldest first') },
     },
@@ -396,20 +564,49 @@ const toOperation = (method: string, path: string, op: Op) => {
   if (op.idempotent) errors.add(422);
   if (op.ifMatch) errors.add(412);
   const parameters = [...(op.params ?? [])];
-  if (op.idempotent) parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, description: 'A retry with the same key and body, from the same caller (token; for Slack interactions the team and user, once the signature is verified), within `idempotency.ttl` (default 24 h), returns the first response and appends nothing; another body is 422. A request that is not authenticated never records a key', schema: { type: 'string', maxLength: 255 } });
-  if (op.ifMatch) parameters.push({ name: 'If-Match', in: 'header', required: false, description: 'Expected revision, e.g. "3"; 412 on mismatch', schema: { type: 'string' } });
+  if (op.idempotent)
+    parameters.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      description:
+        'A retry with the same key and body, from the same caller (token; for Slack interactions the team and user, once the signature is verified), within `idempotency.ttl` (default 24 h), returns the first response and appends nothing; another body is 422. A request that is not authenticated never records a key',
+      schema: { type: 'string', maxLength: 255 },
+    });
+  if (op.ifMatch)
+    parameters.push({
+      name: 'If-Match',
+      in: 'header',
+      required: false,
+      description: 'Expected revision, e.g. "3"; 412 on mismatch',
+      schema: { type: 'string' },
+    });
   return {
     operationId: `${method}${path.replace(/[{}]/g, '').replace(/[^a-zA-Z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
     tags: [op.tag],
     summary: op.summary,
-    description: [op.implemented ? '' : '**Not yet implemented** in this version of the gateway (answers 404 until it is).', op.description ?? '', op.roles ? `Roles: ${op.roles.join(', ')}.` : 'Public.']
+    description: [
+      op.implemented ? '' : '**Not yet implemented** in this version of the gateway (answers 404 until it is).',
+      op.description ?? '',
+      op.roles ? `Roles: ${op.roles.join(', ')}.` : 'Public.',
+    ]
       .filter((line) => line !== '')
       .join('\n\n'),
     'x-implemented': op.implemented,
     ...(op.roles ? { 'x-roles': op.roles, security: [{ bearer: [] }] } : { security: [] }),
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(op.body ? { requestBody: { required: op.bodyType === undefined || true, content: { [op.bodyType ?? 'application/json']: { schema: op.body } } } } : {}),
-    responses: { ...op.responses, ...Object.fromEntries([...errors].sort().map((status) => [String(status), problem(status)])) },
+    ...(op.body
+      ? {
+          requestBody: {
+            required: op.bodyType === undefined || true,
+            content: { [op.bodyType ?? 'application/json']: { schema: op.body } },
+          },
+        }
+      : {}),
+    responses: {
+      ...op.responses,
+      ...Object.fromEntries([...errors].sort().map((status) => [String(status), problem(status)])),
+    },
   };
 };
 
@@ -420,9 +617,19 @@ const webhook = (type: string, description: string) => ({
     parameters: [
       { name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string' } },
       { name: 'X-Gateway-Timestamp', in: 'header', required: true, schema: { type: 'string' } },
-      { name: 'X-Gateway-Signature', in: 'header', required: true, schema: { type: 'string', pattern: '^v1=[0-9a-f]{64}$' } },
+      {
+        name: 'X-Gateway-Signature',
+        in: 'header',
+        required: true,
+        schema: { type: 'string', pattern: '^v1=[0-9a-f]{64}$' },
+      },
     ],
-    requestBody: { required: true, content: { 'application/json': { schema: { allOf: [ref('Webhook'), { properties: { event_type: { const: type } } }] } } } },
+    requestBody: {
+      required: true,
+      content: {
+        'application/json': { schema: { allOf: [ref('Webhook'), { properties: { event_type: { const: type } } }] } },
+      },
+    },
     responses: { '200': { description: 'Any 2xx acknowledges' } },
   },
 });
@@ -436,27 +643,43 @@ export const buildOpenApiDocument = (version = '1.0.0') => ({
       'The API Contract v1.0.0 between the gateway and its clients: the Slack backend (commands, webhooks), SSE subscribers and auditors. JSON bodies in snake_case; errors are RFC 9457 problem documents; commands answer 202 once their events are durably appended; `Idempotency-Key` on any POST; every view carries `revision` and an `ETag`, commands accept `If-Match`; lists take `limit` (default 50, max 500) and `cursor` and answer `{ items, next_cursor }`. Operations marked `x-implemented: false` are part of the contract and are built in later versions.',
   },
   servers: [{ url: '/' }],
-  tags: ['service', 'routing', 'sessions', 'deployments', 'namespaces', 'webhooks', 'slack', 'audit'].map((name) => ({ name })),
+  tags: ['service', 'routing', 'sessions', 'deployments', 'namespaces', 'webhooks', 'slack', 'audit'].map((name) => ({
+    name,
+  })),
   paths: Object.fromEntries(
-    Object.entries(operations).map(([path, methods]) => [path, Object.fromEntries(Object.entries(methods).map(([method, op]) => [method, toOperation(method, path, op)]))]),
+    Object.entries(operations).map(([path, methods]) => [
+      path,
+      Object.fromEntries(Object.entries(methods).map(([method, op]) => [method, toOperation(method, path, op)])),
+    ]),
   ),
   webhooks: {
     routing_suggestion: webhook('routing_suggestion', 'A route needs a person’s confirmation.'),
     progress: webhook('progress', 'The agent reports progress.'),
     question: webhook('question', 'The agent asks a question.'),
     agent_reply: webhook('agent_reply', 'The agent’s final text of a turn.'),
-    deployment_confirmation_requested: webhook('deployment_confirmation_requested', 'A deployment plan waits for confirmation.'),
+    deployment_confirmation_requested: webhook(
+      'deployment_confirmation_requested',
+      'A deployment plan waits for confirmation.',
+    ),
     deployment_ready: webhook('deployment_ready', 'The lab is up; `data.url` is its address.'),
     test_results: webhook('test_results', 'Tests finished.'),
     deployment_failed: webhook('deployment_failed', 'A deployment failed.'),
     session_closed: webhook('session_closed', 'A session was closed.'),
-    session_failed: webhook('session_failed', 'The session could not go on (e.g. its workspace could not be made); `data.error` says why. Sent instead of `session_closed` for a failure.'),
+    session_failed: webhook(
+      'session_failed',
+      'The session could not go on (e.g. its workspace could not be made); `data.error` says why. Sent instead of `session_closed` for a failure.',
+    ),
     agent_error: webhook('agent_error', 'A turn of the agent failed: `data` has `message_id`, `error` and `message`.'),
   },
   components: {
     schemas,
     securitySchemes: {
-      bearer: { type: 'http', scheme: 'bearer', description: 'Configured tokens, each with one role: operator (every command and read), viewer (reads and SSE), auditor (reads, SSE and /api/audit/*).' },
+      bearer: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'Configured tokens, each with one role: operator (every command and read), viewer (reads and SSE), auditor (reads, SSE and /api/audit/*).',
+      },
     },
   },
   security: [{ bearer: [] }],
@@ -472,10 +695,20 @@ export const takesIdempotencyKey = (() => {
   const patterns = Object.entries(operations).flatMap(([path, methods]) =>
     Object.entries(methods)
       .filter(([, op]) => op.idempotent)
-      .map(([method]) => ({ method: method.toUpperCase(), path: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}/?$`, 'i') })),
+      .map(([method]) => ({
+        method: method.toUpperCase(),
+        path: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}/?$`, 'i'),
+      })),
   );
-  return (method: string, requestPath: string): boolean => patterns.some((pattern) => pattern.method === method && pattern.path.test(requestPath));
+  return (method: string, requestPath: string): boolean =>
+    patterns.some((pattern) => pattern.method === method && pattern.path.test(requestPath));
 })();
 
 export const operationList = (): { method: string; path: string; implemented: boolean }[] =>
-  Object.entries(operations).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, implemented: op.implemented })));
+  Object.entries(operations).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({
+      method: method.toUpperCase(),
+      path,
+      implemented: op.implemented,
+    })),
+  );

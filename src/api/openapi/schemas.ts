@@ -5,7 +5,10 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const time = { type: 'string', format: 'date-time' } as const;
 const nullable = (schema: object) => ({ oneOf: [schema, { type: 'null' }] });
 const route = { type: 'string', enum: ['architect', 'pm', 'builder', 'party-mode'] } as const;
-const stepName = { type: 'string', enum: ['namespace', 'rbac', 'configmaps', 'pvcs', 'manifests', 'ingress', 'pods_ready', 'tests'] } as const;
+const stepName = {
+  type: 'string',
+  enum: ['namespace', 'rbac', 'configmaps', 'pvcs', 'manifests', 'ingress', 'pods_ready', 'tests'],
+} as const;
 
 export const schemas: Record<string, object> = {
   Problem: {
@@ -18,7 +21,14 @@ export const schemas: Record<string, object> = {
       status: { type: 'integer' },
       detail: { type: 'string' },
       instance: { type: 'string' },
-      errors: { type: 'array', items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+      errors: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['path', 'message'],
+          properties: { path: { type: 'string' }, message: { type: 'string' } },
+        },
+      },
     },
   },
   Health: {
@@ -37,8 +47,14 @@ export const schemas: Record<string, object> = {
       status: { type: 'string', enum: ['ready', 'degraded'] },
       checks: {
         type: 'object',
-        description: '"ok", "error: <reason>", or "not configured" for each dependency. `disk` (embedded log only): the free space of the log’s file system against its reserve.',
-        properties: { event_store: { type: 'string' }, disk: { type: 'string' }, opencode: { type: 'string' }, kubernetes: { type: 'string' } },
+        description:
+          '"ok", "error: <reason>", or "not configured" for each dependency. `disk` (embedded log only): the free space of the log’s file system against its reserve.',
+        properties: {
+          event_store: { type: 'string' },
+          disk: { type: 'string' },
+          opencode: { type: 'string' },
+          kubernetes: { type: 'string' },
+        },
         required: ['event_store'],
       },
     },
@@ -48,7 +64,10 @@ export const schemas: Record<string, object> = {
   Task: {
     type: 'object',
     required: ['title', 'description'],
-    properties: { title: { type: 'string', minLength: 1, maxLength: 200 }, description: { type: 'string', minLength: 0, maxLength: 20000 } },
+    properties: {
+      title: { type: 'string', minLength: 1, maxLength: 200 },
+      description: { type: 'string', minLength: 0, maxLength: 20000 },
+    },
   },
   AnalyzeRequest: ref('Task'),
   RoutingAnalysis: {
@@ -58,8 +77,24 @@ export const schemas: Record<string, object> = {
       suggested: route,
       confidence: { type: 'number', minimum: 0, maximum: 1 },
       reason: { type: 'string', description: 'Names the deciding signals in a sentence a person can read in Slack.' },
-      scores: { type: 'object', required: ['architect', 'pm', 'builder', 'party-mode'], properties: { architect: { type: 'number' }, pm: { type: 'number' }, builder: { type: 'number' }, 'party-mode': { type: 'number' } } },
-      signals: { type: 'array', items: { type: 'object', required: ['route', 'term', 'weight'], properties: { route, term: { type: 'string' }, weight: { type: 'number' } } } },
+      scores: {
+        type: 'object',
+        required: ['architect', 'pm', 'builder', 'party-mode'],
+        properties: {
+          architect: { type: 'number' },
+          pm: { type: 'number' },
+          builder: { type: 'number' },
+          'party-mode': { type: 'number' },
+        },
+      },
+      signals: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['route', 'term', 'weight'],
+          properties: { route, term: { type: 'string' }, weight: { type: 'number' } },
+        },
+      },
     },
   },
   CreateSessionRequest: {
@@ -72,17 +107,48 @@ export const schemas: Record<string, object> = {
         type: 'array',
         minItems: 1,
         maxItems: 20,
-        items: { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: SLUG, maxLength: 63 }, url: { type: 'string', description: 'Where to clone it from: it must start with one of `workspace.allowed_url_patterns` (default `https://`, `ssh://`, `git@`), or be a folder under `workspace.repos_root`; no loopback, private or link-local address, written or resolved (`workspace.allow_private_addresses`). Credentials in it are dropped: the URL is kept and shown without them, and git gets credentials from `workspace.git_credentials`. A refused URL is a 400 naming `repos[i].url` and why; two repos of one session may not be the same repository.' }, ref: { type: 'string' } } },
+        items: {
+          type: 'object',
+          required: ['name'],
+          properties: {
+            name: { type: 'string', pattern: SLUG, maxLength: 63 },
+            url: {
+              type: 'string',
+              description:
+                'Where to clone it from: it must start with one of `workspace.allowed_url_patterns` (default `https://`, `ssh://`, `git@`), or be a folder under `workspace.repos_root`; no loopback, private or link-local address, written or resolved (`workspace.allow_private_addresses`). Credentials in it are dropped: the URL is kept and shown without them, and git gets credentials from `workspace.git_credentials`. A refused URL is a 400 naming `repos[i].url` and why; two repos of one session may not be the same repository.',
+            },
+            ref: { type: 'string' },
+          },
+        },
       },
       task: ref('Task'),
-      requested_by: { type: 'object', properties: { user: { type: 'string' }, channel: { type: 'string' }, thread_ts: { type: 'string' } } },
+      requested_by: {
+        type: 'object',
+        properties: { user: { type: 'string' }, channel: { type: 'string' }, thread_ts: { type: 'string' } },
+      },
     },
   },
   SessionStatus: { type: 'string', enum: ['initializing', 'awaiting_route', 'active', 'paused', 'closed', 'failed'] },
   AgentStatus: { type: 'string', enum: ['idle', 'working', 'waiting_for_answer'] },
   Session: {
     type: 'object',
-    required: ['session_id', 'category', 'project', 'repos', 'task', 'status', 'agent_status', 'error', 'route', 'workspace_path', 'pending_question', 'deployments', 'created_at', 'updated_at', 'revision'],
+    required: [
+      'session_id',
+      'category',
+      'project',
+      'repos',
+      'task',
+      'status',
+      'agent_status',
+      'error',
+      'route',
+      'workspace_path',
+      'pending_question',
+      'deployments',
+      'created_at',
+      'updated_at',
+      'revision',
+    ],
     properties: {
       session_id: { type: 'string' },
       category: { type: 'string' },
@@ -91,19 +157,44 @@ export const schemas: Record<string, object> = {
         type: 'array',
         items: {
           type: 'object',
-          properties: { name: { type: 'string' }, url: { type: 'string' }, ref: { type: 'string' }, worktree_path: nullable({ type: 'string' }), branch: nullable({ type: 'string' }), base_commit: nullable({ type: 'string' }) },
+          properties: {
+            name: { type: 'string' },
+            url: { type: 'string' },
+            ref: { type: 'string' },
+            worktree_path: nullable({ type: 'string' }),
+            branch: nullable({ type: 'string' }),
+            base_commit: nullable({ type: 'string' }),
+          },
         },
       },
       task: ref('Task'),
       status: ref('SessionStatus'),
       agent_status: ref('AgentStatus'),
-      error: nullable({ type: 'string', description: 'Why the session failed, naming the repo and the cause (a ref that does not exist, a repository that cannot be reached, ...); null unless `failed`.' }),
+      error: nullable({
+        type: 'string',
+        description:
+          'Why the session failed, naming the repo and the cause (a ref that does not exist, a repository that cannot be reached, ...); null unless `failed`.',
+      }),
       route: {
         type: 'object',
-        properties: { suggested: route, confidence: { type: 'number' }, reason: { type: 'string' }, confirmed: nullable(route), confirmed_by: nullable({ type: 'string' }) },
+        properties: {
+          suggested: route,
+          confidence: { type: 'number' },
+          reason: { type: 'string' },
+          confirmed: nullable(route),
+          confirmed_by: nullable({ type: 'string' }),
+        },
       },
       workspace_path: nullable({ type: 'string' }),
-      pending_question: nullable({ type: 'object', required: ['question_id', 'text', 'options'], properties: { question_id: { type: 'string' }, text: { type: 'string' }, options: { type: 'array', items: { type: 'string' } } } }),
+      pending_question: nullable({
+        type: 'object',
+        required: ['question_id', 'text', 'options'],
+        properties: {
+          question_id: { type: 'string' },
+          text: { type: 'string' },
+          options: { type: 'array', items: { type: 'string' } },
+        },
+      }),
       deployments: { type: 'array', items: { type: 'string' } },
       created_at: time,
       updated_at: time,
@@ -111,35 +202,78 @@ export const schemas: Record<string, object> = {
     },
   },
   ConfirmRouteRequest: { type: 'object', required: ['route'], properties: { route, confirmed_by: { type: 'string' } } },
-  SendMessageRequest: { type: 'object', required: ['text'], properties: { text: { type: 'string', minLength: 1, maxLength: 50000 }, from: { type: 'string' } } },
+  SendMessageRequest: {
+    type: 'object',
+    required: ['text'],
+    properties: { text: { type: 'string', minLength: 1, maxLength: 50000 }, from: { type: 'string' } },
+  },
   MessageAccepted: { type: 'object', required: ['message_id'], properties: { message_id: { type: 'string' } } },
   Message: {
     type: 'object',
     required: ['message_id', 'role', 'text', 'from', 'at'],
-    properties: { message_id: { type: 'string' }, role: { type: 'string', enum: ['user', 'agent', 'question', 'answer', 'error'], description: '`error`: a turn of the agent that failed, saying why (e.g. the model provider could not be reached).' }, text: { type: 'string' }, from: nullable({ type: 'string' }), at: time },
+    properties: {
+      message_id: { type: 'string' },
+      role: {
+        type: 'string',
+        enum: ['user', 'agent', 'question', 'answer', 'error'],
+        description:
+          '`error`: a turn of the agent that failed, saying why (e.g. the model provider could not be reached).',
+      },
+      text: { type: 'string' },
+      from: nullable({ type: 'string' }),
+      at: time,
+    },
   },
   AnswerRequest: { type: 'object', required: ['answer'], properties: { answer: { type: 'string', minLength: 1 } } },
-  CloseSessionRequest: { type: 'object', properties: { reason: { type: 'string' }, remove_workspace: { type: 'boolean' } } },
-  CreateDeploymentRequest: { type: 'object', required: ['session_id'], properties: { session_id: { type: 'string' }, branch: { type: 'string' }, repo: { type: 'string' } } },
-  DeploymentStatus: { type: 'string', enum: ['awaiting_confirmation', 'confirmed', 'deploying', 'testing', 'succeeded', 'failed', 'rejected', 'expired'] },
+  CloseSessionRequest: {
+    type: 'object',
+    properties: { reason: { type: 'string' }, remove_workspace: { type: 'boolean' } },
+  },
+  CreateDeploymentRequest: {
+    type: 'object',
+    required: ['session_id'],
+    properties: { session_id: { type: 'string' }, branch: { type: 'string' }, repo: { type: 'string' } },
+  },
+  DeploymentStatus: {
+    type: 'string',
+    enum: ['awaiting_confirmation', 'confirmed', 'deploying', 'testing', 'succeeded', 'failed', 'rejected', 'expired'],
+  },
   Plan: {
     type: 'object',
     required: ['namespace', 'strategy', 'runtime', 'configmaps', 'pvcs', 'url', 'steps'],
     properties: {
       namespace: { type: 'string' },
       strategy: { const: 'configmap_pvc' },
-      runtime: { type: 'object', required: ['kind', 'image', 'command'], properties: { kind: { type: 'string', enum: ['uv', 'camel-jbang', 'node'] }, image: { type: 'string' }, command: { type: 'array', items: { type: 'string' } } } },
+      runtime: {
+        type: 'object',
+        required: ['kind', 'image', 'command'],
+        properties: {
+          kind: { type: 'string', enum: ['uv', 'camel-jbang', 'node'] },
+          image: { type: 'string' },
+          command: { type: 'array', items: { type: 'string' } },
+        },
+      },
       configmaps: { type: 'array', items: ref('PlannedVolume') },
       pvcs: { type: 'array', items: ref('PlannedVolume') },
       url: { type: 'string', format: 'uri' },
       steps: { type: 'array', items: stepName },
     },
   },
-  PlannedVolume: { type: 'object', required: ['name', 'files', 'bytes'], properties: { name: { type: 'string' }, files: { type: 'integer' }, bytes: { type: 'integer' } } },
+  PlannedVolume: {
+    type: 'object',
+    required: ['name', 'files', 'bytes'],
+    properties: { name: { type: 'string' }, files: { type: 'integer' }, bytes: { type: 'integer' } },
+  },
   Step: {
     type: 'object',
     required: ['name', 'status', 'started_at', 'finished_at', 'detail'],
-    properties: { name: stepName, status: { type: 'string', enum: ['pending', 'running', 'done', 'failed', 'skipped'] }, started_at: nullable(time), finished_at: nullable(time), detail: nullable({ type: 'string' }) },
+    properties: {
+      name: stepName,
+      status: { type: 'string', enum: ['pending', 'running', 'done', 'failed', 'skipped'] },
+      started_at: nullable(time),
+      finished_at: nullable(time),
+      detail: nullable({ type: 'string' }),
+    },
   },
   Suite: {
     type: 'object',
@@ -150,11 +284,27 @@ export const schemas: Record<string, object> = {
       failed: { type: 'integer' },
       skipped: { type: 'integer' },
       duration_ms: { type: 'integer' },
-      failures: { type: 'array', items: { type: 'object', required: ['name', 'message'], properties: { name: { type: 'string' }, message: { type: 'string' } } } },
+      failures: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name', 'message'],
+          properties: { name: { type: 'string' }, message: { type: 'string' } },
+        },
+      },
       log_tail: { type: 'string' },
     },
   },
-  Tests: { type: 'object', required: ['unit', 'integration', 'acceptance', 'all_passing'], properties: { unit: ref('Suite'), integration: ref('Suite'), acceptance: ref('Suite'), all_passing: { type: 'boolean' } } },
+  Tests: {
+    type: 'object',
+    required: ['unit', 'integration', 'acceptance', 'all_passing'],
+    properties: {
+      unit: ref('Suite'),
+      integration: ref('Suite'),
+      acceptance: ref('Suite'),
+      all_passing: { type: 'boolean' },
+    },
+  },
   Deployment: {
     type: 'object',
     required: ['deployment_id', 'session_id', 'branch', 'status', 'plan', 'steps', 'url', 'tests', 'error', 'revision'],
@@ -185,21 +335,57 @@ export const schemas: Record<string, object> = {
       url: { type: 'string' },
       created_at: time,
       deletion_scheduled_for: nullable(time),
-      deletion_error: nullable({ type: 'string', description: 'Why the last try to delete it failed (the cluster’s words); it is tried again after 10 s, 20 s, 40 s, … at most 10 min apart, and this is null again once it is gone' }),
+      deletion_error: nullable({
+        type: 'string',
+        description:
+          'Why the last try to delete it failed (the cluster’s words); it is tried again after 10 s, 20 s, 40 s, … at most 10 min apart, and this is null again once it is gone',
+      }),
     },
   },
-  NamespaceDeletion: { type: 'object', required: ['name', 'deletion_scheduled_for'], properties: { name: { type: 'string' }, deletion_scheduled_for: nullable(time) } },
+  NamespaceDeletion: {
+    type: 'object',
+    required: ['name', 'deletion_scheduled_for'],
+    properties: { name: { type: 'string' }, deletion_scheduled_for: nullable(time) },
+  },
   Webhook: {
     type: 'object',
     required: ['event_id', 'event_type', 'occurred_at', 'session_id', 'sequence', 'requested_by', 'data'],
     properties: {
       event_id: { type: 'string' },
-      event_type: { type: 'string', enum: ['routing_suggestion', 'progress', 'question', 'agent_reply', 'deployment_confirmation_requested', 'deployment_ready', 'test_results', 'deployment_failed', 'session_closed', 'session_failed', 'agent_error'] },
+      event_type: {
+        type: 'string',
+        enum: [
+          'routing_suggestion',
+          'progress',
+          'question',
+          'agent_reply',
+          'deployment_confirmation_requested',
+          'deployment_ready',
+          'test_results',
+          'deployment_failed',
+          'session_closed',
+          'session_failed',
+          'agent_error',
+        ],
+      },
       occurred_at: time,
       session_id: { type: 'string' },
-      sequence: { type: 'integer', minimum: 1, description: '1, 2, 3, ... per session, in event order; a redelivery keeps its number, and a parked webhook leaves a gap until it is delivered' },
+      sequence: {
+        type: 'integer',
+        minimum: 1,
+        description:
+          '1, 2, 3, ... per session, in event order; a redelivery keeps its number, and a parked webhook leaves a gap until it is delivered',
+      },
       requested_by: {
-        ...nullable({ type: 'object', required: ['user', 'channel', 'thread_ts'], properties: { user: nullable({ type: 'string' }), channel: nullable({ type: 'string' }), thread_ts: nullable({ type: 'string' }) } }),
+        ...nullable({
+          type: 'object',
+          required: ['user', 'channel', 'thread_ts'],
+          properties: {
+            user: nullable({ type: 'string' }),
+            channel: nullable({ type: 'string' }),
+            thread_ts: nullable({ type: 'string' }),
+          },
+        }),
         description: 'Who asked for the session, as given to POST /api/sessions; null when nobody was named',
       },
       deployment_id: { type: 'string' },
@@ -216,17 +402,28 @@ export const schemas: Record<string, object> = {
       attempts: { type: 'integer' },
       last_error: { type: 'string' },
       failed_at: time,
-      held_behind: nullable({ type: 'string', description: 'Null since contract 1.1 (a parked webhook no longer holds back later ones); for a webhook held behind an earlier parked one before that, that one’s id.' }),
+      held_behind: nullable({
+        type: 'string',
+        description:
+          'Null since contract 1.1 (a parked webhook no longer holds back later ones); for a webhook held behind an earlier parked one before that, that one’s id.',
+      }),
     },
   },
   SlackInteraction: {
     type: 'object',
     required: ['payload'],
-    properties: { payload: { type: 'string', description: 'JSON as Slack sends it; action values `confirm_deployment:<id>`, `reject_deployment:<id>`, `confirm_route:<session_id>:<route>`, `answer:<session_id>:<question_id>:<text>`.' } },
+    properties: {
+      payload: {
+        type: 'string',
+        description:
+          'JSON as Slack sends it; action values `confirm_deployment:<id>`, `reject_deployment:<id>`, `confirm_route:<session_id>:<route>`, `answer:<session_id>:<question_id>:<text>`.',
+      },
+    },
   },
   AuditEvent: {
     type: 'object',
-    description: 'An event as stored: `data` is not decoded, so what is shown is what is hashed, except credentials in URLs (`https://user:token@host/…`), which are never shown: such an event names what was removed in `redacted`, and its hash is checked where the log is read raw (GET /api/audit/verify).',
+    description:
+      'An event as stored: `data` is not decoded, so what is shown is what is hashed, except credentials in URLs (`https://user:token@host/…`), which are never shown: such an event names what was removed in `redacted`, and its hash is checked where the log is read raw (GET /api/audit/verify).',
     required: ['position', 'stream', 'revision', 'event_id', 'type', 'data', 'metadata'],
     properties: {
       position: { type: 'integer', minimum: 0, description: 'Place in `$all`' },
@@ -235,17 +432,34 @@ export const schemas: Record<string, object> = {
       event_id: { type: 'string' },
       type: { type: 'string' },
       data: { type: 'object' },
-      redacted: { type: 'array', items: { type: 'string' }, description: 'Paths in the event whose credentials were removed from what is shown, e.g. `data.repos[0].url`; absent when nothing was removed', examples: [['data.repos[0].url']] },
+      redacted: {
+        type: 'array',
+        items: { type: 'string' },
+        description:
+          'Paths in the event whose credentials were removed from what is shown, e.g. `data.repos[0].url`; absent when nothing was removed',
+        examples: [['data.repos[0].url']],
+      },
       metadata: {
         type: 'object',
         description: 'Each field is null only on a record that lacks it (not written by the gateway, or damaged).',
         required: ['actor', 'correlation_id', 'causation_id', 'recorded_at', 'hash'],
         properties: {
-          actor: nullable({ type: 'string', description: 'Token name, `pm:<process manager>`, `timer` or `system:<part>`' }),
-          correlation_id: nullable({ type: 'string', description: 'The originating request’s `X-Correlation-Id`: one request’s whole story shares it' }),
+          actor: nullable({
+            type: 'string',
+            description: 'Token name, `pm:<process manager>`, `timer` or `system:<part>`',
+          }),
+          correlation_id: nullable({
+            type: 'string',
+            description: 'The originating request’s `X-Correlation-Id`: one request’s whole story shares it',
+          }),
           causation_id: nullable({ type: 'string', description: 'The request or event that caused this event' }),
           recorded_at: nullable(time),
-          hash: nullable({ type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 hex of the previous event’s hash in the stream (64 zeros for the first), a newline, and the RFC 8785 canonical JSON of {id, stream, revision, type, data, actor, correlation_id, causation_id, recorded_at}' }),
+          hash: nullable({
+            type: 'string',
+            pattern: '^[0-9a-f]{64}$',
+            description:
+              'SHA-256 hex of the previous event’s hash in the stream (64 zeros for the first), a newline, and the RFC 8785 canonical JSON of {id, stream, revision, type, data, actor, correlation_id, causation_id, recorded_at}',
+          }),
         },
       },
     },
@@ -255,11 +469,19 @@ export const schemas: Record<string, object> = {
     required: ['ok', 'events_checked', 'first_bad'],
     properties: {
       ok: { type: 'boolean' },
-      events_checked: { type: 'integer', minimum: 0, description: 'Events read: the whole log when ok, else up to and including the first bad one' },
+      events_checked: {
+        type: 'integer',
+        minimum: 0,
+        description: 'Events read: the whole log when ok, else up to and including the first bad one',
+      },
       first_bad: nullable({
         type: 'object',
         required: ['stream', 'revision', 'reason'],
-        properties: { stream: { type: 'string' }, revision: { type: 'integer', minimum: 0, description: 'The revision the log now gives the event' }, reason: { type: 'string', description: 'What is wrong, in a sentence a person understands' } },
+        properties: {
+          stream: { type: 'string' },
+          revision: { type: 'integer', minimum: 0, description: 'The revision the log now gives the event' },
+          reason: { type: 'string', description: 'What is wrong, in a sentence a person understands' },
+        },
       }),
     },
   },

@@ -25,7 +25,8 @@ export const encodeFrame = (stream: string, body: RecordBody): Buffer => {
   const streamBytes = Buffer.byteLength(stream);
   const jsonBytes = Buffer.byteLength(json);
   const payloadBytes = 2 + streamBytes + jsonBytes;
-  if (payloadBytes > MAX_PAYLOAD_BYTES) throw new RangeError(`record of ${payloadBytes} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
+  if (payloadBytes > MAX_PAYLOAD_BYTES)
+    throw new RangeError(`record of ${payloadBytes} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payloadBytes);
   frame.writeUInt32LE(payloadBytes, 0);
   frame.writeUInt16LE(streamBytes, FRAME_HEADER_BYTES);
@@ -43,7 +44,8 @@ export type FrameCheck =
 export const checkFrame = (buffer: Buffer, offset: number): FrameCheck => {
   if (buffer.length - offset < FRAME_HEADER_BYTES) return { ok: false, reason: 'incomplete record header' };
   const payloadBytes = buffer.readUInt32LE(offset);
-  if (payloadBytes < 2 || payloadBytes > MAX_PAYLOAD_BYTES) return { ok: false, reason: `implausible record length ${payloadBytes}` };
+  if (payloadBytes < 2 || payloadBytes > MAX_PAYLOAD_BYTES)
+    return { ok: false, reason: `implausible record length ${payloadBytes}` };
   const end = offset + FRAME_HEADER_BYTES + payloadBytes;
   if (end > buffer.length) return { ok: false, reason: 'record runs past the end of the file' };
   const payload = buffer.subarray(offset + FRAME_HEADER_BYTES, end);
@@ -57,7 +59,11 @@ export const checkFrame = (buffer: Buffer, offset: number): FrameCheck => {
 export const decodeBodyAt = (buffer: Buffer, offset: number): RecordBody => {
   const payloadBytes = buffer.readUInt32LE(offset);
   const streamBytes = buffer.readUInt16LE(offset + FRAME_HEADER_BYTES);
-  const json = buffer.toString('utf8', offset + FRAME_HEADER_BYTES + 2 + streamBytes, offset + FRAME_HEADER_BYTES + payloadBytes);
+  const json = buffer.toString(
+    'utf8',
+    offset + FRAME_HEADER_BYTES + 2 + streamBytes,
+    offset + FRAME_HEADER_BYTES + payloadBytes,
+  );
   const [id, type, data, metadata] = JSON.parse(json) as [string, string, unknown, unknown];
   return { id, type, data, metadata };
 };

@@ -36,7 +36,10 @@ export interface EmbeddedEventStoreOptions {
   /** How long the log may stay unrestorable before only a restart can help (default 60 s). */
   readonly restartAfterMs?: number;
   /** Observes each write failure and each recovery (the gateway logs them). */
-  readonly onWriteState?: (change: { readonly status: 'failing' | 'recovered' | 'lost'; readonly error?: Error }) => void;
+  readonly onWriteState?: (change: {
+    readonly status: 'failing' | 'recovered' | 'lost';
+    readonly error?: Error;
+  }) => void;
   readonly clock?: () => number;
   /**
    * Whether a lone append (nothing else queued) is written on the event loop's thread rather than
@@ -93,7 +96,14 @@ interface PendingAppend {
  */
 type WriteState =
   | { readonly status: 'writable' }
-  | { readonly status: 'failing'; readonly error: Error; readonly since: number; readonly bytes: number; restored: boolean; restoreError?: Error }
+  | {
+      readonly status: 'failing';
+      readonly error: Error;
+      readonly since: number;
+      readonly bytes: number;
+      restored: boolean;
+      restoreError?: Error;
+    }
   | { readonly status: 'lost'; readonly error: Error };
 
 /**
@@ -159,7 +169,8 @@ const rebuildIndex = async (file: LogFile, path: string): Promise<LogIndex> => {
     const readAt = chunkStart + carry.length;
     const fresh = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, fileSize - readAt));
     const { bytesRead } = await file.read(fresh, 0, fresh.length, readAt);
-    const buffer = carry.length > 0 ? Buffer.concat([carry, fresh.subarray(0, bytesRead)]) : fresh.subarray(0, bytesRead);
+    const buffer =
+      carry.length > 0 ? Buffer.concat([carry, fresh.subarray(0, bytesRead)]) : fresh.subarray(0, bytesRead);
     const atEnd = chunkStart + buffer.length >= fileSize;
     let offset = 0;
     while (offset < buffer.length) {
@@ -185,7 +196,13 @@ const rebuildIndex = async (file: LogFile, path: string): Promise<LogIndex> => {
  * after it): never acknowledged, so it is cut off. A damaged record followed by valid ones is
  * corruption of acknowledged history: refuse to open and name the offset.
  */
-const cutTornTail = async (file: LogFile, path: string, offset: number, reason: string, fileSize: number): Promise<void> => {
+const cutTornTail = async (
+  file: LogFile,
+  path: string,
+  offset: number,
+  reason: string,
+  fileSize: number,
+): Promise<void> => {
   const rest = Buffer.allocUnsafe(fileSize - offset);
   await file.read(rest, 0, rest.length, offset);
   const next = findValidFrameAfter(rest, 0);
@@ -249,7 +266,11 @@ class EmbeddedEventStore implements EventStore {
   }
 
   // Not async: an extra promise around the queued one costs measurable throughput at 64 writers.
-  appendToStream(stream: string, events: readonly EventToAppend[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult> {
+  appendToStream(
+    stream: string,
+    events: readonly EventToAppend[],
+    options?: { expectedRevision?: ExpectedRevision },
+  ): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new EventStoreClosedError());
     if (this.state.status === 'lost') return Promise.reject(this.unavailable());
     return new Promise<AppendResult>((resolve, reject) => {
@@ -295,7 +316,8 @@ class EmbeddedEventStore implements EventStore {
           pending.resolve(replay);
           continue;
         }
-        if (!satisfies(pending.expected, head)) throw new WrongExpectedRevisionError(pending.stream, pending.expected, head);
+        if (!satisfies(pending.expected, head))
+          throw new WrongExpectedRevisionError(pending.stream, pending.expected, head);
         if (pending.events.length === 0) {
           pending.resolve({ nextExpectedRevision: head, position: this.lastPositionOf(pending.stream) });
           continue;
@@ -310,7 +332,8 @@ class EmbeddedEventStore implements EventStore {
       }
     }
     try {
-      if (frames.length > 0) await this.writeDurably(frames, accepted, written, batch.length === 1 && this.mayWriteInline());
+      if (frames.length > 0)
+        await this.writeDurably(frames, accepted, written, batch.length === 1 && this.mayWriteInline());
     } finally {
       for (const { pending, error } of refused) pending.reject(error);
     }
@@ -325,11 +348,15 @@ class EmbeddedEventStore implements EventStore {
     const started = inline ? performance.now() : 0;
     try {
       await writeFully(this.file, frames, this.index.size, inline);
-      if (inline && performance.now() - started > (this.settings.inlineSlowMs ?? 2)) this.inlinePausedUntil = this.clock() + INLINE_PAUSE_MS;
+      if (inline && performance.now() - started > (this.settings.inlineSlowMs ?? 2))
+        this.inlinePausedUntil = this.clock() + INLINE_PAUSE_MS;
     } catch (error) {
       // Part of the batch may be in the file, even durable: cut it before refusing, so that
       // nothing refused is ever read, here or after a reopen.
-      this.fail(error as Error, frames.reduce((sum, frame) => sum + frame.length, 0));
+      this.fail(
+        error as Error,
+        frames.reduce((sum, frame) => sum + frame.length, 0),
+      );
       await this.restore();
       for (const { pending } of accepted) pending.reject(this.unavailable());
       return;
@@ -369,7 +396,8 @@ class EmbeddedEventStore implements EventStore {
    */
   private async preallocate(): Promise<void> {
     const bytes = this.settings.preallocateBytes ?? DEFAULT_PREALLOCATE_BYTES;
-    if (bytes <= 0 || this.state.status !== 'writable' || this.closed || this.clock() < this.preallocatePausedUntil) return;
+    if (bytes <= 0 || this.state.status !== 'writable' || this.closed || this.clock() < this.preallocatePausedUntil)
+      return;
     const end = Math.max(this.allocatedEnd, this.index.size);
     if (end - this.index.size >= bytes / 2) return;
     try {
@@ -383,7 +411,11 @@ class EmbeddedEventStore implements EventStore {
   }
 
   private mayWriteInline(): boolean {
-    return this.settings.inlineLoneAppends !== false && this.state.status === 'writable' && this.clock() >= this.inlinePausedUntil;
+    return (
+      this.settings.inlineLoneAppends !== false &&
+      this.state.status === 'writable' &&
+      this.clock() >= this.inlinePausedUntil
+    );
   }
 
   private fail(error: Error, bytes: number): void {
@@ -446,7 +478,14 @@ class EmbeddedEventStore implements EventStore {
       await this.restore();
       const state = this.state;
       if (state.status !== 'failing' || !state.restored) return;
-      if (await probeWritable(this.settings.openFile, join(this.settings.dataDir, WRITE_PROBE_FILE), Math.min(state.bytes, MAX_PROBE_BYTES))) this.recovered();
+      if (
+        await probeWritable(
+          this.settings.openFile,
+          join(this.settings.dataDir, WRITE_PROBE_FILE),
+          Math.min(state.bytes, MAX_PROBE_BYTES),
+        )
+      )
+        this.recovered();
     });
   }
 
@@ -469,7 +508,9 @@ class EmbeddedEventStore implements EventStore {
     if (after < -1 || after + events.length > this.lastRevision(stream)) return undefined;
     if (expected === 'any' && after + events.length !== head) return undefined;
     const positions = this.index.streams.get(stream)!;
-    const existing = await this.readPositions(range(after + 1, after + events.length).map((revision) => positions.at(revision)));
+    const existing = await this.readPositions(
+      range(after + 1, after + events.length).map((revision) => positions.at(revision)),
+    );
     if (!existing.every((event, i) => event.id === events[i]!.id)) return undefined;
     const last = existing[existing.length - 1]!;
     return { nextExpectedRevision: last.revision, position: last.position };
@@ -490,7 +531,8 @@ class EmbeddedEventStore implements EventStore {
     const events = this.readPositions(positions);
     // A forward page is usually followed by the next one (a replay): read it while this one decodes.
     const last = positions[positions.length - 1];
-    if (direction === 'forwards' && last !== undefined && positions.length > 1) this.readAhead(last + 1, positions.length);
+    if (direction === 'forwards' && last !== undefined && positions.length > 1)
+      this.readAhead(last + 1, positions.length);
     return events;
   }
 
@@ -518,7 +560,9 @@ class EmbeddedEventStore implements EventStore {
       await this.file.read(buffer, 0, bytes, start);
     } catch (error) {
       this.readBuffers.push(buffer);
-      throw new EventStoreUnavailableError(`the event log could not be read: ${(error as Error).message}`, { cause: error });
+      throw new EventStoreUnavailableError(`the event log could not be read: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     return buffer;
   }
@@ -570,7 +614,9 @@ class EmbeddedEventStore implements EventStore {
     if (state.status === 'lost') return state.error;
     const restartAfterMs = this.settings.restartAfterMs ?? 60_000;
     if (state.status === 'failing' && !state.restored && this.clock() - state.since >= restartAfterMs) {
-      return new Error(`the event log could not be restored for ${Math.round(restartAfterMs / 1000)} s: ${(state.restoreError ?? state.error).message}`);
+      return new Error(
+        `the event log could not be restored for ${Math.round(restartAfterMs / 1000)} s: ${(state.restoreError ?? state.error).message}`,
+      );
     }
     return undefined;
   }
@@ -584,7 +630,10 @@ class EmbeddedEventStore implements EventStore {
     this.signalCommit();
     if (this.allocatedEnd > this.index.size && this.state.status === 'writable') {
       // A log closed cleanly ends with its last record, for any reader of the file.
-      await this.file.truncate(this.index.size).then(() => this.file.datasync()).catch(() => undefined);
+      await this.file
+        .truncate(this.index.size)
+        .then(() => this.file.datasync())
+        .catch(() => undefined);
     }
     await this.file.close();
     this.lock.release();
@@ -696,10 +745,16 @@ class EmbeddedEventStore implements EventStore {
     const state = this.state;
     switch (state.status) {
       case 'lost':
-        return new EventStoreUnavailableError(`the event log lost acknowledged records and needs a person: ${state.error.message}`, { cause: state.error });
+        return new EventStoreUnavailableError(
+          `the event log lost acknowledged records and needs a person: ${state.error.message}`,
+          { cause: state.error },
+        );
       case 'failing': {
         const since = new Date(state.since).toISOString();
-        return new EventStoreUnavailableError(`the event log cannot write since ${since} (${state.error.message}); it retries on its own`, { cause: state.error });
+        return new EventStoreUnavailableError(
+          `the event log cannot write since ${since} (${state.error.message}); it retries on its own`,
+          { cause: state.error },
+        );
       }
       case 'writable':
         return new EventStoreUnavailableError('the event log is unavailable');
@@ -727,7 +782,12 @@ const satisfies = (expected: ExpectedRevision, head: number): boolean => {
 };
 
 /** Indexes `from` (inclusive) in the given direction, at most `maxCount`, within 0..length-1. */
-const pick = (length: number, direction: 'forwards' | 'backwards', from: number | undefined, maxCount = Number.MAX_SAFE_INTEGER): number[] => {
+const pick = (
+  length: number,
+  direction: 'forwards' | 'backwards',
+  from: number | undefined,
+  maxCount = Number.MAX_SAFE_INTEGER,
+): number[] => {
   if (direction === 'forwards') {
     const start = Math.max(0, from ?? 0);
     return range(start, Math.min(length - 1, start + maxCount - 1));
@@ -750,4 +810,3 @@ const withResolvers = (): { promise: Promise<void>; resolve: () => void } => {
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
 };
-

@@ -20,7 +20,10 @@ export const lockFolder = (folder: string): FolderLock => {
   } catch (error) {
     closeSync(fd);
     const code = (error as NodeJS.ErrnoException).code;
-    throw new EventStoreLockedError(folder, code === 'EAGAIN' || code === 'EWOULDBLOCK' ? `flock on ${path} is held` : String(error));
+    throw new EventStoreLockedError(
+      folder,
+      code === 'EAGAIN' || code === 'EWOULDBLOCK' ? `flock on ${path} is held` : String(error),
+    );
   }
   let released = false;
   return {

@@ -31,7 +31,9 @@ export type OpenLogFile = (path: string) => Promise<LogFile>;
 export const openLogFile: OpenLogFile = async (path) => {
   const handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_DSYNC, 0o644);
   return Object.assign(handle, {
-    writevSync: (buffers: readonly Buffer[], position: number) => ({ bytesWritten: writevSync(handle.fd, buffers, position) }),
+    writevSync: (buffers: readonly Buffer[], position: number) => ({
+      bytesWritten: writevSync(handle.fd, buffers, position),
+    }),
   });
 };
 
@@ -47,12 +49,22 @@ export class NoProgressError extends Error {
  * Writes every byte of `buffers` at `position`, going on after short writes: a write that
  * stops early (a filling disk) either finishes or fails here, never passes as whole.
  */
-export const writeFully = async (file: LogFile, buffers: readonly Buffer[], position: number, inline = false): Promise<void> => {
+export const writeFully = async (
+  file: LogFile,
+  buffers: readonly Buffer[],
+  position: number,
+  inline = false,
+): Promise<void> => {
   let remaining = buffers;
   let at = position;
   while (remaining.length > 0) {
-    const { bytesWritten } = inline && file.writevSync ? file.writevSync(remaining, at) : await file.writev(remaining, at);
-    if (bytesWritten <= 0) throw new NoProgressError(at, remaining.reduce((sum, buffer) => sum + buffer.length, 0));
+    const { bytesWritten } =
+      inline && file.writevSync ? file.writevSync(remaining, at) : await file.writev(remaining, at);
+    if (bytesWritten <= 0)
+      throw new NoProgressError(
+        at,
+        remaining.reduce((sum, buffer) => sum + buffer.length, 0),
+      );
     at += bytesWritten;
     remaining = skipBytes(remaining, bytesWritten);
   }

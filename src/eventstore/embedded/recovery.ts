@@ -20,17 +20,26 @@ export interface AcknowledgedEnd {
  * cut. A file shorter than that, or whose last acknowledged record no longer checks, has lost
  * acknowledged history: AcknowledgedRecordsLostError. Any other error: try again later.
  */
-export const restoreLog = async (openFile: OpenLogFile, path: string, acknowledged: AcknowledgedEnd): Promise<LogFile> => {
+export const restoreLog = async (
+  openFile: OpenLogFile,
+  path: string,
+  acknowledged: AcknowledgedEnd,
+): Promise<LogFile> => {
   const file = await openFile(path);
   try {
     const { size } = await file.stat();
-    if (size < acknowledged.size) throw new AcknowledgedRecordsLostError(`the log holds ${size} bytes, but its acknowledged records end at byte ${acknowledged.size}`);
+    if (size < acknowledged.size)
+      throw new AcknowledgedRecordsLostError(
+        `the log holds ${size} bytes, but its acknowledged records end at byte ${acknowledged.size}`,
+      );
     if (acknowledged.lastOffset >= 0) {
       const buffer = Buffer.allocUnsafe(acknowledged.lastLength);
       const { bytesRead } = await file.read(buffer, 0, buffer.length, acknowledged.lastOffset);
       const frame = checkFrame(buffer.subarray(0, bytesRead), 0);
       if (!frame.ok || frame.length !== acknowledged.lastLength) {
-        throw new AcknowledgedRecordsLostError(`the last acknowledged record, at byte ${acknowledged.lastOffset}, no longer checks: ${frame.ok ? 'its length changed' : frame.reason}`);
+        throw new AcknowledgedRecordsLostError(
+          `the last acknowledged record, at byte ${acknowledged.lastOffset}, no longer checks: ${frame.ok ? 'its length changed' : frame.reason}`,
+        );
       }
     }
     if (size > acknowledged.size) {

@@ -43,16 +43,25 @@ class EventStoreDbStore implements EventStore {
 
   constructor(private readonly client: EventStoreDBClient) {}
 
-  async appendToStream(stream: string, events: readonly EventToAppend[], options: { expectedRevision?: ExpectedRevision } = {}): Promise<AppendResult> {
+  async appendToStream(
+    stream: string,
+    events: readonly EventToAppend[],
+    options: { expectedRevision?: ExpectedRevision } = {},
+  ): Promise<AppendResult> {
     this.assertOpen();
     const expected = options.expectedRevision ?? 'any';
     try {
       const result = await this.client.appendToStream(
         stream,
-        events.map((event) => jsonEvent({ id: event.id, type: event.type, data: event.data, metadata: event.metadata })),
+        events.map((event) =>
+          jsonEvent({ id: event.id, type: event.type, data: event.data, metadata: event.metadata }),
+        ),
         { expectedRevision: toClientRevision(expected) },
       );
-      return { nextExpectedRevision: Number(result.nextExpectedRevision), position: Number(result.position?.commit ?? -1n) };
+      return {
+        nextExpectedRevision: Number(result.nextExpectedRevision),
+        position: Number(result.position?.commit ?? -1n),
+      };
     } catch (error) {
       throw toPortError(error, stream, expected);
     }
@@ -159,7 +168,8 @@ class EventStoreDbStore implements EventStore {
             if (event && keep(event)) yield event;
           }
         } catch (error) {
-          if (!stopped) throw isUnavailable(error) ? new EventStoreUnavailableError(String(error), { cause: error }) : error;
+          if (!stopped)
+            throw isUnavailable(error) ? new EventStoreUnavailableError(String(error), { cause: error }) : error;
         }
       },
     };
@@ -168,7 +178,9 @@ class EventStoreDbStore implements EventStore {
   }
 
   private mapped(error: unknown): unknown {
-    return isUnavailable(error) ? new EventStoreUnavailableError(`EventStoreDB is unavailable: ${(error as Error).message}`, { cause: error }) : error;
+    return isUnavailable(error)
+      ? new EventStoreUnavailableError(`EventStoreDB is unavailable: ${(error as Error).message}`, { cause: error })
+      : error;
   }
 
   private assertOpen(): void {

@@ -30,7 +30,8 @@ export const toPortError = (error: unknown, stream: string, expected: ExpectedRe
     const actual = error.actualVersion;
     return new WrongExpectedRevisionError(stream, expected, typeof actual === 'bigint' ? Number(actual) : -1);
   }
-  if (isUnavailable(error)) return new EventStoreUnavailableError(`EventStoreDB is unavailable: ${(error as Error).message}`, { cause: error });
+  if (isUnavailable(error))
+    return new EventStoreUnavailableError(`EventStoreDB is unavailable: ${(error as Error).message}`, { cause: error });
   return error;
 };
 
