@@ -8,7 +8,7 @@ import { loadAgentSession } from './agent-session.js';
 import { must, openCodeClient } from './opencode-client.js';
 import { triggerOf } from './opencode-events.js';
 import type { OpenCodeEndpoint } from './opencode-server.js';
-import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
+import { sessionDecider } from '../sessions/decide.js';
 import { sessionStream } from '../sessions/events.js';
 import { planReconcile, type BridgePolicy, type OpenCodeSnapshot, type PlannedCommand } from './reconcile.js';
 
@@ -35,7 +35,7 @@ const recordOnSession = async (
     options.eventLog,
     sessionStream(sessionId),
     sessionDecider,
-    { ...command, now } as SessionCommand,
+    { ...command, now },
     { actor: 'pm:agents', ...context, now },
   );
   if (E.isLeft(result))

@@ -15,8 +15,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 /** The event itself, from `/event` (the payload) or `/global/event` (`{ directory, payload }`). */
 const payloadOf = (line: unknown): Payload | undefined => {
   if (!isRecord(line)) return undefined;
-  if (isRecord(line['payload'])) return line['payload'] as Payload;
-  return line as Payload;
+  if (isRecord(line['payload'])) return line['payload'];
+  return line;
 };
 
 const session = (sessionID: unknown, why: string): OpenCodeTrigger | null =>

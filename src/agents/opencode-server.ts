@@ -160,7 +160,7 @@ export class OpenCodeServer {
     const password = randomBytes(24).toString('base64url');
     const passthrough = Object.fromEntries(
       referencedVariables(this.options.configContent).flatMap((name) =>
-        process.env[name] === undefined ? [] : [[name, process.env[name]!]],
+        process.env[name] === undefined ? [] : [[name, process.env[name]]],
       ),
     );
     const env = {

@@ -83,7 +83,7 @@ export const createApp = (deps: AppDependencies): Koa => {
     try {
       await next();
     } finally {
-      const matched = ctx['_matchedRoute'];
+      const matched: unknown = ctx['_matchedRoute'];
       if (typeof matched === 'string') stateOf(ctx).routePattern = matched;
     }
   });

@@ -14,7 +14,9 @@ export interface RunningServer {
 }
 
 export const startServer = async (app: Koa, options: { host: string; port: number }): Promise<RunningServer> => {
-  const server = createServer(app.callback());
+  const handle = app.callback();
+  // Koa answers its own errors (ctx.onerror): nothing is left for the promise to report.
+  const server = createServer((request, response) => void handle(request, response));
   // Slack retries after 3 s; a stuck client must not hold a socket forever either.
   server.on('clientError', answerClientError);
   server.requestTimeout = 30_000;

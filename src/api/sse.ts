@@ -47,11 +47,11 @@ export class SseHub {
   constructor(private readonly options: { keepaliveMs?: number; maxClients?: number } = {}) {
     const original = globalThis.setInterval;
     const captured: NodeJS.Timeout[] = this.timers;
-    globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+    globalThis.setInterval = (...args: Parameters<typeof setInterval>) => {
       const timer = original(...args);
       captured.push(timer);
       return timer;
-    }) as typeof setInterval;
+    };
     try {
       this.library = koaSse({ pingInterval: NEVER, maxClients: options.maxClients ?? 10_000 });
     } finally {

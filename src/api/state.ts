@@ -13,7 +13,7 @@ export interface GatewayState {
   routePattern?: string;
 }
 
-export const stateOf = (ctx: Context): GatewayState => ctx.state as GatewayState;
+export const stateOf = (ctx: Context): GatewayState => ctx.state;
 
 /** The metadata source for a command issued by this request. */
 export const commandContextOf = (ctx: Context, now: Date): CommandContext => {

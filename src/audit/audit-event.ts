@@ -81,7 +81,7 @@ export const fromAuditEvent = (event: AuditEvent): RecordedEvent => {
     position: event.position,
     type: event.type,
     data: event.data,
-    metadata: Object.fromEntries(Object.entries(event.metadata).filter(([, value]) => value !== null)) as JsonObject,
+    metadata: Object.fromEntries(Object.entries(event.metadata).filter(([, value]) => value !== null)),
   };
   if (event.redacted !== undefined && event.redacted.length > 0) shownRedacted.add(recorded);
   return recorded;

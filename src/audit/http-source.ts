@@ -30,7 +30,7 @@ export const httpSource = (options: HttpSourceOptions): AuditSource => {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   const getPage = async (path: string, query: Record<string, string | number>): Promise<AuditPage | undefined> => {
-    const url = `${base}${path}?${new URLSearchParams(Object.entries(query).map(([key, value]): [string, string] => [key, String(value)]))}`;
+    const url = `${base}${path}?${new URLSearchParams(Object.entries(query).map(([key, value]): [string, string] => [key, String(value)])).toString()}`;
     for (let attempt = 0; ; attempt++) {
       let response: Response;
       try {

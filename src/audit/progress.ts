@@ -1,7 +1,7 @@
 export interface Progress {
   /** `done` events so far, the last at `position`. */
-  update(done: number, position: number): void;
-  finish(): void;
+  update: (done: number, position: number) => void;
+  finish: () => void;
 }
 
 export interface ProgressOptions {

@@ -21,8 +21,7 @@ const entryOf = (registry: EventRegistry, event: RecordedEvent): TimelineEntry =
     // A story is still told when one record cannot be read: the line says why.
     summary = `${event.type} (cannot be read: ${(error as Error).message})`;
   }
-  const text = (key: string): string =>
-    typeof event.metadata[key] === 'string' ? (event.metadata[key] as string) : '?';
+  const text = (key: string): string => (typeof event.metadata[key] === 'string' ? event.metadata[key] : '?');
   return { position: event.position, time: text('recorded_at'), stream: event.stream, actor: text('actor'), summary };
 };
 

@@ -13,6 +13,17 @@ export interface Decider<Command, Event extends DomainEvent, State, Error = Doma
   readonly decide: (command: Command, state: State) => Either<Error, readonly Event[]>;
 }
 
+/**
+ * Any one decider, whatever its command, events and state: what a reaction or a deadline holds
+ * beside others of other aggregates (a decider is invariant in its state, so nothing narrower
+ * takes them all).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the existential type TypeScript lacks
+export type SomeDecider = Decider<any, any, any>;
+/** Any one decider that takes `Command`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above, for its events and state
+export type DeciderOf<Command> = Decider<Command, any, any>;
+
 /** Folds events into state with a decider's `evolve`, e.g. for given/when/then tests and `as_of` views. */
 export const foldEvents = <Event extends DomainEvent, State>(
   decider: Pick<Decider<never, Event, State, unknown>, 'initialState' | 'evolve'>,

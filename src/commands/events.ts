@@ -1,4 +1,4 @@
-import type { EventDefinition } from '../events/domain-event.js';
+import type { SomeEventDefinition } from '../events/domain-event.js';
 import {
   IdempotentRequestAbandoned,
   IdempotentRequestStarted,
@@ -6,7 +6,7 @@ import {
 } from './idempotency-events.js';
 
 /** Every event type command handling writes; the composition root registers them. */
-export const commandEventDefinitions: readonly EventDefinition<string, any>[] = [
+export const commandEventDefinitions: readonly SomeEventDefinition[] = [
   IdempotentRequestStarted,
   IdempotentResponseRecorded,
   IdempotentRequestAbandoned,

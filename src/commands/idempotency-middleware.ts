@@ -102,7 +102,10 @@ export const idempotency = (store: IdempotencyStore, options: IdempotencyOptions
     });
 
   return async (ctx, scope, next) => {
-    if (ctx.method !== 'POST' || ctx.request.headers['idempotency-key'] === undefined) return next();
+    if (ctx.method !== 'POST' || ctx.request.headers['idempotency-key'] === undefined) {
+      await next();
+      return;
+    }
     const key = ctx.get(IDEMPOTENCY_KEY_HEADER);
     const keyProblem = idempotencyKeyProblem(key);
     if (keyProblem) {

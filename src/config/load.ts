@@ -96,7 +96,7 @@ const applyEnvironment = (raw: unknown, env: NodeJS.ProcessEnv, problems: Valida
   }
   if (env['GATEWAY_TOKENS']) {
     const auth = isRecord(tree['auth']) ? { ...tree['auth'] } : {};
-    const tokens = Array.isArray(auth['tokens']) ? [...auth['tokens']] : [];
+    const tokens: unknown[] = Array.isArray(auth['tokens']) ? [...(auth['tokens'] as unknown[])] : [];
     tokens.push(...parseTokenList(env['GATEWAY_TOKENS'], problems));
     tree['auth'] = { ...auth, tokens };
   }

@@ -92,7 +92,7 @@ const ended: SseSource = {
 export const deploymentProgressRoute = (hub: SseHub, eventLog: EventLog) =>
   hub.route<DeploymentEvent>({
     subscribe: async (ctx: Context, afterRevision) => {
-      const deploymentId = ctx.params['deployment_id']!;
+      const deploymentId = (ctx.params as Record<string, string>)['deployment_id']!;
       const stream = deploymentStream(deploymentId);
       const history = await eventLog.readStream<DeploymentEvent>(stream);
       if (history.length === 0) throw new ProblemError(404, `no deployment ${deploymentId}`);

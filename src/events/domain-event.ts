@@ -16,6 +16,13 @@ export interface EventDefinition<Type extends string = string, Data = unknown> {
   readonly codec: t.Type<Data, JsonObject, unknown>;
 }
 
+/**
+ * Any one event definition, whatever its data: what lists of many event types hold. `t.Type` is
+ * invariant in its data (it both decodes to and encodes from it), so no narrower type takes them all.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the existential type TypeScript lacks
+export type SomeEventDefinition = EventDefinition<string, any>;
+
 export const defineEvent = <Type extends string, Data>(
   type: Type,
   codec: t.Type<Data, JsonObject, unknown>,

@@ -1,7 +1,7 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import type { JsonObject } from '../eventstore/port.js';
-import type { EventDefinition } from './domain-event.js';
+import type { EventDefinition, SomeEventDefinition } from './domain-event.js';
 import { formatValidationProblems, reportValidationErrors } from './validation-report.js';
 
 export class UnknownEventTypeError extends Error {
@@ -25,11 +25,11 @@ export class InvalidEventDataError extends Error {
 export class EventRegistry {
   private readonly definitions = new Map<string, EventDefinition>();
 
-  constructor(definitions: readonly EventDefinition<string, any>[] = []) {
+  constructor(definitions: readonly SomeEventDefinition[] = []) {
     for (const definition of definitions) this.register(definition);
   }
 
-  register(definition: EventDefinition<string, any>): this {
+  register(definition: SomeEventDefinition): this {
     const existing = this.definitions.get(definition.type);
     if (existing && existing !== definition) throw new Error(`event type ${definition.type} is registered twice`);
     this.definitions.set(definition.type, definition);

@@ -1,4 +1,4 @@
-import { ApiException, KubeConfig, PatchStrategy, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiException, KubeConfig, PatchStrategy, Watch } from '@kubernetes/client-node';
 import { kubeClients } from './kube-clients.js';
 import { MANAGED_BY_LABEL, MANAGER, type KubeObject } from './manifests.js';
 import { judgePod, type PodStatus } from './pod-state.js';
@@ -45,8 +45,7 @@ const explain = (error: unknown): Error => {
   let message = `HTTP ${error.code}`;
   try {
     const body: unknown = typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
-    if (body && typeof body === 'object' && 'message' in body)
-      message = `${message}: ${String((body as { message: unknown }).message)}`;
+    if (body && typeof body === 'object' && 'message' in body) message = `${message}: ${String(body.message)}`;
   } catch {
     // not JSON: keep the status code
   }
@@ -69,14 +68,7 @@ export const kubernetesCluster = (config: KubeConfig): LabCluster => {
     async apply(list) {
       for (const object of list) {
         try {
-          await objects.patch(
-            object as KubernetesObject,
-            undefined,
-            undefined,
-            FIELD_MANAGER,
-            true,
-            PatchStrategy.ServerSideApply,
-          );
+          await objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
         } catch (error) {
           throw explain(error);
         }
@@ -135,13 +127,12 @@ export const kubernetesCluster = (config: KubeConfig): LabCluster => {
       const list = () =>
         core.listNamespacedPod({ namespace, labelSelector: selector }).then(
           (listed) => {
-            for (const pod of listed.items)
-              if (pod.metadata?.name) pods.set(pod.metadata.name, pod.status as PodStatus | undefined);
+            for (const pod of listed.items) if (pod.metadata?.name) pods.set(pod.metadata.name, pod.status);
             judge();
             watchFrom(listed.metadata?.resourceVersion);
           },
           () => {
-            if (!stopped) setTimeout(list, 1000).unref();
+            if (!stopped) setTimeout(() => void list(), 1000).unref();
           },
         );
       void list();

@@ -22,6 +22,13 @@ type PlainAgent = http.Agent | https.Agent;
  * handshake. Requests with the same TLS settings share one keep-alive agent instead; a proxy's
  * agent (or anything but a plain one) is left as the library made it.
  */
+/** A TLS option as text, for telling settings apart: PEM text, its bytes, or a list of them. */
+const pemText = (value: unknown): string => {
+  if (Array.isArray(value)) return value.map(pemText).join('\n');
+  if (typeof value === 'string' || Buffer.isBuffer(value)) return value.toString();
+  return value === undefined || value === null ? '' : JSON.stringify(value);
+};
+
 const keepAliveAuthentication = (config: KubeConfig): SecurityAuthentication => {
   const agents = new Map<string, PlainAgent>();
   const shared = (made: PlainAgent): PlainAgent => {
@@ -31,10 +38,10 @@ const keepAliveAuthentication = (config: KubeConfig): SecurityAuthentication => 
       .update(
         JSON.stringify([
           made.constructor === https.Agent,
-          String(ca ?? ''),
-          String(cert ?? ''),
-          String(key ?? ''),
-          String(pfx ?? ''),
+          pemText(ca),
+          pemText(cert),
+          pemText(key),
+          pemText(pfx),
           passphrase ?? '',
           rejectUnauthorized,
           servername,

@@ -25,7 +25,7 @@ export const namespaceKeeper: ProcessManager<NamespaceEffect> = {
       effectThenCommand(`${stored.id}:delete`, stored.stream, namespaceDecider, {
         kind: 'delete-namespace',
         name: event.data.name,
-      } as NamespaceEffect),
+      }),
     ];
   },
 };

@@ -38,7 +38,7 @@ export const notifier: ProcessManager<NotifierEffect> = {
           `${stored.id}:redeliver`,
           stored.stream,
           deliveriesDecider,
-          { kind: 'redeliver-webhook', webhook } as NotifierEffect,
+          { kind: 'redeliver-webhook', webhook },
           { rerunnable: true },
         ),
       ];
@@ -51,7 +51,7 @@ export const notifier: ProcessManager<NotifierEffect> = {
         `${stored.id}:webhook`,
         webhookStream(webhook.session_id),
         deliveriesDecider,
-        { kind: 'deliver-webhook', webhook, revision: stored.revision } as NotifierEffect,
+        { kind: 'deliver-webhook', webhook, revision: stored.revision },
         { rerunnable: true },
       ),
     ];

@@ -1,5 +1,5 @@
 import * as t from 'io-ts';
-import { defineEvent, jsonCodec, type EventDefinition, type EventOf } from '../events/domain-event.js';
+import { defineEvent, jsonCodec, type EventOf, type SomeEventDefinition } from '../events/domain-event.js';
 
 /** How far a process manager has processed `$all`; it resumes after this position. */
 export const CheckpointSaved = defineEvent(
@@ -43,7 +43,7 @@ export type ProcessManagerEvent =
   EventOf<typeof CheckpointSaved> | EventOf<typeof ReactionCompleted> | EventOf<typeof ReactionFailed>;
 
 /** Every event type the process-manager runtime writes; the composition root registers them. */
-export const processManagerEventDefinitions: readonly EventDefinition<string, any>[] = [
+export const processManagerEventDefinitions: readonly SomeEventDefinition[] = [
   CheckpointSaved,
   ReactionCompleted,
   ReactionFailed,

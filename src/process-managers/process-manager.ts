@@ -1,4 +1,5 @@
-import type { Decider } from '../commands/decider.js';
+import type { Decider, DeciderOf, SomeDecider } from '../commands/decider.js';
+import type { DomainError } from '../commands/domain-error.js';
 import type { DomainEvent } from '../events/domain-event.js';
 import type { StoredEvent } from '../events/stored-event.js';
 
@@ -26,7 +27,7 @@ export type Reaction<Effect extends EffectRequest = EffectRequest> =
       readonly key: string;
       readonly stream: string;
       readonly effect: Effect;
-      readonly decider?: Decider<any, any, any, any>;
+      readonly decider?: SomeDecider;
       /**
        * Running it again changes nothing more (it rewrites a file from the log, or records through
        * a decider that ignores a repeat): when it has nothing to record, no proof is written, and
@@ -43,7 +44,7 @@ export interface CommandReaction {
   readonly type: 'command';
   readonly key: string;
   readonly stream: string;
-  readonly decider: Decider<any, any, any, any>;
+  readonly decider: SomeDecider;
   readonly command: unknown;
 }
 
@@ -51,13 +52,13 @@ export interface CommandReaction {
 export const effectThenCommand = <Effect extends EffectRequest, Command>(
   key: string,
   stream: string,
-  decider: Decider<Command, any, any, any>,
+  decider: DeciderOf<Command>,
   effect: Effect,
   options: { readonly rerunnable?: true } = {},
 ): Reaction<Effect> => ({ type: 'effect', key, stream, effect, decider, ...options });
 
 /** A command reaction, type-checked against its decider. */
-export const commandReaction = <Command, Event extends DomainEvent, State, Error>(
+export const commandReaction = <Command, Event extends DomainEvent, State, Error extends DomainError>(
   key: string,
   stream: string,
   decider: Decider<Command, Event, State, Error>,

@@ -19,7 +19,7 @@ const arrayOf = <C extends t.Mixed>(codec: C, min: number, max: number) =>
         return t.failure(value, context, `expected ${min}..${max} items, got ${value.length}`);
       return t.array(codec).validate(value, context);
     },
-    (value) => value.map((item) => codec.encode(item)),
+    (value) => value.map((item) => codec.encode(item) as t.OutputOf<C>),
   );
 
 export const CreateSessionBody = t.exact(

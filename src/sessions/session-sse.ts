@@ -4,7 +4,6 @@ import { ProblemError } from '../api/problem.js';
 import { foldEvents } from '../commands/decider.js';
 import type { DomainEvent } from '../events/domain-event.js';
 import type { EventLog } from '../events/event-log.js';
-import type { StoredEvent } from '../events/stored-event.js';
 import { sessionDecider } from './decide.js';
 import { sessionStream, type SessionEvent } from './events.js';
 import type { Session } from './session.js';
@@ -57,7 +56,7 @@ const outgoingOf = (event: SessionEvent, before: Session, after: Session): Outgo
 export const sessionEventsRoute = (hub: SseHub, eventLog: EventLog) =>
   hub.route<Outgoing>({
     subscribe: async (ctx: Context, afterRevision) => {
-      const sessionId = ctx.params['session_id']!;
+      const sessionId = (ctx.params as Record<string, string>)['session_id']!;
       const stream = sessionStream(sessionId);
       const history = await eventLog.readStream<SessionEvent>(stream, {
         maxCount: afterRevision === undefined ? 1 : afterRevision + 1,
@@ -80,7 +79,7 @@ export const sessionEventsRoute = (hub: SseHub, eventLog: EventLog) =>
           for await (const stored of subscription) {
             const before = state;
             state = sessionDecider.evolve(state, stored.event);
-            yield { ...stored, event: outgoingOf(stored.event, before, state) } as StoredEvent<Outgoing>;
+            yield { ...stored, event: outgoingOf(stored.event, before, state) };
           }
         },
       };

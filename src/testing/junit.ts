@@ -24,7 +24,11 @@ const messageOf = (value: unknown): string => {
   const [node] = asNodes(value);
   if (!node) return typeof value === 'string' ? (value.trim().split('\n')[0] ?? '') : '';
   const message = node['@_message'] ?? node['#text'] ?? '';
-  return String(message).trim().split('\n').slice(0, 3).join('\n');
+  return (typeof message === 'string' || typeof message === 'number' ? String(message) : '')
+    .trim()
+    .split('\n')
+    .slice(0, 3)
+    .join('\n');
 };
 
 /**

@@ -114,7 +114,7 @@ export const cloneRepository = async (
       : {};
   const env: Record<string, string> = {
     ...baseEnvironment(homedir()),
-    ...Object.fromEntries(PASSED_THROUGH.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : []))),
+    ...Object.fromEntries(PASSED_THROUGH.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : []))),
     // Git never asks a person: there is none. GIT_ALLOW_PROTOCOL overrides any configuration's protocol.*.allow.
     GIT_TERMINAL_PROMPT: '0',
     GIT_ALLOW_PROTOCOL: transport,

@@ -168,6 +168,7 @@ const parseLocal = (raw: string): RepoUrl => {
 export const parseRepoUrl = (raw: string): RepoUrl => {
   const helper = /^([A-Za-z0-9][A-Za-z0-9+.-]*)::/.exec(raw)?.[1];
   if (helper !== undefined) return refuse(`git remote helpers (${helper}::) are not allowed`);
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (/[\s\0-\x1f\x7f]/.test(raw)) refuse('a repository URL has no spaces or control characters');
   if (raw.startsWith('-')) refuse('a repository URL may not start with -');
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw)?.[1]?.toLowerCase();

@@ -71,7 +71,7 @@ const main = async (): Promise<void> => {
             break;
           } catch (error) {
             if (error instanceof WrongExpectedRevisionError)
-              throw new Error(`writer ${w} lost its own stream: ${error.message}`);
+              throw new Error(`writer ${w} lost its own stream: ${error.message}`, { cause: error });
             if (!faults || !(error instanceof EventStoreUnavailableError)) throw error;
             // Refused for a file fault: the store recovers by itself; a stop for good is not retried.
             const fatal = store.fatalError();

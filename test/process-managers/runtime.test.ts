@@ -72,6 +72,9 @@ const runner = (
 };
 
 /** Waits until the runner has processed everything in the log, including what it wrote itself. */
+/** What runners write about themselves (checkpoints, reaction records), as opposed to the domain. */
+const BOOKKEEPING = new Set<string>(processManagerEventDefinitions.map((definition) => definition.type));
+
 const settle = async (eventLog: EventLog, instance: ProcessManagerRunner<ChargeEffect>) => {
   for (;;) {
     const [head] = await eventLog.store.readAll({ direction: 'backwards', maxCount: 1 });
@@ -325,8 +328,10 @@ test('checkpoints are saved every N events of the domain, in increasing order', 
     saved,
     'in increasing order',
   );
-  for (let i = 1; i < saved.length; i++)
-    t.true(saved[i]! - saved[i - 1]! >= 4, `saves ${saved[i - 1]} and ${saved[i]} are at least 4 events apart`);
+  // A save is at the low watermark, which may trail the events processed, so two saves can be
+  // fewer positions apart than the events between them: what is bounded is how many there are.
+  const domainEvents = (await eventLog.store.readAll()).filter((event) => !BOOKKEEPING.has(event.type)).length;
+  t.true(saved.length <= Math.floor(domainEvents / 4), `${saved.length} saves for ${domainEvents} events of the domain`);
 });
 
 test('runners at rest append nothing: no checkpoint for time passing or for other runners’ checkpoints', async (t) => {

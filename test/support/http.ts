@@ -7,7 +7,8 @@ import { ProblemError } from '../../src/api/problem.js';
 
 /** Serves a Koa app on 127.0.0.1 on a free port until the test ends; returns its base URL. */
 export const serve = async (t: ExecutionContext, app: Koa): Promise<{ url: string; server: Server }> => {
-  const server = createServer(app.callback());
+  const handle = app.callback();
+  const server = createServer((request, response) => void handle(request, response));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(
     () =>

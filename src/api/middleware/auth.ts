@@ -51,9 +51,15 @@ export const identify =
 
 /** The route's roles against the principal `identify` found: 401 without one, 403 for the wrong role. */
 export const authorize = (): Middleware => async (ctx, next) => {
-  if (ctx.method === 'OPTIONS') return next();
+  if (ctx.method === 'OPTIONS') {
+    await next();
+    return;
+  }
   const required = rolesFor(ctx.method, ctx.path);
-  if (required === 'public' || required === 'slack-signature') return next();
+  if (required === 'public' || required === 'slack-signature') {
+    await next();
+    return;
+  }
   const header = ctx.get('Authorization');
   if (header === '')
     throw new ProblemError(401, 'an Authorization: Bearer <token> header is required', {

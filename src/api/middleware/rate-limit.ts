@@ -44,7 +44,7 @@ export const rateLimits = (limits: RateLimits): Middleware => {
       max: limits.perToken,
       id: (ctx) => (ctx.path === LIVENESS ? false : (stateOf(ctx).principal?.name ?? false)),
       errorMessage: `more than ${limits.perToken} requests in a minute with this token; retry after the time in Retry-After`,
-    }) as Middleware,
+    }),
     rateLimit({
       ...common,
       db: byAddress,
@@ -54,7 +54,7 @@ export const rateLimits = (limits: RateLimits): Middleware => {
           ? false
           : `${ctx.ip}${ctx.path === READINESS ? ' readiness' : ''}`,
       errorMessage: `more than ${limits.perAddress} requests in a minute from this address without a valid token; retry after the time in Retry-After`,
-    }) as Middleware,
+    }),
   ]);
 };
 

@@ -242,7 +242,7 @@ class EmbeddedEventStore implements EventStore {
   private recoveryTimer: NodeJS.Timeout | undefined;
   private commits = 0;
   private commitSignal: { promise: Promise<void>; resolve: () => void } | undefined;
-  private readonly recent: (RecordedEvent | undefined)[] = new Array(RECENT_EVENTS);
+  private readonly recent: (RecordedEvent | undefined)[] = new Array<RecordedEvent | undefined>(RECENT_EVENTS);
   private readonly subscriptions = new Set<Subscription>();
   /** The id of each stream's last event, for the cheap retry test of `any` appends. */
   private readonly lastIds = new Map<string, string>();
@@ -675,7 +675,7 @@ class EmbeddedEventStore implements EventStore {
 
   /** Reads events by position, one read per run of adjacent records. */
   private async readPositions(positions: readonly number[]): Promise<RecordedEvent[]> {
-    const result: RecordedEvent[] = new Array(positions.length);
+    const result: RecordedEvent[] = new Array<RecordedEvent>(positions.length);
     let i = 0;
     while (i < positions.length) {
       const cached = this.recent[positions[i]! % RECENT_EVENTS];
