@@ -184,22 +184,16 @@ test('each step’s end starts the next of the plan in the same append; the last
       completed('namespace', 'skipped'),
       { type: 'DeploymentSucceeded', data: { url: plan.url, all_passing: false, succeeded_at: at } },
     ]);
-  spec
-    .given(HISTORIES['confirmed']!)
-    .when({ type: 'StartStep', step: 'rbac', now })
-    .thenFails(t, {
-      kind: 'conflict',
-      state: 'confirmed',
-      detail: 'the next step is namespace, not rbac (the deployment is confirmed)',
-    });
-  spec
-    .given(HISTORIES['deploying']!)
-    .when({ type: 'StartStep', step: 'rbac', now })
-    .thenFails(t, {
-      kind: 'conflict',
-      state: 'deploying',
-      detail: 'step namespace is still running (the deployment is deploying)',
-    });
+  spec.given(HISTORIES['confirmed']!).when({ type: 'StartStep', step: 'rbac', now }).thenFails(t, {
+    kind: 'conflict',
+    state: 'confirmed',
+    detail: 'the next step is namespace, not rbac (the deployment is confirmed)',
+  });
+  spec.given(HISTORIES['deploying']!).when({ type: 'StartStep', step: 'rbac', now }).thenFails(t, {
+    kind: 'conflict',
+    state: 'deploying',
+    detail: 'step namespace is still running (the deployment is deploying)',
+  });
 });
 
 test('two confirms: the second is refused, so exactly one execution starts', (t) => {

@@ -70,13 +70,11 @@ test('progress SSE: clients that leave and come back mid-deployment get every ev
     const messages = progressMessageOf(stored.event);
     return messages === undefined
       ? []
-      : [messages]
-          .flat()
-          .map((message) => ({
-            id: String(stored.revision),
-            event: message.event,
-            data: JSON.stringify(message.data),
-          }));
+      : [messages].flat().map((message) => ({
+          id: String(stored.revision),
+          event: message.event,
+          data: JSON.stringify(message.data),
+        }));
   });
   const received = [...seenFirst, ...seenAfter].map((frame) => ({
     id: frame.id,

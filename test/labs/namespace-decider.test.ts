@@ -48,14 +48,11 @@ test('the first deployment into a namespace records it; later ones change nothin
     .given([created, requested, deleted])
     .when({ ...record, deploymentId: 'd-3' })
     .then(t, [{ ...created, data: { ...created.data, deployment_id: 'd-3' } }]);
-  spec
-    .given([created, requested])
-    .when(record)
-    .thenFails(t, {
-      kind: 'conflict',
-      state: 'deleting',
-      detail: 'namespace billing-lab is being deleted; deploy again once it is gone',
-    });
+  spec.given([created, requested]).when(record).thenFails(t, {
+    kind: 'conflict',
+    state: 'deleting',
+    detail: 'namespace billing-lab is being deleted; deploy again once it is gone',
+  });
 });
 
 test('a deletion after N days is a durable date; the timer firing before it changes nothing', (t) => {

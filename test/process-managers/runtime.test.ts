@@ -331,7 +331,10 @@ test('checkpoints are saved every N events of the domain, in increasing order', 
   // A save is at the low watermark, which may trail the events processed, so two saves can be
   // fewer positions apart than the events between them: what is bounded is how many there are.
   const domainEvents = (await eventLog.store.readAll()).filter((event) => !BOOKKEEPING.has(event.type)).length;
-  t.true(saved.length <= Math.floor(domainEvents / 4), `${saved.length} saves for ${domainEvents} events of the domain`);
+  t.true(
+    saved.length <= Math.floor(domainEvents / 4),
+    `${saved.length} saves for ${domainEvents} events of the domain`,
+  );
 });
 
 test('runners at rest append nothing: no checkpoint for time passing or for other runners’ checkpoints', async (t) => {

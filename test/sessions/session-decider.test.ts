@@ -413,14 +413,11 @@ test('the agent’s waiting question is answered once; a second question waits f
     .given(questioned)
     .when({ ...commands['AnswerQuestion']!, questionId: 'q-9' } as SessionCommand)
     .thenFails(t, { kind: 'not_found', detail: 'no question q-9 is waiting in this session' });
-  spec
-    .given(questioned)
-    .when({ type: 'AskQuestion', questionId: 'q-2', text: 'And?', options: [], now })
-    .thenFails(t, {
-      kind: 'conflict',
-      state: 'active',
-      detail: 'question q-1 is still waiting for an answer (the session is active)',
-    });
+  spec.given(questioned).when({ type: 'AskQuestion', questionId: 'q-2', text: 'And?', options: [], now }).thenFails(t, {
+    kind: 'conflict',
+    state: 'active',
+    detail: 'question q-1 is still waiting for an answer (the session is active)',
+  });
   spec
     .given([...questioned, answered])
     .when({ type: 'AskQuestion', questionId: 'q-2', text: 'And?', options: [], now })
