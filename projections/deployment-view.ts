@@ -3,7 +3,7 @@ import type { TestsResult } from '../src/testing/results.js';
 import type { StoredEvent } from '../src/events/stored-event.js';
 import type { DocumentProjection } from '../src/projections/projection.js';
 
-export interface StepView {
+interface StepView {
   readonly name: Step;
   readonly status: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
   readonly started_at: string | null;

@@ -17,7 +17,7 @@ export interface NamespaceView {
 
 const NAMESPACE_STREAM = /^namespace-(.+)$/;
 
-export const evolveNamespaceView = (
+const evolveNamespaceView = (
   view: NamespaceView | undefined,
   stored: StoredEvent<NamespaceEvent>,
 ): NamespaceView | undefined => {

@@ -6,26 +6,26 @@ import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js'
  * `que_…`, `per_…`, `prt_…`) are kept, so a reconciliation after a restart can tell what is
  * recorded already.
  */
-export const AgentSessionStarted = defineEvent(
+const AgentSessionStarted = defineEvent(
   'AgentSessionStarted',
   jsonCodec(t.type({ opencode_session_id: t.string, agent: t.string, directory: t.string, started_at: t.string })),
 );
 /** A person's message (or the task, `message_id: "task"`) handed to the agent. */
-export const PromptSent = defineEvent(
+const PromptSent = defineEvent(
   'PromptSent',
   jsonCodec(t.type({ message_id: t.string, opencode_message_id: t.string, agent: t.string, sent_at: t.string })),
 );
-export const AgentStatusChanged = defineEvent(
+const AgentStatusChanged = defineEvent(
   'AgentStatusChanged',
   jsonCodec(t.type({ agent_status: t.keyof({ working: null, idle: null }), changed_at: t.string })),
 );
 /** The final text of one of the agent's turns. */
-export const AgentReplied = defineEvent(
+const AgentReplied = defineEvent(
   'AgentReplied',
   jsonCodec(t.type({ message_id: t.string, text: t.string, replied_at: t.string })),
 );
-export const Todo = t.type({ content: t.string, status: t.string, priority: t.string });
-export const ProgressReported = defineEvent(
+const Todo = t.type({ content: t.string, status: t.string, priority: t.string });
+const ProgressReported = defineEvent(
   'ProgressReported',
   jsonCodec(
     t.type({
@@ -38,11 +38,11 @@ export const ProgressReported = defineEvent(
   ),
 );
 /** A turn that ended in an error (provider refused, unreachable beyond the retry limit, aborted); `message_id` is OpenCode's assistant message. */
-export const AgentTurnFailed = defineEvent(
+const AgentTurnFailed = defineEvent(
   'AgentTurnFailed',
   jsonCodec(t.type({ message_id: t.string, error: t.string, message: t.string, failed_at: t.string })),
 );
-export const PermissionDecided = defineEvent(
+const PermissionDecided = defineEvent(
   'PermissionDecided',
   jsonCodec(
     t.type({
@@ -55,7 +55,7 @@ export const PermissionDecided = defineEvent(
     }),
   ),
 );
-export const AgentSessionEnded = defineEvent(
+const AgentSessionEnded = defineEvent(
   'AgentSessionEnded',
   jsonCodec(t.type({ opencode_session_id: t.string, ended_at: t.string })),
 );
@@ -82,11 +82,11 @@ export const agentEventDefinitions = [
 ] as const;
 
 /** The shared OpenCode server's life, on its own stream. */
-export const OpenCodeServerStarted = defineEvent(
+const OpenCodeServerStarted = defineEvent(
   'OpenCodeServerStarted',
   jsonCodec(t.type({ pid: t.number, port: t.number, version: t.string, started_at: t.string })),
 );
-export const OpenCodeServerExited = defineEvent(
+const OpenCodeServerExited = defineEvent(
   'OpenCodeServerExited',
   jsonCodec(
     t.type({

@@ -7,7 +7,7 @@ export const openCodeClient = (endpoint: OpenCodeEndpoint | undefined): Opencode
   return createOpencodeClient({ baseUrl: endpoint.url, headers: { authorization: endpoint.authorization } });
 };
 
-export class OpenCodeUnavailableError extends Error {
+class OpenCodeUnavailableError extends Error {
   override readonly name = 'OpenCodeUnavailableError';
   constructor() {
     super('the OpenCode server is not running (it is being restarted)');
@@ -35,7 +35,7 @@ export const mustSucceed = async (
   if (result.error !== undefined) throw new OpenCodeCallError(what, result.response?.status, result.error);
 };
 
-export class OpenCodeCallError extends Error {
+class OpenCodeCallError extends Error {
   override readonly name = 'OpenCodeCallError';
   constructor(
     readonly what: string,

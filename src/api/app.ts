@@ -37,7 +37,7 @@ export interface AppDependencies {
   readonly formPaths?: readonly string[];
 }
 
-export const DEFAULT_BOUNDS: RequestBounds & { readonly maxJsonDepth: number } = {
+const DEFAULT_BOUNDS: RequestBounds & { readonly maxJsonDepth: number } = {
   maxPathLength: 2048,
   maxQueryLength: 4096,
   maxQueryParams: 64,

@@ -25,7 +25,7 @@ export interface SseRoute<Event extends DomainEvent = DomainEvent> {
   readonly isTerminal?: (event: StoredEvent<Event>) => boolean;
 }
 
-export const RETRY_MS = 2000;
+const RETRY_MS = 2000;
 /** setInterval's largest delay; koa-sse-stream's own ping must never fire (it console.logs). */
 const NEVER = 2_147_483_647;
 

@@ -46,8 +46,8 @@ export interface Page {
   readonly offset: number;
 }
 
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 500;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 500;
 
 /** `?limit=` (1..500, default 50) and `?cursor=` (opaque: base64url of an offset). */
 export const pageOf = (ctx: Context): Page => {

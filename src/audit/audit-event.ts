@@ -91,7 +91,7 @@ const nullableString = t.union([t.string, t.null]);
 const integer = t.refinement(t.number, Number.isSafeInteger, 'integer');
 
 /** Decodes what a gateway's audit API answers: the CLI trusts no input it did not check. */
-export const AuditEventCodec: t.Type<AuditEvent, AuditEvent, unknown> = t.intersection([
+const AuditEventCodec: t.Type<AuditEvent, AuditEvent, unknown> = t.intersection([
   t.type({
     position: integer,
     stream: t.string,

@@ -11,7 +11,7 @@ import { rebuildProjections, UndecodableEventError } from './rebuild.js';
 import { formatTimeline, storyOf } from './timeline.js';
 import { verifyLog } from './verify.js';
 
-export const USAGE = `usage: gateway <command> [source] [options]
+const USAGE = `usage: gateway <command> [source] [options]
 
 commands:
   replay <correlation_id>   one correlation id's whole story as a timeline, in log order

@@ -5,7 +5,7 @@ import { applyToDocuments } from '../projections/projection.js';
 import type { AnyProjection } from './projections.js';
 import { pagesOf, type AuditSource } from './source.js';
 
-export interface RebuiltProjection {
+interface RebuiltProjection {
   readonly name: string;
   /** Documents built, or for a fold what its describer counts (log-summary: events). */
   readonly count: number;

@@ -15,7 +15,7 @@ export interface AuditSource {
   close(): Promise<void>;
 }
 
-export const DEFAULT_PAGE_SIZE = 500;
+const DEFAULT_PAGE_SIZE = 500;
 
 export const storeSource = (store: EventStore, options: { readonly closeStore?: boolean } = {}): AuditSource => ({
   readAll: (fromPosition, maxCount) => store.readAll({ fromPosition, maxCount }),

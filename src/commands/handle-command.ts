@@ -22,7 +22,7 @@ export interface HandleCommandOptions<Event extends DomainEvent> {
 }
 
 /** An event as `handleCommand` appended it. */
-export interface AppendedEvent<Event extends DomainEvent = DomainEvent> {
+interface AppendedEvent<Event extends DomainEvent = DomainEvent> {
   readonly id: string;
   readonly stream: string;
   readonly revision: number;
@@ -40,7 +40,7 @@ export interface CommandResult<Event extends DomainEvent, State> {
   readonly position: number | null;
 }
 
-export const DEFAULT_MAX_RETRIES = 3;
+const DEFAULT_MAX_RETRIES = 3;
 
 /** Per event log: commands on one stream from this process take turns. */
 const turns = new WeakMap<EventLog, KeyedQueue>();

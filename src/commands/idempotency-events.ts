@@ -16,7 +16,7 @@ const ProblemBodyCodec = t.intersection([
  * replayed as they were; a `problem` is re-raised as a ProblemError so the error middleware
  * renders it exactly like a fresh one.
  */
-export const RecordedResponseCodec = t.union([
+const RecordedResponseCodec = t.union([
   t.type({ format: t.literal('json'), status: t.number, headers: t.record(t.string, t.string), body: JsonValueCodec }),
   t.type({ format: t.literal('text'), status: t.number, headers: t.record(t.string, t.string), body: t.string }),
   t.type({ format: t.literal('empty'), status: t.number, headers: t.record(t.string, t.string) }),

@@ -19,8 +19,8 @@ import type { IdempotencyStore } from './idempotency-store.js';
 
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
 
-export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
-export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
+const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
 
 /** Response headers a replay must repeat; the rest (dates, request ids) belong to each response. */
 const REPLAYED_HEADERS = ['content-type', 'etag', 'location', 'content-location'] as const;

@@ -131,7 +131,7 @@ export const requestHashOf = (method: string, path: string, rawBody: string | Bu
     .update(rawBody)
     .digest('hex');
 
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
 /** Null when the key is acceptable, otherwise why not. */
 export const idempotencyKeyProblem = (key: string): string | null => {

@@ -8,7 +8,7 @@ import { interpolate } from './interpolate.js';
 import { FileConfig, Role, type GatewayConfig, type TokenConfig } from './schema.js';
 import { generateToken, isLoopback, sha256Hex } from './tokens.js';
 
-export const DEFAULT_CONFIG_FILE = 'config/backend.yaml';
+const DEFAULT_CONFIG_FILE = 'config/backend.yaml';
 export const DEFAULT_DATA_DIR = './.gateway';
 
 /** Why the configuration cannot be used: every problem, by key path. */

@@ -35,7 +35,7 @@ const origin = refine(
 
 export const TokenConfig = t.type({ name: nonEmpty, role: Role, sha256: sha256Hex }, 'token');
 
-export const ServerConfig = t.type({
+const ServerConfig = t.type({
   host: nonEmpty,
   port: intIn(0, 65535),
   /** Largest request body in bytes; more is 413. */
@@ -57,7 +57,7 @@ export const ServerConfig = t.type({
   max_json_depth: intIn(1, 1000),
 });
 
-export const EventStoreConfig = t.union(
+const EventStoreConfig = t.union(
   [
     t.type({
       type: t.literal('embedded'),
@@ -77,13 +77,13 @@ export const EventStoreConfig = t.union(
   'embedded { data_dir, min_free_bytes } | eventstoredb { connection_string }',
 );
 
-export const RoutingConfig = t.type({
+const RoutingConfig = t.type({
   auto_confirm_confidence: refine(t.number, (n) => n >= 0 && n <= 1, 'number 0..1'),
   /** The weighted terms of the BMAD router, tunable without code. */
   signals_file: nonEmpty,
 });
 
-export const OpenCodeConfig = t.type({
+const OpenCodeConfig = t.type({
   /** Off: no OpenCode server and no agents (sessions still get workspaces). */
   enabled: t.boolean,
   /** The `opencode` binary; the pinned npm package's by default. */
@@ -100,7 +100,7 @@ export const OpenCodeConfig = t.type({
   config: t.UnknownRecord,
 });
 
-export const KubernetesConfig = t.type({
+const KubernetesConfig = t.type({
   namespace_prefix: dnsLabel,
   service_account: dnsLabel,
   /** Labs are served at `https://<project>.<ingress_domain>`. */
@@ -124,7 +124,7 @@ export const KubernetesConfig = t.type({
   pods_ready_timeout: intIn(1, 3600),
 });
 
-export const DeploymentConfig = t.type({
+const DeploymentConfig = t.type({
   default_strategy: t.literal('configmap_pvc'),
   max_configmap_size: intIn(1, 1048576 * 3),
   /** Seconds. */
@@ -155,7 +155,7 @@ const GitCredentialConfig = t.type(
   'git credential',
 );
 
-export const WorkspaceConfig = t.type({
+const WorkspaceConfig = t.type({
   base_path: nonEmpty,
   /** Where the repositories' own clones live; a repo not there is cloned from its url. */
   repos_root: nonEmpty,
@@ -178,20 +178,20 @@ export const WorkspaceConfig = t.type({
 });
 
 /** How the process managers run their reactions. */
-export const ProcessManagersConfig = t.type({
+const ProcessManagersConfig = t.type({
   /** Reactions doing work at once, per process manager, across aggregates; one aggregate's reactions always run one at a time, in log order. */
   max_concurrency: intIn(1, 256),
 });
 
 /** `Idempotency-Key` records, kept beside the log: how long a key answers retries, and how many are kept. */
-export const IdempotencyConfig = t.type({
+const IdempotencyConfig = t.type({
   /** Seconds a recorded response is repeated to retries with its key (Stripe's 24 h). */
   ttl: intIn(1, 30 * 24 * 3600),
   /** Keys kept at most; beyond, the oldest go first. */
   max_keys: intIn(1, 10_000_000),
 });
 
-export const WebhooksConfig = t.type({
+const WebhooksConfig = t.type({
   slack_url: optionalUrl,
   retry_attempts: intIn(0, 100),
   /** Milliseconds before the first retry; later retries wait longer. */
@@ -222,7 +222,7 @@ export type FileConfig = t.TypeOf<typeof FileConfig>;
 export type TokenConfig = t.TypeOf<typeof TokenConfig>;
 
 /** Secrets come only from the environment and stay in memory: never in the file, events or logs. */
-export interface Secrets {
+interface Secrets {
   readonly webhookSecret: string | undefined;
   readonly slackSigningSecret: string | undefined;
   /** Signs the lab bundle URLs; without GATEWAY_BUNDLE_SECRET a random one per start (URLs then die with the process). */

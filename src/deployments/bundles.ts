@@ -1,7 +1,7 @@
 import type { RepoFile } from './repo-files.js';
 
 /** A file in a ConfigMap: its safe key and the path it is mounted at (the volume's `items`). */
-export interface BundledFile {
+interface BundledFile {
   readonly key: string;
   readonly path: string;
   readonly bytes: number;

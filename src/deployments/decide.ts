@@ -94,7 +94,7 @@ const continuation = (
 const executing = (state: Deployment): boolean =>
   state.status === 'confirmed' || state.status === 'deploying' || state.status === 'testing';
 
-export const decideDeployment = (
+const decideDeployment = (
   command: DeploymentCommand,
   state: Deployment,
 ): E.Either<DomainError, readonly DeploymentEvent[]> => {

@@ -1,7 +1,7 @@
 import type { TestsResult } from '../testing/results.js';
 import type { DeploymentEvent, DeploymentPlan, Step } from './events.js';
 
-export interface DeploymentFacts {
+interface DeploymentFacts {
   readonly deploymentId: string;
   readonly sessionId: string;
   readonly plan: DeploymentPlan;

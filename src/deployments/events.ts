@@ -14,7 +14,7 @@ export const STEPS = [
   'tests',
 ] as const;
 export type Step = (typeof STEPS)[number];
-export const StepCodec = t.keyof({
+const StepCodec = t.keyof({
   namespace: null,
   rbac: null,
   configmaps: null,
@@ -43,7 +43,7 @@ export const DeploymentPlan = t.type({
 });
 export type DeploymentPlan = t.TypeOf<typeof DeploymentPlan>;
 
-export const DeploymentRequested = defineEvent(
+const DeploymentRequested = defineEvent(
   'DeploymentRequested',
   jsonCodec(
     t.type({
@@ -58,26 +58,26 @@ export const DeploymentRequested = defineEvent(
   ),
 );
 /** The durable deadline: a timer fires DeploymentExpired after it, after a restart too. */
-export const ConfirmationRequested = defineEvent('ConfirmationRequested', jsonCodec(t.type({ expires_at: t.string })));
-export const DeploymentConfirmed = defineEvent(
+const ConfirmationRequested = defineEvent('ConfirmationRequested', jsonCodec(t.type({ expires_at: t.string })));
+const DeploymentConfirmed = defineEvent(
   'DeploymentConfirmed',
   jsonCodec(t.type({ confirmed_by: t.string, confirmed_at: t.string })),
 );
-export const DeploymentRejected = defineEvent(
+const DeploymentRejected = defineEvent(
   'DeploymentRejected',
   jsonCodec(t.type({ rejected_by: t.string, reason: t.union([t.string, t.null]), rejected_at: t.string })),
 );
-export const DeploymentExpired = defineEvent('DeploymentExpired', jsonCodec(t.type({ expired_at: t.string })));
-export const DeploymentStepStarted = defineEvent(
+const DeploymentExpired = defineEvent('DeploymentExpired', jsonCodec(t.type({ expired_at: t.string })));
+const DeploymentStepStarted = defineEvent(
   'DeploymentStepStarted',
   jsonCodec(t.type({ step: StepCodec, message: t.string, started_at: t.string })),
 );
 /** News from a step under way (a pod's state while waiting for it to be ready). */
-export const DeploymentProgressed = defineEvent(
+const DeploymentProgressed = defineEvent(
   'DeploymentProgressed',
   jsonCodec(t.type({ step: StepCodec, message: t.string, at: t.string })),
 );
-export const DeploymentStepCompleted = defineEvent(
+const DeploymentStepCompleted = defineEvent(
   'DeploymentStepCompleted',
   jsonCodec(
     t.type({
@@ -89,29 +89,29 @@ export const DeploymentStepCompleted = defineEvent(
   ),
 );
 /** The lab's pods are ready: the `pods_ready` step is done. Seen by a watch that holds no worker. */
-export const PodsReady = defineEvent(
+const PodsReady = defineEvent(
   'PodsReady',
   jsonCodec(t.type({ namespace: t.string, pods: t.number, ready_at: t.string })),
 );
 /** The three suites' results of one run (`deploy` for the deployment's own, an id per rerun); the logs' paths as artifacts. */
-export const TestsFinished = defineEvent(
+const TestsFinished = defineEvent(
   'TestsFinished',
   jsonCodec(
     t.type({ run_id: t.string, tests: TestsResult, artifacts: t.record(t.string, t.string), finished_at: t.string }),
   ),
 );
 /** A person asked for the tests to run again against the lab as it is. */
-export const TestsRerunRequested = defineEvent(
+const TestsRerunRequested = defineEvent(
   'TestsRerunRequested',
   jsonCodec(t.type({ run_id: t.string, requested_by: t.string, requested_at: t.string })),
 );
 /** The lab is up; `all_passing` says whether every suite ran and passed. */
-export const DeploymentSucceeded = defineEvent(
+const DeploymentSucceeded = defineEvent(
   'DeploymentSucceeded',
   jsonCodec(t.type({ url: t.string, all_passing: t.boolean, succeeded_at: t.string })),
 );
 /** Which step failed and why; the namespace is left for inspection. */
-export const DeploymentFailed = defineEvent(
+const DeploymentFailed = defineEvent(
   'DeploymentFailed',
   jsonCodec(t.type({ step: t.union([StepCodec, t.null]), reason: t.string, failed_at: t.string })),
 );

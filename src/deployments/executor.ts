@@ -35,8 +35,6 @@ export type ExecutionEffect =
   /** The lab namespace's own record, once the deployment created it (another aggregate: another reaction). */
   | { readonly kind: 'record-namespace'; readonly deploymentId: string };
 
-export { DEPLOY_RUN };
-
 const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
 
 /**
@@ -136,7 +134,7 @@ export const testTargetOf = (
 class StepFailure extends Error {}
 
 /** Where a person finds the kustomize overlay of the session's lab: beside the worktrees. */
-export const overlayDir = (workspacePath: string): string => join(workspacePath, '.lab');
+const overlayDir = (workspacePath: string): string => join(workspacePath, '.lab');
 
 export const executorEffects = (options: ExecutorOptions): EffectHandlers<ExecutionEffect> => {
   const clock = options.clock ?? (() => new Date());

@@ -5,7 +5,7 @@ export interface SubscriberLoop {
 }
 
 /** The lag reporting options the process-manager and projection runners share. */
-export interface LagOptions {
+interface LagOptions {
   readonly onLag?: ((name: string, lag: number) => void) | undefined;
   readonly onError?: ((name: string, error: unknown) => void) | undefined;
   /** Default 5000. */

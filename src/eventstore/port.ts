@@ -39,7 +39,7 @@ export interface AppendResult {
   readonly position: number;
 }
 
-export type Direction = 'forwards' | 'backwards';
+type Direction = 'forwards' | 'backwards';
 
 export interface ReadStreamOptions {
   readonly direction?: Direction;
@@ -146,5 +146,3 @@ export class EventStoreLockedError extends Error {
     super(`event store folder ${folder} is locked by another process (${detail})`);
   }
 }
-
-export const isSystemStream = (stream: string): boolean => stream.startsWith('$');

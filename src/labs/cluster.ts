@@ -4,7 +4,7 @@ import { MANAGED_BY_LABEL, MANAGER, type KubeObject } from './manifests.js';
 import { judgePod, type PodStatus } from './pod-state.js';
 
 /** The one field manager of everything the gateway applies: re-applying converges, never duplicates. */
-export const FIELD_MANAGER = 'ai-dev-gateway';
+const FIELD_MANAGER = 'ai-dev-gateway';
 
 /** What a lab's pods say as a whole: all ready, one failed for good, or still coming up (and why). */
 export type PodsVerdict =

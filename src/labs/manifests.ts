@@ -7,7 +7,7 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGER = 'ai-dev-gateway';
 const PROJECT_LABEL = 'ai-dev-gateway/project';
 const LAB_LABEL = 'ai-dev-gateway/lab';
-export const DEPLOYMENT_LABEL = 'ai-dev-gateway/deployment';
+const DEPLOYMENT_LABEL = 'ai-dev-gateway/deployment';
 
 /** The label selector of one deployment's pods. */
 export const podSelectorOf = (project: string, deploymentId: string): string =>

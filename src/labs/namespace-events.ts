@@ -2,27 +2,27 @@ import * as t from 'io-ts';
 import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js';
 
 /** The gateway made (or made again) a lab namespace: only these can be listed and deleted through the API. */
-export const NamespaceCreated = defineEvent(
+const NamespaceCreated = defineEvent(
   'NamespaceCreated',
   jsonCodec(
     t.type({ name: t.string, project: t.string, url: t.string, deployment_id: t.string, created_at: t.string }),
   ),
 );
 /** The durable deadline of a deletion after N days; the deadline timer requests the deletion when it passes. */
-export const NamespaceDeletionScheduled = defineEvent(
+const NamespaceDeletionScheduled = defineEvent(
   'NamespaceDeletionScheduled',
   jsonCodec(t.type({ name: t.string, scheduled_for: t.string, requested_by: t.string, requested_at: t.string })),
 );
-export const NamespaceDeletionRequested = defineEvent(
+const NamespaceDeletionRequested = defineEvent(
   'NamespaceDeletionRequested',
   jsonCodec(t.type({ name: t.string, requested_by: t.string, requested_at: t.string })),
 );
 /** The cluster refused or failed the deletion; it is tried again at `retry_at` (a durable deadline) until it succeeds. */
-export const NamespaceDeletionFailed = defineEvent(
+const NamespaceDeletionFailed = defineEvent(
   'NamespaceDeletionFailed',
   jsonCodec(t.type({ name: t.string, reason: t.string, attempt: t.number, failed_at: t.string, retry_at: t.string })),
 );
-export const NamespaceDeleted = defineEvent(
+const NamespaceDeleted = defineEvent(
   'NamespaceDeleted',
   jsonCodec(t.type({ name: t.string, outcome: t.keyof({ deleted: null, absent: null }), deleted_at: t.string })),
 );

@@ -45,7 +45,7 @@ export type NamespaceCommand =
   /** The deadline timer's command: try a failed deletion again once its pause is over; a no-op otherwise. */
   | { readonly type: 'RetryNamespaceDeletion'; readonly now: Date };
 
-export const evolveNamespace = (state: LabNamespace, event: NamespaceEvent): LabNamespace => {
+const evolveNamespace = (state: LabNamespace, event: NamespaceEvent): LabNamespace => {
   switch (event.type) {
     case 'NamespaceCreated':
       return {
@@ -82,7 +82,7 @@ const DAY_MS = 86_400_000;
 const retryDelayMs = (failures: number): number => Math.min(10_000 * 2 ** (failures - 1), 600_000);
 const ok = (...events: NamespaceEvent[]): E.Either<DomainError, readonly NamespaceEvent[]> => E.right(events);
 
-export const decideNamespace = (
+const decideNamespace = (
   command: NamespaceCommand,
   state: LabNamespace,
 ): E.Either<DomainError, readonly NamespaceEvent[]> => {

@@ -4,7 +4,7 @@ import type { DomainError } from '../commands/domain-error.js';
 import type { SentWebhook, WebhookEvent, WebhookPayload } from './events.js';
 import { scheduledRetry, type ParkedRetrySchedule } from './retry-schedule.js';
 
-export interface ParkedWebhook {
+interface ParkedWebhook {
   readonly webhook: WebhookPayload;
   readonly attempts: number;
   readonly lastError: string;
@@ -52,7 +52,7 @@ export type DeliveriesCommand =
     };
 
 /** Who requests the schedule's retries, as the deadline timer is `timer` elsewhere. */
-export const SCHEDULE_ACTOR = 'timer';
+const SCHEDULE_ACTOR = 'timer';
 
 const withParked = (state: Deliveries, change: (parked: Map<string, ParkedWebhook>) => void): Deliveries => {
   const parked = new Map(state.status === 'parked' ? state.parked : []);
@@ -60,7 +60,7 @@ const withParked = (state: Deliveries, change: (parked: Map<string, ParkedWebhoo
   return parked.size === 0 ? { status: 'clear' } : { status: 'parked', parked };
 };
 
-export const evolveDeliveries = (state: Deliveries, event: WebhookEvent): Deliveries => {
+const evolveDeliveries = (state: Deliveries, event: WebhookEvent): Deliveries => {
   switch (event.type) {
     case 'WebhookParked':
       return withParked(state, (parked) => {

@@ -28,7 +28,7 @@ export type WebhookPayload = t.TypeOf<typeof WebhookPayload>;
 /** A webhook as it leaves: its place among the session's webhooks and who asked for the session are known. */
 export type SentWebhook = WebhookPayload & { readonly sequence: number; readonly requested_by: RequestedBy | null };
 
-export const WebhookDelivered = defineEvent(
+const WebhookDelivered = defineEvent(
   'WebhookDelivered',
   jsonCodec(
     t.type({
@@ -45,7 +45,7 @@ export const WebhookDelivered = defineEvent(
  * webhook no longer holds back its session's later ones); it names the earlier parked webhook
  * for webhooks held behind one before that.
  */
-export const WebhookParked = defineEvent(
+const WebhookParked = defineEvent(
   'WebhookParked',
   jsonCodec(
     t.type({
@@ -59,7 +59,7 @@ export const WebhookParked = defineEvent(
   ),
 );
 /** A person asked for a parked webhook to be sent again (POST /api/webhooks/failed/{event_id}/retry), or the schedule did (`requested_by` "timer"). */
-export const WebhookRetryRequested = defineEvent(
+const WebhookRetryRequested = defineEvent(
   'WebhookRetryRequested',
   jsonCodec(t.type({ event_id: t.string, webhook: WebhookPayload, requested_by: t.string, requested_at: t.string })),
 );

@@ -2,13 +2,10 @@ import * as t from 'io-ts';
 import { defineEvent, jsonCodec, type EventOf, type SomeEventDefinition } from '../events/domain-event.js';
 
 /** How far a process manager has processed `$all`; it resumes after this position. */
-export const CheckpointSaved = defineEvent(
-  'CheckpointSaved',
-  jsonCodec(t.type({ subscriber: t.string, position: t.number })),
-);
+const CheckpointSaved = defineEvent('CheckpointSaved', jsonCodec(t.type({ subscriber: t.string, position: t.number })));
 
 /** A reaction finished without events of its own (an effect with nothing to report, or a refused command). */
-export const ReactionCompleted = defineEvent(
+const ReactionCompleted = defineEvent(
   'ReactionCompleted',
   jsonCodec(
     t.intersection([
@@ -24,7 +21,7 @@ export const ReactionCompleted = defineEvent(
 );
 
 /** A reaction gave up after its attempts; kept in the log so it is never silently dropped. */
-export const ReactionFailed = defineEvent(
+const ReactionFailed = defineEvent(
   'ReactionFailed',
   jsonCodec(
     t.type({

@@ -31,7 +31,7 @@ export class ProjectionFailedError extends Error {
   }
 }
 
-export type ProjectionStatus = 'stopped' | 'running' | 'failed';
+type ProjectionStatus = 'stopped' | 'running' | 'failed';
 
 interface Running {
   stopped: boolean;

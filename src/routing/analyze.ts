@@ -6,7 +6,7 @@ export interface RoutingTask {
   readonly description: string;
 }
 
-export interface MatchedSignal {
+interface MatchedSignal {
   readonly route: Route;
   readonly term: string;
   /** What the signal added to its route's score (title matches count more). */

@@ -5,7 +5,7 @@ import { decodeBody } from '../api/validation.js';
 import { analyzeRoute } from './analyze.js';
 import type { RoutingSignals } from './signals.js';
 
-export const TaskBody = t.exact(t.type({ title: boundedString(1, 200), description: boundedString(0, 20000) }));
+const TaskBody = t.exact(t.type({ title: boundedString(1, 200), description: boundedString(0, 20000) }));
 
 /** `POST /api/routing/analyze`: pure analysis, appends nothing. */
 export const routingRoutes = (signals: RoutingSignals): Router => {

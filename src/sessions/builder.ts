@@ -9,11 +9,11 @@ import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js'
  * session holds it. A session claims its builder before it is created and releases it when it
  * closes or fails.
  */
-export const BuilderClaimed = defineEvent(
+const BuilderClaimed = defineEvent(
   'BuilderClaimed',
   jsonCodec(t.type({ builder: t.string, session_id: t.string, claimed_at: t.string })),
 );
-export const BuilderReleased = defineEvent(
+const BuilderReleased = defineEvent(
   'BuilderReleased',
   jsonCodec(t.type({ builder: t.string, session_id: t.string, released_at: t.string })),
 );

@@ -7,7 +7,7 @@ import type { TestsResult } from '../testing/results.js';
 import type { SessionEvent } from './events.js';
 import { evolveSession, initialSession, type Session, type SessionStatus } from './session.js';
 
-export interface RepoRequest {
+interface RepoRequest {
   readonly name: string;
   readonly url: string | null;
   readonly ref: string | null;
@@ -145,7 +145,7 @@ export type SessionCommand =
     };
 
 /** The actor the gateway records when it confirms a route by itself. */
-export const GATEWAY_ACTOR = 'gateway';
+const GATEWAY_ACTOR = 'gateway';
 
 const conflict = (status: SessionStatus, detail: string): E.Either<DomainError, never> =>
   E.left({ kind: 'conflict', state: status, detail: `${detail} (the session is ${status})` });
@@ -155,10 +155,7 @@ const ok = (...events: SessionEvent[]): E.Either<DomainError, readonly SessionEv
 /** The agent works while the session is active, and finishes its turn's bookkeeping while paused. */
 const agentMayWork = (state: Session): boolean => state.status === 'active' || state.status === 'paused';
 
-export const decideSession = (
-  command: SessionCommand,
-  state: Session,
-): E.Either<DomainError, readonly SessionEvent[]> => {
+const decideSession = (command: SessionCommand, state: Session): E.Either<DomainError, readonly SessionEvent[]> => {
   const at = command.now.toISOString();
   if (command.type === 'CreateSession') {
     if (state.status !== 'none') return conflict(state.status, `session ${command.sessionId} exists already`);

@@ -10,7 +10,7 @@ const RepoRequest = t.type({ name: t.string, url: optional(t.string), ref: optio
 const Task = t.type({ title: t.string, description: t.string });
 const RequestedBy = t.type({ user: optional(t.string), channel: optional(t.string), thread_ts: optional(t.string) });
 
-export const SessionCreated = defineEvent(
+const SessionCreated = defineEvent(
   'SessionCreated',
   jsonCodec(
     t.type({
@@ -25,7 +25,7 @@ export const SessionCreated = defineEvent(
   ),
 );
 
-export const RouteSuggested = defineEvent(
+const RouteSuggested = defineEvent(
   'RouteSuggested',
   jsonCodec(
     t.intersection([
@@ -42,12 +42,12 @@ export const RouteSuggested = defineEvent(
   ),
 );
 
-export const RouteConfirmed = defineEvent(
+const RouteConfirmed = defineEvent(
   'RouteConfirmed',
   jsonCodec(t.type({ route: Route, confirmed_by: t.string, overridden: t.boolean, confirmed_at: t.string })),
 );
 
-export const WorkspaceInitialized = defineEvent(
+const WorkspaceInitialized = defineEvent(
   'WorkspaceInitialized',
   jsonCodec(
     t.type({
@@ -59,7 +59,7 @@ export const WorkspaceInitialized = defineEvent(
 );
 
 // Ending events name the builder, so the builder's claim can be released without the session's history.
-export const WorkspaceFailed = defineEvent(
+const WorkspaceFailed = defineEvent(
   'WorkspaceFailed',
   jsonCodec(
     t.intersection([
@@ -69,22 +69,22 @@ export const WorkspaceFailed = defineEvent(
     ]),
   ),
 );
-export const MessageSent = defineEvent(
+const MessageSent = defineEvent(
   'MessageSent',
   jsonCodec(t.type({ message_id: t.string, text: t.string, from: optional(t.string), sent_at: t.string })),
 );
 /** The agent asks a person; the agent issue records these from OpenCode's question events. */
-export const QuestionAsked = defineEvent(
+const QuestionAsked = defineEvent(
   'QuestionAsked',
   jsonCodec(t.type({ question_id: t.string, text: t.string, options: t.array(t.string), asked_at: t.string })),
 );
-export const QuestionAnswered = defineEvent(
+const QuestionAnswered = defineEvent(
   'QuestionAnswered',
   jsonCodec(t.type({ question_id: t.string, answer: t.string, answered_by: t.string, answered_at: t.string })),
 );
-export const SessionPaused = defineEvent('SessionPaused', jsonCodec(t.type({ paused_at: t.string })));
-export const SessionResumed = defineEvent('SessionResumed', jsonCodec(t.type({ resumed_at: t.string })));
-export const SessionClosed = defineEvent(
+const SessionPaused = defineEvent('SessionPaused', jsonCodec(t.type({ paused_at: t.string })));
+const SessionResumed = defineEvent('SessionResumed', jsonCodec(t.type({ resumed_at: t.string })));
+const SessionClosed = defineEvent(
   'SessionClosed',
   jsonCodec(
     t.type({
@@ -97,7 +97,7 @@ export const SessionClosed = defineEvent(
   ),
 );
 /** The worktrees and the folder were removed after a close with `remove_workspace`. */
-export const WorkspaceRemoved = defineEvent(
+const WorkspaceRemoved = defineEvent(
   'WorkspaceRemoved',
   jsonCodec(t.type({ workspace_path: t.string, removed_at: t.string })),
 );
@@ -107,7 +107,7 @@ export const WorkspaceRemoved = defineEvent(
  * session's order. `plan` comes with awaiting_confirmation, `url` with succeeded, `step` and
  * `reason` with failed, rejected and expired.
  */
-export const DeploymentStatusChanged = defineEvent(
+const DeploymentStatusChanged = defineEvent(
   'DeploymentStatusChanged',
   jsonCodec(
     t.type({
@@ -123,11 +123,11 @@ export const DeploymentStatusChanged = defineEvent(
   ),
 );
 /** A deployment's test results, told to its session (a `test_results` webhook). */
-export const DeploymentTestsReported = defineEvent(
+const DeploymentTestsReported = defineEvent(
   'DeploymentTestsReported',
   jsonCodec(t.type({ deployment_id: t.string, run_id: t.string, tests: TestsResult, reported_at: t.string })),
 );
-export const SessionFailed = defineEvent(
+const SessionFailed = defineEvent(
   'SessionFailed',
   jsonCodec(t.type({ builder: t.string, reason: t.string, failed_at: t.string })),
 );

@@ -6,7 +6,7 @@ const SLUG = {
   regex: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
   name: 'DNS-1123 label (lowercase letters, digits and inner dashes)',
 };
-export const Slug = boundedString(1, 40, SLUG);
+const Slug = boundedString(1, 40, SLUG);
 export const RepoName = boundedString(1, 63, SLUG);
 
 const arrayOf = <C extends t.Mixed>(codec: C, min: number, max: number) =>

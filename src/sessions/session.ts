@@ -2,7 +2,7 @@ import type { Route } from '../routing/signals.js';
 import type { SessionEvent } from './events.js';
 import { sessionErrorOf } from './session-error.js';
 
-export interface SessionFacts {
+interface SessionFacts {
   readonly sessionId: string;
   readonly builder: string;
   /** The session's repository names (its worktrees, for removal). */

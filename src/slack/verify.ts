@@ -1,7 +1,7 @@
 import { signatureMatches, signatureOf } from '../notifications/signature.js';
 
 /** Slack's replay window: a request signed more than 5 minutes from now is refused. */
-export const SLACK_WINDOW_SECONDS = 300;
+const SLACK_WINDOW_SECONDS = 300;
 
 export type SlackVerdict = 'ok' | 'missing' | 'stale' | 'bad';
 

@@ -6,8 +6,8 @@ import type { RuntimeKind } from '../deployments/runtime.js';
  * report (for example `--junitxml={junit}`) and `{lab_url}` the lab's URL: commands are argument
  * arrays, never a shell, so there is no `$VAR` expansion.
  */
-export const JUNIT_PLACEHOLDER = '{junit}';
-export const LAB_URL_PLACEHOLDER = '{lab_url}';
+const JUNIT_PLACEHOLDER = '{junit}';
+const LAB_URL_PLACEHOLDER = '{lab_url}';
 
 const PYTEST_FILE = /(^|\/)(test_[^/]*|[^/]*_test)\.py$/;
 

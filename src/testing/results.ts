@@ -12,7 +12,7 @@ export const Suite = t.type({
 });
 export type Suite = t.TypeOf<typeof Suite>;
 
-export const SUITES = ['unit', 'integration', 'acceptance'] as const;
+const SUITES = ['unit', 'integration', 'acceptance'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 /** The contract's tests object; `all_passing` only when every suite ran and passed. */
@@ -20,7 +20,7 @@ export const TestsResult = t.type({ unit: Suite, integration: Suite, acceptance:
 export type TestsResult = t.TypeOf<typeof TestsResult>;
 
 /** How much of a suite's output the result carries; the whole log is kept as an artifact. */
-export const LOG_TAIL_BYTES = 4096;
+const LOG_TAIL_BYTES = 4096;
 
 export const tailOf = (text: string): string =>
   text.length <= LOG_TAIL_BYTES ? text : `…${text.slice(-LOG_TAIL_BYTES)}`;

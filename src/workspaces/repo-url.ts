@@ -37,7 +37,7 @@ export class RepoUrlRefusedError extends Error {
 const DEFAULT_PORTS = { https: 443, http: 80, ssh: 22 } as const;
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 /** A path segment that can be a folder: never `.`, `..`, hidden, an option or anything a shell or git reads specially. */
-export const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}$/;
+const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}$/;
 const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
 
 const refuse = (reason: string): never => {

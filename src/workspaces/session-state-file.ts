@@ -7,7 +7,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { SessionEvent } from '../sessions/events.js';
 import { sessionStream } from '../sessions/events.js';
 
-export const SESSION_STATE_FILE = '.session-state.yaml';
+const SESSION_STATE_FILE = '.session-state.yaml';
 export const ARCH_DECISIONS_FILE = 'arch-decisions.md';
 
 /** The template the architect persona fills; written once, never overwritten. */

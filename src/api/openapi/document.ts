@@ -100,7 +100,7 @@ const DEPLOYMENT_EVENTS =
 const sessionId = pathParam('session_id', 'Session id');
 const deploymentId = pathParam('deployment_id', 'Deployment id');
 
-export const operations: Record<string, Record<string, Op>> = {
+const operations: Record<string, Record<string, Op>> = {
   '/health': {
     get: {
       tag: 'service',

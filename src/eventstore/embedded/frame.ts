@@ -9,9 +9,9 @@ import { crc32c } from '@node-rs/crc32';
  * The stream name sits before the JSON so that opening the log can rebuild the per-stream
  * index without parsing any JSON.
  */
-export const FRAME_HEADER_BYTES = 8;
+const FRAME_HEADER_BYTES = 8;
 /** A record larger than this is refused on append and treated as damage when scanning. */
-export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
 
 export interface RecordBody {
   readonly id: string;

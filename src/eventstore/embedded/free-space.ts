@@ -1,7 +1,7 @@
 import { statfs } from 'node:fs/promises';
 
 /** Bytes an unprivileged process may still write on the file system holding `dir`. */
-export const freeBytesOf = async (dir: string): Promise<number> => {
+const freeBytesOf = async (dir: string): Promise<number> => {
   const stats = await statfs(dir);
   return stats.bavail * stats.bsize;
 };
@@ -30,7 +30,7 @@ export class DiskReserve {
   }
 }
 
-export const formatBytes = (bytes: number): string => {
+const formatBytes = (bytes: number): string => {
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes / 1024;

@@ -38,7 +38,7 @@ export const openLogFile: OpenLogFile = async (path) => {
 };
 
 /** A write that made no progress and reported no error; looping on it would never end. */
-export class NoProgressError extends Error {
+class NoProgressError extends Error {
   override readonly name = 'NoProgressError';
   constructor(position: number, remaining: number) {
     super(`the log file accepted 0 of ${remaining} bytes at offset ${position}`);
