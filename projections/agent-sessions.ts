@@ -1,4 +1,4 @@
-import type { SessionEvent } from '../src/sessions/events.js';
+import { sessionIdOf, type SessionEvent } from '../src/sessions/events.js';
 import type { DocumentProjection } from '../src/projections/projection.js';
 
 /** A running agent: its OpenCode session and the gateway session it works for. */
@@ -19,10 +19,11 @@ export const agentSessions: DocumentProjection<AgentSessionView> = {
   },
   evolve: (_view, stored) => {
     const event = stored.event as SessionEvent;
-    if (event.type !== 'AgentSessionStarted') return undefined;
+    const sessionId = sessionIdOf(stored.stream);
+    if (event.type !== 'AgentSessionStarted' || sessionId === undefined) return undefined;
     return {
       opencode_session_id: event.data.opencode_session_id,
-      session_id: stored.stream.slice('session-'.length),
+      session_id: sessionId,
       directory: event.data.directory,
     };
   },

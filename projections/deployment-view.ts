@@ -1,4 +1,4 @@
-import type { DeploymentEvent, DeploymentPlan, Step } from '../src/deployments/events.js';
+import { deploymentIdOf, type DeploymentEvent, type DeploymentPlan, type Step } from '../src/deployments/events.js';
 import type { TestsResult } from '../src/testing/results.js';
 import type { StoredEvent } from '../src/events/stored-event.js';
 import type { DocumentProjection } from '../src/projections/projection.js';
@@ -29,8 +29,6 @@ export interface DeploymentView {
   readonly updated_at: string;
   readonly revision: number;
 }
-
-const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
 
 /** What the `pods_ready` step says when it is done. */
 export const podsReadyDetail = (pods: number): string => `${pods} pod${pods === 1 ? '' : 's'} ready`;
@@ -159,8 +157,8 @@ export const evolveDeploymentView = (
 export const deploymentViews: DocumentProjection<DeploymentView> = {
   name: 'deployment-views',
   documentIdsOf: (stored) => {
-    const match = DEPLOYMENT_STREAM.exec(stored.stream);
-    return match ? [match[1]!] : [];
+    const id = deploymentIdOf(stored.stream);
+    return id === undefined ? [] : [id];
   },
   evolve: (view, stored) => evolveDeploymentView(view, stored as StoredEvent<DeploymentEvent>),
 };

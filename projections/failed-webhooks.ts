@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../src/events/stored-event.js';
-import type { WebhookEvent } from '../src/notifications/events.js';
+import { webhookSessionOf, type WebhookEvent } from '../src/notifications/events.js';
 import type { DocumentProjection } from '../src/projections/projection.js';
 
 /** A parked webhook as GET /api/webhooks/failed lists it. */
@@ -26,7 +26,7 @@ const WEBHOOK_EVENT_TYPES = new Set(['WebhookParked', 'WebhookDelivered', 'Webho
 export const failedWebhooks: DocumentProjection<FailedWebhookView> = {
   name: 'failed-webhooks',
   documentIdsOf: (stored) =>
-    stored.stream.startsWith('webhook-') && WEBHOOK_EVENT_TYPES.has(stored.event.type)
+    webhookSessionOf(stored.stream) !== undefined && WEBHOOK_EVENT_TYPES.has(stored.event.type)
       ? [(stored.event.data as { event_id: string }).event_id]
       : [],
   evolve: (view, stored) => {

@@ -1,4 +1,4 @@
-import type { NamespaceEvent } from '../src/labs/namespace-events.js';
+import { namespaceOf, type NamespaceEvent } from '../src/labs/namespace-events.js';
 import type { StoredEvent } from '../src/events/stored-event.js';
 import type { DocumentProjection } from '../src/projections/projection.js';
 
@@ -14,8 +14,6 @@ export interface NamespaceView {
   readonly status: 'live' | 'deleting' | 'deleted';
   readonly revision: number;
 }
-
-const NAMESPACE_STREAM = /^namespace-(.+)$/;
 
 const evolveNamespaceView = (
   view: NamespaceView | undefined,
@@ -54,8 +52,8 @@ const evolveNamespaceView = (
 export const namespaceViews: DocumentProjection<NamespaceView> = {
   name: 'namespace-views',
   documentIdsOf: (stored) => {
-    const match = NAMESPACE_STREAM.exec(stored.stream);
-    return match ? [match[1]!] : [];
+    const id = namespaceOf(stored.stream);
+    return id === undefined ? [] : [id];
   },
   evolve: (view, stored) => evolveNamespaceView(view, stored as StoredEvent<NamespaceEvent>),
 };

@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../src/events/stored-event.js';
 import type { DocumentProjection } from '../src/projections/projection.js';
 import type { Route } from '../src/routing/signals.js';
-import type { SessionEvent } from '../src/sessions/events.js';
+import { sessionIdOf, type SessionEvent } from '../src/sessions/events.js';
 import { settledStatus } from '../src/sessions/session.js';
 import { sessionErrorOf } from '../src/sessions/session-error.js';
 import { withoutUrlCredentials } from '../src/workspaces/url-credentials.js';
@@ -42,8 +42,6 @@ export interface SessionView {
   readonly updated_at: string;
   readonly revision: number;
 }
-
-const SESSION_STREAM = /^session-(.+)$/;
 
 const live = (view: SessionView): SessionView['status'] =>
   settledStatus({ workspaceReady: view.workspace_path !== null, confirmed: view.route.confirmed });
@@ -184,8 +182,8 @@ export const evolveSessionView = (
 export const sessionViews: DocumentProjection<SessionView> = {
   name: 'session-views',
   documentIdsOf: (stored) => {
-    const match = SESSION_STREAM.exec(stored.stream);
-    return match ? [match[1]!] : [];
+    const id = sessionIdOf(stored.stream);
+    return id === undefined ? [] : [id];
   },
   evolve: (view, stored) => evolveSessionView(view, stored as StoredEvent<SessionEvent>),
 };

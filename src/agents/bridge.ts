@@ -7,7 +7,7 @@ import {
   type Reaction,
 } from '../process-managers/process-manager.js';
 import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
-import type { SessionEvent } from '../sessions/events.js';
+import { sessionIdOf, type SessionEvent } from '../sessions/events.js';
 import { loadAgentSession, type AgentSessionContext } from './agent-session.js';
 import { newOpenCodeMessageId } from './message-ids.js';
 import { must, mustSucceed, openCodeClient } from './opencode-client.js';
@@ -27,8 +27,6 @@ export type AgentEffect =
   | { readonly kind: 'abort-turn'; readonly sessionId: string }
   | { readonly kind: 'end-agent'; readonly sessionId: string };
 
-const SESSION_STREAM = /^session-(.+)$/;
-
 /**
  * The agent bridge's process manager, pure: a session that may have become active starts its
  * agent, a started agent gets the task, a message becomes a prompt, an answer goes back to the
@@ -40,9 +38,8 @@ const SESSION_STREAM = /^session-(.+)$/;
 export const agentBridge: ProcessManager<AgentEffect> = {
   name: 'agents',
   react: (stored: StoredEvent): readonly Reaction<AgentEffect>[] => {
-    const match = SESSION_STREAM.exec(stored.stream);
-    if (!match) return [];
-    const sessionId = match[1]!;
+    const sessionId = sessionIdOf(stored.stream);
+    if (sessionId === undefined) return [];
     const event = stored.event as SessionEvent;
     /** An effect that records nothing on the session. */
     const effect = (value: AgentEffect): Reaction<AgentEffect>[] => [

@@ -1,6 +1,7 @@
 import * as t from 'io-ts';
 import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js';
 import { TestsResult } from '../testing/results.js';
+import { streamNaming } from '../events/stream-name.js';
 
 /** The contract's steps, in order. */
 export const STEPS = [
@@ -147,4 +148,7 @@ export const deploymentEventDefinitions = [
   DeploymentFailed,
 ] as const;
 
-export const deploymentStream = (deploymentId: string): string => `deployment-${deploymentId}`;
+const deploymentStreams = streamNaming('deployment');
+export const deploymentStream = deploymentStreams.name;
+/** The deployment whose stream this is, if it is a deployment's. */
+export const deploymentIdOf = deploymentStreams.idOf;

@@ -22,7 +22,7 @@ import {
 } from '../process-managers/process-manager.js';
 import { DEPLOY_RUN, deploymentDecider, type DeploymentCommand } from './decide.js';
 import { loadDeploymentContext, MissingContextError, type DeploymentContext } from './deployment-context.js';
-import { STEPS, type DeploymentEvent, type Step } from './events.js';
+import { deploymentIdOf, STEPS, type DeploymentEvent, type Step } from './events.js';
 import { planDeployment } from './plan.js';
 import type { CommitFilesCache } from './commit-files-cache.js';
 import { notRun, resultOf, summaryOf } from '../testing/results.js';
@@ -35,8 +35,6 @@ export type ExecutionEffect =
   /** The lab namespace's own record, once the deployment created it (another aggregate: another reaction). */
   | { readonly kind: 'record-namespace'; readonly deploymentId: string };
 
-const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
-
 /**
  * The deployment's execution, pure: a confirmation starts the first step; each started step asks
  * for its work, whose outcome goes through the deployment's decider (its one write path); the
@@ -47,9 +45,8 @@ const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
 export const deploymentExecutor: ProcessManager<ExecutionEffect> = {
   name: 'deployment-executor',
   react: (stored: StoredEvent): readonly Reaction<ExecutionEffect>[] => {
-    const match = DEPLOYMENT_STREAM.exec(stored.stream);
-    if (!match) return [];
-    const deploymentId = match[1]!;
+    const deploymentId = deploymentIdOf(stored.stream);
+    if (deploymentId === undefined) return [];
     const event = stored.event as DeploymentEvent;
     const work = (effect: ExecutionEffect) =>
       effectThenCommand(`${stored.id}:run`, stored.stream, deploymentDecider, effect);

@@ -7,7 +7,7 @@ import type { EffectContext, EffectHandlers, ProcessManager, Reaction } from '..
 import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
 import type { TestsResult } from '../testing/results.js';
 import { sessionStream } from '../sessions/events.js';
-import { deploymentStream, STEPS, type DeploymentEvent } from './events.js';
+import { deploymentIdOf, deploymentStream, STEPS, type DeploymentEvent } from './events.js';
 
 type StatusNews = {
   readonly kind: 'record-on-session';
@@ -26,8 +26,6 @@ export type SessionNewsEffect =
       readonly runId: string;
       readonly tests: TestsResult;
     };
-
-const DEPLOYMENT_STREAM = /^deployment-(.+)$/;
 
 type Requested = Extract<DeploymentEvent, { type: 'DeploymentRequested' }>;
 
@@ -77,8 +75,8 @@ const newsOf = (event: DeploymentEvent): Omit<StatusNews, 'kind' | 'deploymentId
 export const deploymentNews: ProcessManager<SessionNewsEffect> = {
   name: 'deployment-news',
   react: (stored: StoredEvent): readonly Reaction<SessionNewsEffect>[] => {
-    const match = DEPLOYMENT_STREAM.exec(stored.stream);
-    if (!match) return [];
+    const deploymentId = deploymentIdOf(stored.stream);
+    if (deploymentId === undefined) return [];
     const event = stored.event as DeploymentEvent;
     if (event.type === 'TestsFinished') {
       return [
@@ -88,7 +86,7 @@ export const deploymentNews: ProcessManager<SessionNewsEffect> = {
           stream: stored.stream,
           effect: {
             kind: 'record-tests-on-session',
-            deploymentId: match[1]!,
+            deploymentId,
             runId: event.data.run_id,
             tests: event.data.tests,
           },
@@ -105,7 +103,7 @@ export const deploymentNews: ProcessManager<SessionNewsEffect> = {
         type: 'effect',
         key: `${stored.id}:session`,
         stream: stored.stream,
-        effect: { kind: 'record-on-session', deploymentId: match[1]!, ...news },
+        effect: { kind: 'record-on-session', deploymentId, ...news },
         rerunnable: true,
       },
     ];

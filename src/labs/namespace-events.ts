@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
 import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js';
+import { streamNaming } from '../events/stream-name.js';
 
 /** The gateway made (or made again) a lab namespace: only these can be listed and deleted through the API. */
 const NamespaceCreated = defineEvent(
@@ -42,4 +43,7 @@ export const namespaceEventDefinitions = [
   NamespaceDeleted,
 ] as const;
 
-export const namespaceStream = (name: string): string => `namespace-${name}`;
+const namespaceStreams = streamNaming('namespace');
+export const namespaceStream = namespaceStreams.name;
+/** The lab namespace whose stream this is, if it is a namespace's. */
+export const namespaceOf = namespaceStreams.idOf;

@@ -7,7 +7,7 @@ import {
 } from '../process-managers/process-manager.js';
 import { namespaceDecider } from './namespace.js';
 import type { LabCluster } from './cluster.js';
-import type { NamespaceEvent } from './namespace-events.js';
+import { namespaceOf, type NamespaceEvent } from './namespace-events.js';
 
 export type NamespaceEffect = { readonly kind: 'delete-namespace'; readonly name: string };
 
@@ -18,7 +18,7 @@ export type NamespaceEffect = { readonly kind: 'delete-namespace'; readonly name
 export const namespaceKeeper: ProcessManager<NamespaceEffect> = {
   name: 'namespace-keeper',
   react: (stored: StoredEvent): readonly Reaction<NamespaceEffect>[] => {
-    if (!stored.stream.startsWith('namespace-')) return [];
+    if (namespaceOf(stored.stream) === undefined) return [];
     const event = stored.event as NamespaceEvent;
     if (event.type !== 'NamespaceDeletionRequested') return [];
     return [

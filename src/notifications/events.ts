@@ -1,5 +1,6 @@
 import * as t from 'io-ts';
 import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js';
+import { streamNaming } from '../events/stream-name.js';
 
 /** Who asked for the session, as `POST /api/sessions` gave it (SessionCreated's `requested_by`). */
 export const RequestedBy = t.type({
@@ -69,4 +70,7 @@ export type WebhookEvent =
 export const webhookEventDefinitions = [WebhookDelivered, WebhookParked, WebhookRetryRequested] as const;
 
 /** One stream per session holds its deliveries, so order per session can be kept. */
-export const webhookStream = (sessionId: string): string => `webhook-${sessionId}`;
+const webhookStreams = streamNaming('webhook');
+export const webhookStream = webhookStreams.name;
+/** The session whose webhook outbox this stream is, if it is one. */
+export const webhookSessionOf = webhookStreams.idOf;

@@ -12,7 +12,7 @@ import { deliveriesDecider, type DeliveriesCommand } from './deliveries.js';
 
 /** What a delivery records on the session's webhook stream, through its decider. */
 type Recorded = { readonly command: DeliveriesCommand };
-import { webhookStream, type SentWebhook, type WebhookEvent, type WebhookPayload } from './events.js';
+import { webhookSessionOf, webhookStream, type SentWebhook, type WebhookEvent, type WebhookPayload } from './events.js';
 import { sendWebhook } from './send.js';
 import { SessionEnvelopes } from './session-envelopes.js';
 import { webhookFor } from './webhook-for.js';
@@ -31,7 +31,7 @@ export type NotifierEffect =
 export const notifier: ProcessManager<NotifierEffect> = {
   name: 'notifier',
   react: (stored: StoredEvent): readonly Reaction<NotifierEffect>[] => {
-    if (stored.event.type === 'WebhookRetryRequested' && stored.stream.startsWith('webhook-')) {
+    if (stored.event.type === 'WebhookRetryRequested' && webhookSessionOf(stored.stream) !== undefined) {
       const { webhook } = (stored.event as Extract<WebhookEvent, { type: 'WebhookRetryRequested' }>).data;
       return [
         effectThenCommand(

@@ -1,8 +1,6 @@
 import type { StoredEvent } from '../events/stored-event.js';
-import type { SessionEvent } from '../sessions/events.js';
+import { sessionIdOf, type SessionEvent } from '../sessions/events.js';
 import type { WebhookPayload } from './events.js';
-
-const SESSION_STREAM = /^session-(.+)$/;
 
 type DeploymentNews = Extract<SessionEvent, { type: 'DeploymentStatusChanged' }>['data'];
 
@@ -42,10 +40,10 @@ const deploymentWebhook = (
  * gives the same numbers. The envelope's `sequence` and `requested_by` are added as it is sent.
  */
 export const webhookFor = (stored: StoredEvent): WebhookPayload | null => {
-  const match = SESSION_STREAM.exec(stored.stream);
-  if (!match) return null;
+  const sessionId = sessionIdOf(stored.stream);
+  if (sessionId === undefined) return null;
   const event = stored.event as SessionEvent;
-  const base = { event_id: stored.id, occurred_at: stored.metadata.recorded_at, session_id: match[1]! };
+  const base = { event_id: stored.id, occurred_at: stored.metadata.recorded_at, session_id: sessionId };
   switch (event.type) {
     case 'RouteSuggested':
       // Only a suggestion the gateway did not confirm itself asks a person.

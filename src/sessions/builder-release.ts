@@ -1,16 +1,16 @@
 import type { StoredEvent } from '../events/stored-event.js';
 import { commandReaction, type ProcessManager } from '../process-managers/process-manager.js';
 import { builderDecider, builderStream } from './builder.js';
-import type { SessionEvent } from './events.js';
+import { sessionIdOf, type SessionEvent } from './events.js';
 
 /** Frees a builder when its session ends (closed, failed, or its workspace failed). */
 export const builderReleaser: ProcessManager = {
   name: 'builder-release',
   react: (stored: StoredEvent) => {
-    if (!stored.stream.startsWith('session-')) return [];
+    const sessionId = sessionIdOf(stored.stream);
+    if (sessionId === undefined) return [];
     const event = stored.event as SessionEvent;
     if (event.type !== 'SessionClosed' && event.type !== 'SessionFailed' && event.type !== 'WorkspaceFailed') return [];
-    const sessionId = stored.stream.slice('session-'.length);
     return [
       commandReaction(`${stored.id}:release`, builderStream(event.data.builder), builderDecider, {
         type: 'ReleaseBuilder',

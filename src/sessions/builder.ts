@@ -3,6 +3,7 @@ import * as t from 'io-ts';
 import type { Decider } from '../commands/decider.js';
 import type { DomainError } from '../commands/domain-error.js';
 import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js';
+import { streamNaming } from '../events/stream-name.js';
 
 /**
  * One open session per builder (`<category>-<project>`): the builder's own stream says which
@@ -20,7 +21,7 @@ const BuilderReleased = defineEvent(
 export type BuilderEvent = EventOf<typeof BuilderClaimed> | EventOf<typeof BuilderReleased>;
 export const builderEventDefinitions = [BuilderClaimed, BuilderReleased] as const;
 
-export const builderStream = (builder: string): string => `builder-${builder}`;
+export const builderStream = streamNaming('builder').name;
 
 export type Builder = { readonly status: 'free' } | { readonly status: 'held'; readonly sessionId: string };
 

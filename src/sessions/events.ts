@@ -3,6 +3,7 @@ import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js'
 import { TestsResult } from '../testing/results.js';
 import { agentEventDefinitions, type AgentEvent } from '../agents/events.js';
 import { Route } from '../routing/signals.js';
+import { streamNaming } from '../events/stream-name.js';
 
 const optional = <C extends t.Mixed>(codec: C) => t.union([codec, t.null]);
 
@@ -169,4 +170,7 @@ export const sessionEventDefinitions = [
   ...agentEventDefinitions,
 ] as const;
 
-export const sessionStream = (sessionId: string): string => `session-${sessionId}`;
+const sessionStreams = streamNaming('session');
+export const sessionStream = sessionStreams.name;
+/** The session whose stream this is, if it is a session's. */
+export const sessionIdOf = sessionStreams.idOf;

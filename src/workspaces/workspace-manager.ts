@@ -6,7 +6,7 @@ import {
   type Reaction,
 } from '../process-managers/process-manager.js';
 import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
-import type { SessionEvent } from '../sessions/events.js';
+import { sessionIdOf, type SessionEvent } from '../sessions/events.js';
 import { existsSync } from 'node:fs';
 import { replaceFileDurably } from '../files/replace-file.js';
 import { join } from 'node:path';
@@ -32,7 +32,8 @@ export const workspaceManager: ProcessManager<WorkspaceEffect> = {
   name: 'workspaces',
   react: (stored: StoredEvent): readonly Reaction<WorkspaceEffect>[] => {
     const event = stored.event as SessionEvent;
-    if (!stored.stream.startsWith('session-')) return [];
+    const sessionId = sessionIdOf(stored.stream);
+    if (sessionId === undefined) return [];
     if (event.type === 'SessionCreated') {
       return [
         effectThenCommand<WorkspaceEffect, SessionCommand>(`${stored.id}:prepare`, stored.stream, sessionDecider, {
@@ -42,7 +43,6 @@ export const workspaceManager: ProcessManager<WorkspaceEffect> = {
         }),
       ];
     }
-    const sessionId = stored.stream.slice('session-'.length);
     // Rewritten from the log each time: running it again after a crash is harmless, so it keeps no proof.
     const stateFile: Reaction<WorkspaceEffect> = {
       type: 'effect',
