@@ -2,6 +2,7 @@ import { deploymentIdOf, type DeploymentEvent, type DeploymentPlan, type Step } 
 import type { TestsResult } from '../src/testing/results.js';
 import type { StoredEvent } from '../src/events/stored-event.js';
 import type { DocumentProjection } from '../src/projections/projection.js';
+import { statusAtStep, type DeploymentStatus } from '../src/deployments/status.js';
 
 interface StepView {
   readonly name: Step;
@@ -16,8 +17,7 @@ export interface DeploymentView {
   readonly deployment_id: string;
   readonly session_id: string;
   readonly branch: string;
-  readonly status:
-    'awaiting_confirmation' | 'confirmed' | 'deploying' | 'testing' | 'succeeded' | 'failed' | 'rejected' | 'expired';
+  readonly status: DeploymentStatus;
   readonly plan: DeploymentPlan;
   readonly steps: readonly StepView[];
   /** The lab's URL once its ingress exists. */
@@ -78,7 +78,7 @@ export const evolveDeploymentView = (
       return {
         ...view,
         ...stamp,
-        status: event.data.step === 'tests' ? 'testing' : 'deploying',
+        status: statusAtStep(event.data.step),
         steps: withStep(view, event.data.step, (step) => ({
           ...step,
           status: 'running',

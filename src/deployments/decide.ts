@@ -1,9 +1,10 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Decider } from '../commands/decider.js';
 import type { DomainError } from '../commands/domain-error.js';
-import { evolveDeployment, initialDeployment, nextStep, type Deployment, type DeploymentStatus } from './deployment.js';
+import { evolveDeployment, initialDeployment, nextStep, type Deployment } from './deployment.js';
 import type { TestsResult } from '../testing/results.js';
 import type { DeploymentEvent, DeploymentPlan, Step } from './events.js';
+import { isRunning } from './status.js';
 
 /** The run id of the tests a deployment runs as its own step; reruns have their own ids. */
 export const DEPLOY_RUN = 'deploy';
@@ -68,7 +69,7 @@ export type DeploymentCommand =
     }
   | { readonly type: 'RequestTestsRerun'; readonly runId: string; readonly requestedBy: string; readonly now: Date };
 
-const conflict = (status: DeploymentStatus, detail: string): E.Either<DomainError, never> =>
+const conflict = (status: Deployment['status'], detail: string): E.Either<DomainError, never> =>
   E.left({ kind: 'conflict', state: status, detail: `${detail} (the deployment is ${status})` });
 const ok = (...events: DeploymentEvent[]): E.Either<DomainError, readonly DeploymentEvent[]> => E.right(events);
 /**
@@ -91,8 +92,7 @@ const continuation = (
       };
 };
 
-const executing = (state: Deployment): boolean =>
-  state.status === 'confirmed' || state.status === 'deploying' || state.status === 'testing';
+const executing = (state: Deployment): boolean => state.status !== 'none' && isRunning(state.status);
 
 const decideDeployment = (
   command: DeploymentCommand,

@@ -1,5 +1,6 @@
 import type { TestsResult } from '../testing/results.js';
 import type { DeploymentEvent, DeploymentPlan, Step } from './events.js';
+import { statusAtStep, type DeploymentStatus } from './status.js';
 
 interface DeploymentFacts {
   readonly deploymentId: string;
@@ -30,7 +31,10 @@ export type Deployment =
   | ({ readonly status: 'rejected' } & DeploymentFacts)
   | ({ readonly status: 'expired' } & DeploymentFacts);
 
-export type DeploymentStatus = Deployment['status'];
+// The union above names the contract's statuses (./status.ts), no more and no fewer, and 'none'.
+type Named = Exclude<Deployment['status'], 'none'>;
+const sameStatuses: [Named, DeploymentStatus] extends [DeploymentStatus, Named] ? true : never = true;
+void sameStatuses;
 
 export const initialDeployment = (): Deployment => ({ status: 'none' });
 
@@ -80,7 +84,7 @@ export const evolveDeployment = (state: Deployment, event: DeploymentEvent): Dep
       return { status: 'expired', ...facts };
     case 'DeploymentStepStarted':
       return {
-        status: event.data.step === 'tests' ? 'testing' : 'deploying',
+        status: statusAtStep(event.data.step),
         ...facts,
         running: event.data.step,
         runningSince: event.data.started_at,

@@ -1,7 +1,6 @@
 import type { DeploymentView } from '../../projections/deployment-view.js';
 import { ProblemError } from '../api/problem.js';
-
-const RUNNING = new Set<DeploymentView['status']>(['confirmed', 'deploying', 'testing']);
+import { isRunning } from './status.js';
 
 /**
  * One deployment at a time per lab: two running into one namespace would apply over each other.
@@ -14,7 +13,7 @@ export const assertLabFree = (views: Iterable<DeploymentView>, deploymentId: str
   if (!mine) return; // unknown: the decider answers 404
   const running = all.find(
     (view) =>
-      view.deployment_id !== deploymentId && view.plan.namespace === mine.plan.namespace && RUNNING.has(view.status),
+      view.deployment_id !== deploymentId && view.plan.namespace === mine.plan.namespace && isRunning(view.status),
   );
   if (running)
     throw new ProblemError(

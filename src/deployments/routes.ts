@@ -12,6 +12,7 @@ import { decodeBody, pageOf, paginate, setETag } from '../api/validation.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';
 import { InvalidNameError } from '../workspaces/names.js';
+import { isDeploymentStatus } from './status.js';
 import type { DeploymentCommand } from './decide.js';
 import { deploymentStream, type DeploymentEvent } from './events.js';
 import { planDeployment } from './plan.js';
@@ -42,16 +43,6 @@ export interface DeploymentRoutesOptions {
   readonly commitFiles?: CommitFilesCache;
 }
 
-const STATUSES = new Set([
-  'awaiting_confirmation',
-  'confirmed',
-  'deploying',
-  'testing',
-  'succeeded',
-  'failed',
-  'rejected',
-  'expired',
-]);
 const SESSION_ENDED = new Set(['closed', 'failed']);
 
 /** The repository and commit to deploy: the session's worktree of the named (or first) repo, at its branch's head. */
@@ -135,7 +126,7 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
     const page = pageOf(ctx);
     const { session_id: sessionId, status } = ctx.query;
     const errors = [
-      ...(status !== undefined && !(typeof status === 'string' && STATUSES.has(status))
+      ...(status !== undefined && !isDeploymentStatus(status)
         ? [{ path: 'query.status', message: 'expected a deployment status' }]
         : []),
       ...(sessionId !== undefined && typeof sessionId !== 'string'

@@ -8,6 +8,7 @@ import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
 import type { TestsResult } from '../testing/results.js';
 import { sessionStream } from '../sessions/events.js';
 import { deploymentIdOf, deploymentStream, STEPS, type DeploymentEvent } from './events.js';
+import { statusAtStep } from './status.js';
 
 type StatusNews = {
   readonly kind: 'record-on-session';
@@ -43,11 +44,9 @@ const newsOf = (event: DeploymentEvent): Omit<StatusNews, 'kind' | 'deploymentId
       return { ...none, status: 'expired', reason: 'nobody confirmed the plan in time' };
     // Only the steps that change the status are news: the first one (deploying) and the tests (testing).
     case 'DeploymentStepStarted':
-      return event.data.step === STEPS[0]
-        ? { ...none, status: 'deploying' }
-        : event.data.step === 'tests'
-          ? { ...none, status: 'testing' }
-          : null;
+      return event.data.step === STEPS[0] || statusAtStep(event.data.step) === 'testing'
+        ? { ...none, status: statusAtStep(event.data.step) }
+        : null;
     case 'DeploymentSucceeded':
       return { ...none, status: 'succeeded', url: event.data.url };
     case 'DeploymentFailed':

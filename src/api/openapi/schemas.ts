@@ -1,5 +1,7 @@
 /** JSON Schemas (OpenAPI 3.1 = JSON Schema 2020-12) of the contract's bodies and views. */
 
+import { DEPLOYMENT_STATUSES } from '../../deployments/status.js';
+
 const SLUG = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const time = { type: 'string', format: 'date-time' } as const;
@@ -236,7 +238,7 @@ export const schemas: Record<string, object> = {
   },
   DeploymentStatus: {
     type: 'string',
-    enum: ['awaiting_confirmation', 'confirmed', 'deploying', 'testing', 'succeeded', 'failed', 'rejected', 'expired'],
+    enum: [...DEPLOYMENT_STATUSES],
   },
   Plan: {
     type: 'object',
