@@ -5,6 +5,7 @@ import { sessionIdOf, type SessionEvent } from '../src/sessions/events.js';
 import { settledStatus } from '../src/sessions/session.js';
 import { sessionErrorOf } from '../src/sessions/session-error.js';
 import { withoutUrlCredentials } from '../src/workspaces/url-credentials.js';
+import { isStarting, type SessionStatus } from '../src/sessions/status.js';
 
 /** The contract's session view, in wire names, as GET /api/sessions/{id} serves it. */
 export interface SessionView {
@@ -20,7 +21,7 @@ export interface SessionView {
     readonly base_commit: string | null;
   }[];
   readonly task: { readonly title: string; readonly description: string };
-  readonly status: 'initializing' | 'awaiting_route' | 'active' | 'paused' | 'closed' | 'failed';
+  readonly status: SessionStatus;
   readonly agent_status: 'idle' | 'working' | 'waiting_for_answer';
   /** Why the session failed, naming the repo and the cause (contract 1.1); null unless it failed. */
   readonly error: string | null;
@@ -99,9 +100,7 @@ export const evolveSessionView = (
         ...stamp,
         route: { ...view.route, confirmed: event.data.route, confirmed_by: event.data.confirmed_by },
       };
-      return view.status === 'initializing' || view.status === 'awaiting_route'
-        ? { ...next, status: live(next) }
-        : next;
+      return isStarting(view.status) ? { ...next, status: live(next) } : next;
     }
     case 'WorkspaceInitialized': {
       const byName = new Map(event.data.repos.map((repo) => [repo.name, repo]));

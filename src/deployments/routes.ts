@@ -12,6 +12,7 @@ import { decodeBody, pageOf, paginate, setETag } from '../api/validation.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';
 import { InvalidNameError } from '../workspaces/names.js';
+import { hasEnded } from '../sessions/status.js';
 import { isDeploymentStatus } from './status.js';
 import type { DeploymentCommand } from './decide.js';
 import { deploymentStream, type DeploymentEvent } from './events.js';
@@ -42,8 +43,6 @@ export interface DeploymentRoutesOptions {
   /** A commit's files, read once and shared with the executor's steps (default: a cache of the routes' own). */
   readonly commitFiles?: CommitFilesCache;
 }
-
-const SESSION_ENDED = new Set(['closed', 'failed']);
 
 /** The repository and commit to deploy: the session's worktree of the named (or first) repo, at its branch's head. */
 const targetOf = async (
@@ -97,7 +96,7 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
     await options.admitNewWork?.();
     const session = options.sessions.get(body.session_id);
     if (!session) throw new ProblemError(404, `no session ${body.session_id}`);
-    if (SESSION_ENDED.has(session.status))
+    if (hasEnded(session.status))
       throw new ProblemError(409, `a ${session.status} session cannot deploy (the session is ${session.status})`);
     const target = await targetOf(commitFiles, session, body);
     const planned = planDeployment({

@@ -5,7 +5,7 @@ import type { RoutingAnalysis } from '../routing/analyze.js';
 import type { Route } from '../routing/signals.js';
 import type { TestsResult } from '../testing/results.js';
 import type { SessionEvent } from './events.js';
-import { evolveSession, initialSession, type Session, type SessionStatus } from './session.js';
+import { evolveSession, initialSession, type Session } from './session.js';
 
 interface RepoRequest {
   readonly name: string;
@@ -147,7 +147,7 @@ export type SessionCommand =
 /** The actor the gateway records when it confirms a route by itself. */
 const GATEWAY_ACTOR = 'gateway';
 
-const conflict = (status: SessionStatus, detail: string): E.Either<DomainError, never> =>
+const conflict = (status: Session['status'], detail: string): E.Either<DomainError, never> =>
   E.left({ kind: 'conflict', state: status, detail: `${detail} (the session is ${status})` });
 
 const ok = (...events: SessionEvent[]): E.Either<DomainError, readonly SessionEvent[]> => E.right(events);

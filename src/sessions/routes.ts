@@ -21,6 +21,7 @@ import { sessionStream, type SessionEvent } from './events.js';
 import { RepoUrlRefusedError } from '../workspaces/repo-url.js';
 import { runSessionCommand } from './run-command.js';
 import { sessionEventsRoute } from './session-sse.js';
+import { hasEnded, isSessionStatus } from './status.js';
 import {
   AnswerQuestionBody,
   CloseSessionBody,
@@ -111,9 +112,6 @@ export interface SessionRoutesOptions {
   /** The repository URL policy (workspace.allowed_url_patterns, private addresses, local folders): the URL as kept, or RepoUrlRefusedError. */
   readonly checkRepoUrl: (url: string) => Promise<{ readonly url: string; readonly identity: readonly string[] }>;
 }
-
-const LIVE = new Set(['initializing', 'awaiting_route', 'active', 'paused']);
-const STATUSES = new Set(['initializing', 'awaiting_route', 'active', 'paused', 'closed', 'failed']);
 
 /** The session endpoints of the contract built so far; the rest stay `x-implemented: false`. */
 export const sessionRoutes = (options: SessionRoutesOptions): Router => {
@@ -230,7 +228,7 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
     const page = pageOf(ctx);
     const { status, category, project } = ctx.query;
     const errors = [
-      ...(status !== undefined && !(typeof status === 'string' && (status === 'active' || STATUSES.has(status)))
+      ...(status !== undefined && !isSessionStatus(status)
         ? [{ path: 'query.status', message: 'expected a session status' }]
         : []),
       ...(category !== undefined && typeof category !== 'string'
@@ -243,7 +241,7 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
     if (errors.length > 0) throw new ProblemError(400, 'the filters are not valid', { errors });
     // The contract's `active` means every status but closed and failed.
     const matches = (view: SessionView): boolean =>
-      (status === undefined || (status === 'active' ? LIVE.has(view.status) : view.status === status)) &&
+      (status === undefined || (status === 'active' ? !hasEnded(view.status) : view.status === status)) &&
       (category === undefined || view.category === category) &&
       (project === undefined || view.project === project);
     const views = [...options.views.getState().values()]

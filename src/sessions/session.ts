@@ -1,6 +1,7 @@
 import type { Route } from '../routing/signals.js';
 import type { SessionEvent } from './events.js';
 import { sessionErrorOf } from './session-error.js';
+import { isStarting, type SessionStatus } from './status.js';
 
 interface SessionFacts {
   readonly sessionId: string;
@@ -35,7 +36,10 @@ export type Session =
   /** `error`: what the person is told, naming the repo and the cause (sessionErrorOf). */
   | ({ readonly status: 'failed' } & SessionFacts & { readonly error: string });
 
-export type SessionStatus = Session['status'];
+// The union above names the contract's statuses (./status.ts), no more and no fewer, and 'none'.
+type Named = Exclude<Session['status'], 'none'>;
+const sameStatuses: [Named, SessionStatus] extends [SessionStatus, Named] ? true : never = true;
+void sameStatuses;
 
 export const initialSession = (): Session => ({ status: 'none' });
 
@@ -50,7 +54,7 @@ export const settledStatus = (facts: {
 
 const settled = (facts: SessionFacts): Session => ({ status: settledStatus(facts), ...facts });
 
-const notStarted = (state: Session): boolean => state.status === 'initializing' || state.status === 'awaiting_route';
+const notStarted = (state: Session): boolean => isStarting(state.status);
 
 const factsOf = (state: Exclude<Session, { status: 'none' }>): SessionFacts => ({
   sessionId: state.sessionId,

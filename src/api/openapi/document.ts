@@ -1,4 +1,5 @@
 import { listOf, ref, schemas } from './schemas.js';
+import { SESSION_STATUSES } from '../../sessions/status.js';
 
 /**
  * The API Contract v1.0.0 as OpenAPI 3.1: every operation of the contract, built or not.
@@ -208,7 +209,7 @@ const operations: Record<string, Record<string, Op>> = {
       params: [
         query(
           'status',
-          { type: 'string', enum: ['initializing', 'awaiting_route', 'active', 'paused', 'closed', 'failed'] },
+          { type: 'string', enum: [...SESSION_STATUSES] },
           '`active` means every status but closed and failed',
         ),
         query('category', { type: 'string' }, 'Category slug'),

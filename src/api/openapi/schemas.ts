@@ -1,6 +1,7 @@
 /** JSON Schemas (OpenAPI 3.1 = JSON Schema 2020-12) of the contract's bodies and views. */
 
 import { DEPLOYMENT_STATUSES } from '../../deployments/status.js';
+import { SESSION_STATUSES } from '../../sessions/status.js';
 
 const SLUG = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -130,7 +131,7 @@ export const schemas: Record<string, object> = {
       },
     },
   },
-  SessionStatus: { type: 'string', enum: ['initializing', 'awaiting_route', 'active', 'paused', 'closed', 'failed'] },
+  SessionStatus: { type: 'string', enum: [...SESSION_STATUSES] },
   AgentStatus: { type: 'string', enum: ['idle', 'working', 'waiting_for_answer'] },
   Session: {
     type: 'object',
