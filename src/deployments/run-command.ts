@@ -17,8 +17,8 @@ export interface DeploymentCommandDeps {
 
 /**
  * Runs a command on one deployment and answers as the API does (202 with the view, or a
- * problem), whoever asked: the API or a Slack button. A confirmation waits its turn behind a
- * running deployment of the same lab.
+ * problem), whoever asked: the API or a Slack button. A confirmation while another deployment of
+ * the same lab runs is refused with a 409 naming it.
  */
 export const runDeploymentCommand = (
   ctx: Context,

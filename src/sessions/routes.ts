@@ -113,7 +113,7 @@ export interface SessionRoutesOptions {
   readonly checkRepoUrl: (url: string) => Promise<{ readonly url: string; readonly identity: readonly string[] }>;
 }
 
-/** The session endpoints of the contract built so far; the rest stay `x-implemented: false`. */
+/** The session endpoints of the contract. */
 export const sessionRoutes = (options: SessionRoutesOptions): Router => {
   const router = new Router();
   const newId = options.newId ?? randomUUID;

@@ -2,8 +2,9 @@ import { listOf, ref, schemas } from './schemas.js';
 import { SESSION_STATUSES } from '../../sessions/status.js';
 
 /**
- * The API Contract v1.0.0 as OpenAPI 3.1: every operation of the contract, built or not.
- * `x-implemented: false` marks the operations later phases build; `x-roles` names who may call.
+ * The API Contract v1.0.0 as OpenAPI 3.1: every operation of the contract. `x-implemented` says
+ * whether the gateway serves it (all do now; a test checks it against the app's routes);
+ * `x-roles` names who may call.
  * A test checks this list against the contract's operations and against the app's routes.
  */
 
@@ -641,7 +642,7 @@ export const buildOpenApiDocument = (version = '1.0.0') => ({
     title: 'AI Dev Gateway',
     version,
     description:
-      'The API Contract v1.0.0 between the gateway and its clients: the Slack backend (commands, webhooks), SSE subscribers and auditors. JSON bodies in snake_case; errors are RFC 9457 problem documents; commands answer 202 once their events are durably appended; `Idempotency-Key` on any POST; every view carries `revision` and an `ETag`, commands accept `If-Match`; lists take `limit` (default 50, max 500) and `cursor` and answer `{ items, next_cursor }`. Operations marked `x-implemented: false` are part of the contract and are built in later versions.',
+      'The API Contract v1.0.0 between the gateway and its clients: the Slack backend (commands, webhooks), SSE subscribers and auditors. JSON bodies in snake_case; errors are RFC 9457 problem documents; commands answer 202 once their events are durably appended; `Idempotency-Key` on any POST; every view carries `revision` and an `ETag`, commands accept `If-Match`; lists take `limit` (default 50, max 500) and `cursor` and answer `{ items, next_cursor }`.',
   },
   servers: [{ url: '/' }],
   tags: ['service', 'routing', 'sessions', 'deployments', 'namespaces', 'webhooks', 'slack', 'audit'].map((name) => ({
