@@ -35,7 +35,9 @@ const waitFor = async (
   what: string,
   child: ChildProcessWithoutNullStreams,
 ): Promise<void> => {
-  for (let i = 0; i < 600; i++) {
+  // Up to two minutes: tsx compiles the whole gateway at start (about 7 s alone on this machine),
+  // and four of these tests start one at once beside the rest of the suite on two cores.
+  for (let i = 0; i < 2400; i++) {
     if (predicate()) return;
     if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
