@@ -75,7 +75,7 @@ module.exports = {
         'Rule 2. The composition level imports everything, so nothing below it may import it back: only the ' +
         'roots import src/composition.ts, src/main.ts, src/audit/cli.ts and src/openapi/ (src/api/app.ts is ' +
         'handed the OpenAPI document; it does not build it).',
-      from: { pathNot: ROOTS },
+      from: { pathNot: COMPOSITION },
       to: { path: COMPOSITION },
     },
     {
