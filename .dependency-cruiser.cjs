@@ -7,13 +7,14 @@
  * Vocabulary (a folder is a direct child of src/, or projections/):
  * - composition level: src/main.ts, src/composition.ts (the server), src/audit/cli.ts (the `gateway`
  *   CLI that bin/gateway.mjs starts) and src/openapi/ (the whole gateway's HTTP contract, which names
- *   every capability's statuses; still at src/api/openapi/ today, so its imports are known violations). They may import everything; only the roots import them.
+ *   every capability's statuses). They may import everything; only the roots import them.
  * - infrastructure: generic plumbing that names no capability. src/api is the HTTP layer (Koa app,
  *   middleware, problem+json, SSE); commands, config, events, eventstore, files, process,
  *   process-managers, projections, shared and types are not HTTP.
  * - slices: capability folders. src/slack (the Slack channel: it runs session and deployment
  *   commands) and src/audit (reads every capability's events) are slices, not plumbing.
- *   projections/ is slice code too: each fold there reads one capability's events.
+ *   projections/ holds the cross-cutting folds (the stream catalog, the log summary) that read every
+ *   capability's events; each capability's own views live in its folder (src/<capability>/*-view.ts).
  */
 
 const INFRA_NOT_HTTP = 'commands|config|events|eventstore|files|process|process-managers|projections|shared|types';
@@ -21,7 +22,7 @@ const SLICE_FOLDERS = 'agents|audit|deployments|labs|notifications|routing|sessi
 
 /** Generic plumbing, the HTTP layer included. */
 const INFRA = `^src/(api|${INFRA_NOT_HTTP})/`;
-/** Capability folders, and the folds in projections/. */
+/** Capability folders, and the cross-cutting folds in projections/. */
 const SLICES = `^(src/(${SLICE_FOLDERS})/|projections/)`;
 /** The entry points. */
 const ROOTS = '^src/(main|composition)[.]ts$|^src/audit/cli[.]ts$';
@@ -35,10 +36,7 @@ module.exports = {
   forbidden: [
     {
       name: 'no-folder-cycle',
-      // A warning until the moves that break today's folder cycles land (issue 14); the baseline in
-      // .dependency-cruiser-known-violations.json cannot hold folder-level violations, so as an
-      // error it would fail every run. Every other rule is an error, with today's violations known.
-      severity: 'warn',
+      severity: 'error',
       comment:
         'Rule 1. Folders form a DAG: no folder reaches itself through other folders, even when no single ' +
         'file is on a cycle. Checked on the folder graph (scope "folder"); a loop inside one folder (src/api ' +

@@ -5,22 +5,22 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { deploymentViews, type DeploymentView } from '../projections/deployment-view.js';
-import { namespaceViews } from '../projections/lab-namespaces.js';
-import { failedWebhooks } from '../projections/failed-webhooks.js';
+import { deploymentViews, type DeploymentView } from './deployments/deployment-view.js';
+import { namespaceViews } from './labs/namespace-view.js';
+import { failedWebhooks } from './notifications/failed-webhooks-view.js';
 import { createAgents, type Agents } from './agents/agents.js';
 import { openCodeServerEventDefinitions } from './agents/events.js';
 import { logSummary } from '../projections/log-summary.js';
-import { sessionViews } from '../projections/session-view.js';
+import { sessionViews } from './sessions/session-view.js';
 import { streamCatalog } from '../projections/stream-catalog.js';
 import { createApp } from './api/app.js';
 import { GatewayMetrics, instrumentEventStore } from './api/metrics.js';
 import { startServer, type RunningServer } from './api/server.js';
 import { SseHub } from './api/sse.js';
 import { commandEventDefinitions } from './commands/events.js';
-import { idempotency, idempotentCommands } from './commands/idempotency-middleware.js';
+import { idempotency, idempotentCommands } from './api/middleware/idempotency.js';
 import { openIdempotencyStore } from './commands/idempotency-store.js';
-import { takesIdempotencyKey } from './api/openapi/document.js';
+import { buildOpenApiDocument, takesIdempotencyKey } from './openapi/document.js';
 import { rolesFor } from './api/middleware/auth.js';
 import type { GatewayConfig } from './config/schema.js';
 import { authenticate } from './config/tokens.js';
@@ -58,7 +58,7 @@ import { ProcessManagerGroup } from './process-managers/group.js';
 import { ProcessManagerRunner } from './process-managers/runtime.js';
 import { DEFAULT_WORKSPACE_ATTEMPTS, workspaceEffects, workspaceManager } from './workspaces/workspace-manager.js';
 import { cloneSettingsFrom } from './workspaces/clone.js';
-import { checkRepoUrl } from './workspaces/url-policy.js';
+import { repoUrlVerdict } from './workspaces/url-policy.js';
 import { DocumentProjectionRunner, ProjectionRunner } from './projections/runtime.js';
 import { routingRoutes } from './routing/routes.js';
 import { builderEventDefinitions } from './sessions/builder.js';
@@ -370,6 +370,7 @@ export const startGateway = async (
     deadlines.start();
     podsWatcher.start();
     const app = createApp({
+      openApiDocument: buildOpenApiDocument(),
       logger,
       authenticate: (token) => authenticate(config.auth.tokens, token),
       metrics,
@@ -402,7 +403,7 @@ export const startGateway = async (
           signals: signals.right,
           autoConfirmConfidence: config.routing.auto_confirm_confidence,
           admitNewWork,
-          checkRepoUrl: (url) => checkRepoUrl(url, urlPolicy),
+          checkRepoUrl: (url) => repoUrlVerdict(url, urlPolicy),
         }),
         webhookRoutes({ eventLog, failed: failedWebhookRunner }),
         deploymentRoutes({

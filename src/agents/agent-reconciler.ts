@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { handleCommand } from '../commands/handle-command.js';
 import type { EventLog } from '../events/event-log.js';
 import { untilAborted } from '../events/until-aborted.js';
-import { sleep } from '../process-managers/retry-policy.js';
+import { sleep } from '../shared/sleep.js';
 import { loadAgentSession } from './agent-session.js';
 import { must, openCodeClient } from './opencode-client.js';
 import { triggerOf } from './opencode-events.js';

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
-import { agentSessions, type AgentSessionView } from '../../projections/agent-sessions.js';
+import { agentSessions, type AgentSessionView } from './agent-session-view.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { EventLog } from '../events/event-log.js';
 import { ProcessManagerRunner } from '../process-managers/runtime.js';

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Context } from 'koa';
 import type { Decider } from '../commands/decider.js';
-import { domainErrorToProblem } from '../commands/domain-error.js';
+import { domainErrorToProblem } from './domain-problem.js';
 import { handleCommand } from '../commands/handle-command.js';
 import type { DomainEvent } from '../events/domain-event.js';
 import type { EventLog } from '../events/event-log.js';

@@ -12,11 +12,14 @@ import { requestIds } from './middleware/request-id.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { serviceRoutes, type ReadinessCheck } from './service-routes.js';
 import { stateOf } from './state.js';
-import { buildOpenApiDocument } from './openapi/document.js';
 
-export const API_VERSION = '1.0.0';
+/** The served OpenAPI document: built at the composition level, where every capability is known. */
+interface OpenApiDocument {
+  readonly info: { readonly version: string };
+}
 
 export interface AppDependencies {
+  readonly openApiDocument: OpenApiDocument;
   readonly logger: Logger;
   readonly authenticate: Authenticator;
   readonly metrics: GatewayMetrics;
@@ -57,11 +60,11 @@ export const createApp = (deps: AppDependencies): Koa => {
   app.silent = true; // errors are logged once, by the problems middleware
   const routers = [
     serviceRoutes({
-      version: API_VERSION,
+      version: deps.openApiDocument.info.version,
       metrics: deps.metrics,
       checks: deps.checks,
       liveness: deps.liveness,
-      openApiDocument: buildOpenApiDocument(API_VERSION),
+      openApiDocument: deps.openApiDocument,
     }),
     ...(deps.routers ?? []),
   ];

@@ -1,8 +1,6 @@
-/** One failing field of a request, named by its path (`task.title`, `repos[0].name`, `query.limit`). */
-export interface FieldError {
-  readonly path: string;
-  readonly message: string;
-}
+import type { FieldError } from '../commands/domain-error.js';
+
+export type { FieldError };
 
 /** An RFC 9457 problem document as the contract defines it. */
 export interface ProblemDocument {

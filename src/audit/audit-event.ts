@@ -1,6 +1,6 @@
 import * as t from 'io-ts';
 import type { JsonObject, RecordedEvent } from '../eventstore/port.js';
-import { redactUrlCredentials } from '../workspaces/url-credentials.js';
+import { redactUrlCredentials } from '../shared/url-credentials.js';
 
 /**
  * One event as auditors see it (GET /api/audit/events, /api/audit/streams/{stream}, `gateway

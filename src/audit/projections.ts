@@ -1,9 +1,9 @@
-import { agentSessions } from '../../projections/agent-sessions.js';
-import { deploymentViews } from '../../projections/deployment-view.js';
-import { failedWebhooks } from '../../projections/failed-webhooks.js';
-import { namespaceViews } from '../../projections/lab-namespaces.js';
+import { agentSessions } from '../agents/agent-session-view.js';
+import { deploymentViews } from '../deployments/deployment-view.js';
+import { failedWebhooks } from '../notifications/failed-webhooks-view.js';
+import { namespaceViews } from '../labs/namespace-view.js';
 import { logSummary, type LogSummary } from '../../projections/log-summary.js';
-import { sessionViews } from '../../projections/session-view.js';
+import { sessionViews } from '../sessions/session-view.js';
 import { streamCatalog } from '../../projections/stream-catalog.js';
 import type { DocumentProjection, Projection } from '../projections/projection.js';
 

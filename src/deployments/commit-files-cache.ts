@@ -1,4 +1,5 @@
-import { readCommitFiles, resolveCommit, type RepoFile } from './repo-files.js';
+import type { RepoFile } from '../labs/repo-file.js';
+import { readCommitFiles, resolveCommit } from './repo-files.js';
 
 /** Files kept at most, counted in bytes of content (the newest stay). */
 const MAX_BYTES = 64 * 1024 * 1024;

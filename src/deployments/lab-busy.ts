@@ -1,4 +1,4 @@
-import type { DeploymentView } from '../../projections/deployment-view.js';
+import type { DeploymentView } from './deployment-view.js';
 import { ProblemError } from '../api/problem.js';
 import { isRunning } from './status.js';
 

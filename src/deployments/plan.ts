@@ -1,9 +1,9 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { splitIntoBundles, type Bundle } from './bundles.js';
+import { splitIntoBundles, type Bundle } from '../labs/bundles.js';
 import { STEPS, type DeploymentPlan } from './events.js';
-import { LAB_MANIFEST, parseLabManifest, type LabManifest } from './lab-manifest.js';
-import type { RepoFile } from './repo-files.js';
-import { detectRuntime, type Runtime } from './runtime.js';
+import { LAB_MANIFEST, parseLabManifest, type LabManifest } from '../labs/lab-manifest.js';
+import type { RepoFile } from '../labs/repo-file.js';
+import { detectRuntime, type Runtime } from '../labs/runtime.js';
 
 export interface PlannedDeployment {
   readonly plan: DeploymentPlan;

@@ -3,7 +3,7 @@ import type { SseHub, SseMessage, SseSource } from '../api/sse.js';
 import { ProblemError } from '../api/problem.js';
 import type { EventLog } from '../events/event-log.js';
 import type { StoredEvent } from '../events/stored-event.js';
-import { podsReadyDetail } from '../../projections/deployment-view.js';
+import { podsReadyDetail } from './deployment-view.js';
 import { deploymentStream, type DeploymentEvent } from './events.js';
 
 /**

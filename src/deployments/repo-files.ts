@@ -1,13 +1,6 @@
 import { execa } from 'execa';
 import { checkRef } from '../workspaces/names.js';
-
-export interface RepoFile {
-  readonly path: string;
-  readonly content: Buffer;
-  /** Not UTF-8 text: it travels as a ConfigMap's binaryData. */
-  readonly binary: boolean;
-  readonly executable: boolean;
-}
+import type { RepoFile } from '../labs/repo-file.js';
 
 const isBinary = (content: Buffer): boolean =>
   content.subarray(0, 8000).includes(0) || !Buffer.from(content.toString('utf8'), 'utf8').equals(content);

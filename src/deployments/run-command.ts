@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { DeploymentView } from '../../projections/deployment-view.js';
+import type { DeploymentView } from './deployment-view.js';
 import { answerCommand } from '../api/answer-command.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';

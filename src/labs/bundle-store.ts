@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { create } from 'tar';
-import type { RepoFile } from '../deployments/repo-files.js';
+import type { RepoFile } from './repo-file.js';
 import { syncDirectory } from '../files/replace-file.js';
 import { codeDigest } from './manifests.js';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Bundle } from '../deployments/bundles.js';
-import type { RepoFile } from '../deployments/repo-files.js';
-import { APP_DIR, type Runtime } from '../deployments/runtime.js';
+import type { Bundle } from './bundles.js';
+import type { RepoFile } from './repo-file.js';
+import { APP_DIR, type Runtime } from './runtime.js';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGER = 'ai-dev-gateway';

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { NamespaceView } from '../../projections/lab-namespaces.js';
+import type { NamespaceView } from './namespace-view.js';
 import { answerCommand } from '../api/answer-command.js';
 import { ProblemError } from '../api/problem.js';
 import { commandContextOf } from '../api/state.js';

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { signatureMatches } from '../notifications/signature.js';
+import { signatureMatches } from '../shared/signature.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 const EXPIRES = /^[0-9]{1,15}$/;

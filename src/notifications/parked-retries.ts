@@ -1,4 +1,4 @@
-import type { FailedWebhookView } from '../../projections/failed-webhooks.js';
+import type { FailedWebhookView } from './failed-webhooks-view.js';
 import type { CommandReaction } from '../process-managers/process-manager.js';
 import { deliveriesDecider, type DeliveriesCommand } from './deliveries.js';
 import { webhookStream } from './events.js';

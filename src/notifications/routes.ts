@@ -1,10 +1,10 @@
 import Router from '@koa/router';
 import * as E from 'fp-ts/lib/Either.js';
-import type { FailedWebhookView } from '../../projections/failed-webhooks.js';
+import type { FailedWebhookView } from './failed-webhooks-view.js';
 import { ProblemError } from '../api/problem.js';
 import { commandContextOf } from '../api/state.js';
 import { pageOf, paginate } from '../api/validation.js';
-import { domainErrorToProblem } from '../commands/domain-error.js';
+import { domainErrorToProblem } from '../api/domain-problem.js';
 import { handleCommand } from '../commands/handle-command.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';

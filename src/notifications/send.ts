@@ -1,5 +1,5 @@
 import type { SentWebhook } from './events.js';
-import { signatureOf } from './signature.js';
+import { signatureOf } from '../shared/signature.js';
 
 export type SendResult =
   { readonly ok: true; readonly status: number } | { readonly ok: false; readonly error: string };

@@ -12,18 +12,3 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 5, initialDelayMs: 
 /** The pause after failed attempt `attempt` (1-based). */
 export const delayAfter = (policy: RetryPolicy, attempt: number): number =>
   Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.factor ** (attempt - 1));
-
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-export const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });

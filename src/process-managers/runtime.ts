@@ -20,7 +20,8 @@ import type {
   Reaction,
 } from './process-manager.js';
 import { reactionEventId } from './reaction-ids.js';
-import { DEFAULT_RETRY_POLICY, delayAfter, sleep, type RetryPolicy } from './retry-policy.js';
+import { sleep } from '../shared/sleep.js';
+import { DEFAULT_RETRY_POLICY, delayAfter, type RetryPolicy } from './retry-policy.js';
 
 export type ReactionOutcome = 'completed' | 'rejected' | 'failed' | 'already_done';
 

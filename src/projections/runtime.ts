@@ -2,7 +2,7 @@ import type { EventLog, TypedSubscription } from '../events/event-log.js';
 import type { StoredEvent } from '../events/stored-event.js';
 import { startSubscriberLoop } from '../events/subscriber-loop.js';
 import { untilAborted } from '../events/until-aborted.js';
-import { sleep } from '../process-managers/retry-policy.js';
+import { sleep } from '../shared/sleep.js';
 import { PositionTracker, SubscriberStoppedError } from './position-tracker.js';
 import { applyToDocuments, type DocumentProjection, type Projection } from './projection.js';
 

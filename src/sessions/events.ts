@@ -1,7 +1,7 @@
 import * as t from 'io-ts';
 import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js';
 import { TestsResult } from '../testing/results.js';
-import { agentEventDefinitions, type AgentEvent } from '../agents/events.js';
+import { agentEventDefinitions, type AgentEvent } from './agent-events.js';
 import { Route } from '../routing/signals.js';
 import { streamNaming } from '../events/stream-name.js';
 

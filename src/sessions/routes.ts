@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Context } from 'koa';
-import { evolveSessionView, type SessionView } from '../../projections/session-view.js';
+import { evolveSessionView, type SessionView } from './session-view.js';
 import { viewAsOf } from '../api/as-of.js';
 import { ProblemError } from '../api/problem.js';
 import type { SseHub } from '../api/sse.js';
 import { commandContextOf } from '../api/state.js';
 import { decodeBody, pageOf, paginate, setETag } from '../api/validation.js';
 import { foldEvents } from '../commands/decider.js';
-import { domainErrorToProblem } from '../commands/domain-error.js';
+import { domainErrorToProblem } from '../api/domain-problem.js';
 import { handleCommand } from '../commands/handle-command.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';
@@ -18,7 +18,6 @@ import type { RoutingSignals } from '../routing/signals.js';
 import { builderDecider, builderStream, type BuilderEvent } from './builder.js';
 import type { SessionCommand } from './decide.js';
 import { sessionStream, type SessionEvent } from './events.js';
-import { RepoUrlRefusedError } from '../workspaces/repo-url.js';
 import { runSessionCommand } from './run-command.js';
 import { sessionEventsRoute } from './session-sse.js';
 import { hasEnded, isSessionStatus } from './status.js';
@@ -109,8 +108,10 @@ export interface SessionRoutesOptions {
   readonly viewWaitMs?: number;
   /** Throws (a 503 problem) while there is no room to start new work; absent: always room. */
   readonly admitNewWork?: () => Promise<void>;
-  /** The repository URL policy (workspace.allowed_url_patterns, private addresses, local folders): the URL as kept, or RepoUrlRefusedError. */
-  readonly checkRepoUrl: (url: string) => Promise<{ readonly url: string; readonly identity: readonly string[] }>;
+  /** The repository URL policy (workspace.allowed_url_patterns, private addresses, local folders): the URL as kept, or why it is refused. */
+  readonly checkRepoUrl: (
+    url: string,
+  ) => Promise<E.Either<string, { readonly url: string; readonly identity: readonly string[] }>>;
 }
 
 /** The session endpoints of the contract. */
@@ -174,13 +175,10 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
     const urls = await Promise.all(
       body.repos.map(async (repo, index) => {
         if (repo.url === undefined) return { url: null };
-        try {
-          const checked = await options.checkRepoUrl(repo.url);
-          return { url: checked.url, identity: checked.identity.join('/') };
-        } catch (error) {
-          if (!(error instanceof RepoUrlRefusedError)) throw error;
-          return { url: null, error: { path: `repos[${index}].url`, message: error.reason } };
-        }
+        const verdict = await options.checkRepoUrl(repo.url);
+        return E.isRight(verdict)
+          ? { url: verdict.right.url, identity: verdict.right.identity.join('/') }
+          : { url: null, error: { path: `repos[${index}].url`, message: verdict.left } };
       }),
     );
     // One repository is one clone with one builder branch: it cannot be two repos of a session.

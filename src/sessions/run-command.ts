@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { SessionView } from '../../projections/session-view.js';
+import type { SessionView } from './session-view.js';
 import { answerCommand } from '../api/answer-command.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';

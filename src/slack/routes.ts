@@ -2,8 +2,8 @@ import Router from '@koa/router';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type { Context } from 'koa';
-import type { DeploymentView } from '../../projections/deployment-view.js';
-import type { SessionView } from '../../projections/session-view.js';
+import type { DeploymentView } from '../deployments/deployment-view.js';
+import type { SessionView } from '../sessions/session-view.js';
 import { ProblemError } from '../api/problem.js';
 import { stateOf } from '../api/state.js';
 import { formatValidationProblems, reportValidationErrors } from '../events/validation-report.js';
@@ -13,7 +13,7 @@ import { runDeploymentCommand } from '../deployments/run-command.js';
 import { runSessionCommand } from '../sessions/run-command.js';
 import { parseAction, type SlackAction } from './actions.js';
 import { verifySlackRequest } from './verify.js';
-import type { RunOnce } from '../commands/idempotency-middleware.js';
+import type { RunOnce } from '../api/middleware/idempotency.js';
 
 /** The part of Slack's interaction payload the gateway reads: who pressed which button. */
 const Payload = t.intersection([

@@ -1,4 +1,4 @@
-import { signatureMatches, signatureOf } from '../notifications/signature.js';
+import { signatureMatches, signatureOf } from '../shared/signature.js';
 
 /** Slack's replay window: a request signed more than 5 minutes from now is refused. */
 const SLACK_WINDOW_SECONDS = 300;

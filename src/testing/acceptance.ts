@@ -1,4 +1,4 @@
-import type { LabManifest } from '../deployments/lab-manifest.js';
+import type { LabManifest } from '../labs/lab-manifest.js';
 import { notRun, tailOf, type Suite } from './results.js';
 
 type Check = NonNullable<LabManifest['acceptance']>[number];

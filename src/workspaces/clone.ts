@@ -7,7 +7,7 @@ import {
   type GitCredential,
   type GitCredentialConfig,
 } from './git-credentials.js';
-import { withoutUrlCredentials } from './url-credentials.js';
+import { withoutUrlCredentials } from '../shared/url-credentials.js';
 import { DEFAULT_URL_PATTERNS, type CheckedRepoUrl } from './url-policy.js';
 
 /** How repositories given by URL are fetched: the URL policy's settings, the time allowed, and the configured credentials. */

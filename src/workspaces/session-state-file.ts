@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { replaceFileDurably } from '../files/replace-file.js';
-import { evolveSessionView, type SessionView } from '../../projections/session-view.js';
+import { evolveSessionView, type SessionView } from '../sessions/session-view.js';
 import type { EventLog } from '../events/event-log.js';
 import type { SessionEvent } from '../sessions/events.js';
 import { sessionStream } from '../sessions/events.js';

@@ -1,3 +1,4 @@
+import * as E from 'fp-ts/lib/Either.js';
 import { promises as dns } from 'node:dns';
 import { realpath, stat } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -136,4 +137,17 @@ export const checkRepoUrl = async (
 ): Promise<CheckedRepoUrl & { readonly addresses: readonly string[] }> => {
   const checked = await checkRepoUrlForm(raw, policy);
   return { ...checked, addresses: await resolveRepoUrlHost(checked, policy) };
+};
+
+/** `checkRepoUrl` as a domain result: the URL as kept, or the reason it is refused (other failures still throw). */
+export const repoUrlVerdict = async (
+  raw: string,
+  policy: RepoUrlPolicy,
+): Promise<E.Either<string, CheckedRepoUrl & { readonly addresses: readonly string[] }>> => {
+  try {
+    return E.right(await checkRepoUrl(raw, policy));
+  } catch (error) {
+    if (error instanceof RepoUrlRefusedError) return E.left(error.reason);
+    throw error;
+  }
 };

@@ -2,12 +2,14 @@ import test from 'ava';
 import { request } from 'node:http';
 import Router from '@koa/router';
 import pino from 'pino';
+import { buildOpenApiDocument } from '../../src/openapi/document.js';
 import { createApp } from '../../src/api/app.js';
 import { GatewayMetrics } from '../../src/api/metrics.js';
 import { startServer } from '../../src/api/server.js';
 
 const appWith = (router: Router) =>
   createApp({
+    openApiDocument: buildOpenApiDocument(),
     logger: pino({ level: 'silent' }),
     authenticate: () => undefined,
     metrics: new GatewayMetrics({ defaultMetrics: false }),

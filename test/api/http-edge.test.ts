@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import Router from '@koa/router';
 import * as t from 'io-ts';
 import pino from 'pino';
+import { buildOpenApiDocument } from '../../src/openapi/document.js';
 import { createApp } from '../../src/api/app.js';
 import { GatewayMetrics, instrumentEventStore } from '../../src/api/metrics.js';
 import { ProblemError } from '../../src/api/problem.js';
@@ -59,6 +60,7 @@ const setUp = async (test: ExecutionContext, options: { check?: () => Promise<vo
     throw new EventStoreUnavailableError('connection refused');
   });
   const app = createApp({
+    openApiDocument: buildOpenApiDocument(),
     logger: pino({ level: 'info' }, sink),
     authenticate: (token) => authenticate(tokens, token),
     metrics,

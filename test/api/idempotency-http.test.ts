@@ -1,7 +1,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { SessionView } from '../../projections/session-view.js';
+import type { SessionView } from '../../src/sessions/session-view.js';
 import type { TestGateway } from '../support/test-gateway.js';
 import { caller, waitForSessionStatus } from '../support/gateway-client.js';
 import { pressSlackButton } from '../support/slack-button.js';

@@ -4,6 +4,7 @@ import { mkdtemp, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { buildOpenApiDocument } from '../../src/openapi/document.js';
 import { createApp } from '../../src/api/app.js';
 import { GatewayMetrics } from '../../src/api/metrics.js';
 import { LOG_FILE, openEmbeddedEventStore } from '../../src/eventstore/embedded/index.js';
@@ -21,6 +22,7 @@ test('GET /health: ok through a write failure the log recovers from, 503 "failin
     await rm(dataDir, { recursive: true, force: true });
   });
   const app = createApp({
+    openApiDocument: buildOpenApiDocument(),
     logger: pino({ level: 'silent' }),
     authenticate: () => undefined,
     metrics: new GatewayMetrics({ defaultMetrics: false }),

@@ -1,7 +1,6 @@
 import test from 'ava';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { API_VERSION } from '../../src/api/app.js';
-import { buildOpenApiDocument, operationList } from '../../src/api/openapi/document.js';
+import { API_VERSION, buildOpenApiDocument, operationList } from '../../src/openapi/document.js';
 import { startTestGateway } from '../support/test-gateway.js';
 
 /** Every operation of API Contract v1.0.0, copied from the contract's text. */

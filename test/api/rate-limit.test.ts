@@ -1,6 +1,7 @@
 import test from 'ava';
 import Router from '@koa/router';
 import pino from 'pino';
+import { buildOpenApiDocument } from '../../src/openapi/document.js';
 import { createApp } from '../../src/api/app.js';
 import { GatewayMetrics } from '../../src/api/metrics.js';
 import { authenticate, sha256Hex } from '../../src/config/tokens.js';
@@ -18,6 +19,7 @@ const appWith = (rateLimits: { perToken: number; perAddress: number }) => {
     ctx.body = { pong: true };
   });
   return createApp({
+    openApiDocument: buildOpenApiDocument(),
     logger: pino({ level: 'silent' }),
     authenticate: (token) => authenticate(tokens, token),
     metrics: new GatewayMetrics({ defaultMetrics: false }),

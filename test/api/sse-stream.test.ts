@@ -2,6 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import Router from '@koa/router';
 import * as t from 'io-ts';
 import pino from 'pino';
+import { buildOpenApiDocument } from '../../src/openapi/document.js';
 import { createApp } from '../../src/api/app.js';
 import { GatewayMetrics } from '../../src/api/metrics.js';
 import { startServer } from '../../src/api/server.js';
@@ -55,6 +56,7 @@ const setUp = async (t: ExecutionContext) => {
     }),
   );
   const app = createApp({
+    openApiDocument: buildOpenApiDocument(),
     logger: pino({ level: 'silent' }),
     authenticate: (token) => authenticate([{ name: 'grafana', role: 'viewer', sha256: sha256Hex(TOKEN) }], token),
     metrics: new GatewayMetrics({ defaultMetrics: false }),

@@ -1,5 +1,6 @@
 import type { ExecutionContext } from 'ava';
 import pino from 'pino';
+import { buildOpenApiDocument } from '../../src/openapi/document.js';
 import { createApp } from '../../src/api/app.js';
 import { GatewayMetrics } from '../../src/api/metrics.js';
 import { auditRoutes } from '../../src/audit/routes.js';
@@ -23,6 +24,7 @@ export const serveAudit = async (
   store: EventStore,
 ): Promise<{ url: string; get: (path: string, token?: string) => Promise<Response> }> => {
   const app = createApp({
+    openApiDocument: buildOpenApiDocument(),
     logger: pino({ level: 'silent' }),
     authenticate: (token) => authenticate(TOKENS, token),
     metrics: new GatewayMetrics({ defaultMetrics: false }),

@@ -68,11 +68,16 @@ test('summaries say in a few words what an event says, after its type', (t) => {
   );
 });
 
-test('the rebuild knows every projection in projections/', async (t) => {
-  const folder = join(process.cwd(), 'projections');
+test('the rebuild knows every projection: the cross-cutting folds in projections/ and every slice view (src/*/*-view.ts)', async (t) => {
+  const views = (await readdir(join(process.cwd(), 'src'), { recursive: true }))
+    .filter((name) => name.endsWith('-view.ts'))
+    .map((name) => join(process.cwd(), 'src', name));
+  const folds = (await readdir(join(process.cwd(), 'projections')))
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => join(process.cwd(), 'projections', name));
   const found: string[] = [];
-  for (const file of (await readdir(folder)).filter((name) => name.endsWith('.ts'))) {
-    const module = (await import(pathToFileURL(join(folder, file)).href)) as Record<string, unknown>;
+  for (const file of [...folds, ...views]) {
+    const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     for (const value of Object.values(module)) {
       const candidate = value as { name?: unknown; evolve?: unknown };
       if (

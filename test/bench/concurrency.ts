@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DeploymentView } from '../../projections/deployment-view.js';
-import type { SessionView } from '../../projections/session-view.js';
+import type { DeploymentView } from '../../src/deployments/deployment-view.js';
+import type { SessionView } from '../../src/sessions/session-view.js';
 import { commitFiles } from '../support/lab-session.js';
 import { connectSse } from '../support/sse-client.js';
 import { makeRepo } from '../support/test-gateway.js';

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { conflict, domainErrorToProblem, invalid, notFound, unprocessable } from '../../src/commands/domain-error.js';
+import { domainErrorToProblem } from '../../src/api/domain-problem.js';
+import { conflict, invalid, notFound, unprocessable } from '../../src/commands/domain-error.js';
 
 test('each refusal maps to the status and problem document the contract names', (t) => {
   const missing = domainErrorToProblem(notFound('session s1 does not exist'));

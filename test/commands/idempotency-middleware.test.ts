@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { commandEventDefinitions } from '../../src/commands/events.js';
-import type { IdempotencyOptions } from '../../src/commands/idempotency-middleware.js';
+import type { IdempotencyOptions } from '../../src/api/middleware/idempotency.js';
 import { openIdempotencyStore, type IdempotencyStoreOptions } from '../../src/commands/idempotency-store.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { EventRegistry } from '../../src/events/registry.js';

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
-import type { DeploymentView } from '../../projections/deployment-view.js';
-import type { SessionView } from '../../projections/session-view.js';
+import type { DeploymentView } from '../../src/deployments/deployment-view.js';
+import type { SessionView } from '../../src/sessions/session-view.js';
 import { runCli } from '../../src/audit/cli.js';
 import { eventually } from '../support/eventually.js';
 import { caller } from '../support/gateway-client.js';

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { x as extract } from 'tar';
 import { parseAllDocuments } from 'yaml';
-import type { DeploymentView } from '../../projections/deployment-view.js';
+import type { DeploymentView } from '../../src/deployments/deployment-view.js';
 import { eventually } from '../support/eventually.js';
 import { startFakeKube, type FakeKubeOptions } from '../support/fake-kube.js';
 import { caller } from '../support/gateway-client.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { DeploymentView } from '../../projections/deployment-view.js';
+import type { DeploymentView } from '../../src/deployments/deployment-view.js';
 import { eventually } from '../support/eventually.js';
 import { startFakeKube } from '../support/fake-kube.js';
 import { caller } from '../support/gateway-client.js';

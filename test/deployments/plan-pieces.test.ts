@@ -4,11 +4,12 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
-import { splitIntoBundles } from '../../src/deployments/bundles.js';
-import { parseLabManifest } from '../../src/deployments/lab-manifest.js';
+import { splitIntoBundles } from '../../src/labs/bundles.js';
+import { parseLabManifest } from '../../src/labs/lab-manifest.js';
 import { planDeployment } from '../../src/deployments/plan.js';
-import { readCommitFiles, type RepoFile } from '../../src/deployments/repo-files.js';
-import { detectRuntime } from '../../src/deployments/runtime.js';
+import type { RepoFile } from '../../src/labs/repo-file.js';
+import { readCommitFiles } from '../../src/deployments/repo-files.js';
+import { detectRuntime } from '../../src/labs/runtime.js';
 
 const MiB = 1024 * 1024;
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { DeploymentView } from '../../projections/deployment-view.js';
+import type { DeploymentView } from '../../src/deployments/deployment-view.js';
 import { deploymentStream, type DeploymentEvent } from '../../src/deployments/events.js';
 import { progressMessageOf } from '../../src/deployments/progress-sse.js';
 import { until } from '../support/eventually.js';

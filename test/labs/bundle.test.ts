@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extract } from 'tar';
 import { problemDocuments } from '../../src/api/middleware/problems.js';
-import type { RepoFile } from '../../src/deployments/repo-files.js';
+import type { RepoFile } from '../../src/labs/repo-file.js';
 import { bundleRoutes } from '../../src/labs/bundle-route.js';
 import { BundleStore } from '../../src/labs/bundle-store.js';
 import { checkBundleSignature, signBundleUrl } from '../../src/labs/signed-url.js';

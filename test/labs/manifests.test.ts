@@ -3,9 +3,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { splitIntoBundles } from '../../src/deployments/bundles.js';
-import type { RepoFile } from '../../src/deployments/repo-files.js';
-import { detectRuntime, type Runtime } from '../../src/deployments/runtime.js';
+import { splitIntoBundles } from '../../src/labs/bundles.js';
+import type { RepoFile } from '../../src/labs/repo-file.js';
+import { detectRuntime, type Runtime } from '../../src/labs/runtime.js';
 import { writeKustomization } from '../../src/labs/kustomize.js';
 import {
   APPLY_STEPS,

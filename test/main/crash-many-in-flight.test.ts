@@ -1,7 +1,7 @@
 import test from 'ava';
 import { join } from 'node:path';
-import type { DeploymentView } from '../../projections/deployment-view.js';
-import type { SessionView } from '../../projections/session-view.js';
+import type { DeploymentView } from '../../src/deployments/deployment-view.js';
+import type { SessionView } from '../../src/sessions/session-view.js';
 import { openEmbeddedEventStore } from '../../src/eventstore/embedded/index.js';
 import { eventually } from '../support/eventually.js';
 import { caller } from '../support/gateway-client.js';

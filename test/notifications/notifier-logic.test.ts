@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createHmac } from 'node:crypto';
-import { failedWebhooks } from '../../projections/failed-webhooks.js';
+import { failedWebhooks } from '../../src/notifications/failed-webhooks-view.js';
 import type { StoredEvent } from '../../src/events/stored-event.js';
 import { deliveriesDecider } from '../../src/notifications/deliveries.js';
 import { countUpTo } from '../../src/notifications/envelope.js';
@@ -8,7 +8,7 @@ import type { WebhookEvent, WebhookPayload } from '../../src/notifications/event
 import { notifier } from '../../src/notifications/notifier.js';
 import { scheduledRetriesDue } from '../../src/notifications/parked-retries.js';
 import { scheduledRetry } from '../../src/notifications/retry-schedule.js';
-import { signatureMatches, signatureOf } from '../../src/notifications/signature.js';
+import { signatureMatches, signatureOf } from '../../src/shared/signature.js';
 import { webhookFor } from '../../src/notifications/webhook-for.js';
 import { foldDocuments } from '../../src/projections/projection.js';
 import type { SessionEvent } from '../../src/sessions/events.js';

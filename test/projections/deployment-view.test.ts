@@ -1,5 +1,5 @@
 import test from 'ava';
-import { deploymentViews } from '../../projections/deployment-view.js';
+import { deploymentViews } from '../../src/deployments/deployment-view.js';
 import type { DeploymentEvent } from '../../src/deployments/events.js';
 import { samplePlan } from '../support/deployment-plan.js';
 import type { StoredEvent } from '../../src/events/stored-event.js';

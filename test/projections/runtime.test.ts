@@ -12,7 +12,7 @@ import {
   ProjectionRunner,
   type ProjectionRunnerOptions,
 } from '../../src/projections/runtime.js';
-import { waitErrorToProblem } from '../../src/projections/wait-problem.js';
+import { waitErrorToProblem } from '../../src/api/wait-problem.js';
 import { counterDecider, counterEventDefinitions, type CounterEvent } from '../support/counter.js';
 import { openTestEventLog, testContext } from '../support/test-store.js';
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { DomainEvent } from '../../src/events/domain-event.js';
 import type { StoredEvent } from '../../src/events/stored-event.js';
 import { foldDocuments } from '../../src/projections/projection.js';
-import { sessionViews } from '../../projections/session-view.js';
+import { sessionViews } from '../../src/sessions/session-view.js';
 import type { SessionEvent } from '../../src/sessions/events.js';
 
 let position = 0;

@@ -1,6 +1,7 @@
 import test from 'ava';
 import pino from 'pino';
 import * as E from 'fp-ts/lib/Either.js';
+import { buildOpenApiDocument } from '../../src/openapi/document.js';
 import { createApp } from '../../src/api/app.js';
 import { GatewayMetrics } from '../../src/api/metrics.js';
 import { authenticate, sha256Hex } from '../../src/config/tokens.js';
@@ -15,6 +16,7 @@ const start = async (t: Parameters<typeof serve>[0]) => {
   const signals = loadRoutingSignals(DEFAULT_SIGNALS_FILE);
   if (E.isLeft(signals)) throw new Error(signals.left);
   const app = createApp({
+    openApiDocument: buildOpenApiDocument(),
     logger: pino({ level: 'silent' }),
     authenticate: (token) =>
       authenticate(

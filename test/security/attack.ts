@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { buildOpenApiDocument, operationList } from '../../src/api/openapi/document.js';
-import { signatureOf } from '../../src/notifications/signature.js';
+import { buildOpenApiDocument, operationList } from '../../src/openapi/document.js';
+import { signatureOf } from '../../src/shared/signature.js';
 import { sendRaw, type RawRequest, type RawResponse } from './raw-http.js';
 
 /**

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { gzipSync } from 'node:zlib';
-import type { SessionView } from '../../projections/session-view.js';
+import type { SessionView } from '../../src/sessions/session-view.js';
 import { sessionStream } from '../../src/sessions/events.js';
 import { caller, waitForSessionStatus } from '../support/gateway-client.js';
 import { startTestGateway, type TestGateway } from '../support/test-gateway.js';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as E from 'fp-ts/lib/Either.js';
-import type { DeploymentView } from '../../projections/deployment-view.js';
-import type { SessionView } from '../../projections/session-view.js';
+import type { DeploymentView } from '../../src/deployments/deployment-view.js';
+import type { SessionView } from '../../src/sessions/session-view.js';
 import { handleCommand } from '../../src/commands/handle-command.js';
 import type { Gateway } from '../../src/composition.js';
 import { deploymentStream } from '../../src/deployments/events.js';

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { Gateway } from '../../src/composition.js';
-import type { SessionView } from '../../projections/session-view.js';
+import type { SessionView } from '../../src/sessions/session-view.js';
 import type { Call } from './gateway-client.js';
 import { eventually } from './eventually.js';
 

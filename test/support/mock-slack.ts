@@ -1,7 +1,7 @@
 import type { ExecutionContext } from 'ava';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signatureMatches, signatureOf } from '../../src/notifications/signature.js';
+import { signatureMatches, signatureOf } from '../../src/shared/signature.js';
 
 export interface Delivery {
   readonly eventId: string;

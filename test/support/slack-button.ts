@@ -1,4 +1,4 @@
-import { signatureOf } from '../../src/notifications/signature.js';
+import { signatureOf } from '../../src/shared/signature.js';
 
 export interface ButtonPress {
   /** The signing secret Slack signs with (a wrong one plays a forger). */

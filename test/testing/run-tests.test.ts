@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { LabManifest } from '../../src/deployments/lab-manifest.js';
+import type { LabManifest } from '../../src/labs/lab-manifest.js';
 import { parseJUnit } from '../../src/testing/junit.js';
 import { summaryOf } from '../../src/testing/results.js';
 import { runTests, type TestRunOptions } from '../../src/testing/run-tests.js';

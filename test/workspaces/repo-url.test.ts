@@ -7,7 +7,7 @@ import { cloneArguments } from '../../src/workspaces/clone.js';
 import { GitCredential, loadGitCredentials } from '../../src/workspaces/git-credentials.js';
 import { privateAddressKind } from '../../src/workspaces/private-addresses.js';
 import { parseRepoUrl, RepoUrlRefusedError } from '../../src/workspaces/repo-url.js';
-import { redactUrlCredentials, withoutUrlCredentials } from '../../src/workspaces/url-credentials.js';
+import { redactUrlCredentials, withoutUrlCredentials } from '../../src/shared/url-credentials.js';
 import {
   checkRepoUrl,
   DEFAULT_URL_PATTERNS,

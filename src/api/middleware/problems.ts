@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import { EventStoreClosedError, EventStoreUnavailableError } from '../../eventstore/port.js';
-import { waitErrorToProblem } from '../../projections/wait-problem.js';
+import { waitErrorToProblem } from '../wait-problem.js';
 import { ProblemError } from '../problem.js';
 import { stateOf } from '../state.js';
 

@@ -1,4 +1,4 @@
-import type { RepoFile } from './repo-files.js';
+import type { RepoFile } from './repo-file.js';
 
 /** A file in a ConfigMap: its safe key and the path it is mounted at (the volume's `items`). */
 interface BundledFile {

@@ -1,6 +1,6 @@
-import { namespaceOf, type NamespaceEvent } from '../src/labs/namespace-events.js';
-import type { StoredEvent } from '../src/events/stored-event.js';
-import type { DocumentProjection } from '../src/projections/projection.js';
+import { namespaceOf, type NamespaceEvent } from './namespace-events.js';
+import type { StoredEvent } from '../events/stored-event.js';
+import type { DocumentProjection } from '../projections/projection.js';
 
 /** The contract's lab namespace, as GET /api/namespaces lists it (while it exists). */
 export interface NamespaceView {

@@ -1,8 +1,8 @@
-import { deploymentIdOf, type DeploymentEvent, type DeploymentPlan, type Step } from '../src/deployments/events.js';
-import type { TestsResult } from '../src/testing/results.js';
-import type { StoredEvent } from '../src/events/stored-event.js';
-import type { DocumentProjection } from '../src/projections/projection.js';
-import { statusAtStep, type DeploymentStatus } from '../src/deployments/status.js';
+import { deploymentIdOf, type DeploymentEvent, type DeploymentPlan, type Step } from './events.js';
+import type { TestsResult } from '../testing/results.js';
+import type { StoredEvent } from '../events/stored-event.js';
+import type { DocumentProjection } from '../projections/projection.js';
+import { statusAtStep, type DeploymentStatus } from './status.js';
 
 interface StepView {
   readonly name: Step;

@@ -3,19 +3,19 @@ import { Stream } from 'node:stream';
 import canonicalizeModule from 'canonicalize';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Context, Middleware, Next } from 'koa';
-import { ProblemError } from '../api/problem.js';
-import { stateOf } from '../api/state.js';
-import type { JsonValue } from '../eventstore/port.js';
-import { assertNever } from './domain-error.js';
+import { ProblemError } from '../problem.js';
+import { stateOf } from '../state.js';
+import type { JsonValue } from '../../eventstore/port.js';
+import { assertNever } from '../../commands/domain-error.js';
 import {
   idempotencyDecider,
   idempotencyKeyProblem,
   idempotencyRecordFor,
   requestHashOf,
   type IdempotencyCommand,
-} from './idempotency.js';
-import type { RecordedResponse } from './idempotency-events.js';
-import type { IdempotencyStore } from './idempotency-store.js';
+} from '../../commands/idempotency.js';
+import type { RecordedResponse } from '../../commands/idempotency-events.js';
+import type { IdempotencyStore } from '../../commands/idempotency-store.js';
 
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
 

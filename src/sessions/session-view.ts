@@ -1,11 +1,11 @@
-import type { StoredEvent } from '../src/events/stored-event.js';
-import type { DocumentProjection } from '../src/projections/projection.js';
-import type { Route } from '../src/routing/signals.js';
-import { sessionIdOf, type SessionEvent } from '../src/sessions/events.js';
-import { settledStatus } from '../src/sessions/session.js';
-import { sessionErrorOf } from '../src/sessions/session-error.js';
-import { withoutUrlCredentials } from '../src/workspaces/url-credentials.js';
-import { isStarting, type SessionStatus } from '../src/sessions/status.js';
+import type { StoredEvent } from '../events/stored-event.js';
+import type { DocumentProjection } from '../projections/projection.js';
+import type { Route } from '../routing/signals.js';
+import { sessionIdOf, type SessionEvent } from './events.js';
+import { settledStatus } from './session.js';
+import { sessionErrorOf } from './session-error.js';
+import { withoutUrlCredentials } from '../shared/url-credentials.js';
+import { isStarting, type SessionStatus } from './status.js';
 
 /** The contract's session view, in wire names, as GET /api/sessions/{id} serves it. */
 export interface SessionView {

@@ -1,5 +1,5 @@
-import { sessionIdOf, type SessionEvent } from '../src/sessions/events.js';
-import type { DocumentProjection } from '../src/projections/projection.js';
+import { sessionIdOf, type SessionEvent } from '../sessions/events.js';
+import type { DocumentProjection } from '../projections/projection.js';
 
 /** A running agent: its OpenCode session and the gateway session it works for. */
 export interface AgentSessionView {

@@ -1,5 +1,5 @@
 import { listOf, ref, schemas } from './schemas.js';
-import { SESSION_STATUSES } from '../../sessions/status.js';
+import { SESSION_STATUSES } from '../sessions/status.js';
 
 /**
  * The API Contract v1.0.0 as OpenAPI 3.1: every operation of the contract. `x-implemented` says
@@ -636,7 +636,10 @@ const webhook = (type: string, description: string) => ({
   },
 });
 
-export const buildOpenApiDocument = (version = '1.0.0') => ({
+/** The contract's version, served in the document and by GET /health. */
+export const API_VERSION = '1.0.0';
+
+export const buildOpenApiDocument = (version = API_VERSION) => ({
   openapi: '3.1.0',
   info: {
     title: 'AI Dev Gateway',
@@ -687,7 +690,6 @@ export const buildOpenApiDocument = (version = '1.0.0') => ({
   security: [{ bearer: [] }],
 });
 
-/** `METHOD path` of every operation, and whether it is built. */
 /**
  * Whether `METHOD path` is an operation that takes an `Idempotency-Key`, as this document says:
  * the idempotency middleware applies to these and nothing else. Matched as the router matches,
@@ -706,6 +708,7 @@ export const takesIdempotencyKey = (() => {
     patterns.some((pattern) => pattern.method === method && pattern.path.test(requestPath));
 })();
 
+/** `METHOD path` of every operation, and whether it is built. */
 export const operationList = (): { method: string; path: string; implemented: boolean }[] =>
   Object.entries(operations).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => ({

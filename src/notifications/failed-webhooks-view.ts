@@ -1,6 +1,6 @@
-import type { StoredEvent } from '../src/events/stored-event.js';
-import { webhookSessionOf, type WebhookEvent } from '../src/notifications/events.js';
-import type { DocumentProjection } from '../src/projections/projection.js';
+import type { StoredEvent } from '../events/stored-event.js';
+import { webhookSessionOf, type WebhookEvent } from './events.js';
+import type { DocumentProjection } from '../projections/projection.js';
 
 /** A parked webhook as GET /api/webhooks/failed lists it. */
 export interface FailedWebhookView {

@@ -1,6 +1,6 @@
-import { ProblemError } from '../api/problem.js';
-import { PositionTimeoutError, SubscriberStoppedError } from './position-tracker.js';
-import { ProjectionFailedError } from './runtime.js';
+import { ProblemError } from './problem.js';
+import { PositionTimeoutError, SubscriberStoppedError } from '../projections/position-tracker.js';
+import { ProjectionFailedError } from '../projections/runtime.js';
 
 /**
  * A read that waited for a view to catch up and could not: 503 with Retry-After, per the

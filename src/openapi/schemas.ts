@@ -1,7 +1,7 @@
 /** JSON Schemas (OpenAPI 3.1 = JSON Schema 2020-12) of the contract's bodies and views. */
 
-import { DEPLOYMENT_STATUSES } from '../../deployments/status.js';
-import { SESSION_STATUSES } from '../../sessions/status.js';
+import { DEPLOYMENT_STATUSES } from '../deployments/status.js';
+import { SESSION_STATUSES } from '../sessions/status.js';
 
 const SLUG = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
