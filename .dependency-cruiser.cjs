@@ -6,11 +6,13 @@
  *
  * Vocabulary (a folder is a direct child of src/, or projections/):
  * - composition level: src/main.ts, src/composition.ts (the server), src/audit/cli.ts (the `gateway`
- *   CLI that bin/gateway.mjs starts) and src/openapi/ (the whole gateway's HTTP contract, which names
- *   every capability's statuses). They may import everything; only the roots import them.
+ *   CLI that bin/gateway.mjs starts), src/capabilities.ts (the list of capabilities) and src/openapi/
+ *   (the whole gateway's HTTP contract, which names every capability's statuses). They may import
+ *   everything; only the roots import them.
  * - infrastructure: generic plumbing that names no capability. src/api is the HTTP layer (Koa app,
- *   middleware, problem+json, SSE); commands, config, events, eventstore, files, process,
- *   process-managers, projections, shared and types are not HTTP.
+ *   middleware, problem+json, SSE); src/capability is the shape of a capability module (it may name
+ *   the HTTP layer's types: a capability contributes routes); commands, config, events, eventstore,
+ *   files, process, process-managers, projections, shared and types are not HTTP.
  * - slices: capability folders. src/slack (the Slack channel: it runs session and deployment
  *   commands) and src/audit (reads every capability's events) are slices, not plumbing.
  *   projections/ holds the cross-cutting folds (the stream catalog, the log summary) that read every
@@ -21,13 +23,13 @@ const INFRA_NOT_HTTP = 'commands|config|events|eventstore|files|process|process-
 const SLICE_FOLDERS = 'agents|audit|deployments|labs|notifications|routing|sessions|slack|testing|workspaces';
 
 /** Generic plumbing, the HTTP layer included. */
-const INFRA = `^src/(api|${INFRA_NOT_HTTP})/`;
+const INFRA = `^src/(api|capability|${INFRA_NOT_HTTP})/`;
 /** Capability folders, and the cross-cutting folds in projections/. */
 const SLICES = `^(src/(${SLICE_FOLDERS})/|projections/)`;
 /** The entry points. */
 const ROOTS = '^src/(main|composition)[.]ts$|^src/audit/cli[.]ts$';
 /** The entry points and what only they may import. */
-const COMPOSITION = `${ROOTS}|^src/openapi/`;
+const COMPOSITION = `${ROOTS}|^src/capabilities[.]ts$|^src/openapi/`;
 /** The HTTP layer's error type (ProblemError, ProblemDocument, FieldError, PROBLEM_TYPE_BASE). */
 const HTTP_PROBLEM = '^src/api/problem[.]ts$';
 
@@ -103,7 +105,7 @@ module.exports = {
         'A new folder under src/ must be added to INFRA_NOT_HTTP, SLICE_FOLDERS or COMPOSITION in this file, ' +
         'so that the rules above cover it.',
       from: {},
-      to: { path: '^src/[^/]+/', pathNot: `^src/(api|openapi|${INFRA_NOT_HTTP}|${SLICE_FOLDERS})/` },
+      to: { path: '^src/[^/]+/', pathNot: `^src/(api|capability|openapi|${INFRA_NOT_HTTP}|${SLICE_FOLDERS})/` },
     },
   ],
   options: {

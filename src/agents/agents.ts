@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from 'pino';
-import { agentSessions, type AgentSessionView } from './agent-session-view.js';
+import type { AgentSessionView } from './agent-session-view.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { EventLog } from '../events/event-log.js';
 import { ProcessManagerRunner } from '../process-managers/runtime.js';
-import { DocumentProjectionRunner } from '../projections/runtime.js';
+import type { DocumentProjectionRunner } from '../projections/runtime.js';
 import { AgentReconciler } from './agent-reconciler.js';
 import { agentBridge, agentBridgeEffects, type AgentEffect } from './bridge.js';
 import { openCodeConfigContent } from './opencode-config.js';
@@ -30,6 +30,8 @@ export const createAgents = (
     logger: Logger;
     cwd: string;
     runtimeOptions: { onLag?: (name: string, lag: number) => void; onError?: (name: string, error: unknown) => void };
+    /** The running view of the agents' OpenCode sessions. */
+    projection: DocumentProjectionRunner<AgentSessionView>;
   },
 ): Agents => {
   const personas = loadPersonas(resolve(options.cwd, config.opencode.personas_dir));
@@ -41,10 +43,7 @@ export const createAgents = (
     eventLog: options.eventLog,
     logger: options.logger,
   });
-  const projection = new DocumentProjectionRunner(agentSessions, {
-    eventLog: options.eventLog,
-    ...options.runtimeOptions,
-  });
+  const projection = options.projection;
   const reconciler = new AgentReconciler({
     eventLog: options.eventLog,
     endpoint: () => server.endpoint,

@@ -6,7 +6,6 @@ import { exportEvents } from './export.js';
 import { GatewayRequestError } from './http-source.js';
 import { CliError, openAuditSource, type OpenedSource } from './open-source.js';
 import { progressReporter } from './progress.js';
-import { allProjections } from './projections.js';
 import { rebuildProjections, UndecodableEventError } from './rebuild.js';
 import { formatTimeline, storyOf } from './timeline.js';
 import { verifyLog } from './verify.js';
@@ -53,8 +52,9 @@ const line = (out: Writable, text: string): void => {
   out.write(`${text}\n`);
 };
 
-/** Loaded on demand: the registry imports the whole gateway, which `verify` and `export` do not need. */
-const loadRegistry = async (): Promise<EventRegistry> => (await import('../composition.js')).createEventRegistry();
+/** Loaded on demand: the list of capabilities imports the whole gateway, which `verify` and `export` do not need. */
+const loadCapabilities = () => import('../capabilities.js');
+const loadRegistry = async (): Promise<EventRegistry> => (await loadCapabilities()).createEventRegistry();
 
 const replay = async (opened: OpenedSource, correlationId: string, io: CliIo): Promise<number> => {
   const registry = await loadRegistry();
@@ -72,7 +72,9 @@ const replay = async (opened: OpenedSource, correlationId: string, io: CliIo): P
 const rebuild = async (opened: OpenedSource, io: CliIo): Promise<number> => {
   const registry = await loadRegistry();
   const progress = progressReporter({ label: 'rebuild', out: io.stderr, head: await opened.source.headPosition() });
-  const result = await rebuildProjections(opened.source, registry, allProjections, { onProgress: progress.update });
+  const result = await rebuildProjections(opened.source, registry, (await loadCapabilities()).allViews(), {
+    onProgress: progress.update,
+  });
   progress.finish();
   const rate = result.eventsPerSecond.toLocaleString('en-US');
   line(

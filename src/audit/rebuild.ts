@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { EventRegistry } from '../events/registry.js';
 import { decodeRecordedEvent, type StoredEvent } from '../events/stored-event.js';
 import { applyToDocuments } from '../projections/projection.js';
-import type { AnyProjection } from './projections.js';
+import type { ViewDefinition } from '../capability/capability.js';
 import { pagesOf, type AuditSource } from './source.js';
 
 interface RebuiltProjection {
@@ -28,7 +28,7 @@ export class UndecodableEventError extends Error {
 }
 
 interface Building {
-  readonly spec: AnyProjection;
+  readonly spec: ViewDefinition;
   state: unknown;
   readonly documents: Map<string, unknown>;
   failure?: string;
@@ -65,7 +65,7 @@ const resultOf = (building: Building): RebuiltProjection => {
 export const rebuildProjections = async (
   source: AuditSource,
   registry: EventRegistry,
-  projections: readonly AnyProjection[],
+  projections: readonly ViewDefinition[],
   options: { readonly onProgress?: (read: number, position: number) => void } = {},
 ): Promise<RebuildResult> => {
   const started = performance.now();

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { ApiException, KubeConfig, PatchStrategy, Watch } from '@kubernetes/client-node';
 import { kubeClients } from './kube-clients.js';
 import { MANAGED_BY_LABEL, MANAGER, type KubeObject } from './manifests.js';
@@ -52,6 +55,15 @@ const explain = (error: unknown): Error => {
   const permanent = error.code >= 400 && error.code < 500 && error.code !== 409 && error.code !== 429;
   return permanent ? new PermanentKubeError(message) : new Error(message);
 };
+
+/**
+ * Whether a cluster is configured at all: KUBECONFIG, in-cluster, or ~/.kube/config. Without one,
+ * deployments fail at their first step saying why, and GET /ready does not check a cluster.
+ */
+export const clusterConfigured = (kubeconfigPath: string | undefined, env: NodeJS.ProcessEnv): boolean =>
+  kubeconfigPath !== undefined ||
+  env['KUBERNETES_SERVICE_HOST'] !== undefined ||
+  existsSync(join(homedir(), '.kube', 'config'));
 
 /** The cluster from a kubeconfig file (KUBECONFIG), else the standard resolution: in-cluster, then ~/.kube/config. */
 export const loadKubeConfig = (kubeconfigPath: string | undefined): KubeConfig => {

@@ -8,7 +8,7 @@ import {
   type GitCredentialConfig,
 } from './git-credentials.js';
 import { withoutUrlCredentials } from '../shared/url-credentials.js';
-import { DEFAULT_URL_PATTERNS, type CheckedRepoUrl } from './url-policy.js';
+import { DEFAULT_URL_PATTERNS, type CheckedRepoUrl } from '../shared/repo-url-policy.js';
 
 /** How repositories given by URL are fetched: the URL policy's settings, the time allowed, and the configured credentials. */
 export interface CloneSettings {

@@ -4,9 +4,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { CloneFailedError, cloneRepository, DEFAULT_CLONE_SETTINGS, type CloneSettings } from './clone.js';
 import { checkBuilder, checkRef, checkRepoName, InvalidNameError } from './names.js';
-import { RepoUrlRefusedError } from './repo-url.js';
+import { RepoUrlRefusedError } from '../shared/repo-url.js';
 import { withoutUrlCredentials } from '../shared/url-credentials.js';
-import { checkRepoUrlForm, CLONES_FOLDER, resolveRepoUrlHost, type RepoUrlPolicy } from './url-policy.js';
+import { checkRepoUrlForm, CLONES_FOLDER, resolveRepoUrlHost, type RepoUrlPolicy } from '../shared/repo-url-policy.js';
 
 export interface RepoSpec {
   readonly name: string;

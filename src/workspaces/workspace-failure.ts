@@ -1,7 +1,7 @@
 import { CloneFailedError } from './clone.js';
 import { MissingRefError, MissingWorktreeError, UnknownRepoError } from './git-workspace.js';
 import { InvalidNameError } from './names.js';
-import { RepoUrlRefusedError } from './repo-url.js';
+import { RepoUrlRefusedError } from '../shared/repo-url.js';
 import { TaskInitError } from './task-init.js';
 
 /**

@@ -199,13 +199,14 @@ test('rebuild folds every projection from the whole log and says what it built a
     t.deepEqual(
       built.map((line) => line.trim().split(/ {2,}/)),
       [
-        ['stream-catalog', `${streams} streams`],
-        ['log-summary', `${events.length} events of ${types} types`],
+        // In the order of CAPABILITIES: sessions, notifications, agents, deployments, labs, audit.
         ['session-views', '2 sessions'],
         ['failed-webhooks', '0 parked webhooks'],
+        ['agent-sessions', '0 running agents'],
         ['deployment-views', '0 deployments'],
         ['namespace-views', '0 lab namespaces'],
-        ['agent-sessions', '0 running agents'],
+        ['stream-catalog', `${streams} streams`],
+        ['log-summary', `${events.length} events of ${types} types`],
       ],
     );
     t.regex(run.stderr, /rebuild: 100% /);

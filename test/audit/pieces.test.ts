@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { httpSource } from '../../src/audit/http-source.js';
 import { progressReporter } from '../../src/audit/progress.js';
-import { allProjections } from '../../src/audit/projections.js';
 import { summarize } from '../../src/audit/summary.js';
-import { createEventRegistry } from '../../src/composition.js';
+import { allViews, createEventRegistry } from '../../src/capabilities.js';
 
 test('summaries say in a few words what an event says, after its type', (t) => {
   const registry = createEventRegistry();
@@ -90,7 +89,12 @@ test('the rebuild knows every projection: the cross-cutting folds in projections
     }
   }
   t.true(found.length >= 7);
-  t.deepEqual(allProjections.map((spec) => spec.projection.name).sort(), found.sort());
+  t.deepEqual(
+    allViews()
+      .map((view) => view.projection.name)
+      .sort(),
+    found.sort(),
+  );
 });
 
 const recorder = (isTTY: boolean) => {

@@ -5,15 +5,15 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { cloneArguments } from '../../src/workspaces/clone.js';
 import { GitCredential, loadGitCredentials } from '../../src/workspaces/git-credentials.js';
-import { privateAddressKind } from '../../src/workspaces/private-addresses.js';
-import { parseRepoUrl, RepoUrlRefusedError } from '../../src/workspaces/repo-url.js';
+import { privateAddressKind } from '../../src/shared/private-addresses.js';
+import { parseRepoUrl, RepoUrlRefusedError } from '../../src/shared/repo-url.js';
 import { redactUrlCredentials, withoutUrlCredentials } from '../../src/shared/url-credentials.js';
 import {
   checkRepoUrl,
   DEFAULT_URL_PATTERNS,
   type Lookup,
   type RepoUrlPolicy,
-} from '../../src/workspaces/url-policy.js';
+} from '../../src/shared/repo-url-policy.js';
 
 const refusal = (raw: string): string => {
   try {

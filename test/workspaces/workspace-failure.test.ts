@@ -2,7 +2,7 @@ import test from 'ava';
 import { CloneFailedError } from '../../src/workspaces/clone.js';
 import { MissingRefError, UnknownRepoError } from '../../src/workspaces/git-workspace.js';
 import { InvalidNameError } from '../../src/workspaces/names.js';
-import { RepoUrlRefusedError } from '../../src/workspaces/repo-url.js';
+import { RepoUrlRefusedError } from '../../src/shared/repo-url.js';
 import { TaskInitError } from '../../src/workspaces/task-init.js';
 import { classifyWorkspaceError } from '../../src/workspaces/workspace-failure.js';
 

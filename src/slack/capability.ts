@@ -1,0 +1,25 @@
+import type { CapabilityModule } from '../capability/capability.js';
+import { deploymentViews } from '../deployments/deployment-view.js';
+import { presentWithLabs } from '../deployments/present.js';
+import { namespaceViews } from '../labs/namespace-view.js';
+import { sessionViews } from '../sessions/session-view.js';
+import { slackRoutes } from './routes.js';
+
+/** Slack: the buttons and menus of the Slack app, signed by Slack, acting on sessions and deployments. */
+export const slackCapability: CapabilityModule = {
+  name: 'slack',
+  events: [],
+  views: [],
+  create: (config, shared) => ({
+    routers: [
+      slackRoutes({
+        eventLog: shared.eventLog,
+        signingSecret: config.secrets.slackSigningSecret,
+        sessions: shared.viewOf(sessionViews),
+        deployments: shared.viewOf(deploymentViews),
+        present: presentWithLabs(shared.viewOf(namespaceViews)),
+        runOnce: shared.runOnce,
+      }),
+    ],
+  }),
+};
