@@ -8,7 +8,7 @@ import { loadAgentSession } from './agent-session.js';
 import { must, openCodeClient } from './opencode-client.js';
 import { triggerOf } from './opencode-events.js';
 import type { OpenCodeEndpoint } from './opencode-server.js';
-import { sessionDecider } from '../sessions/decide.js';
+import { sessionDecider } from '../sessions/decider.js';
 import { sessionStream } from '../sessions/events.js';
 import { planReconcile, type BridgePolicy, type OpenCodeSnapshot, type PlannedCommand } from './reconcile.js';
 

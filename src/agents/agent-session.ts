@@ -1,6 +1,6 @@
 import { foldEvents } from '../commands/decider.js';
 import type { EventLog } from '../events/event-log.js';
-import { sessionDecider } from '../sessions/decide.js';
+import { sessionDecider } from '../sessions/decider.js';
 import { sessionStream, type SessionEvent } from '../sessions/events.js';
 import type { Session } from '../sessions/session.js';
 

@@ -7,7 +7,7 @@ import type { EventLog } from '../events/event-log.js';
 import { ProcessManagerRunner } from '../process-managers/runtime.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';
 import { AgentReconciler } from './agent-reconciler.js';
-import { agentBridge, agentBridgeEffects, type AgentEffect } from './bridge.js';
+import { agentBridge, agentBridgeEffects, type AgentEffect } from './bridge-process.js';
 import { openCodeConfigContent } from './opencode-config.js';
 import { OpenCodeServer } from './opencode-server.js';
 import { loadPersonas } from './personas.js';

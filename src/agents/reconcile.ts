@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { Message, Part, PermissionRequest, QuestionRequest, SessionStatus, Todo } from '@opencode-ai/sdk/v2';
-import type { SessionCommand } from '../sessions/decide.js';
+import type { SessionCommand } from '../sessions/decider.js';
 
 /** What OpenCode says about one of its sessions right now. */
 export interface OpenCodeSnapshot {

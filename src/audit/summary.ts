@@ -2,7 +2,7 @@ import type { OpenCodeServerEvent } from '../agents/events.js';
 import type { IdempotencyEvent } from '../commands/idempotency-events.js';
 import type { DeploymentEvent } from '../deployments/events.js';
 import type { DomainEvent } from '../events/domain-event.js';
-import type { NamespaceEvent } from '../labs/namespace-events.js';
+import type { NamespaceEvent } from '../labs/events.js';
 import type { WebhookEvent } from '../notifications/events.js';
 import type { ProcessManagerEvent } from '../process-managers/events.js';
 import type { BuilderEvent } from '../sessions/builder.js';

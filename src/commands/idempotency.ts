@@ -18,7 +18,7 @@ export type IdempotencyState =
 
 export type IdempotencyCommand =
   | {
-      readonly type: 'start';
+      readonly type: 'StartIdempotentRequest';
       readonly attemptId: string;
       readonly requestHash: string;
       readonly method: string;
@@ -26,8 +26,8 @@ export type IdempotencyCommand =
       readonly now: Date;
       readonly leaseMs: number;
     }
-  | { readonly type: 'record'; readonly attemptId: string; readonly response: RecordedResponse }
-  | { readonly type: 'abandon'; readonly attemptId: string; readonly reason: string };
+  | { readonly type: 'RecordIdempotentResponse'; readonly attemptId: string; readonly response: RecordedResponse }
+  | { readonly type: 'AbandonIdempotentRequest'; readonly attemptId: string; readonly reason: string };
 
 /** Why a request may not run now; not errors of the client except `mismatch`. */
 export type IdempotencyRefusal =
@@ -59,9 +59,9 @@ export const idempotencyDecider: Decider<IdempotencyCommand, IdempotencyEvent, I
 
   decide: (command, state) => {
     switch (command.type) {
-      case 'start':
+      case 'StartIdempotentRequest':
         return decideStart(command, state);
-      case 'record':
+      case 'RecordIdempotentResponse':
         if (state.status !== 'in_progress' || state.attemptId !== command.attemptId)
           return E.left({ kind: 'lease_lost' });
         return E.right([
@@ -70,7 +70,7 @@ export const idempotencyDecider: Decider<IdempotencyCommand, IdempotencyEvent, I
             data: { attempt_id: command.attemptId, request_hash: state.requestHash, response: command.response },
           },
         ]);
-      case 'abandon':
+      case 'AbandonIdempotentRequest':
         if (state.status !== 'in_progress' || state.attemptId !== command.attemptId)
           return E.left({ kind: 'lease_lost' });
         return E.right([
@@ -86,7 +86,7 @@ export const idempotencyDecider: Decider<IdempotencyCommand, IdempotencyEvent, I
 };
 
 const decideStart = (
-  command: Extract<IdempotencyCommand, { type: 'start' }>,
+  command: Extract<IdempotencyCommand, { type: 'StartIdempotentRequest' }>,
   state: IdempotencyState,
 ): E.Either<IdempotencyRefusal, readonly IdempotencyEvent[]> => {
   const started: IdempotencyEvent = {

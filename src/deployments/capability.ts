@@ -9,19 +9,19 @@ import { CommitFilesCache } from './commit-files-cache.js';
 import { deploymentDeadlinesDue, waitingForPods } from './deployment-deadlines.js';
 import { deploymentViews } from './deployment-view.js';
 import { deploymentEventDefinitions } from './events.js';
-import { deploymentExecutor, executorEffects } from './executor.js';
+import { deploymentExecutor, executorEffects } from './executor-process.js';
 import { PodsWatcher } from './pods-watcher.js';
 import { presentWithLabs } from './present.js';
 import { deploymentRoutes } from './routes.js';
-import { deploymentNews, deploymentNewsEffects } from './session-news.js';
+import { deploymentNews, deploymentNewsEffects } from './session-news-process.js';
 
 /** Tries of a deployment step that fails for a passing reason before the deployment fails. */
 const EXECUTION_ATTEMPTS = 5;
 
 /**
- * Deployments: a plan confirmed by a person (decide.ts), performed step by step in the lab by the
- * executor (executor.ts: DeploymentConfirmed → the steps), its pods watched, shown in the view
- * (deployment-view.ts) and told to the session (session-news.ts).
+ * Deployments: a plan confirmed by a person (decider.ts), performed step by step in the lab by the
+ * executor (executor-process.ts: DeploymentConfirmed → the steps), its pods watched, shown in the view
+ * (deployment-view.ts) and told to the session (session-news-process.ts).
  */
 export const deploymentsCapability: CapabilityModule = {
   name: 'deployments',

@@ -1,5 +1,5 @@
 import type { DueCommand } from '../capability/capability.js';
-import { deploymentDecider } from './decide.js';
+import { deploymentDecider } from './decider.js';
 import type { DeploymentView } from './deployment-view.js';
 import { deploymentStream } from './events.js';
 

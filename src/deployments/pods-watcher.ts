@@ -4,7 +4,7 @@ import type { EventLog } from '../events/event-log.js';
 import { KeyedQueue } from '../events/keyed-queue.js';
 import { untilAborted } from '../events/until-aborted.js';
 import type { LabCluster, PodsVerdict, PodsWatch } from '../labs/cluster.js';
-import { deploymentDecider, type DeploymentCommand } from './decide.js';
+import { deploymentDecider, type DeploymentCommand } from './decider.js';
 import { deploymentStream } from './events.js';
 
 /** A lab whose deployment is at its `pods_ready` step. */

@@ -14,7 +14,7 @@ import type { DocumentProjectionRunner } from '../projections/runtime.js';
 import { InvalidNameError } from '../workspaces/names.js';
 import { hasEnded } from '../sessions/status.js';
 import { isDeploymentStatus } from './status.js';
-import type { DeploymentCommand } from './decide.js';
+import type { DeploymentCommand } from './decider.js';
 import { deploymentStream, type DeploymentEvent } from './events.js';
 import { planDeployment } from './plan.js';
 import { runDeploymentCommand } from './run-command.js';

@@ -3,7 +3,7 @@ import type { DeploymentView } from './deployment-view.js';
 import { answerCommand } from '../api/answer-command.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';
-import { deploymentDecider, type DeploymentCommand } from './decide.js';
+import { deploymentDecider, type DeploymentCommand } from './decider.js';
 import { deploymentStream } from './events.js';
 import { assertLabFree } from './lab-busy.js';
 

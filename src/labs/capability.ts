@@ -6,8 +6,8 @@ import { bundleRoutes } from './bundle-route.js';
 import { BundleStore } from './bundle-store.js';
 import { clusterConfigured, kubernetesCluster, loadKubeConfig, type LabCluster } from './cluster.js';
 import { namespaceDeadlinesDue } from './namespace-deadlines.js';
-import { namespaceEventDefinitions } from './namespace-events.js';
-import { namespaceKeeper, namespaceKeeperEffects } from './namespace-keeper.js';
+import { namespaceEventDefinitions } from './events.js';
+import { namespaceKeeper, namespaceKeeperEffects } from './namespace-keeper-process.js';
 import { namespaceViews } from './namespace-view.js';
 import { namespaceRoutes } from './routes.js';
 

@@ -1,6 +1,6 @@
 import type { DueCommand } from '../capability/capability.js';
-import { namespaceDecider } from './namespace.js';
-import { namespaceStream } from './namespace-events.js';
+import { namespaceDecider } from './decider.js';
+import { namespaceStream } from './events.js';
 import type { NamespaceView } from './namespace-view.js';
 
 /** A lab's timers, read from its view: a deletion scheduled for now or before, and a failed deletion tried again. */

@@ -1,4 +1,4 @@
-import { namespaceOf, type NamespaceEvent } from './namespace-events.js';
+import { namespaceOf, type NamespaceEvent } from './events.js';
 import type { StoredEvent } from '../events/stored-event.js';
 import type { DocumentProjection } from '../projections/projection.js';
 

@@ -6,8 +6,8 @@ import { commandContextOf } from '../api/state.js';
 import { pageOf, paginate } from '../api/validation.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';
-import { namespaceDecider, type NamespaceCommand } from './namespace.js';
-import { namespaceStream } from './namespace-events.js';
+import { namespaceDecider, type NamespaceCommand } from './decider.js';
+import { namespaceStream } from './events.js';
 
 /** What GET /api/namespaces shows of a namespace: the contract's fields. */
 const listed = (view: NamespaceView) => ({

@@ -2,7 +2,7 @@ import { documentsView, type CapabilityModule } from '../capability/capability.j
 import { ProcessManagerRunner } from '../process-managers/runtime.js';
 import { webhookEventDefinitions } from './events.js';
 import { failedWebhooks } from './failed-webhooks-view.js';
-import { notifier, notifierEffects } from './notifier.js';
+import { notifier, notifierEffects } from './notifier-process.js';
 import { scheduledRetriesDue } from './parked-retries.js';
 import { webhookRoutes } from './routes.js';
 

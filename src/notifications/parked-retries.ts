@@ -1,6 +1,6 @@
 import type { FailedWebhookView } from './failed-webhooks-view.js';
 import type { CommandReaction } from '../process-managers/process-manager.js';
-import { deliveriesDecider, type DeliveriesCommand } from './deliveries.js';
+import { deliveriesDecider, type DeliveriesCommand } from './decider.js';
 import { webhookStream } from './events.js';
 import { scheduledRetry, type ParkedRetrySchedule } from './retry-schedule.js';
 

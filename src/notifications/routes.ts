@@ -8,7 +8,7 @@ import { domainErrorToProblem } from '../api/domain-problem.js';
 import { handleCommand } from '../commands/handle-command.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';
-import { deliveriesDecider } from './deliveries.js';
+import { deliveriesDecider } from './decider.js';
 import { webhookStream } from './events.js';
 
 /** The list's order and the schedule's bookkeeping stay inside: the contract's FailedWebhook. */

@@ -4,7 +4,7 @@ import { ProcessManagerRunner } from '../process-managers/runtime.js';
 import { routingCapability } from '../routing/capability.js';
 import { repoUrlVerdict } from '../shared/repo-url-policy.js';
 import { builderEventDefinitions } from './builder.js';
-import { builderReleaser } from './builder-release.js';
+import { builderReleaser } from './builder-release-process.js';
 import { sessionEventDefinitions } from './events.js';
 import { sessionRoutes } from './routes.js';
 import { sessionViews } from './session-view.js';

@@ -16,7 +16,7 @@ import type { DocumentProjectionRunner } from '../projections/runtime.js';
 import { analyzeRoute } from '../routing/analyze.js';
 import type { RoutingSignals } from '../routing/signals.js';
 import { builderDecider, builderStream, type BuilderEvent } from './builder.js';
-import type { SessionCommand } from './decide.js';
+import type { SessionCommand } from './decider.js';
 import { sessionStream, type SessionEvent } from './events.js';
 import { runSessionCommand } from './run-command.js';
 import { sessionEventsRoute } from './session-sse.js';

@@ -3,7 +3,7 @@ import type { SessionView } from './session-view.js';
 import { answerCommand } from '../api/answer-command.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runtime.js';
-import { sessionDecider, type SessionCommand } from './decide.js';
+import { sessionDecider, type SessionCommand } from './decider.js';
 import { sessionStream } from './events.js';
 
 export interface SessionCommandDeps {

@@ -4,7 +4,7 @@ import { ProblemError } from '../api/problem.js';
 import { foldEvents } from '../commands/decider.js';
 import type { DomainEvent } from '../events/domain-event.js';
 import type { EventLog } from '../events/event-log.js';
-import { sessionDecider } from './decide.js';
+import { sessionDecider } from './decider.js';
 import { sessionStream, type SessionEvent } from './events.js';
 import type { Session } from './session.js';
 

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { CapabilityModule } from '../capability/capability.js';
 import { ProcessManagerRunner } from '../process-managers/runtime.js';
 import { cloneSettingsFrom } from './clone.js';
-import { DEFAULT_WORKSPACE_ATTEMPTS, workspaceEffects, workspaceManager } from './workspace-manager.js';
+import { DEFAULT_WORKSPACE_ATTEMPTS, workspaceEffects, workspaceManager } from './workspace-manager-process.js';
 
 /** Workspaces: a created session's clones, builder branches and worktrees, made by git (and task, when configured). */
 export const workspacesCapability: CapabilityModule = {

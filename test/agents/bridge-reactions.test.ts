@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { StoredEvent } from '../../src/events/stored-event.js';
-import { agentBridge } from '../../src/agents/bridge.js';
-import { sessionDecider } from '../../src/sessions/decide.js';
+import { agentBridge } from '../../src/agents/bridge-process.js';
+import { sessionDecider } from '../../src/sessions/decider.js';
 import type { SessionEvent } from '../../src/sessions/events.js';
 
 const stored = (stream: string, event: SessionEvent): StoredEvent => ({

@@ -13,7 +13,7 @@ const spec = deciderSpec(idempotencyDecider);
 const t0 = new Date('2030-01-01T00:00:00.000Z');
 const at = (ms: number) => new Date(t0.getTime() + ms);
 const start = (attemptId: string, requestHash: string, now: Date): IdempotencyCommand => ({
-  type: 'start',
+  type: 'StartIdempotentRequest',
   attemptId,
   requestHash,
   method: 'POST',
@@ -82,18 +82,21 @@ test('a holder past its lease is presumed dead and the key is taken over', (t) =
 test('only the current attempt may record or abandon', (t) => {
   spec
     .given([started('a1', 'h1', t0)])
-    .when({ type: 'record', attemptId: 'a1', response })
+    .when({ type: 'RecordIdempotentResponse', attemptId: 'a1', response })
     .then(t, [recorded]);
   spec
     .given([started('a1', 'h1', t0), started('a2', 'h1', at(1000))])
-    .when({ type: 'record', attemptId: 'a1', response })
+    .when({ type: 'RecordIdempotentResponse', attemptId: 'a1', response })
     .thenFails(t, {
       kind: 'lease_lost',
     });
-  spec.given([]).when({ type: 'abandon', attemptId: 'a1', reason: 'x' }).thenFails(t, { kind: 'lease_lost' });
+  spec
+    .given([])
+    .when({ type: 'AbandonIdempotentRequest', attemptId: 'a1', reason: 'x' })
+    .thenFails(t, { kind: 'lease_lost' });
   spec
     .given([started('a1', 'h1', t0)])
-    .when({ type: 'abandon', attemptId: 'a1', reason: 'status 500 is not repeated' })
+    .when({ type: 'AbandonIdempotentRequest', attemptId: 'a1', reason: 'status 500 is not repeated' })
     .then(t, [
       {
         type: 'IdempotentRequestAbandoned',

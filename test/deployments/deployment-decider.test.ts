@@ -1,7 +1,7 @@
 import test from 'ava';
 import * as E from 'fp-ts/lib/Either.js';
 import { foldEvents } from '../../src/commands/decider.js';
-import { deploymentDecider, STEP_MESSAGES, type DeploymentCommand } from '../../src/deployments/decide.js';
+import { deploymentDecider, STEP_MESSAGES, type DeploymentCommand } from '../../src/deployments/decider.js';
 import { STEPS, type DeploymentEvent, type Step } from '../../src/deployments/events.js';
 import { samplePlan } from '../support/deployment-plan.js';
 import { deciderSpec } from '../support/decider-spec.js';

@@ -1,10 +1,10 @@
 import test from 'ava';
-import { deploymentDecider, STEP_MESSAGES } from '../../src/deployments/decide.js';
+import { deploymentDecider, STEP_MESSAGES } from '../../src/deployments/decider.js';
 import type { DeploymentEvent, Step } from '../../src/deployments/events.js';
-import { deploymentExecutor, testTargetOf } from '../../src/deployments/executor.js';
-import { deploymentNews } from '../../src/deployments/session-news.js';
-import { namespaceKeeper } from '../../src/labs/namespace-keeper.js';
-import type { NamespaceEvent } from '../../src/labs/namespace-events.js';
+import { deploymentExecutor, testTargetOf } from '../../src/deployments/executor-process.js';
+import { deploymentNews } from '../../src/deployments/session-news-process.js';
+import { namespaceKeeper } from '../../src/labs/namespace-keeper-process.js';
+import type { NamespaceEvent } from '../../src/labs/events.js';
 import { samplePlan } from '../support/deployment-plan.js';
 import { storedEvents } from '../support/stored-events.js';
 

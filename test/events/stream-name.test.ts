@@ -1,6 +1,6 @@
 import test from 'ava';
 import { deploymentIdOf, deploymentStream } from '../../src/deployments/events.js';
-import { namespaceOf, namespaceStream } from '../../src/labs/namespace-events.js';
+import { namespaceOf, namespaceStream } from '../../src/labs/events.js';
 import { webhookSessionOf, webhookStream } from '../../src/notifications/events.js';
 import { sessionIdOf, sessionStream } from '../../src/sessions/events.js';
 

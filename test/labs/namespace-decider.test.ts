@@ -1,6 +1,6 @@
 import test from 'ava';
-import { namespaceDecider } from '../../src/labs/namespace.js';
-import type { NamespaceEvent } from '../../src/labs/namespace-events.js';
+import { namespaceDecider } from '../../src/labs/decider.js';
+import type { NamespaceEvent } from '../../src/labs/events.js';
 import { deciderSpec } from '../support/decider-spec.js';
 
 const now = new Date('2030-01-01T10:00:00.000Z');

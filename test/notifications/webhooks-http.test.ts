@@ -4,7 +4,7 @@ import type { Gateway } from '../../src/composition.js';
 import { handleCommand } from '../../src/commands/handle-command.js';
 import { webhookStream } from '../../src/notifications/events.js';
 import { webhookFor } from '../../src/notifications/webhook-for.js';
-import { sessionDecider, type SessionCommand } from '../../src/sessions/decide.js';
+import { sessionDecider, type SessionCommand } from '../../src/sessions/decider.js';
 import { sessionStream } from '../../src/sessions/events.js';
 import { until } from '../support/eventually.js';
 import { caller, waitForSessionStatus } from '../support/gateway-client.js';

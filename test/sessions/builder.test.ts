@@ -2,7 +2,7 @@ import test from 'ava';
 import * as E from 'fp-ts/lib/Either.js';
 import { handleCommand } from '../../src/commands/handle-command.js';
 import { builderDecider, builderStream, type BuilderEvent } from '../../src/sessions/builder.js';
-import { builderReleaser } from '../../src/sessions/builder-release.js';
+import { builderReleaser } from '../../src/sessions/builder-release-process.js';
 import { deciderSpec } from '../support/decider-spec.js';
 import { startTestGateway } from '../support/test-gateway.js';
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Gateway } from '../../src/composition.js';
 import { handleCommand } from '../../src/commands/handle-command.js';
-import { sessionDecider } from '../../src/sessions/decide.js';
+import { sessionDecider } from '../../src/sessions/decider.js';
 import { sessionStream } from '../../src/sessions/events.js';
 import { caller, waitForSessionStatus } from '../support/gateway-client.js';
 import { startTestGateway } from '../support/test-gateway.js';

@@ -2,7 +2,7 @@ import test from 'ava';
 import * as E from 'fp-ts/lib/Either.js';
 import { foldEvents } from '../../src/commands/decider.js';
 import type { RoutingAnalysis } from '../../src/routing/analyze.js';
-import { sessionDecider, type SessionCommand } from '../../src/sessions/decide.js';
+import { sessionDecider, type SessionCommand } from '../../src/sessions/decider.js';
 import type { SessionEvent } from '../../src/sessions/events.js';
 import { deciderSpec } from '../support/decider-spec.js';
 

@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import type { Gateway } from '../../src/composition.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { handleCommand } from '../../src/commands/handle-command.js';
-import { sessionDecider } from '../../src/sessions/decide.js';
+import { sessionDecider } from '../../src/sessions/decider.js';
 import { sessionStream } from '../../src/sessions/events.js';
 import { until } from '../support/eventually.js';
 import { connectSse } from '../support/sse-client.js';

@@ -5,7 +5,7 @@ import type { SessionView } from '../../src/sessions/session-view.js';
 import { handleCommand } from '../../src/commands/handle-command.js';
 import type { Gateway } from '../../src/composition.js';
 import { deploymentStream } from '../../src/deployments/events.js';
-import { sessionDecider } from '../../src/sessions/decide.js';
+import { sessionDecider } from '../../src/sessions/decider.js';
 import { sessionStream } from '../../src/sessions/events.js';
 import { parseAction } from '../../src/slack/actions.js';
 import { caller, waitForSessionStatus } from '../support/gateway-client.js';

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { StoredEvent } from '../../src/events/stored-event.js';
-import { sessionDecider, type SessionCommand } from '../../src/sessions/decide.js';
+import { sessionDecider, type SessionCommand } from '../../src/sessions/decider.js';
 import { sessionEventDefinitions } from '../../src/sessions/events.js';
-import { workspaceEffects, workspaceManager } from '../../src/workspaces/workspace-manager.js';
+import { workspaceEffects, workspaceManager } from '../../src/workspaces/workspace-manager-process.js';
 import { openTestEventLog } from '../support/test-store.js';
 
 const stored = (stream: string, event: StoredEvent['event']): StoredEvent => ({

@@ -123,7 +123,7 @@ export const idempotency = (store: IdempotencyStore, options: IdempotencyOptions
       let started: ReturnType<typeof decide>;
       try {
         started = decide(record, {
-          type: 'start',
+          type: 'StartIdempotentRequest',
           attemptId,
           requestHash,
           method: ctx.method,
@@ -184,8 +184,8 @@ export const idempotency = (store: IdempotencyStore, options: IdempotencyOptions
       settle(
         record,
         recorded
-          ? { type: 'record', attemptId, response: recorded }
-          : { type: 'abandon', attemptId, reason: `the handler failed: ${errorName(error)}` },
+          ? { type: 'RecordIdempotentResponse', attemptId, response: recorded }
+          : { type: 'AbandonIdempotentRequest', attemptId, reason: `the handler failed: ${errorName(error)}` },
       );
       throw error;
     }
@@ -193,8 +193,8 @@ export const idempotency = (store: IdempotencyStore, options: IdempotencyOptions
     settle(
       record,
       recorded
-        ? { type: 'record', attemptId, response: recorded }
-        : { type: 'abandon', attemptId, reason: `status ${ctx.status} is not repeated` },
+        ? { type: 'RecordIdempotentResponse', attemptId, response: recorded }
+        : { type: 'AbandonIdempotentRequest', attemptId, reason: `status ${ctx.status} is not repeated` },
     );
   };
 };

@@ -10,8 +10,8 @@ import type { BundleStore } from '../labs/bundle-store.js';
 import { PermanentKubeError, type LabCluster } from '../labs/cluster.js';
 import { writeKustomization } from '../labs/kustomize.js';
 import { labObjects, type ApplyStep, type LabSettings } from '../labs/manifests.js';
-import { namespaceDecider } from '../labs/namespace.js';
-import { namespaceStream, type NamespaceEvent } from '../labs/namespace-events.js';
+import { namespaceDecider } from '../labs/decider.js';
+import { namespaceStream, type NamespaceEvent } from '../labs/events.js';
 import { signBundleUrl } from '../labs/signed-url.js';
 import {
   commandReaction,
@@ -20,7 +20,7 @@ import {
   type ProcessManager,
   type Reaction,
 } from '../process-managers/process-manager.js';
-import { DEPLOY_RUN, deploymentDecider, type DeploymentCommand } from './decide.js';
+import { DEPLOY_RUN, deploymentDecider, type DeploymentCommand } from './decider.js';
 import { loadDeploymentContext, MissingContextError, type DeploymentContext } from './deployment-context.js';
 import { deploymentIdOf, STEPS, type DeploymentEvent, type Step } from './events.js';
 import { planDeployment } from './plan.js';

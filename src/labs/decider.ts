@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Decider } from '../commands/decider.js';
 import { conflict, notFound, type DomainError } from '../commands/domain-error.js';
-import type { NamespaceEvent } from './namespace-events.js';
+import type { NamespaceEvent } from './events.js';
 
 interface NamespaceFacts {
   readonly name: string;

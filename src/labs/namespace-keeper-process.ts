@@ -5,9 +5,9 @@ import {
   type ProcessManager,
   type Reaction,
 } from '../process-managers/process-manager.js';
-import { namespaceDecider } from './namespace.js';
+import { namespaceDecider } from './decider.js';
 import type { LabCluster } from './cluster.js';
-import { namespaceOf, type NamespaceEvent } from './namespace-events.js';
+import { namespaceOf, type NamespaceEvent } from './events.js';
 
 export type NamespaceEffect = { readonly kind: 'delete-namespace'; readonly name: string };
 

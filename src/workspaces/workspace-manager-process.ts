@@ -5,7 +5,7 @@ import {
   type ProcessManager,
   type Reaction,
 } from '../process-managers/process-manager.js';
-import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
+import { sessionDecider, type SessionCommand } from '../sessions/decider.js';
 import { sessionIdOf, type SessionEvent } from '../sessions/events.js';
 import { existsSync } from 'node:fs';
 import { replaceFileDurably } from '../files/replace-file.js';

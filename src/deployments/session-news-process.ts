@@ -4,7 +4,7 @@ import type { EventLog } from '../events/event-log.js';
 import type { StoredEvent } from '../events/stored-event.js';
 import type { DomainEvent } from '../events/domain-event.js';
 import type { EffectContext, EffectHandlers, ProcessManager, Reaction } from '../process-managers/process-manager.js';
-import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
+import { sessionDecider, type SessionCommand } from '../sessions/decider.js';
 import type { TestsResult } from '../testing/results.js';
 import { sessionStream } from '../sessions/events.js';
 import { deploymentIdOf, deploymentStream, STEPS, type DeploymentEvent } from './events.js';

@@ -6,7 +6,7 @@ import {
   type ProcessManager,
   type Reaction,
 } from '../process-managers/process-manager.js';
-import { sessionDecider, type SessionCommand } from '../sessions/decide.js';
+import { sessionDecider, type SessionCommand } from '../sessions/decider.js';
 import { sessionIdOf, type SessionEvent } from '../sessions/events.js';
 import { loadAgentSession, type AgentSessionContext } from './agent-session.js';
 import { newOpenCodeMessageId } from './message-ids.js';

@@ -8,7 +8,7 @@ import {
   type ProcessManager,
   type Reaction,
 } from '../process-managers/process-manager.js';
-import { deliveriesDecider, type DeliveriesCommand } from './deliveries.js';
+import { deliveriesDecider, type DeliveriesCommand } from './decider.js';
 
 /** What a delivery records on the session's webhook stream, through its decider. */
 type Recorded = { readonly command: DeliveriesCommand };
