@@ -26,6 +26,14 @@ export interface AnswerCommandOptions<
   readonly location: string;
   /** How long the response waits for the view to show the command's events. */
   readonly viewWaitMs: number;
+  /**
+   * What `If-Match` is compared with: the stream's revision (default, checked atomically with the
+   * append), or the view's, for a view that is one of several on a shared stream (a parked webhook
+   * among its session's deliveries), checked just before the command is decided.
+   */
+  readonly ifMatchAgainst?: 'stream' | 'view';
+  /** The view to answer with if the command's consequences removed it from the projection (a parked webhook delivered at once). */
+  readonly whenGone?: View;
 }
 
 /**
@@ -44,17 +52,23 @@ export const answerCommand = async <
   answer?: (view: View) => unknown,
 ): Promise<void> => {
   const expectedRevision = ifMatchRevision(ctx);
+  const againstView = options.ifMatchAgainst === 'view';
+  if (againstView && expectedRevision !== undefined) {
+    const actualRevision = options.views.get(options.id)?.revision ?? -1;
+    if (actualRevision !== expectedRevision)
+      throw domainErrorToProblem({ kind: 'precondition_failed', stream: options.id, expectedRevision, actualRevision });
+  }
   const result = await handleCommand(
     options.eventLog,
     options.stream,
     options.decider,
     options.command,
     commandContextOf(ctx, options.command.now),
-    expectedRevision === undefined ? {} : { expectedRevision },
+    expectedRevision === undefined || againstView ? {} : { expectedRevision },
   );
   if (E.isLeft(result)) throw domainErrorToProblem(result.left);
   if (result.right.position !== null) await options.views.waitForPosition(result.right.position, options.viewWaitMs);
-  const view = options.views.get(options.id);
+  const view = options.views.get(options.id) ?? options.whenGone;
   if (!view) throw new ProblemError(503, 'the view is not available yet', { headers: { 'Retry-After': '1' } });
   ctx.status = 202;
   setETag(ctx, view.revision);

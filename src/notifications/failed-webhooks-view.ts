@@ -16,6 +16,8 @@ export interface FailedWebhookView {
   readonly parked_since: string;
   /** When it was last parked again or asked to be retried: the schedule's next try counts from then. */
   readonly last_tried_at: string;
+  /** The revision of the session's webhook stream at this webhook's last change: its ETag, and what `If-Match` names. */
+  readonly revision: number;
   /** Where it was first parked in `$all`: the list's order. */
   readonly position: number;
 }
@@ -43,12 +45,13 @@ export const failedWebhooks: DocumentProjection<FailedWebhookView> = {
           held_behind: event.data.held_behind,
           parked_since: view?.parked_since ?? event.data.parked_at,
           last_tried_at: event.data.parked_at,
+          revision: stored.revision,
           position: view?.position ?? stored.position,
         };
       case 'WebhookDelivered':
         return undefined;
       case 'WebhookRetryRequested':
-        return view && { ...view, last_tried_at: event.data.requested_at };
+        return view && { ...view, last_tried_at: event.data.requested_at, revision: stored.revision };
       default: {
         const unexpected: never = event;
         return unexpected;

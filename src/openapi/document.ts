@@ -485,8 +485,9 @@ const operations: Record<string, Record<string, Op>> = {
       roles: COMMAND,
       params: [pathParam('event_id', 'Webhook event id')],
       idempotent: true,
-      errors: [404],
-      responses: { 202: json(ref('FailedWebhook'), 'Accepted') },
+      ifMatch: true,
+      errors: [404, 409],
+      responses: { 202: viewWithETag(ref('FailedWebhook'), 'Accepted: the parked webhook as the request left it') },
     },
   },
   '/api/slack/interactions': {

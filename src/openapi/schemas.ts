@@ -397,7 +397,7 @@ export const schemas: Record<string, object> = {
   },
   FailedWebhook: {
     type: 'object',
-    required: ['event_id', 'event_type', 'session_id', 'attempts', 'last_error', 'failed_at'],
+    required: ['event_id', 'event_type', 'session_id', 'attempts', 'last_error', 'failed_at', 'revision'],
     properties: {
       event_id: { type: 'string' },
       event_type: { type: 'string' },
@@ -410,6 +410,11 @@ export const schemas: Record<string, object> = {
         description:
           'Null since contract 1.1 (a parked webhook no longer holds back later ones); for a webhook held behind an earlier parked one before that, that one’s id.',
       }),
+      revision: {
+        type: 'integer',
+        description:
+          'The revision of the session’s webhook stream at this webhook’s last change: its ETag, and what `If-Match` on its retry names (every view carries one).',
+      },
     },
   },
   SlackInteraction: {

@@ -346,6 +346,7 @@ test('the schedule: the next try an interval after the last, none once past the 
     held_behind: null,
     parked_since: at(since).toISOString(),
     last_tried_at: at(tried).toISOString(),
+    revision: 0,
     position,
   });
   const due = scheduledRetriesDue(
@@ -364,11 +365,11 @@ test('the schedule: the next try an interval after the last, none once past the 
 
 test('the failed list holds parked webhooks until they are delivered, counting every attempt and keeping the schedule’s times', (t) => {
   const events = [
-    stored('webhook-s-1', parked('a', null, at(0).toISOString())),
-    stored('webhook-s-1', parked('b', null, at(1).toISOString())),
-    stored('webhook-s-1', retryRequested('a', 'timer', at(5))),
-    stored('webhook-s-1', parked('a', null, at(6).toISOString())),
-    stored('webhook-s-1', delivered('b')),
+    stored('webhook-s-1', parked('a', null, at(0).toISOString()), 'p-a', 0),
+    stored('webhook-s-1', parked('b', null, at(1).toISOString()), 'p-b', 1),
+    stored('webhook-s-1', retryRequested('a', 'timer', at(5)), 'r-a', 2),
+    stored('webhook-s-1', parked('a', null, at(6).toISOString()), 'p-a2', 3),
+    stored('webhook-s-1', delivered('b'), 'd-b', 4),
   ];
   const views = foldDocuments(failedWebhooks, events);
   t.deepEqual([...views.keys()], ['a']);
@@ -381,9 +382,11 @@ test('the failed list holds parked webhooks until they are delivered, counting e
     held_behind: null,
     parked_since: at(0).toISOString(),
     last_tried_at: at(6).toISOString(),
+    revision: 3,
   });
   const requested = foldDocuments(failedWebhooks, events.slice(0, 3));
   t.is(requested.get('a')?.last_tried_at, at(5).toISOString(), 'a request counts as a try');
+  t.is(requested.get('a')?.revision, 2, 'its revision is the stream’s at its last change: the ETag a retry names');
 });
 
 test('signatures are the contract’s HMAC-SHA256 of "v1:<timestamp>:<body>", compared in constant time', (t) => {

@@ -57,6 +57,7 @@ type Failed = {
     attempts: number;
     last_error: string;
     held_behind: string | null;
+    revision: number;
   }[];
 };
 
@@ -227,10 +228,21 @@ test('a parked webhook does not hold back its session’s later ones: they arriv
     (await call(gateway, 'POST', `/api/webhooks/failed/${suggestion!.event_id}/retry`, undefined, {}, VIEWER)).status,
     403,
   );
+  const stale = await call(gateway, 'POST', `/api/webhooks/failed/${suggestion!.event_id}/retry`, undefined, {
+    'If-Match': `"${suggestion!.revision + 1}"`,
+  });
+  t.is(stale.status, 412, 'If-Match names the parked webhook’s revision, as its ETag does');
+  t.is((await failed()).items[0]!.revision, suggestion!.revision, 'a refused retry changes nothing');
   slack.accept();
-  const retried = await call(gateway, 'POST', `/api/webhooks/failed/${suggestion!.event_id}/retry`);
+  const retried = await call(gateway, 'POST', `/api/webhooks/failed/${suggestion!.event_id}/retry`, undefined, {
+    'If-Match': `"${suggestion!.revision}"`,
+  });
   t.is(retried.status, 202);
-  t.like(await retried.json(), { event_id: suggestion!.event_id });
+  t.is(retried.headers.get('location'), '/api/webhooks/failed');
+  const answered = (await retried.json()) as { event_id: string; revision: number };
+  t.is(answered.event_id, suggestion!.event_id);
+  t.true(answered.revision > suggestion!.revision, 'the answer shows the retry asked for');
+  t.is(retried.headers.get('etag'), `"${answered.revision}"`);
   await slack.waitFor((got) => got.some((delivery) => delivery.eventType === 'routing_suggestion'));
   const late = slack.deliveries.find((delivery) => delivery.eventType === 'routing_suggestion')!;
   t.like(late.body, { event_id: suggestion!.event_id, sequence: 1, requested_by: THREAD });
