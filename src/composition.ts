@@ -5,7 +5,7 @@ import type { Agents } from './agents/agents.js';
 import { createApp } from './api/app.js';
 import { GatewayMetrics, instrumentEventStore } from './api/metrics.js';
 import { rolesFor } from './api/middleware/auth.js';
-import { idempotency, idempotentCommands } from './api/middleware/idempotency.js';
+import { idempotency, idempotentCommands, type RunOnce } from './api/middleware/idempotency.js';
 import { admitNewWorkWhileRoom } from './api/new-work-gate.js';
 import { startServer, type RunningServer } from './api/server.js';
 import { SseHub } from './api/sse.js';
@@ -103,7 +103,7 @@ export const startGateway = async (
   let started: Started | undefined;
   let server: RunningServer | undefined;
   try {
-    const { capabilities, views, shared } = assembleCapabilities(CAPABILITIES, config, {
+    const assembled = assembleCapabilities(CAPABILITIES, config, {
       cwd,
       eventLog,
       logger,
@@ -112,59 +112,12 @@ export const startGateway = async (
       admitNewWork: reserve ? admitNewWorkWhileRoom(() => reserve.shortfall()) : undefined,
       runOnce,
     });
-    const processManagers = new ProcessManagerGroup(
-      capabilities.flatMap((capability) => capability.processManagers ?? []),
-    );
-    const services = capabilities.flatMap((capability) => capability.services ?? []);
-    // Durable deadlines, each capability's read from its views: they fire after a restart too.
-    const deadlines = new DeadlineTimer({
-      eventLog,
-      intervalMs: options.deadlineIntervalMs,
-      ...(options.deadlineClock ? { clock: options.deadlineClock } : {}),
-      onError: (error) => logger.error({ err: error }, 'deadline failed'),
-      due: (now) => capabilities.flatMap((capability) => capability.due?.(now) ?? []),
-    });
-    started = { views, services, processManagers, deadlines, agents: shared.use(agentsCapability).agents };
-    for (const view of views) await view.start();
-    for (const service of services) await service.start();
-    await processManagers.start();
-    deadlines.start();
-    const app = createApp({
-      openApiDocument: buildOpenApiDocument(),
-      logger,
-      authenticate: (token) => authenticate(config.auth.tokens, token),
-      metrics,
-      liveness: () => store.fatalError(),
-      checks: {
-        event_store: () => store.checkHealth(),
-        ...(reserve ? { disk: () => failWith(reserve.shortfall()) } : {}),
-        ...Object.fromEntries(capabilities.flatMap((capability) => Object.entries(capability.checks ?? {}))),
-      },
-      corsOrigins: config.server.cors_origins,
-      bodyLimitBytes: config.server.body_limit,
-      rateLimits: {
-        perToken: config.server.rate_limit_per_minute,
-        perAddress: config.server.anonymous_rate_limit_per_minute,
-      },
-      bounds: {
-        maxPathLength: config.server.max_path_length,
-        maxQueryLength: config.server.max_query_length,
-        maxQueryParams: config.server.max_query_params,
-        maxHeaders: config.server.max_headers,
-        maxJsonDepth: config.server.max_json_depth,
-      },
-      routers: capabilities.flatMap((capability) => capability.routers ?? []),
-      // Bearer-token commands only: a Slack interaction's key is looked at once its signature is verified.
-      commandMiddleware: [
-        idempotentCommands(
-          runOnce,
-          (method, path) => takesIdempotencyKey(method, path) && rolesFor(method, path) !== 'slack-signature',
-        ),
-      ],
-    });
+    started = runCapabilities(assembled, { eventLog, logger, ...options });
+    await started.start();
+    const app = createGatewayApp(config, { logger, metrics, store, reserve, runOnce, assembled });
     server = await startServer(app, { host: config.server.host, port: config.server.port });
   } catch (error) {
-    await stopAll(started);
+    await started?.stop();
     await store.close();
     idempotencyRecords.close();
     throw error;
@@ -178,28 +131,108 @@ export const startGateway = async (
     stop: () =>
       (stopping ??= (async () => {
         await running.server.close({ beforeDrain: () => sse.close() });
-        await stopAll(running.started);
+        await running.started.stop();
         await store.close();
         idempotencyRecords.close();
       })()),
   };
 };
 
-/** What is running once the capabilities are created, stopped in the reverse order of starting. */
+type Assembled = ReturnType<typeof assembleCapabilities>;
+
+/** What is running once the capabilities are created: started views first, stopped in the reverse order. */
 interface Started {
-  readonly views: readonly { stop(): Promise<void> }[];
-  readonly services: readonly { stop(): Promise<void> }[];
-  readonly processManagers: ProcessManagerGroup;
-  readonly deadlines: DeadlineTimer;
   readonly agents: Agents | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
-const stopAll = async (started: Started | undefined): Promise<void> => {
-  if (started === undefined) return;
-  await started.deadlines.stop();
-  await started.processManagers.stop();
-  for (const service of [...started.services].reverse()) await service.stop();
-  await Promise.all(started.views.map((view) => view.stop()));
+/** The capabilities' views, services and process managers, and the deadline timer that asks each capability what is due. */
+const runCapabilities = (
+  { capabilities, views, shared }: Assembled,
+  options: {
+    eventLog: EventLog;
+    logger: Logger;
+    deadlineIntervalMs?: number;
+    deadlineClock?: () => Date;
+  },
+): Started => {
+  const processManagers = new ProcessManagerGroup(
+    capabilities.flatMap((capability) => capability.processManagers ?? []),
+  );
+  const services = capabilities.flatMap((capability) => capability.services ?? []);
+  // Durable deadlines, each capability's read from its views: they fire after a restart too.
+  const deadlines = new DeadlineTimer({
+    eventLog: options.eventLog,
+    intervalMs: options.deadlineIntervalMs,
+    ...(options.deadlineClock ? { clock: options.deadlineClock } : {}),
+    onError: (error) => options.logger.error({ err: error }, 'deadline failed'),
+    due: (now) => capabilities.flatMap((capability) => capability.due?.(now) ?? []),
+  });
+  return {
+    agents: shared.use(agentsCapability).agents,
+    start: async () => {
+      for (const view of views) await view.start();
+      for (const service of services) await service.start();
+      await processManagers.start();
+      deadlines.start();
+    },
+    stop: async () => {
+      await deadlines.stop();
+      await processManagers.stop();
+      for (const service of [...services].reverse()) await service.stop();
+      await Promise.all(views.map((view) => view.stop()));
+    },
+  };
+};
+
+/** The HTTP edge: the served contract, the service's checks and limits, and every capability's routes. */
+const createGatewayApp = (
+  config: GatewayConfig,
+  deps: {
+    logger: Logger;
+    metrics: GatewayMetrics;
+    store: EventStore;
+    reserve: DiskReserve | undefined;
+    runOnce: RunOnce;
+    assembled: Assembled;
+  },
+) => {
+  const { store, reserve, runOnce } = deps;
+  const { capabilities } = deps.assembled;
+  return createApp({
+    openApiDocument: buildOpenApiDocument(),
+    logger: deps.logger,
+    authenticate: (token) => authenticate(config.auth.tokens, token),
+    metrics: deps.metrics,
+    liveness: () => store.fatalError(),
+    checks: {
+      event_store: () => store.checkHealth(),
+      ...(reserve ? { disk: () => failWith(reserve.shortfall()) } : {}),
+      ...Object.fromEntries(capabilities.flatMap((capability) => Object.entries(capability.checks ?? {}))),
+    },
+    corsOrigins: config.server.cors_origins,
+    bodyLimitBytes: config.server.body_limit,
+    rateLimits: {
+      perToken: config.server.rate_limit_per_minute,
+      perAddress: config.server.anonymous_rate_limit_per_minute,
+    },
+    bounds: {
+      maxPathLength: config.server.max_path_length,
+      maxQueryLength: config.server.max_query_length,
+      maxQueryParams: config.server.max_query_params,
+      maxHeaders: config.server.max_headers,
+      maxJsonDepth: config.server.max_json_depth,
+    },
+    routers: capabilities.flatMap((capability) => capability.routers ?? []),
+    // Bearer-token commands only: a Slack interaction's key is looked at once its signature is verified.
+    commandMiddleware: [
+      idempotentCommands(
+        runOnce,
+        (method, path) => takesIdempotencyKey(method, path) && rolesFor(method, path) !== 'slack-signature',
+      ),
+    ],
+  });
 };
 
 /** A readiness check from a reason that may be missing: fails with it when there is one. */
