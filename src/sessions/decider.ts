@@ -147,245 +147,366 @@ export type SessionCommand =
 /** The actor the gateway records when it confirms a route by itself. */
 const GATEWAY_ACTOR = 'gateway';
 
+type Decision = E.Either<DomainError, readonly SessionEvent[]>;
+
+/** One kind of command, by its type. */
+type CommandOf<Type extends SessionCommand['type']> = Extract<SessionCommand, { readonly type: Type }>;
+
+/** A session that was created, whatever its status since. */
+type ExistingSession = Exclude<Session, { readonly status: 'none' }>;
+
 const conflict = (status: Session['status'], detail: string): E.Either<DomainError, never> =>
   E.left({ kind: 'conflict', state: status, detail: `${detail} (the session is ${status})` });
 
-const ok = (...events: SessionEvent[]): E.Either<DomainError, readonly SessionEvent[]> => E.right(events);
+const ok = (...events: SessionEvent[]): Decision => E.right(events);
 
 /** The agent works while the session is active, and finishes its turn's bookkeeping while paused. */
 const agentMayWork = (state: Session): boolean => state.status === 'active' || state.status === 'paused';
 
-const decideSession = (command: SessionCommand, state: Session): E.Either<DomainError, readonly SessionEvent[]> => {
+const decideCreateSession = (state: Session, command: CommandOf<'CreateSession'>): Decision => {
   const at = command.now.toISOString();
-  if (command.type === 'CreateSession') {
-    if (state.status !== 'none') return conflict(state.status, `session ${command.sessionId} exists already`);
-    const { analysis } = command;
-    const created: SessionEvent[] = [
-      {
-        type: 'SessionCreated',
-        data: {
-          session_id: command.sessionId,
-          category: command.category,
-          project: command.project,
-          repos: command.repos.map((repo) => ({ name: repo.name, url: repo.url, ref: repo.ref })),
-          task: { ...command.task },
-          requested_by: command.requestedBy ? { ...command.requestedBy } : null,
-          created_at: at,
-        },
+  if (state.status !== 'none') return conflict(state.status, `session ${command.sessionId} exists already`);
+  const { analysis } = command;
+  const created: SessionEvent[] = [
+    {
+      type: 'SessionCreated',
+      data: {
+        session_id: command.sessionId,
+        category: command.category,
+        project: command.project,
+        repos: command.repos.map((repo) => ({ name: repo.name, url: repo.url, ref: repo.ref })),
+        task: { ...command.task },
+        requested_by: command.requestedBy ? { ...command.requestedBy } : null,
+        created_at: at,
       },
-      {
-        type: 'RouteSuggested',
-        data: {
-          suggested: analysis.suggested,
-          confidence: analysis.confidence,
-          reason: analysis.reason,
-          scores: { ...analysis.scores },
-          signals: analysis.signals.map((signal) => ({ ...signal })),
-          awaiting_confirmation: analysis.confidence < command.autoConfirmConfidence,
-        },
+    },
+    {
+      type: 'RouteSuggested',
+      data: {
+        suggested: analysis.suggested,
+        confidence: analysis.confidence,
+        reason: analysis.reason,
+        scores: { ...analysis.scores },
+        signals: analysis.signals.map((signal) => ({ ...signal })),
+        awaiting_confirmation: analysis.confidence < command.autoConfirmConfidence,
       },
-    ];
-    if (analysis.confidence >= command.autoConfirmConfidence) {
-      // Confirmed by the gateway in the same append, so nobody is ever asked about it.
-      created.push({
-        type: 'RouteConfirmed',
-        data: { route: analysis.suggested, confirmed_by: GATEWAY_ACTOR, overridden: false, confirmed_at: at },
-      });
-    }
-    return E.right(created);
+    },
+  ];
+  if (analysis.confidence >= command.autoConfirmConfidence) {
+    // Confirmed by the gateway in the same append, so nobody is ever asked about it.
+    created.push({
+      type: 'RouteConfirmed',
+      data: { route: analysis.suggested, confirmed_by: GATEWAY_ACTOR, overridden: false, confirmed_at: at },
+    });
   }
+  return E.right(created);
+};
+
+const decideConfirmRoute = (state: ExistingSession, command: CommandOf<'ConfirmRoute'>): Decision => {
+  if (state.status !== 'initializing' && state.status !== 'awaiting_route')
+    return conflict(state.status, 'the route can only be chosen before the agent starts');
+  return ok({
+    type: 'RouteConfirmed',
+    data: {
+      route: command.route,
+      confirmed_by: command.confirmedBy,
+      overridden: command.route !== state.suggested,
+      confirmed_at: command.now.toISOString(),
+    },
+  });
+};
+
+const decideWorkspaceInitialized = (
+  state: ExistingSession,
+  command: CommandOf<'RecordWorkspaceInitialized'>,
+): Decision => {
+  if (state.status !== 'initializing') {
+    // A retried initialization after the workspace was recorded changes nothing.
+    if (state.workspaceReady) return ok();
+    return conflict(state.status, 'a workspace can only be recorded while the session initializes');
+  }
+  return ok({
+    type: 'WorkspaceInitialized',
+    data: {
+      workspace_path: command.workspacePath,
+      repos: command.repos.map((repo) => ({ ...repo })),
+      initialized_at: command.now.toISOString(),
+    },
+  });
+};
+
+const decideWorkspaceFailed = (state: ExistingSession, command: CommandOf<'RecordWorkspaceFailed'>): Decision => {
+  if (state.status !== 'initializing')
+    return conflict(state.status, 'a workspace can only fail while the session initializes');
+  return ok({
+    type: 'WorkspaceFailed',
+    data: {
+      builder: state.builder,
+      reason: command.reason,
+      failed_at: command.now.toISOString(),
+      ...(command.output === null ? {} : { output: command.output }),
+    },
+  });
+};
+
+const decideWorkspaceRemoved = (state: ExistingSession, command: CommandOf<'RecordWorkspaceRemoved'>): Decision => {
+  if (state.status !== 'closed') return conflict(state.status, 'a workspace is removed only after the session closed');
+  if (state.workspaceRemoved) return ok();
+  return ok({
+    type: 'WorkspaceRemoved',
+    data: { workspace_path: command.workspacePath, removed_at: command.now.toISOString() },
+  });
+};
+
+const decideSendMessage = (state: ExistingSession, command: CommandOf<'SendMessage'>): Decision => {
+  if (state.status !== 'active') return conflict(state.status, 'messages can only be sent to an active session');
+  return ok({
+    type: 'MessageSent',
+    data: { message_id: command.messageId, text: command.text, from: command.from, sent_at: command.now.toISOString() },
+  });
+};
+
+const decideAskQuestion = (state: ExistingSession, command: CommandOf<'AskQuestion'>): Decision => {
+  if (state.recorded.has(`question:${command.questionId}`)) return ok();
+  if (state.status !== 'active') return conflict(state.status, 'only an active session’s agent can ask');
+  if (state.pendingQuestion !== null)
+    return conflict(state.status, `question ${state.pendingQuestion} is still waiting for an answer`);
+  return ok({
+    type: 'QuestionAsked',
+    data: {
+      question_id: command.questionId,
+      text: command.text,
+      options: [...command.options],
+      asked_at: command.now.toISOString(),
+    },
+  });
+};
+
+const decideAnswerQuestion = (state: ExistingSession, command: CommandOf<'AnswerQuestion'>): Decision => {
+  if (state.answeredQuestions.includes(command.questionId))
+    return conflict(state.status, `question ${command.questionId} was answered already`);
+  if (state.pendingQuestion !== command.questionId)
+    return E.left({ kind: 'not_found', detail: `no question ${command.questionId} is waiting in this session` });
+  if (state.status !== 'active') return conflict(state.status, 'questions can only be answered in an active session');
+  return ok({
+    type: 'QuestionAnswered',
+    data: {
+      question_id: command.questionId,
+      answer: command.answer,
+      answered_by: command.answeredBy,
+      answered_at: command.now.toISOString(),
+    },
+  });
+};
+
+const decideAgentSessionStarted = (
+  state: ExistingSession,
+  command: CommandOf<'RecordAgentSessionStarted'>,
+): Decision => {
+  if (state.agentSessionId === command.opencodeSessionId) return ok();
+  if (!agentMayWork(state)) return conflict(state.status, 'an agent starts only in an active session');
+  if (state.agentSessionId !== null)
+    return conflict(state.status, `the agent works in OpenCode session ${state.agentSessionId} already`);
+  return ok({
+    type: 'AgentSessionStarted',
+    data: {
+      opencode_session_id: command.opencodeSessionId,
+      agent: command.agent,
+      directory: command.directory,
+      started_at: command.now.toISOString(),
+    },
+  });
+};
+
+const decidePromptSent = (state: ExistingSession, command: CommandOf<'RecordPromptSent'>): Decision => {
+  const at = command.now.toISOString();
+  if (state.recorded.has(`prompt:${command.messageId}`)) return ok();
+  if (!agentMayWork(state) || state.agentSessionId === null)
+    return conflict(state.status, 'prompts go only to a started agent of a live session');
+  const sent: SessionEvent = {
+    type: 'PromptSent',
+    data: {
+      message_id: command.messageId,
+      opencode_message_id: command.opencodeMessageId,
+      agent: command.agent,
+      sent_at: at,
+    },
+  };
+  // A prompt sets the agent to work: one decision, so the status never lags the prompt.
+  return state.agentStatus === 'working'
+    ? ok(sent)
+    : ok(sent, { type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } });
+};
+
+const decideAgentStatus = (state: ExistingSession, command: CommandOf<'RecordAgentStatus'>): Decision => {
+  if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent works');
+  if (state.agentStatus === command.agentStatus) return ok();
+  return ok({
+    type: 'AgentStatusChanged',
+    data: { agent_status: command.agentStatus, changed_at: command.now.toISOString() },
+  });
+};
+
+const decideAgentReply = (state: ExistingSession, command: CommandOf<'RecordAgentReply'>): Decision => {
+  if (state.recorded.has(`reply:${command.messageId}`)) return ok();
+  if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent replies');
+  return ok({
+    type: 'AgentReplied',
+    data: { message_id: command.messageId, text: command.text, replied_at: command.now.toISOString() },
+  });
+};
+
+const decideProgress = (state: ExistingSession, command: CommandOf<'RecordProgress'>): Decision => {
+  if (state.recorded.has(`progress:${command.progressId}`)) return ok();
+  if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent reports progress');
+  return ok({
+    type: 'ProgressReported',
+    data: {
+      progress_id: command.progressId,
+      summary: command.summary,
+      todos: command.todos ? command.todos.map((todo) => ({ ...todo })) : null,
+      files: [...command.files],
+      reported_at: command.now.toISOString(),
+    },
+  });
+};
+
+const decideTurnFailed = (state: ExistingSession, command: CommandOf<'RecordTurnFailed'>): Decision => {
+  if (state.recorded.has(`failure:${command.messageId}`)) return ok();
+  if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent fails a turn');
+  return ok({
+    type: 'AgentTurnFailed',
+    data: {
+      message_id: command.messageId,
+      error: command.error,
+      message: command.message,
+      failed_at: command.now.toISOString(),
+    },
+  });
+};
+
+const decidePermissionDecision = (state: ExistingSession, command: CommandOf<'RecordPermissionDecision'>): Decision => {
+  if (state.recorded.has(`permission:${command.permissionId}`)) return ok();
+  if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent asks for permissions');
+  return ok({
+    type: 'PermissionDecided',
+    data: {
+      permission_id: command.permissionId,
+      permission: command.permission,
+      patterns: [...command.patterns],
+      reply: command.reply,
+      reason: command.reason,
+      decided_at: command.now.toISOString(),
+    },
+  });
+};
+
+const decideAgentSessionEnded = (state: ExistingSession, command: CommandOf<'RecordAgentSessionEnded'>): Decision => {
+  if (state.agentSessionId !== command.opencodeSessionId) return ok();
+  return ok({
+    type: 'AgentSessionEnded',
+    data: { opencode_session_id: command.opencodeSessionId, ended_at: command.now.toISOString() },
+  });
+};
+
+const decidePauseSession = (state: ExistingSession, command: CommandOf<'PauseSession'>): Decision => {
+  if (state.status !== 'active') return conflict(state.status, 'only an active session can be paused');
+  return ok({ type: 'SessionPaused', data: { paused_at: command.now.toISOString() } });
+};
+
+const decideResumeSession = (state: ExistingSession, command: CommandOf<'ResumeSession'>): Decision => {
+  if (state.status !== 'paused') return conflict(state.status, 'only a paused session can be resumed');
+  return ok({ type: 'SessionResumed', data: { resumed_at: command.now.toISOString() } });
+};
+
+const decideCloseSession = (state: ExistingSession, command: CommandOf<'CloseSession'>): Decision => {
+  if (state.status === 'closed') return conflict(state.status, 'the session is closed already');
+  return ok({
+    type: 'SessionClosed',
+    data: {
+      builder: state.builder,
+      repos: [...state.repos],
+      reason: command.reason,
+      remove_workspace: command.removeWorkspace,
+      closed_at: command.now.toISOString(),
+    },
+  });
+};
+
+const decideDeploymentTests = (state: ExistingSession, command: CommandOf<'RecordDeploymentTests'>): Decision => {
+  if (state.recorded.has(`tests:${command.deploymentId}:${command.runId}`)) return ok();
+  return ok({
+    type: 'DeploymentTestsReported',
+    data: {
+      deployment_id: command.deploymentId,
+      run_id: command.runId,
+      tests: command.tests,
+      reported_at: command.now.toISOString(),
+    },
+  });
+};
+
+const decideDeploymentStatus = (state: ExistingSession, command: CommandOf<'RecordDeploymentStatus'>): Decision => {
+  if (state.deployments[command.deploymentId] === command.status) return ok();
+  return ok({
+    type: 'DeploymentStatusChanged',
+    data: {
+      deployment_id: command.deploymentId,
+      status: command.status,
+      plan: command.plan,
+      expires_at: command.expiresAt,
+      url: command.url,
+      step: command.step,
+      reason: command.reason,
+      changed_at: command.now.toISOString(),
+    },
+  });
+};
+
+const decideSession = (command: SessionCommand, state: Session): Decision => {
+  if (command.type === 'CreateSession') return decideCreateSession(state, command);
   if (state.status === 'none') return E.left({ kind: 'not_found', detail: 'no such session' });
   switch (command.type) {
     case 'ConfirmRoute':
-      if (state.status !== 'initializing' && state.status !== 'awaiting_route')
-        return conflict(state.status, 'the route can only be chosen before the agent starts');
-      return ok({
-        type: 'RouteConfirmed',
-        data: {
-          route: command.route,
-          confirmed_by: command.confirmedBy,
-          overridden: command.route !== state.suggested,
-          confirmed_at: at,
-        },
-      });
+      return decideConfirmRoute(state, command);
     case 'RecordWorkspaceInitialized':
-      if (state.status !== 'initializing') {
-        // A retried initialization after the workspace was recorded changes nothing.
-        if (state.workspaceReady) return ok();
-        return conflict(state.status, 'a workspace can only be recorded while the session initializes');
-      }
-      return ok({
-        type: 'WorkspaceInitialized',
-        data: {
-          workspace_path: command.workspacePath,
-          repos: command.repos.map((repo) => ({ ...repo })),
-          initialized_at: at,
-        },
-      });
+      return decideWorkspaceInitialized(state, command);
     case 'RecordWorkspaceFailed':
-      if (state.status !== 'initializing')
-        return conflict(state.status, 'a workspace can only fail while the session initializes');
-      return ok({
-        type: 'WorkspaceFailed',
-        data: {
-          builder: state.builder,
-          reason: command.reason,
-          failed_at: at,
-          ...(command.output === null ? {} : { output: command.output }),
-        },
-      });
+      return decideWorkspaceFailed(state, command);
     case 'RecordWorkspaceRemoved':
-      if (state.status !== 'closed')
-        return conflict(state.status, 'a workspace is removed only after the session closed');
-      if (state.workspaceRemoved) return ok();
-      return ok({ type: 'WorkspaceRemoved', data: { workspace_path: command.workspacePath, removed_at: at } });
+      return decideWorkspaceRemoved(state, command);
     case 'SendMessage':
-      if (state.status !== 'active') return conflict(state.status, 'messages can only be sent to an active session');
-      return ok({
-        type: 'MessageSent',
-        data: { message_id: command.messageId, text: command.text, from: command.from, sent_at: at },
-      });
+      return decideSendMessage(state, command);
     case 'AskQuestion':
-      if (state.recorded.has(`question:${command.questionId}`)) return ok();
-      if (state.status !== 'active') return conflict(state.status, 'only an active session’s agent can ask');
-      if (state.pendingQuestion !== null)
-        return conflict(state.status, `question ${state.pendingQuestion} is still waiting for an answer`);
-      return ok({
-        type: 'QuestionAsked',
-        data: { question_id: command.questionId, text: command.text, options: [...command.options], asked_at: at },
-      });
+      return decideAskQuestion(state, command);
     case 'AnswerQuestion':
-      if (state.answeredQuestions.includes(command.questionId))
-        return conflict(state.status, `question ${command.questionId} was answered already`);
-      if (state.pendingQuestion !== command.questionId)
-        return E.left({ kind: 'not_found', detail: `no question ${command.questionId} is waiting in this session` });
-      if (state.status !== 'active')
-        return conflict(state.status, 'questions can only be answered in an active session');
-      return ok({
-        type: 'QuestionAnswered',
-        data: {
-          question_id: command.questionId,
-          answer: command.answer,
-          answered_by: command.answeredBy,
-          answered_at: at,
-        },
-      });
+      return decideAnswerQuestion(state, command);
     case 'RecordAgentSessionStarted':
-      if (state.agentSessionId === command.opencodeSessionId) return ok();
-      if (!agentMayWork(state)) return conflict(state.status, 'an agent starts only in an active session');
-      if (state.agentSessionId !== null)
-        return conflict(state.status, `the agent works in OpenCode session ${state.agentSessionId} already`);
-      return ok({
-        type: 'AgentSessionStarted',
-        data: {
-          opencode_session_id: command.opencodeSessionId,
-          agent: command.agent,
-          directory: command.directory,
-          started_at: at,
-        },
-      });
-    case 'RecordPromptSent': {
-      if (state.recorded.has(`prompt:${command.messageId}`)) return ok();
-      if (!agentMayWork(state) || state.agentSessionId === null)
-        return conflict(state.status, 'prompts go only to a started agent of a live session');
-      const sent: SessionEvent = {
-        type: 'PromptSent',
-        data: {
-          message_id: command.messageId,
-          opencode_message_id: command.opencodeMessageId,
-          agent: command.agent,
-          sent_at: at,
-        },
-      };
-      // A prompt sets the agent to work: one decision, so the status never lags the prompt.
-      return state.agentStatus === 'working'
-        ? ok(sent)
-        : ok(sent, { type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } });
-    }
+      return decideAgentSessionStarted(state, command);
+    case 'RecordPromptSent':
+      return decidePromptSent(state, command);
     case 'RecordAgentStatus':
-      if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent works');
-      if (state.agentStatus === command.agentStatus) return ok();
-      return ok({ type: 'AgentStatusChanged', data: { agent_status: command.agentStatus, changed_at: at } });
+      return decideAgentStatus(state, command);
     case 'RecordAgentReply':
-      if (state.recorded.has(`reply:${command.messageId}`)) return ok();
-      if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent replies');
-      return ok({ type: 'AgentReplied', data: { message_id: command.messageId, text: command.text, replied_at: at } });
+      return decideAgentReply(state, command);
     case 'RecordProgress':
-      if (state.recorded.has(`progress:${command.progressId}`)) return ok();
-      if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent reports progress');
-      return ok({
-        type: 'ProgressReported',
-        data: {
-          progress_id: command.progressId,
-          summary: command.summary,
-          todos: command.todos ? command.todos.map((todo) => ({ ...todo })) : null,
-          files: [...command.files],
-          reported_at: at,
-        },
-      });
+      return decideProgress(state, command);
     case 'RecordTurnFailed':
-      if (state.recorded.has(`failure:${command.messageId}`)) return ok();
-      if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent fails a turn');
-      return ok({
-        type: 'AgentTurnFailed',
-        data: { message_id: command.messageId, error: command.error, message: command.message, failed_at: at },
-      });
+      return decideTurnFailed(state, command);
     case 'RecordPermissionDecision':
-      if (state.recorded.has(`permission:${command.permissionId}`)) return ok();
-      if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent asks for permissions');
-      return ok({
-        type: 'PermissionDecided',
-        data: {
-          permission_id: command.permissionId,
-          permission: command.permission,
-          patterns: [...command.patterns],
-          reply: command.reply,
-          reason: command.reason,
-          decided_at: at,
-        },
-      });
+      return decidePermissionDecision(state, command);
     case 'RecordAgentSessionEnded':
-      if (state.agentSessionId !== command.opencodeSessionId) return ok();
-      return ok({ type: 'AgentSessionEnded', data: { opencode_session_id: command.opencodeSessionId, ended_at: at } });
+      return decideAgentSessionEnded(state, command);
     case 'PauseSession':
-      if (state.status !== 'active') return conflict(state.status, 'only an active session can be paused');
-      return ok({ type: 'SessionPaused', data: { paused_at: at } });
+      return decidePauseSession(state, command);
     case 'ResumeSession':
-      if (state.status !== 'paused') return conflict(state.status, 'only a paused session can be resumed');
-      return ok({ type: 'SessionResumed', data: { resumed_at: at } });
+      return decideResumeSession(state, command);
     case 'CloseSession':
-      if (state.status === 'closed') return conflict(state.status, 'the session is closed already');
-      return ok({
-        type: 'SessionClosed',
-        data: {
-          builder: state.builder,
-          repos: [...state.repos],
-          reason: command.reason,
-          remove_workspace: command.removeWorkspace,
-          closed_at: at,
-        },
-      });
+      return decideCloseSession(state, command);
     case 'RecordDeploymentTests':
-      if (state.recorded.has(`tests:${command.deploymentId}:${command.runId}`)) return ok();
-      return ok({
-        type: 'DeploymentTestsReported',
-        data: { deployment_id: command.deploymentId, run_id: command.runId, tests: command.tests, reported_at: at },
-      });
+      return decideDeploymentTests(state, command);
     case 'RecordDeploymentStatus':
-      if (state.deployments[command.deploymentId] === command.status) return ok();
-      return ok({
-        type: 'DeploymentStatusChanged',
-        data: {
-          deployment_id: command.deploymentId,
-          status: command.status,
-          plan: command.plan,
-          expires_at: command.expiresAt,
-          url: command.url,
-          step: command.step,
-          reason: command.reason,
-          changed_at: at,
-        },
-      });
+      return decideDeploymentStatus(state, command);
     default: {
       const unexpected: never = command;
       return unexpected;

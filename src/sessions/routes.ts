@@ -114,94 +114,105 @@ export interface SessionRoutesOptions {
   ) => Promise<E.Either<string, { readonly url: string; readonly identity: readonly string[] }>>;
 }
 
-/** The session endpoints of the contract. */
-export const sessionRoutes = (options: SessionRoutesOptions): Router => {
-  const router = new Router();
-  const newId = options.newId ?? randomUUID;
-  const clock = options.clock ?? (() => new Date());
-  const viewWaitMs = options.viewWaitMs ?? 5000;
-
+/** What every session route shares: the options, their defaults filled in, and how a command is run. */
+interface SessionRouteDeps {
+  readonly options: SessionRoutesOptions;
+  readonly newId: () => string;
+  readonly clock: () => Date;
   /** Runs a command on one session and answers 202 with the view as the command left it. */
-  const run = (
+  readonly run: (
     ctx: Context,
     sessionId: string,
     command: SessionCommand,
     answer?: (view: SessionView) => unknown,
-  ): Promise<void> =>
-    runSessionCommand(
-      ctx,
-      { eventLog: options.eventLog, views: options.views, viewWaitMs },
-      sessionId,
-      command,
-      answer,
+  ) => Promise<void>;
+}
+
+/**
+ * One open session per builder: claim it first. A holder whose session was never created (a
+ * crash between the claim and the creation) is replaced; a real one is a 409 naming it.
+ */
+const claimBuilder = async (
+  { options, clock }: SessionRouteDeps,
+  ctx: Context,
+  builder: string,
+  sessionId: string,
+): Promise<void> => {
+  const claim = (replacing?: string) =>
+    handleCommand(
+      options.eventLog,
+      builderStream(builder),
+      builderDecider,
+      { type: 'ClaimBuilder', builder, sessionId, ...(replacing ? { replacing } : {}), now: clock() },
+      commandContextOf(ctx, clock()),
     );
-
-  /**
-   * One open session per builder: claim it first. A holder whose session was never created (a
-   * crash between the claim and the creation) is replaced; a real one is a 409 naming it.
-   */
-  const claimBuilder = async (ctx: Context, builder: string, sessionId: string): Promise<void> => {
-    const claim = (replacing?: string) =>
-      handleCommand(
-        options.eventLog,
-        builderStream(builder),
-        builderDecider,
-        { type: 'ClaimBuilder', builder, sessionId, ...(replacing ? { replacing } : {}), now: clock() },
-        commandContextOf(ctx, clock()),
-      );
-    let result = await claim();
-    if (E.isLeft(result)) {
-      const holder = foldEvents(
-        builderDecider,
-        (await options.eventLog.readStream<BuilderEvent>(builderStream(builder))).map((stored) => stored.event),
-      );
-      if (
-        holder.status === 'held' &&
-        (await options.eventLog.readStream(sessionStream(holder.sessionId), { maxCount: 1 })).length === 0
-      ) {
-        result = await claim(holder.sessionId);
-      }
+  let result = await claim();
+  if (E.isLeft(result)) {
+    const holder = foldEvents(
+      builderDecider,
+      (await options.eventLog.readStream<BuilderEvent>(builderStream(builder))).map((stored) => stored.event),
+    );
+    if (
+      holder.status === 'held' &&
+      (await options.eventLog.readStream(sessionStream(holder.sessionId), { maxCount: 1 })).length === 0
+    ) {
+      result = await claim(holder.sessionId);
     }
-    if (E.isLeft(result)) throw domainErrorToProblem(result.left);
-  };
+  }
+  if (E.isLeft(result)) throw domainErrorToProblem(result.left);
+};
 
+/**
+ * A new session's repos, checked: each one's URL as kept (null when none was given), in the body's
+ * order; or a 400 listing every problem (a name listed twice, a refused URL, one repository twice).
+ */
+const checkedRepoUrls = async (
+  repos: CreateSessionBody['repos'],
+  checkRepoUrl: SessionRoutesOptions['checkRepoUrl'],
+): Promise<readonly { readonly url: string | null }[]> => {
+  const names = repos.map((repo) => repo.name);
+  const repeated = names.flatMap((name, index) =>
+    names.indexOf(name) !== index ? [{ path: `repos[${index}].name`, message: `repo ${name} is listed twice` }] : [],
+  );
+  // Every URL is checked before anything is appended; what is kept has no credentials in it.
+  const urls = await Promise.all(
+    repos.map(async (repo, index) => {
+      if (repo.url === undefined) return { url: null };
+      const verdict = await checkRepoUrl(repo.url);
+      return E.isRight(verdict)
+        ? { url: verdict.right.url, identity: verdict.right.identity.join('/') }
+        : { url: null, error: { path: `repos[${index}].url`, message: verdict.left } };
+    }),
+  );
+  // One repository is one clone with one builder branch: it cannot be two repos of a session.
+  const identities = urls.map((checked) => checked.identity);
+  const sameRepository = identities.flatMap((identity, index) =>
+    identity !== undefined && identities.indexOf(identity) !== index
+      ? [{ path: `repos[${index}].url`, message: `the same repository as repos[${identities.indexOf(identity)}]` }]
+      : [],
+  );
+  const problems = [
+    ...repeated,
+    ...urls.flatMap((checked) => (checked.error ? [checked.error] : [])),
+    ...sameRepository,
+  ];
+  if (problems.length > 0)
+    throw new ProblemError(
+      400,
+      `the request body is not valid: ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
+      { errors: problems },
+    );
+  return urls;
+};
+
+const createSessionRoute = (router: Router, deps: SessionRouteDeps): void => {
+  const { options, newId, clock, run } = deps;
   router.post('/api/sessions', async (ctx) => {
     const body = decodeBody(CreateSessionBody, ctx);
-    const names = body.repos.map((repo) => repo.name);
-    const repeated = names.flatMap((name, index) =>
-      names.indexOf(name) !== index ? [{ path: `repos[${index}].name`, message: `repo ${name} is listed twice` }] : [],
-    );
-    // Every URL is checked before anything is appended; what is kept has no credentials in it.
-    const urls = await Promise.all(
-      body.repos.map(async (repo, index) => {
-        if (repo.url === undefined) return { url: null };
-        const verdict = await options.checkRepoUrl(repo.url);
-        return E.isRight(verdict)
-          ? { url: verdict.right.url, identity: verdict.right.identity.join('/') }
-          : { url: null, error: { path: `repos[${index}].url`, message: verdict.left } };
-      }),
-    );
-    // One repository is one clone with one builder branch: it cannot be two repos of a session.
-    const identities = urls.map((checked) => checked.identity);
-    const sameRepository = identities.flatMap((identity, index) =>
-      identity !== undefined && identities.indexOf(identity) !== index
-        ? [{ path: `repos[${index}].url`, message: `the same repository as repos[${identities.indexOf(identity)}]` }]
-        : [],
-    );
-    const problems = [
-      ...repeated,
-      ...urls.flatMap((checked) => (checked.error ? [checked.error] : [])),
-      ...sameRepository,
-    ];
-    if (problems.length > 0)
-      throw new ProblemError(
-        400,
-        `the request body is not valid: ${problems.length} problem${problems.length === 1 ? '' : 's'}`,
-        { errors: problems },
-      );
+    const urls = await checkedRepoUrls(body.repos, options.checkRepoUrl);
     await options.admitNewWork?.();
     const sessionId = newId();
-    await claimBuilder(ctx, `${body.category}-${body.project}`, sessionId);
+    await claimBuilder(deps, ctx, `${body.category}-${body.project}`, sessionId);
     await run(ctx, sessionId, {
       type: 'CreateSession',
       sessionId,
@@ -221,7 +232,9 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
       now: clock(),
     });
   });
+};
 
+const listSessionsRoute = (router: Router, { options }: SessionRouteDeps): void => {
   router.get('/api/sessions', (ctx) => {
     const page = pageOf(ctx);
     const { status, category, project } = ctx.query;
@@ -247,7 +260,9 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
       .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.session_id.localeCompare(b.session_id));
     ctx.body = paginate(views, page);
   });
+};
 
+const getSessionRoute = (router: Router, { options }: SessionRouteDeps): void => {
   router.get('/api/sessions/:session_id', async (ctx) => {
     const sessionId = ctx.params['session_id']!;
     const asOf = ctx.query['as_of'];
@@ -259,7 +274,9 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
     setETag(ctx, view.revision);
     ctx.body = view;
   });
+};
 
+const confirmRouteRoute = (router: Router, { clock, run }: SessionRouteDeps): void => {
   router.post('/api/sessions/:session_id/route', async (ctx) => {
     const body = decodeBody(ConfirmRouteBody, ctx);
     await run(ctx, ctx.params['session_id']!, {
@@ -269,7 +286,10 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
       now: clock(),
     });
   });
+};
 
+/** The conversation: sending a message, reading the history, answering the agent's question. */
+const conversationRoutes = (router: Router, { options, newId, clock, run }: SessionRouteDeps): void => {
   router.post('/api/sessions/:session_id/messages', async (ctx) => {
     const body = decodeBody(SendMessageBody, ctx);
     const messageId = newId();
@@ -302,9 +322,10 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
       now: clock(),
     });
   });
+};
 
-  router.get('/api/sessions/:session_id/events', sessionEventsRoute(options.sse, options.eventLog));
-
+/** Pausing, resuming and closing a session. */
+const lifecycleRoutes = (router: Router, { clock, run }: SessionRouteDeps): void => {
   router.post('/api/sessions/:session_id/pause', async (ctx) => {
     await run(ctx, ctx.params['session_id']!, { type: 'PauseSession', now: clock() });
   });
@@ -322,6 +343,33 @@ export const sessionRoutes = (options: SessionRoutesOptions): Router => {
       now: clock(),
     });
   });
+};
+
+/** The session endpoints of the contract. */
+export const sessionRoutes = (options: SessionRoutesOptions): Router => {
+  const router = new Router();
+  const viewWaitMs = options.viewWaitMs ?? 5000;
+  const deps: SessionRouteDeps = {
+    options,
+    newId: options.newId ?? randomUUID,
+    clock: options.clock ?? (() => new Date()),
+    run: (ctx, sessionId, command, answer) =>
+      runSessionCommand(
+        ctx,
+        { eventLog: options.eventLog, views: options.views, viewWaitMs },
+        sessionId,
+        command,
+        answer,
+      ),
+  };
+
+  createSessionRoute(router, deps);
+  listSessionsRoute(router, deps);
+  getSessionRoute(router, deps);
+  confirmRouteRoute(router, deps);
+  conversationRoutes(router, deps);
+  router.get('/api/sessions/:session_id/events', sessionEventsRoute(options.sse, options.eventLog));
+  lifecycleRoutes(router, deps);
 
   return router;
 };

@@ -47,76 +47,119 @@ export interface SessionView {
 const live = (view: SessionView): SessionView['status'] =>
   settledStatus({ workspaceReady: view.workspace_path !== null, confirmed: view.route.confirmed });
 
+/** When the view last changed, and at which revision of its stream: every event moves both. */
+type Stamp = Pick<SessionView, 'updated_at' | 'revision'>;
+
+/** One kind of session event, by its type. */
+type EventOf<Type extends SessionEvent['type']> = Extract<SessionEvent, { readonly type: Type }>;
+
+const createdView = (event: EventOf<'SessionCreated'>, stamp: Stamp): SessionView => {
+  const data = event.data;
+  return {
+    session_id: data.session_id,
+    category: data.category,
+    project: data.project,
+    // Events written before URLs were kept without credentials may hold some: never shown.
+    repos: data.repos.map((repo) => ({
+      name: repo.name,
+      url: repo.url === null ? null : withoutUrlCredentials(repo.url),
+      ref: repo.ref,
+      worktree_path: null,
+      branch: null,
+      base_commit: null,
+    })),
+    task: data.task,
+    status: 'initializing',
+    agent_status: 'idle',
+    error: null,
+    route: { suggested: null, confidence: null, reason: null, confirmed: null, confirmed_by: null },
+    workspace_path: null,
+    pending_question: null,
+    deployments: [],
+    created_at: data.created_at,
+    ...stamp,
+  };
+};
+
+const withRouteSuggested = (view: SessionView, event: EventOf<'RouteSuggested'>, stamp: Stamp): SessionView => ({
+  ...view,
+  ...stamp,
+  route: {
+    ...view.route,
+    suggested: event.data.suggested,
+    confidence: event.data.confidence,
+    reason: event.data.reason,
+  },
+});
+
+const withRouteConfirmed = (view: SessionView, event: EventOf<'RouteConfirmed'>, stamp: Stamp): SessionView => {
+  const next = {
+    ...view,
+    ...stamp,
+    route: { ...view.route, confirmed: event.data.route, confirmed_by: event.data.confirmed_by },
+  };
+  return isStarting(view.status) ? { ...next, status: live(next) } : next;
+};
+
+const withWorkspaceInitialized = (
+  view: SessionView,
+  event: EventOf<'WorkspaceInitialized'>,
+  stamp: Stamp,
+): SessionView => {
+  const byName = new Map(event.data.repos.map((repo) => [repo.name, repo]));
+  const next = {
+    ...view,
+    ...stamp,
+    workspace_path: event.data.workspace_path,
+    repos: view.repos.map((repo) => {
+      const ready = byName.get(repo.name);
+      return ready
+        ? { ...repo, worktree_path: ready.worktree_path, branch: ready.branch, base_commit: ready.base_commit }
+        : repo;
+    }),
+  };
+  return view.status === 'initializing' ? { ...next, status: live(next) } : next;
+};
+
+const withWorkspaceRemoved = (view: SessionView, stamp: Stamp): SessionView => ({
+  ...view,
+  ...stamp,
+  workspace_path: null,
+  repos: view.repos.map((repo) => ({ ...repo, worktree_path: null })),
+});
+
+const withQuestionAsked = (view: SessionView, event: EventOf<'QuestionAsked'>, stamp: Stamp): SessionView => ({
+  ...view,
+  ...stamp,
+  agent_status: 'waiting_for_answer',
+  pending_question: { question_id: event.data.question_id, text: event.data.text, options: event.data.options },
+});
+
+const withDeploymentStatusChanged = (
+  view: SessionView,
+  event: EventOf<'DeploymentStatusChanged'>,
+  stamp: Stamp,
+): SessionView =>
+  view.deployments.includes(event.data.deployment_id)
+    ? { ...view, ...stamp }
+    : { ...view, ...stamp, deployments: [...view.deployments, event.data.deployment_id] };
+
 /** Applies one session event to the view; time and revision come from the stored event. */
 export const evolveSessionView = (
   view: SessionView | undefined,
   stored: StoredEvent<SessionEvent>,
 ): SessionView | undefined => {
   const event = stored.event;
-  const stamp = { updated_at: stored.metadata.recorded_at, revision: stored.revision };
-  if (event.type === 'SessionCreated') {
-    const data = event.data;
-    return {
-      session_id: data.session_id,
-      category: data.category,
-      project: data.project,
-      // Events written before URLs were kept without credentials may hold some: never shown.
-      repos: data.repos.map((repo) => ({
-        name: repo.name,
-        url: repo.url === null ? null : withoutUrlCredentials(repo.url),
-        ref: repo.ref,
-        worktree_path: null,
-        branch: null,
-        base_commit: null,
-      })),
-      task: data.task,
-      status: 'initializing',
-      agent_status: 'idle',
-      error: null,
-      route: { suggested: null, confidence: null, reason: null, confirmed: null, confirmed_by: null },
-      workspace_path: null,
-      pending_question: null,
-      deployments: [],
-      created_at: data.created_at,
-      ...stamp,
-    };
-  }
+  const stamp: Stamp = { updated_at: stored.metadata.recorded_at, revision: stored.revision };
+  if (event.type === 'SessionCreated') return createdView(event, stamp);
   if (!view) return undefined;
   switch (event.type) {
     case 'RouteSuggested':
-      return {
-        ...view,
-        ...stamp,
-        route: {
-          ...view.route,
-          suggested: event.data.suggested,
-          confidence: event.data.confidence,
-          reason: event.data.reason,
-        },
-      };
-    case 'RouteConfirmed': {
-      const next = {
-        ...view,
-        ...stamp,
-        route: { ...view.route, confirmed: event.data.route, confirmed_by: event.data.confirmed_by },
-      };
-      return isStarting(view.status) ? { ...next, status: live(next) } : next;
-    }
-    case 'WorkspaceInitialized': {
-      const byName = new Map(event.data.repos.map((repo) => [repo.name, repo]));
-      const next = {
-        ...view,
-        ...stamp,
-        workspace_path: event.data.workspace_path,
-        repos: view.repos.map((repo) => {
-          const ready = byName.get(repo.name);
-          return ready
-            ? { ...repo, worktree_path: ready.worktree_path, branch: ready.branch, base_commit: ready.base_commit }
-            : repo;
-        }),
-      };
-      return view.status === 'initializing' ? { ...next, status: live(next) } : next;
-    }
+      return withRouteSuggested(view, event, stamp);
+    case 'RouteConfirmed':
+      return withRouteConfirmed(view, event, stamp);
+    case 'WorkspaceInitialized':
+      return withWorkspaceInitialized(view, event, stamp);
     case 'WorkspaceFailed':
     case 'SessionFailed':
       return { ...view, ...stamp, status: 'failed', agent_status: 'idle', error: sessionErrorOf(event) };
@@ -138,21 +181,11 @@ export const evolveSessionView = (
     case 'AgentSessionEnded':
       return { ...view, ...stamp, agent_status: 'idle' };
     case 'QuestionAsked':
-      return {
-        ...view,
-        ...stamp,
-        agent_status: 'waiting_for_answer',
-        pending_question: { question_id: event.data.question_id, text: event.data.text, options: event.data.options },
-      };
+      return withQuestionAsked(view, event, stamp);
     case 'QuestionAnswered':
       return { ...view, ...stamp, agent_status: 'working', pending_question: null };
     case 'WorkspaceRemoved':
-      return {
-        ...view,
-        ...stamp,
-        workspace_path: null,
-        repos: view.repos.map((repo) => ({ ...repo, worktree_path: null })),
-      };
+      return withWorkspaceRemoved(view, stamp);
     case 'SessionPaused':
       return { ...view, ...stamp, status: 'paused', agent_status: 'idle' };
     case 'SessionResumed':
@@ -167,9 +200,7 @@ export const evolveSessionView = (
     case 'DeploymentTestsReported':
       return { ...view, ...stamp };
     case 'DeploymentStatusChanged':
-      return view.deployments.includes(event.data.deployment_id)
-        ? { ...view, ...stamp }
-        : { ...view, ...stamp, deployments: [...view.deployments, event.data.deployment_id] };
+      return withDeploymentStatusChanged(view, event, stamp);
     default: {
       const unexpected: never = event;
       return unexpected;
