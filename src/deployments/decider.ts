@@ -69,16 +69,24 @@ export type DeploymentCommand =
     }
   | { readonly type: 'RequestTestsRerun'; readonly runId: string; readonly requestedBy: string; readonly now: Date };
 
+type Decision = E.Either<DomainError, readonly DeploymentEvent[]>;
+
+/** One kind of command, by its type. */
+type CommandOf<Type extends DeploymentCommand['type']> = Extract<DeploymentCommand, { type: Type }>;
+
+/** A deployment that was requested, whatever its status since: every command but the request needs one. */
+type ExistingDeployment = Exclude<Deployment, { status: 'none' }>;
+
 const conflict = (status: Deployment['status'], detail: string): E.Either<DomainError, never> =>
   E.left({ kind: 'conflict', state: status, detail: `${detail} (the deployment is ${status})` });
-const ok = (...events: DeploymentEvent[]): E.Either<DomainError, readonly DeploymentEvent[]> => E.right(events);
+const ok = (...events: DeploymentEvent[]): Decision => E.right(events);
 /**
  * What follows once `completed` are done, in the same append as what ended the last of them: the
  * next step of the plan starts, or, after the last, the deployment succeeds (judged by `tests`,
  * the results recorded in that append when there are some).
  */
 const continuation = (
-  state: Exclude<Deployment, { status: 'none' }>,
+  state: ExistingDeployment,
   completed: readonly Step[],
   at: string,
   tests: TestsResult | null = state.tests,
@@ -94,133 +102,183 @@ const continuation = (
 
 const executing = (state: Deployment): boolean => state.status !== 'none' && isRunning(state.status);
 
-const decideDeployment = (
-  command: DeploymentCommand,
-  state: Deployment,
-): E.Either<DomainError, readonly DeploymentEvent[]> => {
+const decideRequestDeployment = (state: Deployment, command: CommandOf<'RequestDeployment'>): Decision => {
+  if (state.status !== 'none') return conflict(state.status, `deployment ${command.deploymentId} exists already`);
+  return ok(
+    {
+      type: 'DeploymentRequested',
+      data: {
+        deployment_id: command.deploymentId,
+        session_id: command.sessionId,
+        branch: command.branch,
+        repo: command.repo,
+        commit: command.commit,
+        plan: command.plan,
+        requested_at: command.now.toISOString(),
+      },
+    },
+    {
+      type: 'ConfirmationRequested',
+      data: { expires_at: new Date(command.now.getTime() + command.confirmationTimeout * 1000).toISOString() },
+    },
+  );
+};
+
+const decideConfirmDeployment = (state: ExistingDeployment, command: CommandOf<'ConfirmDeployment'>): Decision => {
+  if (state.status !== 'awaiting_confirmation')
+    return conflict(state.status, 'only a deployment awaiting confirmation can be confirmed');
+  // The first step starts in an append of its own: `confirmed` is a status a person sees.
+  return ok({
+    type: 'DeploymentConfirmed',
+    data: { confirmed_by: command.confirmedBy, confirmed_at: command.now.toISOString() },
+  });
+};
+
+const decideRejectDeployment = (state: ExistingDeployment, command: CommandOf<'RejectDeployment'>): Decision => {
+  if (state.status !== 'awaiting_confirmation')
+    return conflict(state.status, 'only a deployment awaiting confirmation can be rejected');
+  return ok({
+    type: 'DeploymentRejected',
+    data: { rejected_by: command.rejectedBy, reason: command.reason, rejected_at: command.now.toISOString() },
+  });
+};
+
+const decideExpireDeployment = (state: ExistingDeployment, command: CommandOf<'ExpireDeployment'>): Decision => {
+  if (
+    state.status !== 'awaiting_confirmation' ||
+    state.expiresAt === null ||
+    command.now.getTime() < Date.parse(state.expiresAt)
+  )
+    return ok();
+  return ok({ type: 'DeploymentExpired', data: { expired_at: command.now.toISOString() } });
+};
+
+const decideStartStep = (state: ExistingDeployment, command: CommandOf<'StartStep'>): Decision => {
+  if (!executing(state)) return conflict(state.status, 'steps run only in a confirmed deployment');
+  if (state.running === command.step) return ok(); // started already: a retry after a crash
+  if (state.running !== null) return conflict(state.status, `step ${state.running} is still running`);
+  const next = nextStep(state.plan, state.completed);
+  if (next !== command.step) return conflict(state.status, `the next step is ${next ?? 'none'}, not ${command.step}`);
+  return ok({
+    type: 'DeploymentStepStarted',
+    data: { step: command.step, message: STEP_MESSAGES[command.step], started_at: command.now.toISOString() },
+  });
+};
+
+const decideReportProgress = (state: ExistingDeployment, command: CommandOf<'ReportProgress'>): Decision => {
+  if (!executing(state) || state.running !== command.step)
+    return conflict(state.status, `step ${command.step} is not running`);
+  return ok({
+    type: 'DeploymentProgressed',
+    data: { step: command.step, message: command.message, at: command.now.toISOString() },
+  });
+};
+
+const decideCompleteStep = (state: ExistingDeployment, command: CommandOf<'CompleteStep'>): Decision => {
+  if (state.completed.includes(command.step)) return ok();
+  if (!executing(state) || state.running !== command.step)
+    return conflict(state.status, `step ${command.step} is not running`);
   const at = command.now.toISOString();
-  if (command.type === 'RequestDeployment') {
-    if (state.status !== 'none') return conflict(state.status, `deployment ${command.deploymentId} exists already`);
+  return ok(
+    {
+      type: 'DeploymentStepCompleted',
+      data: { step: command.step, status: command.status, detail: command.detail, finished_at: at },
+    },
+    continuation(state, [...state.completed, command.step], at),
+  );
+};
+
+const decideFailDeployment = (state: ExistingDeployment, command: CommandOf<'FailDeployment'>): Decision => {
+  if (!executing(state)) return conflict(state.status, 'only a running deployment can fail');
+  return ok({
+    type: 'DeploymentFailed',
+    data: { step: command.step, reason: command.reason, failed_at: command.now.toISOString() },
+  });
+};
+
+const decideRecordPodsReady = (state: ExistingDeployment, command: CommandOf<'RecordPodsReady'>): Decision => {
+  if (state.completed.includes('pods_ready')) return ok(); // seen twice (a watch resumed): recorded once
+  if (!executing(state) || state.running !== 'pods_ready')
+    return conflict(state.status, 'step pods_ready is not running');
+  const at = command.now.toISOString();
+  return ok(
+    { type: 'PodsReady', data: { namespace: command.namespace, pods: command.pods, ready_at: at } },
+    continuation(state, [...state.completed, 'pods_ready'], at),
+  );
+};
+
+const decideTimeOutPods = (state: ExistingDeployment, command: CommandOf<'TimeOutPods'>): Decision => {
+  if (!executing(state) || state.running !== 'pods_ready' || state.runningSince === null) return ok();
+  if (command.now.getTime() < Date.parse(state.runningSince) + command.timeoutSeconds * 1000) return ok();
+  return ok({
+    type: 'DeploymentFailed',
+    data: {
+      step: 'pods_ready',
+      reason: `the pods were not ready after ${command.timeoutSeconds} s: ${state.lastProgress ?? 'no pod was created'}`,
+      failed_at: command.now.toISOString(),
+    },
+  });
+};
+
+const decideRecordTestsFinished = (state: ExistingDeployment, command: CommandOf<'RecordTestsFinished'>): Decision => {
+  const at = command.now.toISOString();
+  const finished: DeploymentEvent = {
+    type: 'TestsFinished',
+    data: { run_id: command.runId, tests: command.tests, artifacts: { ...command.artifacts }, finished_at: at },
+  };
+  if (command.runId === DEPLOY_RUN) {
+    if (state.completed.includes('tests')) return ok(); // recorded already: a retry after a crash
+    if (!executing(state) || state.running !== 'tests') return conflict(state.status, 'step tests is not running');
     return ok(
+      finished,
       {
-        type: 'DeploymentRequested',
-        data: {
-          deployment_id: command.deploymentId,
-          session_id: command.sessionId,
-          branch: command.branch,
-          repo: command.repo,
-          commit: command.commit,
-          plan: command.plan,
-          requested_at: at,
-        },
+        type: 'DeploymentStepCompleted',
+        data: { step: 'tests', status: 'done', detail: command.detail, finished_at: at },
       },
-      {
-        type: 'ConfirmationRequested',
-        data: { expires_at: new Date(command.now.getTime() + command.confirmationTimeout * 1000).toISOString() },
-      },
+      continuation(state, [...state.completed, 'tests'], at, command.tests),
     );
   }
+  if (state.rerun !== command.runId)
+    return conflict(state.status, `no rerun ${command.runId} is waiting for its results`);
+  return ok(finished);
+};
+
+const decideRequestTestsRerun = (state: ExistingDeployment, command: CommandOf<'RequestTestsRerun'>): Decision => {
+  // The executor records the results (TestsFinished) with the run's id, which brings the deployment back to succeeded.
+  if (state.status !== 'succeeded')
+    return conflict(state.status, 'tests run again only against a lab that is up (a succeeded deployment)');
+  return ok({
+    type: 'TestsRerunRequested',
+    data: { run_id: command.runId, requested_by: command.requestedBy, requested_at: command.now.toISOString() },
+  });
+};
+
+const decideDeployment = (command: DeploymentCommand, state: Deployment): Decision => {
+  if (command.type === 'RequestDeployment') return decideRequestDeployment(state, command);
   if (state.status === 'none') return E.left({ kind: 'not_found', detail: 'no such deployment' });
   switch (command.type) {
     case 'ConfirmDeployment':
-      if (state.status !== 'awaiting_confirmation')
-        return conflict(state.status, 'only a deployment awaiting confirmation can be confirmed');
-      // The first step starts in an append of its own: `confirmed` is a status a person sees.
-      return ok({ type: 'DeploymentConfirmed', data: { confirmed_by: command.confirmedBy, confirmed_at: at } });
+      return decideConfirmDeployment(state, command);
     case 'RejectDeployment':
-      if (state.status !== 'awaiting_confirmation')
-        return conflict(state.status, 'only a deployment awaiting confirmation can be rejected');
-      return ok({
-        type: 'DeploymentRejected',
-        data: { rejected_by: command.rejectedBy, reason: command.reason, rejected_at: at },
-      });
+      return decideRejectDeployment(state, command);
     case 'ExpireDeployment':
-      if (
-        state.status !== 'awaiting_confirmation' ||
-        state.expiresAt === null ||
-        command.now.getTime() < Date.parse(state.expiresAt)
-      )
-        return ok();
-      return ok({ type: 'DeploymentExpired', data: { expired_at: at } });
-    case 'StartStep': {
-      if (!executing(state)) return conflict(state.status, 'steps run only in a confirmed deployment');
-      if (state.running === command.step) return ok(); // started already: a retry after a crash
-      if (state.running !== null) return conflict(state.status, `step ${state.running} is still running`);
-      const next = nextStep(state.plan, state.completed);
-      if (next !== command.step)
-        return conflict(state.status, `the next step is ${next ?? 'none'}, not ${command.step}`);
-      return ok({
-        type: 'DeploymentStepStarted',
-        data: { step: command.step, message: STEP_MESSAGES[command.step], started_at: at },
-      });
-    }
+      return decideExpireDeployment(state, command);
+    case 'StartStep':
+      return decideStartStep(state, command);
     case 'ReportProgress':
-      if (!executing(state) || state.running !== command.step)
-        return conflict(state.status, `step ${command.step} is not running`);
-      return ok({ type: 'DeploymentProgressed', data: { step: command.step, message: command.message, at } });
+      return decideReportProgress(state, command);
     case 'CompleteStep':
-      if (state.completed.includes(command.step)) return ok();
-      if (!executing(state) || state.running !== command.step)
-        return conflict(state.status, `step ${command.step} is not running`);
-      return ok(
-        {
-          type: 'DeploymentStepCompleted',
-          data: { step: command.step, status: command.status, detail: command.detail, finished_at: at },
-        },
-        continuation(state, [...state.completed, command.step], at),
-      );
+      return decideCompleteStep(state, command);
     case 'FailDeployment':
-      if (!executing(state)) return conflict(state.status, 'only a running deployment can fail');
-      return ok({ type: 'DeploymentFailed', data: { step: command.step, reason: command.reason, failed_at: at } });
+      return decideFailDeployment(state, command);
     case 'RecordPodsReady':
-      if (state.completed.includes('pods_ready')) return ok(); // seen twice (a watch resumed): recorded once
-      if (!executing(state) || state.running !== 'pods_ready')
-        return conflict(state.status, 'step pods_ready is not running');
-      return ok(
-        { type: 'PodsReady', data: { namespace: command.namespace, pods: command.pods, ready_at: at } },
-        continuation(state, [...state.completed, 'pods_ready'], at),
-      );
-    case 'TimeOutPods': {
-      if (!executing(state) || state.running !== 'pods_ready' || state.runningSince === null) return ok();
-      if (command.now.getTime() < Date.parse(state.runningSince) + command.timeoutSeconds * 1000) return ok();
-      return ok({
-        type: 'DeploymentFailed',
-        data: {
-          step: 'pods_ready',
-          reason: `the pods were not ready after ${command.timeoutSeconds} s: ${state.lastProgress ?? 'no pod was created'}`,
-          failed_at: at,
-        },
-      });
-    }
-    case 'RecordTestsFinished': {
-      const finished: DeploymentEvent = {
-        type: 'TestsFinished',
-        data: { run_id: command.runId, tests: command.tests, artifacts: { ...command.artifacts }, finished_at: at },
-      };
-      if (command.runId === DEPLOY_RUN) {
-        if (state.completed.includes('tests')) return ok(); // recorded already: a retry after a crash
-        if (!executing(state) || state.running !== 'tests') return conflict(state.status, 'step tests is not running');
-        return ok(
-          finished,
-          {
-            type: 'DeploymentStepCompleted',
-            data: { step: 'tests', status: 'done', detail: command.detail, finished_at: at },
-          },
-          continuation(state, [...state.completed, 'tests'], at, command.tests),
-        );
-      }
-      if (state.rerun !== command.runId)
-        return conflict(state.status, `no rerun ${command.runId} is waiting for its results`);
-      return ok(finished);
-    }
+      return decideRecordPodsReady(state, command);
+    case 'TimeOutPods':
+      return decideTimeOutPods(state, command);
+    case 'RecordTestsFinished':
+      return decideRecordTestsFinished(state, command);
     case 'RequestTestsRerun':
-      // The executor records the results (TestsFinished) with the run's id, which brings the deployment back to succeeded.
-      if (state.status !== 'succeeded')
-        return conflict(state.status, 'tests run again only against a lab that is up (a succeeded deployment)');
-      return ok({
-        type: 'TestsRerunRequested',
-        data: { run_id: command.runId, requested_by: command.requestedBy, requested_at: at },
-      });
+      return decideRequestTestsRerun(state, command);
     default: {
       const unexpected: never = command;
       return unexpected;

@@ -16,7 +16,9 @@ import { signBundleUrl } from '../labs/signed-url.js';
 import {
   commandReaction,
   effectThenCommand,
+  type EffectContext,
   type EffectHandlers,
+  type EffectOutcome,
   type ProcessManager,
   type Reaction,
 } from '../process-managers/process-manager.js';
@@ -133,190 +135,225 @@ class StepFailure extends Error {}
 /** Where a person finds the kustomize overlay of the session's lab: beside the worktrees. */
 const overlayDir = (workspacePath: string): string => join(workspacePath, '.lab');
 
-export const executorEffects = (options: ExecutorOptions): EffectHandlers<ExecutionEffect> => {
-  const clock = options.clock ?? (() => new Date());
-  const contextOf = (cause: StoredEvent): CommandContext => ({
-    actor: 'pm:deployment-executor',
-    correlationId: cause.metadata.correlation_id,
-    causationId: cause.id,
-    now: clock(),
-  });
+/** What every handler of the executor shares: its options, with the clock they name or the wall clock. */
+interface ExecutorDeps extends ExecutorOptions {
+  readonly clock: () => Date;
+}
 
-  /** The deployed commit's files and their plan, rebuilt from git (the recorded plan only names and weighs them). */
-  const plannedOf = async (context: DeploymentContext) => {
-    if (!existsSync(context.worktreePath))
-      throw new StepFailure(
-        `the worktree ${context.worktreePath} of repo ${context.requested.repo} is gone; open a new session to deploy it`,
-      );
-    // The recorded commit is a hash: its files never change.
-    const { files } = await options.commitFiles.read(context.worktreePath, context.requested.commit);
-    const planned = planDeployment({
+type ExecutionEffectOf<Kind extends ExecutionEffect['kind']> = Extract<ExecutionEffect, { kind: Kind }>;
+
+const contextOf = (deps: ExecutorDeps, cause: StoredEvent): CommandContext => ({
+  actor: 'pm:deployment-executor',
+  correlationId: cause.metadata.correlation_id,
+  causationId: cause.id,
+  now: deps.clock(),
+});
+
+/** The deployed commit's files and their plan, rebuilt from git (the recorded plan only names and weighs them). */
+const plannedOf = async (deps: ExecutorDeps, context: DeploymentContext) => {
+  if (!existsSync(context.worktreePath))
+    throw new StepFailure(
+      `the worktree ${context.worktreePath} of repo ${context.requested.repo} is gone; open a new session to deploy it`,
+    );
+  // The recorded commit is a hash: its files never change.
+  const { files } = await deps.commitFiles.read(context.worktreePath, context.requested.commit);
+  const planned = planDeployment({
+    project: context.project,
+    files,
+    ingressDomain: deps.ingressDomain,
+    maxConfigMapSize: deps.maxConfigMapSize,
+  });
+  if (E.isLeft(planned)) throw new StepFailure(planned.left);
+  return { files, planned: planned.right };
+};
+
+/** The objects of every apply step. */
+const objectsOf = async (deps: ExecutorDeps, context: DeploymentContext, deploymentId: string) => {
+  const { files, planned } = await plannedOf(deps, context);
+  const { pvc } = planned;
+  let bundle: { url: string; sha256: string } | null = null;
+  if (pvc.files.length > 0) {
+    const large = new Set(pvc.files.map((file) => file.path));
+    const { sha256 } = await deps.bundles.put(files.filter((file) => large.has(file.path)));
+    // Fixed by the confirmation, so re-applying the step gives the same URL and the pod does not roll.
+    const expiresAt = new Date(context.confirmedAt.getTime() + deps.bundleUrlTtl * 1000);
+    bundle = { url: signBundleUrl(deps.bundleBaseUrl, sha256, expiresAt, deps.bundleSecret), sha256 };
+  }
+  const pvcHeldGi =
+    pvc.files.length > 0 ? await deps.cluster.pvcSizeGi(context.requested.plan.namespace, pvc.name) : undefined;
+  return labObjects(
+    {
+      ...(pvcHeldGi === undefined ? {} : { pvcHeldGi }),
       project: context.project,
+      namespace: context.requested.plan.namespace,
+      host: new URL(context.requested.plan.url).host,
+      deploymentId,
+      sessionId: context.requested.session_id,
+      runtime: planned.runtime,
       files,
-      ingressDomain: options.ingressDomain,
-      maxConfigMapSize: options.maxConfigMapSize,
-    });
-    if (E.isLeft(planned)) throw new StepFailure(planned.left);
-    return { files, planned: planned.right };
-  };
+      configmaps: planned.configmaps,
+      pvc,
+      bundle,
+    },
+    deps.settings,
+  );
+};
 
-  /** The objects of every apply step. */
-  const objectsOf = async (context: DeploymentContext, deploymentId: string) => {
-    const { files, planned } = await plannedOf(context);
-    const { pvc } = planned;
-    let bundle: { url: string; sha256: string } | null = null;
-    if (pvc.files.length > 0) {
-      const large = new Set(pvc.files.map((file) => file.path));
-      const { sha256 } = await options.bundles.put(files.filter((file) => large.has(file.path)));
-      // Fixed by the confirmation, so re-applying the step gives the same URL and the pod does not roll.
-      const expiresAt = new Date(context.confirmedAt.getTime() + options.bundleUrlTtl * 1000);
-      bundle = { url: signBundleUrl(options.bundleBaseUrl, sha256, expiresAt, options.bundleSecret), sha256 };
-    }
-    const pvcHeldGi =
-      pvc.files.length > 0 ? await options.cluster.pvcSizeGi(context.requested.plan.namespace, pvc.name) : undefined;
-    return labObjects(
-      {
-        ...(pvcHeldGi === undefined ? {} : { pvcHeldGi }),
-        project: context.project,
-        namespace: context.requested.plan.namespace,
-        host: new URL(context.requested.plan.url).host,
-        deploymentId,
-        sessionId: context.requested.session_id,
-        runtime: planned.runtime,
-        files,
-        configmaps: planned.configmaps,
-        pvc,
-        bundle,
-      },
-      options.settings,
-    );
-  };
+/** A lab whose deletion is under way cannot be deployed into until it is gone. */
+const refuseNamespaceBeingDeleted = async (deps: ExecutorDeps, namespace: string): Promise<void> => {
+  const history = await deps.eventLog.readStream<NamespaceEvent>(namespaceStream(namespace));
+  const state = foldEvents(
+    namespaceDecider,
+    history.map((stored) => stored.event),
+  );
+  if (state.status === 'deleting')
+    throw new StepFailure(`namespace ${namespace} is being deleted; deploy again once it is gone`);
+};
 
-  /** Applies the step's objects; what it applied, or undefined when the step has none. */
-  const apply = async (
-    step: ApplyStep,
-    context: DeploymentContext,
-    deploymentId: string,
-  ): Promise<string | undefined> => {
-    if (step === 'namespace') await refuseNamespaceBeingDeleted(context.requested.plan.namespace);
-    const objects = await objectsOf(context, deploymentId);
-    // The overlay is for a person (the same objects every step): written once per deployment, durably.
-    if (step === 'namespace') await writeKustomization(overlayDir(context.workspacePath), objects);
-    const applied = objects[step];
-    if (applied.length === 0) return undefined;
-    await options.cluster.apply(applied);
-    return applied.map((object) => `${object.kind} ${object.metadata.name}`).join(', ');
-  };
+/** Applies the step's objects; what it applied, or undefined when the step has none. */
+const apply = async (
+  deps: ExecutorDeps,
+  step: ApplyStep,
+  context: DeploymentContext,
+  deploymentId: string,
+): Promise<string | undefined> => {
+  if (step === 'namespace') await refuseNamespaceBeingDeleted(deps, context.requested.plan.namespace);
+  const objects = await objectsOf(deps, context, deploymentId);
+  // The overlay is for a person (the same objects every step): written once per deployment, durably.
+  if (step === 'namespace') await writeKustomization(overlayDir(context.workspacePath), objects);
+  const applied = objects[step];
+  if (applied.length === 0) return undefined;
+  await deps.cluster.apply(applied);
+  return applied.map((object) => `${object.kind} ${object.metadata.name}`).join(', ');
+};
 
-  /** A lab whose deletion is under way cannot be deployed into until it is gone. */
-  const refuseNamespaceBeingDeleted = async (namespace: string): Promise<void> => {
-    const history = await options.eventLog.readStream<NamespaceEvent>(namespaceStream(namespace));
-    const state = foldEvents(
-      namespaceDecider,
-      history.map((stored) => stored.event),
-    );
-    if (state.status === 'deleting')
-      throw new StepFailure(`namespace ${namespace} is being deleted; deploy again once it is gone`);
-  };
-
-  /** The three suites against the lab. */
-  const testRunOf = async (deploymentId: string, runId: string): Promise<TestRun> => {
-    const context = await loadDeploymentContext(options.eventLog, deploymentId);
-    const { files, planned } = await plannedOf(context);
-    const { namespace, url } = context.requested.plan;
-    const labUrl = testTargetOf(options.testUrl, { namespace, project: context.project, url });
-    return runTests({
-      worktree: context.worktreePath,
-      labUrl,
-      runtime: planned.runtime.kind,
-      manifest: planned.manifest,
-      files: new Map(files.filter((file) => !file.binary).map((file) => [file.path, file.content.toString('utf8')])),
-      artifactsDir: join(options.artifactsDir, deploymentId, runId),
-      timeoutMs: options.testTimeoutMs,
-    });
-  };
-
-  const failedWith = (step: Step, reason: string): { command: DeploymentCommand } => ({
-    command: { type: 'FailDeployment', step, reason, now: clock() },
+/** The three suites against the lab. */
+const testRunOf = async (deps: ExecutorDeps, deploymentId: string, runId: string): Promise<TestRun> => {
+  const context = await loadDeploymentContext(deps.eventLog, deploymentId);
+  const { files, planned } = await plannedOf(deps, context);
+  const { namespace, url } = context.requested.plan;
+  const labUrl = testTargetOf(deps.testUrl, { namespace, project: context.project, url });
+  return runTests({
+    worktree: context.worktreePath,
+    labUrl,
+    runtime: planned.runtime.kind,
+    manifest: planned.manifest,
+    files: new Map(files.filter((file) => !file.binary).map((file) => [file.path, file.content.toString('utf8')])),
+    artifactsDir: join(deps.artifactsDir, deploymentId, runId),
+    timeoutMs: deps.testTimeoutMs,
   });
+};
 
+const failedWith = (deps: ExecutorDeps, step: Step, reason: string): { command: DeploymentCommand } => ({
+  command: { type: 'FailDeployment', step, reason, now: deps.clock() },
+});
+
+/** An apply step: its objects applied, or the deployment failed when the reason is not a passing one. */
+const runStep = async (
+  deps: ExecutorDeps,
+  request: ExecutionEffectOf<'run-step'>,
+  effect: EffectContext,
+): Promise<{ command: DeploymentCommand }> => {
+  const { step, deploymentId } = request;
+  try {
+    const context = await loadDeploymentContext(deps.eventLog, deploymentId);
+    const applied = await apply(deps, step, context, deploymentId);
+    const detail = applied ?? (step === 'pvcs' ? 'every file fits in the ConfigMaps' : 'nothing to apply');
+    return {
+      command: {
+        type: 'CompleteStep',
+        step,
+        status: applied === undefined ? 'skipped' : 'done',
+        detail,
+        now: deps.clock(),
+      },
+    };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (error instanceof StepFailure || error instanceof PermanentKubeError || error instanceof MissingContextError)
+      return failedWith(deps, step, reason);
+    if (effect.signal.aborted || effect.attempt < deps.attempts) throw error; // passing: the runner tries again
+    return failedWith(deps, step, `${reason} (after ${effect.attempt} tries)`);
+  }
+};
+
+/** A run of the tests, the deployment's own or a rerun: its results, or why it could not run. */
+const runTestsOnLab = async (
+  deps: ExecutorDeps,
+  request: ExecutionEffectOf<'run-tests'>,
+  effect: EffectContext,
+): Promise<{ command: DeploymentCommand }> => {
+  const { deploymentId, runId } = request;
+  try {
+    const run = await testRunOf(deps, deploymentId, runId);
+    return {
+      command: {
+        type: 'RecordTestsFinished',
+        runId,
+        tests: run.tests,
+        artifacts: run.artifacts,
+        detail: summaryOf(run.tests),
+        now: deps.clock(),
+      },
+    };
+  } catch (error) {
+    if (
+      effect.signal.aborted ||
+      (!(error instanceof StepFailure) && !(error instanceof MissingContextError) && effect.attempt < deps.attempts)
+    )
+      throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    // The deployment's own run fails its step; a rerun reports why it could not run (the lab stays up).
+    if (runId === DEPLOY_RUN) return failedWith(deps, 'tests', reason);
+    const suite = notRun(reason);
+    const tests = resultOf(suite, suite, suite);
+    return {
+      command: {
+        type: 'RecordTestsFinished',
+        runId,
+        tests,
+        artifacts: {},
+        detail: summaryOf(tests),
+        now: deps.clock(),
+      },
+    };
+  }
+};
+
+/** The lab namespace's own record of its creation by the deployment. */
+const recordNamespace = async (
+  deps: ExecutorDeps,
+  request: ExecutionEffectOf<'record-namespace'>,
+  effect: EffectContext,
+): Promise<EffectOutcome> => {
+  const context = await loadDeploymentContext(deps.eventLog, request.deploymentId);
+  const { namespace, url } = context.requested.plan;
+  const recorded = await handleCommand(
+    deps.eventLog,
+    namespaceStream(namespace),
+    namespaceDecider,
+    {
+      type: 'RecordNamespaceCreated',
+      name: namespace,
+      project: context.project,
+      url,
+      deploymentId: request.deploymentId,
+      now: deps.clock(),
+    },
+    contextOf(deps, effect.cause),
+  );
+  // Being deleted since the step checked: the deletion wins, and the namespace's record says so.
+  if (E.isLeft(recorded) && recorded.left.kind !== 'conflict')
+    throw new Error(`recording namespace ${namespace}: ${JSON.stringify(recorded.left)}`);
+  return [];
+};
+
+/** The executor's effect handlers, one per kind of work. */
+export const executorEffects = (options: ExecutorOptions): EffectHandlers<ExecutionEffect> => {
+  const deps: ExecutorDeps = { ...options, clock: options.clock ?? (() => new Date()) };
   return {
-    'run-step': async (request, effect) => {
-      const { step, deploymentId } = request;
-      try {
-        const context = await loadDeploymentContext(options.eventLog, deploymentId);
-        const applied = await apply(step, context, deploymentId);
-        const detail = applied ?? (step === 'pvcs' ? 'every file fits in the ConfigMaps' : 'nothing to apply');
-        return {
-          command: {
-            type: 'CompleteStep',
-            step,
-            status: applied === undefined ? 'skipped' : 'done',
-            detail,
-            now: clock(),
-          },
-        };
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        if (error instanceof StepFailure || error instanceof PermanentKubeError || error instanceof MissingContextError)
-          return failedWith(step, reason);
-        if (effect.signal.aborted || effect.attempt < options.attempts) throw error; // passing: the runner tries again
-        return failedWith(step, `${reason} (after ${effect.attempt} tries)`);
-      }
-    },
-    'run-tests': async (request, effect) => {
-      const { deploymentId, runId } = request;
-      try {
-        const run = await testRunOf(deploymentId, runId);
-        return {
-          command: {
-            type: 'RecordTestsFinished',
-            runId,
-            tests: run.tests,
-            artifacts: run.artifacts,
-            detail: summaryOf(run.tests),
-            now: clock(),
-          },
-        };
-      } catch (error) {
-        if (
-          effect.signal.aborted ||
-          (!(error instanceof StepFailure) &&
-            !(error instanceof MissingContextError) &&
-            effect.attempt < options.attempts)
-        )
-          throw error;
-        const reason = error instanceof Error ? error.message : String(error);
-        // The deployment's own run fails its step; a rerun reports why it could not run (the lab stays up).
-        if (runId === DEPLOY_RUN) return failedWith('tests', reason);
-        const suite = notRun(reason);
-        const tests = resultOf(suite, suite, suite);
-        return {
-          command: { type: 'RecordTestsFinished', runId, tests, artifacts: {}, detail: summaryOf(tests), now: clock() },
-        };
-      }
-    },
-    'record-namespace': async (request, effect) => {
-      const context = await loadDeploymentContext(options.eventLog, request.deploymentId);
-      const { namespace, url } = context.requested.plan;
-      const recorded = await handleCommand(
-        options.eventLog,
-        namespaceStream(namespace),
-        namespaceDecider,
-        {
-          type: 'RecordNamespaceCreated',
-          name: namespace,
-          project: context.project,
-          url,
-          deploymentId: request.deploymentId,
-          now: clock(),
-        },
-        contextOf(effect.cause),
-      );
-      // Being deleted since the step checked: the deletion wins, and the namespace's record says so.
-      if (E.isLeft(recorded) && recorded.left.kind !== 'conflict')
-        throw new Error(`recording namespace ${namespace}: ${JSON.stringify(recorded.left)}`);
-      return [];
-    },
+    'run-step': (request, effect) => runStep(deps, request, effect),
+    'run-tests': (request, effect) => runTestsOnLab(deps, request, effect),
+    'record-namespace': (request, effect) => recordNamespace(deps, request, effect),
   };
 };

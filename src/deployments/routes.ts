@@ -79,36 +79,49 @@ const targetOf = async (
   }
 };
 
-/** The contract's deployment endpoints: plan and ask, confirm or reject, read and list. */
-export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
-  const commitFiles = options.commitFiles ?? new CommitFilesCache();
-  const router = new Router();
-  const newId = options.newId ?? randomUUID;
-  const clock = options.clock ?? (() => new Date());
-  const viewWaitMs = options.viewWaitMs ?? 5000;
-  const present = options.present ?? ((view: DeploymentView) => view);
-  const deps = { eventLog: options.eventLog, views: options.views, present, viewWaitMs };
-  const run = (ctx: Context, deploymentId: string, command: DeploymentCommand): Promise<void> =>
-    runDeploymentCommand(ctx, deps, deploymentId, command);
+/** What every route shares: the options, with their defaults filled in. */
+interface DeploymentRouteDeps extends DeploymentRoutesOptions {
+  readonly commitFiles: CommitFilesCache;
+  readonly newId: () => string;
+  readonly clock: () => Date;
+  readonly viewWaitMs: number;
+  readonly present: (view: DeploymentView) => DeploymentView;
+}
 
+/** Runs a command on one deployment and answers with its view (202) or a problem. */
+const run = (
+  deps: DeploymentRouteDeps,
+  ctx: Context,
+  deploymentId: string,
+  command: DeploymentCommand,
+): Promise<void> =>
+  runDeploymentCommand(
+    ctx,
+    { eventLog: deps.eventLog, views: deps.views, present: deps.present, viewWaitMs: deps.viewWaitMs },
+    deploymentId,
+    command,
+  );
+
+/** POST /api/deployments: plans the session's branch and asks a person to confirm it. */
+const addCreateRoute = (router: Router, deps: DeploymentRouteDeps): void => {
   router.post('/api/deployments', async (ctx) => {
     const body = decodeBody(CreateDeploymentBody, ctx);
-    await options.admitNewWork?.();
-    const session = options.sessions.get(body.session_id);
+    await deps.admitNewWork?.();
+    const session = deps.sessions.get(body.session_id);
     if (!session) throw new ProblemError(404, `no session ${body.session_id}`);
     if (hasEnded(session.status))
       throw new ProblemError(409, `a ${session.status} session cannot deploy (the session is ${session.status})`);
-    const target = await targetOf(commitFiles, session, body);
+    const target = await targetOf(deps.commitFiles, session, body);
     const planned = planDeployment({
       project: session.project,
       files: target.files,
-      ingressDomain: options.ingressDomain,
-      maxConfigMapSize: options.maxConfigMapSize,
+      ingressDomain: deps.ingressDomain,
+      maxConfigMapSize: deps.maxConfigMapSize,
     });
     if (E.isLeft(planned))
       throw new ProblemError(409, `${target.repo} at ${target.branch} cannot be deployed: ${planned.left}`);
-    const deploymentId = newId();
-    await run(ctx, deploymentId, {
+    const deploymentId = deps.newId();
+    await run(deps, ctx, deploymentId, {
       type: 'RequestDeployment',
       deploymentId,
       sessionId: session.session_id,
@@ -116,11 +129,14 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
       repo: target.repo,
       commit: target.commit,
       plan: planned.right.plan,
-      confirmationTimeout: options.confirmationTimeout,
-      now: clock(),
+      confirmationTimeout: deps.confirmationTimeout,
+      now: deps.clock(),
     });
   });
+};
 
+/** GET /api/deployments, one deployment (now or as of a past moment) and its test results. */
+const addReadRoutes = (router: Router, deps: DeploymentRouteDeps): void => {
   router.get('/api/deployments', (ctx) => {
     const page = pageOf(ctx);
     const { session_id: sessionId, status } = ctx.query;
@@ -133,14 +149,14 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
         : []),
     ];
     if (errors.length > 0) throw new ProblemError(400, 'the filters are not valid', { errors });
-    const views = [...options.views.getState().values()]
+    const views = [...deps.views.getState().values()]
       .filter(
         (view) =>
           (sessionId === undefined || view.session_id === sessionId) &&
           (status === undefined || view.status === status),
       )
       .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.deployment_id.localeCompare(b.deployment_id));
-    ctx.body = paginate(views.map(present), page);
+    ctx.body = paginate(views.map(deps.present), page);
   });
 
   router.get('/api/deployments/:deployment_id', async (ctx) => {
@@ -148,57 +164,78 @@ export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
     const asOf = ctx.query['as_of'];
     const view =
       asOf === undefined
-        ? options.views.get(deploymentId)
+        ? deps.views.get(deploymentId)
         : await viewAsOf<DeploymentView, DeploymentEvent>(
-            options.eventLog,
+            deps.eventLog,
             deploymentStream(deploymentId),
             asOf,
             evolveDeploymentView,
           );
     if (!view) throw new ProblemError(404, `no deployment ${deploymentId}`);
     setETag(ctx, view.revision);
-    ctx.body = asOf === undefined ? present(view) : view;
+    ctx.body = asOf === undefined ? deps.present(view) : view;
   });
 
   router.get('/api/deployments/:deployment_id/tests', (ctx) => {
     const deploymentId = ctx.params['deployment_id']!;
-    const view = options.views.get(deploymentId);
+    const view = deps.views.get(deploymentId);
     if (!view) throw new ProblemError(404, `no deployment ${deploymentId}`);
     if (!view.tests)
       throw new ProblemError(404, `deployment ${deploymentId} has no test results yet (it is ${view.status})`);
     setETag(ctx, view.revision);
     ctx.body = view.tests;
   });
+};
 
+/** POST /api/deployments/{id}/tests/rerun: the tests again, against the lab as it is. */
+const addRerunRoute = (router: Router, deps: DeploymentRouteDeps): void => {
   router.post('/api/deployments/:deployment_id/tests/rerun', async (ctx) => {
-    await run(ctx, ctx.params['deployment_id']!, {
+    await run(deps, ctx, ctx.params['deployment_id']!, {
       type: 'RequestTestsRerun',
-      runId: newId(),
-      requestedBy: commandContextOf(ctx, clock()).actor,
-      now: clock(),
+      runId: deps.newId(),
+      requestedBy: commandContextOf(ctx, deps.clock()).actor,
+      now: deps.clock(),
     });
   });
+};
 
-  router.get('/api/deployments/:deployment_id/progress', deploymentProgressRoute(options.sse, options.eventLog));
-
+/** A person's answer to a plan: POST /api/deployments/{id}/confirm or /reject. */
+const addAnswerRoutes = (router: Router, deps: DeploymentRouteDeps): void => {
   router.post('/api/deployments/:deployment_id/confirm', async (ctx) => {
     const body = decodeBody(ConfirmDeploymentBody, ctx);
-    await run(ctx, ctx.params['deployment_id']!, {
+    await run(deps, ctx, ctx.params['deployment_id']!, {
       type: 'ConfirmDeployment',
-      confirmedBy: body.confirmed_by ?? commandContextOf(ctx, clock()).actor,
-      now: clock(),
+      confirmedBy: body.confirmed_by ?? commandContextOf(ctx, deps.clock()).actor,
+      now: deps.clock(),
     });
   });
 
   router.post('/api/deployments/:deployment_id/reject', async (ctx) => {
     const body = decodeBody(RejectDeploymentBody, ctx);
-    await run(ctx, ctx.params['deployment_id']!, {
+    await run(deps, ctx, ctx.params['deployment_id']!, {
       type: 'RejectDeployment',
-      rejectedBy: commandContextOf(ctx, clock()).actor,
+      rejectedBy: commandContextOf(ctx, deps.clock()).actor,
       reason: body.reason ?? null,
-      now: clock(),
+      now: deps.clock(),
     });
   });
+};
 
+/** The contract's deployment endpoints: plan and ask, confirm or reject, read and list. */
+export const deploymentRoutes = (options: DeploymentRoutesOptions): Router => {
+  const deps: DeploymentRouteDeps = {
+    ...options,
+    commitFiles: options.commitFiles ?? new CommitFilesCache(),
+    newId: options.newId ?? randomUUID,
+    clock: options.clock ?? (() => new Date()),
+    viewWaitMs: options.viewWaitMs ?? 5000,
+    present: options.present ?? ((view: DeploymentView) => view),
+  };
+  const router = new Router();
+  addCreateRoute(router, deps);
+  addReadRoutes(router, deps);
+  addRerunRoute(router, deps);
+  router.get('/api/deployments/:deployment_id/progress', deploymentProgressRoute(deps.sse, deps.eventLog));
+  addAnswerRoutes(router, deps);
   return router;
 };
