@@ -1,3 +1,4 @@
+import type { OpencodeClient } from '@opencode-ai/sdk/v2';
 import type { EventLog } from '../events/event-log.js';
 import type { StoredEvent } from '../events/stored-event.js';
 import {
@@ -97,139 +98,173 @@ export interface AgentBridgeOptions {
 /** What an effect recorded through the decider answers: its command, or nothing to record. */
 type Recorded = { readonly command: SessionCommand } | readonly [];
 
-export const agentBridgeEffects = (options: AgentBridgeOptions): EffectHandlers<AgentEffect> => {
-  const client = () => openCodeClient(options.endpoint());
-  const clock = options.clock ?? (() => new Date());
-  /** The work was not needed after all: the reaction ends with nothing recorded on the session. */
-  const recordNothing = (): readonly [] => [];
+/** What every effect handler of the bridge works with. */
+interface BridgeContext {
+  readonly eventLog: EventLog;
+  /** A client for the server's current endpoint, asked anew for each call: it changes with every restart. */
+  readonly client: () => OpencodeClient;
+  readonly clock: () => Date;
+  /** Asks the reconciler to look at a session now. */
+  readonly reconcile: (sessionId: string) => void;
+}
 
-  /** Sends a prompt once: a message already in OpenCode (a retry after a crash) is only recorded. */
-  const sendPrompt = async (
-    sessionId: string,
-    messageId: string,
-    text: (session: AgentSessionContext) => string,
-  ): Promise<Recorded> => {
-    const session = await loadAgentSession(options.eventLog, sessionId);
-    const { state } = session;
-    if (
-      state.status === 'none' ||
-      state.agentSessionId === null ||
-      state.recorded.has(`prompt:${messageId}`) ||
-      !session.directory
-    )
-      return recordNothing();
-    const agent = state.confirmed ?? 'builder';
-    const messages = await must(
-      client().session.messages({ sessionID: state.agentSessionId, directory: session.directory }),
-      'session.messages',
-    );
-    const already = messages.find(
-      (message) =>
-        message.info.role === 'user' &&
-        message.parts.some((part) => part.type === 'text' && part.metadata?.['gateway_message_id'] === messageId),
-    );
-    let opencodeMessageId = already?.info.id;
-    if (!opencodeMessageId) {
-      opencodeMessageId = newOpenCodeMessageId();
-      await mustSucceed(
-        client().session.promptAsync({
-          sessionID: state.agentSessionId,
-          directory: session.directory,
-          messageID: opencodeMessageId,
-          agent,
-          parts: [{ type: 'text', text: text(session), metadata: { gateway_message_id: messageId } }],
-        }),
-        'session.prompt_async',
-      );
-    }
-    return { command: { type: 'RecordPromptSent', messageId, opencodeMessageId, agent, now: clock() } };
-  };
+/** The request of one kind of effect. */
+type EffectOf<Kind extends AgentEffect['kind']> = Extract<AgentEffect, { kind: Kind }>;
 
-  return {
-    'start-agent': async (request): Promise<Recorded> => {
-      const session = await loadAgentSession(options.eventLog, request.sessionId);
-      const { state } = session;
-      if (
-        state.status !== 'active' ||
-        state.agentSessionId !== null ||
-        !session.workspacePath ||
-        !session.task ||
-        !state.confirmed
-      )
-        return recordNothing();
-      const directory = session.workspacePath;
-      // A crash after creating it but before recording it left one behind: reuse it.
-      const existing = (await must(client().session.list({ directory }), 'session.list')).find(
-        (candidate) => candidate.metadata?.['gateway_session_id'] === request.sessionId,
-      );
-      const created =
-        existing ??
-        (await must(
-          client().session.create({
-            directory,
-            title: `${session.builder}: ${session.task.title}`.slice(0, 100),
-            metadata: { gateway_session_id: request.sessionId },
-          }),
-          'session.create',
-        ));
-      return {
-        command: {
-          type: 'RecordAgentSessionStarted',
-          opencodeSessionId: created.id,
-          agent: state.confirmed,
-          directory,
-          now: clock(),
-        },
-      };
-    },
-    'send-task': (request) =>
-      sendPrompt(request.sessionId, 'task', (session) =>
-        session.task ? `${session.task.title}\n\n${session.task.description}`.trim() : '',
-      ),
-    'send-prompt': (request) => sendPrompt(request.sessionId, request.messageId, () => request.text),
-    'answer-question': async (request): Promise<Recorded> => {
-      const session = await loadAgentSession(options.eventLog, request.sessionId);
-      if (!session.directory) return recordNothing();
-      const replied = await client().question.reply({
-        requestID: request.questionId,
+/** The work was not needed after all: the reaction ends with nothing recorded on the session. */
+const recordNothing = (): readonly [] => [];
+
+/** Sends a prompt once: a message already in OpenCode (a retry after a crash) is only recorded. */
+const sendPrompt = async (
+  bridge: BridgeContext,
+  sessionId: string,
+  messageId: string,
+  text: (session: AgentSessionContext) => string,
+): Promise<Recorded> => {
+  const session = await loadAgentSession(bridge.eventLog, sessionId);
+  const { state } = session;
+  if (
+    state.status === 'none' ||
+    state.agentSessionId === null ||
+    state.recorded.has(`prompt:${messageId}`) ||
+    !session.directory
+  )
+    return recordNothing();
+  const agent = state.confirmed ?? 'builder';
+  const messages = await must(
+    bridge.client().session.messages({ sessionID: state.agentSessionId, directory: session.directory }),
+    'session.messages',
+  );
+  const already = messages.find(
+    (message) =>
+      message.info.role === 'user' &&
+      message.parts.some((part) => part.type === 'text' && part.metadata?.['gateway_message_id'] === messageId),
+  );
+  let opencodeMessageId = already?.info.id;
+  if (!opencodeMessageId) {
+    opencodeMessageId = newOpenCodeMessageId();
+    await mustSucceed(
+      bridge.client().session.promptAsync({
+        sessionID: state.agentSessionId,
         directory: session.directory,
-        answers: [[request.answer]],
-      });
-      if (replied.error === undefined) {
-        options.reconcile(request.sessionId);
-        return recordNothing();
-      }
-      // The question is gone (OpenCode restarted, or the turn was aborted): the answer still reaches the agent, as a message.
-      const question = session.questions.get(request.questionId) ?? 'your question';
-      return sendPrompt(
-        request.sessionId,
-        `answer:${request.questionId}`,
-        () => `The answer to "${question}" is: ${request.answer}`,
-      );
+        messageID: opencodeMessageId,
+        agent,
+        parts: [{ type: 'text', text: text(session), metadata: { gateway_message_id: messageId } }],
+      }),
+      'session.prompt_async',
+    );
+  }
+  return { command: { type: 'RecordPromptSent', messageId, opencodeMessageId, agent, now: bridge.clock() } };
+};
+
+const startAgent = async (bridge: BridgeContext, request: EffectOf<'start-agent'>): Promise<Recorded> => {
+  const session = await loadAgentSession(bridge.eventLog, request.sessionId);
+  const { state } = session;
+  if (
+    state.status !== 'active' ||
+    state.agentSessionId !== null ||
+    !session.workspacePath ||
+    !session.task ||
+    !state.confirmed
+  )
+    return recordNothing();
+  const directory = session.workspacePath;
+  // A crash after creating it but before recording it left one behind: reuse it.
+  const existing = (await must(bridge.client().session.list({ directory }), 'session.list')).find(
+    (candidate) => candidate.metadata?.['gateway_session_id'] === request.sessionId,
+  );
+  const created =
+    existing ??
+    (await must(
+      bridge.client().session.create({
+        directory,
+        title: `${session.builder}: ${session.task.title}`.slice(0, 100),
+        metadata: { gateway_session_id: request.sessionId },
+      }),
+      'session.create',
+    ));
+  return {
+    command: {
+      type: 'RecordAgentSessionStarted',
+      opencodeSessionId: created.id,
+      agent: state.confirmed,
+      directory,
+      now: bridge.clock(),
     },
-    reconcile: async (request) => {
-      options.reconcile(request.sessionId);
-      return [];
-    },
-    'abort-turn': async (request) => {
-      const session = await loadAgentSession(options.eventLog, request.sessionId);
-      if (session.state.status === 'none' || session.state.agentSessionId === null) return [];
-      await must(
-        client().session.abort({ sessionID: session.state.agentSessionId, directory: session.directory }),
-        'session.abort',
-      );
-      options.reconcile(request.sessionId);
-      return [];
-    },
-    'end-agent': async (request): Promise<Recorded> => {
-      const session = await loadAgentSession(options.eventLog, request.sessionId);
-      if (session.state.status === 'none' || session.state.agentSessionId === null) return recordNothing();
-      const sessionID = session.state.agentSessionId;
-      await client().session.abort({ sessionID, directory: session.directory });
-      const deleted = await client().session.delete({ sessionID, directory: session.directory });
-      if (deleted.error !== undefined && deleted.response?.status !== 404)
-        throw new Error(`OpenCode session.delete failed (${deleted.response?.status})`);
-      return { command: { type: 'RecordAgentSessionEnded', opencodeSessionId: sessionID, now: clock() } };
-    },
+  };
+};
+
+const sendTask = (bridge: BridgeContext, request: EffectOf<'send-task'>): Promise<Recorded> =>
+  sendPrompt(bridge, request.sessionId, 'task', (session) =>
+    session.task ? `${session.task.title}\n\n${session.task.description}`.trim() : '',
+  );
+
+const sendMessage = (bridge: BridgeContext, request: EffectOf<'send-prompt'>): Promise<Recorded> =>
+  sendPrompt(bridge, request.sessionId, request.messageId, () => request.text);
+
+const answerQuestion = async (bridge: BridgeContext, request: EffectOf<'answer-question'>): Promise<Recorded> => {
+  const session = await loadAgentSession(bridge.eventLog, request.sessionId);
+  if (!session.directory) return recordNothing();
+  const replied = await bridge.client().question.reply({
+    requestID: request.questionId,
+    directory: session.directory,
+    answers: [[request.answer]],
+  });
+  if (replied.error === undefined) {
+    bridge.reconcile(request.sessionId);
+    return recordNothing();
+  }
+  // The question is gone (OpenCode restarted, or the turn was aborted): the answer still reaches the agent, as a message.
+  const question = session.questions.get(request.questionId) ?? 'your question';
+  return sendPrompt(
+    bridge,
+    request.sessionId,
+    `answer:${request.questionId}`,
+    () => `The answer to "${question}" is: ${request.answer}`,
+  );
+};
+
+const reconcileNow = async (bridge: BridgeContext, request: EffectOf<'reconcile'>): Promise<readonly []> => {
+  bridge.reconcile(request.sessionId);
+  return [];
+};
+
+const abortTurn = async (bridge: BridgeContext, request: EffectOf<'abort-turn'>): Promise<readonly []> => {
+  const session = await loadAgentSession(bridge.eventLog, request.sessionId);
+  if (session.state.status === 'none' || session.state.agentSessionId === null) return [];
+  await must(
+    bridge.client().session.abort({ sessionID: session.state.agentSessionId, directory: session.directory }),
+    'session.abort',
+  );
+  bridge.reconcile(request.sessionId);
+  return [];
+};
+
+const endAgent = async (bridge: BridgeContext, request: EffectOf<'end-agent'>): Promise<Recorded> => {
+  const session = await loadAgentSession(bridge.eventLog, request.sessionId);
+  if (session.state.status === 'none' || session.state.agentSessionId === null) return recordNothing();
+  const sessionID = session.state.agentSessionId;
+  await bridge.client().session.abort({ sessionID, directory: session.directory });
+  const deleted = await bridge.client().session.delete({ sessionID, directory: session.directory });
+  if (deleted.error !== undefined && deleted.response?.status !== 404)
+    throw new Error(`OpenCode session.delete failed (${deleted.response?.status})`);
+  return { command: { type: 'RecordAgentSessionEnded', opencodeSessionId: sessionID, now: bridge.clock() } };
+};
+
+export const agentBridgeEffects = (options: AgentBridgeOptions): EffectHandlers<AgentEffect> => {
+  const bridge: BridgeContext = {
+    eventLog: options.eventLog,
+    client: () => openCodeClient(options.endpoint()),
+    clock: options.clock ?? (() => new Date()),
+    reconcile: options.reconcile,
+  };
+  return {
+    'start-agent': (request) => startAgent(bridge, request),
+    'send-task': (request) => sendTask(bridge, request),
+    'send-prompt': (request) => sendMessage(bridge, request),
+    'answer-question': (request) => answerQuestion(bridge, request),
+    reconcile: (request) => reconcileNow(bridge, request),
+    'abort-turn': (request) => abortTurn(bridge, request),
+    'end-agent': (request) => endAgent(bridge, request),
   };
 };

@@ -51,6 +51,39 @@ const referencedVariables = (config: unknown): string[] => [
   ...new Set([...JSON.stringify(config).matchAll(/\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((match) => match[1]!)),
 ];
 
+/** OpenCode's four XDG folders, under the state folder. */
+const XDG_FOLDERS = {
+  XDG_DATA_HOME: 'data',
+  XDG_CONFIG_HOME: 'config',
+  XDG_CACHE_HOME: 'cache',
+  XDG_STATE_HOME: 'state',
+};
+
+/** The server's whole environment: the provider keys its configuration refers to, its folders, its password. */
+const serverEnvironment = (
+  stateDir: string,
+  configContent: Record<string, unknown>,
+  password: string,
+): Record<string, string | undefined> => {
+  const passthrough = Object.fromEntries(
+    referencedVariables(configContent).flatMap((name) =>
+      process.env[name] === undefined ? [] : [[name, process.env[name]]],
+    ),
+  );
+  return {
+    ...passthrough,
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: join(stateDir, 'home'),
+    LANG: process.env['LANG'] ?? 'C.UTF-8',
+    ...Object.fromEntries(Object.entries(XDG_FOLDERS).map(([name, folder]) => [name, join(stateDir, folder)])),
+    OPENCODE_SERVER_PASSWORD: password,
+    OPENCODE_DISABLE_MODELS_FETCH: '1',
+    OPENCODE_DISABLE_AUTOUPDATE: '1',
+    OPENCODE_ENABLE_QUESTION_TOOL: '1',
+    OPENCODE_CONFIG_CONTENT: JSON.stringify(configContent),
+  };
+};
+
 /**
  * The one shared `opencode serve` of the gateway: on 127.0.0.1, a random port and a random
  * password per start, its own XDG folders, the gateway's configuration. If it dies it is
@@ -147,35 +180,27 @@ export class OpenCodeServer {
   }
 
   private async launch(): Promise<void> {
-    const { stateDir } = this.options;
     await this.stopLeftover();
-    const folders = {
-      XDG_DATA_HOME: 'data',
-      XDG_CONFIG_HOME: 'config',
-      XDG_CACHE_HOME: 'cache',
-      XDG_STATE_HOME: 'state',
-    };
-    for (const folder of Object.values(folders)) await mkdir(join(stateDir, folder), { recursive: true });
+    for (const folder of Object.values(XDG_FOLDERS))
+      await mkdir(join(this.options.stateDir, folder), { recursive: true });
     const port = await freePort();
     const password = randomBytes(24).toString('base64url');
-    const passthrough = Object.fromEntries(
-      referencedVariables(this.options.configContent).flatMap((name) =>
-        process.env[name] === undefined ? [] : [[name, process.env[name]]],
-      ),
-    );
-    const env = {
-      ...passthrough,
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      HOME: join(stateDir, 'home'),
-      LANG: process.env['LANG'] ?? 'C.UTF-8',
-      ...Object.fromEntries(Object.entries(folders).map(([name, folder]) => [name, join(stateDir, folder)])),
-      OPENCODE_SERVER_PASSWORD: password,
-      OPENCODE_DISABLE_MODELS_FETCH: '1',
-      OPENCODE_DISABLE_AUTOUPDATE: '1',
-      OPENCODE_ENABLE_QUESTION_TOOL: '1',
-      OPENCODE_CONFIG_CONTENT: JSON.stringify(this.options.configContent),
-    };
     const started = Date.now();
+    const { child, stderrTail } = this.spawn(port, password);
+    const url = await this.untilListening(child, stderrTail);
+    const endpoint = {
+      url,
+      authorization: `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`,
+      pid: child.pid!,
+      startedAt: Date.now(),
+    };
+    await this.announce(endpoint, port);
+    void child.then((result) => this.exited(child, started, result.exitCode ?? null, result.signal ?? null));
+  }
+
+  /** Runs `opencode serve` and keeps the tail of what it says on stderr, for the errors of a failed start. */
+  private spawn(port: number, password: string): { child: ResultPromise; stderrTail: () => string } {
+    const env = serverEnvironment(this.options.stateDir, this.options.configContent, password);
     const child = execa(this.options.cliPath, ['serve', '--port', String(port), '--hostname', '127.0.0.1'], {
       env,
       extendEnv: false,
@@ -190,11 +215,17 @@ export class OpenCodeServer {
       stderr = (stderr + chunk.toString()).slice(-4000);
       this.options.logger.debug({ opencode: chunk.toString().trim() }, 'opencode stderr');
     });
-    const url = await new Promise<string>((resolve, reject) => {
+    return { child, stderrTail: () => stderr };
+  }
+
+  /** The URL the server says it listens on; a server that exits or stays silent first is killed. */
+  private async untilListening(child: ResultPromise, stderrTail: () => string): Promise<string> {
+    const readyTimeoutMs = this.options.readyTimeoutMs ?? 30_000;
+    return new Promise<string>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(
-        () => reject(new Error(`OpenCode did not start within ${this.options.readyTimeoutMs ?? 30_000} ms: ${stderr}`)),
-        this.options.readyTimeoutMs ?? 30_000,
+        () => reject(new Error(`OpenCode did not start within ${readyTimeoutMs} ms: ${stderrTail()}`)),
+        readyTimeoutMs,
       );
       child.stdout?.on('data', (chunk: Buffer) => {
         out += chunk.toString();
@@ -208,7 +239,7 @@ export class OpenCodeServer {
         clearTimeout(timer);
         reject(
           new Error(
-            `OpenCode exited before it was ready (${result.exitCode ?? result.signal}): ${stderr.trim() || result.message}`,
+            `OpenCode exited before it was ready (${result.exitCode ?? result.signal}): ${stderrTail().trim() || result.message}`,
           ),
         );
       });
@@ -217,24 +248,21 @@ export class OpenCodeServer {
       await child.catch(() => undefined);
       throw error;
     });
-    const endpoint = {
-      url,
-      authorization: `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`,
-      pid: child.pid!,
-      startedAt: Date.now(),
-    };
+  }
+
+  /** Records the start, then makes the endpoint current and tells the listeners. */
+  private async announce(endpoint: OpenCodeEndpoint & { readonly pid: number }, port: number): Promise<void> {
     const health = (await (
-      await fetch(`${url}/global/health`, { headers: { authorization: endpoint.authorization } })
+      await fetch(`${endpoint.url}/global/health`, { headers: { authorization: endpoint.authorization } })
     ).json()) as { version?: string };
     // Recorded before it is used: whoever sees the endpoint can find its start in the log.
     await this.record({
       type: 'OpenCodeServerStarted',
-      data: { pid: child.pid!, port, version: health.version ?? 'unknown', started_at: this.clock().toISOString() },
+      data: { pid: endpoint.pid, port, version: health.version ?? 'unknown', started_at: this.clock().toISOString() },
     });
     this.current = endpoint;
-    this.options.logger.info({ pid: child.pid, port, version: health.version }, 'OpenCode server started');
+    this.options.logger.info({ pid: endpoint.pid, port, version: health.version }, 'OpenCode server started');
     for (const listener of this.listeners) listener(endpoint);
-    void child.then((result) => this.exited(child, started, result.exitCode ?? null, result.signal ?? null));
   }
 
   private async exited(

@@ -88,30 +88,42 @@ const insideWorkspace = (request: PermissionRequest, directory: string): boolean
   });
 };
 
-/**
- * What the bridge must record so the session's stream says what OpenCode says: finished replies,
- * failed turns, tool activity and the todo list as progress, pending questions, permission
- * decisions, and whether the agent works. Pure: the same snapshot and facts give the same plan,
- * and anything recorded already is left out, so running it twice records nothing twice.
- */
-export const planReconcile = (snapshot: OpenCodeSnapshot, facts: BridgeFacts, policy: BridgePolicy): ReconcilePlan => {
+/** Whether a key is not recorded yet: anything recorded already is left out of the plan. */
+type Fresh = (key: string) => boolean;
+
+/** The assistant's reply OpenCode has begun and not finished. */
+interface RunningReply {
+  readonly id: string;
+  readonly created: number;
+}
+
+/** An assistant message's finished tool calls, as progress (questions and the todo list are recorded on their own). */
+const toolProgress = (parts: readonly Part[], fresh: Fresh): PlannedCommand[] => {
   const commands: PlannedCommand[] = [];
-  const permissionReplies: { id: string; reply: 'once' | 'reject' }[] = [];
-  const fresh = (key: string) => !facts.recorded.has(key);
-  let running: { id: string; created: number } | undefined;
-  for (const { info, parts } of snapshot.messages) {
+  for (const part of parts) {
+    if (
+      part.type !== 'tool' ||
+      (part.state.status !== 'completed' && part.state.status !== 'error') ||
+      part.tool === 'question' ||
+      part.tool === 'todowrite'
+    )
+      continue;
+    if (!fresh(`progress:tool:${part.id}`)) continue;
+    commands.push({ type: 'RecordProgress', progressId: `tool:${part.id}`, todos: null, ...summarizeTool(part) });
+  }
+  return commands;
+};
+
+/** What the assistant's messages say: tool activity, failed turns and finished replies; and the reply still running. */
+const planMessages = (
+  messages: OpenCodeSnapshot['messages'],
+  fresh: Fresh,
+): { commands: PlannedCommand[]; running: RunningReply | undefined } => {
+  const commands: PlannedCommand[] = [];
+  let running: RunningReply | undefined;
+  for (const { info, parts } of messages) {
     if (info.role !== 'assistant') continue;
-    for (const part of parts) {
-      if (
-        part.type !== 'tool' ||
-        (part.state.status !== 'completed' && part.state.status !== 'error') ||
-        part.tool === 'question' ||
-        part.tool === 'todowrite'
-      )
-        continue;
-      if (!fresh(`progress:tool:${part.id}`)) continue;
-      commands.push({ type: 'RecordProgress', progressId: `tool:${part.id}`, todos: null, ...summarizeTool(part) });
-    }
+    commands.push(...toolProgress(parts, fresh));
     if (info.error) {
       if (fresh(`failure:${info.id}`))
         commands.push({
@@ -133,19 +145,28 @@ export const planReconcile = (snapshot: OpenCodeSnapshot, facts: BridgeFacts, po
       .trim();
     if (text !== '' && fresh(`reply:${info.id}`)) commands.push({ type: 'RecordAgentReply', messageId: info.id, text });
   }
-  if (snapshot.todos.length > 0) {
-    const progressId = `todo:${createHash('sha256').update(JSON.stringify(snapshot.todos)).digest('hex').slice(0, 16)}`;
-    if (fresh(`progress:${progressId}`)) {
-      commands.push({
-        type: 'RecordProgress',
-        progressId,
-        summary: todoSummary(snapshot.todos),
-        todos: snapshot.todos.map(({ content, status, priority }) => ({ content, status, priority })),
-        files: [],
-      });
-    }
-  }
-  for (const question of snapshot.questions) {
+  return { commands, running };
+};
+
+/** The todo list as progress, once per version of the list. */
+const todoProgress = (todos: readonly Todo[], fresh: Fresh): PlannedCommand[] => {
+  if (todos.length === 0) return [];
+  const progressId = `todo:${createHash('sha256').update(JSON.stringify(todos)).digest('hex').slice(0, 16)}`;
+  if (!fresh(`progress:${progressId}`)) return [];
+  return [
+    {
+      type: 'RecordProgress',
+      progressId,
+      summary: todoSummary(todos),
+      todos: todos.map(({ content, status, priority }) => ({ content, status, priority })),
+      files: [],
+    },
+  ];
+};
+
+const askQuestions = (questions: readonly QuestionRequest[], fresh: Fresh): PlannedCommand[] => {
+  const commands: PlannedCommand[] = [];
+  for (const question of questions) {
     if (!fresh(`question:${question.id}`)) continue;
     const options = question.questions.flatMap((info) => info.options.map((option) => option.label));
     commands.push({
@@ -155,18 +176,29 @@ export const planReconcile = (snapshot: OpenCodeSnapshot, facts: BridgeFacts, po
       options,
     });
   }
-  for (const request of snapshot.permissions) {
+  return commands;
+};
+
+/** The policy's answer to each new permission request, and the decision recorded with its reason. */
+const decidePermissions = (
+  permissions: readonly PermissionRequest[],
+  directory: string,
+  policy: BridgePolicy,
+  fresh: Fresh,
+): { commands: PlannedCommand[]; replies: { id: string; reply: 'once' | 'reject' }[] } => {
+  const commands: PlannedCommand[] = [];
+  const replies: { id: string; reply: 'once' | 'reject' }[] = [];
+  for (const request of permissions) {
     if (!fresh(`permission:${request.id}`)) continue;
     const allowed =
-      policy.permissions === 'allow' ||
-      (policy.permissions === 'workspace' && insideWorkspace(request, facts.directory));
+      policy.permissions === 'allow' || (policy.permissions === 'workspace' && insideWorkspace(request, directory));
     const reason =
       policy.permissions === 'workspace'
         ? allowed
           ? 'inside the workspace'
           : 'outside the workspace'
         : `policy ${policy.permissions}`;
-    permissionReplies.push({ id: request.id, reply: allowed ? 'once' : 'reject' });
+    replies.push({ id: request.id, reply: allowed ? 'once' : 'reject' });
     commands.push({
       type: 'RecordPermissionDecision',
       permissionId: request.id,
@@ -176,6 +208,21 @@ export const planReconcile = (snapshot: OpenCodeSnapshot, facts: BridgeFacts, po
       reason,
     });
   }
+  return { commands, replies };
+};
+
+/**
+ * Whether the agent works, and whether its running reply will never finish: the provider stayed
+ * unreachable past the limit (abort the turn), or the server that began it has died since.
+ */
+const planTurnStatus = (
+  snapshot: OpenCodeSnapshot,
+  running: RunningReply | undefined,
+  facts: BridgeFacts,
+  policy: BridgePolicy,
+  fresh: Fresh,
+): { commands: PlannedCommand[]; abort: boolean } => {
+  const commands: PlannedCommand[] = [];
   const status = snapshot.status;
   const abort = status?.type === 'retry' && status.attempt > policy.maxProviderRetries;
   if (abort && running && fresh(`failure:${running.id}`)) {
@@ -205,5 +252,29 @@ export const planReconcile = (snapshot: OpenCodeSnapshot, facts: BridgeFacts, po
   const queued = snapshot.messages.at(-1)?.info.role === 'user';
   const idle = abort || ((status === undefined || status.type === 'idle') && !queued);
   commands.push({ type: 'RecordAgentStatus', agentStatus: idle ? 'idle' : 'working' });
-  return { commands, permissionReplies, abort };
+  return { commands, abort };
+};
+
+/**
+ * What the bridge must record so the session's stream says what OpenCode says: finished replies,
+ * failed turns, tool activity and the todo list as progress, pending questions, permission
+ * decisions, and whether the agent works. Pure: the same snapshot and facts give the same plan,
+ * and anything recorded already is left out, so running it twice records nothing twice.
+ */
+export const planReconcile = (snapshot: OpenCodeSnapshot, facts: BridgeFacts, policy: BridgePolicy): ReconcilePlan => {
+  const fresh: Fresh = (key) => !facts.recorded.has(key);
+  const messages = planMessages(snapshot.messages, fresh);
+  const permissions = decidePermissions(snapshot.permissions, facts.directory, policy, fresh);
+  const turn = planTurnStatus(snapshot, messages.running, facts, policy, fresh);
+  return {
+    commands: [
+      ...messages.commands,
+      ...todoProgress(snapshot.todos, fresh),
+      ...askQuestions(snapshot.questions, fresh),
+      ...permissions.commands,
+      ...turn.commands,
+    ],
+    permissionReplies: permissions.replies,
+    abort: turn.abort,
+  };
 };

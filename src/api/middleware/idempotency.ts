@@ -60,144 +60,186 @@ export type RunOnce = (ctx: Context, scope: string, next: Next) => Promise<void>
  * the header runs as it is.
  */
 export const idempotency = (store: IdempotencyStore, options: IdempotencyOptions = {}): RunOnce => {
-  const leaseMs = options.leaseMs ?? 30_000;
   const waitMs = options.waitMs ?? 10_000;
   const newAttemptId = options.newAttemptId ?? randomUUID;
   const rawBodyOf = options.rawBodyOf ?? defaultRawBodyOf;
-  const clock = options.clock ?? (() => new Date());
-  /** Requests waiting for a key's attempt to end, woken when it is recorded or abandoned. */
-  const waiting = new Map<string, Set<() => void>>();
-
-  /** Reads the key, decides, keeps the new state: synchronous, so nothing interleaves. */
-  const decide = (record: string, command: IdempotencyCommand) => {
-    const state = store.read(record);
-    const outcome = idempotencyDecider.decide(command, state);
-    if (E.isRight(outcome)) store.write(record, outcome.right.reduce(idempotencyDecider.evolve, state));
-    return outcome;
+  const ledger: Ledger = {
+    store,
+    leaseMs: options.leaseMs ?? 30_000,
+    clock: options.clock ?? (() => new Date()),
+    waiting: new Map(),
   };
-
-  const settle = (record: string, command: IdempotencyCommand): void => {
-    try {
-      decide(record, command);
-    } catch {
-      // The response is real (its events are appended); failing it now would invite a retry that
-      // runs the command twice. The key's lease runs out and a retry takes it over.
-    }
-    for (const wake of waiting.get(record) ?? []) wake();
-    waiting.delete(record);
-  };
-
-  /** Resolves when the key's current attempt has ended, or at `until` (epoch ms). */
-  const waitUntilSettled = (record: string, until: number): Promise<void> =>
-    new Promise((resolve) => {
-      const wakers = waiting.get(record) ?? new Set<() => void>();
-      waiting.set(record, wakers);
-      const wake = () => {
-        clearTimeout(timer);
-        wakers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, Math.max(0, until - Date.now()));
-      wakers.add(wake);
-    });
 
   return async (ctx, scope, next) => {
     if (ctx.method !== 'POST' || ctx.request.headers['idempotency-key'] === undefined) {
       await next();
       return;
     }
-    const key = ctx.get(IDEMPOTENCY_KEY_HEADER);
-    const keyProblem = idempotencyKeyProblem(key);
-    if (keyProblem) {
-      throw new ProblemError(400, `the ${IDEMPOTENCY_KEY_HEADER} header is not valid`, {
-        errors: [{ path: `header.${IDEMPOTENCY_KEY_HEADER}`, message: keyProblem }],
-      });
-    }
-
-    const record = idempotencyRecordFor(scope, key);
-    const requestHash = requestHashOf(ctx.method, ctx.originalUrl, rawBodyOf(ctx));
-    const attemptId = newAttemptId();
-    const waitDeadline = Date.now() + waitMs;
-
-    for (;;) {
-      let started: ReturnType<typeof decide>;
-      try {
-        started = decide(record, {
-          type: 'StartIdempotentRequest',
-          attemptId,
-          requestHash,
-          method: ctx.method,
-          path: ctx.originalUrl,
-          now: clock(),
-          leaseMs,
-        });
-      } catch (error) {
-        throw new ProblemError(503, 'the Idempotency-Key records cannot be read or written; retry later', {
-          headers: { 'Retry-After': '5' },
-          cause: error,
-        });
-      }
-      if (E.isRight(started)) break;
-      const refusal = started.left;
-      switch (refusal.kind) {
-        case 'replay':
-          return replay(ctx, refusal.response);
-        case 'mismatch':
-          throw new ProblemError(
-            422,
-            `${IDEMPOTENCY_KEY_HEADER} ${JSON.stringify(key)} was already used with a different request`,
-            {
-              errors: [
-                {
-                  path: `header.${IDEMPOTENCY_KEY_HEADER}`,
-                  message: 'already used with a different method, path or body',
-                },
-              ],
-            },
-          );
-        case 'in_progress': {
-          if (Date.now() >= waitDeadline) {
-            throw new ProblemError(
-              409,
-              `a request with ${IDEMPOTENCY_KEY_HEADER} ${JSON.stringify(key)} is still in progress`,
-              {
-                headers: { 'Retry-After': '1' },
-                type: 'https://gateway.dev/problems/request-in-progress',
-              },
-            );
-          }
-          const leaseEndsIn = refusal.leaseEndsAt - clock().getTime();
-          await waitUntilSettled(record, Math.min(waitDeadline, Date.now() + leaseEndsIn));
-          break;
-        }
-        case 'lease_lost':
-          throw new Error('starting an idempotent request cannot lose a lease');
-        default:
-          return assertNever(refusal);
-      }
-    }
-
-    try {
-      await next();
-    } catch (error) {
-      const recorded = error instanceof ProblemError ? problemResponse(error) : null;
-      settle(
-        record,
-        recorded
-          ? { type: 'RecordIdempotentResponse', attemptId, response: recorded }
-          : { type: 'AbandonIdempotentRequest', attemptId, reason: `the handler failed: ${errorName(error)}` },
-      );
-      throw error;
-    }
-    const recorded = responseOf(ctx);
-    settle(
-      record,
-      recorded
-        ? { type: 'RecordIdempotentResponse', attemptId, response: recorded }
-        : { type: 'AbandonIdempotentRequest', attemptId, reason: `status ${ctx.status} is not repeated` },
-    );
+    const key = validKeyOf(ctx);
+    const attempt: Attempt = {
+      key,
+      record: idempotencyRecordFor(scope, key),
+      requestHash: requestHashOf(ctx.method, ctx.originalUrl, rawBodyOf(ctx)),
+      attemptId: newAttemptId(),
+      waitDeadline: Date.now() + waitMs,
+    };
+    if ((await takeLease(ledger, ctx, attempt)) === 'replayed') return;
+    await runAndRecord(ledger, ctx, attempt, next);
   };
 };
+
+/** The keys' records and the requests waiting on them, shared by every request of one middleware. */
+interface Ledger {
+  readonly store: IdempotencyStore;
+  readonly leaseMs: number;
+  /** The time of leases and expiry. */
+  readonly clock: () => Date;
+  /** Requests waiting for a key's attempt to end, woken when it is recorded or abandoned. */
+  readonly waiting: Map<string, Set<() => void>>;
+}
+
+/** One request's try at running under its key. */
+interface Attempt {
+  readonly key: string;
+  /** The key's record: the key within the scope of who asks. */
+  readonly record: string;
+  readonly requestHash: string;
+  readonly attemptId: string;
+  /** Until when (epoch ms) it waits for another attempt with the key to end. */
+  readonly waitDeadline: number;
+}
+
+/** Reads the key, decides, keeps the new state: synchronous, so nothing interleaves. */
+const decide = (ledger: Ledger, record: string, command: IdempotencyCommand) => {
+  const state = ledger.store.read(record);
+  const outcome = idempotencyDecider.decide(command, state);
+  if (E.isRight(outcome)) ledger.store.write(record, outcome.right.reduce(idempotencyDecider.evolve, state));
+  return outcome;
+};
+
+const settle = (ledger: Ledger, record: string, command: IdempotencyCommand): void => {
+  try {
+    decide(ledger, record, command);
+  } catch {
+    // The response is real (its events are appended); failing it now would invite a retry that
+    // runs the command twice. The key's lease runs out and a retry takes it over.
+  }
+  for (const wake of ledger.waiting.get(record) ?? []) wake();
+  ledger.waiting.delete(record);
+};
+
+/** Resolves when the key's current attempt has ended, or at `until` (epoch ms). */
+const waitUntilSettled = (ledger: Ledger, record: string, until: number): Promise<void> =>
+  new Promise((resolve) => {
+    const wakers = ledger.waiting.get(record) ?? new Set<() => void>();
+    ledger.waiting.set(record, wakers);
+    const wake = () => {
+      clearTimeout(timer);
+      wakers.delete(wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, Math.max(0, until - Date.now()));
+    wakers.add(wake);
+  });
+
+/** The request's `Idempotency-Key`; 400 when it is not a valid one. */
+const validKeyOf = (ctx: Context): string => {
+  const key = ctx.get(IDEMPOTENCY_KEY_HEADER);
+  const keyProblem = idempotencyKeyProblem(key);
+  if (keyProblem) {
+    throw new ProblemError(400, `the ${IDEMPOTENCY_KEY_HEADER} header is not valid`, {
+      errors: [{ path: `header.${IDEMPOTENCY_KEY_HEADER}`, message: keyProblem }],
+    });
+  }
+  return key;
+};
+
+/** Asks for the key's lease once; 503 when the records cannot be read or written. */
+const startAttempt = (ledger: Ledger, ctx: Context, attempt: Attempt) => {
+  try {
+    return decide(ledger, attempt.record, {
+      type: 'StartIdempotentRequest',
+      attemptId: attempt.attemptId,
+      requestHash: attempt.requestHash,
+      method: ctx.method,
+      path: ctx.originalUrl,
+      now: ledger.clock(),
+      leaseMs: ledger.leaseMs,
+    });
+  } catch (error) {
+    throw new ProblemError(503, 'the Idempotency-Key records cannot be read or written; retry later', {
+      headers: { 'Retry-After': '5' },
+      cause: error,
+    });
+  }
+};
+
+/**
+ * Takes the key's lease for the attempt, waiting while another attempt holds it: 'started' when
+ * the handler is to run, 'replayed' when the key's recorded response was answered instead.
+ */
+const takeLease = async (ledger: Ledger, ctx: Context, attempt: Attempt): Promise<'started' | 'replayed'> => {
+  for (;;) {
+    const started = startAttempt(ledger, ctx, attempt);
+    if (E.isRight(started)) return 'started';
+    const refusal = started.left;
+    switch (refusal.kind) {
+      case 'replay':
+        replay(ctx, refusal.response);
+        return 'replayed';
+      case 'mismatch':
+        throw new ProblemError(
+          422,
+          `${IDEMPOTENCY_KEY_HEADER} ${JSON.stringify(attempt.key)} was already used with a different request`,
+          {
+            errors: [
+              {
+                path: `header.${IDEMPOTENCY_KEY_HEADER}`,
+                message: 'already used with a different method, path or body',
+              },
+            ],
+          },
+        );
+      case 'in_progress': {
+        if (Date.now() >= attempt.waitDeadline) {
+          throw new ProblemError(
+            409,
+            `a request with ${IDEMPOTENCY_KEY_HEADER} ${JSON.stringify(attempt.key)} is still in progress`,
+            {
+              headers: { 'Retry-After': '1' },
+              type: 'https://gateway.dev/problems/request-in-progress',
+            },
+          );
+        }
+        const leaseEndsIn = refusal.leaseEndsAt - ledger.clock().getTime();
+        await waitUntilSettled(ledger, attempt.record, Math.min(attempt.waitDeadline, Date.now() + leaseEndsIn));
+        break;
+      }
+      case 'lease_lost':
+        throw new Error('starting an idempotent request cannot lose a lease');
+      default:
+        return assertNever(refusal);
+    }
+  }
+};
+
+/** Runs the handler under the lease, then records its response for the key or abandons the attempt. */
+const runAndRecord = async (ledger: Ledger, ctx: Context, attempt: Attempt, next: Next): Promise<void> => {
+  try {
+    await next();
+  } catch (error) {
+    const recorded = error instanceof ProblemError ? problemResponse(error) : null;
+    settle(ledger, attempt.record, endOf(attempt, recorded, `the handler failed: ${errorName(error)}`));
+    throw error;
+  }
+  settle(ledger, attempt.record, endOf(attempt, responseOf(ctx), `status ${ctx.status} is not repeated`));
+};
+
+/** How the attempt ends: its response recorded, or, when the response is not repeated, abandoned for the reason given. */
+const endOf = (attempt: Attempt, recorded: RecordedResponse | null, reasonNotRecorded: string): IdempotencyCommand =>
+  recorded
+    ? { type: 'RecordIdempotentResponse', attemptId: attempt.attemptId, response: recorded }
+    : { type: 'AbandonIdempotentRequest', attemptId: attempt.attemptId, reason: reasonNotRecorded };
 
 /**
  * Idempotency for the bearer-token command operations only (`isCommand`: the OpenAPI document's
