@@ -1,6 +1,6 @@
-import type { Either } from 'fp-ts/lib/Either.js';
+import { left, right, type Either } from 'fp-ts/lib/Either.js';
 import type { DomainEvent } from '../events/domain-event.js';
-import type { DomainError } from './domain-error.js';
+import { conflict, type DomainError } from './domain-error.js';
 
 /**
  * An aggregate as a pure decider (Emmett style): the state is a fold of the stream's events, and
@@ -34,3 +34,15 @@ export const foldEvents = <Event extends DomainEvent, State>(
   for (const event of events) state = decider.evolve(state, event);
   return state;
 };
+
+/** A decision to record these events (none at all: the command changes nothing). */
+export const accept = <Event>(...events: Event[]): Either<DomainError, readonly Event[]> => right(events);
+
+/**
+ * The refusals of one aggregate: a command not allowed in its current status is a conflict whose
+ * detail ends by naming that status, e.g. "(the deployment is failed)".
+ */
+export const refusalsOf =
+  (aggregate: string) =>
+  (status: string, detail: string): Either<DomainError, never> =>
+    left(conflict(status, `${detail} (the ${aggregate} is ${status})`));

@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js';
-import type { Decider } from '../commands/decider.js';
+import { accept, refusalsOf, type Decider } from '../commands/decider.js';
 import type { DomainError } from '../commands/domain-error.js';
 import { evolveDeployment, initialDeployment, nextStep, type Deployment } from './deployment.js';
 import type { TestsResult } from '../testing/results.js';
@@ -77,9 +77,8 @@ type CommandOf<Type extends DeploymentCommand['type']> = Extract<DeploymentComma
 /** A deployment that was requested, whatever its status since: every command but the request needs one. */
 type ExistingDeployment = Exclude<Deployment, { status: 'none' }>;
 
-const conflict = (status: Deployment['status'], detail: string): E.Either<DomainError, never> =>
-  E.left({ kind: 'conflict', state: status, detail: `${detail} (the deployment is ${status})` });
-const ok = (...events: DeploymentEvent[]): Decision => E.right(events);
+/** A command not allowed in the deployment's status. */
+const refused = refusalsOf('deployment');
 /**
  * What follows once `completed` are done, in the same append as what ended the last of them: the
  * next step of the plan starts, or, after the last, the deployment succeeds (judged by `tests`,
@@ -103,8 +102,8 @@ const continuation = (
 const executing = (state: Deployment): boolean => state.status !== 'none' && isRunning(state.status);
 
 const decideRequestDeployment = (state: Deployment, command: CommandOf<'RequestDeployment'>): Decision => {
-  if (state.status !== 'none') return conflict(state.status, `deployment ${command.deploymentId} exists already`);
-  return ok(
+  if (state.status !== 'none') return refused(state.status, `deployment ${command.deploymentId} exists already`);
+  return accept(
     {
       type: 'DeploymentRequested',
       data: {
@@ -126,9 +125,9 @@ const decideRequestDeployment = (state: Deployment, command: CommandOf<'RequestD
 
 const decideConfirmDeployment = (state: ExistingDeployment, command: CommandOf<'ConfirmDeployment'>): Decision => {
   if (state.status !== 'awaiting_confirmation')
-    return conflict(state.status, 'only a deployment awaiting confirmation can be confirmed');
+    return refused(state.status, 'only a deployment awaiting confirmation can be confirmed');
   // The first step starts in an append of its own: `confirmed` is a status a person sees.
-  return ok({
+  return accept({
     type: 'DeploymentConfirmed',
     data: { confirmed_by: command.confirmedBy, confirmed_at: command.now.toISOString() },
   });
@@ -136,8 +135,8 @@ const decideConfirmDeployment = (state: ExistingDeployment, command: CommandOf<'
 
 const decideRejectDeployment = (state: ExistingDeployment, command: CommandOf<'RejectDeployment'>): Decision => {
   if (state.status !== 'awaiting_confirmation')
-    return conflict(state.status, 'only a deployment awaiting confirmation can be rejected');
-  return ok({
+    return refused(state.status, 'only a deployment awaiting confirmation can be rejected');
+  return accept({
     type: 'DeploymentRejected',
     data: { rejected_by: command.rejectedBy, reason: command.reason, rejected_at: command.now.toISOString() },
   });
@@ -149,17 +148,17 @@ const decideExpireDeployment = (state: ExistingDeployment, command: CommandOf<'E
     state.expiresAt === null ||
     command.now.getTime() < Date.parse(state.expiresAt)
   )
-    return ok();
-  return ok({ type: 'DeploymentExpired', data: { expired_at: command.now.toISOString() } });
+    return accept();
+  return accept({ type: 'DeploymentExpired', data: { expired_at: command.now.toISOString() } });
 };
 
 const decideStartStep = (state: ExistingDeployment, command: CommandOf<'StartStep'>): Decision => {
-  if (!executing(state)) return conflict(state.status, 'steps run only in a confirmed deployment');
-  if (state.running === command.step) return ok(); // started already: a retry after a crash
-  if (state.running !== null) return conflict(state.status, `step ${state.running} is still running`);
+  if (!executing(state)) return refused(state.status, 'steps run only in a confirmed deployment');
+  if (state.running === command.step) return accept(); // started already: a retry after a crash
+  if (state.running !== null) return refused(state.status, `step ${state.running} is still running`);
   const next = nextStep(state.plan, state.completed);
-  if (next !== command.step) return conflict(state.status, `the next step is ${next ?? 'none'}, not ${command.step}`);
-  return ok({
+  if (next !== command.step) return refused(state.status, `the next step is ${next ?? 'none'}, not ${command.step}`);
+  return accept({
     type: 'DeploymentStepStarted',
     data: { step: command.step, message: STEP_MESSAGES[command.step], started_at: command.now.toISOString() },
   });
@@ -167,19 +166,19 @@ const decideStartStep = (state: ExistingDeployment, command: CommandOf<'StartSte
 
 const decideReportProgress = (state: ExistingDeployment, command: CommandOf<'ReportProgress'>): Decision => {
   if (!executing(state) || state.running !== command.step)
-    return conflict(state.status, `step ${command.step} is not running`);
-  return ok({
+    return refused(state.status, `step ${command.step} is not running`);
+  return accept({
     type: 'DeploymentProgressed',
     data: { step: command.step, message: command.message, at: command.now.toISOString() },
   });
 };
 
 const decideCompleteStep = (state: ExistingDeployment, command: CommandOf<'CompleteStep'>): Decision => {
-  if (state.completed.includes(command.step)) return ok();
+  if (state.completed.includes(command.step)) return accept();
   if (!executing(state) || state.running !== command.step)
-    return conflict(state.status, `step ${command.step} is not running`);
+    return refused(state.status, `step ${command.step} is not running`);
   const at = command.now.toISOString();
-  return ok(
+  return accept(
     {
       type: 'DeploymentStepCompleted',
       data: { step: command.step, status: command.status, detail: command.detail, finished_at: at },
@@ -189,28 +188,28 @@ const decideCompleteStep = (state: ExistingDeployment, command: CommandOf<'Compl
 };
 
 const decideFailDeployment = (state: ExistingDeployment, command: CommandOf<'FailDeployment'>): Decision => {
-  if (!executing(state)) return conflict(state.status, 'only a running deployment can fail');
-  return ok({
+  if (!executing(state)) return refused(state.status, 'only a running deployment can fail');
+  return accept({
     type: 'DeploymentFailed',
     data: { step: command.step, reason: command.reason, failed_at: command.now.toISOString() },
   });
 };
 
 const decideRecordPodsReady = (state: ExistingDeployment, command: CommandOf<'RecordPodsReady'>): Decision => {
-  if (state.completed.includes('pods_ready')) return ok(); // seen twice (a watch resumed): recorded once
+  if (state.completed.includes('pods_ready')) return accept(); // seen twice (a watch resumed): recorded once
   if (!executing(state) || state.running !== 'pods_ready')
-    return conflict(state.status, 'step pods_ready is not running');
+    return refused(state.status, 'step pods_ready is not running');
   const at = command.now.toISOString();
-  return ok(
+  return accept(
     { type: 'PodsReady', data: { namespace: command.namespace, pods: command.pods, ready_at: at } },
     continuation(state, [...state.completed, 'pods_ready'], at),
   );
 };
 
 const decideTimeOutPods = (state: ExistingDeployment, command: CommandOf<'TimeOutPods'>): Decision => {
-  if (!executing(state) || state.running !== 'pods_ready' || state.runningSince === null) return ok();
-  if (command.now.getTime() < Date.parse(state.runningSince) + command.timeoutSeconds * 1000) return ok();
-  return ok({
+  if (!executing(state) || state.running !== 'pods_ready' || state.runningSince === null) return accept();
+  if (command.now.getTime() < Date.parse(state.runningSince) + command.timeoutSeconds * 1000) return accept();
+  return accept({
     type: 'DeploymentFailed',
     data: {
       step: 'pods_ready',
@@ -227,9 +226,9 @@ const decideRecordTestsFinished = (state: ExistingDeployment, command: CommandOf
     data: { run_id: command.runId, tests: command.tests, artifacts: { ...command.artifacts }, finished_at: at },
   };
   if (command.runId === DEPLOY_RUN) {
-    if (state.completed.includes('tests')) return ok(); // recorded already: a retry after a crash
-    if (!executing(state) || state.running !== 'tests') return conflict(state.status, 'step tests is not running');
-    return ok(
+    if (state.completed.includes('tests')) return accept(); // recorded already: a retry after a crash
+    if (!executing(state) || state.running !== 'tests') return refused(state.status, 'step tests is not running');
+    return accept(
       finished,
       {
         type: 'DeploymentStepCompleted',
@@ -239,15 +238,15 @@ const decideRecordTestsFinished = (state: ExistingDeployment, command: CommandOf
     );
   }
   if (state.rerun !== command.runId)
-    return conflict(state.status, `no rerun ${command.runId} is waiting for its results`);
-  return ok(finished);
+    return refused(state.status, `no rerun ${command.runId} is waiting for its results`);
+  return accept(finished);
 };
 
 const decideRequestTestsRerun = (state: ExistingDeployment, command: CommandOf<'RequestTestsRerun'>): Decision => {
   // The executor records the results (TestsFinished) with the run's id, which brings the deployment back to succeeded.
   if (state.status !== 'succeeded')
-    return conflict(state.status, 'tests run again only against a lab that is up (a succeeded deployment)');
-  return ok({
+    return refused(state.status, 'tests run again only against a lab that is up (a succeeded deployment)');
+  return accept({
     type: 'TestsRerunRequested',
     data: { run_id: command.runId, requested_by: command.requestedBy, requested_at: command.now.toISOString() },
   });

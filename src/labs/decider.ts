@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js';
-import type { Decider } from '../commands/decider.js';
+import { accept, type Decider } from '../commands/decider.js';
 import { conflict, notFound, type DomainError } from '../commands/domain-error.js';
 import type { NamespaceEvent } from './events.js';
 
@@ -80,7 +80,6 @@ const evolveNamespace = (state: LabNamespace, event: NamespaceEvent): LabNamespa
 const DAY_MS = 86_400_000;
 /** A failed deletion is tried again after 10 s, 20 s, 40 s, … at most 10 minutes apart. */
 const retryDelayMs = (failures: number): number => Math.min(10_000 * 2 ** (failures - 1), 600_000);
-const ok = (...events: NamespaceEvent[]): E.Either<DomainError, readonly NamespaceEvent[]> => E.right(events);
 
 const decideNamespace = (
   command: NamespaceCommand,
@@ -88,10 +87,10 @@ const decideNamespace = (
 ): E.Either<DomainError, readonly NamespaceEvent[]> => {
   const at = command.now.toISOString();
   if (command.type === 'RecordNamespaceCreated') {
-    if (state.status === 'live') return ok(); // every deployment into it records it; the first one counts
+    if (state.status === 'live') return accept(); // every deployment into it records it; the first one counts
     if (state.status === 'deleting')
       return E.left(conflict(state.status, `namespace ${command.name} is being deleted; deploy again once it is gone`));
-    return ok({
+    return accept({
       type: 'NamespaceCreated',
       data: {
         name: command.name,
@@ -107,7 +106,7 @@ const decideNamespace = (
     case 'ScheduleNamespaceDeletion':
       if (state.status !== 'live')
         return E.left(conflict(state.status, `namespace ${state.name} is being deleted already`));
-      return ok({
+      return accept({
         type: 'NamespaceDeletionScheduled',
         data: {
           name: state.name,
@@ -117,20 +116,20 @@ const decideNamespace = (
         },
       });
     case 'RequestNamespaceDeletion':
-      if (state.status === 'deleting') return ok(); // asked twice: the deletion under way answers both
+      if (state.status === 'deleting') return accept(); // asked twice: the deletion under way answers both
       if (command.due && (state.scheduledFor === null || Date.parse(state.scheduledFor) > command.now.getTime()))
-        return ok();
-      return ok({
+        return accept();
+      return accept({
         type: 'NamespaceDeletionRequested',
         data: { name: state.name, requested_by: command.requestedBy, requested_at: at },
       });
     case 'RecordNamespaceDeleted':
-      if (state.status !== 'deleting') return ok();
-      return ok({ type: 'NamespaceDeleted', data: { name: state.name, outcome: command.outcome, deleted_at: at } });
+      if (state.status !== 'deleting') return accept();
+      return accept({ type: 'NamespaceDeleted', data: { name: state.name, outcome: command.outcome, deleted_at: at } });
     case 'RecordNamespaceDeletionFailed': {
-      if (state.status !== 'deleting') return ok();
+      if (state.status !== 'deleting') return accept();
       const attempt = state.failures + 1;
-      return ok({
+      return accept({
         type: 'NamespaceDeletionFailed',
         data: {
           name: state.name,
@@ -143,8 +142,8 @@ const decideNamespace = (
     }
     case 'RetryNamespaceDeletion':
       if (state.status !== 'deleting' || state.retryAt === null || Date.parse(state.retryAt) > command.now.getTime())
-        return ok();
-      return ok({
+        return accept();
+      return accept({
         type: 'NamespaceDeletionRequested',
         data: { name: state.name, requested_by: 'timer', requested_at: at },
       });

@@ -1,5 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js';
-import type { Decider } from '../commands/decider.js';
+import { accept, refusalsOf, type Decider } from '../commands/decider.js';
 import type { DomainError } from '../commands/domain-error.js';
 import type { RoutingAnalysis } from '../routing/analyze.js';
 import type { Route } from '../routing/signals.js';
@@ -155,17 +155,15 @@ type CommandOf<Type extends SessionCommand['type']> = Extract<SessionCommand, { 
 /** A session that was created, whatever its status since. */
 type ExistingSession = Exclude<Session, { readonly status: 'none' }>;
 
-const conflict = (status: Session['status'], detail: string): E.Either<DomainError, never> =>
-  E.left({ kind: 'conflict', state: status, detail: `${detail} (the session is ${status})` });
-
-const ok = (...events: SessionEvent[]): Decision => E.right(events);
+/** A command not allowed in the session's status. */
+const refused = refusalsOf('session');
 
 /** The agent works while the session is active, and finishes its turn's bookkeeping while paused. */
 const agentMayWork = (state: Session): boolean => state.status === 'active' || state.status === 'paused';
 
 const decideCreateSession = (state: Session, command: CommandOf<'CreateSession'>): Decision => {
   const at = command.now.toISOString();
-  if (state.status !== 'none') return conflict(state.status, `session ${command.sessionId} exists already`);
+  if (state.status !== 'none') return refused(state.status, `session ${command.sessionId} exists already`);
   const { analysis } = command;
   const created: SessionEvent[] = [
     {
@@ -204,8 +202,8 @@ const decideCreateSession = (state: Session, command: CommandOf<'CreateSession'>
 
 const decideConfirmRoute = (state: ExistingSession, command: CommandOf<'ConfirmRoute'>): Decision => {
   if (state.status !== 'initializing' && state.status !== 'awaiting_route')
-    return conflict(state.status, 'the route can only be chosen before the agent starts');
-  return ok({
+    return refused(state.status, 'the route can only be chosen before the agent starts');
+  return accept({
     type: 'RouteConfirmed',
     data: {
       route: command.route,
@@ -222,10 +220,10 @@ const decideWorkspaceInitialized = (
 ): Decision => {
   if (state.status !== 'initializing') {
     // A retried initialization after the workspace was recorded changes nothing.
-    if (state.workspaceReady) return ok();
-    return conflict(state.status, 'a workspace can only be recorded while the session initializes');
+    if (state.workspaceReady) return accept();
+    return refused(state.status, 'a workspace can only be recorded while the session initializes');
   }
-  return ok({
+  return accept({
     type: 'WorkspaceInitialized',
     data: {
       workspace_path: command.workspacePath,
@@ -237,8 +235,8 @@ const decideWorkspaceInitialized = (
 
 const decideWorkspaceFailed = (state: ExistingSession, command: CommandOf<'RecordWorkspaceFailed'>): Decision => {
   if (state.status !== 'initializing')
-    return conflict(state.status, 'a workspace can only fail while the session initializes');
-  return ok({
+    return refused(state.status, 'a workspace can only fail while the session initializes');
+  return accept({
     type: 'WorkspaceFailed',
     data: {
       builder: state.builder,
@@ -250,28 +248,28 @@ const decideWorkspaceFailed = (state: ExistingSession, command: CommandOf<'Recor
 };
 
 const decideWorkspaceRemoved = (state: ExistingSession, command: CommandOf<'RecordWorkspaceRemoved'>): Decision => {
-  if (state.status !== 'closed') return conflict(state.status, 'a workspace is removed only after the session closed');
-  if (state.workspaceRemoved) return ok();
-  return ok({
+  if (state.status !== 'closed') return refused(state.status, 'a workspace is removed only after the session closed');
+  if (state.workspaceRemoved) return accept();
+  return accept({
     type: 'WorkspaceRemoved',
     data: { workspace_path: command.workspacePath, removed_at: command.now.toISOString() },
   });
 };
 
 const decideSendMessage = (state: ExistingSession, command: CommandOf<'SendMessage'>): Decision => {
-  if (state.status !== 'active') return conflict(state.status, 'messages can only be sent to an active session');
-  return ok({
+  if (state.status !== 'active') return refused(state.status, 'messages can only be sent to an active session');
+  return accept({
     type: 'MessageSent',
     data: { message_id: command.messageId, text: command.text, from: command.from, sent_at: command.now.toISOString() },
   });
 };
 
 const decideAskQuestion = (state: ExistingSession, command: CommandOf<'AskQuestion'>): Decision => {
-  if (state.recorded.has(`question:${command.questionId}`)) return ok();
-  if (state.status !== 'active') return conflict(state.status, 'only an active session’s agent can ask');
+  if (state.recorded.has(`question:${command.questionId}`)) return accept();
+  if (state.status !== 'active') return refused(state.status, 'only an active session’s agent can ask');
   if (state.pendingQuestion !== null)
-    return conflict(state.status, `question ${state.pendingQuestion} is still waiting for an answer`);
-  return ok({
+    return refused(state.status, `question ${state.pendingQuestion} is still waiting for an answer`);
+  return accept({
     type: 'QuestionAsked',
     data: {
       question_id: command.questionId,
@@ -284,11 +282,11 @@ const decideAskQuestion = (state: ExistingSession, command: CommandOf<'AskQuesti
 
 const decideAnswerQuestion = (state: ExistingSession, command: CommandOf<'AnswerQuestion'>): Decision => {
   if (state.answeredQuestions.includes(command.questionId))
-    return conflict(state.status, `question ${command.questionId} was answered already`);
+    return refused(state.status, `question ${command.questionId} was answered already`);
   if (state.pendingQuestion !== command.questionId)
     return E.left({ kind: 'not_found', detail: `no question ${command.questionId} is waiting in this session` });
-  if (state.status !== 'active') return conflict(state.status, 'questions can only be answered in an active session');
-  return ok({
+  if (state.status !== 'active') return refused(state.status, 'questions can only be answered in an active session');
+  return accept({
     type: 'QuestionAnswered',
     data: {
       question_id: command.questionId,
@@ -303,11 +301,11 @@ const decideAgentSessionStarted = (
   state: ExistingSession,
   command: CommandOf<'RecordAgentSessionStarted'>,
 ): Decision => {
-  if (state.agentSessionId === command.opencodeSessionId) return ok();
-  if (!agentMayWork(state)) return conflict(state.status, 'an agent starts only in an active session');
+  if (state.agentSessionId === command.opencodeSessionId) return accept();
+  if (!agentMayWork(state)) return refused(state.status, 'an agent starts only in an active session');
   if (state.agentSessionId !== null)
-    return conflict(state.status, `the agent works in OpenCode session ${state.agentSessionId} already`);
-  return ok({
+    return refused(state.status, `the agent works in OpenCode session ${state.agentSessionId} already`);
+  return accept({
     type: 'AgentSessionStarted',
     data: {
       opencode_session_id: command.opencodeSessionId,
@@ -320,9 +318,9 @@ const decideAgentSessionStarted = (
 
 const decidePromptSent = (state: ExistingSession, command: CommandOf<'RecordPromptSent'>): Decision => {
   const at = command.now.toISOString();
-  if (state.recorded.has(`prompt:${command.messageId}`)) return ok();
+  if (state.recorded.has(`prompt:${command.messageId}`)) return accept();
   if (!agentMayWork(state) || state.agentSessionId === null)
-    return conflict(state.status, 'prompts go only to a started agent of a live session');
+    return refused(state.status, 'prompts go only to a started agent of a live session');
   const sent: SessionEvent = {
     type: 'PromptSent',
     data: {
@@ -334,32 +332,32 @@ const decidePromptSent = (state: ExistingSession, command: CommandOf<'RecordProm
   };
   // A prompt sets the agent to work: one decision, so the status never lags the prompt.
   return state.agentStatus === 'working'
-    ? ok(sent)
-    : ok(sent, { type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } });
+    ? accept(sent)
+    : accept<SessionEvent>(sent, { type: 'AgentStatusChanged', data: { agent_status: 'working', changed_at: at } });
 };
 
 const decideAgentStatus = (state: ExistingSession, command: CommandOf<'RecordAgentStatus'>): Decision => {
-  if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent works');
-  if (state.agentStatus === command.agentStatus) return ok();
-  return ok({
+  if (!agentMayWork(state)) return refused(state.status, 'only a live session’s agent works');
+  if (state.agentStatus === command.agentStatus) return accept();
+  return accept({
     type: 'AgentStatusChanged',
     data: { agent_status: command.agentStatus, changed_at: command.now.toISOString() },
   });
 };
 
 const decideAgentReply = (state: ExistingSession, command: CommandOf<'RecordAgentReply'>): Decision => {
-  if (state.recorded.has(`reply:${command.messageId}`)) return ok();
-  if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent replies');
-  return ok({
+  if (state.recorded.has(`reply:${command.messageId}`)) return accept();
+  if (!agentMayWork(state)) return refused(state.status, 'only a live session’s agent replies');
+  return accept({
     type: 'AgentReplied',
     data: { message_id: command.messageId, text: command.text, replied_at: command.now.toISOString() },
   });
 };
 
 const decideProgress = (state: ExistingSession, command: CommandOf<'RecordProgress'>): Decision => {
-  if (state.recorded.has(`progress:${command.progressId}`)) return ok();
-  if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent reports progress');
-  return ok({
+  if (state.recorded.has(`progress:${command.progressId}`)) return accept();
+  if (!agentMayWork(state)) return refused(state.status, 'only a live session’s agent reports progress');
+  return accept({
     type: 'ProgressReported',
     data: {
       progress_id: command.progressId,
@@ -372,9 +370,9 @@ const decideProgress = (state: ExistingSession, command: CommandOf<'RecordProgre
 };
 
 const decideTurnFailed = (state: ExistingSession, command: CommandOf<'RecordTurnFailed'>): Decision => {
-  if (state.recorded.has(`failure:${command.messageId}`)) return ok();
-  if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent fails a turn');
-  return ok({
+  if (state.recorded.has(`failure:${command.messageId}`)) return accept();
+  if (!agentMayWork(state)) return refused(state.status, 'only a live session’s agent fails a turn');
+  return accept({
     type: 'AgentTurnFailed',
     data: {
       message_id: command.messageId,
@@ -386,9 +384,9 @@ const decideTurnFailed = (state: ExistingSession, command: CommandOf<'RecordTurn
 };
 
 const decidePermissionDecision = (state: ExistingSession, command: CommandOf<'RecordPermissionDecision'>): Decision => {
-  if (state.recorded.has(`permission:${command.permissionId}`)) return ok();
-  if (!agentMayWork(state)) return conflict(state.status, 'only a live session’s agent asks for permissions');
-  return ok({
+  if (state.recorded.has(`permission:${command.permissionId}`)) return accept();
+  if (!agentMayWork(state)) return refused(state.status, 'only a live session’s agent asks for permissions');
+  return accept({
     type: 'PermissionDecided',
     data: {
       permission_id: command.permissionId,
@@ -402,26 +400,26 @@ const decidePermissionDecision = (state: ExistingSession, command: CommandOf<'Re
 };
 
 const decideAgentSessionEnded = (state: ExistingSession, command: CommandOf<'RecordAgentSessionEnded'>): Decision => {
-  if (state.agentSessionId !== command.opencodeSessionId) return ok();
-  return ok({
+  if (state.agentSessionId !== command.opencodeSessionId) return accept();
+  return accept({
     type: 'AgentSessionEnded',
     data: { opencode_session_id: command.opencodeSessionId, ended_at: command.now.toISOString() },
   });
 };
 
 const decidePauseSession = (state: ExistingSession, command: CommandOf<'PauseSession'>): Decision => {
-  if (state.status !== 'active') return conflict(state.status, 'only an active session can be paused');
-  return ok({ type: 'SessionPaused', data: { paused_at: command.now.toISOString() } });
+  if (state.status !== 'active') return refused(state.status, 'only an active session can be paused');
+  return accept({ type: 'SessionPaused', data: { paused_at: command.now.toISOString() } });
 };
 
 const decideResumeSession = (state: ExistingSession, command: CommandOf<'ResumeSession'>): Decision => {
-  if (state.status !== 'paused') return conflict(state.status, 'only a paused session can be resumed');
-  return ok({ type: 'SessionResumed', data: { resumed_at: command.now.toISOString() } });
+  if (state.status !== 'paused') return refused(state.status, 'only a paused session can be resumed');
+  return accept({ type: 'SessionResumed', data: { resumed_at: command.now.toISOString() } });
 };
 
 const decideCloseSession = (state: ExistingSession, command: CommandOf<'CloseSession'>): Decision => {
-  if (state.status === 'closed') return conflict(state.status, 'the session is closed already');
-  return ok({
+  if (state.status === 'closed') return refused(state.status, 'the session is closed already');
+  return accept({
     type: 'SessionClosed',
     data: {
       builder: state.builder,
@@ -434,8 +432,8 @@ const decideCloseSession = (state: ExistingSession, command: CommandOf<'CloseSes
 };
 
 const decideDeploymentTests = (state: ExistingSession, command: CommandOf<'RecordDeploymentTests'>): Decision => {
-  if (state.recorded.has(`tests:${command.deploymentId}:${command.runId}`)) return ok();
-  return ok({
+  if (state.recorded.has(`tests:${command.deploymentId}:${command.runId}`)) return accept();
+  return accept({
     type: 'DeploymentTestsReported',
     data: {
       deployment_id: command.deploymentId,
@@ -447,8 +445,8 @@ const decideDeploymentTests = (state: ExistingSession, command: CommandOf<'Recor
 };
 
 const decideDeploymentStatus = (state: ExistingSession, command: CommandOf<'RecordDeploymentStatus'>): Decision => {
-  if (state.deployments[command.deploymentId] === command.status) return ok();
-  return ok({
+  if (state.deployments[command.deploymentId] === command.status) return accept();
+  return accept({
     type: 'DeploymentStatusChanged',
     data: {
       deployment_id: command.deploymentId,
