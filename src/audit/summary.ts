@@ -32,117 +32,112 @@ const reactionOf = (data: { process_manager: string; key: string }): string => {
   return effect === '' ? data.process_manager : `${data.process_manager} ${effect}`;
 };
 
+type KnownEventOfType<Type extends KnownEvent['type']> = Extract<KnownEvent, { type: Type }>;
+
 /**
- * What the event says, after its type: "billing (platform) …", "builder 0.91", "ingress done".
- * Undefined for a type not listed here (one another capability added since): no exhaustiveness
- * check, so a new event type never breaks the build here; it gets a generic summary instead.
+ * What an event of each type says, after its type: "billing (platform) …", "builder 0.91",
+ * "ingress done". Every entry is optional: a type not listed here (one another capability added
+ * since) has no exhaustiveness check, so a new event type never breaks the build here; it gets a
+ * generic summary instead.
  */
-const detailOf = (event: KnownEvent): string | undefined => {
-  switch (event.type) {
-    case 'SessionCreated':
-      return `${event.data.project} (${event.data.category}) ${quote(event.data.task.title)}`;
-    case 'RouteSuggested':
-      return `${event.data.suggested} ${event.data.confidence.toFixed(2)}${event.data.awaiting_confirmation ? ', waiting for a person' : ''}`;
-    case 'RouteConfirmed':
-      return `${event.data.route} by ${event.data.confirmed_by}${event.data.overridden ? ' (overriding the suggestion)' : ''}`;
-    case 'WorkspaceInitialized':
-      return `${event.data.repos.map((repo) => repo.name).join(', ')} on ${event.data.repos[0]?.branch ?? 'no branch'}`;
-    case 'WorkspaceFailed':
-    case 'SessionFailed':
-      return quote(event.data.reason);
-    case 'MessageSent':
-      return `from ${event.data.from ?? 'unknown'} ${quote(event.data.text)}`;
-    case 'QuestionAsked':
-      return quote(event.data.text);
-    case 'QuestionAnswered':
-      return `by ${event.data.answered_by} ${quote(event.data.answer)}`;
-    case 'SessionPaused':
-    case 'SessionResumed':
-    case 'DeploymentExpired':
-      return '';
-    case 'SessionClosed':
-      return `${event.data.reason ? quote(event.data.reason) : 'no reason given'}${event.data.remove_workspace ? ', removing the workspace' : ''}`;
-    case 'WorkspaceRemoved':
-      return event.data.workspace_path;
-    case 'DeploymentStatusChanged':
-      return [
-        event.data.deployment_id,
-        event.data.status,
-        event.data.step,
-        event.data.reason === null ? null : quote(event.data.reason),
-      ]
-        .filter((part) => part !== null)
-        .join(' ');
-    case 'AgentSessionStarted':
-      return `${event.data.agent} in ${event.data.directory}`;
-    case 'PromptSent':
-      return `${event.data.message_id} to ${event.data.agent}`;
-    case 'AgentStatusChanged':
-      return event.data.agent_status;
-    case 'AgentReplied':
-      return quote(event.data.text);
-    case 'ProgressReported':
-      return quote(event.data.summary);
-    case 'AgentTurnFailed':
-      return `${event.data.error} ${quote(event.data.message)}`;
-    case 'PermissionDecided':
-      return `${event.data.permission} ${event.data.reply}: ${event.data.reason}`;
-    case 'AgentSessionEnded':
-      return event.data.opencode_session_id;
-    case 'OpenCodeServerStarted':
-      return `pid ${event.data.pid} port ${event.data.port} version ${event.data.version}`;
-    case 'OpenCodeServerExited':
-      return `pid ${event.data.pid} ${event.data.signal ?? `code ${event.data.code}`}`;
-    case 'DeploymentRequested':
-      return `${event.data.repo}@${event.data.branch} ${event.data.commit.slice(0, 7)} into ${event.data.plan.namespace}`;
-    case 'ConfirmationRequested':
-      return `expires ${event.data.expires_at}`;
-    case 'DeploymentConfirmed':
-      return `by ${event.data.confirmed_by}`;
-    case 'DeploymentRejected':
-      return `by ${event.data.rejected_by}${event.data.reason ? ` ${quote(event.data.reason)}` : ''}`;
-    case 'DeploymentStepStarted':
-    case 'DeploymentProgressed':
-      return `${event.data.step} ${quote(event.data.message)}`;
-    case 'DeploymentStepCompleted':
-      return `${event.data.step} ${event.data.status}`;
-    case 'DeploymentSucceeded':
-      return event.data.url;
-    case 'DeploymentFailed':
-      return `${event.data.step ?? 'before any step'} ${quote(event.data.reason)}`;
-    case 'NamespaceCreated':
-      return `${event.data.name} for ${event.data.project}`;
-    case 'NamespaceDeletionScheduled':
-      return `${event.data.name} on ${event.data.scheduled_for} by ${event.data.requested_by}`;
-    case 'NamespaceDeletionRequested':
-      return `${event.data.name} by ${event.data.requested_by}`;
-    case 'NamespaceDeleted':
-      return `${event.data.name} ${event.data.outcome}`;
-    case 'WebhookDelivered':
-      return `${event.data.event_type} ${event.data.status_code} after ${plural(event.data.attempts, 'attempt')}`;
-    case 'WebhookParked':
-      return `${event.data.webhook.event_type} ${event.data.held_behind ? `held behind ${event.data.held_behind}` : quote(event.data.last_error)}`;
-    case 'WebhookRetryRequested':
-      return `${event.data.webhook.event_type} by ${event.data.requested_by}`;
-    case 'CheckpointSaved':
-      return `${event.data.subscriber} at ${event.data.position}`;
-    case 'ReactionCompleted':
-      return `${reactionOf(event.data)} ${event.data.outcome}${event.data.detail ? ` ${quote(event.data.detail)}` : ''}`;
-    case 'ReactionFailed':
-      return `${reactionOf(event.data)} ${event.data.effect_kind} after ${plural(event.data.attempts, 'attempt')} ${quote(event.data.error)}`;
-    case 'IdempotentRequestStarted':
-      return `${event.data.method} ${event.data.path}`;
-    case 'IdempotentResponseRecorded':
-      return `status ${event.data.response.status}`;
-    case 'IdempotentRequestAbandoned':
-      return quote(event.data.reason);
-    case 'BuilderClaimed':
-    case 'BuilderReleased':
-      return `${event.data.builder} for session ${event.data.session_id}`;
-    default:
-      return undefined;
-  }
+type DetailOfType = {
+  readonly [Type in KnownEvent['type']]?: (event: KnownEventOfType<Type>) => string;
 };
+
+/** Event types whose type says it all. */
+const nothingMore = (): string => '';
+/** Details shared by event types whose data has the same fields. */
+const reasonQuoted = (event: { data: { reason: string } }): string => quote(event.data.reason);
+const stepAndMessage = (event: { data: { step: string; message: string } }): string =>
+  `${event.data.step} ${quote(event.data.message)}`;
+const builderAndSession = (event: { data: { builder: string; session_id: string } }): string =>
+  `${event.data.builder} for session ${event.data.session_id}`;
+
+const detailOfType: DetailOfType = {
+  SessionCreated: (event) => `${event.data.project} (${event.data.category}) ${quote(event.data.task.title)}`,
+  RouteSuggested: (event) =>
+    `${event.data.suggested} ${event.data.confidence.toFixed(2)}${event.data.awaiting_confirmation ? ', waiting for a person' : ''}`,
+  RouteConfirmed: (event) =>
+    `${event.data.route} by ${event.data.confirmed_by}${event.data.overridden ? ' (overriding the suggestion)' : ''}`,
+  WorkspaceInitialized: (event) =>
+    `${event.data.repos.map((repo) => repo.name).join(', ')} on ${event.data.repos[0]?.branch ?? 'no branch'}`,
+  WorkspaceFailed: reasonQuoted,
+  SessionFailed: reasonQuoted,
+  MessageSent: (event) => `from ${event.data.from ?? 'unknown'} ${quote(event.data.text)}`,
+  QuestionAsked: (event) => quote(event.data.text),
+  QuestionAnswered: (event) => `by ${event.data.answered_by} ${quote(event.data.answer)}`,
+  SessionPaused: nothingMore,
+  SessionResumed: nothingMore,
+  DeploymentExpired: nothingMore,
+  SessionClosed: (event) =>
+    `${event.data.reason ? quote(event.data.reason) : 'no reason given'}${event.data.remove_workspace ? ', removing the workspace' : ''}`,
+  WorkspaceRemoved: (event) => event.data.workspace_path,
+  DeploymentStatusChanged: (event) =>
+    [
+      event.data.deployment_id,
+      event.data.status,
+      event.data.step,
+      event.data.reason === null ? null : quote(event.data.reason),
+    ]
+      .filter((part) => part !== null)
+      .join(' '),
+  AgentSessionStarted: (event) => `${event.data.agent} in ${event.data.directory}`,
+  PromptSent: (event) => `${event.data.message_id} to ${event.data.agent}`,
+  AgentStatusChanged: (event) => event.data.agent_status,
+  AgentReplied: (event) => quote(event.data.text),
+  ProgressReported: (event) => quote(event.data.summary),
+  AgentTurnFailed: (event) => `${event.data.error} ${quote(event.data.message)}`,
+  PermissionDecided: (event) => `${event.data.permission} ${event.data.reply}: ${event.data.reason}`,
+  AgentSessionEnded: (event) => event.data.opencode_session_id,
+  OpenCodeServerStarted: (event) => `pid ${event.data.pid} port ${event.data.port} version ${event.data.version}`,
+  OpenCodeServerExited: (event) => `pid ${event.data.pid} ${event.data.signal ?? `code ${event.data.code}`}`,
+  DeploymentRequested: (event) =>
+    `${event.data.repo}@${event.data.branch} ${event.data.commit.slice(0, 7)} into ${event.data.plan.namespace}`,
+  ConfirmationRequested: (event) => `expires ${event.data.expires_at}`,
+  DeploymentConfirmed: (event) => `by ${event.data.confirmed_by}`,
+  DeploymentRejected: (event) =>
+    `by ${event.data.rejected_by}${event.data.reason ? ` ${quote(event.data.reason)}` : ''}`,
+  DeploymentStepStarted: stepAndMessage,
+  DeploymentProgressed: stepAndMessage,
+  DeploymentStepCompleted: (event) => `${event.data.step} ${event.data.status}`,
+  DeploymentSucceeded: (event) => event.data.url,
+  DeploymentFailed: (event) => `${event.data.step ?? 'before any step'} ${quote(event.data.reason)}`,
+  NamespaceCreated: (event) => `${event.data.name} for ${event.data.project}`,
+  NamespaceDeletionScheduled: (event) =>
+    `${event.data.name} on ${event.data.scheduled_for} by ${event.data.requested_by}`,
+  NamespaceDeletionRequested: (event) => `${event.data.name} by ${event.data.requested_by}`,
+  NamespaceDeleted: (event) => `${event.data.name} ${event.data.outcome}`,
+  WebhookDelivered: (event) =>
+    `${event.data.event_type} ${event.data.status_code} after ${plural(event.data.attempts, 'attempt')}`,
+  WebhookParked: (event) =>
+    `${event.data.webhook.event_type} ${event.data.held_behind ? `held behind ${event.data.held_behind}` : quote(event.data.last_error)}`,
+  WebhookRetryRequested: (event) => `${event.data.webhook.event_type} by ${event.data.requested_by}`,
+  CheckpointSaved: (event) => `${event.data.subscriber} at ${event.data.position}`,
+  ReactionCompleted: (event) =>
+    `${reactionOf(event.data)} ${event.data.outcome}${event.data.detail ? ` ${quote(event.data.detail)}` : ''}`,
+  ReactionFailed: (event) =>
+    `${reactionOf(event.data)} ${event.data.effect_kind} after ${plural(event.data.attempts, 'attempt')} ${quote(event.data.error)}`,
+  IdempotentRequestStarted: (event) => `${event.data.method} ${event.data.path}`,
+  IdempotentResponseRecorded: (event) => `status ${event.data.response.status}`,
+  IdempotentRequestAbandoned: (event) => quote(event.data.reason),
+  BuilderClaimed: builderAndSession,
+  BuilderReleased: builderAndSession,
+};
+
+/**
+ * The table's entry for the event's own type, applied; undefined when the table has none.
+ * Generic over the type so that TypeScript pairs the entry with the event it takes, with no cast.
+ */
+const describe = <Type extends KnownEvent['type']>(type: Type, event: KnownEventOfType<Type>): string | undefined =>
+  detailOfType[type]?.(event);
+
+/**
+ * What the event says, after its type; undefined for a type the table does not list. The event
+ * may be of a type this version does not know at all, so only the table's own entries count
+ * (never a name every object has, such as `constructor`).
+ */
+const detailOf = (event: KnownEvent): string | undefined =>
+  Object.hasOwn(detailOfType, event.type) ? describe(event.type, event) : undefined;
 
 /**
  * One short line a person reads in a timeline: the event type and what it says, e.g.

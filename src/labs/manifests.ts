@@ -194,11 +194,13 @@ const pvcObjects = (input: LabInput, settings: LabSettings): KubeObject[] => {
   ];
 };
 
-const deploymentObject = (input: LabInput, settings: LabSettings): KubeObject => {
-  const { runtime } = input;
-  const large = hasLargeFiles(input);
-  if (large && !input.bundle)
-    throw new Error(`the PVC ${input.pvc.name} has files but the lab has no bundle URL to fetch them from`);
+/**
+ * The pod's volumes, and where the init container mounts each: the code's ConfigMaps, the PVC of
+ * large files, and the `app` directory it fills for the app container.
+ */
+const codeVolumes = (
+  input: LabInput,
+): { volumes: Record<string, unknown>[]; prepareMounts: Record<string, unknown>[] } => {
   const executable = new Set(input.files.filter((file) => file.executable).map((file) => file.path));
   const volumes: Record<string, unknown>[] = [];
   const prepareMounts: Record<string, unknown>[] = [];
@@ -220,19 +222,62 @@ const deploymentObject = (input: LabInput, settings: LabSettings): KubeObject =>
     });
     prepareMounts.push({ name: 'code-configmaps', mountPath: '/code-configmaps', readOnly: true });
   }
-  if (large) {
+  if (hasLargeFiles(input)) {
     volumes.push({ name: input.pvc.name, persistentVolumeClaim: { claimName: input.pvc.name } });
     prepareMounts.push({ name: input.pvc.name, mountPath: '/bundle' });
   }
   volumes.push({ name: 'app', emptyDir: {} });
   prepareMounts.push({ name: 'app', mountPath: '/app' });
+  return { volumes, prepareMounts };
+};
+
+/** The init container that gathers the code (ConfigMaps, and the bundle of large files) into `/app`. */
+const prepareCodeContainer = (
+  input: LabInput,
+  settings: LabSettings,
+  prepareMounts: Record<string, unknown>[],
+): Record<string, unknown> => {
   const fetchEnv =
-    large && input.bundle
+    hasLargeFiles(input) && input.bundle
       ? [
           { name: 'BUNDLE_URL', value: input.bundle.url },
           { name: 'BUNDLE_SHA256', value: input.bundle.sha256 },
         ]
       : [];
+  return {
+    name: 'prepare-code',
+    image: settings.fetchImage,
+    command: ['sh', '-c', PREPARE_SCRIPT],
+    ...(fetchEnv.length > 0 ? { env: fetchEnv } : {}),
+    volumeMounts: prepareMounts,
+    resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+  };
+};
+
+/** The container that runs the lab's code from `APP_DIR`. */
+const appContainer = (runtime: Runtime): Record<string, unknown> => ({
+  name: 'app',
+  image: runtime.image,
+  command: [...runtime.command],
+  workingDir: APP_DIR,
+  // PORT is what the probe and the Service use, so the runtime's env cannot move it.
+  env: [
+    ...Object.entries(runtime.env)
+      .filter(([name]) => name !== 'PORT')
+      .map(([name, value]) => ({ name, value })),
+    { name: 'PORT', value: String(runtime.port) },
+  ],
+  ports: [{ name: 'http', containerPort: runtime.port }],
+  readinessProbe: { httpGet: { path: runtime.healthPath, port: runtime.port } },
+  volumeMounts: [{ name: 'app', mountPath: APP_DIR }],
+  resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+});
+
+const deploymentObject = (input: LabInput, settings: LabSettings): KubeObject => {
+  const large = hasLargeFiles(input);
+  if (large && !input.bundle)
+    throw new Error(`the PVC ${input.pvc.name} has files but the lab has no bundle URL to fetch them from`);
+  const { volumes, prepareMounts } = codeVolumes(input);
   // The deployment's id marks its own pods (not the selector, which cannot change): the readiness watch waits for those, not for a previous deployment's.
   const podLabels = { ...labelsOf(input), [LAB_LABEL]: input.project, [DEPLOYMENT_LABEL]: input.deploymentId };
   return namespaced(input, 'apps/v1', 'Deployment', 'app', {
@@ -246,35 +291,8 @@ const deploymentObject = (input: LabInput, settings: LabSettings): KubeObject =>
         spec: {
           serviceAccountName: 'lab',
           volumes,
-          initContainers: [
-            {
-              name: 'prepare-code',
-              image: settings.fetchImage,
-              command: ['sh', '-c', PREPARE_SCRIPT],
-              ...(fetchEnv.length > 0 ? { env: fetchEnv } : {}),
-              volumeMounts: prepareMounts,
-              resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-            },
-          ],
-          containers: [
-            {
-              name: 'app',
-              image: runtime.image,
-              command: [...runtime.command],
-              workingDir: APP_DIR,
-              // PORT is what the probe and the Service use, so the runtime's env cannot move it.
-              env: [
-                ...Object.entries(runtime.env)
-                  .filter(([name]) => name !== 'PORT')
-                  .map(([name, value]) => ({ name, value })),
-                { name: 'PORT', value: String(runtime.port) },
-              ],
-              ports: [{ name: 'http', containerPort: runtime.port }],
-              readinessProbe: { httpGet: { path: runtime.healthPath, port: runtime.port } },
-              volumeMounts: [{ name: 'app', mountPath: APP_DIR }],
-              resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
-            },
-          ],
+          initContainers: [prepareCodeContainer(input, settings, prepareMounts)],
+          containers: [appContainer(input.runtime)],
         },
       },
     },
