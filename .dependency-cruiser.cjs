@@ -12,14 +12,14 @@
  * - infrastructure: generic plumbing that names no capability. src/api is the HTTP layer (Koa app,
  *   middleware, problem+json, SSE); src/capability is the shape of a capability module (it may name
  *   the HTTP layer's types: a capability contributes routes); commands, config, events, eventstore,
- *   files, process, process-managers, projections, shared and types are not HTTP.
+ *   files, process-managers, projections, shared and types are not HTTP.
  * - slices: capability folders. src/slack (the Slack channel: it runs session and deployment
  *   commands) and src/audit (reads every capability's events) are slices, not plumbing.
  *   projections/ holds the cross-cutting folds (the stream catalog, the log summary) that read every
  *   capability's events; each capability's own views live in its folder (src/<capability>/*-view.ts).
  */
 
-const INFRA_NOT_HTTP = 'commands|config|events|eventstore|files|process|process-managers|projections|shared|types';
+const INFRA_NOT_HTTP = 'commands|config|events|eventstore|files|process-managers|projections|shared|types';
 const SLICE_FOLDERS = 'agents|audit|deployments|labs|notifications|routing|sessions|slack|testing|workspaces';
 
 /** Generic plumbing, the HTTP layer included. */

@@ -5,7 +5,7 @@ import { domainErrorToProblem } from './domain-problem.js';
 import { handleCommand } from '../commands/handle-command.js';
 import type { DomainEvent } from '../events/domain-event.js';
 import type { EventLog } from '../events/event-log.js';
-import type { DocumentProjectionRunner } from '../projections/runtime.js';
+import type { DocumentProjectionRunner } from '../projections/runner.js';
 import { ProblemError } from './problem.js';
 import { commandContextOf } from './state.js';
 import { ifMatchRevision, setETag } from './validation.js';

@@ -1,6 +1,6 @@
 import { ProblemError } from './problem.js';
 import { PositionTimeoutError, SubscriberStoppedError } from '../projections/position-tracker.js';
-import { ProjectionFailedError } from '../projections/runtime.js';
+import { ProjectionFailedError } from '../projections/runner.js';
 
 /**
  * A read that waited for a view to catch up and could not: 503 with Retry-After, per the

@@ -1,6 +1,6 @@
 import type { GatewayConfig } from '../config/schema.js';
 import type { DocumentProjection } from '../projections/projection.js';
-import { DocumentProjectionRunner, ProjectionRunner } from '../projections/runtime.js';
+import { DocumentProjectionRunner, ProjectionRunner } from '../projections/runner.js';
 import type { Capability, CapabilityModule, Shared } from './capability.js';
 
 /** Every view runner of a gateway: what starts first and stops last. */

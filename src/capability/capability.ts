@@ -7,9 +7,9 @@ import type { SomeEventDefinition } from '../events/domain-event.js';
 import type { EventLog } from '../events/event-log.js';
 import type { CommandReaction } from '../process-managers/process-manager.js';
 import type { Startable } from '../process-managers/group.js';
-import type { ReactionOutcome } from '../process-managers/runtime.js';
+import type { ReactionOutcome } from '../process-managers/runner.js';
 import type { DocumentProjection, Projection } from '../projections/projection.js';
-import type { DocumentProjectionRunner } from '../projections/runtime.js';
+import type { DocumentProjectionRunner } from '../projections/runner.js';
 
 /**
  * A view a capability keeps: documents by id (a session, a deployment), or one fold of the whole log

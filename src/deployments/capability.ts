@@ -3,7 +3,7 @@ import { documentsView, type CapabilityModule } from '../capability/capability.j
 import { labsCapability } from '../labs/capability.js';
 import { podSelectorOf } from '../labs/manifests.js';
 import { namespaceViews } from '../labs/namespace-view.js';
-import { ProcessManagerRunner } from '../process-managers/runtime.js';
+import { ProcessManagerRunner } from '../process-managers/runner.js';
 import { sessionViews } from '../sessions/session-view.js';
 import { CommitFilesCache } from './commit-files-cache.js';
 import { deploymentDeadlinesDue, waitingForPods } from './deployment-deadlines.js';

@@ -10,7 +10,7 @@ import type { SseHub } from '../api/sse.js';
 import { commandContextOf } from '../api/state.js';
 import { decodeBody, pageOf, paginate, setETag } from '../api/validation.js';
 import type { EventLog } from '../events/event-log.js';
-import type { DocumentProjectionRunner } from '../projections/runtime.js';
+import type { DocumentProjectionRunner } from '../projections/runner.js';
 import { InvalidNameError } from '../workspaces/names.js';
 import { hasEnded } from '../sessions/status.js';
 import { isDeploymentStatus } from './status.js';

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import type { DeploymentView } from './deployment-view.js';
 import { answerCommand } from '../api/answer-command.js';
 import type { EventLog } from '../events/event-log.js';
-import type { DocumentProjectionRunner } from '../projections/runtime.js';
+import type { DocumentProjectionRunner } from '../projections/runner.js';
 import { deploymentDecider, type DeploymentCommand } from './decider.js';
 import { deploymentStream } from './events.js';
 import { assertLabFree } from './lab-busy.js';

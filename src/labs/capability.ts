@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { documentsView, type Capability, type CapabilityModule } from '../capability/capability.js';
-import { ProcessManagerRunner } from '../process-managers/runtime.js';
+import { ProcessManagerRunner } from '../process-managers/runner.js';
 import { bundleRoutes } from './bundle-route.js';
 import { BundleStore } from './bundle-store.js';
 import { clusterConfigured, kubernetesCluster, loadKubeConfig, type LabCluster } from './cluster.js';

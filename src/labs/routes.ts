@@ -5,7 +5,7 @@ import { ProblemError } from '../api/problem.js';
 import { commandContextOf } from '../api/state.js';
 import { pageOf, paginate } from '../api/validation.js';
 import type { EventLog } from '../events/event-log.js';
-import type { DocumentProjectionRunner } from '../projections/runtime.js';
+import type { DocumentProjectionRunner } from '../projections/runner.js';
 import { namespaceDecider, type NamespaceCommand } from './decider.js';
 import { namespaceStream } from './events.js';
 

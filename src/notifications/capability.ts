@@ -1,5 +1,5 @@
 import { documentsView, type CapabilityModule } from '../capability/capability.js';
-import { ProcessManagerRunner } from '../process-managers/runtime.js';
+import { ProcessManagerRunner } from '../process-managers/runner.js';
 import { webhookEventDefinitions } from './events.js';
 import { failedWebhooks } from './failed-webhooks-view.js';
 import { notifier, notifierEffects } from './notifier-process.js';

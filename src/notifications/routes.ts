@@ -5,7 +5,7 @@ import { commandContextOf } from '../api/state.js';
 import { pageOf, paginate } from '../api/validation.js';
 import { answerCommand } from '../api/answer-command.js';
 import type { EventLog } from '../events/event-log.js';
-import type { DocumentProjectionRunner } from '../projections/runtime.js';
+import type { DocumentProjectionRunner } from '../projections/runner.js';
 import { deliveriesDecider } from './decider.js';
 import { webhookStream } from './events.js';
 

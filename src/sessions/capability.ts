@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { documentsView, type CapabilityModule } from '../capability/capability.js';
-import { ProcessManagerRunner } from '../process-managers/runtime.js';
+import { ProcessManagerRunner } from '../process-managers/runner.js';
 import { routingCapability } from '../routing/capability.js';
 import { repoUrlVerdict } from '../shared/repo-url-policy.js';
 import { builderEventDefinitions } from './builder.js';

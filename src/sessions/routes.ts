@@ -12,7 +12,7 @@ import { foldEvents } from '../commands/decider.js';
 import { domainErrorToProblem } from '../api/domain-problem.js';
 import { handleCommand } from '../commands/handle-command.js';
 import type { EventLog } from '../events/event-log.js';
-import type { DocumentProjectionRunner } from '../projections/runtime.js';
+import type { DocumentProjectionRunner } from '../projections/runner.js';
 import { analyzeRoute } from '../routing/analyze.js';
 import type { RoutingSignals } from '../routing/signals.js';
 import { builderDecider, builderStream, type BuilderEvent } from './builder.js';

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import type { SessionView } from './session-view.js';
 import { answerCommand } from '../api/answer-command.js';
 import type { EventLog } from '../events/event-log.js';
-import type { DocumentProjectionRunner } from '../projections/runtime.js';
+import type { DocumentProjectionRunner } from '../projections/runner.js';
 import { sessionDecider, type SessionCommand } from './decider.js';
 import { sessionStream } from './events.js';
 

@@ -8,7 +8,7 @@ import { ProblemError } from '../api/problem.js';
 import { stateOf } from '../api/state.js';
 import { formatValidationProblems, reportValidationErrors } from '../events/validation-report.js';
 import type { EventLog } from '../events/event-log.js';
-import type { DocumentProjectionRunner } from '../projections/runtime.js';
+import type { DocumentProjectionRunner } from '../projections/runner.js';
 import { runDeploymentCommand } from '../deployments/run-command.js';
 import { runSessionCommand } from '../sessions/run-command.js';
 import { parseAction, type SlackAction } from './actions.js';

@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LabManifest } from '../labs/lab-manifest.js';
 import type { RuntimeKind } from '../labs/runtime.js';
-import { baseEnvironment, runBounded } from '../process/run-bounded.js';
+import { baseEnvironment, runBounded } from '../shared/run-bounded.js';
 import { runAcceptance } from './acceptance.js';
 import { fillPlaceholders, integrationCommand, unitCommand } from './commands.js';
 import { parseJUnit } from './junit.js';

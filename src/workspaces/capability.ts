@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { CapabilityModule } from '../capability/capability.js';
-import { ProcessManagerRunner } from '../process-managers/runtime.js';
+import { ProcessManagerRunner } from '../process-managers/runner.js';
 import { cloneSettingsFrom } from './clone.js';
 import { DEFAULT_WORKSPACE_ATTEMPTS, workspaceEffects, workspaceManager } from './workspace-manager-process.js';
 

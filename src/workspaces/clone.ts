@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
-import { baseEnvironment, runBounded } from '../process/run-bounded.js';
+import { baseEnvironment, runBounded } from '../shared/run-bounded.js';
 import {
   credentialEnvironment,
   loadGitCredentials,

@@ -1,4 +1,4 @@
-import { baseEnvironment, runBounded } from '../process/run-bounded.js';
+import { baseEnvironment, runBounded } from '../shared/run-bounded.js';
 
 /** How `task builder:init` is run, when the operator configured it. */
 export interface TaskInitOptions {

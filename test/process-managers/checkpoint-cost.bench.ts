@@ -13,7 +13,7 @@ import { openEmbeddedEventStore } from '../../src/eventstore/embedded/index.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { EventRegistry } from '../../src/events/registry.js';
 import type { ProcessManager } from '../../src/process-managers/process-manager.js';
-import { ProcessManagerRunner } from '../../src/process-managers/runtime.js';
+import { ProcessManagerRunner } from '../../src/process-managers/runner.js';
 import { crashEventDefinitions, type CrashEvent } from './crash-events.js';
 
 const EVENTS = Number(process.argv[2] ?? 5000);

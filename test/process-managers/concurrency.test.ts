@@ -3,7 +3,7 @@ import { defineEvent, jsonCodec, type EventOf } from '../../src/events/domain-ev
 import type { EventLog } from '../../src/events/event-log.js';
 import { processManagerEventDefinitions, type ProcessManagerEvent } from '../../src/process-managers/events.js';
 import type { ProcessManager } from '../../src/process-managers/process-manager.js';
-import { ProcessManagerRunner, type ProcessManagerRunnerOptions } from '../../src/process-managers/runtime.js';
+import { ProcessManagerRunner, type ProcessManagerRunnerOptions } from '../../src/process-managers/runner.js';
 import * as io from 'io-ts';
 import { openTestEventLog, testContext } from '../support/test-store.js';
 

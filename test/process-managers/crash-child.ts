@@ -9,7 +9,7 @@ import { appendFileSync } from 'node:fs';
 import { openEmbeddedEventStore } from '../../src/eventstore/embedded/index.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { EventRegistry } from '../../src/events/registry.js';
-import { ProcessManagerRunner } from '../../src/process-managers/runtime.js';
+import { ProcessManagerRunner } from '../../src/process-managers/runner.js';
 import { crashEventDefinitions, type CrashEvent } from './crash-events.js';
 
 type Produce = { readonly kind: 'produce'; readonly n: number };

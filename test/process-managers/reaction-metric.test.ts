@@ -1,7 +1,7 @@
 import test from 'ava';
 import { GatewayMetrics } from '../../src/api/metrics.js';
 import { processManagerEventDefinitions } from '../../src/process-managers/events.js';
-import { ProcessManagerRunner } from '../../src/process-managers/runtime.js';
+import { ProcessManagerRunner } from '../../src/process-managers/runner.js';
 import { openTestEventLog, testContext } from '../support/test-store.js';
 import { orderEventDefinitions, ordersProcessManager, type ChargeEffect } from './orders.js';
 import { counterEventDefinitions } from '../support/counter.js';

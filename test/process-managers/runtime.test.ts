@@ -15,7 +15,7 @@ import {
   ProcessManagerRunner,
   type ProcessManagerRunnerOptions,
   type ReactionOutcome,
-} from '../../src/process-managers/runtime.js';
+} from '../../src/process-managers/runner.js';
 import { PositionTimeoutError } from '../../src/projections/position-tracker.js';
 import { storeSource } from '../../src/audit/source.js';
 import { verifyLog } from '../../src/audit/verify.js';

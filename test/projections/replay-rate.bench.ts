@@ -13,7 +13,7 @@ import { streamCatalog } from '../../projections/stream-catalog.js';
 import { openEmbeddedEventStore } from '../../src/eventstore/embedded/index.js';
 import { EventLog } from '../../src/events/event-log.js';
 import { EventRegistry } from '../../src/events/registry.js';
-import { DocumentProjectionRunner, ProjectionRunner } from '../../src/projections/runtime.js';
+import { DocumentProjectionRunner, ProjectionRunner } from '../../src/projections/runner.js';
 import { counterEventDefinitions } from '../support/counter.js';
 
 const EVENTS = Number(process.argv[2] ?? 200_000);

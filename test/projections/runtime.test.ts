@@ -11,7 +11,7 @@ import {
   ProjectionFailedError,
   ProjectionRunner,
   type ProjectionRunnerOptions,
-} from '../../src/projections/runtime.js';
+} from '../../src/projections/runner.js';
 import { waitErrorToProblem } from '../../src/api/wait-problem.js';
 import { counterDecider, counterEventDefinitions, type CounterEvent } from '../support/counter.js';
 import { openTestEventLog, testContext } from '../support/test-store.js';
