@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { accept, type Decider } from '../commands/decider.js';
 import { conflict, notFound, type DomainError } from '../commands/domain-error.js';
 import type { NamespaceEvent } from './events.js';
+import type { NamespaceStatus } from './status.js';
 
 interface NamespaceFacts {
   readonly name: string;
@@ -16,6 +17,11 @@ export type LabNamespace =
   /** `failures`: tries that failed so far; `retryAt`: when the last failure is tried again. */
   | ({ readonly status: 'deleting'; readonly failures: number; readonly retryAt: string | null } & NamespaceFacts)
   | ({ readonly status: 'deleted' } & NamespaceFacts);
+
+// The union above names the statuses of ./status.ts, no more and no fewer, and 'none'.
+type Named = Exclude<LabNamespace['status'], 'none'>;
+const sameStatuses: [Named, NamespaceStatus] extends [NamespaceStatus, Named] ? true : never = true;
+void sameStatuses;
 
 export type NamespaceCommand =
   | {

@@ -1,4 +1,5 @@
 import { namespaceOf, type NamespaceEvent } from './events.js';
+import type { NamespaceStatus } from './status.js';
 import type { StoredEvent } from '../events/stored-event.js';
 import type { DocumentProjection } from '../projections/projection.js';
 
@@ -11,7 +12,7 @@ export interface NamespaceView {
   readonly deletion_scheduled_for: string | null;
   /** Why the last try to delete it failed (it is tried again); null once it succeeds, or before any failure. */
   readonly deletion_error: string | null;
-  readonly status: 'live' | 'deleting' | 'deleted';
+  readonly status: NamespaceStatus;
   readonly revision: number;
 }
 
