@@ -1,6 +1,7 @@
 import type { StoredEvent } from '../events/stored-event.js';
 import { sessionIdOf, type SessionEvent } from '../sessions/events.js';
 import type { WebhookPayload } from './events.js';
+import { sessionErrorOf } from '../sessions/session-error.js';
 
 /** What every webhook of one stored event shares: the causing event's id, when it was recorded, the session. */
 type WebhookBase = Omit<WebhookPayload, 'event_type' | 'data'>;
@@ -76,9 +77,9 @@ const webhookOfType: WebhookOfType = {
   WorkspaceFailed: (base, event) => ({
     ...base,
     event_type: 'session_failed',
-    data: { error: `The workspace could not be prepared: ${event.data.reason}` },
+    data: { error: sessionErrorOf(event) },
   }),
-  SessionFailed: (base, event) => ({ ...base, event_type: 'session_failed', data: { error: event.data.reason } }),
+  SessionFailed: (base, event) => ({ ...base, event_type: 'session_failed', data: { error: sessionErrorOf(event) } }),
   SessionClosed: (base, event) => ({
     ...base,
     event_type: 'session_closed',
