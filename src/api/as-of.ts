@@ -1,7 +1,9 @@
 import type { DomainEvent } from '../events/domain-event.js';
 import type { EventLog } from '../events/event-log.js';
 import type { StoredEvent } from '../events/stored-event.js';
+import type { Context } from 'koa';
 import { ProblemError } from './problem.js';
+import { setETag } from './validation.js';
 
 /**
  * A view as it stood at a time (RFC 3339) or at a `$all` position, folded from its stream's own
@@ -27,4 +29,28 @@ export const viewAsOf = async <View, Event extends DomainEvent>(
     view = evolve(view, stored);
   }
   return view;
+};
+
+/**
+ * GET of one view: as it is now (shown through `present`, e.g. without a deleted lab's URL), or
+ * with `?as_of=` as it stood then, as recorded; 404 naming it when there is none; its ETag.
+ */
+export const answerView = async <View extends { readonly revision: number }, Event extends DomainEvent>(
+  ctx: Context,
+  options: {
+    /** What the 404 says is missing, e.g. "deployment d-1". */
+    readonly what: string;
+    readonly current: View | undefined;
+    readonly eventLog: EventLog;
+    readonly stream: string;
+    readonly evolve: (view: View | undefined, stored: StoredEvent<Event>) => View | undefined;
+    readonly present?: (view: View) => View;
+  },
+): Promise<void> => {
+  const asOf = ctx.query['as_of'];
+  const view =
+    asOf === undefined ? options.current : await viewAsOf(options.eventLog, options.stream, asOf, options.evolve);
+  if (!view) throw new ProblemError(404, `no ${options.what}`);
+  setETag(ctx, view.revision);
+  ctx.body = asOf === undefined && options.present ? options.present(view) : view;
 };

@@ -4,7 +4,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Context } from 'koa';
 import { evolveDeploymentView, type DeploymentView } from './deployment-view.js';
 import type { SessionView } from '../sessions/session-view.js';
-import { viewAsOf } from '../api/as-of.js';
+import { answerView } from '../api/as-of.js';
 import { ProblemError } from '../api/problem.js';
 import type { SseHub } from '../api/sse.js';
 import { commandContextOf } from '../api/state.js';
@@ -161,19 +161,14 @@ const addReadRoutes = (router: Router, deps: DeploymentRouteDeps): void => {
 
   router.get('/api/deployments/:deployment_id', async (ctx) => {
     const deploymentId = ctx.params['deployment_id']!;
-    const asOf = ctx.query['as_of'];
-    const view =
-      asOf === undefined
-        ? deps.views.get(deploymentId)
-        : await viewAsOf<DeploymentView, DeploymentEvent>(
-            deps.eventLog,
-            deploymentStream(deploymentId),
-            asOf,
-            evolveDeploymentView,
-          );
-    if (!view) throw new ProblemError(404, `no deployment ${deploymentId}`);
-    setETag(ctx, view.revision);
-    ctx.body = asOf === undefined ? deps.present(view) : view;
+    await answerView<DeploymentView, DeploymentEvent>(ctx, {
+      what: `deployment ${deploymentId}`,
+      current: deps.views.get(deploymentId),
+      eventLog: deps.eventLog,
+      stream: deploymentStream(deploymentId),
+      evolve: evolveDeploymentView,
+      present: deps.present,
+    });
   });
 
   router.get('/api/deployments/:deployment_id/tests', (ctx) => {

@@ -3,11 +3,11 @@ import Router from '@koa/router';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Context } from 'koa';
 import { evolveSessionView, type SessionView } from './session-view.js';
-import { viewAsOf } from '../api/as-of.js';
+import { answerView } from '../api/as-of.js';
 import { ProblemError } from '../api/problem.js';
 import type { SseHub } from '../api/sse.js';
 import { commandContextOf } from '../api/state.js';
-import { decodeBody, pageOf, paginate, setETag } from '../api/validation.js';
+import { decodeBody, pageOf, paginate } from '../api/validation.js';
 import { foldEvents } from '../commands/decider.js';
 import { domainErrorToProblem } from '../api/domain-problem.js';
 import { handleCommand } from '../commands/handle-command.js';
@@ -265,14 +265,13 @@ const listSessionsRoute = (router: Router, { options }: SessionRouteDeps): void 
 const getSessionRoute = (router: Router, { options }: SessionRouteDeps): void => {
   router.get('/api/sessions/:session_id', async (ctx) => {
     const sessionId = ctx.params['session_id']!;
-    const asOf = ctx.query['as_of'];
-    const view =
-      asOf === undefined
-        ? options.views.get(sessionId)
-        : await viewAsOf(options.eventLog, sessionStream(sessionId), asOf, evolveSessionView);
-    if (!view) throw new ProblemError(404, `no session ${ctx.params['session_id']}`);
-    setETag(ctx, view.revision);
-    ctx.body = view;
+    await answerView(ctx, {
+      what: `session ${sessionId}`,
+      current: options.views.get(sessionId),
+      eventLog: options.eventLog,
+      stream: sessionStream(sessionId),
+      evolve: evolveSessionView,
+    });
   });
 };
 

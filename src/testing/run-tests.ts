@@ -54,24 +54,17 @@ const commandSuite = async (
   await writeFile(logPath, log);
   artifacts[name] = logPath;
   const base = { duration_ms: run.durationMs, log_tail: tailOf(log) };
-  if (run.timedOut)
-    return {
-      ...base,
-      passed: false,
-      total: 1,
-      failed: 1,
-      skipped: 0,
-      failures: [{ name, message: `did not finish within ${Math.round(options.timeoutMs / 1000)} s; stopped` }],
-    };
-  if (run.notFound)
-    return {
-      ...base,
-      passed: false,
-      total: 1,
-      failed: 1,
-      skipped: 0,
-      failures: [{ name, message: `${command} was not found` }],
-    };
+  // A suite that did not run to its end is one failure, saying why.
+  const stoppedShort = (message: string) => ({
+    ...base,
+    passed: false,
+    total: 1,
+    failed: 1,
+    skipped: 0,
+    failures: [{ name, message }],
+  });
+  if (run.timedOut) return stoppedShort(`did not finish within ${Math.round(options.timeoutMs / 1000)} s; stopped`);
+  if (run.notFound) return stoppedShort(`${command} was not found`);
   const report = parseJUnit(await readFile(junit, 'utf8').catch(() => ''));
   if (report && report.total > 0)
     return { ...base, ...report, failures: [...report.failures], passed: run.exitCode === 0 && report.failed === 0 };
