@@ -9,7 +9,7 @@ import { setETag } from './validation.js';
  * A view as it stood at a time (RFC 3339) or at a `$all` position, folded from its stream's own
  * history: auditors see what a person saw then. Undefined when the stream had not begun.
  */
-export const viewAsOf = async <View, Event extends DomainEvent>(
+const viewAsOf = async <View, Event extends DomainEvent>(
   eventLog: EventLog,
   stream: string,
   asOf: string | string[],
