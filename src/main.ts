@@ -32,7 +32,17 @@ const main = async (): Promise<void> => {
     // Printed once, on this terminal only: the hash is all the gateway keeps.
     process.stdout.write(`\noperator token for this run (printed once, not stored): ${generatedToken}\n\n`);
   }
+  let stopping = false;
   const shutdown = (signal: string): void => {
+    // A repeated signal must not cut a graceful stop short: a SIGTERM that reaches the whole process
+    // group (a child's own shutdown may send one) would otherwise kill the gateway mid-stop. A
+    // second Ctrl-C is the person insisting: exit at once.
+    if (stopping) {
+      logger.warn({ signal }, signal === 'SIGINT' ? 'stopping at once' : 'already shutting down');
+      if (signal === 'SIGINT') process.exit(130);
+      return;
+    }
+    stopping = true;
     logger.info({ signal }, 'shutting down');
     gateway
       .stop()
@@ -46,8 +56,8 @@ const main = async (): Promise<void> => {
         process.exit(1);
       });
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
   // Announced only once a stop signal stops it gracefully: whoever waits for this line may send one at once.
   logger.info({ url: gateway.url }, `listening on ${gateway.url}`);
 };

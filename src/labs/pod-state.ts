@@ -30,6 +30,8 @@ const HOPELESS = new Set([
   'CrashLoopBackOff',
   'ImagePullBackOff',
   'ErrImagePull',
+  // The image may not be pulled (imagePullPolicy Never) and is not on the node.
+  'ErrImageNeverPull',
   'InvalidImageName',
   'CreateContainerConfigError',
   'CreateContainerError',

@@ -84,6 +84,19 @@ test('npm start on loopback without tokens prints one operator token that works,
   t.notRegex(gateway.errors(), /at .+\(.+:\d+:\d+\)/, 'no stack trace on shutdown');
 });
 
+test('a SIGTERM repeated during the graceful stop (as a child may send its whole process group) does not cut it short', async (t) => {
+  const dataDir = await tempDir(t);
+  const gateway = start({ GATEWAY_DATA_DIR: dataDir, PORT: '0', GATEWAY_TOKENS: 'slack:operator:first-token-123456' });
+  t.teardown(() => void gateway.child.kill('SIGKILL'));
+  await waitFor(() => listeningUrl(gateway.output()) !== undefined, 'the listening line', gateway.child);
+  gateway.child.kill('SIGTERM');
+  await waitFor(() => /shutting down/.test(gateway.output()), 'the stop begun', gateway.child);
+  gateway.child.kill('SIGTERM');
+  t.is(await exitOf(gateway.child), 0, `ended by ${gateway.child.signalCode ?? 'an exit code'}`);
+  t.regex(gateway.output(), /already shutting down/);
+  t.regex(gateway.output(), /"msg":"stopped"/);
+});
+
 test('a second gateway on the same data folder refuses to start and says why', async (t) => {
   const dataDir = await tempDir(t);
   const first = start({ GATEWAY_DATA_DIR: dataDir, PORT: '0', GATEWAY_TOKENS: 'slack:operator:first-token-123456' });

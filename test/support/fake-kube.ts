@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'yaml';
+import type { LocalKubelet, RunningPod } from './local-kubelet.js';
 
 /**
  * A fake Kubernetes API server for tests, over HTTP on 127.0.0.1: what the gateway's
@@ -63,6 +64,8 @@ export interface FakeKubeOptions {
   readonly podDelayFor?: (namespace: string) => number | undefined;
   /** A reason refuses a DELETE with 403 Forbidden, as RBAC would (asked at each request, so a test can lift it). */
   readonly forbidDelete?: (object: { kind: string; name: string }) => string | undefined;
+  /** Runs a Deployment's pods for real (scenarios aside): its containers are local processes, its logs served. */
+  readonly kubelet?: LocalKubelet;
 }
 
 /** The pod status each scenario ends in, shaped like a real kubelet's. */
@@ -161,6 +164,8 @@ export interface FakeKube {
     match: string,
     mode: 'before' | 'after',
   ) => { readonly reached: Promise<void>; readonly release: () => void };
+  /** With a kubelet: the local URL a Service of a namespace reaches (its selected pod's mapped port), as in-cluster DNS would. */
+  readonly serviceUrl: (namespace: string, service: string) => string | undefined;
   readonly close: () => Promise<void>;
 }
 
@@ -271,6 +276,8 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     return stored;
   };
   const timers = new Set<NodeJS.Timeout>();
+  /** The pods the kubelet runs, by store key. */
+  const running = new Map<string, RunningPod>();
   /** A Deployment's pod: Pending at once, then its scenario's state after a delay. */
   const startPods = (deployment: KubeObject): void => {
     const namespace = deployment.metadata.namespace!;
@@ -293,6 +300,22 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       spec: {},
       status: { phase: 'Pending', conditions: [] },
     };
+    if (options.kubelet) {
+      const template = (deployment['spec'] as { template?: { spec?: unknown } } | undefined)?.template;
+      const saved = save(podResource, { ...pod, spec: template?.spec ?? {} }, 'ADDED');
+      const configMaps = RESOURCES.find((resource) => resource.kind === 'ConfigMap')!;
+      running.set(
+        keyOf(podResource, namespace, name),
+        options.kubelet.run(saved, {
+          configMap: (inNamespace, configMap) => store.get(keyOf(configMaps, inNamespace, configMap))?.object,
+          onStatus: (status) => {
+            const current = store.get(keyOf(podResource, namespace, name));
+            if (current) save(podResource, { ...current.object, status }, 'MODIFIED');
+          },
+        }),
+      );
+      return;
+    }
     save(podResource, pod, 'ADDED');
     const scenario = options.scenarioFor?.({ namespace, name: deployment.metadata.name }) ?? 'ready';
     const timer = setTimeout(
@@ -312,6 +335,8 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     store.delete(key);
     resourceVersion++;
     record('DELETED', resource, entry.object);
+    void running.get(key)?.stop();
+    running.delete(key);
     // A namespace takes everything in it along.
     if (resource.kind === 'Namespace') {
       for (const value of [...store.values()])
@@ -358,6 +383,13 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     const found = discovery(url.pathname);
     if (request.method === 'GET' && found) {
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(found));
+      return;
+    }
+    const log = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
+    if (request.method === 'GET' && log) {
+      const text = options.kubelet?.logs(log[1]!, log[2]!, url.searchParams.get('container') ?? undefined);
+      if (text === undefined) return status(response, 404, 'NotFound', `pods "${log[2]}" not found`);
+      response.writeHead(200, { 'content-type': 'text/plain' }).end(text);
       return;
     }
     const target = route(url.pathname);
@@ -590,11 +622,33 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       holds.push({ match, mode, reached, released });
       return { reached: reachedPromise, release };
     },
-    close: () =>
-      new Promise<void>((resolve) => {
+    serviceUrl: (namespace, name) => {
+      const services = RESOURCES.find((resource) => resource.kind === 'Service')!;
+      const service = store.get(keyOf(services, namespace, name))?.object as
+        { spec?: { selector?: Record<string, string>; ports?: { targetPort?: number }[] } } | undefined;
+      const selector = service?.spec?.selector ?? {};
+      const targetPort = service?.spec?.ports?.[0]?.targetPort;
+      for (const [key, pod] of running) {
+        const object = store.get(key)?.object;
+        const labels = object?.metadata.labels ?? {};
+        const port = targetPort === undefined ? undefined : pod.portOf(targetPort);
+        if (
+          object?.metadata.namespace === namespace &&
+          port !== undefined &&
+          Object.entries(selector).every(([label, value]) => labels[label] === value)
+        )
+          return `http://127.0.0.1:${port}`;
+      }
+      return undefined;
+    },
+    close: async () => {
+      await Promise.all([...running.values()].map((pod) => pod.stop()));
+      running.clear();
+      await new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer);
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+    },
   };
 };
