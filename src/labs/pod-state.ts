@@ -11,14 +11,25 @@ export interface PodStatus {
   readonly initContainerStatuses?: readonly ContainerStatus[];
 }
 
+interface ContainerState {
+  readonly waiting?: { readonly reason?: string; readonly message?: string };
+  readonly terminated?: { readonly reason?: string; readonly exitCode?: number };
+}
+
 interface ContainerStatus {
   readonly name: string;
   readonly ready?: boolean;
-  readonly state?: {
-    readonly waiting?: { readonly reason?: string; readonly message?: string };
-    readonly terminated?: { readonly reason?: string; readonly exitCode?: number };
-  };
+  readonly state?: ContainerState;
+  /** The run before this one: for a container in CrashLoopBackOff, how it last ended. */
+  readonly lastState?: ContainerState;
 }
+
+/** How a restarting container last ended, as `kubectl describe` shows it: "last exit code 3 (Error)". */
+const lastExit = (container: ContainerStatus): string => {
+  const ended = container.lastState?.terminated;
+  if (ended?.exitCode === undefined) return '';
+  return `; last exit code ${ended.exitCode}${ended.reason ? ` (${ended.reason})` : ''}`;
+};
 
 export type PodVerdict =
   | { readonly kind: 'ready' }
@@ -57,7 +68,7 @@ export const judgePod = (name: string, status: PodStatus | undefined): PodVerdic
       if (waiting?.reason && HOPELESS.has(waiting.reason)) {
         return {
           kind: 'failed',
-          reason: `${which} ${container.name} of pod ${name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}`,
+          reason: `${which} ${container.name} of pod ${name}: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ''}${lastExit(container)}`,
         };
       }
     }

@@ -14,6 +14,26 @@ export interface Runtime {
 /** Where the code is mounted in the lab's pod. */
 export const APP_DIR = '/app';
 
+/**
+ * How a Node lab starts, in `APP_DIR` (an emptyDir the init container filled, so writable): its
+ * production dependencies installed first, then its own `start` script.
+ * - With a lock file, `npm ci --omit=dev`: installs exactly what the lock says, fails when it does
+ *   not match package.json, and leaves devDependencies out
+ *   (https://docs.npmjs.com/cli/v10/commands/npm-ci, its `omit` option).
+ * - Without one, `npm install --omit=dev` resolves them (https://docs.npmjs.com/cli/v10/commands/npm-install).
+ * - `exec npm start` runs package.json's `start` script, or `node server.js` when there is none
+ *   (https://docs.npmjs.com/cli/v10/commands/npm-start), as the container's main process.
+ */
+const NODE_START = [
+  'set -e',
+  'if [ -f package-lock.json ] || [ -f npm-shrinkwrap.json ]; then',
+  '  npm ci --omit=dev --no-audit --no-fund',
+  'else',
+  '  npm install --omit=dev --no-audit --no-fund',
+  'fi',
+  'exec npm start',
+].join('\n');
+
 const DEFAULTS: Record<RuntimeKind, Omit<Runtime, 'kind' | 'env' | 'healthPath'>> = {
   uv: {
     image: 'ghcr.io/astral-sh/uv:python3.12-bookworm-slim',
@@ -21,7 +41,7 @@ const DEFAULTS: Record<RuntimeKind, Omit<Runtime, 'kind' | 'env' | 'healthPath'>
     port: 8000,
   },
   'camel-jbang': { image: 'apache/camel-jbang:4.8.0', command: ['camel', 'run', `${APP_DIR}/*`], port: 8080 },
-  node: { image: 'node:20-slim', command: ['npm', '--prefix', APP_DIR, 'start'], port: 3000 },
+  node: { image: 'node:20-slim', command: ['sh', '-c', NODE_START], port: 3000 },
 };
 
 const isCamelRoute = (path: string): boolean =>

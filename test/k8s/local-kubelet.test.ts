@@ -149,8 +149,8 @@ kubeletTest(
     });
     t.deepEqual(
       answer['files'],
-      ['data', 'lib', 'package.json', 'server.js'],
-      'no ..data or timestamped folder of the ConfigMap volume',
+      ['data', 'lib', 'package-lock.json', 'package.json', 'server.js'],
+      'no ..data or timestamped folder of the ConfigMap volume; the lock file is npm install’s, in the writable /app',
     );
     t.regex(kubelet.logs('shop-lab', 'app-1') ?? '', /listening on \d+/);
     t.is(served.downloads(), 1);
@@ -301,5 +301,47 @@ kubeletTest(
     const log = await fetch(`${kube.url}/api/v1/namespaces/shop-lab/pods/${pod!.metadata.name}/log?container=app`);
     t.is(log.status, 200);
     t.regex(await log.text(), /listening on \d+/);
+  },
+);
+
+kubeletTest(
+  'a Node app with a dependency from the npm registry and a lock file installs it in the lab (npm ci --omit=dev) and starts',
+  async (t) => {
+    const kubelet = new LocalKubelet();
+    t.teardown(() => kubelet.close());
+    // The lock file, as the repository would commit it: written by npm itself.
+    const folder = mkdtempSync(join(tmpdir(), 'npm-app-'));
+    const packageJson = JSON.stringify({
+      name: 'uptime',
+      private: true,
+      scripts: { start: 'node server.js' },
+      dependencies: { ms: '2.1.3' },
+      devDependencies: { 'left-pad': '1.3.0' },
+    });
+    writeFileSync(join(folder, 'package.json'), packageJson);
+    execFileSync('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund'], { cwd: folder, stdio: 'pipe' });
+    const files = [
+      file('package.json', packageJson),
+      file('package-lock.json', readFileSync(join(folder, 'package-lock.json'), 'utf8')),
+      file(
+        'server.js',
+        `const ms = require('ms');
+require('node:http').createServer((request, response) => {
+  let dev = 'absent';
+  try { require.resolve('left-pad'); dev = 'installed'; } catch {}
+  response.end(JSON.stringify({ twoDays: ms('2 days'), dev }));
+}).listen(Number(process.env.PORT));
+`,
+      ),
+    ];
+    const { pod, configMaps } = labOf(files, null);
+    const { world, last } = worldOf(configMaps);
+    const running = kubelet.run(pod, world);
+    t.teardown(() => running.stop());
+    await until(() => judgePod('app-1', last()).kind !== 'waiting', 'the pod ready or failed', 120_000);
+    t.deepEqual(judgePod('app-1', last()), { kind: 'ready' }, kubelet.logs('shop-lab', 'app-1'));
+    const answer = await (await fetch(`http://127.0.0.1:${running.portOf(3000)!}/`)).json();
+    t.deepEqual(answer, { twoDays: 172_800_000, dev: 'absent' }, 'the dependency from the lock file, no devDependency');
+    t.regex(kubelet.logs('shop-lab', 'app-1') ?? '', /added 1 package/);
   },
 );

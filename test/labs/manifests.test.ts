@@ -165,11 +165,13 @@ test('the pod: code gathered by the init container from the ConfigMaps and the b
   t.like(app, {
     name: 'app',
     image: 'node:20-slim',
-    command: ['npm', '--prefix', '/app', 'start'],
     workingDir: '/app',
     ports: [{ containerPort: 3000 }],
     readinessProbe: { httpGet: { path: '/', port: 3000 } },
   });
+  // Dependencies installed in the writable /app (from the lock file when there is one), then the app's own start.
+  t.deepEqual(app.command.slice(0, 2), ['sh', '-c']);
+  t.regex(app.command[2], /npm ci --omit=dev[\s\S]*npm install --omit=dev[\s\S]*exec npm start$/);
   t.deepEqual(app.env, [
     { name: 'MODE', value: 'lab' },
     { name: 'PORT', value: '3000' },

@@ -24,6 +24,19 @@ test('what waiting cannot mend fails at once, in the kubelet’s or the schedule
   );
   t.deepEqual(
     judgePod('app-1', {
+      containerStatuses: [
+        {
+          name: 'app',
+          state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 10s' } },
+          lastState: { terminated: { exitCode: 3, reason: 'Error' } },
+        },
+      ],
+    }),
+    { kind: 'failed', reason: 'container app of pod app-1: CrashLoopBackOff (back-off 10s); last exit code 3 (Error)' },
+    'how it last ended, as kubectl describe says',
+  );
+  t.deepEqual(
+    judgePod('app-1', {
       initContainerStatuses: [{ name: 'prepare-code', state: { waiting: { reason: 'ErrImagePull' } } }],
     }),
     { kind: 'failed', reason: 'init container prepare-code of pod app-1: ErrImagePull' },
