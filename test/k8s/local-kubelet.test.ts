@@ -345,3 +345,64 @@ require('node:http').createServer((request, response) => {
     t.regex(kubelet.logs('shop-lab', 'app-1') ?? '', /added 1 package/);
   },
 );
+
+kubeletTest(
+  'a Job runs its pod once and records how it ended: Complete with its output in pods/log, Failed with its exit, DeadlineExceeded past activeDeadlineSeconds',
+  async (t) => {
+    const kubelet = new LocalKubelet();
+    const kube = await startFakeKube({ kubelet });
+    t.teardown(async () => {
+      await kube.close();
+      await kubelet.close();
+    });
+    const post = (path: string, body: object) =>
+      fetch(`${kube.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    t.is(
+      (await post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop-lab' } }))
+        .status,
+      201,
+    );
+    const job = (name: string, script: string, activeDeadlineSeconds = 60) => ({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name },
+      spec: {
+        activeDeadlineSeconds,
+        backoffLimit: 0,
+        template: {
+          spec: {
+            automountServiceAccountToken: false,
+            restartPolicy: 'Never',
+            containers: [{ name: 'tests', image: 'busybox:1.36', command: ['sh', '-c', script] }],
+          },
+        },
+      },
+    });
+    for (const [name, script, deadline] of [
+      ['unit', 'echo "--- junit ---"; echo "<testsuite tests=\\"1\\"/>"; echo "--- end ---"', 60],
+      ['broken', 'echo "assertion failed" >&2; exit 2', 60],
+      ['slow', 'sleep 30', 1],
+    ] as const)
+      t.is((await post('/apis/batch/v1/namespaces/shop-lab/jobs', job(name, script, deadline))).status, 201);
+    const conditionOf = (name: string) =>
+      kube.objects('Job', 'shop-lab').find((each) => each.metadata.name === name)?.['status'] as
+        { conditions?: { type: string; reason?: string }[]; succeeded?: number; failed?: number } | undefined;
+    await until(
+      () => ['unit', 'broken', 'slow'].every((name) => (conditionOf(name)?.conditions ?? []).length > 0),
+      'every Job ended',
+      30_000,
+    );
+    t.like(conditionOf('unit'), { succeeded: 1, conditions: [{ type: 'Complete' }] });
+    t.like(conditionOf('broken'), { failed: 1, conditions: [{ type: 'Failed' }] });
+    t.like(conditionOf('slow'), { failed: 1, conditions: [{ type: 'Failed', reason: 'DeadlineExceeded' }] });
+    const pod = kube.objects('Pod', 'shop-lab').find((each) => each.metadata.labels?.['job-name'] === 'unit')!;
+    const log = await (await fetch(`${kube.url}/api/v1/namespaces/shop-lab/pods/${pod.metadata.name}/log`)).text();
+    t.regex(log, /--- junit ---\n<testsuite tests="1"\/>\n--- end ---/);
+    const broken = kube.objects('Pod', 'shop-lab').find((each) => each.metadata.labels?.['job-name'] === 'broken')!;
+    t.like(broken['status'], { phase: 'Failed', containerStatuses: [{ state: { terminated: { exitCode: 2 } } }] });
+  },
+);

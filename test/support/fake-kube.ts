@@ -28,6 +28,7 @@ const RESOURCES: readonly Resource[] = [
   { group: '', version: 'v1', kind: 'ResourceQuota', plural: 'resourcequotas', namespaced: true },
   { group: '', version: 'v1', kind: 'LimitRange', plural: 'limitranges', namespaced: true },
   { group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
+  { group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', namespaced: true },
   { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress', plural: 'ingresses', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true },
@@ -328,6 +329,76 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     );
     timers.add(timer);
   };
+  /**
+   * With a kubelet, a Job runs its pod once (restartPolicy Never) and records how it ended, as the
+   * Job controller does: `succeeded` or `failed` with a Complete or Failed condition, and Failed
+   * with DeadlineExceeded once `activeDeadlineSeconds` has passed.
+   */
+  const startJob = (job: KubeObject): void => {
+    const kubelet = options.kubelet;
+    if (!kubelet) return;
+    const namespace = job.metadata.namespace!;
+    const jobs = RESOURCES.find((resource) => resource.kind === 'Job')!;
+    const pods = RESOURCES.find((resource) => resource.kind === 'Pod')!;
+    const configMaps = RESOURCES.find((resource) => resource.kind === 'ConfigMap')!;
+    const spec = job['spec'] as { activeDeadlineSeconds?: number; template?: { spec?: Record<string, unknown> } };
+    const name = `${job.metadata.name}-${resourceVersion.toString(36)}`;
+    const podKey = keyOf(pods, namespace, name);
+    let ended = false;
+    const end = (outcome: 'Complete' | 'Failed', reason?: string, message?: string) => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(deadline);
+      const current = store.get(keyOf(jobs, namespace, job.metadata.name));
+      if (!current) return;
+      const condition = {
+        type: outcome,
+        status: 'True',
+        ...(reason ? { reason } : {}),
+        ...(message ? { message } : {}),
+      };
+      save(
+        jobs,
+        {
+          ...current.object,
+          status: { ...(outcome === 'Complete' ? { succeeded: 1 } : { failed: 1 }), conditions: [condition] },
+        },
+        'MODIFIED',
+      );
+    };
+    const saved = save(
+      pods,
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace, labels: { 'job-name': job.metadata.name } },
+        spec: { ...spec.template?.spec, restartPolicy: 'Never' },
+        status: { phase: 'Pending' },
+      },
+      'ADDED',
+    );
+    const deadline = setTimeout(
+      () => {
+        void running.get(podKey)?.stop();
+        end('Failed', 'DeadlineExceeded', 'Job was active longer than specified deadline');
+      },
+      (spec.activeDeadlineSeconds ?? 3600) * 1000,
+    );
+    timers.add(deadline);
+    running.set(
+      podKey,
+      kubelet.run(saved, {
+        configMap: (inNamespace, configMap) => store.get(keyOf(configMaps, inNamespace, configMap))?.object,
+        onStatus: (status) => {
+          const current = store.get(podKey);
+          if (current) save(pods, { ...current.object, status }, 'MODIFIED');
+          if (status['phase'] === 'Succeeded') end('Complete');
+          if (status['phase'] === 'Failed')
+            end('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
+        },
+      }),
+    );
+  };
   const remove = (resource: Resource, namespace: string | undefined, name: string): KubeObject | undefined => {
     const key = keyOf(resource, namespace, name);
     const entry = store.get(key);
@@ -463,14 +534,13 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
             kind: resource.plural,
           });
         }
-        return send(
-          201,
-          save(
-            resource,
-            { ...object, metadata: { ...object.metadata, ...(objectNamespace ? { namespace: objectNamespace } : {}) } },
-            'ADDED',
-          ),
+        const created = save(
+          resource,
+          { ...object, metadata: { ...object.metadata, ...(objectNamespace ? { namespace: objectNamespace } : {}) } },
+          'ADDED',
         );
+        if (resource.kind === 'Job') startJob(created);
+        return send(201, created);
       }
       case 'PATCH': {
         if (!name)
@@ -518,6 +588,7 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
         }
         const saved = save(resource, applied, existing ? 'MODIFIED' : 'ADDED');
         if (resource.kind === 'Deployment') startPods(saved);
+        if (resource.kind === 'Job' && !existing) startJob(saved);
         return send(existing ? 200 : 201, saved);
       }
       case 'DELETE': {

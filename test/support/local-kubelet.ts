@@ -64,6 +64,8 @@ interface Volume {
 }
 
 interface PodSpec {
+  /** Always (a Deployment's pod, the default) or Never (a Job's: run once). */
+  readonly restartPolicy?: 'Always' | 'OnFailure' | 'Never';
   readonly volumes?: readonly Volume[];
   readonly initContainers?: readonly Container[];
   readonly containers: readonly Container[];
@@ -251,7 +253,16 @@ class PodRun {
       const volumes = this.prepareVolumes();
       for (const container of this.spec.initContainers ?? []) {
         const exitCode = await this.runToEnd(container, volumes, this.initStatuses);
+        if (exitCode !== 0 && this.spec.restartPolicy === 'Never') this.report('Failed');
         if (exitCode !== 0 || this.stopped) return;
+      }
+      if (this.spec.restartPolicy === 'Never') {
+        // A Job's pod: each container runs once; the pod succeeds when every one exits 0.
+        const codes = await Promise.all(
+          this.spec.containers.map((container) => this.runToEnd(container, volumes, this.statuses)),
+        );
+        this.report(codes.every((code) => code === 0) ? 'Succeeded' : 'Failed');
+        return;
       }
       // One container per lab pod: the app (more would each get this loop).
       for (const container of this.spec.containers) void this.keepRunning(container, volumes);
@@ -402,20 +413,21 @@ class PodRun {
     statuses.set(container.name, { name: container.name, ready: false, restartCount: 0, state: { running: {} } });
     this.report('Pending');
     const exitCode = await new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 137)));
+    const runsOnce = this.spec.restartPolicy === 'Never';
     statuses.set(container.name, {
       name: container.name,
       ready: exitCode === 0,
       restartCount: 0,
       state:
-        exitCode === 0
-          ? { terminated: { exitCode, reason: 'Completed' } }
+        exitCode === 0 || runsOnce
+          ? { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' } }
           : {
               waiting: {
                 reason: 'CrashLoopBackOff',
                 message: `back-off restarting failed container=${container.name} pod=${this.name}`,
               },
             },
-      ...(exitCode === 0 ? {} : { lastState: { terminated: { exitCode, reason: 'Error' } } }),
+      ...(exitCode === 0 || runsOnce ? {} : { lastState: { terminated: { exitCode, reason: 'Error' } } }),
     });
     this.report('Pending');
     return exitCode;
