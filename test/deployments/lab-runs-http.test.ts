@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeploymentView } from '../../src/deployments/deployment-view.js';
 import { eventually } from '../support/eventually.js';
-import { startFakeKube } from '../support/fake-kube.js';
 import { caller } from '../support/gateway-client.js';
 import { labSession } from '../support/lab-session.js';
-import { LocalKubelet, whyNotHere } from '../support/local-kubelet.js';
+import { startKubeletCluster } from '../support/kubelet-cluster.js';
+import { whyNotHere } from '../support/local-kubelet.js';
 import { startTestGateway } from '../support/test-gateway.js';
 
 const OPERATOR = 'operator-token-0123456789';
@@ -20,12 +20,7 @@ const kubeletTest = why === undefined ? test.serial : test.serial.skip;
 
 /** A gateway whose cluster is the fake API server with a local kubelet: the lab's pods really run. */
 const setUp = async (t: ExecutionContext) => {
-  const kubelet = new LocalKubelet();
-  const fake = await startFakeKube({ kubelet });
-  t.teardown(async () => {
-    await fake.close();
-    await kubelet.close();
-  });
+  const { kube: fake, kubelet } = await startKubeletCluster(t);
   const gateway = await startTestGateway(t, {
     tokens: `slack:operator:${OPERATOR}`,
     repos: ['api'],

@@ -15,7 +15,7 @@ import type { RepoFile } from '../../src/labs/repo-file.js';
 import { detectRuntime } from '../../src/labs/runtime.js';
 import { LocalKubelet, whyNotHere, type KubeObjectLike } from '../support/local-kubelet.js';
 import { until } from '../support/eventually.js';
-import { startFakeKube } from '../support/fake-kube.js';
+import { startKubeletCluster } from '../support/kubelet-cluster.js';
 
 const why = whyNotHere();
 // Said once, loudly, where the kubelet cannot run (not root, no busybox): CI runs them as root with busybox installed.
@@ -265,12 +265,7 @@ kubeletTest('an image this machine cannot run (uv) is reported as such, not fake
 kubeletTest(
   'through the fake API server and the production cluster adapter: the applied lab runs, the pods watch says ready, its Service answers, pods/log serves its log',
   async (t) => {
-    const kubelet = new LocalKubelet();
-    const kube = await startFakeKube({ kubelet });
-    t.teardown(async () => {
-      await kube.close();
-      await kubelet.close();
-    });
+    const { kube } = await startKubeletCluster(t);
     const kubeconfig = join(mkdtempSync(join(tmpdir(), 'kubeconfig-')), 'config');
     writeFileSync(kubeconfig, kube.kubeconfig);
     const cluster = kubernetesCluster(loadKubeConfig(kubeconfig));
@@ -349,12 +344,7 @@ require('node:http').createServer((request, response) => {
 kubeletTest(
   'a Job runs its pod once and records how it ended: Complete with its output in pods/log, Failed with its exit, DeadlineExceeded past activeDeadlineSeconds',
   async (t) => {
-    const kubelet = new LocalKubelet();
-    const kube = await startFakeKube({ kubelet });
-    t.teardown(async () => {
-      await kube.close();
-      await kubelet.close();
-    });
+    const { kube } = await startKubeletCluster(t);
     const post = (path: string, body: object) =>
       fetch(`${kube.url}${path}`, {
         method: 'POST',
