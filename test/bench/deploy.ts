@@ -6,14 +6,13 @@ import { join } from 'node:path';
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { simpleGit } from 'simple-git';
 import type { DeploymentView } from '../../src/deployments/deployment-view.js';
-import type { SessionView } from '../../src/sessions/session-view.js';
 import type { Gateway } from '../../src/composition.js';
 import { deploymentStream, type DeploymentEvent } from '../../src/deployments/events.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube.js';
-import { startBenchGateway } from './bench-gateway.js';
+import { commitEverything, startDeployingGateway } from './bench-gateway.js';
 import type { Figure } from './eventstore.js';
 
-const TOKEN = 'bench-operator-token-0123456789';
+export const TOKEN = 'bench-operator-token-0123456789';
 const ROUNDS = 5;
 const SUBSCRIBERS = 1000;
 const BROADCASTS = 100;
@@ -30,15 +29,16 @@ const APPLIED_KINDS = [
   'Ingress',
 ];
 
-const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+export const median = (values: readonly number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const percentile = (values: readonly number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 };
-const spread = (values: readonly number[]): string =>
+export const spread = (values: readonly number[]): string =>
   `${median(values).toFixed(0)} ms median (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}) of ${values.length}`;
 
-const api = (gateway: Gateway, method: string, path: string, body?: unknown) =>
+export const api = (gateway: Gateway, method: string, path: string, body?: unknown) =>
   fetch(`${gateway.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
@@ -60,17 +60,7 @@ const makeRepo = async (path: string): Promise<void> => {
       `// file ${i}\n${`export const value${i} = ${JSON.stringify('x'.repeat(60))};\n`.repeat(24)}`,
     );
   }
-  await simpleGit(path).add('.');
-  await simpleGit(path).raw([
-    '-c',
-    'user.name=Bench',
-    '-c',
-    'user.email=bench@example.com',
-    'commit',
-    '-q',
-    '-m',
-    'init',
-  ]);
+  await commitEverything(path);
 };
 
 /**
@@ -293,28 +283,11 @@ export const benchDeploy = async (): Promise<Figure[]> => {
   const figures: Figure[] = [];
   try {
     await makeRepo(join(dir, 'repos', 'api'));
-    await writeFile(join(dir, 'kubeconfig.yaml'), fake.kubeconfig);
-    const gateway = await startBenchGateway(dir, TOKEN, {
-      kubeconfig: join(dir, 'kubeconfig.yaml'),
-      env: { GATEWAY_WORKSPACE: dir, GATEWAY_BUNDLE_SECRET: 'bench' },
-    });
+    const { gateway, sessionId } = await startDeployingGateway(dir, TOKEN, fake.kubeconfig);
     try {
-      const session = (await (
-        await api(gateway, 'POST', '/api/sessions', {
-          category: 'bench',
-          project: 'bench',
-          repos: [{ name: 'api' }],
-          task: { title: 'Fix it', description: 'Small.' },
-        })
-      ).json()) as SessionView;
-      while (
-        ((await (await api(gateway, 'GET', `/api/sessions/${session.session_id}`)).json()) as SessionView).status ===
-        'initializing'
-      )
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      figures.push(...(await benchApply(gateway, fake, session.session_id)));
+      figures.push(...(await benchApply(gateway, fake, sessionId)));
       const bare = await benchBareBroadcaster();
-      const { latencies: ours, appends } = await benchGatewaySse(gateway, session.session_id);
+      const { latencies: ours, appends } = await benchGatewaySse(gateway, sessionId);
       const bareP99 = percentile(bare, 99);
       figures.push({
         name: `bare Node http SSE broadcaster, ${SUBSCRIBERS} subscribers (physical limit)`,

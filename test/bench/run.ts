@@ -4,6 +4,7 @@ import { benchConcurrency } from './concurrency.js';
 import { benchDisk } from './disk.js';
 import { benchEdge } from './edge.js';
 import { benchEventStore, type Figure } from './eventstore.js';
+import { benchLabStart } from './lab-start.js';
 import { benchSoak } from './soak.js';
 import { benchWorkspaces } from './workspaces.js';
 
@@ -20,6 +21,7 @@ const benchmarks: Record<string, () => Promise<Figure[]>> = {
   disk: () => benchDisk(),
   edge: () => benchEdge(),
   concurrency: () => benchConcurrency(),
+  'lab-start': () => benchLabStart(),
 };
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
-import { startBenchGateway } from './bench-gateway.js';
+import { commitEverything, startBenchGateway } from './bench-gateway.js';
 import type { Figure } from './eventstore.js';
 
 const TOKEN = 'bench-operator-token-0123456789';
@@ -23,17 +23,7 @@ const makeRepo = async (path: string, files: number): Promise<void> => {
     if (i < 20) await mkdir(folder, { recursive: true });
     await writeFile(join(folder, `file${i}.ts`), `export const value${i} = ${i};\n`);
   }
-  await simpleGit(path).add('.');
-  await simpleGit(path).raw([
-    '-c',
-    'user.name=Bench',
-    '-c',
-    'user.email=bench@example.com',
-    'commit',
-    '-q',
-    '-m',
-    'init',
-  ]);
+  await commitEverything(path);
 };
 
 /**
