@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { Logger } from 'pino';
 import type { EventLog } from '../events/event-log.js';
 import { OPENCODE_SERVER_STREAM, type OpenCodeServerEvent } from './events.js';
+import { freePort } from '../shared/free-port.js';
 
 export interface OpenCodeEndpoint {
   readonly url: string;
@@ -32,19 +32,6 @@ export interface OpenCodeServerOptions {
 const LISTENING = /opencode server listening on (http:\/\/127\.0\.0\.1:\d+)/;
 /** A server that ran this long before dying is restarted at once; quicker deaths back off. */
 const STABLE_AFTER_MS = 60_000;
-
-/** A free port on 127.0.0.1: OpenCode has no "any free port" option of its own. */
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 
 /** Environment variables the operator's OpenCode configuration refers to as `{env:NAME}` (provider keys). */
 const referencedVariables = (config: unknown): string[] => [

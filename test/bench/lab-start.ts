@@ -1,6 +1,5 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
@@ -11,6 +10,7 @@ import { LocalKubelet, whyNotHere } from '../support/local-kubelet.js';
 import { commitEverything, startDeployingGateway } from './bench-gateway.js';
 import { api, median, spread, TOKEN } from './deploy.js';
 import type { Figure } from './eventstore.js';
+import { freePort } from '../../src/shared/free-port.js';
 
 const ROUNDS = 3;
 
@@ -28,14 +28,6 @@ const answeringAfter = async (url: () => string | undefined, started: number, ti
   }
   throw new Error(`nothing answered within ${timeoutMs} ms`);
 };
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 /** A Node service with one dependency from the npm registry and its lock file, committed in a repository. */
 const makeApp = async (path: string): Promise<void> => {

@@ -9,9 +9,9 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { freePort } from '../../src/shared/free-port.js';
 
 /**
  * A local kubelet for the fake API server: a pod's containers run as real local processes, each
@@ -93,16 +93,6 @@ const imageKind = (image: string): Runnable | undefined => {
   if (name === 'busybox') return { kind: 'busybox' };
   return undefined;
 };
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 const mount = (args: readonly string[]): void => {
   execFileSync('mount', [...args], { stdio: 'pipe' });
