@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { documentsView, type CapabilityModule } from '../capability/capability.js';
+import { documentsView, type Capability, type CapabilityModule } from '../capability/capability.js';
 import { labsCapability } from '../labs/capability.js';
 import { podSelectorOf } from '../labs/manifests.js';
 import { namespaceViews } from '../labs/namespace-view.js';
@@ -7,7 +7,7 @@ import { ProcessManagerRunner } from '../process-managers/runner.js';
 import { sessionViews } from '../sessions/session-view.js';
 import { CommitFilesCache } from './commit-files-cache.js';
 import { deploymentDeadlinesDue, waitingForPods } from './deployment-deadlines.js';
-import { deploymentViews } from './deployment-view.js';
+import { deploymentViews, type DeploymentView } from './deployment-view.js';
 import { deploymentEventDefinitions } from './events.js';
 import { deploymentExecutor, executorEffects } from './executor-process.js';
 import { PodsWatcher } from './pods-watcher.js';
@@ -23,7 +23,12 @@ const EXECUTION_ATTEMPTS = 5;
  * executor (executor-process.ts: DeploymentConfirmed → the steps), its pods watched, shown in the view
  * (deployment-view.ts) and told to the session (session-news-process.ts).
  */
-export const deploymentsCapability: CapabilityModule = {
+/** What deployments lend the Slack channel: a deployment as the API shows it. */
+export interface Deployments extends Capability {
+  readonly present: (view: DeploymentView) => DeploymentView;
+}
+
+export const deploymentsCapability: CapabilityModule<Deployments> = {
   name: 'deployments',
   events: deploymentEventDefinitions,
   views: [documentsView(deploymentViews, 'deployments')],
@@ -34,6 +39,7 @@ export const deploymentsCapability: CapabilityModule = {
     const sessions = shared.viewOf(sessionViews);
     // What a plan read of a commit, its deployment's steps read again: once from git.
     const commitFiles = new CommitFilesCache();
+    const present = presentWithLabs(shared.viewOf(namespaceViews));
     const { kubernetes, deployment } = config;
     const podsWatcher = new PodsWatcher({
       eventLog,
@@ -56,6 +62,7 @@ export const deploymentsCapability: CapabilityModule = {
         }),
     });
     return {
+      present,
       processManagers: [
         new ProcessManagerRunner({
           ...shared.runtimeOptions,
@@ -99,7 +106,7 @@ export const deploymentsCapability: CapabilityModule = {
           ingressDomain: kubernetes.ingress_domain,
           maxConfigMapSize: deployment.max_configmap_size,
           confirmationTimeout: deployment.confirmation_timeout,
-          present: presentWithLabs(shared.viewOf(namespaceViews)),
+          present,
           sse: shared.sse,
           admitNewWork: shared.admitNewWork,
         }),

@@ -1,7 +1,6 @@
 import type { CapabilityModule } from '../capability/capability.js';
 import { deploymentViews } from '../deployments/deployment-view.js';
-import { presentWithLabs } from '../deployments/present.js';
-import { namespaceViews } from '../labs/namespace-view.js';
+import { deploymentsCapability } from '../deployments/capability.js';
 import { sessionViews } from '../sessions/session-view.js';
 import { slackRoutes } from './routes.js';
 
@@ -17,7 +16,7 @@ export const slackCapability: CapabilityModule = {
         signingSecret: config.secrets.slackSigningSecret,
         sessions: shared.viewOf(sessionViews),
         deployments: shared.viewOf(deploymentViews),
-        present: presentWithLabs(shared.viewOf(namespaceViews)),
+        present: shared.use(deploymentsCapability).present,
         runOnce: shared.runOnce,
       }),
     ],

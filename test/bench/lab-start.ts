@@ -10,6 +10,7 @@ import { LocalKubelet, whyNotHere } from '../support/local-kubelet.js';
 import { commitEverything, startDeployingGateway } from './bench-gateway.js';
 import { api, median, spread, TOKEN } from './deploy.js';
 import type { Figure } from './eventstore.js';
+import { withLockFile } from '../support/npm-lock.js';
 import { freePort } from '../../src/shared/free-port.js';
 
 const ROUNDS = 3;
@@ -32,18 +33,17 @@ const answeringAfter = async (url: () => string | undefined, started: number, ti
 /** A Node service with one dependency from the npm registry and its lock file, committed in a repository. */
 const makeApp = async (path: string): Promise<void> => {
   await mkdir(path, { recursive: true });
-  const packageJson = {
+  const committed = withLockFile({
     name: 'uptime',
     private: true,
     scripts: { start: 'node server.js' },
     dependencies: { ms: '2.1.3' },
-  };
-  await writeFile(join(path, 'package.json'), JSON.stringify(packageJson, null, 2));
+  });
+  for (const [name, text] of Object.entries(committed)) await writeFile(join(path, name), text);
   await writeFile(
     join(path, 'server.js'),
     "const ms = require('ms');\nrequire('node:http').createServer((q, s) => s.end(String(ms('1d')))).listen(Number(process.env.PORT));\n",
   );
-  execFileSync('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund'], { cwd: path, stdio: 'pipe' });
   await simpleGit().raw(['init', '-q', '-b', 'main', path]);
   await commitEverything(path, 'app');
 };

@@ -1,13 +1,10 @@
 import test, { type ExecutionContext } from 'ava';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { DeploymentView } from '../../src/deployments/deployment-view.js';
 import { eventually } from '../support/eventually.js';
 import { caller } from '../support/gateway-client.js';
 import { labSession } from '../support/lab-session.js';
 import { startKubeletCluster } from '../support/kubelet-cluster.js';
+import { withLockFile } from '../support/npm-lock.js';
 import { whyNotHere } from '../support/local-kubelet.js';
 import { startTestGateway } from '../support/test-gateway.js';
 
@@ -46,17 +43,6 @@ const deployUntilPods = async (gateway: Parameters<typeof call>[0], sessionId: s
     `deployment ${planned.deployment_id} past pods_ready`,
     180_000,
   );
-};
-
-/** package.json and the lock file npm writes for it: a repository as it is committed. */
-const withLockFile = (packageJson: object): Record<string, string> => {
-  const folder = mkdtempSync(join(tmpdir(), 'lab-app-'));
-  writeFileSync(join(folder, 'package.json'), JSON.stringify(packageJson, null, 2));
-  execFileSync('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund'], { cwd: folder, stdio: 'pipe' });
-  return {
-    'package.json': JSON.stringify(packageJson, null, 2),
-    'package-lock.json': readFileSync(join(folder, 'package-lock.json'), 'utf8'),
-  };
 };
 
 kubeletTest(

@@ -16,6 +16,7 @@ import { detectRuntime } from '../../src/labs/runtime.js';
 import { LocalKubelet, whyNotHere, type KubeObjectLike } from '../support/local-kubelet.js';
 import { until } from '../support/eventually.js';
 import { startKubeletCluster } from '../support/kubelet-cluster.js';
+import { withLockFile } from '../support/npm-lock.js';
 
 const why = whyNotHere();
 // Said once, loudly, where the kubelet cannot run (not root, no busybox): CI runs them as root with busybox installed.
@@ -305,19 +306,16 @@ kubeletTest(
     const kubelet = new LocalKubelet();
     t.teardown(() => kubelet.close());
     // The lock file, as the repository would commit it: written by npm itself.
-    const folder = mkdtempSync(join(tmpdir(), 'npm-app-'));
-    const packageJson = JSON.stringify({
+    const committed = withLockFile({
       name: 'uptime',
       private: true,
       scripts: { start: 'node server.js' },
       dependencies: { ms: '2.1.3' },
       devDependencies: { 'left-pad': '1.3.0' },
     });
-    writeFileSync(join(folder, 'package.json'), packageJson);
-    execFileSync('npm', ['install', '--package-lock-only', '--no-audit', '--no-fund'], { cwd: folder, stdio: 'pipe' });
     const files = [
-      file('package.json', packageJson),
-      file('package-lock.json', readFileSync(join(folder, 'package-lock.json'), 'utf8')),
+      file('package.json', committed['package.json']),
+      file('package-lock.json', committed['package-lock.json']),
       file(
         'server.js',
         `const ms = require('ms');

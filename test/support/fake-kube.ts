@@ -279,6 +279,27 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
   const timers = new Set<NodeJS.Timeout>();
   /** The pods the kubelet runs, by store key. */
   const running = new Map<string, RunningPod>();
+  /** Hands a stored pod to the kubelet: its ConfigMaps read from the store, each status it reports saved (and told to `then`). */
+  const runOnKubelet = (
+    kubelet: LocalKubelet,
+    pod: KubeObject,
+    then: (status: Record<string, unknown>) => void = () => undefined,
+  ): void => {
+    const pods = RESOURCES.find((resource) => resource.kind === 'Pod')!;
+    const configMaps = RESOURCES.find((resource) => resource.kind === 'ConfigMap')!;
+    const key = keyOf(pods, pod.metadata.namespace, pod.metadata.name);
+    running.set(
+      key,
+      kubelet.run(pod, {
+        configMap: (namespace, name) => store.get(keyOf(configMaps, namespace, name))?.object,
+        onStatus: (status) => {
+          const current = store.get(key);
+          if (current) save(pods, { ...current.object, status }, 'MODIFIED');
+          then(status);
+        },
+      }),
+    );
+  };
   /** A Deployment's pod: Pending at once, then its scenario's state after a delay. */
   const startPods = (deployment: KubeObject): void => {
     const namespace = deployment.metadata.namespace!;
@@ -303,18 +324,7 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     };
     if (options.kubelet) {
       const template = (deployment['spec'] as { template?: { spec?: unknown } } | undefined)?.template;
-      const saved = save(podResource, { ...pod, spec: template?.spec ?? {} }, 'ADDED');
-      const configMaps = RESOURCES.find((resource) => resource.kind === 'ConfigMap')!;
-      running.set(
-        keyOf(podResource, namespace, name),
-        options.kubelet.run(saved, {
-          configMap: (inNamespace, configMap) => store.get(keyOf(configMaps, inNamespace, configMap))?.object,
-          onStatus: (status) => {
-            const current = store.get(keyOf(podResource, namespace, name));
-            if (current) save(podResource, { ...current.object, status }, 'MODIFIED');
-          },
-        }),
-      );
+      runOnKubelet(options.kubelet, save(podResource, { ...pod, spec: template?.spec ?? {} }, 'ADDED'));
       return;
     }
     save(podResource, pod, 'ADDED');
@@ -340,7 +350,6 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     const namespace = job.metadata.namespace!;
     const jobs = RESOURCES.find((resource) => resource.kind === 'Job')!;
     const pods = RESOURCES.find((resource) => resource.kind === 'Pod')!;
-    const configMaps = RESOURCES.find((resource) => resource.kind === 'ConfigMap')!;
     const spec = job['spec'] as { activeDeadlineSeconds?: number; template?: { spec?: Record<string, unknown> } };
     const name = `${job.metadata.name}-${resourceVersion.toString(36)}`;
     const podKey = keyOf(pods, namespace, name);
@@ -385,19 +394,11 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       (spec.activeDeadlineSeconds ?? 3600) * 1000,
     );
     timers.add(deadline);
-    running.set(
-      podKey,
-      kubelet.run(saved, {
-        configMap: (inNamespace, configMap) => store.get(keyOf(configMaps, inNamespace, configMap))?.object,
-        onStatus: (status) => {
-          const current = store.get(podKey);
-          if (current) save(pods, { ...current.object, status }, 'MODIFIED');
-          if (status['phase'] === 'Succeeded') end('Complete');
-          if (status['phase'] === 'Failed')
-            end('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
-        },
-      }),
-    );
+    runOnKubelet(kubelet, saved, (status) => {
+      if (status['phase'] === 'Succeeded') end('Complete');
+      if (status['phase'] === 'Failed')
+        end('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
+    });
   };
   const remove = (resource: Resource, namespace: string | undefined, name: string): KubeObject | undefined => {
     const key = keyOf(resource, namespace, name);

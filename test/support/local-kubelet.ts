@@ -131,6 +131,21 @@ const unmountAndRemove = (folder: string): void => {
   rmSync(folder, { recursive: true, force: true });
 };
 
+/** A process's exit code (137 for a signal, as a container runtime reports a kill). */
+const exitOf = (child: ChildProcess): Promise<number> =>
+  new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 137)));
+
+/** A container that exited and waits to be restarted, as the kubelet shows it, with how it last ended. */
+const crashLooping = (container: string, pod: string, restartCount: number, exitCode: number) => ({
+  name: container,
+  ready: false,
+  restartCount,
+  state: {
+    waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting failed container=${container} pod=${pod}` },
+  },
+  lastState: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' } },
+});
+
 /** Why pods cannot run here, or undefined when they can. */
 export const whyNotHere = (): string | undefined => {
   if (process.getuid?.() !== 0) return 'the local kubelet needs root for its bind mounts';
@@ -216,7 +231,8 @@ class PodRun {
   private readonly logs = new Map<string, string>();
   /** Each container's root, made once and kept across its restarts. */
   private readonly roots = new Map<string, string>();
-  private child: ChildProcess | undefined;
+  /** The containers' processes that run now (init containers one at a time, then the app's or a Job's). */
+  private readonly children = new Set<ChildProcess>();
   private stopped = false;
   private readonly statuses = new Map<string, Record<string, unknown>>();
   private readonly initStatuses = new Map<string, Record<string, unknown>>();
@@ -269,14 +285,15 @@ class PodRun {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await Promise.all(
+      [...this.children].map(async (child) => {
+        const exited = exitOf(child);
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
     unmountAndRemove(this.dir);
   }
 
@@ -385,7 +402,8 @@ class PodRun {
       this.logs.set(container.name, (this.logs.get(container.name) ?? '') + chunk.toString());
     child.stdout?.on('data', append);
     child.stderr?.on('data', append);
-    this.child = child;
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
     return child;
   }
 
@@ -402,23 +420,18 @@ class PodRun {
     }
     statuses.set(container.name, { name: container.name, ready: false, restartCount: 0, state: { running: {} } });
     this.report('Pending');
-    const exitCode = await new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 137)));
-    const runsOnce = this.spec.restartPolicy === 'Never';
-    statuses.set(container.name, {
-      name: container.name,
-      ready: exitCode === 0,
-      restartCount: 0,
-      state:
-        exitCode === 0 || runsOnce
-          ? { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' } }
-          : {
-              waiting: {
-                reason: 'CrashLoopBackOff',
-                message: `back-off restarting failed container=${container.name} pod=${this.name}`,
-              },
-            },
-      ...(exitCode === 0 || runsOnce ? {} : { lastState: { terminated: { exitCode, reason: 'Error' } } }),
-    });
+    const exitCode = await exitOf(child);
+    statuses.set(
+      container.name,
+      exitCode === 0 || this.spec.restartPolicy === 'Never'
+        ? {
+            name: container.name,
+            ready: exitCode === 0,
+            restartCount: 0,
+            state: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' } },
+          }
+        : crashLooping(container.name, this.name, 0, exitCode),
+    );
     this.report('Pending');
     return exitCode;
   }
@@ -444,23 +457,12 @@ class PodRun {
       });
       this.report('Running');
       const probing = this.probe(container, child);
-      const exitCode = await new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 137)));
+      const exitCode = await exitOf(child);
       await probing;
       if (this.stopped) return;
       restarts += 1;
       this.ready = false;
-      this.statuses.set(container.name, {
-        name: container.name,
-        ready: false,
-        restartCount: restarts,
-        state: {
-          waiting: {
-            reason: 'CrashLoopBackOff',
-            message: `back-off restarting failed container=${container.name} pod=${this.name}`,
-          },
-        },
-        lastState: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' } },
-      });
+      this.statuses.set(container.name, crashLooping(container.name, this.name, restarts, exitCode));
       this.report('Running');
       await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** restarts, 2000)));
     }
