@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 
 /**
  * The operator's view of `npm start`: the real entry point in a child process, driven
@@ -89,11 +90,27 @@ test('a SIGTERM repeated during the graceful stop (as a child may send its whole
   const gateway = start({ GATEWAY_DATA_DIR: dataDir, PORT: '0', GATEWAY_TOKENS: 'slack:operator:first-token-123456' });
   t.teardown(() => void gateway.child.kill('SIGKILL'));
   await waitFor(() => listeningUrl(gateway.output()) !== undefined, 'the listening line', gateway.child);
+  // A request still in flight holds the graceful stop open, so the second signal surely arrives during
+  // it: the server's "100 Continue" says it has the request; its body is sent only after both signals.
+  const { hostname, port } = new URL(listeningUrl(gateway.output())!);
+  const client = connect(Number(port), hostname);
+  t.teardown(() => void client.destroy());
+  let answer = '';
+  client.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+  const body = JSON.stringify({ project: 'held' });
+  client.write(
+    `POST /api/sessions HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer first-token-123456\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+  );
+  await waitFor(() => answer.includes('100 Continue'), 'the server to take the request', gateway.child);
+
   gateway.child.kill('SIGTERM');
   await waitFor(() => /shutting down/.test(gateway.output()), 'the stop begun', gateway.child);
   gateway.child.kill('SIGTERM');
+  await waitFor(() => /already shutting down/.test(gateway.output()), 'the second signal noticed', gateway.child);
+  client.write(body);
   t.is(await exitOf(gateway.child), 0, `ended by ${gateway.child.signalCode ?? 'an exit code'}`);
-  t.regex(gateway.output(), /already shutting down/);
+  t.regex(answer, /100 Continue[\s\S]*HTTP\/1\.1 4\d\d /, 'the request in flight was answered before the exit');
   t.regex(gateway.output(), /"msg":"stopped"/);
 });
 
