@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Bundle } from './bundles.js';
 import type { RepoFile } from './repo-file.js';
+import { codeVolumes, hasLargeFiles, prepareCodeContainer, type CodeSource } from './code-volumes.js';
 import { APP_DIR, type Runtime } from './runtime.js';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -29,22 +29,15 @@ export interface LabSettings {
   readonly fetchImage: string;
 }
 
-export interface LabInput {
+export interface LabInput extends CodeSource {
   readonly project: string;
   readonly namespace: string;
   readonly host: string;
   readonly deploymentId: string;
   readonly sessionId: string;
   readonly runtime: Runtime;
-  /** Every file of the commit, with contents. */
-  readonly files: readonly RepoFile[];
-  readonly configmaps: readonly Bundle[];
-  /** Files too large for ConfigMaps; may have none. */
-  readonly pvc: Bundle;
   /** The size (GiB) the lab's PVC already has, if it exists: the new request is never smaller. */
   readonly pvcHeldGi?: number;
-  /** Signed URL of the PVC's files; null when the PVC has none. */
-  readonly bundle: { readonly url: string; readonly sha256: string } | null;
 }
 
 export type ApplyStep = 'namespace' | 'rbac' | 'configmaps' | 'pvcs' | 'manifests' | 'ingress';
@@ -67,28 +60,6 @@ export const codeDigest = (files: readonly RepoFile[]): string => {
 };
 
 const GiB = 1024 ** 3;
-
-/**
- * The init container's script. The bundle is fetched only when its marker is missing: the PVC
- * outlives the pod, and the signed URL expires, so a pod restarted later must not need it. The
- * marker is touched only after tar succeeded (tar fails on a truncated or empty gzip stream;
- * `pipefail` is not portable to every sh). ConfigMap files are symlinks into `..data`, hence
- * `cp -L`, and the `..`-dirs of the projection are removed from the copy.
- */
-const PREPARE_SCRIPT = [
-  'set -eu',
-  'if [ -n "${BUNDLE_SHA256:-}" ] && [ ! -e "/bundle/.sha256-$BUNDLE_SHA256" ]; then',
-  '  rm -rf /bundle/files /bundle/.sha256-*',
-  '  mkdir -p /bundle/files',
-  '  wget -qO- "$BUNDLE_URL" | tar -xzf - -C /bundle/files',
-  '  touch "/bundle/.sha256-$BUNDLE_SHA256"',
-  'fi',
-  'if [ -d /code-configmaps ]; then',
-  '  cp -rL /code-configmaps/. /app/',
-  '  rm -rf /app/..?*',
-  'fi',
-  'if [ -d /bundle/files ]; then cp -r /bundle/files/. /app/; fi',
-].join('\n');
 
 /** Labels of every object: who manages it and for which project. */
 const labelsOf = (input: LabInput): Record<string, string> => ({
@@ -176,8 +147,6 @@ const configMapObjects = (input: LabInput): KubeObject[] => {
   });
 };
 
-const hasLargeFiles = (input: LabInput): boolean => input.pvc.files.length > 0;
-
 const pvcObjects = (input: LabInput, settings: LabSettings): KubeObject[] => {
   if (!hasLargeFiles(input)) return [];
   // Twice the files' size, in whole Gi: headroom for the file system and for the files to grow.
@@ -192,66 +161,6 @@ const pvcObjects = (input: LabInput, settings: LabSettings): KubeObject[] => {
       },
     }),
   ];
-};
-
-/**
- * The pod's volumes, and where the init container mounts each: the code's ConfigMaps, the PVC of
- * large files, and the `app` directory it fills for the app container.
- */
-const codeVolumes = (
-  input: LabInput,
-): { volumes: Record<string, unknown>[]; prepareMounts: Record<string, unknown>[] } => {
-  const executable = new Set(input.files.filter((file) => file.executable).map((file) => file.path));
-  const volumes: Record<string, unknown>[] = [];
-  const prepareMounts: Record<string, unknown>[] = [];
-  if (input.configmaps.length > 0) {
-    volumes.push({
-      name: 'code-configmaps',
-      projected: {
-        sources: input.configmaps.map((bundle) => ({
-          configMap: {
-            name: bundle.name,
-            items: bundle.files.map((entry) => ({
-              key: entry.key,
-              path: entry.path,
-              ...(executable.has(entry.path) ? { mode: 0o755 } : {}),
-            })),
-          },
-        })),
-      },
-    });
-    prepareMounts.push({ name: 'code-configmaps', mountPath: '/code-configmaps', readOnly: true });
-  }
-  if (hasLargeFiles(input)) {
-    volumes.push({ name: input.pvc.name, persistentVolumeClaim: { claimName: input.pvc.name } });
-    prepareMounts.push({ name: input.pvc.name, mountPath: '/bundle' });
-  }
-  volumes.push({ name: 'app', emptyDir: {} });
-  prepareMounts.push({ name: 'app', mountPath: '/app' });
-  return { volumes, prepareMounts };
-};
-
-/** The init container that gathers the code (ConfigMaps, and the bundle of large files) into `/app`. */
-const prepareCodeContainer = (
-  input: LabInput,
-  settings: LabSettings,
-  prepareMounts: Record<string, unknown>[],
-): Record<string, unknown> => {
-  const fetchEnv =
-    hasLargeFiles(input) && input.bundle
-      ? [
-          { name: 'BUNDLE_URL', value: input.bundle.url },
-          { name: 'BUNDLE_SHA256', value: input.bundle.sha256 },
-        ]
-      : [];
-  return {
-    name: 'prepare-code',
-    image: settings.fetchImage,
-    command: ['sh', '-c', PREPARE_SCRIPT],
-    ...(fetchEnv.length > 0 ? { env: fetchEnv } : {}),
-    volumeMounts: prepareMounts,
-    resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-  };
 };
 
 /** The container that runs the lab's code from `APP_DIR`. */
@@ -277,7 +186,7 @@ const deploymentObject = (input: LabInput, settings: LabSettings): KubeObject =>
   const large = hasLargeFiles(input);
   if (large && !input.bundle)
     throw new Error(`the PVC ${input.pvc.name} has files but the lab has no bundle URL to fetch them from`);
-  const { volumes, prepareMounts } = codeVolumes(input);
+  const { volumes, prepareMounts } = codeVolumes(input, 'pvc');
   // The deployment's id marks its own pods (not the selector, which cannot change): the readiness watch waits for those, not for a previous deployment's.
   const podLabels = { ...labelsOf(input), [LAB_LABEL]: input.project, [DEPLOYMENT_LABEL]: input.deploymentId };
   return namespaced(input, 'apps/v1', 'Deployment', 'app', {
@@ -291,7 +200,7 @@ const deploymentObject = (input: LabInput, settings: LabSettings): KubeObject =>
         spec: {
           serviceAccountName: 'lab',
           volumes,
-          initContainers: [prepareCodeContainer(input, settings, prepareMounts)],
+          initContainers: [prepareCodeContainer(input, settings.fetchImage, prepareMounts)],
           containers: [appContainer(input.runtime)],
         },
       },

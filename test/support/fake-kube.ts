@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'yaml';
 import type { LocalKubelet, RunningPod } from './local-kubelet.js';
@@ -279,6 +279,48 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
   const timers = new Set<NodeJS.Timeout>();
   /** The pods the kubelet runs, by store key. */
   const running = new Map<string, RunningPod>();
+  /**
+   * Where a Service of a namespace reaches on this machine: the local port its selected, running
+   * pod's target port is mapped to (one network here, so no cluster IP), as in-cluster DNS would.
+   */
+  const serviceTarget = (namespace: string, name: string): string | undefined => {
+    const services = RESOURCES.find((resource) => resource.kind === 'Service')!;
+    const service = store.get(keyOf(services, namespace, name))?.object as
+      | { spec?: { selector?: Record<string, string>; ports?: { targetPort?: number }[] } }
+      | undefined;
+    if (!service) return undefined;
+    const selector = service.spec?.selector ?? {};
+    const targetPort = service.spec?.ports?.[0]?.targetPort;
+    for (const [key, pod] of running) {
+      const object = store.get(key)?.object;
+      const labels = object?.metadata.labels ?? {};
+      const port = targetPort === undefined ? undefined : pod.portOf(targetPort);
+      if (
+        object?.metadata.namespace === namespace &&
+        port !== undefined &&
+        Object.entries(selector).every(([label, value]) => labels[label] === value)
+      )
+        return `http://127.0.0.1:${port}`;
+    }
+    return undefined;
+  };
+  /**
+   * The variables a pod gets for each Service of its namespace (`enableServiceLinks`, on by
+   * default): `<NAME>_SERVICE_HOST` and `<NAME>_SERVICE_PORT`, here the local address it reaches.
+   */
+  const serviceLinks = (namespace: string): Record<string, string> => {
+    const links: Record<string, string> = {};
+    for (const { resource, object } of store.values()) {
+      if (resource.kind !== 'Service' || object.metadata.namespace !== namespace) continue;
+      const target = serviceTarget(namespace, object.metadata.name);
+      if (!target) continue;
+      const { hostname, port } = new URL(target);
+      const prefix = object.metadata.name.toUpperCase().replaceAll('-', '_');
+      links[`${prefix}_SERVICE_HOST`] = hostname;
+      links[`${prefix}_SERVICE_PORT`] = port;
+    }
+    return links;
+  };
   /** Hands a stored pod to the kubelet: its ConfigMaps read from the store, each status it reports saved (and told to `then`). */
   const runOnKubelet = (
     kubelet: LocalKubelet,
@@ -292,6 +334,7 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       key,
       kubelet.run(pod, {
         configMap: (namespace, name) => store.get(keyOf(configMaps, namespace, name))?.object,
+        serviceLinks,
         onStatus: (status) => {
           const current = store.get(key);
           if (current) save(pods, { ...current.object, status }, 'MODIFIED');
@@ -380,7 +423,11 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       {
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name, namespace, labels: { 'job-name': job.metadata.name } },
+        metadata: {
+          name,
+          namespace,
+          labels: { 'job-name': job.metadata.name, 'batch.kubernetes.io/job-name': job.metadata.name },
+        },
         spec: { ...spec.template?.spec, restartPolicy: 'Never' },
         status: { phase: 'Pending' },
       },
@@ -450,6 +497,29 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     };
   };
 
+  /**
+   * The API server's proxy to a Service (`/api/v1/namespaces/<ns>/services/<name>[:<port>]/proxy/<path>`,
+   * what `kubectl proxy` exposes): the request goes on to the pod the Service selects.
+   */
+  const proxyToService = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    body: string,
+    namespace: string,
+    service: string,
+    path: string,
+  ): void => {
+    const target = serviceTarget(namespace, service);
+    if (!target)
+      return status(response, 503, 'ServiceUnavailable', `no endpoints available for service "${service}"`);
+    const { host: _host, authorization: _authorization, ...headers } = request.headers;
+    const onward = httpRequest(`${target}${path}`, { method: request.method, headers }, (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    });
+    onward.on('error', (error) => status(response, 502, 'BadGateway', error.message));
+    onward.end(body);
+  };
   const handle = (request: IncomingMessage, response: ServerResponse, body: string): void => {
     const url = new URL(request.url ?? '/', 'http://fake');
     const found = discovery(url.pathname);
@@ -457,6 +527,8 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(found));
       return;
     }
+    const proxied = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/:]+)(?::[^/]+)?\/proxy(\/.*)?$/.exec(url.pathname);
+    if (proxied) return proxyToService(request, response, body, proxied[1]!, proxied[2]!, `${proxied[3] ?? '/'}${url.search}`);
     const log = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
     if (request.method === 'GET' && log) {
       const text = options.kubelet?.logs(log[1]!, log[2]!, url.searchParams.get('container') ?? undefined);
@@ -607,6 +679,19 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
             kind: resource.plural,
           });
         const removed = remove(resource, resource.namespaced ? namespace : undefined, name);
+        // A Job deleted through the API orphans its pods unless asked otherwise (kubectl asks; a
+        // client must say Background or Foreground), in the query or in the DeleteOptions body.
+        const propagation =
+          url.searchParams.get('propagationPolicy') ??
+          (body ? (JSON.parse(body) as { propagationPolicy?: string }).propagationPolicy : undefined);
+        if (removed && resource.kind === 'Job' && (propagation === 'Background' || propagation === 'Foreground'))
+          for (const pod of [...store.values()])
+            if (
+              pod.resource.kind === 'Pod' &&
+              pod.object.metadata.namespace === namespace &&
+              pod.object.metadata.labels?.['job-name'] === name
+            )
+              remove(pod.resource, namespace, pod.object.metadata.name);
         return removed
           ? send(200, {
               kind: 'Status',
@@ -694,25 +779,7 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       holds.push({ match, mode, reached, released });
       return { reached: reachedPromise, release };
     },
-    serviceUrl: (namespace, name) => {
-      const services = RESOURCES.find((resource) => resource.kind === 'Service')!;
-      const service = store.get(keyOf(services, namespace, name))?.object as
-        { spec?: { selector?: Record<string, string>; ports?: { targetPort?: number }[] } } | undefined;
-      const selector = service?.spec?.selector ?? {};
-      const targetPort = service?.spec?.ports?.[0]?.targetPort;
-      for (const [key, pod] of running) {
-        const object = store.get(key)?.object;
-        const labels = object?.metadata.labels ?? {};
-        const port = targetPort === undefined ? undefined : pod.portOf(targetPort);
-        if (
-          object?.metadata.namespace === namespace &&
-          port !== undefined &&
-          Object.entries(selector).every(([label, value]) => labels[label] === value)
-        )
-          return `http://127.0.0.1:${port}`;
-      }
-      return undefined;
-    },
+    serviceUrl: (namespace, name) => serviceTarget(namespace, name),
     close: async () => {
       await Promise.all([...running.values()].map((pod) => pod.stop()));
       running.clear();

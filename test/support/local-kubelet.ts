@@ -66,6 +66,8 @@ interface Volume {
 interface PodSpec {
   /** Always (a Deployment's pod, the default) or Never (a Job's: run once). */
   readonly restartPolicy?: 'Always' | 'OnFailure' | 'Never';
+  /** On by default, as in Kubernetes: each Service of the namespace is told in the containers' environment. */
+  readonly enableServiceLinks?: boolean;
   readonly volumes?: readonly Volume[];
   readonly initContainers?: readonly Container[];
   readonly containers: readonly Container[];
@@ -76,6 +78,8 @@ export interface KubeletWorld {
   readonly configMap: (namespace: string, name: string) => KubeObjectLike | undefined;
   /** A new status of the pod, shaped like a real kubelet's. */
   readonly onStatus: (status: Record<string, unknown>) => void;
+  /** The Service variables of a namespace (`<NAME>_SERVICE_HOST`, `<NAME>_SERVICE_PORT`) as they are now. */
+  readonly serviceLinks?: (namespace: string) => Record<string, string>;
 }
 
 export interface RunningPod {
@@ -365,7 +369,9 @@ class PodRun {
   private async environmentOf(container: Container): Promise<Record<string, string>> {
     const path =
       imageKind(container.image)?.kind === 'busybox' ? '/bb:/usr/bin:/usr/sbin' : '/usr/local/bin:/usr/bin:/usr/sbin';
-    const env: Record<string, string> = { PATH: path, HOME: '/root', HOSTNAME: this.name };
+    // As a kubelet does: the Services' variables first, so the container's own env wins.
+    const links = this.spec.enableServiceLinks === false ? {} : (this.world.serviceLinks?.(this.namespace) ?? {});
+    const env: Record<string, string> = { ...links, PATH: path, HOME: '/root', HOSTNAME: this.name };
     for (const variable of container.env ?? []) env[variable.name] = variable.value ?? '';
     for (const { containerPort } of container.ports ?? []) {
       if (!this.ports.has(containerPort)) this.ports.set(containerPort, await freePort());
