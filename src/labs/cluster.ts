@@ -1,20 +1,12 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ApiException,
-  KubeConfig,
-  PatchStrategy,
-  Watch,
-  type CoreV1Api,
-  type KubernetesObjectApi,
-} from '@kubernetes/client-node';
+import { ApiException, KubeConfig, Watch, type CoreV1Api } from '@kubernetes/client-node';
 import { kubeClients } from './kube-clients.js';
+import { applyObjects, explain } from './kube-calls.js';
+import { runJobToEnd, type JobRun, type RunJobOptions } from './run-job.js';
 import { MANAGED_BY_LABEL, MANAGER, type KubeObject } from './manifests.js';
 import { judgePod, type PodStatus } from './pod-state.js';
-
-/** The one field manager of everything the gateway applies: re-applying converges, never duplicates. */
-const FIELD_MANAGER = 'ai-dev-gateway';
 
 /** What a lab's pods say as a whole: all ready, one failed for good, or still coming up (and why). */
 export type PodsVerdict =
@@ -40,28 +32,14 @@ export interface LabCluster {
   pvcSizeGi(namespace: string, name: string): Promise<number | undefined>;
   /** Deletes a namespace the gateway manages; 'absent' when it is gone already, 'foreign' when it is not the gateway's. */
   deleteNamespace(name: string): Promise<'deleted' | 'absent' | 'foreign'>;
+  /**
+   * Runs a Job to its end and deletes it with its pods: how it ended, its container's log and exit
+   * code. Applying a Job that exists already waits for that one.
+   */
+  runJob(job: KubeObject, options: RunJobOptions): Promise<JobRun>;
   /** A cheap call proving the API server answers; throws why not. */
   health(): Promise<void>;
 }
-
-/** A 4xx from the API server other than a conflict or throttling: retrying the same request cannot help. */
-export class PermanentKubeError extends Error {
-  override readonly name = 'PermanentKubeError';
-}
-
-/** The API server's own message (its Status object), for the failure event. */
-const explain = (error: unknown): Error => {
-  if (!(error instanceof ApiException)) return error instanceof Error ? error : new Error(String(error));
-  let message = `HTTP ${error.code}`;
-  try {
-    const body: unknown = typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
-    if (body && typeof body === 'object' && 'message' in body) message = `${message}: ${String(body.message)}`;
-  } catch {
-    // not JSON: keep the status code
-  }
-  const permanent = error.code >= 400 && error.code < 500 && error.code !== 409 && error.code !== 429;
-  return permanent ? new PermanentKubeError(message) : new Error(message);
-};
 
 /**
  * Whether a cluster is configured at all: KUBECONFIG, in-cluster, or ~/.kube/config. Without one,
@@ -94,17 +72,6 @@ const podsVerdictOf = (pods: ReadonlyMap<string, PodStatus | undefined>): PodsVe
             verdicts.flatMap((one) => (one.kind === 'waiting' ? [one.detail] : [])).join('; ') ||
             'waiting for the pod to be created',
         };
-};
-
-/** `LabCluster.apply`: server-side apply of each object, in order. */
-const applyObjects = async (objects: KubernetesObjectApi, list: readonly KubeObject[]): Promise<void> => {
-  for (const object of list) {
-    try {
-      await objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
-    } catch (error) {
-      throw explain(error);
-    }
-  }
 };
 
 /** `LabCluster.watchPods`: lists the pods, then watches them, telling each new verdict until stopped. */
@@ -204,12 +171,14 @@ const deleteManagedNamespace = async (core: CoreV1Api, name: string): Promise<'d
 
 /** The production adapter: `@kubernetes/client-node` calls, the same against a real cluster and the test's fake API server. */
 export const kubernetesCluster = (config: KubeConfig): LabCluster => {
-  const { applier: objects, core } = kubeClients(config);
+  const clients = kubeClients(config);
+  const { applier: objects, core } = clients;
   return {
     apply: (list) => applyObjects(objects, list),
     watchPods: (namespace, selector, onVerdict) => watchPodsVerdict(config, core, namespace, selector, onVerdict),
     pvcSizeGi: (namespace, name) => readPvcSizeGi(core, namespace, name),
     deleteNamespace: (name) => deleteManagedNamespace(core, name),
+    runJob: (job, options) => runJobToEnd(clients, job, options),
     async health() {
       try {
         await core.getAPIResources();

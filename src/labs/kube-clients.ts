@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import {
+  BatchV1Api,
   CoreV1Api,
   createConfiguration,
   KubernetesObjectApi,
@@ -96,8 +97,10 @@ class Applier extends KubernetesObjectApi {
   }
 }
 
-/** The two API clients the labs use, on one server, sharing kept-alive connections. */
-export const kubeClients = (config: KubeConfig): { applier: KubernetesObjectApi; core: CoreV1Api } => {
+/** The API clients the labs use, on one server, sharing kept-alive connections. */
+export const kubeClients = (
+  config: KubeConfig,
+): { applier: KubernetesObjectApi; core: CoreV1Api; batch: BatchV1Api } => {
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new Error('No active cluster!');
   const authMethods = { default: keepAliveAuthentication(config) };
@@ -107,5 +110,6 @@ export const kubeClients = (config: KubeConfig): { applier: KubernetesObjectApi;
     config,
   );
   const core = new CoreV1Api(createConfiguration({ baseServer, authMethods }));
-  return { applier, core };
+  const batch = new BatchV1Api(createConfiguration({ baseServer, authMethods }));
+  return { applier, core, batch };
 };

@@ -2,7 +2,8 @@ import test from 'ava';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kubernetesCluster, loadKubeConfig, PermanentKubeError } from '../../src/labs/cluster.js';
+import { kubernetesCluster, loadKubeConfig } from '../../src/labs/cluster.js';
+import { PermanentKubeError } from '../../src/labs/kube-calls.js';
 import { MANAGED_BY_LABEL, MANAGER, type KubeObject } from '../../src/labs/manifests.js';
 import { startFakeKube } from '../support/fake-kube.js';
 

@@ -1,4 +1,10 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'yaml';
 import type { LocalKubelet, RunningPod } from './local-kubelet.js';
@@ -286,8 +292,7 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
   const serviceTarget = (namespace: string, name: string): string | undefined => {
     const services = RESOURCES.find((resource) => resource.kind === 'Service')!;
     const service = store.get(keyOf(services, namespace, name))?.object as
-      | { spec?: { selector?: Record<string, string>; ports?: { targetPort?: number }[] } }
-      | undefined;
+      { spec?: { selector?: Record<string, string>; ports?: { targetPort?: number }[] } } | undefined;
     if (!service) return undefined;
     const selector = service.spec?.selector ?? {};
     const targetPort = service.spec?.ports?.[0]?.targetPort;
@@ -510,8 +515,7 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     path: string,
   ): void => {
     const target = serviceTarget(namespace, service);
-    if (!target)
-      return status(response, 503, 'ServiceUnavailable', `no endpoints available for service "${service}"`);
+    if (!target) return status(response, 503, 'ServiceUnavailable', `no endpoints available for service "${service}"`);
     const { host: _host, authorization: _authorization, ...headers } = request.headers;
     const onward = httpRequest(`${target}${path}`, { method: request.method, headers }, (answer) => {
       response.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -528,7 +532,8 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       return;
     }
     const proxied = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/:]+)(?::[^/]+)?\/proxy(\/.*)?$/.exec(url.pathname);
-    if (proxied) return proxyToService(request, response, body, proxied[1]!, proxied[2]!, `${proxied[3] ?? '/'}${url.search}`);
+    if (proxied)
+      return proxyToService(request, response, body, proxied[1]!, proxied[2]!, `${proxied[3] ?? '/'}${url.search}`);
     const log = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
     if (request.method === 'GET' && log) {
       const text = options.kubelet?.logs(log[1]!, log[2]!, url.searchParams.get('container') ?? undefined);
