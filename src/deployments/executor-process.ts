@@ -14,6 +14,9 @@ import { labObjects, type ApplyStep, type LabSettings } from '../labs/manifests.
 import { namespaceDecider } from '../labs/decider.js';
 import { namespaceStream, type NamespaceEvent } from '../labs/events.js';
 import { signBundleUrl } from '../labs/signed-url.js';
+import type { CodeSource } from '../labs/code-volumes.js';
+import type { RepoFile } from '../labs/repo-file.js';
+import { testJob } from '../labs/test-job.js';
 import {
   commandReaction,
   effectThenCommand,
@@ -26,7 +29,7 @@ import {
 import { DEPLOY_RUN, deploymentDecider, type DeploymentCommand } from './decider.js';
 import { loadDeploymentContext, MissingContextError, type DeploymentContext } from './deployment-context.js';
 import { deploymentIdOf, STEPS, type DeploymentEvent, type Step } from './events.js';
-import { planDeployment } from './plan.js';
+import { planDeployment, type PlannedDeployment } from './plan.js';
 import type { CommitFilesCache } from './commit-files-cache.js';
 import { notRun, resultOf, summaryOf } from '../testing/results.js';
 import { runTests, type TestRun } from '../testing/run-tests.js';
@@ -168,22 +171,38 @@ const plannedOf = async (deps: ExecutorDeps, context: DeploymentContext) => {
   return { files, planned: planned.right };
 };
 
-/** The objects of every apply step. */
-const objectsOf = async (deps: ExecutorDeps, context: DeploymentContext, deploymentId: string) => {
-  const { files, planned } = await plannedOf(deps, context);
-  const { pvc } = planned;
+/**
+ * The commit's code as a pod gathers it: its ConfigMaps, and its large files' bundle behind a URL
+ * signed until `expiresAt`.
+ */
+const codeSourceOf = async (
+  deps: ExecutorDeps,
+  files: readonly RepoFile[],
+  planned: PlannedDeployment,
+  expiresAt: Date,
+): Promise<CodeSource> => {
+  const { pvc, configmaps } = planned;
   let bundle: { url: string; sha256: string } | null = null;
   if (pvc.files.length > 0) {
     const large = new Set(pvc.files.map((file) => file.path));
     const { sha256 } = await deps.bundles.put(files.filter((file) => large.has(file.path)));
-    // Fixed by the confirmation, so re-applying the step gives the same URL and the pod does not roll.
-    const expiresAt = new Date(context.confirmedAt.getTime() + deps.bundleUrlTtl * 1000);
     bundle = { url: signBundleUrl(deps.bundleBaseUrl, sha256, expiresAt, deps.bundleSecret), sha256 };
   }
+  return { files, configmaps, pvc, bundle };
+};
+
+/** The objects of every apply step. */
+const objectsOf = async (deps: ExecutorDeps, context: DeploymentContext, deploymentId: string) => {
+  const { files, planned } = await plannedOf(deps, context);
+  // Fixed by the confirmation, so re-applying the step gives the same URL and the pod does not roll.
+  const expiresAt = new Date(context.confirmedAt.getTime() + deps.bundleUrlTtl * 1000);
+  const code = await codeSourceOf(deps, files, planned, expiresAt);
+  const { pvc } = planned;
   const pvcHeldGi =
     pvc.files.length > 0 ? await deps.cluster.pvcSizeGi(context.requested.plan.namespace, pvc.name) : undefined;
   return labObjects(
     {
+      ...code,
       ...(pvcHeldGi === undefined ? {} : { pvcHeldGi }),
       project: context.project,
       namespace: context.requested.plan.namespace,
@@ -191,10 +210,6 @@ const objectsOf = async (deps: ExecutorDeps, context: DeploymentContext, deploym
       deploymentId,
       sessionId: context.requested.session_id,
       runtime: planned.runtime,
-      files,
-      configmaps: planned.configmaps,
-      pvc,
-      bundle,
     },
     deps.settings,
   );
@@ -228,20 +243,45 @@ const apply = async (
   return applied.map((object) => `${object.kind} ${object.metadata.name}`).join(', ');
 };
 
-/** The three suites against the lab. */
-const testRunOf = async (deps: ExecutorDeps, deploymentId: string, runId: string): Promise<TestRun> => {
+/**
+ * The three suites against the lab: the repository's own in Jobs of its namespace, the acceptance
+ * checks from here. The run's start fixes its Jobs (their names, the bundle URL's expiry), so a
+ * retried run applies the same Jobs and waits for them.
+ */
+const testRunOf = async (
+  deps: ExecutorDeps,
+  request: ExecutionEffectOf<'run-tests'>,
+  effect: EffectContext,
+): Promise<TestRun> => {
+  const { deploymentId, runId } = request;
   const context = await loadDeploymentContext(deps.eventLog, deploymentId);
   const { files, planned } = await plannedOf(deps, context);
   const { namespace, url } = context.requested.plan;
-  const labUrl = testTargetOf(deps.testUrl, { namespace, project: context.project, url });
+  const startedAt = new Date(effect.cause.metadata.recorded_at);
+  const code = await codeSourceOf(deps, files, planned, new Date(startedAt.getTime() + deps.bundleUrlTtl * 1000));
   return runTests({
-    worktree: context.worktreePath,
-    labUrl,
+    cluster: deps.cluster,
+    jobFor: (suite, argv) =>
+      testJob({
+        ...code,
+        namespace,
+        project: context.project,
+        deploymentId,
+        runId,
+        suite,
+        runtime: planned.runtime,
+        argv,
+        ingressUrl: url,
+        timeoutSeconds: Math.ceil(deps.testTimeoutMs / 1000),
+        fetchImage: deps.settings.fetchImage,
+      }),
+    acceptanceUrl: testTargetOf(deps.testUrl, { namespace, project: context.project, url }),
     runtime: planned.runtime.kind,
     manifest: planned.manifest,
     files: new Map(files.filter((file) => !file.binary).map((file) => [file.path, file.content.toString('utf8')])),
     artifactsDir: join(deps.artifactsDir, deploymentId, runId),
     timeoutMs: deps.testTimeoutMs,
+    signal: effect.signal,
   });
 };
 
@@ -284,9 +324,9 @@ const runTestsOnLab = async (
   request: ExecutionEffectOf<'run-tests'>,
   effect: EffectContext,
 ): Promise<{ command: DeploymentCommand }> => {
-  const { deploymentId, runId } = request;
+  const { runId } = request;
   try {
-    const run = await testRunOf(deps, deploymentId, runId);
+    const run = await testRunOf(deps, request, effect);
     return {
       command: {
         type: 'RecordTestsFinished',

@@ -3,11 +3,20 @@ import { notRun, tailOf, type Suite } from './results.js';
 
 type Check = NonNullable<LabManifest['acceptance']>[number];
 
+/**
+ * A check's path under the lab's URL, keeping the URL's own path: a lab reached through a proxy
+ * (`…/services/app:80/proxy`) has its root there, not at the host's root.
+ */
+const underBase = (labUrl: string, path: string): URL => {
+  const base = labUrl.endsWith('/') ? labUrl : `${labUrl}/`;
+  return new URL(path.replace(/^\/+/, ''), base);
+};
+
 const outcomeOf = async (check: Check, labUrl: string, signal: AbortSignal): Promise<string | undefined> => {
   const expected = check.expect_status ?? 200;
   let response: Response;
   try {
-    response = await fetch(new URL(check.path, labUrl), {
+    response = await fetch(underBase(labUrl, check.path), {
       method: check.method ?? 'GET',
       ...(check.body === undefined ? {} : { body: check.body, headers: { 'content-type': 'application/json' } }),
       signal,

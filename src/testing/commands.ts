@@ -3,11 +3,11 @@ import type { RuntimeKind } from '../labs/runtime.js';
 
 /**
  * In a declared command, `{junit}` becomes the path where the runner should write its JUnit
- * report (for example `--junitxml={junit}`) and `{lab_url}` the lab's URL: commands are argument
- * arrays, never a shell, so there is no `$VAR` expansion.
+ * report (for example `--junitxml={junit}`) and `{lab_url}` the lab's URL, both filled in the
+ * test Job (labs/test-job.ts): commands are argument arrays, never a shell, so there is no `$VAR`
+ * expansion.
  */
 const JUNIT_PLACEHOLDER = '{junit}';
-const LAB_URL_PLACEHOLDER = '{lab_url}';
 
 const PYTEST_FILE = /(^|\/)(test_[^/]*|[^/]*_test)\.py$/;
 
@@ -47,6 +47,3 @@ export const unitCommand = (
 
 /** Integration tests are the repository's own to declare: they need to know what the lab is. */
 export const integrationCommand = (manifest: LabManifest): readonly string[] | undefined => manifest.tests?.integration;
-
-export const fillPlaceholders = (argv: readonly string[], values: { junit: string; labUrl: string }): string[] =>
-  argv.map((arg) => arg.replaceAll(JUNIT_PLACEHOLDER, values.junit).replaceAll(LAB_URL_PLACEHOLDER, values.labUrl));

@@ -1,6 +1,4 @@
 import test, { type ExecutionContext } from 'ava';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +10,8 @@ import type { DeploymentView } from '../../src/deployments/deployment-view.js';
 import { eventually } from '../support/eventually.js';
 import { startFakeKube, type FakeKubeOptions } from '../support/fake-kube.js';
 import { caller } from '../support/gateway-client.js';
-import { LAB_TESTS, labSession, NODE_APP } from '../support/lab-session.js';
+import { labSession, NODE_APP } from '../support/lab-session.js';
 import { startMockSlack } from '../support/mock-slack.js';
-import { connectSse } from '../support/sse-client.js';
 import { startTestGateway, type TestGatewayOptions } from '../support/test-gateway.js';
 
 const OPERATOR = 'operator-token-0123456789';
@@ -325,82 +322,6 @@ test('a lab namespace is deleted now, or after N days by a durable timer, and on
     () => (fake.objects('Namespace').length === 0 ? true : undefined),
     'the namespace to be deleted now',
   );
-});
-
-test('the tests step runs the three suites against the lab; results by view, GET, SSE and webhook; a rerun runs them again', async (t) => {
-  // The lab: a real HTTP server on 127.0.0.1 standing in for the ingress (deployment.test_url).
-  let healthy = true;
-  const lab = createServer((request, response) => {
-    if (request.url === '/health') return void response.writeHead(healthy ? 200 : 503).end(healthy ? 'ok' : 'down');
-    response.end('<h1>Welcome to billing</h1>');
-  });
-  await new Promise<void>((resolve) => lab.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => lab.close(() => resolve())));
-  const labUrl = `http://127.0.0.1:${(lab.address() as AddressInfo).port}`;
-  const slack = await startMockSlack(t, SECRET);
-  const { gateway } = await setUp(
-    t,
-    {},
-    {
-      deployment: { test_url: labUrl },
-      webhooks: { slack_url: slack.url, retry_attempts: 1, retry_delay: 10 },
-      webhookSecret: SECRET,
-    },
-  );
-  const session = await labSession(call, gateway, 'billing', {
-    ...NODE_APP,
-    'test/app.test.mjs': "import test from 'node:test';\ntest('serves', () => {});\ntest('bills', () => {});\n",
-    ...LAB_TESTS,
-  });
-  const view = await deploy(gateway, session.session_id);
-  t.is(view.status, 'succeeded', view.error ?? '');
-  t.like(
-    view.steps.find((step) => step.name === 'tests'),
-    { status: 'done', detail: 'unit 2/2 passed, integration 1/1 passed, acceptance 2/2 passed' },
-  );
-  t.like(view.tests, {
-    all_passing: true,
-    unit: { passed: true, total: 2 },
-    integration: { passed: true, total: 1 },
-    acceptance: { passed: true, total: 2 },
-  });
-  t.deepEqual(await json(await call(gateway, 'GET', `/api/deployments/${view.deployment_id}/tests`)), view.tests);
-  const progress = await connectSse(`${gateway.url}/api/deployments/${view.deployment_id}/progress`, OPERATOR);
-  await progress.ended;
-  const results = progress.frames.find((frame) => frame.event === 'test_results');
-  t.deepEqual(JSON.parse(results!.data!), view.tests);
-  t.like(JSON.parse(progress.frames.find((frame) => frame.event === 'complete')!.data!), {
-    status: 'succeeded',
-    all_passing: true,
-  });
-  await slack.waitFor((got) => got.some((delivery) => delivery.eventType === 'test_results'));
-  t.like(slack.deliveries.find((delivery) => delivery.eventType === 'test_results')!.body, {
-    deployment_id: view.deployment_id,
-    data: { run_id: 'deploy', all_passing: true },
-  });
-
-  // The lab falls ill; a rerun finds it.
-  healthy = false;
-  const rerun = await call(gateway, 'POST', `/api/deployments/${view.deployment_id}/tests/rerun`, {});
-  t.is(rerun.status, 202);
-  t.like(await json(rerun), { status: 'testing' });
-  t.is(
-    (await call(gateway, 'POST', `/api/deployments/${view.deployment_id}/tests/rerun`, {})).status,
-    409,
-    'one rerun at a time',
-  );
-  const after = await eventually(async () => {
-    const latest = await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${view.deployment_id}`));
-    return latest.status === 'succeeded' ? latest : undefined;
-  }, 'the rerun to finish');
-  t.like(after.tests, {
-    all_passing: false,
-    integration: { passed: false },
-    acceptance: { passed: false, failed: 1, failures: [{ name: 'health', message: 'expected HTTP 200, got 503' }] },
-  });
-  await slack.waitFor((got) => got.filter((delivery) => delivery.eventType === 'test_results').length === 2);
-  t.is((await call(gateway, 'GET', '/api/deployments/nope/tests')).status, 404);
-  t.is((await call(gateway, 'POST', '/api/deployments/nope/tests/rerun', {})).status, 404);
 });
 
 test('one deployment at a time per lab: confirming another while one runs is a 409 naming it', async (t) => {

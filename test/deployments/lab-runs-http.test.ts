@@ -2,28 +2,51 @@ import test, { type ExecutionContext } from 'ava';
 import type { DeploymentView } from '../../src/deployments/deployment-view.js';
 import { eventually } from '../support/eventually.js';
 import { caller } from '../support/gateway-client.js';
-import { labSession } from '../support/lab-session.js';
+import { LAB_TESTS, labSession } from '../support/lab-session.js';
+import { startMockSlack } from '../support/mock-slack.js';
+import { connectSse } from '../support/sse-client.js';
 import { startKubeletCluster } from '../support/kubelet-cluster.js';
 import { withLockFile } from '../support/npm-lock.js';
 import { whyNotHere } from '../support/local-kubelet.js';
-import { startTestGateway } from '../support/test-gateway.js';
+import { startTestGateway, type TestGatewayOptions } from '../support/test-gateway.js';
 
 const OPERATOR = 'operator-token-0123456789';
+const SECRET = 'webhook-secret-for-tests';
 const call = caller(OPERATOR);
+const json = async <T>(response: Response): Promise<T> => (await response.json()) as T;
 
 const why = whyNotHere();
 if (why !== undefined) console.warn(`deployments against the local kubelet skipped: ${why}`);
 const kubeletTest = why === undefined ? test.serial : test.serial.skip;
 
 /** A gateway whose cluster is the fake API server with a local kubelet: the lab's pods really run. */
-const setUp = async (t: ExecutionContext) => {
+const setUp = async (t: ExecutionContext, options: Partial<TestGatewayOptions> = {}) => {
   const { kube: fake, kubelet } = await startKubeletCluster(t);
   const gateway = await startTestGateway(t, {
     tokens: `slack:operator:${OPERATOR}`,
     repos: ['api'],
     kubeconfig: fake.kubeconfig,
+    // The gateway's acceptance checks reach the lab's Service through the API server's proxy.
+    deployment: { test_url: `${fake.url}/api/v1/namespaces/{namespace}/services/app:80/proxy` },
+    ...options,
   });
   return { fake, kubelet, gateway };
+};
+
+/** Plans and confirms a deployment; resolves with its view once it has ended. */
+const deployUntilEnd = async (gateway: Parameters<typeof call>[0], sessionId: string): Promise<DeploymentView> => {
+  const planned = await json<DeploymentView>(
+    await call(gateway, 'POST', '/api/deployments', { session_id: sessionId }),
+  );
+  await call(gateway, 'POST', `/api/deployments/${planned.deployment_id}/confirm`, { confirmed_by: 'U42' });
+  return eventually(
+    async () => {
+      const view = await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${planned.deployment_id}`));
+      return view.status === 'succeeded' || view.status === 'failed' ? view : undefined;
+    },
+    `deployment ${planned.deployment_id} to end`,
+    240_000,
+  );
 };
 
 /** Plans and confirms a deployment; resolves with its view once pods_ready has ended, one way or the other. */
@@ -81,5 +104,85 @@ kubeletTest(
     t.is(view.status, 'failed');
     t.regex(view.error ?? '', /CrashLoopBackOff/);
     t.regex(view.error ?? '', /last exit code 4 \(Error\)/);
+  },
+);
+
+/** An app whose health a test can spoil, with a unit test, an integration test of its health and two acceptance checks. */
+const TESTED_APP: Readonly<Record<string, string>> = {
+  ...LAB_TESTS,
+  'package.json': JSON.stringify({ name: 'billing', private: true, scripts: { start: 'node server.js' } }),
+  'server.js': [
+    'let healthy = true;',
+    "require('node:http').createServer((q, s) => {",
+    "  if (q.method === 'POST' && q.url === '/fall-ill') { healthy = false; return s.end('ill'); }",
+    "  if (q.url === '/health') return s.writeHead(healthy ? 200 : 503).end(healthy ? 'ok' : 'down');",
+    "  s.end('<h1>Welcome to billing</h1>');",
+    '}).listen(Number(process.env.PORT));',
+    '',
+  ].join('\n'),
+  'test/app.test.mjs': "import test from 'node:test';\ntest('serves', () => {});\ntest('bills', () => {});\n",
+};
+
+kubeletTest(
+  'the tests step runs unit and integration tests in Jobs of the lab, against the running app, and acceptance checks through its Service: results by view, GET, SSE and webhook; a rerun finds the lab ill',
+  async (t) => {
+    const slack = await startMockSlack(t, SECRET);
+    const { fake, gateway } = await setUp(t, {
+      webhooks: { slack_url: slack.url, retry_attempts: 1, retry_delay: 10 },
+      webhookSecret: SECRET,
+    });
+    const session = await labSession(call, gateway, 'billing', TESTED_APP);
+    const view = await deployUntilEnd(gateway, session.session_id);
+    t.is(view.status, 'succeeded', view.error ?? '');
+    t.like(
+      view.steps.find((step) => step.name === 'tests'),
+      { status: 'done', detail: 'unit 2/2 passed, integration 1/1 passed, acceptance 2/2 passed' },
+    );
+    t.like(view.tests, {
+      all_passing: true,
+      unit: { passed: true, total: 2 },
+      integration: { passed: true, total: 1 },
+      acceptance: { passed: true, total: 2 },
+    });
+    t.deepEqual(fake.objects('Job', 'billing-lab'), [], 'the suites’ Jobs are gone');
+    t.deepEqual(await json(await call(gateway, 'GET', `/api/deployments/${view.deployment_id}/tests`)), view.tests);
+    const progress = await connectSse(`${gateway.url}/api/deployments/${view.deployment_id}/progress`, OPERATOR);
+    await progress.ended;
+    const results = progress.frames.find((frame) => frame.event === 'test_results');
+    t.deepEqual(JSON.parse(results!.data!), view.tests);
+    t.like(JSON.parse(progress.frames.find((frame) => frame.event === 'complete')!.data!), {
+      status: 'succeeded',
+      all_passing: true,
+    });
+    await slack.waitFor((got) => got.some((delivery) => delivery.eventType === 'test_results'));
+    t.like(slack.deliveries.find((delivery) => delivery.eventType === 'test_results')!.body, {
+      deployment_id: view.deployment_id,
+      data: { run_id: 'deploy', all_passing: true },
+    });
+
+    // The lab falls ill; a rerun finds it.
+    await fetch(`${fake.serviceUrl('billing-lab', 'app')!}/fall-ill`, { method: 'POST' });
+    const rerun = await call(gateway, 'POST', `/api/deployments/${view.deployment_id}/tests/rerun`, {});
+    t.is(rerun.status, 202);
+    t.like(await json(rerun), { status: 'testing' });
+    t.is(
+      (await call(gateway, 'POST', `/api/deployments/${view.deployment_id}/tests/rerun`, {})).status,
+      409,
+      'one rerun at a time',
+    );
+    const after = await eventually(
+      async () => {
+        const latest = await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${view.deployment_id}`));
+        return latest.status === 'succeeded' ? latest : undefined;
+      },
+      'the rerun to finish',
+      180_000,
+    );
+    t.like(after.tests, {
+      all_passing: false,
+      integration: { passed: false },
+      acceptance: { passed: false, failed: 1, failures: [{ name: 'health', message: 'expected HTTP 200, got 503' }] },
+    });
+    await slack.waitFor((got) => got.filter((delivery) => delivery.eventType === 'test_results').length === 2);
   },
 );

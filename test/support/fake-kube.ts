@@ -73,6 +73,8 @@ export interface FakeKubeOptions {
   readonly forbidDelete?: (object: { kind: string; name: string }) => string | undefined;
   /** Runs a Deployment's pods for real (scenarios aside): its containers are local processes, its logs served. */
   readonly kubelet?: LocalKubelet;
+  /** Without a kubelet: the exit code every Job's container ends with (default 0). */
+  readonly jobExitCode?: number;
 }
 
 /** The pod status each scenario ends in, shaped like a real kubelet's. */
@@ -388,13 +390,74 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     timers.add(timer);
   };
   /**
+   * Without a kubelet, a Job's pod ends as `jobExitCode` says (default 0) after the pod delay, as a
+   * cluster whose nodes ran it would show it: the pod Succeeded or Failed with its container's exit
+   * code, the Job Complete or Failed. No log: nothing really ran.
+   */
+  const finishJobByScenario = (job: KubeObject): void => {
+    const namespace = job.metadata.namespace!;
+    const jobs = RESOURCES.find((resource) => resource.kind === 'Job')!;
+    const pods = RESOURCES.find((resource) => resource.kind === 'Pod')!;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      const current = store.get(keyOf(jobs, namespace, job.metadata.name));
+      if (!current) return;
+      const exitCode = options.jobExitCode ?? 0;
+      const container = ((job['spec'] as { template?: { spec?: { containers?: { name: string }[] } } }).template?.spec
+        ?.containers ?? [])[0]?.name;
+      save(
+        pods,
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            name: `${job.metadata.name}-${resourceVersion.toString(36)}`,
+            namespace,
+            labels: { 'job-name': job.metadata.name, 'batch.kubernetes.io/job-name': job.metadata.name },
+          },
+          spec: {},
+          status: {
+            phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+            containerStatuses: [
+              {
+                name: container,
+                ready: false,
+                restartCount: 0,
+                state: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' } },
+              },
+            ],
+          },
+        },
+        'ADDED',
+      );
+      const condition =
+        exitCode === 0
+          ? { type: 'Complete', status: 'True' }
+          : {
+              type: 'Failed',
+              status: 'True',
+              reason: 'BackoffLimitExceeded',
+              message: 'Job has reached the specified backoff limit',
+            };
+      save(
+        jobs,
+        {
+          ...current.object,
+          status: { ...(exitCode === 0 ? { succeeded: 1 } : { failed: 1 }), conditions: [condition] },
+        },
+        'MODIFIED',
+      );
+    }, options.podDelayMs ?? 50);
+    timers.add(timer);
+  };
+  /**
    * With a kubelet, a Job runs its pod once (restartPolicy Never) and records how it ended, as the
    * Job controller does: `succeeded` or `failed` with a Complete or Failed condition, and Failed
    * with DeadlineExceeded once `activeDeadlineSeconds` has passed.
    */
   const startJob = (job: KubeObject): void => {
     const kubelet = options.kubelet;
-    if (!kubelet) return;
+    if (!kubelet) return finishJobByScenario(job);
     const namespace = job.metadata.namespace!;
     const jobs = RESOURCES.find((resource) => resource.kind === 'Job')!;
     const pods = RESOURCES.find((resource) => resource.kind === 'Pod')!;
