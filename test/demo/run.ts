@@ -3,12 +3,13 @@ import { startWorld } from './world.js';
 
 /**
  * `npm run demo`: the whole workflow on this machine, narrated. It starts the gateway (with the
- * real OpenCode), a scripted model, a fake Kubernetes API, a mock Slack and a stand-in lab on
- * 127.0.0.1, then plays a person's request from Slack to a tested lab.
+ * real OpenCode), a scripted model, a fake Kubernetes API whose local kubelet runs the lab's pods
+ * (as root with busybox; simulated elsewhere, saying so), and a mock Slack on 127.0.0.1, then plays
+ * a person's request from Slack to a tested lab.
  */
 const started = performance.now();
 console.log(
-  'Starting the gateway, OpenCode with a scripted model, a fake Kubernetes API, a mock Slack and a lab on 127.0.0.1…',
+  'Starting the gateway, OpenCode with a scripted model, a fake Kubernetes API with a local kubelet and a mock Slack on 127.0.0.1…',
 );
 const world = await startWorld();
 console.log(`Gateway at ${world.gateway.url}\n`);

@@ -6,7 +6,7 @@ import { startWorld } from './world.js';
 /**
  * The whole workflow end to end, as `npm run demo` plays it: from a Slack request to a tested lab
  * scheduled for deletion, through the real gateway, the real OpenCode (scripted model), the fake
- * Kubernetes API, the mock Slack and a real local lab.
+ * Kubernetes API with its local kubelet (the lab's pod really runs; simulated where it cannot), the mock Slack.
  */
 test('a Slack request becomes a tested lab: route, workspace, agent, question, deployment, tests, deletion', async (t) => {
   const world = await startWorld();
@@ -24,6 +24,14 @@ test('a Slack request becomes a tested lab: route, workspace, agent, question, d
     url: 'https://billing.builder.lab.ctoaas.co',
     tests: { all_passing: true },
   });
+  if (world.labs.real) {
+    t.is(
+      result.labAnswer,
+      'Welcome to billing: invoices are due in 30 days',
+      'the lab’s pod installed its dependency from the lock file and answers through its Service',
+    );
+    t.like(result.deployment.tests, { unit: { total: 1, passed: true }, integration: { passed: true } });
+  } else t.log(`the lab’s pods were simulated: ${world.labs.why}`);
   t.true(
     result.deployment.steps.every(
       (step) => step.status === 'done' || (step.name === 'pvcs' && step.status === 'skipped'),

@@ -24,6 +24,8 @@ export interface WorkflowResult {
   readonly agentFile: string;
   readonly answerReply: string;
   readonly deployment: DeploymentView;
+  /** What the lab's app answered at its root. */
+  readonly labAnswer: string;
   readonly progress: readonly Frame[];
   readonly webhookTypes: readonly string[];
   readonly namespaceDeletion: { readonly name: string; readonly deletion_scheduled_for: string };
@@ -166,9 +168,13 @@ export const runWorkflow = async (world: World, narrate: Narrate): Promise<Workf
     .some((configMap) =>
       Object.values((configMap['data'] ?? {}) as Record<string, string>).includes('written by scripted model\n'),
     );
+  const labAnswer = await world.labAnswer(plan.namespace);
   narrate(
     '10. The lab is deployed',
-    `${String(labReady.body.data['url'])}; the agent's CHANGELOG.md ${shipped ? 'is' : 'is NOT'} among the files shipped in ConfigMaps`,
+    `${String(labReady.body.data['url'])}; the agent's CHANGELOG.md ${shipped ? 'is' : 'is NOT'} among the files shipped in ConfigMaps; ` +
+      (world.labs.real
+        ? `its pod runs on the local kubelet and answers: ${labAnswer}`
+        : `its pods are simulated here (${world.labs.why}); the stand-in answers: ${labAnswer}`),
   );
   const results = await webhook(world, 'test_results');
   narrate(
@@ -211,6 +217,7 @@ export const runWorkflow = async (world: World, narrate: Narrate): Promise<Workf
     agentFile,
     answerReply,
     deployment,
+    labAnswer,
     progress,
     webhookTypes: world.slack.deliveries
       .filter((delivery) => delivery.body.session_id === sessionId)

@@ -10,6 +10,8 @@ import { startGateway, type Gateway } from '../../src/composition.js';
 import { formatConfigError, loadConfig } from '../../src/config/load.js';
 import { startFakeKube, type FakeKube } from '../support/fake-kube.js';
 import { LAB_TESTS } from '../support/lab-session.js';
+import { LocalKubelet, whyNotHere } from '../support/local-kubelet.js';
+import { withLockFile } from '../support/npm-lock.js';
 import { startMockSlack } from '../support/mock-slack.js';
 import { scriptedProviderConfig, startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
 
@@ -31,13 +33,32 @@ const PROJECT: Record<string, string> = {
   ...LAB_TESTS,
 };
 
+/**
+ * The same project when its lab really runs (on the local kubelet): with a dependency from the
+ * npm registry and its lock file, installed by the lab's pod, and used in its answer.
+ */
+const projectWithDependency = (): Record<string, string> => ({
+  ...PROJECT,
+  ...withLockFile({
+    name: 'billing',
+    version: '1.0.0',
+    private: true,
+    scripts: { start: 'node server.js', test: 'node --test test/' },
+    dependencies: { ms: '2.1.3' },
+  }),
+  'server.js':
+    "const ms = require('ms');\nrequire('node:http').createServer((q, s) => s.end(`Welcome to billing: invoices are due in ${ms(30 * 86400000, { long: true })}`)).listen(Number(process.env.PORT));\n",
+});
+
 export interface World {
   readonly gateway: Gateway;
   readonly slack: Awaited<ReturnType<typeof startMockSlack>>;
   readonly kube: FakeKube;
   readonly model: ScriptedModel;
-  /** The lab's stand-in: the HTTP server tests reach (deployment.test_url). */
-  readonly labUrl: string;
+  /** Where the lab's pods run: on the local kubelet, or (where it cannot run) simulated, saying why. */
+  readonly labs: { readonly real: true } | { readonly real: false; readonly why: string };
+  /** What the lab's app answers at its root, through its Service (the stand-in's answer where pods are simulated). */
+  readonly labAnswer: (namespace: string) => Promise<string>;
   readonly dir: string;
   readonly close: () => Promise<void>;
 }
@@ -49,7 +70,9 @@ const listen = async (server: Server): Promise<string> => {
 
 /**
  * Everything the gateway talks to, on 127.0.0.1: the scripted model behind the real OpenCode,
- * the fake Kubernetes API, the mock Slack receiver, and a web server playing the deployed lab.
+ * the fake Kubernetes API with a local kubelet that runs the lab's pods for real (as root, with
+ * busybox; elsewhere its pods are simulated and a web server plays the deployed lab), and the mock
+ * Slack receiver.
  */
 export const startWorld = async (): Promise<World> => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -58,17 +81,24 @@ export const startWorld = async (): Promise<World> => {
   try {
     const model = await startScriptedModel();
     cleanups.push(() => model.close());
-    const kube = await startFakeKube({ podDelayMs: 300 });
+    const why = whyNotHere();
+    const kubelet = why === undefined ? new LocalKubelet() : undefined;
+    if (kubelet) cleanups.push(() => kubelet.close());
+    const kube = await startFakeKube(kubelet ? { kubelet } : { podDelayMs: 300 });
     cleanups.push(() => kube.close());
     const slack = await startMockSlack({ teardown: (cleanup) => void cleanups.push(cleanup) }, WEBHOOK_SECRET);
-    const lab = createServer((request, response) =>
-      response.end(request.url === '/health' ? 'ok' : 'Welcome to billing'),
-    );
-    const labUrl = await listen(lab);
-    cleanups.push(() => new Promise<void>((resolve) => lab.close(() => resolve())));
+    // Where pods cannot really run, a web server on 127.0.0.1 plays the deployed lab.
+    let testUrl = `${kube.url}/api/v1/namespaces/{namespace}/services/app:80/proxy`;
+    if (!kubelet) {
+      const lab = createServer((request, response) =>
+        response.end(request.url === '/health' ? 'ok' : 'Welcome to billing'),
+      );
+      testUrl = await listen(lab);
+      cleanups.push(() => new Promise<void>((resolve) => lab.close(() => resolve())));
+    }
 
     const repo = join(dir, 'workspace', 'repos', 'billing-api');
-    for (const [path, content] of Object.entries(PROJECT)) {
+    for (const [path, content] of Object.entries(kubelet ? projectWithDependency() : PROJECT)) {
       await mkdir(dirname(join(repo, path)), { recursive: true });
       await writeFile(join(repo, path), content);
     }
@@ -105,7 +135,7 @@ export const startWorld = async (): Promise<World> => {
     const gateway = await startGateway(
       {
         ...config,
-        deployment: { ...config.deployment, test_url: labUrl },
+        deployment: { ...config.deployment, test_url: testUrl },
         webhooks: { ...config.webhooks, retry_delay: 100 },
       },
       { logger: pino({ level: 'silent' }) },
@@ -116,7 +146,8 @@ export const startWorld = async (): Promise<World> => {
       slack,
       kube,
       model,
-      labUrl,
+      labs: why === undefined ? { real: true } : { real: false, why },
+      labAnswer: async (namespace) => (await fetch(`${testUrl.replace('{namespace}', namespace)}/`)).text(),
       dir,
       close: async () => {
         for (const cleanup of cleanups.reverse()) await cleanup();
