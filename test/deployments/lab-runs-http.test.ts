@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import type { DeploymentView } from '../../src/deployments/deployment-view.js';
+import { freePort } from '../../src/shared/free-port.js';
 import { eventually } from '../support/eventually.js';
 import { caller } from '../support/gateway-client.js';
 import { LAB_TESTS, labSession } from '../support/lab-session.js';
@@ -184,5 +186,43 @@ kubeletTest(
       acceptance: { passed: false, failed: 1, failures: [{ name: 'health', message: 'expected HTTP 200, got 503' }] },
     });
     await slack.waitFor((got) => got.filter((delivery) => delivery.eventType === 'test_results').length === 2);
+  },
+);
+
+kubeletTest(
+  'a file too large for ConfigMaps reaches the lab’s pod and its test Job through the signed bundle URL their init containers fetch from the gateway',
+  async (t) => {
+    // The pods fetch the bundle from the gateway itself: its address is fixed before it starts.
+    const port = await freePort();
+    const { fake, gateway } = await setUp(t, {
+      server: { port },
+      kubernetes: { bundle_base_url: `http://127.0.0.1:${port}` },
+    });
+    const big = Buffer.alloc(1536 * 1024, 7);
+    const digest = createHash('sha256').update(big).digest('hex');
+    const files = {
+      ...LAB_TESTS,
+      'package.json': JSON.stringify({ name: 'prices', private: true, scripts: { start: 'node server.js' } }),
+      'server.js': [
+        "const digest = require('node:crypto').createHash('sha256').update(require('node:fs').readFileSync('assets/prices.bin')).digest('hex');",
+        "require('node:http').createServer((q, s) => s.end(q.url === '/health' ? 'ok' : `Welcome: prices ${digest}`)).listen(Number(process.env.PORT));",
+        '',
+      ].join('\n'),
+      'test/prices.test.mjs': [
+        "import test from 'node:test';",
+        "import assert from 'node:assert/strict';",
+        "import { statSync } from 'node:fs';",
+        `test('the price table is whole', () => assert.equal(statSync('assets/prices.bin').size, ${big.length}));`,
+        '',
+      ].join('\n'),
+      'assets/prices.bin': big,
+    };
+    const session = await labSession(call, gateway, 'prices', files);
+    const view = await deployUntilEnd(gateway, session.session_id);
+    t.is(view.status, 'succeeded', view.error ?? '');
+    t.like(view.plan.pvcs, [{ name: 'code-large', files: 1, bytes: big.length }]);
+    t.like(view.tests, { all_passing: true, unit: { passed: true, total: 1 } });
+    const answer = await (await fetch(`${fake.serviceUrl('prices-lab', 'app')!}/`)).text();
+    t.is(answer, `Welcome: prices ${digest}`, 'the pod read the whole file the bundle carried');
   },
 );
