@@ -28,14 +28,12 @@ export const planDeployment = (options: {
   const manifestFile = options.files.find((file) => file.path === LAB_MANIFEST);
   const manifest = parseLabManifest(manifestFile?.content.toString('utf8'));
   if (E.isLeft(manifest)) return manifest;
-  const runtime = detectRuntime(
-    options.files.map((file) => file.path),
-    manifest.right,
+  const texts = new Map(
+    options.files.map((file) => [file.path, file.binary ? '' : file.content.toString('utf8')] as const),
   );
-  if (!runtime)
-    return E.left(
-      `cannot tell how to run this repository: no pyproject.toml, requirements.txt, Camel route or package.json, and no "runtime" in ${LAB_MANIFEST}`,
-    );
+  const detected = detectRuntime(texts, manifest.right);
+  if (E.isLeft(detected)) return detected;
+  const runtime = detected.right;
   const { configmaps, pvc } = splitIntoBundles(options.files, options.maxConfigMapSize);
   const weigh = (bundle: Bundle) => ({ name: bundle.name, files: bundle.files.length, bytes: bundle.bytes });
   return E.right({

@@ -1,6 +1,6 @@
 import type { Bundle } from './bundles.js';
 import type { RepoFile } from './repo-file.js';
-import { APP_DIR } from './runtime.js';
+import { APP_DIR } from './runtime-kind.js';
 
 /** What a pod needs to gather a commit's code: its files, the ConfigMaps holding them, and the large ones' bundle. */
 export interface CodeSource {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { RepoFile } from './repo-file.js';
 import { codeVolumes, hasLargeFiles, prepareCodeContainer, type CodeSource } from './code-volumes.js';
-import { APP_DIR, type Runtime } from './runtime.js';
+import { APP_DIR } from './runtime-kind.js';
+import type { Runtime } from './runtime.js';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGER = 'ai-dev-gateway';

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { codeVolumes, prepareCodeContainer, type CodeSource } from './code-volumes.js';
 import { MANAGED_BY_LABEL, MANAGER, type KubeObject } from './manifests.js';
-import { APP_DIR, installSteps, toolEnv, type Runtime } from './runtime.js';
+import { installSteps } from './install-steps.js';
+import { APP_DIR } from './runtime-kind.js';
+import type { Runtime } from './runtime.js';
 
 /** The suites that run the repository's own commands: in a Job of the lab, never in the gateway. */
 export type JobSuite = 'unit' | 'integration';
@@ -90,7 +92,6 @@ export const testJob = (input: TestJobInput): KubeObject => {
   const argv = input.argv.map((arg) => arg.replaceAll('{junit}', JUNIT_FILE));
   const env = {
     ...Object.fromEntries(Object.entries(input.runtime.env).filter(([key]) => key !== 'PORT')),
-    ...toolEnv(input.runtime.kind),
     CI: 'true',
     GATEWAY_JUNIT_FILE: JUNIT_FILE,
     LAB_INGRESS_URL: input.ingressUrl,

@@ -1,5 +1,5 @@
 import type { LabManifest } from '../labs/lab-manifest.js';
-import type { RuntimeKind } from '../labs/runtime.js';
+import type { RuntimeKind } from '../labs/runtime-kind.js';
 
 /**
  * In a declared command, `{junit}` becomes the path where the runner should write its JUnit

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { LabCluster } from '../labs/cluster.js';
 import type { LabManifest } from '../labs/lab-manifest.js';
 import type { KubeObject } from '../labs/manifests.js';
-import type { RuntimeKind } from '../labs/runtime.js';
+import type { RuntimeKind } from '../labs/runtime-kind.js';
 import { markerOf, TEST_CONTAINER, type JobSuite } from '../labs/test-job.js';
 import { runAcceptance } from './acceptance.js';
 import { integrationCommand, unitCommand } from './commands.js';

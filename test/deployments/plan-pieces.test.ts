@@ -91,30 +91,107 @@ test('files are packed into ConfigMaps under the size limit; a file too big for 
   t.true(withLogo.bytes >= 120_000);
 });
 
+/** Files by path: a path alone is an empty file. */
+const texts = (...entries: (string | [string, string])[]): Map<string, string> =>
+  new Map(entries.map((entry) => (typeof entry === 'string' ? [entry, ''] : entry)));
+
+const startOf = (files: Map<string, string>): string => {
+  const runtime = detectRuntime(files, {});
+  if (E.isLeft(runtime)) throw new Error(runtime.left);
+  return runtime.right.command.join(' ');
+};
+
+const refusalOf = (files: Map<string, string>): string => {
+  const runtime = detectRuntime(files, {});
+  return E.isLeft(runtime) ? runtime.left : `not refused: ${runtime.right.command.join(' ')}`;
+};
+
+const PACKAGE_JSON: [string, string] = ['package.json', '{"scripts":{"start":"node index.js"}}'];
+
 test('the runtime is detected from the files, and the lab manifest overrides it', (t) => {
-  t.like(detectRuntime(['pyproject.toml', 'app/__init__.py'], {}), { kind: 'uv' });
-  t.like(detectRuntime(['requirements.txt'], {}), { kind: 'uv' });
-  t.like(detectRuntime(['routes/orders.camel.yaml'], {}), { kind: 'camel-jbang' });
-  t.like(detectRuntime(['package.json', 'src/index.js'], {}), { kind: 'node', port: 3000, healthPath: '/' });
-  t.is(detectRuntime(['README.md'], {}), undefined);
+  t.like(detectRuntime(texts('pyproject.toml', 'app/__main__.py'), {}), E.right({ kind: 'uv' }));
+  t.like(detectRuntime(texts('requirements.txt', '__main__.py'), {}), E.right({ kind: 'uv' }));
+  t.like(
+    detectRuntime(texts('routes/orders.camel.yaml'), {}),
+    E.right({ kind: 'camel-jbang', port: 8080, healthPath: '/q/health' }),
+  );
+  t.like(
+    detectRuntime(texts(PACKAGE_JSON, 'src/index.js'), {}),
+    E.right({ kind: 'node', port: 3000, healthPath: '/' }),
+  );
+  t.regex(refusalOf(texts('README.md')), /cannot tell how to run this repository/);
   t.deepEqual(
-    detectRuntime(['package.json'], {
+    detectRuntime(texts('package.json'), {
       image: 'node:22',
       command: ['node', 'server.js'],
       port: 8080,
       health_path: '/healthz',
       env: { MODE: 'lab' },
     }),
-    {
+    E.right({
       kind: 'node',
       image: 'node:22',
       command: ['node', 'server.js'],
       port: 8080,
       healthPath: '/healthz',
       env: { MODE: 'lab' },
-    },
+    }),
   );
-  t.like(detectRuntime(['README.md'], { runtime: 'uv' }), { kind: 'uv' });
+  t.like(detectRuntime(texts('README.md'), { runtime: 'uv', command: ['python', 'x.py'] }), E.right({ kind: 'uv' }));
+  t.like(
+    detectRuntime(texts('requirements.txt', '__main__.py'), {}),
+    E.right({ env: { UV_PROJECT_ENVIRONMENT: '/app/.venv', UV_CACHE_DIR: '/app/.cache/uv' } }),
+    'uv keeps its environment and cache on the writable emptyDir',
+  );
+});
+
+test('how a lab starts comes from what the repository declares, its dependencies installed first; what cannot be told is said at plan time', (t) => {
+  // Node: npm start, after npm ci (lock file) or npm install, without devDependencies.
+  t.regex(startOf(texts(PACKAGE_JSON)), /npm ci --omit=dev[\s\S]*npm install --omit=dev[\s\S]*exec npm start$/);
+  t.regex(
+    startOf(texts(['package.json', '{}'], 'server.js')),
+    /exec npm start$/,
+    'npm start runs server.js without a start script',
+  );
+  t.regex(refusalOf(texts(['package.json', '{"name":"x"}'])), /no "start" script and there is no server.js/);
+  t.regex(refusalOf(texts(['package.json', '{'])), /package.json is not valid JSON/);
+
+  // Python: an entry point of [project.scripts] (uv builds it only with a [build-system]), __main__.py, or one package's.
+  const pyproject = '[project]\nname = "svc"\nversion = "0.1.0"\n[project.scripts]\nserve-api = "svc.main:run"\n';
+  t.regex(
+    startOf(
+      texts([
+        'pyproject.toml',
+        `${pyproject}[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n`,
+      ]),
+    ),
+    /uv sync --frozen --no-dev[\s\S]*uv sync --no-dev[\s\S]*exec uv run --no-sync serve-api$/,
+  );
+  t.regex(refusalOf(texts(['pyproject.toml', pyproject])), /\[project.scripts\] but no \[build-system\]/);
+  t.regex(refusalOf(texts(['pyproject.toml', 'not = [toml'])), /pyproject.toml is not valid TOML/);
+  t.regex(
+    startOf(texts('requirements.txt', '__main__.py')),
+    /uv venv "\/app\/.venv" && uv pip install --python "\/app\/.venv" -r requirements.txt[\s\S]*exec uv run --no-sync python __main__.py$/,
+  );
+  t.regex(startOf(texts('pyproject.toml', 'shop/__main__.py', 'shop/api.py')), /exec uv run --no-sync python -m shop$/);
+  t.regex(refusalOf(texts('requirements.txt', 'app.py')), /cannot tell how to start this Python app/);
+  t.regex(
+    refusalOf(texts('requirements.txt', 'a/__main__.py', 'b/__main__.py')),
+    /packages a, b each have a __main__.py/,
+  );
+
+  // Camel JBang: the routes listed as arguments (no shell expands them), with the properties.
+  const camel = detectRuntime(texts('routes/orders.camel.yaml', 'b.camel.xml', 'application.properties'), {});
+  t.like(camel, E.right({ kind: 'camel-jbang' }));
+  if (E.isRight(camel)) {
+    t.deepEqual(camel.right.command.slice(3), [
+      'camel',
+      'b.camel.xml',
+      'routes/orders.camel.yaml',
+      'application.properties',
+    ]);
+    t.regex(camel.right.command[2]!, /camel@apache\/camel run --port="\$PORT" --health "\$@"$/);
+  }
 });
 
 test('a lab manifest is checked, every bad key named; an absent one is empty', (t) => {
@@ -134,7 +211,8 @@ test('a lab manifest is checked, every bad key named; an absent one is empty', (
 });
 
 test('a plan names the namespace, the bundles with their sizes, the runtime, the URL and the steps', (t) => {
-  const files = [file('package.json', 40), file('src/index.js', 500), file('assets/video.bin', 2 * MiB, true)];
+  const packageJson = { ...file('package.json', 0), content: Buffer.from('{"scripts":{"start":"node src/index.js"}}') };
+  const files = [packageJson, file('src/index.js', 500), file('assets/video.bin', 2 * MiB, true)];
   const planned = planDeployment({
     project: 'billing',
     files,
@@ -161,6 +239,13 @@ test('a plan names the namespace, the bundles with their sizes, the runtime, the
     maxConfigMapSize: MiB,
   });
   t.true(E.isLeft(unknown) && /cannot tell how to run this repository/.test(unknown.left));
+  const noStart = planDeployment({
+    project: 'billing',
+    files: [{ ...file('package.json', 0), content: Buffer.from('{"name":"billing"}') }],
+    ingressDomain: 'x.io',
+    maxConfigMapSize: MiB,
+  });
+  t.true(E.isLeft(noStart) && /cannot tell how to start this Node app/.test(noStart.left), 'said at plan time');
   const badManifest = planDeployment({
     project: 'billing',
     files: [file('package.json', 10), { ...file('.lab.yaml', 0), content: Buffer.from('port: many\n') }],

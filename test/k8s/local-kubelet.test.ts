@@ -32,10 +32,12 @@ const file = (path: string, content: string | Buffer, executable = false): RepoF
 const labObjectsOf = (files: RepoFile[], bundle: { url: string; sha256: string } | null) => {
   const manifest = parseLabManifest(undefined);
   if (E.isLeft(manifest)) throw new Error(manifest.left);
-  const runtime = detectRuntime(
-    files.map((each) => each.path),
+  const detected = detectRuntime(
+    new Map(files.map((each) => [each.path, each.content.toString('utf8')])),
     manifest.right,
-  )!;
+  );
+  if (E.isLeft(detected)) throw new Error(detected.left);
+  const runtime = detected.right;
   const { configmaps, pvc } = splitIntoBundles(files, 64 * 1024);
   const objects = labObjects(
     {

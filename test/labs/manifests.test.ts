@@ -1,3 +1,4 @@
+import * as E from 'fp-ts/lib/Either.js';
 import test from 'ava';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,11 +50,13 @@ const SETTINGS: LabSettings = {
   fetchImage: 'busybox:1.36',
 };
 
-const runtimeOf = (files: readonly RepoFile[]): Runtime =>
-  detectRuntime(
-    files.map((file) => file.path),
-    { env: { MODE: 'lab' } },
-  )!;
+const runtimeOf = (files: readonly RepoFile[]): Runtime => {
+  const runtime = detectRuntime(new Map(files.map((file) => [file.path, file.content.toString('utf8')])), {
+    env: { MODE: 'lab' },
+  });
+  if (E.isLeft(runtime)) throw new Error(runtime.left);
+  return runtime.right;
+};
 
 const inputOf = (files: readonly RepoFile[]): LabInput => {
   // 48 KiB ConfigMaps keep 32 KiB of data each: the 40 KiB model goes to the PVC.
