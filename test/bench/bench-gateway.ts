@@ -19,6 +19,7 @@ export const startBenchGateway = async (
     readonly kubeconfig?: string;
     readonly workspace?: Partial<GatewayConfig['workspace']>;
     readonly env?: Readonly<Record<string, string>>;
+    readonly deployment?: Partial<GatewayConfig['deployment']>;
   } = {},
 ): Promise<Gateway> => {
   const loaded = loadConfig({
@@ -33,6 +34,7 @@ export const startBenchGateway = async (
       server: { ...config.server, rate_limit_per_minute: 1_000_000 },
       event_store: { type: 'embedded', data_dir: join(dir, 'events'), min_free_bytes: 0 },
       workspace: { ...config.workspace, ...options.workspace },
+      deployment: { ...config.deployment, ...options.deployment },
       opencode: { ...config.opencode, enabled: false },
     },
     { logger: pino({ level: 'silent' }) },
@@ -47,11 +49,13 @@ export const startDeployingGateway = async (
   dir: string,
   token: string,
   kubeconfig: string,
+  deployment: Partial<GatewayConfig['deployment']> = {},
 ): Promise<{ gateway: Gateway; sessionId: string }> => {
   await writeFile(join(dir, 'kubeconfig.yaml'), kubeconfig);
   const gateway = await startBenchGateway(dir, token, {
     kubeconfig: join(dir, 'kubeconfig.yaml'),
     env: { GATEWAY_WORKSPACE: dir, GATEWAY_BUNDLE_SECRET: 'bench' },
+    deployment,
   });
   const api = (method: string, path: string, body?: unknown) =>
     fetch(`${gateway.url}${path}`, {

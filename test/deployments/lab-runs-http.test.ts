@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import type { DeploymentView } from '../../src/deployments/deployment-view.js';
 import { freePort } from '../../src/shared/free-port.js';
+import { refusedByClusterRole } from '../support/cluster-role.js';
 import { eventually } from '../support/eventually.js';
 import { caller } from '../support/gateway-client.js';
 import { LAB_TESTS, labSession } from '../support/lab-session.js';
@@ -186,6 +187,12 @@ kubeletTest(
       acceptance: { passed: false, failed: 1, failures: [{ name: 'health', message: 'expected HTTP 200, got 503' }] },
     });
     await slack.waitFor((got) => got.filter((delivery) => delivery.eventType === 'test_results').length === 2);
+    t.deepEqual(
+      refusedByClusterRole(fake.requests.keys()),
+      [],
+      'every call the gateway made is one its ClusterRole (k8s/clusterrole.yaml) allows',
+    );
+    t.true(fake.requests.has('DELETE Job') && fake.requests.has('GET pods/log'), 'the Jobs were read and deleted');
   },
 );
 

@@ -67,6 +67,8 @@ test('RBAC: gateway-sa in default, bound to gateway-role with exactly the verbs 
   const managed = ['create', 'delete', 'get', 'list', 'patch'];
   t.deepEqual(Object.fromEntries([...verbs].sort()), {
     'apps/deployments': workload,
+    // The tests' Jobs: applied, read until they end, deleted.
+    'batch/jobs': ['create', 'delete', 'get', 'patch'],
     'coordination.k8s.io/leases': ['create', 'get', 'list', 'patch', 'update', 'watch'],
     'core/configmaps': workload,
     'core/limitranges': managed,

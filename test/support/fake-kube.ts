@@ -599,6 +599,7 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
       return proxyToService(request, response, body, proxied[1]!, proxied[2]!, `${proxied[3] ?? '/'}${url.search}`);
     const log = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
     if (request.method === 'GET' && log) {
+      requests.set('GET pods/log', (requests.get('GET pods/log') ?? 0) + 1);
       const text = options.kubelet?.logs(log[1]!, log[2]!, url.searchParams.get('container') ?? undefined);
       if (text === undefined) return status(response, 404, 'NotFound', `pods "${log[2]}" not found`);
       response.writeHead(200, { 'content-type': 'text/plain' }).end(text);
