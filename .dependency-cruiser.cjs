@@ -126,7 +126,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^test/|(^|/)node_modules/' },
+    // node_modules are not followed, but kept as targets: a rule may name a package.
+    exclude: { path: '^test/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     // NodeNext ESM: './x.js' in an import is './x.ts' on disk; 'types' resolves type-only package imports.
