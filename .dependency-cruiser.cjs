@@ -53,10 +53,10 @@ module.exports = {
       name: 'no-repository-code-in-the-gateway',
       severity: 'error',
       comment:
-        'Issue 15: a repository\'s own commands (its tests, its start) run in Jobs and pods of its lab, never ' +
-        'in the gateway, which holds the cluster\'s keys and the event log. Only these files start programs, ' +
+        "Issue 15: a repository's own commands (its tests, its start) run in Jobs and pods of its lab, never " +
+        "in the gateway, which holds the cluster's keys and the event log. Only these files start programs, " +
         'each one the gateway chose: git plumbing (clone, worktrees, rev-parse/ls-tree/cat-file, the ' +
-        'snapshot commit), OpenCode, and the operator\'s Taskfile (workspace.taskfile_path). A new place ' +
+        "snapshot commit), OpenCode, and the operator's Taskfile (workspace.taskfile_path). A new place " +
         'that starts a process is a decision, made here.',
       from: {
         pathNot:
