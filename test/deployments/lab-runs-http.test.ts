@@ -197,7 +197,7 @@ kubeletTest(
 );
 
 kubeletTest(
-  'a file too large for ConfigMaps reaches the lab’s pod and its test Job through the signed bundle URL their init containers fetch from the gateway',
+  'end to end: an app with a dependency, a lock file and a file too large for ConfigMaps — the init containers fetch it through the signed bundle URL, the pod installs and starts, its unit test runs in a Job, integration and acceptance tests hit it, all passing',
   async (t) => {
     // The pods fetch the bundle from the gateway itself: its address is fixed before it starts.
     const port = await freePort();
@@ -209,10 +209,16 @@ kubeletTest(
     const digest = createHash('sha256').update(big).digest('hex');
     const files = {
       ...LAB_TESTS,
-      'package.json': JSON.stringify({ name: 'prices', private: true, scripts: { start: 'node server.js' } }),
+      ...withLockFile({
+        name: 'prices',
+        private: true,
+        scripts: { start: 'node server.js' },
+        dependencies: { ms: '2.1.3' },
+      }),
       'server.js': [
         "const digest = require('node:crypto').createHash('sha256').update(require('node:fs').readFileSync('assets/prices.bin')).digest('hex');",
-        "require('node:http').createServer((q, s) => s.end(q.url === '/health' ? 'ok' : `Welcome: prices ${digest}`)).listen(Number(process.env.PORT));",
+        "const due = require('ms')(30 * 86400000, { long: true });",
+        "require('node:http').createServer((q, s) => s.end(q.url === '/health' ? 'ok' : `Welcome: prices ${digest}, due in ${due}`)).listen(Number(process.env.PORT));",
         '',
       ].join('\n'),
       'test/prices.test.mjs': [
@@ -230,6 +236,10 @@ kubeletTest(
     t.like(view.plan.pvcs, [{ name: 'code-large', files: 1, bytes: big.length }]);
     t.like(view.tests, { all_passing: true, unit: { passed: true, total: 1 } });
     const answer = await (await fetch(`${fake.serviceUrl('prices-lab', 'app')!}/`)).text();
-    t.is(answer, `Welcome: prices ${digest}`, 'the pod read the whole file the bundle carried');
+    t.is(
+      answer,
+      `Welcome: prices ${digest}, due in 30 days`,
+      'the pod read the whole file the bundle carried, and its dependency from the lock file',
+    );
   },
 );
