@@ -60,8 +60,8 @@ module.exports = {
         'that starts a process is a decision, made here.',
       from: {
         pathNot:
-          '^src/(agents/opencode-server|deployments/repo-files|deployments/snapshot|workspaces/clone|' +
-          'workspaces/names|workspaces/task-init|workspaces/git-workspace|shared/run-bounded)[.]ts$',
+          '^src/(agents/opencode-server|deployments/repo-files|workspaces/clone|' +
+          'workspaces/names|workspaces/task-init|workspaces/git-workspace|shared/run-bounded|shared/git)[.]ts$',
       },
       to: { path: '^(node:)?child_process$|node_modules/(execa|simple-git)/|^src/shared/run-bounded[.]ts$' },
     },

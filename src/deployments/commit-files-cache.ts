@@ -15,17 +15,17 @@ export class CommitFilesCache {
   private readonly entries = new Map<string, { files: RepoFile[]; bytes: number }>();
   private bytes = 0;
 
-  /** The commit a ref names and its files; a full commit hash is looked up without asking git. */
-  async read(repoPath: string, ref: string): Promise<{ commit: string; files: RepoFile[] }> {
-    const commit = /^[0-9a-f]{40}$/.test(ref) ? ref : await resolveCommit(repoPath, ref);
-    const key = `${repoPath}\n${commit}`;
+  /** The commit a ref names in the repository of `gitDir` and its files; a full commit hash is looked up without asking git. */
+  async read(gitDir: string, ref: string): Promise<{ commit: string; files: RepoFile[] }> {
+    const commit = /^[0-9a-f]{40}$/.test(ref) ? ref : await resolveCommit(gitDir, ref);
+    const key = `${gitDir}\n${commit}`;
     const cached = this.entries.get(key);
     if (cached) {
       this.entries.delete(key);
       this.entries.set(key, cached);
       return { commit, files: cached.files };
     }
-    const { files } = await readCommitFiles(repoPath, commit);
+    const { files } = await readCommitFiles(gitDir, commit);
     const bytes = files.reduce((sum, file) => sum + file.content.length, 0);
     if (bytes <= MAX_BYTES) {
       this.entries.set(key, { files, bytes });

@@ -1,4 +1,5 @@
 import type { EventLog } from '../events/event-log.js';
+import { ownedWorktree, type OwnedWorktree } from '../shared/git.js';
 import { sessionStream, type SessionEvent } from '../sessions/events.js';
 import { deploymentStream, type DeploymentEvent } from './events.js';
 
@@ -12,6 +13,8 @@ export interface DeploymentContext {
   /** The session's workspace (where the kustomize overlay goes) and the deployed repo's worktree. */
   readonly workspacePath: string;
   readonly worktreePath: string;
+  /** The worktree with the git directory the gateway made for it. */
+  readonly worktree: OwnedWorktree;
 }
 
 export class MissingContextError extends Error {
@@ -44,5 +47,16 @@ export const loadDeploymentContext = async (eventLog: EventLog, deploymentId: st
     project: created.data.project,
     workspacePath: workspace.data.workspace_path,
     worktreePath: worktree.worktree_path,
+    worktree: await ownedWorktree(worktree.worktree_path, worktree.git_dir),
   };
+};
+
+/** A session's worktree of `repo` as the gateway made it (its own git directory), from the session's history. */
+export const sessionWorktree = async (eventLog: EventLog, sessionId: string, repo: string): Promise<OwnedWorktree> => {
+  const session = (await eventLog.readStream<SessionEvent>(sessionStream(sessionId))).map((stored) => stored.event);
+  const workspace = session.findLast((event) => event.type === 'WorkspaceInitialized');
+  const made =
+    workspace?.type === 'WorkspaceInitialized' ? workspace.data.repos.find((r) => r.name === repo) : undefined;
+  if (!made) throw new MissingContextError(`session ${sessionId} has no worktree of repo ${repo}`);
+  return ownedWorktree(made.worktree_path, made.git_dir);
 };

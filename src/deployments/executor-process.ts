@@ -9,6 +9,8 @@ import type { StoredEvent } from '../events/stored-event.js';
 import type { BundleStore } from '../labs/bundle-store.js';
 import type { LabCluster } from '../labs/cluster.js';
 import { PermanentKubeError } from '../labs/kube-calls.js';
+import { ForeignWorktreeError } from '../shared/git.js';
+import { PlantedLinkError } from '../files/planted-link.js';
 import { writeKustomization } from '../labs/kustomize.js';
 import { labObjects, type ApplyStep, type LabSettings } from '../labs/manifests.js';
 import { namespaceDecider } from '../labs/decider.js';
@@ -160,7 +162,7 @@ const plannedOf = async (deps: ExecutorDeps, context: DeploymentContext) => {
       `the worktree ${context.worktreePath} of repo ${context.requested.repo} is gone; open a new session to deploy it`,
     );
   // The recorded commit is a hash: its files never change.
-  const { files } = await deps.commitFiles.read(context.worktreePath, context.requested.commit);
+  const { files } = await deps.commitFiles.read(context.worktree.gitDir, context.requested.commit);
   const planned = planDeployment({
     project: context.project,
     files,
@@ -311,7 +313,13 @@ const runStep = async (
     };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    if (error instanceof StepFailure || error instanceof PermanentKubeError || error instanceof MissingContextError)
+    if (
+      error instanceof StepFailure ||
+      error instanceof PermanentKubeError ||
+      error instanceof MissingContextError ||
+      error instanceof ForeignWorktreeError ||
+      error instanceof PlantedLinkError
+    )
       return failedWith(deps, step, reason);
     if (effect.signal.aborted || effect.attempt < deps.attempts) throw error; // passing: the runner tries again
     return failedWith(deps, step, `${reason} (after ${effect.attempt} tries)`);
@@ -340,7 +348,10 @@ const runTestsOnLab = async (
   } catch (error) {
     if (
       effect.signal.aborted ||
-      (!(error instanceof StepFailure) && !(error instanceof MissingContextError) && effect.attempt < deps.attempts)
+      (!(error instanceof StepFailure) &&
+        !(error instanceof MissingContextError) &&
+        !(error instanceof ForeignWorktreeError) &&
+        effect.attempt < deps.attempts)
     )
       throw error;
     const reason = error instanceof Error ? error.message : String(error);

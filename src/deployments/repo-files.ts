@@ -1,14 +1,18 @@
 import { execa } from 'execa';
+import { gitEnvironment } from '../shared/git.js';
 import { checkRef } from '../workspaces/names.js';
 import type { RepoFile } from '../labs/repo-file.js';
 
 const isBinary = (content: Buffer): boolean =>
   content.subarray(0, 8000).includes(0) || !Buffer.from(content.toString('utf8'), 'utf8').equals(content);
 
-/** The commit a ref (or a commit) names in the repository. */
-export const resolveCommit = async (repoPath: string, ref: string): Promise<string> => {
+/** Git reading a repository: its git directory named, nothing of the gateway's environment. */
+const readGit = { env: gitEnvironment(), extendEnv: false } as const;
+
+/** The commit a ref (or a commit) names in the repository whose git directory is `gitDir`. */
+export const resolveCommit = async (gitDir: string, ref: string): Promise<string> => {
   await checkRef(ref);
-  return (await execa('git', ['-C', repoPath, 'rev-parse', '--verify', `${ref}^{commit}`])).stdout.trim();
+  return (await execa('git', ['--git-dir', gitDir, 'rev-parse', '--verify', `${ref}^{commit}`], readGit)).stdout.trim();
 };
 
 /**
@@ -17,12 +21,13 @@ export const resolveCommit = async (repoPath: string, ref: string): Promise<stri
  * Symbolic links and submodules are left out: a ConfigMap holds files.
  */
 export const readCommitFiles = async (
-  repoPath: string,
+  gitDir: string,
   commit: string,
 ): Promise<{ commit: string; files: RepoFile[] }> => {
-  const resolved = await resolveCommit(repoPath, commit);
-  const listing = (await execa('git', ['-C', repoPath, 'ls-tree', '-r', '-z', resolved], { stripFinalNewline: false }))
-    .stdout;
+  const resolved = await resolveCommit(gitDir, commit);
+  const listing = (
+    await execa('git', ['--git-dir', gitDir, 'ls-tree', '-r', '-z', resolved], { ...readGit, stripFinalNewline: false })
+  ).stdout;
   const entries = listing
     .split('\0')
     .filter((line) => line !== '')
@@ -33,7 +38,8 @@ export const readCommitFiles = async (
     })
     .filter((entry) => entry.type === 'blob' && entry.mode !== '120000');
   if (entries.length === 0) return { commit: resolved, files: [] };
-  const batch = await execa('git', ['-C', repoPath, 'cat-file', '--batch'], {
+  const batch = await execa('git', ['--git-dir', gitDir, 'cat-file', '--batch'], {
+    ...readGit,
     input: entries.map((entry) => entry.object).join('\n') + '\n',
     encoding: 'buffer',
     stripFinalNewline: false,

@@ -21,6 +21,8 @@ import { runDeploymentCommand } from './run-command.js';
 import { deploymentProgressRoute } from './progress-sse.js';
 import { CommitFilesCache } from './commit-files-cache.js';
 import { snapshotWorktree } from './snapshot.js';
+import { sessionWorktree } from './deployment-context.js';
+import { ForeignWorktreeError } from '../shared/git.js';
 import { ConfirmDeploymentBody, CreateDeploymentBody, RejectDeploymentBody } from './request-codecs.js';
 
 export interface DeploymentRoutesOptions {
@@ -46,7 +48,7 @@ export interface DeploymentRoutesOptions {
 
 /** The repository and commit to deploy: the session's worktree of the named (or first) repo, at its branch's head. */
 const targetOf = async (
-  commitFiles: CommitFilesCache,
+  deps: Pick<DeploymentRouteDeps, 'commitFiles' | 'eventLog'>,
   session: SessionView,
   body: { repo?: string; branch?: string },
 ) => {
@@ -59,14 +61,14 @@ const targetOf = async (
   if (!repo.worktree_path || !repo.branch)
     throw new ProblemError(409, `the workspace of repo ${repo.name} is not ready (the session is ${session.status})`);
   const branch = body.branch ?? repo.branch;
+  const worktree = await sessionWorktree(deps.eventLog, session.session_id, repo.name).catch((error: unknown) => {
+    throw error instanceof ForeignWorktreeError ? new ProblemError(409, error.message) : error;
+  });
   // The builder branch is the agent's: what it wrote but did not commit is part of what a person wants deployed.
   if (branch === repo.branch)
-    await snapshotWorktree(
-      repo.worktree_path,
-      `Snapshot of the agent's work for a deployment (session ${session.session_id})`,
-    );
+    await snapshotWorktree(worktree, `Snapshot of the agent's work for a deployment (session ${session.session_id})`);
   try {
-    const { commit, files } = await commitFiles.read(repo.worktree_path, branch);
+    const { commit, files } = await deps.commitFiles.read(worktree.gitDir, branch);
     return { repo: repo.name, branch, commit, files };
   } catch (error) {
     if (body.branch !== undefined) {
@@ -111,7 +113,7 @@ const addCreateRoute = (router: Router, deps: DeploymentRouteDeps): void => {
     if (!session) throw new ProblemError(404, `no session ${body.session_id}`);
     if (hasEnded(session.status))
       throw new ProblemError(409, `a ${session.status} session cannot deploy (the session is ${session.status})`);
-    const target = await targetOf(deps.commitFiles, session, body);
+    const target = await targetOf(deps, session, body);
     const planned = planDeployment({
       project: session.project,
       files: target.files,

@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
+import { refuseLinkedFolder } from '../files/planted-link.js';
 import { replaceFileAtomically } from '../files/replace-file.js';
 import { APPLY_STEPS, type ApplyStep, type KubeObject } from './manifests.js';
 
@@ -21,6 +22,8 @@ export const writeKustomization = async (
   dir: string,
   objects: Partial<Record<ApplyStep, KubeObject[]>>,
 ): Promise<string[]> => {
+  await refuseLinkedFolder(dirname(dir));
+  await refuseLinkedFolder(dir);
   await mkdir(dir, { recursive: true });
   const steps = APPLY_STEPS.filter((step) => (objects[step]?.length ?? 0) > 0);
   const resources = steps.map((step) => `${step}.yaml`);

@@ -53,7 +53,13 @@ const WorkspaceInitialized = defineEvent(
   jsonCodec(
     t.type({
       workspace_path: t.string,
-      repos: t.array(t.type({ name: t.string, worktree_path: t.string, branch: t.string, base_commit: t.string })),
+      repos: t.array(
+        t.intersection([
+          t.type({ name: t.string, worktree_path: t.string, branch: t.string, base_commit: t.string }),
+          /** The git directory the gateway made for the worktree: what it uses, never the worktree's own `.git`. */
+          t.partial({ git_dir: t.string }),
+        ]),
+      ),
       initialized_at: t.string,
     }),
   ),

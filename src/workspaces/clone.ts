@@ -1,8 +1,9 @@
 import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
+import { gitEnvironment } from '../shared/git.js';
 import { baseEnvironment, runBounded } from '../shared/run-bounded.js';
 import {
-  credentialEnvironment,
+  credentialConfig,
   loadGitCredentials,
   type GitCredential,
   type GitCredentialConfig,
@@ -104,22 +105,23 @@ export const cloneRepository = async (
   // Credentials are for http(s) only, by host as configured (`host` or `host:port`).
   const credentials =
     transport === 'https' || transport === 'http'
-      ? credentialEnvironment(
+      ? credentialConfig(
           settings.credentials.find(
             (entry) => entry.host === hostPort || entry.host === `${checked.host}:${DEFAULT_PORTS[transport]}`,
           ),
           transport,
           hostPort,
         )
-      : {};
-  const env: Record<string, string> = {
-    ...baseEnvironment(homedir()),
-    ...Object.fromEntries(PASSED_THROUGH.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : []))),
-    // Git never asks a person: there is none. GIT_ALLOW_PROTOCOL overrides any configuration's protocol.*.allow.
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_ALLOW_PROTOCOL: transport,
-    ...credentials,
-  };
+      : [];
+  const env = gitEnvironment({
+    env: {
+      ...baseEnvironment(homedir()),
+      ...Object.fromEntries(PASSED_THROUGH.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : []))),
+      // GIT_ALLOW_PROTOCOL overrides any configuration's protocol.*.allow.
+      GIT_ALLOW_PROTOCOL: transport,
+    },
+    config: credentials,
+  });
   const run = await runBounded('git', cloneArguments(checked, addresses, target), {
     cwd,
     env,

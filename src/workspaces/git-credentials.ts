@@ -44,19 +44,13 @@ export const loadGitCredentials = (entries: readonly GitCredentialConfig[], env:
   });
 
 /**
- * Git configuration in the environment (GIT_CONFIG_COUNT/KEY/VALUE) that sends the credential's
- * header to `<scheme>://<host>/` only: never on a command line, where any user of the machine
- * could read it, nor in a URL that git might print.
+ * Git configuration, given through the environment (GIT_CONFIG_COUNT/KEY/VALUE, see
+ * `gitEnvironment`), that sends the credential's header to `<scheme>://<host>/` only: never on a
+ * command line, where any user of the machine could read it, nor in a URL that git might print.
  */
-export const credentialEnvironment = (
+export const credentialConfig = (
   credential: GitCredential | undefined,
   scheme: 'https' | 'http',
   hostPort: string,
-): Record<string, string> =>
-  credential === undefined
-    ? {}
-    : {
-        GIT_CONFIG_COUNT: '1',
-        GIT_CONFIG_KEY_0: `http.${scheme}://${hostPort}/.extraHeader`,
-        GIT_CONFIG_VALUE_0: credential.header(),
-      };
+): readonly (readonly [string, string])[] =>
+  credential === undefined ? [] : [[`http.${scheme}://${hostPort}/.extraHeader`, credential.header()]];

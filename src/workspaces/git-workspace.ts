@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import type { SimpleGit } from 'simple-git';
+import { hardenedGit } from '../shared/git.js';
 import { CloneFailedError, cloneRepository, DEFAULT_CLONE_SETTINGS, type CloneSettings } from './clone.js';
 import { checkBuilder, checkRef, checkRepoName, InvalidNameError } from './names.js';
 import { RepoUrlRefusedError } from '../shared/repo-url.js';
@@ -24,6 +25,8 @@ export interface PreparedRepo {
   readonly worktree_path: string;
   readonly branch: string;
   readonly base_commit: string;
+  /** The worktree's git directory in the gateway's clone, read when it was made (before any agent ran there). */
+  readonly git_dir: string;
 }
 
 export class UnknownRepoError extends Error {
@@ -156,15 +159,21 @@ export const describeWorktree = async (
   ref: string | null,
 ): Promise<PreparedRepo> => {
   if (!existsSync(join(worktreePath, '.git'))) throw new MissingWorktreeError(name, worktreePath);
-  const [commonDir, head, branch] = (
-    await simpleGit(worktreePath).raw(['rev-parse', '--git-common-dir', 'HEAD', '--abbrev-ref', 'HEAD'])
+  const [commonDir, ownDir, head, branch] = (
+    await hardenedGit(worktreePath).raw(['rev-parse', '--git-common-dir', '--git-dir', 'HEAD', '--abbrev-ref', 'HEAD'])
   )
     .trim()
     .split('\n');
   const gitDir = resolve(worktreePath, commonDir!);
-  const start = await commitOf(simpleGit(), name, ref === null ? 'HEAD' : await checkRef(ref), gitDir);
-  const base = await simpleGit().raw(['--git-dir', gitDir, 'merge-base', head!, start]);
-  return { name, worktree_path: worktreePath, branch: branch!, base_commit: base.trim() };
+  const start = await commitOf(hardenedGit(), name, ref === null ? 'HEAD' : await checkRef(ref), gitDir);
+  const base = await hardenedGit().raw(['--git-dir', gitDir, 'merge-base', head!, start]);
+  return {
+    name,
+    worktree_path: worktreePath,
+    branch: branch!,
+    base_commit: base.trim(),
+    git_dir: resolve(worktreePath, ownDir!),
+  };
 };
 
 const isRepository = (path: string): boolean => existsSync(join(path, '.git')) || existsSync(join(path, 'HEAD'));
@@ -229,7 +238,7 @@ const ensureWorktree = async (
   repo: string,
   ref: string,
 ): Promise<void> => {
-  const git = simpleGit(source);
+  const git = hardenedGit(source);
   if (existsSync(join(worktreePath, '.git'))) {
     await git.raw(['worktree', 'repair', worktreePath]);
     return;
@@ -281,12 +290,12 @@ export const removeWorkspace = async (options: {
     // The worktree knows its repository (a clone by URL or the pre-provisioned one); the name alone does not tell.
     const commonDir = existsSync(join(worktreePath, '.git')) ? await commonDirOf(worktreePath) : undefined;
     if (commonDir !== undefined) {
-      await simpleGit().raw(['--git-dir', commonDir, 'worktree', 'remove', '--force', worktreePath]);
-      await simpleGit().raw(['--git-dir', commonDir, 'worktree', 'prune']);
+      await hardenedGit().raw(['--git-dir', commonDir, 'worktree', 'remove', '--force', worktreePath]);
+      await hardenedGit().raw(['--git-dir', commonDir, 'worktree', 'prune']);
       continue;
     }
     const source = join(options.reposRoot, name);
-    if (existsSync(source)) await simpleGit(source).raw(['worktree', 'prune']);
+    if (existsSync(source)) await hardenedGit(source).raw(['worktree', 'prune']);
   }
   await rm(workspacePath, { recursive: true, force: true });
 };
@@ -294,7 +303,7 @@ export const removeWorkspace = async (options: {
 /** The repository a worktree belongs to (its common git folder); undefined when it is not a working worktree any more. */
 const commonDirOf = async (worktreePath: string): Promise<string | undefined> => {
   try {
-    return resolve(worktreePath, (await simpleGit(worktreePath).raw(['rev-parse', '--git-common-dir'])).trim());
+    return resolve(worktreePath, (await hardenedGit(worktreePath).raw(['rev-parse', '--git-common-dir'])).trim());
   } catch {
     return undefined;
   }

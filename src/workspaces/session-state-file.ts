@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { refuseLinkedFolder } from '../files/planted-link.js';
 import { replaceFileDurably } from '../files/replace-file.js';
 import { evolveSessionView, type SessionView } from '../sessions/session-view.js';
 import type { EventLog } from '../events/event-log.js';
@@ -39,6 +40,7 @@ export const writeSessionState = async (
   let view: SessionView | undefined;
   for (const stored of history) view = evolveSessionView(view, stored);
   if (!view?.workspace_path || !existsSync(view.workspace_path)) return;
+  await refuseLinkedFolder(view.workspace_path);
   await replaceFileDurably(
     join(view.workspace_path, SESSION_STATE_FILE),
     `# Written by the gateway from the session's events; edits are overwritten.\n${stringify(view)}`,

@@ -1,3 +1,4 @@
+import { gitEnvironment } from '../shared/git.js';
 import { baseEnvironment, runBounded } from '../shared/run-bounded.js';
 
 /** How `task builder:init` is run, when the operator configured it. */
@@ -25,7 +26,9 @@ export class TaskInitError extends Error {
 /**
  * Runs `task --taskfile <file> builder:init BUILDER_NAME=<builder> REPOS=<a,b>` in the workspace,
  * as an argument array (never a shell), with names already validated. The child gets a minimal
- * environment: the gateway's secrets stay in the gateway.
+ * environment: the gateway's secrets stay in the gateway; and every git it runs gets the
+ * gateway's git protections (hooks, fsmonitor and the programs a repository's configuration could
+ * name disarmed, no system or global configuration: `gitEnvironment`).
  */
 export const runTaskInit = async (
   options: TaskInitOptions,
@@ -36,7 +39,7 @@ export const runTaskInit = async (
     ['--taskfile', options.taskfile, 'builder:init', `BUILDER_NAME=${run.builder}`, `REPOS=${run.repos.join(',')}`],
     {
       cwd: run.cwd,
-      env: baseEnvironment(run.cwd),
+      env: gitEnvironment({ env: baseEnvironment(run.cwd) }),
       timeoutMs: options.timeoutMs,
     },
   );

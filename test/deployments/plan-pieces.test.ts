@@ -35,7 +35,7 @@ test('the files of a commit are git’s own list: tracked files only, with binar
   await writeFile(join(repo, 'uncommitted.txt'), 'not yet\n');
   const head = (await simpleGit(repo).revparse(['HEAD'])).trim();
 
-  const { commit, files } = await readCommitFiles(repo, 'main');
+  const { commit, files } = await readCommitFiles(join(repo, '.git'), 'main');
   t.is(commit, head);
   t.deepEqual(
     files.map((file) => file.path),
@@ -45,7 +45,7 @@ test('the files of a commit are git’s own list: tracked files only, with binar
   t.false(files.find((file) => file.path === 'src/index.js')!.binary);
   t.true(files.find((file) => file.path === 'run.sh')!.executable);
   t.is(files.find((file) => file.path === 'src/index.js')!.content.toString(), 'console.log("hi")\n');
-  await t.throwsAsync(() => readCommitFiles(repo, '--upload-pack=x'), { message: /ref/ });
+  await t.throwsAsync(() => readCommitFiles(join(repo, '.git'), '--upload-pack=x'), { message: /ref/ });
 });
 
 const file = (path: string, bytes: number, binary = false): RepoFile => ({

@@ -51,14 +51,29 @@ test('worktrees on builder/<builder> from the clone under the repos root, and fr
       worktree_path: join(basePath, 'platform-billing', 'repos', 'api'),
       branch: 'builder/platform-billing',
       base_commit: api.second,
+      git_dir: result.repos[0]!.git_dir,
     },
     {
       name: 'web',
       worktree_path: join(basePath, 'platform-billing', 'repos', 'web'),
       branch: 'builder/platform-billing',
       base_commit: remote.first,
+      git_dir: result.repos[1]!.git_dir,
     },
   ]);
+  // The git directory each worktree got in the gateway's clone, recorded as it was made.
+  t.true(result.repos[0]!.git_dir.startsWith(join(reposRoot, 'api', '.git', 'worktrees') + '/'));
+  t.true(
+    result.repos[1]!.git_dir.startsWith(
+      join(reposRoot, '_clones', '_local', 'remote', 'web.git', '.git', 'worktrees') + '/',
+    ),
+  );
+  for (const repo of result.repos)
+    t.is(
+      (await readFile(join(repo.git_dir, 'gitdir'), 'utf8')).trim(),
+      join(repo.worktree_path, '.git'),
+      'git’s own record of the worktree names it',
+    );
   t.is(await readFile(join(result.repos[0]!.worktree_path, 'server.js'), 'utf8'), 'two\n');
   t.is(
     await readFile(join(result.repos[1]!.worktree_path, 'index.html'), 'utf8'),

@@ -81,12 +81,14 @@ test('instead of the native path, the Taskfile makes the worktrees and the resul
         worktree_path: join(basePath, 'platform-billing', 'repos', 'api'),
         branch: 'builder/platform-billing',
         base_commit: api,
+        git_dir: join(reposRoot, 'api', '.git', 'worktrees', 'api'),
       },
       {
         name: 'web',
         worktree_path: join(basePath, 'platform-billing', 'repos', 'web'),
         branch: 'builder/platform-billing',
         base_commit: web,
+        git_dir: join(reposRoot, 'web', '.git', 'worktrees', 'web'),
       },
     ],
   });
