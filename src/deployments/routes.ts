@@ -20,7 +20,7 @@ import { planDeployment } from './plan.js';
 import { runDeploymentCommand } from './run-command.js';
 import { deploymentProgressRoute } from './progress-sse.js';
 import { CommitFilesCache } from './commit-files-cache.js';
-import { snapshotWorktree } from './snapshot.js';
+import { PlantedProgramError, snapshotWorktree } from './snapshot.js';
 import { sessionWorktree } from './deployment-context.js';
 import { ForeignWorktreeError } from '../shared/git.js';
 import { ConfirmDeploymentBody, CreateDeploymentBody, RejectDeploymentBody } from './request-codecs.js';
@@ -66,7 +66,12 @@ const targetOf = async (
   });
   // The builder branch is the agent's: what it wrote but did not commit is part of what a person wants deployed.
   if (branch === repo.branch)
-    await snapshotWorktree(worktree, `Snapshot of the agent's work for a deployment (session ${session.session_id})`);
+    await snapshotWorktree(
+      worktree,
+      `Snapshot of the agent's work for a deployment (session ${session.session_id})`,
+    ).catch((error: unknown) => {
+      throw error instanceof PlantedProgramError ? new ProblemError(409, error.message) : error;
+    });
   try {
     const { commit, files } = await deps.commitFiles.read(worktree.gitDir, branch);
     return { repo: repo.name, branch, commit, files };

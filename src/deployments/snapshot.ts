@@ -1,5 +1,33 @@
 import { hardenedGit, worktreeArguments, type OwnedWorktree } from '../shared/git.js';
 
+/** A repository configuration that names a program git would run on `add` or `status`: planted, and refused. */
+export class PlantedProgramError extends Error {
+  override readonly name = 'PlantedProgramError';
+}
+
+/**
+ * Drivers a `.gitattributes` (which the agent writes) can point at, and which run a program
+ * named in a configuration file: a clean or smudge filter, a diff textconv or command, a merge
+ * driver. Command-line configuration cannot disarm them without knowing their names, so the
+ * gateway looks for any, in every configuration git reads for this worktree, before it runs
+ * `status` or `add` there.
+ */
+const DRIVER_PROGRAMS = '^(filter|diff|merge)[.].+[.](clean|smudge|process|textconv|command|driver)$';
+
+const refusePlantedPrograms = async (on: readonly string[]): Promise<void> => {
+  const named = await hardenedGit()
+    .raw([...on, 'config', '--get-regexp', DRIVER_PROGRAMS])
+    .catch(() => ''); // exit code 1: none
+  if (named.trim() !== '')
+    throw new PlantedProgramError(
+      `the repository's git configuration names programs for its files (${named
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' ')[0])
+        .join(', ')}); the gateway runs no such program, so it will not snapshot this worktree`,
+    );
+};
+
 /**
  * Commits what the agent changed in a worktree but did not commit, so a deployment of the
  * builder branch ships the work a person just saw in Slack. Ignored files stay out (git's own
@@ -11,6 +39,7 @@ import { hardenedGit, worktreeArguments, type OwnedWorktree } from '../shared/gi
 export const snapshotWorktree = async (worktree: OwnedWorktree, message: string): Promise<boolean> => {
   const git = hardenedGit();
   const on = worktreeArguments(worktree);
+  await refusePlantedPrograms(on);
   if ((await git.raw([...on, 'status', '--porcelain'])).trim() === '') return false;
   await git.raw([...on, 'add', '-A']);
   await git.raw([

@@ -135,3 +135,19 @@ test('a symbolic link planted at the workspace’s .lab fails the deployment say
   t.deepEqual(await readdir(elsewhere), [], 'nothing was written through the link');
   t.deepEqual(fake.objects('Namespace'), [], 'nothing was applied either');
 });
+
+test('a clean filter planted in the clone’s configuration, with a .gitattributes that names it, is refused before git add: 409 saying so, nothing runs', async (t) => {
+  const { gateway, session, worktree } = await setUp(t);
+  const commonDir = resolve(worktree, git(worktree, 'rev-parse', '--git-common-dir'));
+  const filter = await plantProgram(t, 'clean-filter');
+  git(worktree, 'config', '--file', join(commonDir, 'config'), 'filter.steal.clean', filter.program);
+  await writeFile(join(worktree, '.gitattributes'), '* filter=steal\n');
+  await writeFile(join(worktree, 'CHANGELOG.md'), 'the agent’s work\n');
+  const response = await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id });
+  t.is(response.status, 409);
+  t.regex(
+    ((await response.json()) as { detail: string }).detail,
+    /names programs for its files \(filter\.steal\.clean\)/,
+  );
+  t.false(existsSync(filter.marker), 'the filter never ran as the gateway');
+});
