@@ -74,6 +74,11 @@ export const createAgents = (
     server,
     reconciler,
     start: async () => {
+      // Said once, at start: the agent's shell runs as this process's user (issue 16 moves it out).
+      options.logger.warn(
+        { uid: process.getuid?.() },
+        "the agent (OpenCode) runs as the gateway's own user: its shell commands can read the data folder, the event log and the gateway's files (see the README's threat model)",
+      );
       await server
         .start()
         .catch((error: unknown) =>
