@@ -138,6 +138,18 @@ export const testTargetOf = (
 /** A failure of the deployment, not of the gateway: recorded, never retried. */
 class StepFailure extends Error {}
 
+/**
+ * What no retry can mend, so the deployment fails at once with the reason: its own failure, an
+ * object the API server refuses, a history without the deployment's context, a worktree whose
+ * `.git` is not the gateway's, a link planted where the gateway writes.
+ */
+const isPermanent = (error: unknown): boolean =>
+  error instanceof StepFailure ||
+  error instanceof PermanentKubeError ||
+  error instanceof MissingContextError ||
+  error instanceof ForeignWorktreeError ||
+  error instanceof PlantedLinkError;
+
 /** Where a person finds the kustomize overlay of the session's lab: beside the worktrees. */
 const overlayDir = (workspacePath: string): string => join(workspacePath, '.lab');
 
@@ -313,14 +325,7 @@ const runStep = async (
     };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    if (
-      error instanceof StepFailure ||
-      error instanceof PermanentKubeError ||
-      error instanceof MissingContextError ||
-      error instanceof ForeignWorktreeError ||
-      error instanceof PlantedLinkError
-    )
-      return failedWith(deps, step, reason);
+    if (isPermanent(error)) return failedWith(deps, step, reason);
     if (effect.signal.aborted || effect.attempt < deps.attempts) throw error; // passing: the runner tries again
     return failedWith(deps, step, `${reason} (after ${effect.attempt} tries)`);
   }
@@ -346,14 +351,7 @@ const runTestsOnLab = async (
       },
     };
   } catch (error) {
-    if (
-      effect.signal.aborted ||
-      (!(error instanceof StepFailure) &&
-        !(error instanceof MissingContextError) &&
-        !(error instanceof ForeignWorktreeError) &&
-        effect.attempt < deps.attempts)
-    )
-      throw error;
+    if (effect.signal.aborted || (!isPermanent(error) && effect.attempt < deps.attempts)) throw error;
     const reason = error instanceof Error ? error.message : String(error);
     // The deployment's own run fails its step; a rerun reports why it could not run (the lab stays up).
     if (runId === DEPLOY_RUN) return failedWith(deps, 'tests', reason);

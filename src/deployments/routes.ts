@@ -61,17 +61,18 @@ const targetOf = async (
   if (!repo.worktree_path || !repo.branch)
     throw new ProblemError(409, `the workspace of repo ${repo.name} is not ready (the session is ${session.status})`);
   const branch = body.branch ?? repo.branch;
-  const worktree = await sessionWorktree(deps.eventLog, session.session_id, repo.name).catch((error: unknown) => {
-    throw error instanceof ForeignWorktreeError ? new ProblemError(409, error.message) : error;
-  });
-  // The builder branch is the agent's: what it wrote but did not commit is part of what a person wants deployed.
-  if (branch === repo.branch)
-    await snapshotWorktree(
-      worktree,
-      `Snapshot of the agent's work for a deployment (session ${session.session_id})`,
-    ).catch((error: unknown) => {
-      throw error instanceof PlantedProgramError ? new ProblemError(409, error.message) : error;
-    });
+  let worktree;
+  try {
+    worktree = await sessionWorktree(deps.eventLog, session.session_id, repo.name);
+    // The builder branch is the agent's: what it wrote but did not commit is part of what a person wants deployed.
+    if (branch === repo.branch)
+      await snapshotWorktree(worktree, `Snapshot of the agent's work for a deployment (session ${session.session_id})`);
+  } catch (error) {
+    // A worktree the gateway will not run git in (its .git replaced, a program planted in its configuration).
+    if (error instanceof ForeignWorktreeError || error instanceof PlantedProgramError)
+      throw new ProblemError(409, error.message);
+    throw error;
+  }
   try {
     const { commit, files } = await deps.commitFiles.read(worktree.gitDir, branch);
     return { repo: repo.name, branch, commit, files };

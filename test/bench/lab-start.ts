@@ -144,6 +144,17 @@ const throughTheGateway = async (
   return { answering: times, tested };
 };
 
+/** A floor measured as plain local commands, and the same work through the gateway, whose target is ≤ 2× the floor. */
+const againstLocal = (floorName: string, floor: number[], name: string, measured: number[]): Figure[] => [
+  { name: floorName, value: spread(floor), target: '—', met: undefined },
+  {
+    name,
+    value: spread(measured),
+    target: `≤ 2× local (${(2 * median(floor)).toFixed(0)} ms)`,
+    met: median(measured) <= 2 * median(floor),
+  },
+];
+
 /**
  * Issue 15's bench: a Node app with one dependency, from the person's confirmation to its lab
  * answering (init container, `npm ci --omit=dev`, start, readiness), beside the same install and
@@ -166,30 +177,18 @@ export const benchLabStart = async (): Promise<Figure[]> => {
     try {
       const lab = await throughTheGateway(gateway, fake, sessionId);
       return [
-        {
-          name: 'plain local npm ci --omit=dev + start → answering (floor)',
-          value: spread(local.answering),
-          target: '—',
-          met: undefined,
-        },
-        {
-          name: 'confirmation → lab answering (gateway, fake API server, local kubelet)',
-          value: spread(lab.answering),
-          target: `≤ 2× local (${(2 * median(local.answering)).toFixed(0)} ms)`,
-          met: median(lab.answering) <= 2 * median(local.answering),
-        },
-        {
-          name: 'plain local: the same, then each suite in a fresh copy with npm ci, and the check (floor)',
-          value: spread(local.tested),
-          target: '—',
-          met: undefined,
-        },
-        {
-          name: 'confirmation → tests finished, all passing (unit and integration in Jobs, acceptance)',
-          value: spread(lab.tested),
-          target: `≤ 2× local (${(2 * median(local.tested)).toFixed(0)} ms)`,
-          met: median(lab.tested) <= 2 * median(local.tested),
-        },
+        ...againstLocal(
+          'plain local npm ci --omit=dev + start → answering (floor)',
+          local.answering,
+          'confirmation → lab answering (gateway, fake API server, local kubelet)',
+          lab.answering,
+        ),
+        ...againstLocal(
+          'plain local: the same, then each suite in a fresh copy with npm ci, and the check (floor)',
+          local.tested,
+          'confirmation → tests finished, all passing (unit and integration in Jobs, acceptance)',
+          lab.tested,
+        ),
       ];
     } finally {
       await gateway.stop();

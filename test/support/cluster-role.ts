@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { resourceOf } from './fake-kube.js';
 
 interface Rule {
   readonly apiGroups: readonly string[];
@@ -8,23 +9,11 @@ interface Rule {
   readonly verbs: readonly string[];
 }
 
-/** Each kind the gateway calls, with its API group and resource, as RBAC names them. */
-const RESOURCE_OF: Record<string, { group: string; resource: string }> = {
-  Namespace: { group: '', resource: 'namespaces' },
-  ConfigMap: { group: '', resource: 'configmaps' },
-  PersistentVolumeClaim: { group: '', resource: 'persistentvolumeclaims' },
-  Service: { group: '', resource: 'services' },
-  ServiceAccount: { group: '', resource: 'serviceaccounts' },
-  Pod: { group: '', resource: 'pods' },
-  'pods/log': { group: '', resource: 'pods/log' },
-  ResourceQuota: { group: '', resource: 'resourcequotas' },
-  LimitRange: { group: '', resource: 'limitranges' },
-  Deployment: { group: 'apps', resource: 'deployments' },
-  Job: { group: 'batch', resource: 'jobs' },
-  Ingress: { group: 'networking.k8s.io', resource: 'ingresses' },
-  Role: { group: 'rbac.authorization.k8s.io', resource: 'roles' },
-  RoleBinding: { group: 'rbac.authorization.k8s.io', resource: 'rolebindings' },
-};
+/** The API group and resource RBAC names for a call's kind (as the fake API server counts it). */
+const targetOf = (kind: string): { group: string; resource: string } =>
+  kind === 'pods/log'
+    ? { group: '', resource: 'pods/log' }
+    : { group: resourceOf(kind).group, resource: resourceOf(kind).plural };
 
 /** The verbs an HTTP method may be, to RBAC (a GET is get, list or watch). */
 const VERBS_OF: Record<string, readonly string[]> = {
@@ -43,8 +32,7 @@ export const refusedByClusterRole = (calls: Iterable<string>): string[] => {
   const role = parse(readFileSync(join(process.cwd(), 'k8s', 'clusterrole.yaml'), 'utf8')) as { rules: Rule[] };
   return [...calls].filter((call) => {
     const [method, kind] = call.split(' ') as [string, string];
-    const target = RESOURCE_OF[kind];
-    if (!target) return true;
+    const target = targetOf(kind);
     return !role.rules.some(
       (rule) =>
         rule.apiGroups.includes(target.group) &&

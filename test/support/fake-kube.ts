@@ -16,7 +16,7 @@ import type { LocalKubelet, RunningPod } from './local-kubelet.js';
  * field manager), watch (JSON lines from a resourceVersion), `resourceVersion`, and
  * 404/409/422 as `Status` objects shaped like the real ones.
  */
-interface Resource {
+export interface Resource {
   readonly group: string;
   readonly version: string;
   readonly kind: string;
@@ -39,6 +39,16 @@ const RESOURCES: readonly Resource[] = [
   { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true },
   { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true },
 ];
+
+/** A kind's resource: its API group and plural, as the API (and RBAC) name it. */
+export const resourceOf = (kind: string): Resource => {
+  const found = RESOURCES.find((resource) => resource.kind === kind);
+  if (!found) throw new Error(`the fake API server serves no ${kind}`);
+  return found;
+};
+
+/** The Job controller's words for a Job whose one try failed. */
+const BACKOFF_LIMIT_EXCEEDED = ['BackoffLimitExceeded', 'Job has reached the specified backoff limit'] as const;
 
 type KubeObject = {
   apiVersion: string;
@@ -292,7 +302,7 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
    * pod's target port is mapped to (one network here, so no cluster IP), as in-cluster DNS would.
    */
   const serviceTarget = (namespace: string, name: string): string | undefined => {
-    const services = RESOURCES.find((resource) => resource.kind === 'Service')!;
+    const services = resourceOf('Service');
     const service = store.get(keyOf(services, namespace, name))?.object as
       { spec?: { selector?: Record<string, string>; ports?: { targetPort?: number }[] } } | undefined;
     if (!service) return undefined;
@@ -334,8 +344,8 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     pod: KubeObject,
     then: (status: Record<string, unknown>) => void = () => undefined,
   ): void => {
-    const pods = RESOURCES.find((resource) => resource.kind === 'Pod')!;
-    const configMaps = RESOURCES.find((resource) => resource.kind === 'ConfigMap')!;
+    const pods = resourceOf('Pod');
+    const configMaps = resourceOf('ConfigMap');
     const key = keyOf(pods, pod.metadata.namespace, pod.metadata.name);
     running.set(
       key,
@@ -353,7 +363,7 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
   /** A Deployment's pod: Pending at once, then its scenario's state after a delay. */
   const startPods = (deployment: KubeObject): void => {
     const namespace = deployment.metadata.namespace!;
-    const podResource = RESOURCES.find((resource) => resource.kind === 'Pod')!;
+    const podResource = resourceOf('Pod');
     const labels = (deployment['spec'] as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined)
       ?.template?.metadata?.labels ?? { app: deployment.metadata.name };
     const name = `${deployment.metadata.name}-${resourceVersion.toString(36)}`;
@@ -389,64 +399,61 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     );
     timers.add(timer);
   };
+  /** How a Job ended, as the Job controller records it: its count and its Complete or Failed condition. */
+  const recordJobEnd = (job: KubeObject, outcome: 'Complete' | 'Failed', reason?: string, message?: string): void => {
+    const jobs = resourceOf('Job');
+    const current = store.get(keyOf(jobs, job.metadata.namespace, job.metadata.name));
+    if (!current) return;
+    const condition = { type: outcome, status: 'True', ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
+    save(
+      jobs,
+      {
+        ...current.object,
+        status: { ...(outcome === 'Complete' ? { succeeded: 1 } : { failed: 1 }), conditions: [condition] },
+      },
+      'MODIFIED',
+    );
+  };
+  /** A Job's pod, named and labelled as the Job controller names and labels it. */
+  const jobPod = (job: KubeObject, spec: Record<string, unknown>, status: Record<string, unknown>): KubeObject =>
+    save(
+      resourceOf('Pod'),
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: `${job.metadata.name}-${resourceVersion.toString(36)}`,
+          namespace: job.metadata.namespace!,
+          labels: { 'job-name': job.metadata.name, 'batch.kubernetes.io/job-name': job.metadata.name },
+        },
+        spec,
+        status,
+      },
+      'ADDED',
+    );
   /**
    * Without a kubelet, a Job's pod ends as `jobExitCode` says (default 0) after the pod delay, as a
    * cluster whose nodes ran it would show it: the pod Succeeded or Failed with its container's exit
    * code, the Job Complete or Failed. No log: nothing really ran.
    */
   const finishJobByScenario = (job: KubeObject): void => {
-    const namespace = job.metadata.namespace!;
-    const jobs = RESOURCES.find((resource) => resource.kind === 'Job')!;
-    const pods = RESOURCES.find((resource) => resource.kind === 'Pod')!;
     const timer = setTimeout(() => {
       timers.delete(timer);
-      const current = store.get(keyOf(jobs, namespace, job.metadata.name));
-      if (!current) return;
+      if (!store.has(keyOf(resourceOf('Job'), job.metadata.namespace, job.metadata.name))) return;
       const exitCode = options.jobExitCode ?? 0;
       const container = ((job['spec'] as { template?: { spec?: { containers?: { name: string }[] } } }).template?.spec
         ?.containers ?? [])[0]?.name;
-      save(
-        pods,
+      const terminated = { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' };
+      jobPod(
+        job,
+        {},
         {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: {
-            name: `${job.metadata.name}-${resourceVersion.toString(36)}`,
-            namespace,
-            labels: { 'job-name': job.metadata.name, 'batch.kubernetes.io/job-name': job.metadata.name },
-          },
-          spec: {},
-          status: {
-            phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-            containerStatuses: [
-              {
-                name: container,
-                ready: false,
-                restartCount: 0,
-                state: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error' } },
-              },
-            ],
-          },
+          phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+          containerStatuses: [{ name: container, ready: false, restartCount: 0, state: { terminated } }],
         },
-        'ADDED',
       );
-      const condition =
-        exitCode === 0
-          ? { type: 'Complete', status: 'True' }
-          : {
-              type: 'Failed',
-              status: 'True',
-              reason: 'BackoffLimitExceeded',
-              message: 'Job has reached the specified backoff limit',
-            };
-      save(
-        jobs,
-        {
-          ...current.object,
-          status: { ...(exitCode === 0 ? { succeeded: 1 } : { failed: 1 }), conditions: [condition] },
-        },
-        'MODIFIED',
-      );
+      if (exitCode === 0) recordJobEnd(job, 'Complete');
+      else recordJobEnd(job, 'Failed', ...BACKOFF_LIMIT_EXCEEDED);
     }, options.podDelayMs ?? 50);
     timers.add(timer);
   };
@@ -458,49 +465,16 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
   const startJob = (job: KubeObject): void => {
     const kubelet = options.kubelet;
     if (!kubelet) return finishJobByScenario(job);
-    const namespace = job.metadata.namespace!;
-    const jobs = RESOURCES.find((resource) => resource.kind === 'Job')!;
-    const pods = RESOURCES.find((resource) => resource.kind === 'Pod')!;
     const spec = job['spec'] as { activeDeadlineSeconds?: number; template?: { spec?: Record<string, unknown> } };
-    const name = `${job.metadata.name}-${resourceVersion.toString(36)}`;
-    const podKey = keyOf(pods, namespace, name);
     let ended = false;
     const end = (outcome: 'Complete' | 'Failed', reason?: string, message?: string) => {
       if (ended) return;
       ended = true;
       clearTimeout(deadline);
-      const current = store.get(keyOf(jobs, namespace, job.metadata.name));
-      if (!current) return;
-      const condition = {
-        type: outcome,
-        status: 'True',
-        ...(reason ? { reason } : {}),
-        ...(message ? { message } : {}),
-      };
-      save(
-        jobs,
-        {
-          ...current.object,
-          status: { ...(outcome === 'Complete' ? { succeeded: 1 } : { failed: 1 }), conditions: [condition] },
-        },
-        'MODIFIED',
-      );
+      recordJobEnd(job, outcome, reason, message);
     };
-    const saved = save(
-      pods,
-      {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name,
-          namespace,
-          labels: { 'job-name': job.metadata.name, 'batch.kubernetes.io/job-name': job.metadata.name },
-        },
-        spec: { ...spec.template?.spec, restartPolicy: 'Never' },
-        status: { phase: 'Pending' },
-      },
-      'ADDED',
-    );
+    const saved = jobPod(job, { ...spec.template?.spec, restartPolicy: 'Never' }, { phase: 'Pending' });
+    const podKey = keyOf(resourceOf('Pod'), saved.metadata.namespace, saved.metadata.name);
     const deadline = setTimeout(
       () => {
         void running.get(podKey)?.stop();
@@ -511,8 +485,7 @@ export const startFakeKube = async (options: FakeKubeOptions = {}): Promise<Fake
     timers.add(deadline);
     runOnKubelet(kubelet, saved, (status) => {
       if (status['phase'] === 'Succeeded') end('Complete');
-      if (status['phase'] === 'Failed')
-        end('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit');
+      if (status['phase'] === 'Failed') end('Failed', ...BACKOFF_LIMIT_EXCEEDED);
     });
   };
   const remove = (resource: Resource, namespace: string | undefined, name: string): KubeObject | undefined => {
