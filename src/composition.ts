@@ -15,6 +15,7 @@ import { openIdempotencyStore } from './commands/idempotency-store.js';
 import type { GatewayConfig } from './config/schema.js';
 import { authenticate } from './config/tokens.js';
 import { EventLog } from './events/event-log.js';
+import { agentUserOf, keepGatewayStateFromAgent } from './shared/agent-user.js';
 import { DiskReserve } from './eventstore/embedded/free-space.js';
 import { openEmbeddedEventStore } from './eventstore/embedded/index.js';
 import { openEventStoreDb } from './eventstore/eventstoredb/index.js';
@@ -76,6 +77,8 @@ export const startGateway = async (
 ): Promise<Gateway> => {
   const cwd = options.cwd ?? process.cwd();
   const logger = options.logger ?? pino({ base: { service: 'ai-dev-gateway' }, redact: ['req.headers.authorization'] });
+  // In k8s/ the agent's container shares the gateway's group, and nothing else does.
+  if (config.workspace.group_writable) process.umask(0o002);
   const metrics = new GatewayMetrics();
   const store = instrumentEventStore(await openStore(config, cwd, logger), metrics);
   // Idempotency-Key records beside the log, not in it: they expire and their number is bounded.
@@ -85,6 +88,20 @@ export const startGateway = async (
     maxKeys: config.idempotency.max_keys,
   });
   const runOnce = idempotency(idempotencyRecords);
+  // After the log and the idempotency records exist: they are made private with the rest.
+  const agentUser = agentUserOf(config.opencode);
+  if (agentUser)
+    await keepGatewayStateFromAgent(agentUser, {
+      dataDir: resolve(cwd, config.data_dir),
+      privateFolders: [
+        ...(config.event_store.type === 'embedded' ? [resolve(cwd, config.event_store.data_dir)] : []),
+        resolve(cwd, config.workspace.repos_root),
+        // Made later by the labs (code bundles) and the tests (reports): private before they exist.
+        join(resolve(cwd, config.data_dir), 'bundles'),
+        join(resolve(cwd, config.data_dir), 'artifacts'),
+      ],
+      agentFolders: [resolve(cwd, config.workspace.base_path), resolve(cwd, config.opencode.sessions_dir)],
+    });
   // The room kept on the embedded log's disk for work under way (EventStoreDB keeps its own).
   const reserve =
     config.event_store.type === 'embedded'
@@ -111,6 +128,7 @@ export const startGateway = async (
       sse,
       admitNewWork: reserve ? admitNewWorkWhileRoom(() => reserve.shortfall()) : undefined,
       runOnce,
+      agentUser,
     });
     started = runCapabilities(assembled, { eventLog, logger, ...options });
     await started.start();

@@ -9,14 +9,16 @@ import type { DocumentProjectionRunner } from '../projections/runner.js';
 import { AgentReconciler } from './agent-reconciler.js';
 import { agentBridge, agentBridgeEffects, type AgentEffect } from './bridge-process.js';
 import { openCodeConfigContent } from './opencode-config.js';
-import { OpenCodeServer } from './opencode-server.js';
+import { OpenCodeServer, type OpenCodeHost } from './opencode-server.js';
+import { RemoteOpenCodeServer } from './remote-opencode.js';
+import type { AgentUser } from '../shared/agent-user.js';
 import { loadPersonas } from './personas.js';
 
 /** What the composition root wires for agents: the OpenCode server, the bridge and its reconciler. */
 export interface Agents {
   readonly processManager: ProcessManagerRunner<AgentEffect>;
   readonly projection: DocumentProjectionRunner<AgentSessionView>;
-  readonly server: OpenCodeServer;
+  readonly server: OpenCodeHost;
   readonly reconciler: AgentReconciler;
   /** Starts the OpenCode server (a failure leaves the gateway up, degraded, and keeps retrying) and the reconciler. */
   start(): Promise<void>;
@@ -32,17 +34,27 @@ export const createAgents = (
     runtimeOptions: { onLag?: (name: string, lag: number) => void; onError?: (name: string, error: unknown) => void };
     /** The running view of the agents' OpenCode sessions. */
     projection: DocumentProjectionRunner<AgentSessionView>;
+    /** Whom the gateway's own OpenCode runs as (`opencode.run_as` when the gateway is root). */
+    agentUser: AgentUser | undefined;
   },
 ): Agents => {
   const personas = loadPersonas(resolve(options.cwd, config.opencode.personas_dir));
   if (E.isLeft(personas)) throw new Error(personas.left);
-  const server = new OpenCodeServer({
-    cliPath: resolve(options.cwd, config.opencode.cli_path),
-    stateDir: resolve(options.cwd, config.opencode.sessions_dir),
-    configContent: openCodeConfigContent(config.opencode.config, personas.right),
-    eventLog: options.eventLog,
-    logger: options.logger,
-  });
+  const server: OpenCodeHost =
+    config.opencode.url === ''
+      ? new OpenCodeServer({
+          cliPath: resolve(options.cwd, config.opencode.cli_path),
+          stateDir: resolve(options.cwd, config.opencode.sessions_dir),
+          configContent: openCodeConfigContent(config.opencode.config, personas.right),
+          eventLog: options.eventLog,
+          logger: options.logger,
+          user: options.agentUser,
+        })
+      : new RemoteOpenCodeServer({
+          url: config.opencode.url,
+          password: config.secrets.opencodePassword ?? '',
+          logger: options.logger,
+        });
   const projection = options.projection;
   const reconciler = new AgentReconciler({
     eventLog: options.eventLog,
@@ -74,11 +86,7 @@ export const createAgents = (
     server,
     reconciler,
     start: async () => {
-      // Said once, at start: the agent's shell runs as this process's user (issue 16 moves it out).
-      options.logger.warn(
-        { uid: process.getuid?.() },
-        "the agent (OpenCode) runs as the gateway's own user: its shell commands can read the data folder, the event log and the gateway's files (see the README's threat model)",
-      );
+      sayWhoTheAgentIs(config.opencode.url, options.agentUser, options.logger);
       await server
         .start()
         .catch((error: unknown) =>
@@ -91,4 +99,20 @@ export const createAgents = (
       await server.stop();
     },
   };
+};
+
+/** Said once, at start: whose rights the agent's shell commands have (the README's threat model). */
+const sayWhoTheAgentIs = (url: string, user: AgentUser | undefined, logger: Logger): void => {
+  if (url !== '')
+    logger.info({ url }, "the agent (OpenCode) runs in a server of its own, with none of the gateway's credentials");
+  else if (user)
+    logger.info(
+      { uid: user.uid, gid: user.gid },
+      'the agent (OpenCode) runs as its own user: it cannot read the data folder, the event log or the clones',
+    );
+  else
+    logger.warn(
+      { uid: process.getuid?.() },
+      "the agent (OpenCode) runs as the gateway's own user: its shell commands can read the data folder, the event log and the gateway's files (see the README's threat model)",
+    );
 };

@@ -6,6 +6,7 @@ import { execa, type ResultPromise } from 'execa';
 import type { Logger } from 'pino';
 import type { EventLog } from '../events/event-log.js';
 import { OPENCODE_SERVER_STREAM, type OpenCodeServerEvent } from './events.js';
+import { handOver, ownedBy, unreachableFolderOn, type AgentUser } from '../shared/agent-user.js';
 import { freePort } from '../shared/free-port.js';
 
 export interface OpenCodeEndpoint {
@@ -16,6 +17,37 @@ export interface OpenCodeEndpoint {
   readonly authorization: string;
 }
 
+/** The OpenCode server the agents use: one the gateway runs (OpenCodeServer) or one at `opencode.url`. */
+export interface OpenCodeHost {
+  /** The server as it answers now, or undefined while it is down. */
+  readonly endpoint: OpenCodeEndpoint | undefined;
+  /** Its process, when the gateway runs it. */
+  readonly pid: number | undefined;
+  /** Resolves once it answers; rejects if it does not (and keeps trying in the background). */
+  start(): Promise<void>;
+  /** For /ready: it answers its health route with the password. */
+  health(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The server's version, from its health route; throws on anything but a 2xx. */
+export const openCodeHealth = async (endpoint: OpenCodeEndpoint, timeoutMs = 2000): Promise<string> => {
+  const response = await fetch(`${endpoint.url}/global/health`, {
+    headers: { authorization: endpoint.authorization },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new Error(`the OpenCode server answered ${response.status}`);
+  }
+  const { version } = (await response.json()) as { version?: string };
+  return version ?? 'unknown';
+};
+
+/** HTTP Basic for OpenCode's server (its user is always `opencode`). */
+export const basicAuthorization = (password: string): string =>
+  `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`;
+
 export interface OpenCodeServerOptions {
   readonly cliPath: string;
   /** Its four XDG folders live here, so sessions outlive restarts of the server and the gateway. */
@@ -23,6 +55,8 @@ export interface OpenCodeServerOptions {
   readonly configContent: Record<string, unknown>;
   readonly eventLog: EventLog;
   readonly logger: Logger;
+  /** Whom the server (and so the agent's shell) runs as; undefined: the gateway's own user. */
+  readonly user?: AgentUser | undefined;
   readonly clock?: () => Date;
   readonly readyTimeoutMs?: number;
   readonly initialBackoffMs?: number;
@@ -77,7 +111,7 @@ const serverEnvironment = (
  * started again with growing delay, and each start and death is recorded on the
  * `opencode-server` stream. Nothing but what OpenCode needs reaches its environment.
  */
-export class OpenCodeServer {
+export class OpenCodeServer implements OpenCodeHost {
   private child: ResultPromise | undefined;
   private current: (OpenCodeEndpoint & { readonly pid: number }) | undefined;
   private stopping = false;
@@ -122,12 +156,7 @@ export class OpenCodeServer {
   async health(): Promise<void> {
     const endpoint = this.current;
     if (!endpoint) throw new Error('the OpenCode server is not running');
-    const response = await fetch(`${endpoint.url}/global/health`, {
-      headers: { authorization: endpoint.authorization },
-      signal: AbortSignal.timeout(2000),
-    });
-    if (!response.ok) throw new Error(`the OpenCode server answered ${response.status}`);
-    await response.body?.cancel();
+    await openCodeHealth(endpoint);
   }
 
   async stop(): Promise<void> {
@@ -168,8 +197,7 @@ export class OpenCodeServer {
 
   private async launch(): Promise<void> {
     await this.stopLeftover();
-    for (const folder of Object.values(XDG_FOLDERS))
-      await mkdir(join(this.options.stateDir, folder), { recursive: true });
+    await this.prepareStateFolder();
     const port = await freePort();
     const password = randomBytes(24).toString('base64url');
     const started = Date.now();
@@ -177,12 +205,31 @@ export class OpenCodeServer {
     const url = await this.untilListening(child, stderrTail);
     const endpoint = {
       url,
-      authorization: `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}`,
+      authorization: basicAuthorization(password),
       pid: child.pid!,
       startedAt: Date.now(),
     };
     await this.announce(endpoint, port);
     void child.then((result) => this.exited(child, started, result.exitCode ?? null, result.signal ?? null));
+  }
+
+  /**
+   * Its XDG folders, made by the gateway and handed to the agent's user the first time (once
+   * the agent's, the gateway never walks them again: the agent could have planted links there).
+   */
+  private async prepareStateFolder(): Promise<void> {
+    const { stateDir, user } = this.options;
+    if (user && (await ownedBy(stateDir, user))) return;
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    for (const folder of Object.values(XDG_FOLDERS)) await mkdir(join(stateDir, folder), { recursive: true });
+    if (!user) return;
+    const blocked =
+      (await unreachableFolderOn(stateDir, user)) ?? (await unreachableFolderOn(this.options.cliPath, user));
+    if (blocked !== undefined)
+      throw new Error(
+        `OpenCode runs as uid ${user.uid} (opencode.run_as), which cannot pass through ${blocked}: make it searchable by others (chmod o+x) or choose other folders`,
+      );
+    await handOver(stateDir, user);
   }
 
   /** Runs `opencode serve` and keeps the tail of what it says on stderr, for the errors of a failed start. */
@@ -191,6 +238,7 @@ export class OpenCodeServer {
     const child = execa(this.options.cliPath, ['serve', '--port', String(port), '--hostname', '127.0.0.1'], {
       env,
       extendEnv: false,
+      ...(this.options.user ? { uid: this.options.user.uid, gid: this.options.user.gid } : {}),
       stdin: 'ignore',
       buffer: false,
       reject: false,
@@ -239,16 +287,14 @@ export class OpenCodeServer {
 
   /** Records the start, then makes the endpoint current and tells the listeners. */
   private async announce(endpoint: OpenCodeEndpoint & { readonly pid: number }, port: number): Promise<void> {
-    const health = (await (
-      await fetch(`${endpoint.url}/global/health`, { headers: { authorization: endpoint.authorization } })
-    ).json()) as { version?: string };
+    const version = await openCodeHealth(endpoint, 30_000);
     // Recorded before it is used: whoever sees the endpoint can find its start in the log.
     await this.record({
       type: 'OpenCodeServerStarted',
-      data: { pid: endpoint.pid, port, version: health.version ?? 'unknown', started_at: this.clock().toISOString() },
+      data: { pid: endpoint.pid, port, version, started_at: this.clock().toISOString() },
     });
     this.current = endpoint;
-    this.options.logger.info({ pid: endpoint.pid, port, version: health.version }, 'OpenCode server started');
+    this.options.logger.info({ pid: endpoint.pid, port, version }, 'OpenCode server started');
     for (const listener of this.listeners) listener(endpoint);
   }
 

@@ -1,3 +1,4 @@
+import type { AgentUser } from '../shared/agent-user.js';
 import type Router from '@koa/router';
 import type { Logger } from 'pino';
 import type { RunOnce } from '../api/middleware/idempotency.js';
@@ -71,6 +72,8 @@ export interface Shared {
   readonly admitNewWork: (() => Promise<void>) | undefined;
   /** Runs a command once per Idempotency-Key (the Slack interactions use it after their signature is checked). */
   readonly runOnce: RunOnce;
+  /** Whom the agent's shell runs as when not the gateway's user: the workspaces are handed to it. */
+  readonly agentUser: AgentUser | undefined;
   /** The one running view of a projection, made on first use: how a capability reads another's views. */
   viewOf<Document>(projection: DocumentProjection<Document>): DocumentProjectionRunner<Document>;
   /** The one instance of another capability, made on first use (labs' cluster for deployments, say). */

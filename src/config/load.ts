@@ -69,6 +69,14 @@ export const loadConfig = ({ env = process.env, cwd = process.cwd() }: LoadOptio
       message: 'webhooks are signed: set GATEWAY_WEBHOOK_SECRET too, or leave SLACK_WEBHOOK_URL unset',
     });
   }
+  // The server at opencode.url runs the agent's shell: it must not answer whoever reaches its port.
+  if (E.isRight(decoded) && decoded.right.opencode.url !== '' && !env['OPENCODE_SERVER_PASSWORD']) {
+    problems.push({
+      path: 'opencode.url',
+      message:
+        'an OpenCode server of its own needs its password: set OPENCODE_SERVER_PASSWORD (as its container has it)',
+    });
+  }
   if (problems.length > 0 || E.isLeft(decoded)) return E.left({ source, problems });
   return E.right({
     ...decoded.right,
@@ -78,6 +86,7 @@ export const loadConfig = ({ env = process.env, cwd = process.cwd() }: LoadOptio
       webhookSecret: env['GATEWAY_WEBHOOK_SECRET'] || undefined,
       slackSigningSecret: env['SLACK_SIGNING_SECRET'] || undefined,
       bundleSecret: env['GATEWAY_BUNDLE_SECRET'] || undefined,
+      opencodePassword: env['OPENCODE_SERVER_PASSWORD'] || undefined,
     },
     kubeconfig: env['KUBECONFIG'] || undefined,
   });

@@ -11,6 +11,7 @@ export const redactedConfig = (config: GatewayConfig): object => ({
   secrets: {
     webhookSecret: config.secrets.webhookSecret ? '(set)' : '(unset)',
     slackSigningSecret: config.secrets.slackSigningSecret ? '(set)' : '(unset)',
+    opencodePassword: config.secrets.opencodePassword ? '(set)' : '(unset)',
   },
   webhooks: { ...config.webhooks, slack_url: config.webhooks.slack_url ? '(set)' : '(unset)' },
   opencode: { ...config.opencode, config: '(see GATEWAY_OPENCODE_CONFIG)' },

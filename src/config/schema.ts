@@ -83,9 +83,16 @@ const RoutingConfig = t.type({
   signals_file: nonEmpty,
 });
 
+/** `uid:gid` of the user the agent runs as, or empty. */
+const userIds = refine(t.string, (s) => s === '' || /^\d+:\d+$/.test(s), 'uid:gid (numbers) or empty');
+
 const OpenCodeConfig = t.type({
   /** Off: no OpenCode server and no agents (sessions still get workspaces). */
   enabled: t.boolean,
+  /** An OpenCode server someone else runs (the sidecar in k8s/); empty: the gateway runs and supervises its own. Its password is OPENCODE_SERVER_PASSWORD. */
+  url: optionalUrl,
+  /** Whom the gateway's own OpenCode runs as when the gateway runs as root (`uid:gid`); empty keeps root. Not used otherwise. */
+  run_as: userIds,
   /** The `opencode` binary; the pinned npm package's by default. */
   cli_path: nonEmpty,
   /** OpenCode's own state (its four XDG folders) lives here, kept across restarts. */
@@ -175,6 +182,8 @@ const WorkspaceConfig = t.type({
   clone_timeout: intIn(1, 86400),
   /** Credentials for cloning over http(s), by host (`host` or `host:port`); the password is read from the environment variable named. */
   git_credentials: t.array(GitCredentialConfig),
+  /** The gateway's files are writable by its group (umask 0002): in k8s/ the OpenCode container shares that group and nothing else does. */
+  group_writable: t.boolean,
 });
 
 /** How the process managers run their reactions. */
@@ -227,6 +236,8 @@ interface Secrets {
   readonly slackSigningSecret: string | undefined;
   /** Signs the lab bundle URLs; without GATEWAY_BUNDLE_SECRET a random one per start (URLs then die with the process). */
   readonly bundleSecret: string | undefined;
+  /** OPENCODE_SERVER_PASSWORD: the password of the OpenCode server at `opencode.url`. */
+  readonly opencodePassword: string | undefined;
 }
 
 export interface GatewayConfig extends FileConfig {

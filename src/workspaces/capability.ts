@@ -27,6 +27,7 @@ export const workspacesCapability: CapabilityModule = {
           // git's credentials read from the environment once, kept in memory.
           clone: cloneSettingsFrom(config.workspace, process.env),
           attempts: DEFAULT_WORKSPACE_ATTEMPTS,
+          agentUser: shared.agentUser,
         }),
         // A workspace that fails for a reason that may pass (a git lock, EAGAIN) is tried again for about 15 s, then the session fails saying why.
         retry: { attempts: DEFAULT_WORKSPACE_ATTEMPTS, initialDelayMs: 1000, factor: 2, maxDelayMs: 8000 },

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { SimpleGit } from 'simple-git';
-import { hardenedGit } from '../shared/git.js';
+import { handOver, type AgentUser } from '../shared/agent-user.js';
+import { refuseLinkedFolder } from '../files/planted-link.js';
+import { hardenedGit, ownedWorktree } from '../shared/git.js';
 import { CloneFailedError, cloneRepository, DEFAULT_CLONE_SETTINGS, type CloneSettings } from './clone.js';
 import { checkBuilder, checkRef, checkRepoName, InvalidNameError } from './names.js';
 import { RepoUrlRefusedError } from '../shared/repo-url.js';
@@ -103,10 +105,14 @@ export const prepareWorkspace = async (options: {
   readonly repos: readonly RepoSpec[];
   /** Default: the shipped configuration's policy, timeout and no credentials. */
   readonly clone?: CloneSettings | undefined;
+  /** The agent's own user: each new worktree is handed to it before it is moved into place. */
+  readonly agentUser?: AgentUser | undefined;
 }): Promise<{ workspacePath: string; repos: PreparedRepo[] }> => {
   const { workspacePath, branch } = await checkWorkspaceRequest(options);
   const clone = options.clone ?? DEFAULT_CLONE_SETTINGS;
-  await mkdir(join(workspacePath, 'repos'), { recursive: true });
+  // A new workspace stays the gateway's alone (0700) until it is whole and handed to the agent.
+  await mkdir(join(workspacePath, 'repos'), { recursive: true, mode: options.agentUser ? 0o700 : 0o777 });
+  const staging = { folder: join(options.basePath, STAGING_FOLDER, options.builder), user: options.agentUser };
   // Each repository is its own clone and worktree: they are prepared side by side.
   const prepared = await Promise.all(
     options.repos.map(async (repo) => {
@@ -115,8 +121,8 @@ export const prepareWorkspace = async (options: {
       try {
         const source = await ensureClone(options.reposRoot, repo, clone);
         const worktreePath = join(workspacePath, 'repos', name);
-        await ensureWorktree(source, worktreePath, branch, name, ref);
-        return await describeWorktree(name, worktreePath, repo.ref);
+        await ensureWorktree(source, worktreePath, { branch, repo: name, ref, staging });
+        return await describeWorktree(name, worktreePath, repo.ref, source);
       } catch (error) {
         throw namingRepo(name, error);
       }
@@ -157,14 +163,22 @@ export const describeWorktree = async (
   name: string,
   worktreePath: string,
   ref: string | null,
+  /** The repository the gateway made it from, which names its git directory; unknown when the Taskfile made it. */
+  source?: string,
 ): Promise<PreparedRepo> => {
   if (!existsSync(join(worktreePath, '.git'))) throw new MissingWorktreeError(name, worktreePath);
-  const [commonDir, ownDir, head, branch] = (
-    await hardenedGit(worktreePath).raw(['rev-parse', '--git-common-dir', '--git-dir', 'HEAD', '--abbrev-ref', 'HEAD'])
+  const ownDir =
+    source === undefined
+      ? (await ownedWorktree(worktreePath, undefined)).gitDir
+      : await recordedGitDir(await commonDirOfRepository(source), worktreePath);
+  if (ownDir === undefined) throw new MissingWorktreeError(name, worktreePath);
+  // Addressed by its git directory, never found from inside the worktree: the agent may own it.
+  const [commonDir, head, branch] = (
+    await hardenedGit().raw(['--git-dir', ownDir, 'rev-parse', '--git-common-dir', 'HEAD', '--abbrev-ref', 'HEAD'])
   )
     .trim()
     .split('\n');
-  const gitDir = resolve(worktreePath, commonDir!);
+  const gitDir = resolve(process.cwd(), commonDir!);
   const start = await commitOf(hardenedGit(), name, ref === null ? 'HEAD' : await checkRef(ref), gitDir);
   const base = await hardenedGit().raw(['--git-dir', gitDir, 'merge-base', head!, start]);
   return {
@@ -172,8 +186,24 @@ export const describeWorktree = async (
     worktree_path: worktreePath,
     branch: branch!,
     base_commit: base.trim(),
-    git_dir: resolve(worktreePath, ownDir!),
+    git_dir: ownDir,
   };
+};
+
+/** Where new worktrees are built, beside the workspaces: the gateway's alone, out of the agent's reach. */
+const STAGING_FOLDER = '.partial';
+
+const commonDirOfRepository = async (source: string): Promise<string> =>
+  resolve(source, (await hardenedGit(source).raw(['rev-parse', '--git-common-dir'])).trim());
+
+/** The git directory the repository keeps for the worktree at `worktreePath` (its record, not the worktree's word). */
+const recordedGitDir = async (commonDir: string, worktreePath: string): Promise<string | undefined> => {
+  const records = join(commonDir, 'worktrees');
+  for (const entry of await readdir(records).catch(() => [] as string[])) {
+    const gitdir = (await readFile(join(records, entry, 'gitdir'), 'utf8').catch(() => '')).trim();
+    if (gitdir === join(worktreePath, '.git')) return join(records, entry);
+  }
+  return undefined;
 };
 
 const isRepository = (path: string): boolean => existsSync(join(path, '.git')) || existsSync(join(path, 'HEAD'));
@@ -234,18 +264,25 @@ const ensureClone = async (reposRoot: string, repo: RepoSpec, settings: CloneSet
 const ensureWorktree = async (
   source: string,
   worktreePath: string,
-  branch: string,
-  repo: string,
-  ref: string,
+  target: {
+    readonly branch: string;
+    readonly repo: string;
+    readonly ref: string;
+    readonly staging: { readonly folder: string; readonly user: AgentUser | undefined };
+  },
 ): Promise<void> => {
+  const { branch, repo, ref, staging } = target;
   const git = hardenedGit(source);
+  const commonDir = await commonDirOfRepository(source);
   if (existsSync(join(worktreePath, '.git'))) {
-    await git.raw(['worktree', 'repair', worktreePath]);
+    // Only when the repository lost track of it (a crash in the move): repair writes into the worktree.
+    if ((await recordedGitDir(commonDir, worktreePath)) === undefined)
+      await git.raw(['worktree', 'repair', worktreePath]);
     return;
   }
-  const partial = join(dirname(worktreePath), `.${basename(worktreePath)}.partial`);
+  await mkdir(staging.folder, { recursive: true, mode: 0o700 });
+  const partial = join(staging.folder, basename(worktreePath));
   const base = await commitOf(git, repo, ref);
-  const commonDir = resolve(source, (await git.raw(['rev-parse', '--git-common-dir'])).trim());
   if (existsSync(partial) || (await hasLeftovers(commonDir, partial))) {
     // A worktree cut short is still locked as "initializing", and may lack its .git file, which
     // `remove` needs: unlocked, its folder deleted, `prune` forgets it.
@@ -262,7 +299,11 @@ const ensureWorktree = async (
       ? ['worktree', 'add', partial, branch]
       : ['worktree', 'add', '-b', branch, partial, base],
   );
+  if (staging.user) await handOver(partial, staging.user);
   await rm(worktreePath, { recursive: true, force: true }); // an empty folder at most: it has no .git
+  // The workspace may be the agent's already: a link planted on the way would move the worktree elsewhere.
+  await refuseLinkedFolder(dirname(worktreePath));
+  await refuseLinkedFolder(dirname(dirname(worktreePath)));
   await git.raw(['worktree', 'move', partial, worktreePath]);
 };
 
@@ -303,7 +344,11 @@ export const removeWorkspace = async (options: {
 /** The repository a worktree belongs to (its common git folder); undefined when it is not a working worktree any more. */
 const commonDirOf = async (worktreePath: string): Promise<string | undefined> => {
   try {
-    return resolve(worktreePath, (await hardenedGit(worktreePath).raw(['rev-parse', '--git-common-dir'])).trim());
+    const { gitDir } = await ownedWorktree(worktreePath, undefined);
+    return resolve(
+      process.cwd(),
+      (await hardenedGit().raw(['--git-dir', gitDir, 'rev-parse', '--git-common-dir'])).trim(),
+    );
   } catch {
     return undefined;
   }

@@ -8,6 +8,7 @@ import {
   type PreparedRepo,
   type RepoSpec,
 } from './git-workspace.js';
+import type { AgentUser } from '../shared/agent-user.js';
 import type { CloneSettings } from './clone.js';
 import { runTaskInit, type TaskInitOptions } from './task-init.js';
 
@@ -24,6 +25,8 @@ export const initializeWorkspace = async (options: {
   readonly task?: TaskInitOptions | undefined;
   /** How repositories given by URL are checked and cloned. */
   readonly clone?: CloneSettings | undefined;
+  /** The agent's own user, to whom new worktrees are handed. */
+  readonly agentUser?: AgentUser | undefined;
 }): Promise<{ workspacePath: string; repos: PreparedRepo[] }> => {
   const task = options.task && options.task.cli !== '' && existsSync(options.task.taskfile) ? options.task : undefined;
   if (task?.mode !== 'instead_of_native') {
@@ -37,7 +40,7 @@ export const initializeWorkspace = async (options: {
     return prepared;
   }
   const { workspacePath } = await checkWorkspaceRequest(options);
-  await mkdir(workspacePath, { recursive: true });
+  await mkdir(workspacePath, { recursive: true, mode: options.agentUser ? 0o700 : 0o777 });
   await runTaskInit(task, {
     builder: options.builder,
     repos: options.repos.map((repo) => repo.name),

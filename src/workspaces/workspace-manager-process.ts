@@ -9,6 +9,7 @@ import { sessionDecider, type SessionCommand } from '../sessions/decider.js';
 import { sessionIdOf, type SessionEvent } from '../sessions/events.js';
 import { existsSync } from 'node:fs';
 import { replaceFileDurably } from '../files/replace-file.js';
+import { handOver, ownedBy, type AgentUser } from '../shared/agent-user.js';
 import { join } from 'node:path';
 import type { EventLog } from '../events/event-log.js';
 import type { CloneSettings } from './clone.js';
@@ -82,6 +83,8 @@ export const workspaceEffects = (options: {
   clone?: CloneSettings | undefined;
   /** The runner's tries (`retry.attempts`), default DEFAULT_WORKSPACE_ATTEMPTS. */
   attempts?: number;
+  /** The agent's own user: a new workspace is handed to it once whole. */
+  agentUser?: AgentUser | undefined;
   clock?: () => Date;
 }): EffectHandlers<WorkspaceEffect> => {
   const clock = options.clock ?? (() => new Date());
@@ -96,9 +99,14 @@ export const workspaceEffects = (options: {
           repos: request.repos,
           task: options.task,
           clone: options.clone,
+          agentUser: options.agentUser,
         });
         const decisions = join(result.workspacePath, ARCH_DECISIONS_FILE);
-        if (!existsSync(decisions)) await replaceFileDurably(decisions, archDecisionsTemplate(request.builder));
+        if (!existsSync(decisions))
+          await replaceFileDurably(decisions, archDecisionsTemplate(request.builder), { owner: options.agentUser });
+        // Until now the agent could not enter it (0700, the gateway's): nothing in it can be a planted link.
+        if (options.agentUser && !(await ownedBy(result.workspacePath, options.agentUser)))
+          await handOver(result.workspacePath, options.agentUser);
         return {
           command: {
             type: 'RecordWorkspaceInitialized',

@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { simpleGit } from 'simple-git';
+import { operatorGit } from '../support/operator-git.js';
 import type { Gateway } from '../../src/composition.js';
 import { sessionStream } from '../../src/sessions/events.js';
 import { eventually } from '../support/eventually.js';
@@ -72,8 +72,8 @@ test.serial(
     await agentReply(gateway, session.session_id, /^Wrote repos\/api\/hello\.txt\.$/);
     const worktree = join(session.workspace_path, 'repos', 'api');
     t.is(readFileSync(join(worktree, 'hello.txt'), 'utf8'), 'written by scripted model\n');
-    t.is((await simpleGit(worktree).revparse(['--abbrev-ref', 'HEAD'])).trim(), 'builder/platform-billing');
-    t.regex(await simpleGit(worktree).raw(['status', '--porcelain']), /\?\? hello\.txt/);
+    t.is((await operatorGit(worktree).revparse(['--abbrev-ref', 'HEAD'])).trim(), 'builder/platform-billing');
+    t.regex(await operatorGit(worktree).raw(['status', '--porcelain']), /\?\? hello\.txt/);
     const events = await eventsOf(gateway, session.session_id);
     t.like(
       events.find((event) => event.type === 'AgentSessionStarted'),

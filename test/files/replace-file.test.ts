@@ -17,7 +17,7 @@ test('a file is replaced whole, with its mode, and no temporary file is left', a
   const dir = await tempDir(t);
   const path = join(dir, 'state.yaml');
   await replaceFileDurably(path, 'first\n');
-  await replaceFileDurably(path, 'second\n', 0o600);
+  await replaceFileDurably(path, 'second\n', { mode: 0o600 });
   t.is(await readFile(path, 'utf8'), 'second\n');
   t.is((await stat(path)).mode & 0o777, 0o600);
   t.deepEqual(await readdir(dir), ['state.yaml']);

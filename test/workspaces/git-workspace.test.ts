@@ -155,7 +155,7 @@ test('removing the workspace removes the worktrees and the folder, and leaves th
 
 test('a worktree a crash left locked and without its .git file is cleared and made again', async (t) => {
   const { reposRoot, basePath } = await setUp(t);
-  const partial = join(basePath, 'platform-billing', 'repos', '.api.partial');
+  const partial = join(basePath, '.partial', 'platform-billing', 'api');
   const source = simpleGit(join(reposRoot, 'api'));
   await source.raw(['worktree', 'add', '-q', '-b', 'builder/platform-billing', partial]);
   await source.raw(['worktree', 'lock', '--reason', 'initializing', partial]);
@@ -168,5 +168,5 @@ test('a worktree a crash left locked and without its .git file is cleared and ma
   });
   t.is(result.repos[0]!.branch, 'builder/platform-billing');
   const listing = await source.raw(['worktree', 'list', '--porcelain']);
-  t.false(listing.includes('.api.partial'), listing);
+  t.false(listing.includes(partial), listing);
 });
