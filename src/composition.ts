@@ -15,7 +15,7 @@ import { openIdempotencyStore } from './commands/idempotency-store.js';
 import type { GatewayConfig } from './config/schema.js';
 import { authenticate } from './config/tokens.js';
 import { EventLog } from './events/event-log.js';
-import { agentUserOf, keepGatewayStateFromAgent } from './shared/agent-user.js';
+import { agentUserOf, keepGatewayStateFromAgent, type AgentUser } from './shared/agent-user.js';
 import { DiskReserve } from './eventstore/embedded/free-space.js';
 import { openEmbeddedEventStore } from './eventstore/embedded/index.js';
 import { openEventStoreDb } from './eventstore/eventstoredb/index.js';
@@ -59,6 +59,25 @@ const openStore = (config: GatewayConfig, cwd: string, logger: Logger): Promise<
   }
 };
 
+/** The agent's own user, when it has one, and what it may not reach made so (the README's threat model). */
+const separateTheAgent = async (config: GatewayConfig, cwd: string): Promise<AgentUser | undefined> => {
+  const agentUser = agentUserOf(config.opencode);
+  if (!agentUser) return undefined;
+  const dataDir = resolve(cwd, config.data_dir);
+  await keepGatewayStateFromAgent(agentUser, {
+    dataDir,
+    privateFolders: [
+      ...(config.event_store.type === 'embedded' ? [resolve(cwd, config.event_store.data_dir)] : []),
+      resolve(cwd, config.workspace.repos_root),
+      // Made later by the labs (code bundles) and the tests (reports): private before they exist.
+      join(dataDir, 'bundles'),
+      join(dataDir, 'artifacts'),
+    ],
+    agentFolders: [resolve(cwd, config.workspace.base_path), resolve(cwd, config.opencode.sessions_dir)],
+  });
+  return agentUser;
+};
+
 /**
  * The composition root, read top to bottom like Koa's `use()` list: open the store, create every
  * capability of CAPABILITIES, start their views, services and process managers, serve. What a
@@ -89,19 +108,7 @@ export const startGateway = async (
   });
   const runOnce = idempotency(idempotencyRecords);
   // After the log and the idempotency records exist: they are made private with the rest.
-  const agentUser = agentUserOf(config.opencode);
-  if (agentUser)
-    await keepGatewayStateFromAgent(agentUser, {
-      dataDir: resolve(cwd, config.data_dir),
-      privateFolders: [
-        ...(config.event_store.type === 'embedded' ? [resolve(cwd, config.event_store.data_dir)] : []),
-        resolve(cwd, config.workspace.repos_root),
-        // Made later by the labs (code bundles) and the tests (reports): private before they exist.
-        join(resolve(cwd, config.data_dir), 'bundles'),
-        join(resolve(cwd, config.data_dir), 'artifacts'),
-      ],
-      agentFolders: [resolve(cwd, config.workspace.base_path), resolve(cwd, config.opencode.sessions_dir)],
-    });
+  const agentUser = await separateTheAgent(config, cwd);
   // The room kept on the embedded log's disk for work under way (EventStoreDB keeps its own).
   const reserve =
     config.event_store.type === 'embedded'

@@ -1,5 +1,6 @@
 import { chmod, lstat, mkdir, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { promisify } from 'node:util';
 import { chownr } from 'chownr';
 
 /** The user the agent's shell runs as, when it is not the gateway's own. */
