@@ -29,7 +29,7 @@ export const agentUserOf = (
  * the walk runs.
  */
 export const handOver = (folder: string, user: AgentUser): Promise<void> =>
-  new Promise((resolve, reject) => chownr(folder, user.uid, user.gid, (error) => (error ? reject(error) : resolve())));
+  promisify(chownr)(folder, user.uid, user.gid);
 
 /** Whether the agent's user owns `path` already (then it is the agent's to change, and never walked again). */
 export const ownedBy = async (path: string, user: AgentUser): Promise<boolean> => {
