@@ -5,7 +5,8 @@
  *   npx depcruise src projections --config .dependency-cruiser.cjs --output-type err-long
  *
  * Vocabulary (a folder is a direct child of src/, or projections/):
- * - composition level: src/main.ts, src/composition.ts (the server), src/audit/cli.ts (the `gateway`
+ * - composition level: src/main.ts, src/composition.ts (the server), src/opencode-config.ts (the
+ *   OpenCode configuration for a server the gateway does not run), src/audit/cli.ts (the `gateway`
  *   CLI that bin/gateway.mjs starts), src/capabilities.ts (the list of capabilities) and src/openapi/
  *   (the whole gateway's HTTP contract, which names every capability's statuses). They may import
  *   everything; only the roots import them.
@@ -27,7 +28,7 @@ const INFRA = `^src/(api|capability|${INFRA_NOT_HTTP})/`;
 /** Capability folders, and the cross-cutting folds in projections/. */
 const SLICES = `^(src/(${SLICE_FOLDERS})/|projections/)`;
 /** The entry points. */
-const ROOTS = '^src/(main|composition)[.]ts$|^src/audit/cli[.]ts$';
+const ROOTS = '^src/(main|composition|opencode-config)[.]ts$|^src/audit/cli[.]ts$';
 /** The entry points and what only they may import. */
 const COMPOSITION = `${ROOTS}|^src/capabilities[.]ts$|^src/openapi/`;
 /** The HTTP layer's error type (ProblemError, ProblemDocument, FieldError, PROBLEM_TYPE_BASE). */

@@ -43,7 +43,7 @@ export const ownedBy = async (path: string, user: AgentUser): Promise<boolean> =
  * pass through to them, but list nothing and open nothing else). Folders the gateway makes
  * later inside a 0700 one inherit nothing, but cannot be reached.
  */
-export const keepDataFolderPrivate = async (dataDir: string, agentFolders: readonly string[]): Promise<void> => {
+const keepDataFolderPrivate = async (dataDir: string, agentFolders: readonly string[]): Promise<void> => {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const inside = agentFolders
     .map((folder) => relative(dataDir, folder))

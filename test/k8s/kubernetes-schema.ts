@@ -4,6 +4,7 @@ import * as k8s from '@kubernetes/client-node';
 export const KINDS: Record<string, { apiVersion: string; model: string }> = {
   ServiceAccount: { apiVersion: 'v1', model: 'V1ServiceAccount' },
   Service: { apiVersion: 'v1', model: 'V1Service' },
+  ConfigMap: { apiVersion: 'v1', model: 'V1ConfigMap' },
   Secret: { apiVersion: 'v1', model: 'V1Secret' },
   PersistentVolumeClaim: { apiVersion: 'v1', model: 'V1PersistentVolumeClaim' },
   Deployment: { apiVersion: 'apps/v1', model: 'V1Deployment' },

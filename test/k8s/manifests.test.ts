@@ -1,20 +1,27 @@
 import test from 'ava';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { validateManifest } from './kubernetes-schema.js';
+import { byKind, exampleSecrets, K8S, rendered } from './rendered.js';
 
-const K8S = join(process.cwd(), 'k8s');
 const manifestFiles = readdirSync(K8S).filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml');
-const load = (file: string): Record<string, any>[] =>
-  parseAllDocuments(readFileSync(join(K8S, file), 'utf8')).map((document) => document.toJS() as Record<string, any>);
-const all = manifestFiles.flatMap((file) => load(file).map((manifest) => ({ file, manifest })));
-const byKind = (kind: string) =>
-  all.filter(({ manifest }) => manifest['kind'] === kind).map(({ manifest }) => manifest);
 
-test('every manifest is a valid object of its kind', (t) => {
-  t.true(all.length >= 7);
-  for (const { file, manifest } of all) t.deepEqual(validateManifest(manifest), [], file);
+test('every object kustomize renders, and every example Secret, is a valid object of its kind, labelled as the gateway', (t) => {
+  t.deepEqual(rendered.map((manifest) => manifest['kind']).sort(), [
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'ConfigMap',
+    'Deployment',
+    'PersistentVolumeClaim',
+    'PersistentVolumeClaim',
+    'Service',
+    'ServiceAccount',
+  ]);
+  for (const manifest of [...rendered, ...exampleSecrets])
+    t.deepEqual(validateManifest(manifest), [], `${manifest['kind']} ${manifest['metadata']['name']}`);
+  for (const manifest of rendered)
+    t.is(manifest['metadata']['labels']?.['app.kubernetes.io/name'], 'ai-dev-gateway', manifest['kind']);
 });
 
 test('the validator catches a typo at any depth, a wrong type, a wrong kind and a wrong apiVersion', (t) => {
