@@ -105,6 +105,7 @@ test('the contract environment variables override the file', (t) => {
     GATEWAY_WEBHOOK_SECRET: 'webhook-secret',
     SLACK_SIGNING_SECRET: 'signing-secret',
     GATEWAY_BUNDLE_SECRET: 'bundle-secret',
+    OPENCODE_SERVER_PASSWORD: 'opencode-password',
     KUBECONFIG: '/etc/kube/config',
     GATEWAY_OPENCODE_CONFIG: '{"model":"local/scripted","provider":{"local":{"npm":"x"}}}',
   });
@@ -117,6 +118,7 @@ test('the contract environment variables override the file', (t) => {
     webhookSecret: 'webhook-secret',
     slackSigningSecret: 'signing-secret',
     bundleSecret: 'bundle-secret',
+    opencodePassword: 'opencode-password',
   });
   t.is(config.kubeconfig, '/etc/kube/config');
   t.deepEqual(config.opencode.config, { model: 'local/scripted', provider: { local: { npm: 'x' } } });
@@ -250,6 +252,21 @@ test('a webhook URL without GATEWAY_WEBHOOK_SECRET is refused: webhooks are alwa
     shipped({ SLACK_WEBHOOK_URL: 'https://hooks.example.com/slack', GATEWAY_WEBHOOK_SECRET: 's' }).webhooks.slack_url,
     'https://hooks.example.com/slack',
   );
+});
+
+test('an OpenCode server of its own needs its password; run_as is uid:gid or empty', (t) => {
+  const problems = problemsOf(loadConfig({ env: { OPENCODE_URL: 'http://127.0.0.1:4096' } }));
+  t.regex(problems['opencode.url']!, /set OPENCODE_SERVER_PASSWORD/);
+  const remote = shipped({ OPENCODE_URL: 'http://127.0.0.1:4096', OPENCODE_SERVER_PASSWORD: 'pw' });
+  t.is(remote.opencode.url, 'http://127.0.0.1:4096');
+  t.is(remote.secrets.opencodePassword, 'pw');
+  t.is(shipped().opencode.url, '', 'by default the gateway runs its own');
+  t.is(shipped().opencode.run_as, '65534:65534');
+  t.is(shipped({ OPENCODE_RUN_AS: '' }).opencode.run_as, '65534:65534', 'empty takes the default');
+  t.regex(problemsOf(loadConfig({ env: { OPENCODE_RUN_AS: 'nobody' } }))['opencode.run_as']!, /uid:gid/);
+  t.is(shipped({ OPENCODE_RUN_AS: '1500:1500' }).opencode.run_as, '1500:1500');
+  t.false(shipped().workspace.group_writable);
+  t.true(shipped({ GATEWAY_GROUP_WRITABLE: 'true' }).workspace.group_writable);
 });
 
 test('repository URL settings: a pattern for a transport git must never use, or a credential that would put a secret in the file, is named', async (t) => {

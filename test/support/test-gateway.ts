@@ -28,6 +28,10 @@ export interface TestGatewayOptions {
   /** The OpenCode configuration (provider, model) to run agents with; without it agents are off. */
   readonly opencode?: Record<string, unknown>;
   readonly permissionPolicy?: GatewayConfig['opencode']['permission_policy'];
+  /** An OpenCode server the gateway does not run (`opencode.url`), and its password. */
+  readonly openCodeServer?: { readonly url: string; readonly password: string };
+  /** `opencode.run_as` (default: the shipped configuration's). */
+  readonly runAs?: string;
   readonly maxProviderRetries?: number;
   readonly deployment?: Partial<GatewayConfig['deployment']>;
   readonly kubernetes?: Partial<GatewayConfig['kubernetes']>;
@@ -94,6 +98,7 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
       ...loaded.right.secrets,
       bundleSecret: options.bundleSecret ?? 'bundle-secret-for-tests',
       slackSigningSecret: options.slackSigningSecret,
+      opencodePassword: options.openCodeServer?.password,
     },
     deployment: { ...loaded.right.deployment, ...options.deployment },
     kubernetes: { ...loaded.right.kubernetes, ...options.kubernetes },
@@ -110,6 +115,8 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
       config: options.opencode ?? {},
       permission_policy: options.permissionPolicy ?? loaded.right.opencode.permission_policy,
       max_provider_retries: options.maxProviderRetries ?? loaded.right.opencode.max_provider_retries,
+      url: options.openCodeServer?.url ?? '',
+      run_as: options.runAs ?? loaded.right.opencode.run_as,
     },
   };
   const reposRoot = config.workspace.repos_root;
