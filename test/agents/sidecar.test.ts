@@ -1,7 +1,7 @@
 import test from 'ava';
 import { execa, type ResultPromise } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { sessionStream } from '../../src/sessions/events.js';
@@ -14,8 +14,8 @@ import { startTestGateway } from '../support/test-gateway.js';
 /**
  * OpenCode as k8s/ runs it: a server the gateway does not start (the sidecar), configured by the
  * file `src/opencode-config.ts` writes (the init container), its own user where the test runs as
- * root (uid 65534, sharing only the gateway's group, as uid 1001 shares group 1000 in the pod),
- * reached over HTTP at `opencode.url` with its password.
+ * root (uid 65534, sharing only the gateway's group, as uid 1001 shares group 1000 in the pod)
+ * on a read-only root file system, reached over HTTP at `opencode.url` with its password.
  */
 const OPERATOR = 'operator-token-0123456789';
 const call = caller(OPERATOR);
@@ -28,28 +28,40 @@ const startSidecar = async (dir: string, configFile: string, password: string) =
   mkdirSync(state, { recursive: true });
   if (SIDECAR_USER) chownSync(state, SIDECAR_USER.uid, SIDECAR_USER.gid);
   const port = await freePort();
-  const child: ResultPromise = execa(
-    resolve('node_modules/.bin/opencode'),
-    ['serve', '--port', String(port), '--hostname', '127.0.0.1'],
-    {
-      env: {
-        PATH: process.env['PATH'],
-        HOME: join(state, 'home'),
-        XDG_DATA_HOME: join(state, 'data'),
-        XDG_CONFIG_HOME: join(state, 'config'),
-        XDG_CACHE_HOME: join(state, 'cache'),
-        XDG_STATE_HOME: join(state, 'state'),
-        OPENCODE_CONFIG: configFile,
-        OPENCODE_SERVER_PASSWORD: password,
-        OPENCODE_DISABLE_MODELS_FETCH: '1',
-        OPENCODE_DISABLE_AUTOUPDATE: '1',
-        OPENCODE_ENABLE_QUESTION_TOOL: '1',
-      },
-      extendEnv: false,
-      ...(SIDECAR_USER ?? {}),
-      reject: false,
+  const serve = [resolve('node_modules/.bin/opencode'), 'serve', '--port', String(port), '--hostname', '127.0.0.1'];
+  // As root, the pod's readOnlyRootFilesystem: a mount namespace whose root is read-only but for
+  // /tmp (the pod's emptyDir, and here where the volumes are), then the sidecar's own user.
+  const [program, ...args] = SIDECAR_USER
+    ? [
+        'unshare',
+        '--mount',
+        '--',
+        'sh',
+        '-c',
+        'uid=$1 gid=$2; shift 2; mount --make-rprivate / && mount --bind /tmp /tmp && mount -o remount,bind,ro / && exec setpriv --reuid "$uid" --regid "$gid" --clear-groups -- "$@"',
+        'sidecar',
+        String(SIDECAR_USER.uid),
+        String(SIDECAR_USER.gid),
+        ...serve,
+      ]
+    : serve;
+  const child: ResultPromise = execa(program!, args, {
+    env: {
+      PATH: process.env['PATH'],
+      HOME: join(state, 'home'),
+      XDG_DATA_HOME: join(state, 'data'),
+      XDG_CONFIG_HOME: join(state, 'config'),
+      XDG_CACHE_HOME: join(state, 'cache'),
+      XDG_STATE_HOME: join(state, 'state'),
+      OPENCODE_CONFIG: configFile,
+      OPENCODE_SERVER_PASSWORD: password,
+      OPENCODE_DISABLE_MODELS_FETCH: '1',
+      OPENCODE_DISABLE_AUTOUPDATE: '1',
+      OPENCODE_ENABLE_QUESTION_TOOL: '1',
     },
-  );
+    extendEnv: false,
+    reject: false,
+  });
   return { url: `http://127.0.0.1:${port}`, child };
 };
 
@@ -78,6 +90,8 @@ test('the gateway drives an OpenCode it does not run, configured by opencode-con
     repos: ['api'],
     opencode: {},
     openCodeServer: { url: sidecar.url, password },
+    // The file system must hold, not OpenCode's permissions: the agent may try anything.
+    permissionPolicy: 'allow',
     // The builders on the volume the two share (the pod's gateway-workspace), the rest the gateway's own.
     workspace: { group_writable: true, base_path: join(dir, '.builders') },
   });
@@ -107,6 +121,15 @@ test('the gateway drives an OpenCode it does not run, configured by opencode-con
   }, 'the agent replied');
   t.is(readFileSync(written2, 'utf8'), 'written by scripted model\n');
   if (SIDECAR_USER) t.is(statSync(written2).uid, SIDECAR_USER.uid, "the sidecar's user wrote it");
+
+  // A second turn: the agent's shell finds the root file system read-only, and its folders writable.
+  const probe = 'touch /usr/probe 2>/dev/null && echo root-writable > probe.txt || echo root-read-only > probe.txt';
+  await call(gateway, 'POST', `/api/sessions/${session.session_id}/messages`, {
+    text: `Check [bash ${Buffer.from(probe).toString('base64url')}]`,
+  });
+  const probed = join(session.workspace_path, 'probe.txt');
+  await eventually(async () => (existsSync(probed) ? true : undefined), 'the probe to run');
+  t.is(readFileSync(probed, 'utf8').trim(), SIDECAR_USER ? 'root-read-only' : 'root-writable');
 
   // The password is the only way in: the gateway's requests carry it, anyone else's are refused.
   t.is((await fetch(`${sidecar.url}/global/health`)).status, 401);

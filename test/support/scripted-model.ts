@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
  *   [write <path>]  the write tool writes `<path>`, then a reply
  *   [ask]           the question tool asks which year; the reply repeats the answer
  *   [todo]          the todowrite tool sets a todo list, then a reply
+ *   [bash <b64>]    the bash tool runs the command (base64url of its text), then a reply quoting its output
  *   [error]         the provider answers 400
  *   [unreachable]   the provider drops every connection (OpenCode retries)
  *   [slow]          a reply streamed slowly for a minute (to be aborted)
@@ -106,6 +107,12 @@ const play = (messages: Message[], response: ServerResponse, request: IncomingMe
         { content: 'Fix the typo', status: 'in_progress', priority: 'high' },
       ],
     });
+  }
+  const bash = /\[bash ([A-Za-z0-9_-]+)\]/.exec(said);
+  if (bash) {
+    if (afterTool) return reply(response, `Ran: ${textOf(last)}`);
+    const command = Buffer.from(bash[1]!, 'base64url').toString('utf8');
+    return toolCall(response, 'bash', { command, description: 'Run the scripted command' });
   }
   const delay = /\[delay (\d+)\]/.exec(said);
   if (delay) {
