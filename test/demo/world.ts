@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
@@ -78,6 +78,8 @@ export const startWorld = async (): Promise<World> => {
   const cleanups: (() => Promise<void> | void)[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'gateway-demo-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  // The gateway's data and the workspace sit side by side in it: the agent's user must pass through to the workspace.
+  await chmod(dir, 0o755);
   try {
     const model = await startScriptedModel();
     cleanups.push(() => model.close());
