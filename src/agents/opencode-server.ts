@@ -6,6 +6,7 @@ import { execa, type ResultPromise } from 'execa';
 import type { Logger } from 'pino';
 import type { EventLog } from '../events/event-log.js';
 import { OPENCODE_SERVER_STREAM, type OpenCodeServerEvent } from './events.js';
+import { makeFolder } from '../files/make-folder.js';
 import { handOver, ownedBy, unreachableFolderOn, type AgentUser } from '../shared/agent-user.js';
 import { freePort } from '../shared/free-port.js';
 
@@ -220,7 +221,7 @@ export class OpenCodeServer implements OpenCodeHost {
   private async prepareStateFolder(): Promise<void> {
     const { stateDir, user } = this.options;
     if (user && (await ownedBy(stateDir, user))) return;
-    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await makeFolder(stateDir, 0o700);
     for (const folder of Object.values(XDG_FOLDERS)) await mkdir(join(stateDir, folder), { recursive: true });
     if (!user) return;
     const blocked =

@@ -2,6 +2,7 @@ import { chmod, lstat, mkdir, readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { chownr } from 'chownr';
+import { makeFolder } from '../files/make-folder.js';
 
 /** The user the agent's shell runs as, when it is not the gateway's own. */
 export interface AgentUser {
@@ -44,7 +45,7 @@ export const ownedBy = async (path: string, user: AgentUser): Promise<boolean> =
  * later inside a 0700 one inherit nothing, but cannot be reached.
  */
 const keepDataFolderPrivate = async (dataDir: string, agentFolders: readonly string[]): Promise<void> => {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await makeFolder(dataDir, 0o700);
   const inside = agentFolders
     .map((folder) => relative(dataDir, folder))
     .filter((path) => path !== '' && !path.startsWith('..') && !path.startsWith(sep));
@@ -88,7 +89,7 @@ export const keepGatewayStateFromAgent = async (
 ): Promise<void> => {
   await keepDataFolderPrivate(places.dataDir, places.agentFolders);
   for (const folder of places.privateFolders) {
-    await mkdir(folder, { recursive: true, mode: 0o700 });
+    await makeFolder(folder, 0o700);
     await chmod(folder, 0o700);
   }
   for (const folder of places.agentFolders) {

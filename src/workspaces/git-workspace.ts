@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { handOver, type AgentUser } from '../shared/agent-user.js';
+import { makeFolder } from '../files/make-folder.js';
 import { refuseLinkedFolder } from '../files/planted-link.js';
 import { hardenedGit, ownedWorktree } from '../shared/git.js';
 import { CloneFailedError, cloneRepository, DEFAULT_CLONE_SETTINGS, type CloneSettings } from './clone.js';
@@ -111,7 +112,8 @@ export const prepareWorkspace = async (options: {
   const { workspacePath, branch } = await checkWorkspaceRequest(options);
   const clone = options.clone ?? DEFAULT_CLONE_SETTINGS;
   // A new workspace stays the gateway's alone (0700) until it is whole and handed to the agent.
-  await mkdir(join(workspacePath, 'repos'), { recursive: true, mode: options.agentUser ? 0o700 : 0o777 });
+  await makeFolder(workspacePath, options.agentUser ? 0o700 : 0o777);
+  await mkdir(join(workspacePath, 'repos'), { recursive: true });
   const staging = { folder: join(options.basePath, STAGING_FOLDER, options.builder), user: options.agentUser };
   // Each repository is its own clone and worktree: they are prepared side by side.
   const prepared = await Promise.all(
@@ -280,7 +282,8 @@ const ensureWorktree = async (
       await git.raw(['worktree', 'repair', worktreePath]);
     return;
   }
-  await mkdir(staging.folder, { recursive: true, mode: 0o700 });
+  await makeFolder(dirname(staging.folder), 0o700);
+  await makeFolder(staging.folder, 0o700);
   const partial = join(staging.folder, basename(worktreePath));
   const base = await commitOf(git, repo, ref);
   if (existsSync(partial) || (await hasLeftovers(commonDir, partial))) {

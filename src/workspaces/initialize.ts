@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   checkWorkspaceRequest,
@@ -8,6 +7,7 @@ import {
   type PreparedRepo,
   type RepoSpec,
 } from './git-workspace.js';
+import { makeFolder } from '../files/make-folder.js';
 import type { AgentUser } from '../shared/agent-user.js';
 import type { CloneSettings } from './clone.js';
 import { runTaskInit, type TaskInitOptions } from './task-init.js';
@@ -40,7 +40,7 @@ export const initializeWorkspace = async (options: {
     return prepared;
   }
   const { workspacePath } = await checkWorkspaceRequest(options);
-  await mkdir(workspacePath, { recursive: true, mode: options.agentUser ? 0o700 : 0o777 });
+  await makeFolder(workspacePath, options.agentUser ? 0o700 : 0o777);
   await runTaskInit(task, {
     builder: options.builder,
     repos: options.repos.map((repo) => repo.name),

@@ -81,6 +81,7 @@ rm -f .git
 try replace-dot-git "git init -q -b builder/lab-billing . && git add -A && git -c user.name=a -c user.email=a@x commit -qm mine && git config core.fsmonitor $PWD/planted.sh && cp planted.sh .git/hooks/post-commit && cp planted.sh .git/hooks/pre-commit"
 cd ../..
 ln -sf ${targets.outside} .session-state.yaml
+rm -f arch-decisions.md && ln -sf ${targets.outside} arch-decisions.md
 mkdir -p .lab && for step in kustomization namespace app; do ln -sf ${targets.outside} .lab/$step.yaml; done
 echo finished >> "$report"
 `;
