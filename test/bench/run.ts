@@ -5,6 +5,7 @@ import { benchDisk } from './disk.js';
 import { benchEdge } from './edge.js';
 import { benchEventStore, type Figure } from './eventstore.js';
 import { benchLabStart } from './lab-start.js';
+import { benchRouting } from './routing.js';
 import { benchSoak } from './soak.js';
 import { benchWorkspaces } from './workspaces.js';
 
@@ -22,6 +23,7 @@ const benchmarks: Record<string, () => Promise<Figure[]>> = {
   edge: () => benchEdge(),
   concurrency: () => benchConcurrency(),
   'lab-start': () => benchLabStart(),
+  routing: () => benchRouting(),
 };
 
 const requested = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));

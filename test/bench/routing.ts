@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { parse } from 'yaml';
+import { analyzeRoute, type RoutingAnalysis } from '../../src/routing/analyze.js';
+import { DEFAULT_SIGNALS_FILE, loadRoutingSignals, ROUTES, type Route } from '../../src/routing/signals.js';
+import type { Figure } from './eventstore.js';
+
+/**
+ * `npm run bench -- routing`: the heuristic router measured on the development set (written with
+ * the signals) and on the held-out set (written blind, never looked at while tuning): accuracy,
+ * each route's recall, the security tasks that reach the architect, accuracy by confidence band
+ * (above the auto-confirm threshold it must be ≥ 95%) and the confusion matrix. Only aggregates
+ * of the held-out set are printed: its misses are not for reading while the signals change.
+ */
+interface Task {
+  readonly route: Route;
+  readonly title: string;
+  readonly description: string;
+  readonly security?: boolean;
+}
+
+const AUTO_CONFIRM = (
+  parse(readFileSync('config/backend.yaml', 'utf8')) as { routing: { auto_confirm_confidence: number } }
+).routing.auto_confirm_confidence;
+const BANDS = [0, 0.5, AUTO_CONFIRM, 1.01];
+
+const load = (file: string): Task[] => parse(readFileSync(join('test', 'routing', file), 'utf8')) as Task[];
+const percent = (part: number, whole: number): string =>
+  whole === 0 ? 'n/a' : `${((part / whole) * 100).toFixed(1)}% (${part}/${whole})`;
+
+const measure = (name: string, tasks: readonly Task[], printMisses: boolean): Figure[] => {
+  const loaded = loadRoutingSignals(DEFAULT_SIGNALS_FILE);
+  if (E.isLeft(loaded)) throw new Error(loaded.left);
+  const results: { task: Task; analysis: RoutingAnalysis }[] = tasks.map((task) => ({
+    task,
+    analysis: analyzeRoute(task, loaded.right),
+  }));
+  const right = (list: typeof results) => list.filter(({ task, analysis }) => analysis.suggested === task.route);
+  const figures: Figure[] = [
+    {
+      name: `${name}: accuracy`,
+      value: percent(right(results).length, results.length),
+      target: '≥ 90%',
+      met: right(results).length / results.length >= 0.9,
+    },
+  ];
+  for (const route of ROUTES) {
+    const ofRoute = results.filter(({ task }) => task.route === route);
+    figures.push({
+      name: `${name}: recall ${route}`,
+      value: percent(right(ofRoute).length, ofRoute.length),
+      target: '≥ 80%',
+      met: right(ofRoute).length / ofRoute.length >= 0.8,
+    });
+  }
+  const security = results.filter(({ task }) => task.security === true);
+  if (security.length > 0) {
+    const toArchitect = security.filter(({ analysis }) => analysis.suggested === 'architect').length;
+    figures.push({
+      name: `${name}: security tasks to architect`,
+      value: percent(toArchitect, security.length),
+      target: '100%',
+      met: toArchitect === security.length,
+    });
+  }
+  for (let band = 0; band < BANDS.length - 1; band++) {
+    const [from, to] = [BANDS[band]!, BANDS[band + 1]!];
+    const inBand = results.filter(({ analysis }) => analysis.confidence >= from && analysis.confidence < to);
+    const confident = from >= AUTO_CONFIRM;
+    figures.push({
+      name: `${name}: confidence ${from.toFixed(2)}–${Math.min(to, 1).toFixed(2)}`,
+      value: percent(right(inBand).length, inBand.length),
+      target: confident ? '≥ 95% (auto-confirmed)' : 'a person confirms',
+      met: confident ? inBand.length === 0 || right(inBand).length / inBand.length >= 0.95 : undefined,
+    });
+  }
+  const header = ['expected \\ got', ...ROUTES].map((cell) => cell.padStart(14)).join('');
+  const rows = ROUTES.map((expected) =>
+    [
+      expected,
+      ...ROUTES.map((got) =>
+        String(results.filter(({ task, analysis }) => task.route === expected && analysis.suggested === got).length),
+      ),
+    ]
+      .map((cell) => cell.padStart(14))
+      .join(''),
+  );
+  console.log(`${name}: confusion matrix (rows: the label, columns: the router)\n${header}\n${rows.join('\n')}\n`);
+  if (printMisses)
+    for (const { task, analysis } of results.filter(({ task, analysis }) => analysis.suggested !== task.route))
+      console.log(`  ${name} miss: ${task.route} → ${analysis.suggested} (${analysis.confidence}): ${task.title}`);
+  return figures;
+};
+
+export const benchRouting = async (): Promise<Figure[]> => [
+  ...measure('development set', load('labelled-tasks.yaml'), true),
+  ...measure('held-out set', load('held-out.yaml'), false),
+];
