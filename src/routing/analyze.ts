@@ -64,22 +64,25 @@ export const analyzeRoute = (task: RoutingTask, signals: RoutingSignals): Routin
   const scores: Record<Route, number> = { architect: 0, pm: 0, builder: 0, 'party-mode': 0 };
   const matched: MatchedSignal[] = [];
   const negated: string[] = [];
-  for (const route of ROUTES) {
-    for (const { term, weight } of signals.routes[route]) {
-      const stems = tokenize(term).map((token) => token.stem);
-      if (stems.length === 0) continue;
-      const inTitle = findTerm(title, stems, signals);
-      const inDescription = findTerm(description, stems, signals);
-      const contribution =
-        (inTitle === 'present' ? weight * signals.title_weight : 0) + (inDescription === 'present' ? weight : 0);
-      if (contribution > 0) {
-        scores[route] += contribution;
-        matched.push({ route, term, weight: round(contribution) });
-      } else if (inTitle === 'negated' || inDescription === 'negated') {
-        negated.push(term);
-      }
+  /** Adds what a term contributes where it stands; returns the contribution. */
+  const count = (route: Route, { term, weight }: { term: string; weight: number }): number => {
+    const stems = tokenize(term).map((token) => token.stem);
+    if (stems.length === 0) return 0;
+    const inTitle = findTerm(title, stems, signals);
+    const inDescription = findTerm(description, stems, signals);
+    const contribution =
+      (inTitle === 'present' ? weight * signals.title_weight : 0) + (inDescription === 'present' ? weight : 0);
+    if (contribution > 0) {
+      scores[route] += contribution;
+      matched.push({ route, term, weight: round(contribution) });
+    } else if (inTitle === 'negated' || inDescription === 'negated') {
+      negated.push(term);
     }
-  }
+    return contribution;
+  };
+  for (const route of ROUTES) for (const signal of signals.routes[route]) count(route, signal);
+  const security = signals.security.reduce((sum, signal) => sum + count('architect', signal), 0);
+  if (security >= signals.security_precedence) return securityFirst(security, scores, matched);
 
   const words = [...title, ...description];
   const components = new Set(words.map((token) => token.word).filter((word) => signals.components.includes(word)));
@@ -134,6 +137,29 @@ export const analyzeRoute = (task: RoutingTask, signals: RoutingSignals): Routin
     reason: `Suggested ${best} (score ${round(top)}) because of ${deciding.join(', ')}${runnerUp}${ignored}.`,
     scores: roundScores(scores),
     signals: matched,
+  };
+};
+
+/**
+ * The seed's first rule, before any other: security-sensitive work goes to the architect, with
+ * the confidence its security terms alone give (the rule does not weigh them against the rest).
+ */
+const securityFirst = (
+  security: number,
+  scores: Record<Route, number>,
+  matched: readonly MatchedSignal[],
+): RoutingAnalysis => {
+  const deciding = matched
+    .filter((signal) => signal.route === 'architect')
+    .sort((a, b) => b.weight - a.weight)
+    .slice(0, 3)
+    .map((signal) => `"${signal.term}" (+${signal.weight})`);
+  return {
+    suggested: 'architect',
+    confidence: round(Math.min(0.95, security / (security + 2))),
+    reason: `Suggested architect: security-sensitive work goes to the architect first, because of ${deciding.join(', ')}.`,
+    scores: roundScores(scores),
+    signals: [...matched],
   };
 };
 

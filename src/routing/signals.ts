@@ -23,6 +23,13 @@ export const RoutingSignals = t.type({
     builder: t.array(Signal),
     'party-mode': t.array(Signal),
   }),
+  /**
+   * The seed's first rule: security-sensitive work goes to the architect. These terms add to the
+   * architect's score, and once they reach security_precedence the architect is suggested
+   * whatever else matched ("fix SQL injection" is security work, not a small fix).
+   */
+  security: t.array(Signal),
+  security_precedence: t.number,
   components: t.array(t.string),
   components_threshold: t.number,
   components_weight: t.number,

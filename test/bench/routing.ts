@@ -7,8 +7,9 @@ import { DEFAULT_SIGNALS_FILE, loadRoutingSignals, ROUTES, type Route } from '..
 import type { Figure } from './eventstore.js';
 
 /**
- * `npm run bench -- routing`: the heuristic router measured on the development set (written with
- * the signals) and on the held-out set (written blind, never looked at while tuning): accuracy,
+ * `npm run bench -- routing [--misses]`: the heuristic router measured on the development set
+ * (written with the signals), the tuning set (written blind, for tuning: --misses lists its
+ * misses) and on the held-out set (written blind, never looked at while tuning): accuracy,
  * each route's recall, the security tasks that reach the architect, accuracy by confidence band
  * (above the auto-confirm threshold it must be ≥ 95%) and the confusion matrix. Only aggregates
  * of the held-out set are printed: its misses are not for reading while the signals change.
@@ -95,5 +96,6 @@ const measure = (name: string, tasks: readonly Task[], printMisses: boolean): Fi
 
 export const benchRouting = async (): Promise<Figure[]> => [
   ...measure('development set', load('labelled-tasks.yaml'), true),
+  ...measure('tuning set', load('tuning-tasks.yaml'), process.argv.includes('--misses')),
   ...measure('held-out set', load('held-out.yaml'), false),
 ];

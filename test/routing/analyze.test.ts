@@ -16,9 +16,29 @@ test('security work goes to the architect, and the reason names the deciding ter
     signals,
   );
   t.is(analysis.suggested, 'architect');
-  t.regex(analysis.reason, /^Suggested architect \(score [\d.]+\) because of "oauth" \(\+4\.5\)/);
+  t.regex(
+    analysis.reason,
+    /^Suggested architect: security-sensitive work goes to the architect first, because of "oauth" \(\+4\.5\)/,
+  );
   t.true(analysis.signals.some((signal) => signal.route === 'architect' && signal.term === 'encryption'));
   t.true(analysis.confidence > 0 && analysis.confidence <= 1);
+});
+
+test('the seed’s first rule comes first: security work phrased as a small fix still goes to the architect', (t) => {
+  for (const task of [
+    { title: 'Fix SQL injection in the report search endpoint', description: '' },
+    { title: 'quick bug: password reset links never expire', description: 'one-line fix probably' },
+    { title: 'Rotate the JWT signing keys without logging users out', description: '' },
+    { title: 'Add rate limiting to the public API', description: '' },
+  ]) {
+    const analysis = analyzeRoute(task, signals);
+    t.is(analysis.suggested, 'architect', task.title);
+    t.regex(analysis.reason, /security-sensitive work goes to the architect first/, task.title);
+  }
+  // One word that is also something else (a token, a session) does not make work security work.
+  const weak = analyzeRoute({ title: 'Rename the session column', description: '' }, signals);
+  t.is(weak.suggested, 'builder');
+  t.notRegex(weak.reason, /security-sensitive/);
 });
 
 test('terms match by stem and on word boundaries only', (t) => {
@@ -63,7 +83,7 @@ test('breadth, length and conflicting signals point to party mode', (t) => {
     signals,
   );
   t.true(long.signals.some((signal) => signal.term.startsWith('long description')));
-  const conflicting = analyzeRoute({ title: 'pricing security', description: '' }, signals);
+  const conflicting = analyzeRoute({ title: 'pricing bug fix', description: '' }, signals);
   t.true(conflicting.signals.some((signal) => signal.term === 'conflicting signals'));
 });
 
