@@ -1,5 +1,6 @@
 import type { Route } from '../routing/signals.js';
 import type { Persona } from './personas.js';
+import { ROUTER_AGENT, routerAgent } from './route-opinion.js';
 
 /**
  * The whole configuration the gateway hands its OpenCode server (as OPENCODE_CONFIG_CONTENT):
@@ -15,7 +16,7 @@ export const openCodeConfigContent = (
     ...operator,
     autoupdate: false,
     share: 'disabled',
-    agent: { ...agents, ...personas },
+    agent: { ...agents, ...personas, [ROUTER_AGENT]: routerAgent },
   };
 };
 

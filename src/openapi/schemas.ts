@@ -98,6 +98,24 @@ export const schemas: Record<string, object> = {
           properties: { route, term: { type: 'string' }, weight: { type: 'number' } },
         },
       },
+      decided_by: {
+        type: 'string',
+        enum: ['signals', 'model'],
+        description:
+          'Which decided the suggestion: the weighted signals, or the model’s second opinion (`routing.model_assist`). The signals’ answer stands when the model is off, not asked, slow, wrong-shaped or failing.',
+      },
+      security_first: {
+        type: 'boolean',
+        description:
+          'Present (true) when the first rule decided: security-sensitive work goes to the architect. The model is never asked then.',
+      },
+      model_opinion: {
+        type: 'object',
+        description: 'What the model answered, when it decided.',
+        required: ['route', 'confidence', 'reason'],
+        properties: { route, confidence: { type: 'number', minimum: 0, maximum: 1 }, reason: { type: 'string' } },
+      },
+      model_error: { type: 'string', description: 'Why the model’s opinion was not used, when it was asked.' },
     },
   },
   CreateSessionRequest: {

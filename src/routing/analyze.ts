@@ -19,6 +19,8 @@ export interface RoutingAnalysis {
   readonly reason: string;
   readonly scores: Record<Route, number>;
   readonly signals: MatchedSignal[];
+  /** The seed's first rule decided: security-sensitive work goes to the architect. */
+  readonly security_first?: true;
 }
 
 interface Token {
@@ -160,6 +162,7 @@ const securityFirst = (
     reason: `Suggested architect: security-sensitive work goes to the architect first, because of ${deciding.join(', ')}.`,
     scores: roundScores(scores),
     signals: [...matched],
+    security_first: true,
   };
 };
 

@@ -30,7 +30,7 @@ export const sessionsCapability: CapabilityModule = {
           eventLog: shared.eventLog,
           views: shared.viewOf(sessionViews),
           sse: shared.sse,
-          signals: shared.use(routingCapability).signals,
+          suggest: shared.use(routingCapability).suggest,
           autoConfirmConfidence: config.routing.auto_confirm_confidence,
           admitNewWork: shared.admitNewWork,
           checkRepoUrl: (url) => repoUrlVerdict(url, urlPolicy),

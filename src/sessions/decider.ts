@@ -27,7 +27,7 @@ export type SessionCommand =
         readonly thread_ts: string | null;
       } | null;
       /** The router's analysis, made before deciding (it is pure, but it reads the operator's signals). */
-      readonly analysis: RoutingAnalysis;
+      readonly analysis: RoutingAnalysis & { readonly decided_by?: 'signals' | 'model' };
       readonly autoConfirmConfidence: number;
       readonly now: Date;
     }
@@ -187,6 +187,7 @@ const decideCreateSession = (state: Session, command: CommandOf<'CreateSession'>
         scores: { ...analysis.scores },
         signals: analysis.signals.map((signal) => ({ ...signal })),
         awaiting_confirmation: analysis.confidence < command.autoConfirmConfidence,
+        ...(analysis.decided_by === undefined ? {} : { decided_by: analysis.decided_by }),
       },
     },
   ];

@@ -38,7 +38,8 @@ const RouteSuggested = defineEvent(
         signals: t.array(t.type({ route: Route, term: t.string, weight: t.number })),
       }),
       /** Below the auto-confirm confidence: a person is asked (the routing_suggestion webhook). */
-      t.partial({ awaiting_confirmation: t.boolean }),
+      /** Which decided the suggestion: the signals, or the model's second opinion (routing.model_assist). */
+      t.partial({ awaiting_confirmation: t.boolean, decided_by: t.keyof({ signals: null, model: null }) }),
     ]),
   ),
 );

@@ -13,8 +13,8 @@ import { domainErrorToProblem } from '../api/domain-problem.js';
 import { handleCommand } from '../commands/handle-command.js';
 import type { EventLog } from '../events/event-log.js';
 import type { DocumentProjectionRunner } from '../projections/runner.js';
-import { analyzeRoute } from '../routing/analyze.js';
-import type { RoutingSignals } from '../routing/signals.js';
+import type { RoutingTask } from '../routing/analyze.js';
+import type { AssistedAnalysis } from '../routing/assisted.js';
 import { builderDecider, builderStream, type BuilderEvent } from './builder.js';
 import type { SessionCommand } from './decider.js';
 import { sessionStream, type SessionEvent } from './events.js';
@@ -98,7 +98,8 @@ const conversationEntry = (event: SessionEvent): ConversationEntry[] => {
 export interface SessionRoutesOptions {
   readonly eventLog: EventLog;
   readonly views: DocumentProjectionRunner<SessionView>;
-  readonly signals: RoutingSignals;
+  /** The route suggested for a new session's task (the signals, and the model's second opinion when configured). */
+  readonly suggest: (task: RoutingTask) => Promise<AssistedAnalysis>;
   readonly autoConfirmConfidence: number;
   /** Serves GET /api/sessions/{id}/events. */
   readonly sse: SseHub;
@@ -227,7 +228,7 @@ const createSessionRoute = (router: Router, deps: SessionRouteDeps): void => {
             thread_ts: body.requested_by.thread_ts ?? null,
           }
         : null,
-      analysis: analyzeRoute(body.task, options.signals),
+      analysis: await options.suggest(body.task),
       autoConfirmConfidence: options.autoConfirmConfidence,
       now: clock(),
     });

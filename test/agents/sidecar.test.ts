@@ -78,7 +78,7 @@ test('the gateway drives an OpenCode it does not run, configured by opencode-con
   });
   t.regex(written.stdout, /wrote .*opencode\.json/);
   const content = JSON.parse(readFileSync(configFile, 'utf8')) as { agent: Record<string, unknown>; model: string };
-  t.deepEqual(Object.keys(content.agent).sort(), ['architect', 'builder', 'party-mode', 'pm']);
+  t.deepEqual(Object.keys(content.agent).sort(), ['architect', 'builder', 'party-mode', 'pm', 'router']);
   t.is(content.model, 'local/scripted');
 
   const password = randomBytes(18).toString('base64url');

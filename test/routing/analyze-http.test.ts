@@ -1,3 +1,4 @@
+import { suggestRoute } from '../../src/routing/assisted.js';
 import test from 'ava';
 import pino from 'pino';
 import * as E from 'fp-ts/lib/Either.js';
@@ -30,7 +31,11 @@ const start = async (t: Parameters<typeof serve>[0]) => {
     checks: {},
     corsOrigins: [],
     bodyLimitBytes: 65536,
-    routers: [routingRoutes(signals.right)],
+    routers: [
+      routingRoutes((task) =>
+        suggestRoute(task, signals.right, { mode: 'off', threshold: 0.8, timeoutMs: 1000 }, undefined),
+      ),
+    ],
   });
   return (await serve(t, app)).url;
 };
@@ -50,7 +55,7 @@ test('POST /api/routing/analyze answers the contract’s analysis', async (t) =>
   });
   t.is(response.status, 200);
   const body = (await response.json()) as Record<string, unknown>;
-  t.deepEqual(Object.keys(body).sort(), ['confidence', 'reason', 'scores', 'signals', 'suggested']);
+  t.deepEqual(Object.keys(body).sort(), ['confidence', 'decided_by', 'reason', 'scores', 'signals', 'suggested']);
   t.is(body['suggested'], 'pm');
   t.deepEqual(Object.keys(body['scores'] as object).sort(), ['architect', 'builder', 'party-mode', 'pm']);
   t.true(

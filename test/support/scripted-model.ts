@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
  *   [ask]           the question tool asks which year; the reply repeats the answer
  *   [todo]          the todowrite tool sets a todo list, then a reply
  *   [bash <b64>]    the bash tool runs the command (base64url of its text), then a reply quoting its output
+ *   [model-route r] the router's answer: {"route": r, "confidence": 0.9, "reason": ...} as JSON text
+ *   [model-garbage] the router's answer in words, not JSON
  *   [error]         the provider answers 400
  *   [unreachable]   the provider drops every connection (OpenCode retries)
  *   [slow]          a reply streamed slowly for a minute (to be aborted)
@@ -76,6 +78,13 @@ const play = (messages: Message[], response: ServerResponse, request: IncomingMe
       .end(JSON.stringify({ error: { message: 'scripted provider error', type: 'invalid_request_error' } }));
     return;
   }
+  const modelRoute = /\[model-route ([a-z-]+)\]/.exec(said);
+  if (modelRoute)
+    return reply(
+      response,
+      JSON.stringify({ route: modelRoute[1], confidence: 0.9, reason: 'The scripted model read the request.' }),
+    );
+  if (said.includes('[model-garbage]')) return reply(response, 'I would say this is probably PM work.');
   if (said.includes('[unreachable]')) {
     request.socket.destroy();
     return;

@@ -34,6 +34,7 @@ export interface TestGatewayOptions {
   readonly runAs?: string;
   readonly maxProviderRetries?: number;
   readonly deployment?: Partial<GatewayConfig['deployment']>;
+  readonly routing?: Partial<GatewayConfig['routing']>;
   readonly kubernetes?: Partial<GatewayConfig['kubernetes']>;
   /** A kubeconfig's text (the fake API server's), written to a file the gateway reads as KUBECONFIG. */
   readonly kubeconfig?: string;
@@ -101,6 +102,7 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
       opencodePassword: options.openCodeServer?.password,
     },
     deployment: { ...loaded.right.deployment, ...options.deployment },
+    routing: { ...loaded.right.routing, ...options.routing },
     kubernetes: { ...loaded.right.kubernetes, ...options.kubernetes },
     event_store: {
       type: 'embedded',
