@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { EventLog } from '../events/event-log.js';
 import { OPENCODE_SERVER_STREAM, type OpenCodeServerEvent } from './events.js';
 import { makeFolder } from '../files/make-folder.js';
-import { handOver, ownedBy, unreachableFolderOn, type AgentUser } from '../shared/agent-user.js';
+import { handOver, ownedBy, requireReachable, type AgentUser } from '../shared/agent-user.js';
 import { freePort } from '../shared/free-port.js';
 
 export interface OpenCodeEndpoint {
@@ -224,13 +224,10 @@ export class OpenCodeServer implements OpenCodeHost {
     await makeFolder(stateDir, 0o700);
     for (const folder of Object.values(XDG_FOLDERS)) await mkdir(join(stateDir, folder), { recursive: true });
     if (!user) return;
-    const blocked =
-      (await unreachableFolderOn(stateDir, user)) ?? (await unreachableFolderOn(this.options.cliPath, user));
-    if (blocked !== undefined)
-      throw new Error(
-        `OpenCode runs as uid ${user.uid} (opencode.run_as), which cannot pass through ${blocked}: make it searchable by others (chmod o+x) or choose other folders`,
-      );
+    await requireReachable(this.options.cliPath, user);
     await handOver(stateDir, user);
+    // Once its own (0700): checked after the handover.
+    await requireReachable(stateDir, user);
   }
 
   /** Runs `opencode serve` and keeps the tail of what it says on stderr, for the errors of a failed start. */

@@ -21,12 +21,15 @@ export class RemoteOpenCodeServer implements OpenCodeHost {
   private current: OpenCodeEndpoint | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private readonly url: string;
-  private readonly authorization: string;
+  /** The server as configured; `startedAt` is set on each endpoint made from it. */
+  private readonly configured: OpenCodeEndpoint;
 
   constructor(private readonly options: RemoteOpenCodeOptions) {
-    this.url = options.url.replace(/\/+$/, '');
-    this.authorization = basicAuthorization(options.password);
+    this.configured = {
+      url: options.url.replace(/\/+$/, ''),
+      authorization: basicAuthorization(options.password),
+      startedAt: 0,
+    };
   }
 
   get endpoint(): OpenCodeEndpoint | undefined {
@@ -37,14 +40,14 @@ export class RemoteOpenCodeServer implements OpenCodeHost {
     this.stopped = false;
     try {
       await this.check();
-      if (!this.current) throw new Error(`the OpenCode server at ${this.url} does not answer`);
+      if (!this.current) throw new Error(`the OpenCode server at ${this.configured.url} does not answer`);
     } finally {
       this.schedule();
     }
   }
 
   async health(): Promise<void> {
-    await openCodeHealth({ url: this.url, authorization: this.authorization, startedAt: 0 });
+    await openCodeHealth(this.configured);
   }
 
   async stop(): Promise<void> {
@@ -60,14 +63,14 @@ export class RemoteOpenCodeServer implements OpenCodeHost {
 
   private async check(): Promise<void> {
     try {
-      const version = await openCodeHealth({ url: this.url, authorization: this.authorization, startedAt: 0 });
+      const version = await openCodeHealth(this.configured);
       if (this.current || this.stopped) return;
-      this.current = { url: this.url, authorization: this.authorization, startedAt: Date.now() };
-      this.options.logger.info({ url: this.url, version }, 'OpenCode server answers');
+      this.current = { ...this.configured, startedAt: Date.now() };
+      this.options.logger.info({ url: this.configured.url, version }, 'OpenCode server answers');
     } catch (error) {
       if (!this.current) return;
       this.current = undefined;
-      this.options.logger.error({ err: error, url: this.url }, 'OpenCode server stopped answering');
+      this.options.logger.error({ err: error, url: this.configured.url }, 'OpenCode server stopped answering');
     }
   }
 }

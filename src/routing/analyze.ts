@@ -126,11 +126,7 @@ export const analyzeRoute = (task: RoutingTask, signals: RoutingSignals): Routin
   const margin = (top - scores[second]) / top;
   const strength = top / (top + 3);
   const confidence = round(Math.min(1, Math.max(0, margin * (0.4 + 0.6 * strength))));
-  const deciding = matched
-    .filter((signal) => signal.route === best)
-    .sort((a, b) => b.weight - a.weight)
-    .slice(0, 3)
-    .map((signal) => `"${signal.term}" (+${signal.weight})`);
+  const deciding = decidingTerms(matched, best);
   const runnerUp = scores[second] > 0 ? `; ${second} scored ${round(scores[second])}` : '';
   const ignored = negated.length > 0 ? `; ignored negated ${negated.map((term) => `"${term}"`).join(', ')}` : '';
   return {
@@ -142,6 +138,14 @@ export const analyzeRoute = (task: RoutingTask, signals: RoutingSignals): Routin
   };
 };
 
+/** The three strongest signals of the route, as the reason names them. */
+const decidingTerms = (matched: readonly MatchedSignal[], route: Route): string[] =>
+  matched
+    .filter((signal) => signal.route === route)
+    .sort((a, b) => b.weight - a.weight)
+    .slice(0, 3)
+    .map((signal) => `"${signal.term}" (+${signal.weight})`);
+
 /**
  * The seed's first rule, before any other: security-sensitive work goes to the architect, with
  * the confidence its security terms alone give (the rule does not weigh them against the rest).
@@ -151,11 +155,7 @@ const securityFirst = (
   scores: Record<Route, number>,
   matched: readonly MatchedSignal[],
 ): RoutingAnalysis => {
-  const deciding = matched
-    .filter((signal) => signal.route === 'architect')
-    .sort((a, b) => b.weight - a.weight)
-    .slice(0, 3)
-    .map((signal) => `"${signal.term}" (+${signal.weight})`);
+  const deciding = decidingTerms(matched, 'architect');
   return {
     suggested: 'architect',
     confidence: round(Math.min(0.95, security / (security + 2))),

@@ -58,12 +58,12 @@ const keepDataFolderPrivate = async (dataDir: string, agentFolders: readonly str
 };
 
 /**
- * The first folder on `path` the agent's user cannot pass through (no search permission for it),
- * or undefined when it can reach `path`: said at start, instead of a program that fails later.
+ * The first folder on `path` (`path` itself included, when it is a folder) the agent's user
+ * cannot pass through (no search permission for it), or undefined when it can reach `path`.
  */
 export const unreachableFolderOn = async (path: string, user: AgentUser): Promise<string | undefined> => {
   const parts = path.split(sep).filter((part) => part !== '');
-  for (let depth = 0; depth < parts.length; depth++) {
+  for (let depth = 0; depth <= parts.length; depth++) {
     const folder = sep + parts.slice(0, depth).join(sep);
     const stat = await lstat(folder).catch(() => undefined);
     if (stat === undefined || !stat.isDirectory()) continue;
@@ -71,6 +71,15 @@ export const unreachableFolderOn = async (path: string, user: AgentUser): Promis
     if ((stat.mode & bit) === 0) return folder;
   }
   return undefined;
+};
+
+/** Said at start, instead of a program that fails later: the folder in the way of the agent's user. */
+export const requireReachable = async (path: string, user: AgentUser): Promise<void> => {
+  const blocked = await unreachableFolderOn(path, user);
+  if (blocked !== undefined)
+    throw new Error(
+      `the agent runs as uid ${user.uid} (opencode.run_as), which cannot pass through ${blocked} to reach ${path}: make it searchable by others (chmod o+x) or choose other folders`,
+    );
 };
 
 /**
@@ -94,10 +103,6 @@ export const keepGatewayStateFromAgent = async (
   }
   for (const folder of places.agentFolders) {
     await mkdir(folder, { recursive: true });
-    const blocked = await unreachableFolderOn(join(folder, 'x'), user);
-    if (blocked !== undefined)
-      throw new Error(
-        `the agent runs as uid ${user.uid} (opencode.run_as), which cannot pass through ${blocked} to reach ${folder}: make it searchable by others (chmod o+x) or choose other folders`,
-      );
+    await requireReachable(folder, user);
   }
 };

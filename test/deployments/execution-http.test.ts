@@ -10,7 +10,7 @@ import type { DeploymentView } from '../../src/deployments/deployment-view.js';
 import { eventually } from '../support/eventually.js';
 import { startFakeKube, type FakeKubeOptions } from '../support/fake-kube.js';
 import { caller } from '../support/gateway-client.js';
-import { labSession, NODE_APP } from '../support/lab-session.js';
+import { deployToEnd, labSession, NODE_APP } from '../support/lab-session.js';
 import { startMockSlack } from '../support/mock-slack.js';
 import { startTestGateway, type TestGatewayOptions } from '../support/test-gateway.js';
 
@@ -31,21 +31,6 @@ const setUp = async (t: ExecutionContext, kube: FakeKubeOptions = {}, options: P
   return { fake, gateway };
 };
 
-/** Plans and confirms a deployment of the session's branch; resolves with its view once it has ended. */
-const deploy = async (gateway: Parameters<typeof call>[0], sessionId: string): Promise<DeploymentView> => {
-  const response = await call(gateway, 'POST', '/api/deployments', { session_id: sessionId });
-  if (response.status !== 202) throw new Error(`the plan answered ${response.status}: ${await response.text()}`);
-  const planned = await json<DeploymentView>(response);
-  const confirmed = await call(gateway, 'POST', `/api/deployments/${planned.deployment_id}/confirm`, {
-    confirmed_by: 'U42',
-  });
-  if (confirmed.status !== 202) throw new Error(`confirm answered ${confirmed.status}`);
-  return eventually(async () => {
-    const view = await json<DeploymentView>(await call(gateway, 'GET', `/api/deployments/${planned.deployment_id}`));
-    return view.status === 'succeeded' || view.status === 'failed' ? view : undefined;
-  }, `deployment ${planned.deployment_id} to end`);
-};
-
 test('a confirmed deployment builds the lab step by step and reports it ready with its URL', async (t) => {
   const slack = await startMockSlack(t, SECRET);
   const { fake, gateway } = await setUp(
@@ -54,7 +39,7 @@ test('a confirmed deployment builds the lab step by step and reports it ready wi
     { webhooks: { slack_url: slack.url, retry_attempts: 1, retry_delay: 10 }, webhookSecret: SECRET },
   );
   const session = await labSession(call, gateway, 'billing');
-  const view = await deploy(gateway, session.session_id);
+  const view = await deployToEnd(call, gateway, session.session_id);
   t.is(view.status, 'succeeded', view.error ?? '');
   t.is(view.url, 'https://billing.builder.lab.ctoaas.co');
   t.deepEqual(
@@ -138,7 +123,7 @@ test('a confirmed deployment builds the lab step by step and reports it ready wi
   ]);
 
   // A second deployment of the same lab converges on the same objects.
-  const again = await deploy(gateway, session.session_id);
+  const again = await deployToEnd(call, gateway, session.session_id);
   t.is(again.status, 'succeeded');
   t.true(
     [...fake.creations.values()].every((count) => count === 1),
@@ -159,7 +144,7 @@ for (const [scenario, reason] of [
       { kubernetes: { pods_ready_timeout: 600 } },
     );
     const session = await labSession(call, gateway, 'billing');
-    const view = await deploy(gateway, session.session_id);
+    const view = await deployToEnd(call, gateway, session.session_id);
     t.is(view.status, 'failed');
     t.regex(view.error!, /^pods_ready: /);
     t.regex(view.error!, reason);
@@ -179,7 +164,7 @@ for (const [scenario, reason] of [
 test('pods still not ready at the timeout fail the deployment with their last state', async (t) => {
   const { gateway } = await setUp(t, { podDelayMs: 60_000 }, { kubernetes: { pods_ready_timeout: 1 } });
   const session = await labSession(call, gateway, 'billing');
-  const view = await deploy(gateway, session.session_id);
+  const view = await deployToEnd(call, gateway, session.session_id);
   t.is(view.status, 'failed');
   t.regex(view.error!, /^pods_ready: the pods were not ready after 1 s: pod app-\w+ is Pending/);
 });
@@ -190,7 +175,7 @@ test('an object the API server refuses fails the deployment at that step with th
       kind === 'Ingress' ? 'spec.rules[0].host: Invalid value: "billing.builder.lab.ctoaas.co": taken' : undefined,
   });
   const session = await labSession(call, gateway, 'billing');
-  const view = await deploy(gateway, session.session_id);
+  const view = await deployToEnd(call, gateway, session.session_id);
   t.is(view.status, 'failed');
   t.is(
     view.error,
@@ -227,7 +212,7 @@ test('a repository over 1 MiB is split across ConfigMaps within the size limit a
   const big = Buffer.alloc(1536 * 1024, 7);
   files['assets/model.bin'] = big;
   const session = await labSession(call, gateway, 'billing', files);
-  const view = await deploy(gateway, session.session_id);
+  const view = await deployToEnd(call, gateway, session.session_id);
   t.is(view.status, 'succeeded', view.error ?? '');
   t.true(view.plan.configmaps.length >= 2, `${view.plan.configmaps.length} ConfigMaps`);
   t.like(view.plan.pvcs, [{ name: 'code-large', files: 1, bytes: big.length }]);
@@ -273,7 +258,7 @@ test('a lab namespace is deleted now, or after N days by a durable timer, and on
     { deadlineIntervalMs: 50, deadlineClock: () => new Date(Date.now() + offsetMs) },
   );
   const billing = await labSession(call, gateway, 'billing');
-  const first = await deploy(gateway, billing.session_id);
+  const first = await deployToEnd(call, gateway, billing.session_id);
   t.is(first.status, 'succeeded');
   t.is((await call(gateway, 'DELETE', '/api/namespaces/kube-system')).status, 404, 'not the gateway’s');
   t.is((await call(gateway, 'DELETE', '/api/namespaces/billing-lab?after_days=0')).status, 400);
@@ -306,7 +291,7 @@ test('a lab namespace is deleted now, or after N days by a durable timer, and on
 
   // Deleting now.
   offsetMs = 0;
-  const again = await deploy(next, billing.session_id);
+  const again = await deployToEnd(call, next, billing.session_id);
   t.is(again.status, 'succeeded');
   // While the cluster takes its time, the deletion is under way: asked again it is the same deletion; scheduling it is too late.
   const deleting = fake.hold('DELETE Namespace', 'before');

@@ -12,13 +12,12 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DeploymentView } from '../../src/deployments/deployment-view.js';
 import { sessionStream } from '../../src/sessions/events.js';
 import type { SessionView } from '../../src/sessions/session-view.js';
 import { eventually } from '../support/eventually.js';
 import { startFakeKube } from '../support/fake-kube.js';
 import { caller, waitForSessionStatus } from '../support/gateway-client.js';
-import { NODE_APP } from '../support/lab-session.js';
+import { deployToEnd, NODE_APP } from '../support/lab-session.js';
 import { operatorGit } from '../support/operator-git.js';
 import { scriptedProviderConfig, startScriptedModel } from '../support/scripted-model.js';
 import { startTestGateway } from '../support/test-gateway.js';
@@ -164,14 +163,7 @@ echo finished >> "$report"
     t.true(report.includes('replace-dot-git: done'));
 
     // A person deploys: the gateway snapshots the worktree and applies the lab.
-    const planned = await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id });
-    t.is(planned.status, 202, await planned.clone().text());
-    const { deployment_id: deploymentId } = (await planned.json()) as DeploymentView;
-    await call(gateway, 'POST', `/api/deployments/${deploymentId}/confirm`, { confirmed_by: 'U42' });
-    const ended = await eventually(async () => {
-      const view = (await (await call(gateway, 'GET', `/api/deployments/${deploymentId}`)).json()) as DeploymentView;
-      return view.status === 'succeeded' || view.status === 'failed' ? view : undefined;
-    }, 'the deployment to end');
+    const ended = await deployToEnd(call, gateway, session.session_id);
     t.is(ended.status, 'succeeded', ended.error ?? '');
 
     // Nothing the agent planted ran, as the gateway or at all.

@@ -5,10 +5,9 @@ import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DeploymentView } from '../../src/deployments/deployment-view.js';
-import { eventually } from '../support/eventually.js';
 import { startFakeKube } from '../support/fake-kube.js';
 import { caller } from '../support/gateway-client.js';
-import { labSession } from '../support/lab-session.js';
+import { deployToEnd, labSession } from '../support/lab-session.js';
 import { startTestGateway } from '../support/test-gateway.js';
 
 /**
@@ -122,14 +121,7 @@ test('a symbolic link planted at the workspace’s .lab fails the deployment say
   t.teardown(() => rm(elsewhere, { recursive: true, force: true }));
   await symlink(elsewhere, join(session.workspace_path!, '.lab'));
 
-  const planned = await plan(gateway, session.session_id);
-  await call(gateway, 'POST', `/api/deployments/${planned.deployment_id}/confirm`, {});
-  const ended = await eventually(async () => {
-    const view = (await (
-      await call(gateway, 'GET', `/api/deployments/${planned.deployment_id}`)
-    ).json()) as DeploymentView;
-    return view.status === 'failed' || view.status === 'succeeded' ? view : undefined;
-  }, 'the deployment to end');
+  const ended = await deployToEnd(call, gateway, session.session_id);
   t.is(ended.status, 'failed');
   t.regex(ended.error ?? '', /\.lab is a symbolic link, not a folder of the gateway's/);
   t.deepEqual(await readdir(elsewhere), [], 'nothing was written through the link');

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import type { Gateway } from '../../src/composition.js';
+import type { DeploymentView } from '../../src/deployments/deployment-view.js';
 import type { SessionView } from '../../src/sessions/session-view.js';
 import type { Call } from './gateway-client.js';
 import { eventually } from './eventually.js';
@@ -77,4 +78,21 @@ export const labSession = async (
   }, `the workspace of session ${created.session_id}`);
   await commitFiles(ready.repos[0]!.worktree_path!, files);
   return ready;
+};
+
+/** Plans and confirms a deployment of the session's branch; resolves with its view once it has ended. */
+export const deployToEnd = async (call: Call, gateway: Gateway, sessionId: string): Promise<DeploymentView> => {
+  const response = await call(gateway, 'POST', '/api/deployments', { session_id: sessionId });
+  if (response.status !== 202) throw new Error(`the plan answered ${response.status}: ${await response.text()}`);
+  const planned = (await response.json()) as DeploymentView;
+  const confirmed = await call(gateway, 'POST', `/api/deployments/${planned.deployment_id}/confirm`, {
+    confirmed_by: 'U42',
+  });
+  if (confirmed.status !== 202) throw new Error(`confirm answered ${confirmed.status}`);
+  return eventually(async () => {
+    const view = (await (
+      await call(gateway, 'GET', `/api/deployments/${planned.deployment_id}`)
+    ).json()) as DeploymentView;
+    return view.status === 'succeeded' || view.status === 'failed' ? view : undefined;
+  }, `deployment ${planned.deployment_id} to end`);
 };
