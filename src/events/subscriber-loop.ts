@@ -1,7 +1,11 @@
+import type { EventStore } from '../eventstore/port.js';
+
 /** The parts of a running subscriber (process manager or projection) that starting it sets. */
 export interface SubscriberLoop {
+  readonly controller: AbortController;
   loop: Promise<void>;
   lagTimer?: NodeJS.Timeout | undefined;
+  subscription: { stop(): Promise<void> } | undefined;
 }
 
 /** The lag reporting options the process-manager and projection runners share. */
@@ -12,9 +16,11 @@ interface LagOptions {
   readonly lagIntervalMs?: number | undefined;
 }
 
-interface LagReporting extends LagOptions {
+/** A runner as its lag reports see it. */
+interface Subscriber {
   readonly name: string;
-  readonly lag: () => Promise<number>;
+  readonly options: LagOptions;
+  lag(): Promise<number>;
 }
 
 /**
@@ -23,23 +29,38 @@ interface LagReporting extends LagOptions {
  */
 export const startSubscriberLoop = async (
   running: SubscriberLoop,
+  subscriber: Subscriber,
   run: (subscribed: () => void) => Promise<void>,
-  lag: LagReporting,
 ): Promise<void> => {
   let subscribedNow!: () => void;
   const subscribed = new Promise<void>((resolve) => (subscribedNow = resolve));
   running.loop = run(subscribedNow);
-  if (lag.onLag) {
-    running.lagTimer = setInterval(() => void reportLag(lag), lag.lagIntervalMs ?? 5000);
+  if (subscriber.options.onLag) {
+    running.lagTimer = setInterval(() => void reportLag(subscriber), subscriber.options.lagIntervalMs ?? 5000);
     running.lagTimer.unref();
   }
   await subscribed;
 };
 
-const reportLag = async ({ name, lag, onLag, onError }: LagReporting): Promise<void> => {
+const reportLag = async (subscriber: Subscriber): Promise<void> => {
   try {
-    onLag?.(name, await lag());
+    const lag = await subscriber.lag();
+    subscriber.options.onLag?.(subscriber.name, lag);
   } catch (error) {
-    onError?.(name, error);
+    subscriber.options.onError?.(subscriber.name, error);
   }
+};
+
+/** Aborts the loop (its waiting effects see `reason`), stops its lag reports and subscription, and waits for its last pass. */
+export const stopSubscriberLoop = async (running: SubscriberLoop, reason?: unknown): Promise<void> => {
+  running.controller.abort(reason);
+  clearInterval(running.lagTimer);
+  await running.subscription?.stop();
+  await running.loop;
+};
+
+/** How far a subscriber at `position` is behind the head of `$all`. */
+export const lagBehindHead = async (store: Pick<EventStore, 'readAll'>, position: number): Promise<number> => {
+  const [head] = await store.readAll({ direction: 'backwards', maxCount: 1 });
+  return Math.max(0, (head?.position ?? -1) - position);
 };

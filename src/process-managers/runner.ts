@@ -5,7 +5,7 @@ import type { EventLog, TypedSubscription } from '../events/event-log.js';
 import type { CommandContext } from '../events/metadata.js';
 import { InvalidEventDataError, UnknownEventTypeError } from '../events/registry.js';
 import type { StoredEvent } from '../events/stored-event.js';
-import { startSubscriberLoop } from '../events/subscriber-loop.js';
+import { lagBehindHead, startSubscriberLoop, stopSubscriberLoop } from '../events/subscriber-loop.js';
 import { untilAborted } from '../events/until-aborted.js';
 import { PositionTracker, SubscriberStoppedError } from '../projections/position-tracker.js';
 import { ReactionScheduler } from './reaction-scheduler.js';
@@ -92,7 +92,7 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
   private lastProcessedId = '';
   private saving: Promise<void> = Promise.resolve();
 
-  constructor(private readonly options: ProcessManagerRunnerOptions<Effect>) {
+  constructor(readonly options: ProcessManagerRunnerOptions<Effect>) {
     const { name } = options.processManager;
     if (!NAME.test(name))
       throw new Error(`process manager name ${JSON.stringify(name)} must be lowercase letters, digits and dashes`);
@@ -127,11 +127,7 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
     const controller = new AbortController();
     const running: Running = { controller, loop: Promise.resolve(), subscription: undefined, lagTimer: undefined };
     this.running = running;
-    await startSubscriberLoop(running, (subscribed) => this.run(running, subscribed), {
-      ...this.options,
-      name: this.name,
-      lag: () => this.lag(),
-    });
+    await startSubscriberLoop(running, this, (subscribed) => this.run(running, subscribed));
   }
 
   /**
@@ -142,10 +138,7 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
   async stop(): Promise<void> {
     const running = this.running;
     if (!running) return;
-    running.controller.abort(new SubscriberStoppedError(`process manager ${this.name}`));
-    clearInterval(running.lagTimer);
-    await running.subscription?.stop();
-    await running.loop;
+    await stopSubscriberLoop(running, new SubscriberStoppedError(`process manager ${this.name}`));
     if (this.unsavedWork)
       await this.saveCheckpoint().catch((error: unknown) => this.options.onError?.(this.name, error));
     this.running = undefined;
@@ -157,9 +150,8 @@ export class ProcessManagerRunner<Effect extends EffectRequest = EffectRequest> 
   }
 
   /** `$all` head position minus the last processed position. */
-  async lag(): Promise<number> {
-    const [head] = await this.options.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 });
-    return Math.max(0, (head?.position ?? -1) - this.tracker.position);
+  lag(): Promise<number> {
+    return lagBehindHead(this.options.eventLog.store, this.tracker.position);
   }
 
   private async run(running: Running, subscribed: () => void): Promise<void> {

@@ -1,6 +1,6 @@
 import type { EventLog, TypedSubscription } from '../events/event-log.js';
 import type { StoredEvent } from '../events/stored-event.js';
-import { startSubscriberLoop } from '../events/subscriber-loop.js';
+import { lagBehindHead, startSubscriberLoop, stopSubscriberLoop } from '../events/subscriber-loop.js';
 import { untilAborted } from '../events/until-aborted.js';
 import { sleep } from '../shared/sleep.js';
 import { PositionTracker, SubscriberStoppedError } from './position-tracker.js';
@@ -57,7 +57,7 @@ abstract class ProjectionRunnerBase {
 
   protected constructor(
     readonly name: string,
-    private readonly options: ProjectionRunnerOptions,
+    readonly options: ProjectionRunnerOptions,
   ) {
     this.tracker = new PositionTracker(`projection ${name}`);
   }
@@ -86,21 +86,14 @@ abstract class ProjectionRunnerBase {
       loop: Promise.resolve(),
     };
     this.running = running;
-    await startSubscriberLoop(running, (subscribed) => this.run(running, subscribed), {
-      ...this.options,
-      name: this.name,
-      lag: () => this.lag(),
-    });
+    await startSubscriberLoop(running, this, (subscribed) => this.run(running, subscribed));
   }
 
   async stop(): Promise<void> {
     const running = this.running;
     if (!running) return;
     running.stopped = true;
-    running.controller.abort();
-    clearInterval(running.lagTimer);
-    await running.subscription?.stop();
-    await running.loop;
+    await stopSubscriberLoop(running);
     this.running = undefined;
     this.tracker.rejectAll(new SubscriberStoppedError(`projection ${this.name}`));
   }
@@ -120,9 +113,8 @@ abstract class ProjectionRunnerBase {
     await this.waitForPosition(head?.position ?? -1, timeoutMs);
   }
 
-  async lag(): Promise<number> {
-    const [head] = await this.options.eventLog.store.readAll({ direction: 'backwards', maxCount: 1 });
-    return Math.max(0, (head?.position ?? -1) - this.tracker.position);
+  lag(): Promise<number> {
+    return lagBehindHead(this.options.eventLog.store, this.tracker.position);
   }
 
   protected abstract apply(event: StoredEvent): void;

@@ -92,14 +92,8 @@ export const checkWorkspaceRequest = async (options: {
   return { workspacePath, branch };
 };
 
-/**
- * Prepares `<basePath>/<builder>/repos/<repo>/` as git worktrees of the clones under
- * `reposRoot`, each on branch `builder/<builder>`. Converges after a crash at any point: a clone
- * and a worktree are built under a `.partial` name and only renamed into place when whole, so
- * what sits at the final path is complete, and leftovers of an interrupted run are cleared
- * before trying again. A worktree already there is kept as it is (it may hold a person's work).
- */
-export const prepareWorkspace = async (options: {
+/** A builder's workspace as asked for: where, which repositories, how to clone them, for whom. */
+export interface WorkspaceRequest {
   readonly basePath: string;
   readonly reposRoot: string;
   readonly builder: string;
@@ -108,7 +102,18 @@ export const prepareWorkspace = async (options: {
   readonly clone?: CloneSettings | undefined;
   /** The agent's own user: each new worktree is handed to it before it is moved into place. */
   readonly agentUser?: AgentUser | undefined;
-}): Promise<{ workspacePath: string; repos: PreparedRepo[] }> => {
+}
+
+/**
+ * Prepares `<basePath>/<builder>/repos/<repo>/` as git worktrees of the clones under
+ * `reposRoot`, each on branch `builder/<builder>`. Converges after a crash at any point: a clone
+ * and a worktree are built under a `.partial` name and only renamed into place when whole, so
+ * what sits at the final path is complete, and leftovers of an interrupted run are cleared
+ * before trying again. A worktree already there is kept as it is (it may hold a person's work).
+ */
+export const prepareWorkspace = async (
+  options: WorkspaceRequest,
+): Promise<{ workspacePath: string; repos: PreparedRepo[] }> => {
   const { workspacePath, branch } = await checkWorkspaceRequest(options);
   const clone = options.clone ?? DEFAULT_CLONE_SETTINGS;
   // A new workspace stays the gateway's alone (0700) until it is whole and handed to the agent.

@@ -5,11 +5,9 @@ import {
   describeWorktree,
   prepareWorkspace,
   type PreparedRepo,
-  type RepoSpec,
+  type WorkspaceRequest,
 } from './git-workspace.js';
 import { makeFolder } from '../files/make-folder.js';
-import type { AgentUser } from '../shared/agent-user.js';
-import type { CloneSettings } from './clone.js';
 import { runTaskInit, type TaskInitOptions } from './task-init.js';
 
 /**
@@ -17,17 +15,9 @@ import { runTaskInit, type TaskInitOptions } from './task-init.js';
  * project's `task builder:init` when a task binary is configured and the Taskfile exists.
  * Either way the result describes the worktrees found at the layout's paths.
  */
-export const initializeWorkspace = async (options: {
-  readonly basePath: string;
-  readonly reposRoot: string;
-  readonly builder: string;
-  readonly repos: readonly RepoSpec[];
-  readonly task?: TaskInitOptions | undefined;
-  /** How repositories given by URL are checked and cloned. */
-  readonly clone?: CloneSettings | undefined;
-  /** The agent's own user, to whom new worktrees are handed. */
-  readonly agentUser?: AgentUser | undefined;
-}): Promise<{ workspacePath: string; repos: PreparedRepo[] }> => {
+export const initializeWorkspace = async (
+  options: WorkspaceRequest & { readonly task?: TaskInitOptions | undefined },
+): Promise<{ workspacePath: string; repos: PreparedRepo[] }> => {
   const task = options.task && options.task.cli !== '' && existsSync(options.task.taskfile) ? options.task : undefined;
   if (task?.mode !== 'instead_of_native') {
     const prepared = await prepareWorkspace(options);
