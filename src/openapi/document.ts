@@ -495,7 +495,7 @@ const operations: Record<string, Record<string, Op>> = {
       tag: 'slack',
       summary: 'Slack interactive actions (authenticated by Slack’s request signature)',
       description:
-        'Verified by `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:<X-Slack-Request-Timestamp>:<raw body>">` with the signing secret (`SLACK_SIGNING_SECRET`, compared in constant time); a timestamp more than 5 minutes from now, a wrong or missing signature, or no signing secret configured is 401 and nothing happens. The first action’s value runs the same command as the API: `confirm_deployment:<id>` and `reject_deployment:<id>` (as …/confirm and …/reject), `confirm_route:<session_id>:<route>` (as …/route), `answer:<session_id>:<question_id>:<text>` (as …/answer; the text may hold colons), with the Slack user as the actor (`slack:<username or id>`). The answer is the API’s: 202 with the session or deployment view, 404 and 409 as problems; 400 names a malformed payload or an unknown action value.',
+        'Verified by `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:<X-Slack-Request-Timestamp>:<raw body>">` with the signing secret (`SLACK_SIGNING_SECRET`, compared in constant time); a timestamp more than 5 minutes from now, a wrong or missing signature, or no signing secret configured is 401 and nothing happens. The first action’s value runs the same command as the API: `confirm_deployment:<id>` and `reject_deployment:<id>` (as …/confirm and …/reject), `confirm_route:<session_id>:<route>` (as …/route), `answer:<session_id>:<question_id>:<text>` (as …/answer; the text may hold colons), with the Slack user as the actor (`slack:<username or id>`). The value is read from the first action: `value` for a button, `selected_option.value` for a select menu, radio group or overflow menu. When the command acts the answer is the API’s: 202 with the session or deployment view. A click that can no longer act (the deployment already confirmed, rejected or expired, the route already confirmed, the question already answered, the session closed, failed or paused, another deployment of the lab running) is 200 with an ephemeral Slack message saying what happened and by whom, read from the resource’s history (e.g. "This deployment was already confirmed by ann at 10:42 UTC."), and appends nothing; so is a click on a session or deployment that does not exist ("There is no deployment … on this gateway (any more)"). 400 names a malformed payload, an action with neither value, or an unknown action value. 409 only when the resource kept changing under the command (with Retry-After: retry).',
       implemented: true,
       params: [
         { name: 'X-Slack-Signature', in: 'header', required: true, schema: { type: 'string' } },
@@ -505,8 +505,12 @@ const operations: Record<string, Record<string, Op>> = {
       bodyType: 'application/x-www-form-urlencoded',
       // Its key is looked at only once the signature is verified, and scoped to the Slack team and user.
       idempotent: true,
-      errors: [400, 401, 404, 409],
+      errors: [400, 401, 409, 503],
       responses: {
+        200: json(
+          ref('SlackEphemeral'),
+          'The click can no longer act (or its resource does not exist): an ephemeral Slack message saying what happened and by whom; nothing was appended',
+        ),
         202: json(
           { oneOf: [ref('Session'), ref('Deployment')] },
           'Accepted: the view of the session or deployment the action changed',

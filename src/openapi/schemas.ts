@@ -442,7 +442,21 @@ export const schemas: Record<string, object> = {
       payload: {
         type: 'string',
         description:
-          'JSON as Slack sends it; action values `confirm_deployment:<id>`, `reject_deployment:<id>`, `confirm_route:<session_id>:<route>`, `answer:<session_id>:<question_id>:<text>`.',
+          'JSON as Slack sends it; the first action’s value is read from `actions[0].value` (a button) or `actions[0].selected_option.value` (a select menu, radio group or overflow menu). Action values `confirm_deployment:<id>`, `reject_deployment:<id>`, `confirm_route:<session_id>:<route>`, `answer:<session_id>:<question_id>:<text>`.',
+      },
+    },
+  },
+  SlackEphemeral: {
+    type: 'object',
+    description:
+      'A Slack message only the person who clicked sees: the answer to a click that can no longer act, saying what happened and by whom.',
+    required: ['response_type', 'text'],
+    properties: {
+      response_type: { const: 'ephemeral' },
+      text: {
+        type: 'string',
+        description: 'Slack mrkdwn, e.g. "This deployment was already confirmed by ann at 10:42 UTC."',
+        examples: ['This deployment was already confirmed by ann at 10:42 UTC.'],
       },
     },
   },

@@ -135,5 +135,6 @@ test('Slack interactions: the key counts only once the signature is verified, an
     user: { id: 'U77', username: 'bob' },
   });
   t.is(other.headers.get('idempotent-replayed'), null);
-  t.is(other.status, 409, 'bob’s press runs, and finds the route confirmed already');
+  t.is(other.status, 200, 'bob’s press runs, and is told in Slack that the route was confirmed already');
+  t.like(await other.json(), { response_type: 'ephemeral' });
 });
