@@ -39,6 +39,17 @@ export class CloneFailedError extends Error {
   }
 }
 
+/** A fetch of an existing clone that failed or ran out of time; `output` is the tail of what git said. */
+export class FetchFailedError extends Error {
+  override readonly name = 'FetchFailedError';
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Every transport git knows by name; only the one this URL needs is switched on. */
 const TRANSPORTS = ['ext', 'fd', 'file', 'git', 'http', 'https', 'ssh'] as const;
 const DEFAULT_PORTS = { https: 443, http: 80 } as const;
@@ -56,12 +67,12 @@ const PASSED_THROUGH = [
 ];
 
 /**
- * The git command line of a clone: only this URL's transport allowed (also against a user's or
- * system git configuration), no redirects (the next host would be unchecked), and for http(s)
- * the host pinned to the addresses the policy checked, so git's own DNS lookup cannot lead
- * elsewhere.
+ * The configuration every git that talks to the remote gets on its command line: only this URL's
+ * transport allowed (also against a user's or system git configuration), no redirects (the next
+ * host would be unchecked), and for http(s) the host pinned to the addresses the policy checked,
+ * so git's own DNS lookup cannot lead elsewhere.
  */
-export const cloneArguments = (checked: CheckedRepoUrl, addresses: readonly string[], target: string): string[] => {
+const remoteConfig = (checked: CheckedRepoUrl, addresses: readonly string[]): string[] => {
   const protocols = TRANSPORTS.flatMap((transport) => [
     '-c',
     `protocol.${transport}.allow=${transport === checked.transport ? 'always' : 'never'}`,
@@ -73,33 +84,45 @@ export const cloneArguments = (checked: CheckedRepoUrl, addresses: readonly stri
           `http.curloptResolve=${checked.host}:${checked.port ?? DEFAULT_PORTS[checked.transport]}:${addresses.map((address) => (isIPv6(address) ? `[${address}]` : address)).join(',')}`,
         ]
       : [];
-  // `--` ends the options: a url can never be read as one.
-  return [
-    '-c',
-    'protocol.allow=never',
-    ...protocols,
-    '-c',
-    'http.followRedirects=false',
-    ...pinned,
-    'clone',
-    '--no-hardlinks',
-    '--',
-    checked.source,
-    target,
-  ];
+  return ['-c', 'protocol.allow=never', ...protocols, '-c', 'http.followRedirects=false', ...pinned];
 };
 
+/** The git command line of a clone. `--` ends the options: a url can never be read as one. */
+export const cloneArguments = (checked: CheckedRepoUrl, addresses: readonly string[], target: string): string[] => [
+  ...remoteConfig(checked, addresses),
+  'clone',
+  '--no-hardlinks',
+  '--',
+  checked.source,
+  target,
+];
+
 /**
- * Clones `checked` into `target` in its own process group, stopped with everything it started
- * at `timeoutMs`. Credentials reach git only through its environment.
+ * The git command line that brings the clone in `gitDir` up to date: the remote's branches into
+ * `refs/remotes/origin/*` (never the clone's own branches: the builder branches live there) and
+ * its tags, each forced to where the remote has it, and what the remote deleted deleted
+ * (`--prune`). From the checked URL, not the clone's configured remote. No automatic maintenance:
+ * nothing of git's may go on in the background, holding the clone's locks, once git is stopped.
  */
-export const cloneRepository = async (
-  checked: CheckedRepoUrl,
-  addresses: readonly string[],
-  target: string,
-  settings: CloneSettings,
-  cwd: string,
-): Promise<void> => {
+const fetchArguments = (checked: CheckedRepoUrl, addresses: readonly string[], gitDir: string): string[] => [
+  '--git-dir',
+  gitDir,
+  ...remoteConfig(checked, addresses),
+  'fetch',
+  '--prune',
+  '--no-auto-maintenance',
+  '--',
+  checked.source,
+  '+refs/heads/*:refs/remotes/origin/*',
+  '+refs/tags/*:refs/tags/*',
+];
+
+/**
+ * The environment of a git that talks to the remote: the hardened one, the little of the
+ * gateway's a transport may need, and for http(s) the configured credentials of this host (only
+ * ever in the environment, never on a command line).
+ */
+const remoteEnvironment = (checked: CheckedRepoUrl, settings: CloneSettings): Record<string, string> => {
   const transport = checked.transport;
   const hostPort = `${checked.host ?? ''}${checked.port === null ? '' : `:${checked.port}`}`;
   // Credentials are for http(s) only, by host as configured (`host` or `host:port`).
@@ -113,7 +136,7 @@ export const cloneRepository = async (
           hostPort,
         )
       : [];
-  const env = gitEnvironment({
+  return gitEnvironment({
     env: {
       ...baseEnvironment(homedir()),
       ...Object.fromEntries(PASSED_THROUGH.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : []))),
@@ -122,27 +145,73 @@ export const cloneRepository = async (
     },
     config: credentials,
   });
-  const run = await runBounded('git', cloneArguments(checked, addresses, target), {
-    cwd,
-    env,
+};
+
+/**
+ * Runs a git that talks to the remote in its own process group, stopped with everything it
+ * started at `timeoutMs`; what went wrong, in words for a person and git's last lines, or
+ * undefined when it worked. `doing` is what the words call it: `cloning`, `fetching`.
+ */
+const runRemoteGit = async (
+  args: readonly string[],
+  checked: CheckedRepoUrl,
+  settings: CloneSettings,
+  options: { readonly cwd: string; readonly doing: string },
+): Promise<{ message: string; tail: string } | undefined> => {
+  const run = await runBounded('git', args, {
+    cwd: options.cwd,
+    env: remoteEnvironment(checked, settings),
     timeoutMs: settings.timeoutMs,
   });
   const tail = withoutUrlCredentials(run.output.trim().split('\n').slice(-10).join('\n'));
-  if (run.timedOut) {
-    throw new CloneFailedError(
-      `cloning ${checked.url} took longer than workspace.clone_timeout (${settings.timeoutMs / 1000} s): git was stopped`,
+  if (run.timedOut)
+    return {
+      message: `${options.doing} ${checked.url} took longer than workspace.clone_timeout (${settings.timeoutMs / 1000} s): git was stopped`,
       tail,
-    );
-  }
-  if (run.notFound) throw new CloneFailedError('git is not installed', '');
-  if (run.exitCode !== 0) {
-    const last =
-      tail
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .pop() ?? `exit ${run.exitCode ?? run.signal}`;
-    throw new CloneFailedError(`cloning ${checked.url} failed: ${last}`, tail);
-  }
+    };
+  if (run.notFound) return { message: 'git is not installed', tail: '' };
+  if (run.exitCode === 0) return undefined;
+  const last =
+    tail
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .pop() ?? `exit ${run.exitCode ?? run.signal}`;
+  return { message: `${options.doing} ${checked.url} failed: ${last}`, tail };
+};
+
+/**
+ * Clones `checked` into `target` in its own process group, stopped with everything it started
+ * at `timeoutMs`. Credentials reach git only through its environment.
+ */
+export const cloneRepository = async (
+  checked: CheckedRepoUrl,
+  addresses: readonly string[],
+  target: string,
+  settings: CloneSettings,
+  cwd: string,
+): Promise<void> => {
+  const failed = await runRemoteGit(cloneArguments(checked, addresses, target), checked, settings, {
+    cwd,
+    doing: 'cloning',
+  });
+  if (failed) throw new CloneFailedError(failed.message, failed.tail);
+};
+
+/**
+ * Fetches the remote into the clone whose git directory is `gitDir`, as a clone is made: the
+ * same checks, credentials and `timeoutMs`.
+ */
+export const fetchRepository = async (
+  checked: CheckedRepoUrl,
+  addresses: readonly string[],
+  gitDir: string,
+  settings: CloneSettings,
+): Promise<void> => {
+  const failed = await runRemoteGit(fetchArguments(checked, addresses, gitDir), checked, settings, {
+    cwd: gitDir,
+    doing: 'fetching',
+  });
+  if (failed) throw new FetchFailedError(failed.message, failed.tail);
 };
 
 /** The clone settings of `workspace.*`, the credentials' passwords read from `env` now (start-up) and kept in memory only. */

@@ -6,20 +6,35 @@ import { handOver, type AgentUser } from '../shared/agent-user.js';
 import { makeFolder } from '../files/make-folder.js';
 import { refuseLinkedFolder } from '../files/planted-link.js';
 import { hardenedGit, ownedWorktree } from '../shared/git.js';
-import { CloneFailedError, cloneRepository, DEFAULT_CLONE_SETTINGS, type CloneSettings } from './clone.js';
+import { KeyedQueue } from '../events/keyed-queue.js';
+import {
+  CloneFailedError,
+  cloneRepository,
+  DEFAULT_CLONE_SETTINGS,
+  FetchFailedError,
+  fetchRepository,
+  type CloneSettings,
+} from './clone.js';
 import { checkBuilder, checkRef, checkRepoName, InvalidNameError } from './names.js';
 import { RepoUrlRefusedError } from '../shared/repo-url.js';
 import { withoutUrlCredentials } from '../shared/url-credentials.js';
-import { checkRepoUrlForm, CLONES_FOLDER, resolveRepoUrlHost, type RepoUrlPolicy } from '../shared/repo-url-policy.js';
+import {
+  checkRepoUrlForm,
+  CLONES_FOLDER,
+  resolveRepoUrlHost,
+  type CheckedRepoUrl,
+  type RepoUrlPolicy,
+} from '../shared/repo-url-policy.js';
 
 export interface RepoSpec {
   readonly name: string;
   /**
    * Cloned (once the URL policy allows it) into `<repos root>/_clones/<host>/<path>.git`, the
-   * repository's own folder, when no clone is there yet; null: the pre-provisioned `<repos root>/<name>`.
+   * repository's own folder, when no clone is there yet, and fetched each time a workspace is
+   * prepared from it; null: the pre-provisioned `<repos root>/<name>`, used as it is.
    */
   readonly url: string | null;
-  /** Default: the source repository's HEAD. */
+  /** Default: the source repository's HEAD (for a clone by URL, the remote's as just fetched). */
   readonly ref: string | null;
 }
 
@@ -57,8 +72,33 @@ export class MissingRefError extends Error {
   }
 }
 
-/** The commit `ref` names in the repository `git` works in (or the one `gitDir` names), or MissingRefError. */
-const commitOf = async (git: SimpleGit, repo: string, ref: string, gitDir?: string): Promise<string> => {
+/**
+ * Asked for a ref the builder branch, kept from an earlier session of the project, does not start
+ * from: the gateway neither moves a branch that may hold work nor ignores the ref.
+ */
+export class RefMismatchError extends Error {
+  override readonly name = 'RefMismatchError';
+  constructor(
+    readonly repo: string,
+    readonly ref: string,
+    readonly commit: string,
+    readonly branch: string,
+    /** Where the branch meets the ref's commit; empty when they share no history. */
+    readonly base: string,
+  ) {
+    const based = base === '' ? 'shares no history with it' : `is based on ${base}`;
+    super(
+      `repo ${repo}: ref ${ref} is at ${commit}, but the branch ${branch}, kept from an earlier session of this project, ${based}, ` +
+        `so it does not start from ${ref}; the gateway does not move a branch that may hold work. ` +
+        `To go on with that branch, open the session without a ref${base === '' ? '' : ` (or with ref ${base})`}; ` +
+        `to start from ${ref}, have an operator delete ${branch} from the gateway's clone of ${repo} ` +
+        `(closing the project's session with remove_workspace first), then open the session again.`,
+    );
+  }
+}
+
+/** The commit `ref` names in the repository `git` works in (or the one `gitDir` names); undefined when it names none. */
+const resolveCommit = async (git: SimpleGit, ref: string, gitDir?: string): Promise<string | undefined> => {
   // --quiet: a ref that names nothing is an empty answer, not an error to parse.
   const commit = (
     await git.raw([
@@ -70,8 +110,27 @@ const commitOf = async (git: SimpleGit, repo: string, ref: string, gitDir?: stri
       `${ref}^{commit}`,
     ])
   ).trim();
-  if (commit === '') throw new MissingRefError(repo, ref);
+  return commit === '' ? undefined : commit;
+};
+
+/** The commit `ref` names, or MissingRefError. */
+const commitOf = async (git: SimpleGit, repo: string, ref: string, gitDir?: string): Promise<string> => {
+  const commit = await resolveCommit(git, ref, gitDir);
+  if (commit === undefined) throw new MissingRefError(repo, ref);
   return commit;
+};
+
+/**
+ * The commit a session starts from. In a clone by URL the remote's branches as just fetched
+ * (`refs/remotes/origin/*`, its HEAD too) come first: the clone's own branch of the same name is
+ * the remote's as it was when cloned, and stale since. Tags and commit ids resolve as written.
+ */
+const startCommit = async (git: SimpleGit, repo: string, ref: string | null, fetched: boolean): Promise<string> => {
+  const wanted = ref ?? 'HEAD';
+  const remote = fetched
+    ? await resolveCommit(git, `refs/remotes/origin/${wanted.replace(/^refs\/heads\//, '')}`)
+    : undefined;
+  return remote ?? (await commitOf(git, repo, wanted));
 };
 
 /**
@@ -124,12 +183,13 @@ export const prepareWorkspace = async (
   const prepared = await Promise.all(
     options.repos.map(async (repo) => {
       const name = repo.name;
-      const ref = repo.ref ?? 'HEAD';
       try {
         const source = await ensureClone(options.reposRoot, repo, clone);
+        const start = await startCommit(hardenedGit(source), name, repo.ref, repo.url !== null);
         const worktreePath = join(workspacePath, 'repos', name);
-        await ensureWorktree(source, worktreePath, { branch, repo: name, ref, staging });
-        return await describeWorktree(name, worktreePath, repo.ref, source);
+        await ensureWorktree(source, worktreePath, { branch, repo: name, ref: repo.ref, start, staging });
+        // Described against the commit resolved above, so base_commit is where the branch meets it.
+        return await describeWorktree(name, worktreePath, start, source);
       } catch (error) {
         throw namingRepo(name, error);
       }
@@ -145,6 +205,8 @@ const namingRepo = (repo: string, error: unknown): unknown => {
     error instanceof UnknownRepoError ||
     error instanceof MissingWorktreeError ||
     error instanceof CloneFailedError ||
+    error instanceof FetchFailedError ||
+    error instanceof RefMismatchError ||
     error instanceof RepoUrlRefusedError ||
     error instanceof InvalidNameError
   )
@@ -216,11 +278,16 @@ const recordedGitDir = async (commonDir: string, worktreePath: string): Promise<
 const isRepository = (path: string): boolean => existsSync(join(path, '.git')) || existsSync(join(path, 'HEAD'));
 
 /**
+ * Clones and fetches of one clone, one at a time: sessions of two projects naming the same
+ * repository may be prepared at once, and two gits updating the same refs fail each other.
+ */
+const cloneWork = new KeyedQueue();
+
+/**
  * The repository a worktree is made from. Without a url, the pre-provisioned `<repos root>/<name>`.
  * With one, the clone of that repository itself (keyed by its normalised URL, so two projects
- * that both call different repositories `api` never share one), cloned when absent into a
- * `.partial` folder and renamed when whole, after the URL policy is checked again (DNS may
- * have changed since the request).
+ * that both call different repositories `api` never share one): cloned when absent, fetched when
+ * present, each time after the URL policy is checked again (DNS may have changed since the request).
  */
 const ensureClone = async (reposRoot: string, repo: RepoSpec, settings: CloneSettings): Promise<string> => {
   if (repo.url === null) {
@@ -238,35 +305,69 @@ const ensureClone = async (reposRoot: string, repo: RepoSpec, settings: CloneSet
     const checked = await checkRepoUrlForm(repo.url, policy);
     const parts = [...checked.identity];
     const last = `${parts.pop()!}.git`;
-    const parent = join(reposRoot, CLONES_FOLDER, ...parts);
-    const source = join(parent, last);
-    if (isRepository(source)) return source;
-    const addresses = await resolveRepoUrlHost(checked, policy);
-    const partial = join(parent, `.${last}.partial`);
-    await rm(partial, { recursive: true, force: true });
-    await mkdir(parent, { recursive: true });
-    try {
-      await cloneRepository(checked, addresses, partial, settings, reposRoot);
-    } catch (error) {
-      await rm(partial, { recursive: true, force: true });
-      throw error;
-    }
-    await rm(source, { recursive: true, force: true }); // an empty folder, or one a crash left half made
-    await rename(partial, source);
+    const source = join(reposRoot, CLONES_FOLDER, ...parts, last);
+    await cloneWork.run(source, async () => {
+      const addresses = await resolveRepoUrlHost(checked, policy);
+      if (isRepository(source)) await refreshClone(checked, addresses, source, settings);
+      else await cloneInto(checked, addresses, source, settings, reposRoot);
+    });
     return source;
   } catch (error) {
     if (error instanceof RepoUrlRefusedError) throw new RepoUrlRefusedError(error.reason, of);
     // Git's words name the URL; the person also needs to know which of the session's repos it is.
     if (error instanceof CloneFailedError)
       throw new CloneFailedError(`repo ${repo.name}: ${error.message}`, error.output);
+    if (error instanceof FetchFailedError)
+      throw new FetchFailedError(`repo ${repo.name}: ${error.message}`, error.output);
     throw error;
   }
 };
 
+/** Clones into a `.partial` folder beside `source`, renamed to `source` only when whole. */
+const cloneInto = async (
+  checked: CheckedRepoUrl,
+  addresses: readonly string[],
+  source: string,
+  settings: CloneSettings,
+  reposRoot: string,
+): Promise<void> => {
+  const partial = join(dirname(source), `.${basename(source)}.partial`);
+  await rm(partial, { recursive: true, force: true });
+  await mkdir(dirname(source), { recursive: true });
+  try {
+    await cloneRepository(checked, addresses, partial, settings, reposRoot);
+  } catch (error) {
+    await rm(partial, { recursive: true, force: true });
+    throw error;
+  }
+  await rm(source, { recursive: true, force: true }); // an empty folder, or one a crash left half made
+  await rename(partial, source);
+};
+
 /**
- * The worktree at `worktreePath` on `branch` (made from `ref` when new). Built at a `.partial`
- * path and moved into place with `git worktree move`; `git worktree repair` mends a move a
- * crash cut between renaming the folder and updating git's record of it.
+ * Brings a clone up to date with its remote, so a session starts from what the remote has now.
+ * Only the gateway's fetch writes the remote's branches and the tags of its clones, one at a
+ * time (cloneWork): a lock there is a leftover of a fetch a crash cut short, which would
+ * otherwise fail every later fetch of the clone.
+ */
+const refreshClone = async (
+  checked: CheckedRepoUrl,
+  addresses: readonly string[],
+  source: string,
+  settings: CloneSettings,
+): Promise<void> => {
+  const gitDir = await commonDirOfRepository(source);
+  for (const refs of [join(gitDir, 'refs', 'remotes', 'origin'), join(gitDir, 'refs', 'tags')]) {
+    const entries = await readdir(refs, { recursive: true }).catch(() => [] as string[]);
+    for (const entry of entries.filter((name) => name.endsWith('.lock'))) await rm(join(refs, entry), { force: true });
+  }
+  await fetchRepository(checked, addresses, gitDir, settings);
+};
+
+/**
+ * The worktree at `worktreePath` on `branch` (made from `start`, the commit `ref` names, when
+ * new). Built at a `.partial` path and moved into place with `git worktree move`; `git worktree
+ * repair` mends a move a crash cut between renaming the folder and updating git's record of it.
  */
 const ensureWorktree = async (
   source: string,
@@ -274,13 +375,15 @@ const ensureWorktree = async (
   target: {
     readonly branch: string;
     readonly repo: string;
-    readonly ref: string;
+    readonly ref: string | null;
+    readonly start: string;
     readonly staging: { readonly folder: string; readonly user: AgentUser | undefined };
   },
 ): Promise<void> => {
-  const { branch, repo, ref, staging } = target;
+  const { branch, staging } = target;
   const git = hardenedGit(source);
   const commonDir = await commonDirOfRepository(source);
+  await requireStartOfBranch(git, target);
   if (existsSync(join(worktreePath, '.git'))) {
     // Only when the repository lost track of it (a crash in the move): repair writes into the worktree.
     if ((await recordedGitDir(commonDir, worktreePath)) === undefined)
@@ -290,7 +393,6 @@ const ensureWorktree = async (
   await makeFolder(dirname(staging.folder), 0o700);
   await makeFolder(staging.folder, 0o700);
   const partial = join(staging.folder, basename(worktreePath));
-  const base = await commitOf(git, repo, ref);
   if (existsSync(partial) || (await hasLeftovers(commonDir, partial))) {
     // A worktree cut short is still locked as "initializing", and may lack its .git file, which
     // `remove` needs: unlocked, its folder deleted, `prune` forgets it.
@@ -305,7 +407,7 @@ const ensureWorktree = async (
   await git.raw(
     branches.all.includes(branch)
       ? ['worktree', 'add', partial, branch]
-      : ['worktree', 'add', '-b', branch, partial, base],
+      : ['worktree', 'add', '-b', branch, partial, target.start],
   );
   if (staging.user) await handOver(partial, staging.user);
   await rm(worktreePath, { recursive: true, force: true }); // an empty folder at most: it has no .git
@@ -313,6 +415,24 @@ const ensureWorktree = async (
   await refuseLinkedFolder(dirname(worktreePath));
   await refuseLinkedFolder(dirname(dirname(worktreePath)));
   await git.raw(['worktree', 'move', partial, worktreePath]);
+};
+
+/**
+ * A builder branch kept from an earlier session is reused (it may hold work), so a `ref` asked
+ * for must be where it starts: its commit the branch's base, where the two meet (what
+ * `base_commit` reports). Checked before a worktree is added, so a refused session leaves
+ * nothing behind. Without a ref the branch goes on from wherever it started.
+ */
+const requireStartOfBranch = async (
+  git: SimpleGit,
+  target: { readonly branch: string; readonly repo: string; readonly ref: string | null; readonly start: string },
+): Promise<void> => {
+  if (target.ref === null) return;
+  const tip = await resolveCommit(git, `refs/heads/${target.branch}`);
+  if (tip === undefined) return;
+  // No common history is an empty answer, not an error.
+  const base = (await git.raw(['merge-base', tip, target.start])).trim();
+  if (base !== target.start) throw new RefMismatchError(target.repo, target.ref, target.start, target.branch, base);
 };
 
 /** Whether git records a worktree at `partial`, or one whose folder is gone (which `prune` clears). */

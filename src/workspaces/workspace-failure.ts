@@ -1,5 +1,5 @@
-import { CloneFailedError } from './clone.js';
-import { MissingRefError, MissingWorktreeError, UnknownRepoError } from './git-workspace.js';
+import { CloneFailedError, FetchFailedError } from './clone.js';
+import { MissingRefError, MissingWorktreeError, RefMismatchError, UnknownRepoError } from './git-workspace.js';
 import { InvalidNameError } from './names.js';
 import { RepoUrlRefusedError } from '../shared/repo-url.js';
 import { TaskInitError } from './task-init.js';
@@ -17,9 +17,11 @@ export interface WorkspaceFailure {
 
 /**
  * Failures no retry can fix: what the request names (a ref that does not exist, a bad name, a
- * repo that is not there, a refused URL), a clone that failed or ran out of time (git already
- * tried to reach the server; the README promises a failed clone is not retried), and the
- * project's own `task builder:init` failing.
+ * repo that is not there, a refused URL, a ref the kept builder branch does not start from), a
+ * clone or a fetch that failed or ran out of time (git already tried to reach the server; the
+ * README promises a failed clone is not retried, and a fetch is the same conversation with the
+ * same server; going on from the stale clone instead would start the session from a base the
+ * person did not ask for), and the project's own `task builder:init` failing.
  */
 const PERMANENT = [
   MissingRefError,
@@ -28,6 +30,8 @@ const PERMANENT = [
   MissingWorktreeError,
   RepoUrlRefusedError,
   CloneFailedError,
+  FetchFailedError,
+  RefMismatchError,
   TaskInitError,
 ] as const;
 
@@ -41,7 +45,10 @@ const messageOf = (error: unknown): string => (error instanceof Error ? error.me
  */
 export const classifyWorkspaceError = (error: unknown): WorkspaceFailure => {
   if (PERMANENT.some((kind) => error instanceof kind)) {
-    const output = error instanceof CloneFailedError || error instanceof TaskInitError ? error.output : undefined;
+    const output =
+      error instanceof CloneFailedError || error instanceof FetchFailedError || error instanceof TaskInitError
+        ? error.output
+        : undefined;
     return { permanent: true, reason: messageOf(error), ...(output === undefined ? {} : { output }) };
   }
   return { permanent: false, reason: messageOf(error).trim() || 'an unknown error' };

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { CloneFailedError } from '../../src/workspaces/clone.js';
-import { MissingRefError, UnknownRepoError } from '../../src/workspaces/git-workspace.js';
+import { CloneFailedError, FetchFailedError } from '../../src/workspaces/clone.js';
+import { MissingRefError, RefMismatchError, UnknownRepoError } from '../../src/workspaces/git-workspace.js';
 import { InvalidNameError } from '../../src/workspaces/names.js';
 import { RepoUrlRefusedError } from '../../src/shared/repo-url.js';
 import { TaskInitError } from '../../src/workspaces/task-init.js';
@@ -29,7 +29,13 @@ test('what retrying cannot fix fails at once, with what git or the task printed'
     reason: 'task builder:init failed with exit code 4',
     output: 'no toolchain',
   });
+  // A fetch of a clone is a clone's conversation with the same server: it fails the same way.
+  t.deepEqual(
+    classifyWorkspaceError(new FetchFailedError('repo web: fetching https://h/web.git failed: 500', 'error: 500')),
+    { permanent: true, reason: 'repo web: fetching https://h/web.git failed: 500', output: 'error: 500' },
+  );
   for (const error of [
+    new RefMismatchError('api', 'main', 'b'.repeat(40), 'builder/platform-billing', 'a'.repeat(40)),
     new UnknownRepoError('ghost', '/r'),
     new InvalidNameError('ref', '--x', 'a git ref name'),
     new RepoUrlRefusedError('not allowed', 'repo web (file:///etc)'),
