@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { agentsCapability } from './agents/capability.js';
 import type { Agents } from './agents/agents.js';
 import { createApp } from './api/app.js';
@@ -23,6 +23,7 @@ import type { EventStore } from './eventstore/port.js';
 import { buildOpenApiDocument, takesIdempotencyKey } from './openapi/document.js';
 import { DeadlineTimer } from './process-managers/deadline-timer.js';
 import { ProcessManagerGroup } from './process-managers/group.js';
+import { createLogger } from './shared/logger.js';
 
 export interface Gateway {
   readonly url: string;
@@ -95,7 +96,7 @@ export const startGateway = async (
   } = {},
 ): Promise<Gateway> => {
   const cwd = options.cwd ?? process.cwd();
-  const logger = options.logger ?? pino({ base: { service: 'ai-dev-gateway' }, redact: ['req.headers.authorization'] });
+  const logger = options.logger ?? createLogger();
   // In k8s/ the agent's container shares the gateway's group, and nothing else does.
   if (config.workspace.group_writable) process.umask(0o002);
   const metrics = new GatewayMetrics();

@@ -1,8 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js';
-import pino from 'pino';
 import { startGateway } from './composition.js';
 import { ensureTokens, formatConfigError, loadConfig } from './config/load.js';
 import { redactedConfig } from './config/redacted.js';
+import { createLogger, logFormatFor } from './shared/logger.js';
 
 /**
  * `npm start`: read the configuration, start the gateway, stop it gracefully on SIGTERM/SIGINT.
@@ -19,7 +19,9 @@ const main = async (): Promise<void> => {
   const tokens = ensureTokens(loaded.right);
   if (E.isLeft(tokens)) return fail(tokens.left, 2);
   const { config, generatedToken } = tokens.right;
-  const logger = pino({ base: { service: 'ai-dev-gateway' } });
+  const format = logFormatFor(process.stdout.isTTY === true, process.env);
+  if (E.isLeft(format)) return fail(format.left, 2);
+  const logger = createLogger(format.right);
   logger.info({ config: redactedConfig(config) }, 'configuration loaded');
 
   let gateway;

@@ -8,7 +8,7 @@ import { ProcessManagerRunner } from '../process-managers/runner.js';
 import type { DocumentProjectionRunner } from '../projections/runner.js';
 import { AgentReconciler } from './agent-reconciler.js';
 import { agentBridge, agentBridgeEffects, type AgentEffect } from './bridge-process.js';
-import { openCodeConfigContent } from './opencode-config.js';
+import { HOW_TO_CONFIGURE_A_MODEL, modelConfigured, openCodeConfigContent } from './opencode-config.js';
 import { OpenCodeServer, type OpenCodeHost } from './opencode-server.js';
 import { RemoteOpenCodeServer } from './remote-opencode.js';
 import type { AgentUser } from '../shared/agent-user.js';
@@ -87,6 +87,7 @@ export const createAgents = (
     reconciler,
     start: async () => {
       sayWhoTheAgentIs(config.opencode.url, options.agentUser, options.logger);
+      if (!modelConfigured(config.opencode.config)) options.logger.warn(HOW_TO_CONFIGURE_A_MODEL);
       await server
         .start()
         .catch((error: unknown) =>

@@ -51,7 +51,7 @@ export const basicAuthorization = (password: string): string =>
 
 export interface OpenCodeServerOptions {
   readonly cliPath: string;
-  /** Its four XDG folders live here, so sessions outlive restarts of the server and the gateway. */
+  /** Its four XDG folders (and its TMPDIR) live here, so sessions outlive restarts of the server and the gateway. */
   readonly stateDir: string;
   readonly configContent: Record<string, unknown>;
   readonly eventLog: EventLog;
@@ -73,12 +73,16 @@ const referencedVariables = (config: unknown): string[] => [
   ...new Set([...JSON.stringify(config).matchAll(/\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((match) => match[1]!)),
 ];
 
-/** OpenCode's four XDG folders, under the state folder. */
-const XDG_FOLDERS = {
+/**
+ * OpenCode's four XDG folders and its temporary folder, under the state folder. It makes
+ * `$TMPDIR/opencode` too: under a shared /tmp, two gateways' servers would share that.
+ */
+const STATE_FOLDERS = {
   XDG_DATA_HOME: 'data',
   XDG_CONFIG_HOME: 'config',
   XDG_CACHE_HOME: 'cache',
   XDG_STATE_HOME: 'state',
+  TMPDIR: 'tmp',
 };
 
 /** The server's whole environment: the provider keys its configuration refers to, its folders, its password. */
@@ -97,7 +101,7 @@ const serverEnvironment = (
     PATH: process.env['PATH'] ?? '/usr/bin:/bin',
     HOME: join(stateDir, 'home'),
     LANG: process.env['LANG'] ?? 'C.UTF-8',
-    ...Object.fromEntries(Object.entries(XDG_FOLDERS).map(([name, folder]) => [name, join(stateDir, folder)])),
+    ...Object.fromEntries(Object.entries(STATE_FOLDERS).map(([name, folder]) => [name, join(stateDir, folder)])),
     OPENCODE_SERVER_PASSWORD: password,
     OPENCODE_DISABLE_MODELS_FETCH: '1',
     OPENCODE_DISABLE_AUTOUPDATE: '1',
@@ -215,14 +219,14 @@ export class OpenCodeServer implements OpenCodeHost {
   }
 
   /**
-   * Its XDG folders, made by the gateway and handed to the agent's user the first time (once
+   * Its XDG and temporary folders, made by the gateway and handed to the agent's user the first time (once
    * the agent's, the gateway never walks them again: the agent could have planted links there).
    */
   private async prepareStateFolder(): Promise<void> {
     const { stateDir, user } = this.options;
     if (user && (await ownedBy(stateDir, user))) return;
     await makeFolder(stateDir, 0o700);
-    for (const folder of Object.values(XDG_FOLDERS)) await mkdir(join(stateDir, folder), { recursive: true });
+    for (const folder of Object.values(STATE_FOLDERS)) await mkdir(join(stateDir, folder), { recursive: true });
     if (!user) return;
     await requireReachable(this.options.cliPath, user);
     await handOver(stateDir, user);

@@ -2,8 +2,12 @@ import Router from '@koa/router';
 import { docsRoutes } from './docs.js';
 import type { GatewayMetrics } from './metrics.js';
 
-/** A dependency check for /ready: "ok", or why not. */
-export type ReadinessCheck = () => Promise<void>;
+/**
+ * A dependency check for /ready: resolves with nothing when it is "ok", rejects with why it fails
+ * ("error: …"), or resolves with the state of a dependency that answers but cannot do its work as
+ * configured (e.g. "no model configured"), reported as it is and counted as degraded.
+ */
+export type ReadinessCheck = () => Promise<void | string>;
 
 export interface ServiceRoutesOptions {
   readonly version: string;
@@ -67,13 +71,13 @@ const runCheck = async (check: ReadinessCheck | undefined, timeoutMs: number): P
   if (!check) return 'not configured';
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
+    const state = await Promise.race([
       check(),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
-    return 'ok';
+    return state ?? 'ok';
   } catch (error) {
     return `error: ${(error as Error).message}`;
   } finally {

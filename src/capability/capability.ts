@@ -56,8 +56,8 @@ export interface Capability {
   readonly routers?: readonly Router[];
   /** The commands due at `now`, read from its views; asked every tick of the deadline timer. */
   readonly due?: (now: Date) => readonly DueCommand[];
-  /** Readiness checks by name, for GET /ready. */
-  readonly checks?: Readonly<Record<string, () => Promise<void>>>;
+  /** Readiness checks by name, for GET /ready (a resolved string is a state short of "ok": see ReadinessCheck). */
+  readonly checks?: Readonly<Record<string, () => Promise<void | string>>>;
 }
 
 /** What the composition root hands every capability. */

@@ -51,7 +51,7 @@ export const schemas: Record<string, object> = {
       checks: {
         type: 'object',
         description:
-          '"ok", "error: <reason>", or "not configured" for each dependency. `disk` (embedded log only): the free space of the log’s file system against its reserve.',
+          '"ok", "error: <reason>", or "not configured" for each dependency; `opencode` is "no model configured" while opencode.config names no provider and model (degraded, 200). `disk` (embedded log only): the free space of the log’s file system against its reserve.',
         properties: {
           event_store: { type: 'string' },
           disk: { type: 'string' },

@@ -88,7 +88,8 @@ test('the gateway drives an OpenCode it does not run, configured by opencode-con
   const gateway = await startTestGateway(t, {
     tokens: `slack:operator:${OPERATOR}`,
     repos: ['api'],
-    opencode: {},
+    // As in the pod, where both containers read GATEWAY_OPENCODE_CONFIG: /ready tells from it whether a model is configured.
+    opencode: scriptedProviderConfig(model.baseUrl),
     openCodeServer: { url: sidecar.url, password },
     // The file system must hold, not OpenCode's permissions: the agent may try anything.
     permissionPolicy: 'allow',

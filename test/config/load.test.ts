@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { ensureTokens, formatConfigError, loadConfig, type ConfigError } from '../../src/config/load.js';
 import type { GatewayConfig } from '../../src/config/schema.js';
 import { authenticate, isLoopback, sha256Hex } from '../../src/config/tokens.js';
-import { interpolateString } from '../../src/config/interpolate.js';
+import { interpolate, interpolateString } from '../../src/config/interpolate.js';
 
 const shipped = (env: NodeJS.ProcessEnv = {}): GatewayConfig => {
   const result = loadConfig({ env });
@@ -222,6 +222,44 @@ test('interpolation: set, unset, defaults, escapes', (t) => {
   t.is(interpolateString('${EMPTY:-fallback}', env), 'fallback');
   t.is(interpolateString('${A:-fallback}', env), 'alpha');
   t.is(interpolateString('$${A}', env), '${A}');
+  t.is(interpolateString('${MISSING:-${A}/w}/x', env), 'alpha/w/x', 'a default may hold variables');
+  t.is(interpolateString('${MISSING:-${EMPTY:-./d}/w}', env), './d/w');
+  t.is(interpolateString('${A:-${MISSING}/w}', env), 'alpha', 'a set variable wins over the whole default');
+  t.is(interpolateString('${MISSING:-$${x}}', env), '${x}');
+  t.is(interpolateString('${A', env), '${A', 'an unclosed reference stays as written');
+  t.is(interpolateString('${MISSING:-${A}', env), '${MISSING:-alpha');
+});
+
+test('interpolation: a value that is one reference, nested default or not, keeps the type of its text', (t) => {
+  t.deepEqual(
+    interpolate({ port: '${PORT:-${DEFAULT_PORT:-8000}}', on: '${ON:-true}', path: '${P:-${A}}/x' }, { A: 'a' }),
+    {
+      port: 8000,
+      on: true,
+      path: 'a/x',
+    },
+  );
+});
+
+test('GATEWAY_DATA_DIR alone moves all local state: the workspace and OpenCode state follow it; GATEWAY_WORKSPACE still wins', (t) => {
+  const config = shipped({ GATEWAY_DATA_DIR: '/srv/one' });
+  t.like(config, {
+    data_dir: '/srv/one',
+    event_store: { data_dir: '/srv/one/events' },
+    opencode: { sessions_dir: '/srv/one/workspace/.opencode-sessions' },
+    deployment: { taskfile_path: '/srv/one/workspace/Taskfile.yaml' },
+    workspace: {
+      base_path: '/srv/one/workspace/.builders',
+      repos_root: '/srv/one/workspace/repos',
+      taskfile_path: '/srv/one/workspace/Taskfile.yaml',
+    },
+  });
+  const both = shipped({ GATEWAY_DATA_DIR: '/var/lib/gateway', GATEWAY_WORKSPACE: '/workspace' });
+  t.like(both, {
+    data_dir: '/var/lib/gateway',
+    opencode: { sessions_dir: '/workspace/.opencode-sessions' },
+    workspace: { base_path: '/workspace/.builders', repos_root: '/workspace/repos' },
+  });
 });
 
 test('without tokens: loopback gets one generated operator token, any other address is refused', (t) => {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -19,10 +19,10 @@ interface Started {
 
 const ENTRY = join(process.cwd(), 'src', 'main.ts');
 
-const start = (env: Record<string, string>): Started => {
+const start = (env: Record<string, string>, cwd = process.cwd()): Started => {
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-    cwd: process.cwd(),
+    cwd,
   });
   let stdout = '';
   let stderr = '';
@@ -161,4 +161,82 @@ test('an invalid configuration file stops start-up naming every bad key, without
   t.regex(errors, /server\.hots/);
   t.regex(errors, /webhooks\.retry_attempts/);
   t.notRegex(errors, /at .+\(.+:\d+:\d+\)/, 'no stack trace');
+});
+
+test('the shipped configuration names no model: one line at start says how to configure one, /ready says so (degraded, 200), and stdout, not a terminal, gets JSON lines', async (t) => {
+  const dataDir = await tempDir(t);
+  const gateway = start({ GATEWAY_DATA_DIR: dataDir, PORT: '0', GATEWAY_TOKENS: 'slack:operator:first-token-123456' });
+  t.teardown(() => void gateway.child.kill('SIGKILL'));
+  await waitFor(() => listeningUrl(gateway.output()) !== undefined, 'the listening line', gateway.child);
+  const lines = gateway.output().trim().split('\n');
+  const records = lines.map((line) => {
+    try {
+      return JSON.parse(line) as { msg: string };
+    } catch {
+      return t.fail(`not a JSON line: ${line}`);
+    }
+  });
+  const said = records.filter((record) => record?.msg.includes('no model configured'));
+  t.is(said.length, 1, 'said once');
+  t.regex(said[0]!.msg, /opencode\.config.*GATEWAY_OPENCODE_CONFIG.*provider.*model/);
+
+  const ready = await fetch(`${listeningUrl(gateway.output())!}/ready`);
+  t.is(ready.status, 200, 'a missing model does not take the API out of its Service');
+  t.like(await ready.json(), { status: 'degraded', checks: { event_store: 'ok', opencode: 'no model configured' } });
+  gateway.child.kill('SIGTERM');
+  t.is(await exitOf(gateway.child), 0);
+});
+
+/** A working folder with only what the shipped configuration reads there (config/, node_modules/). */
+const bareWorkingFolder = async (root: string): Promise<string> => {
+  const cwd = join(root, 'cwd');
+  await mkdir(cwd);
+  await symlink(join(process.cwd(), 'config'), join(cwd, 'config'));
+  await symlink(join(process.cwd(), 'node_modules'), join(cwd, 'node_modules'));
+  // Where the gateway is root, its OpenCode runs as another user, who must pass through to the binary.
+  await chmod(root, 0o755);
+  return cwd;
+};
+
+test('two gateways started with different GATEWAY_DATA_DIR keep nothing in common: not the working folder, HOME or TMPDIR, nor OpenCode state', async (t) => {
+  const shared = await tempDir(t);
+  const cwd = await bareWorkingFolder(shared);
+  const home = join(shared, 'home');
+  const tmp = join(shared, 'tmp');
+  await mkdir(home);
+  await mkdir(tmp);
+  const dataDirs = [await tempDir(t), await tempDir(t)];
+  const gateways = dataDirs.map((dataDir) =>
+    start(
+      {
+        GATEWAY_DATA_DIR: dataDir,
+        PORT: '0',
+        HOME: home,
+        TMPDIR: tmp,
+        GATEWAY_TOKENS: 'slack:operator:first-token-123456',
+      },
+      cwd,
+    ),
+  );
+  t.teardown(() => gateways.forEach((gateway) => gateway.child.kill('SIGKILL')));
+  for (const gateway of gateways)
+    await waitFor(() => /OpenCode server started/.test(gateway.output()), 'its OpenCode server', gateway.child);
+
+  for (const dataDir of dataDirs) {
+    const opencode = join(dataDir, 'workspace', '.opencode-sessions');
+    t.true((await stat(join(opencode, 'data', 'opencode', 'opencode.db'))).isFile(), `OpenCode's SQLite in ${dataDir}`);
+    t.true((await stat(join(opencode, 'tmp', 'opencode'))).isDirectory(), `OpenCode's TMPDIR in ${dataDir}`);
+    t.true((await stat(join(dataDir, 'events'))).isDirectory());
+  }
+  for (const gateway of gateways) gateway.child.kill('SIGTERM');
+  for (const gateway of gateways) t.is(await exitOf(gateway.child), 0);
+
+  t.deepEqual((await readdir(cwd)).sort(), ['config', 'node_modules'], 'nothing made in the working folder');
+  t.deepEqual(await readdir(home), [], 'nothing in HOME');
+  // tsx, which runs the TypeScript entry point here, keeps its compile cache in TMPDIR: not the gateway's.
+  t.deepEqual(
+    (await readdir(tmp)).filter((name) => !name.startsWith('tsx-')),
+    [],
+    'nothing in TMPDIR',
+  );
 });
