@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Router from '@koa/router';
+import { ProblemError } from './problem.js';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 
 /** The few swagger-ui-dist files the page needs, served from node_modules: no CDN, CSP 'self'. */
@@ -45,7 +46,7 @@ export const docsRoutes = (router: Router): void => {
   router.get('/docs/:asset', async (ctx) => {
     const asset = ctx.params['asset']!;
     const type = ASSETS.get(asset);
-    if (!type) return; // falls through to the 404 problem
+    if (!type) throw new ProblemError(404, `the rendered document has no file ${asset}`);
     let body = cache.get(asset);
     if (!body) {
       body = await readFile(join(root, asset));

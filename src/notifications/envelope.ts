@@ -1,6 +1,6 @@
 import type { StoredEvent } from '../events/stored-event.js';
 import type { SessionEvent } from '../sessions/events.js';
-import type { RequestedBy } from './events.js';
+import type { RequestedBy } from '../sessions/events.js';
 import { webhookFor } from './webhook-for.js';
 
 /**

@@ -1,14 +1,7 @@
 import * as t from 'io-ts';
 import { defineEvent, jsonCodec, type EventOf } from '../events/domain-event.js';
 import { streamNaming } from '../events/stream-name.js';
-
-/** Who asked for the session, as `POST /api/sessions` gave it (SessionCreated's `requested_by`). */
-export const RequestedBy = t.type({
-  user: t.union([t.string, t.null]),
-  channel: t.union([t.string, t.null]),
-  thread_ts: t.union([t.string, t.null]),
-});
-export type RequestedBy = t.TypeOf<typeof RequestedBy>;
+import { RequestedBy } from '../sessions/events.js';
 
 /**
  * The contract's webhook body, as it is sent and as it is kept while parked. Every webhook sent

@@ -1,8 +1,10 @@
 import { listOf, ref, schemas } from './schemas.js';
+import { webhookSchemaName, webhookSchemas } from './webhook-schemas.js';
+import { DEPLOYMENT_SSE_EVENTS, SESSION_SSE_EVENTS, sseSchemas } from './sse-schemas.js';
 import { SESSION_STATUSES } from '../sessions/status.js';
 
 /**
- * The API Contract v1.0.0 as OpenAPI 3.1: every operation of the contract. `x-implemented` says
+ * The API Contract v1.1.0 as OpenAPI 3.1: every operation of the contract. `x-implemented` says
  * whether the gateway serves it (all do now; a test checks it against the app's routes);
  * `x-roles` names who may call.
  * A test checks this list against the contract's operations and against the app's routes.
@@ -35,9 +37,10 @@ const viewWithETag = (schema: object, description: string) => ({
   ...json(schema, description),
   headers: { ETag: { description: 'The resource revision in quotes, e.g. "3"', schema: { type: 'string' } } },
 });
-const sse = (description: string) => ({
+/** An SSE stream; `x-sse-events` names the schema of each `event:` type's `data:` line. */
+const sse = (description: string, events: Record<string, object>) => ({
   description,
-  content: { 'text/event-stream': { schema: { type: 'string', description } } },
+  content: { 'text/event-stream': { schema: { type: 'string', description }, 'x-sse-events': events } },
 });
 const pathParam = (name: string, description: string) => ({
   name,
@@ -81,14 +84,16 @@ const PROBLEM_TEXT: Record<number, string> = {
   409: 'Not allowed in the resource’s current state; `detail` says which state',
   412: '`If-Match` revision mismatch',
   413: 'Body over the configured limit',
+  414: 'The path or the query string is over the configured limit (`http.max_path_length`, `http.max_query_length`)',
   415: 'Body is not JSON',
+  431: 'More header fields than the configured limit (`http.max_headers`)',
   422: '`Idempotency-Key` reused with a different body',
-  429: 'Rate limited',
+  429: 'Rate limited: per token on /api, per address without a valid token; `Retry-After` says when to try again',
   503: 'A dependency (the event store) is unavailable, or, for an operation that starts new work (a session, a deployment), the event log’s disk is below its reserve; `detail` says which, `Retry-After` when to try again',
 };
 const problem = (status: number) => ({
   description: PROBLEM_TEXT[status] ?? 'Error',
-  ...(status === 503
+  ...(status === 503 || status === 429
     ? { headers: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'string' } } } }
     : {}),
   content: { 'application/problem+json': { schema: ref('Problem') } },
@@ -157,6 +162,26 @@ const operations: Record<string, Record<string, Op>> = {
       responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
     },
   },
+  '/docs/{asset}': {
+    get: {
+      tag: 'service',
+      summary: 'The files the rendered document loads (swagger-ui-dist, served by the gateway: no CDN)',
+      implemented: true,
+      params: [
+        pathParam('asset', '`swagger-ui.css`, `swagger-ui-bundle.js`, `swagger-ui-standalone-preset.js`, `init.js`'),
+      ],
+      errors: [404],
+      responses: {
+        200: {
+          description: 'The file',
+          content: {
+            'text/css': { schema: { type: 'string' } },
+            'application/javascript': { schema: { type: 'string' } },
+          },
+        },
+      },
+    },
+  },
   '/labs/bundles/{file}': {
     get: {
       tag: 'deployments',
@@ -200,7 +225,15 @@ const operations: Record<string, Record<string, Op>> = {
       roles: COMMAND,
       body: ref('CreateSessionRequest'),
       idempotent: true,
-      responses: { 202: viewWithETag(ref('Session'), 'Accepted: the session view') },
+      errors: [409],
+      responses: {
+        202: viewWithETag(ref('Session'), 'Accepted: the session view'),
+        409: {
+          ...problem(409),
+          description:
+            'The project’s builder (`builder/<category>-<project>`) is held by another open session, named in `detail`: one session per builder at a time; close it first',
+        },
+      },
     },
     get: {
       tag: 'sessions',
@@ -332,7 +365,7 @@ const operations: Record<string, Record<string, Op>> = {
       roles: READ,
       params: [sessionId, ...resume],
       errors: [404],
-      responses: { 200: sse(SESSION_EVENTS) },
+      responses: { 200: sse(SESSION_EVENTS, SESSION_SSE_EVENTS) },
     },
   },
   '/api/deployments': {
@@ -438,7 +471,7 @@ const operations: Record<string, Record<string, Op>> = {
       roles: READ,
       params: [deploymentId, ...resume],
       errors: [404],
-      responses: { 200: sse(DEPLOYMENT_EVENTS) },
+      responses: { 200: sse(DEPLOYMENT_EVENTS, DEPLOYMENT_SSE_EVENTS) },
     },
   },
   '/api/namespaces': {
@@ -564,9 +597,12 @@ const operations: Record<string, Record<string, Op>> = {
 };
 
 const toOperation = (method: string, path: string, op: Op) => {
-  const errors = new Set<number>(op.errors ?? []);
-  if (op.roles) [401, 403, 429, 503].forEach((status) => errors.add(status));
-  if (op.body || op.params?.length) errors.add(400);
+  // Every request is measured before it is routed (`http.*` bounds): too many query parameters
+  // are a 400, a long path or query a 414, too many header fields a 431.
+  const errors = new Set<number>([...(op.errors ?? []), 400, 414, 431]);
+  // Liveness alone is never rate limited; every other route is, by token or by address.
+  if (path !== '/health') errors.add(429);
+  if (op.roles) [401, 403, 503].forEach((status) => errors.add(status));
   if (op.body) [413, 415].forEach((status) => errors.add(status));
   if (op.idempotent) errors.add(422);
   if (op.ifMatch) errors.add(412);
@@ -610,9 +646,10 @@ const toOperation = (method: string, path: string, op: Op) => {
           },
         }
       : {}),
+    // An operation's own words for a status stand over the general ones.
     responses: {
-      ...op.responses,
       ...Object.fromEntries([...errors].sort().map((status) => [String(status), problem(status)])),
+      ...op.responses,
     },
   };
 };
@@ -634,7 +671,7 @@ const webhook = (type: string, description: string) => ({
     requestBody: {
       required: true,
       content: {
-        'application/json': { schema: { allOf: [ref('Webhook'), { properties: { event_type: { const: type } } }] } },
+        'application/json': { schema: ref(webhookSchemaName(type)) },
       },
     },
     responses: { '200': { description: 'Any 2xx acknowledges' } },
@@ -642,7 +679,7 @@ const webhook = (type: string, description: string) => ({
 });
 
 /** The contract's version, served in the document and by GET /health. */
-export const API_VERSION = '1.0.0';
+export const API_VERSION = '1.1.0';
 
 export const buildOpenApiDocument = (version = API_VERSION) => ({
   openapi: '3.1.0',
@@ -650,7 +687,7 @@ export const buildOpenApiDocument = (version = API_VERSION) => ({
     title: 'AI Dev Gateway',
     version,
     description:
-      'The API Contract v1.0.0 between the gateway and its clients: the Slack backend (commands, webhooks), SSE subscribers and auditors. JSON bodies in snake_case; errors are RFC 9457 problem documents; commands answer 202 once their events are durably appended; `Idempotency-Key` on any POST; every view carries `revision` and an `ETag`, commands accept `If-Match`; lists take `limit` (default 50, max 500) and `cursor` and answer `{ items, next_cursor }`.',
+      'The API Contract v1.1.0 between the gateway and its clients: the Slack backend (commands, webhooks), SSE subscribers and auditors. JSON bodies in snake_case; errors are RFC 9457 problem documents; commands answer 202 once their events are durably appended; `Idempotency-Key` on any POST; every view carries `revision` and an `ETag`, commands accept `If-Match`; lists take `limit` (default 50, max 500) and `cursor` and answer `{ items, next_cursor }`.',
   },
   servers: [{ url: '/' }],
   tags: ['service', 'routing', 'sessions', 'deployments', 'namespaces', 'webhooks', 'slack', 'audit'].map((name) => ({
@@ -682,7 +719,7 @@ export const buildOpenApiDocument = (version = API_VERSION) => ({
     agent_error: webhook('agent_error', 'A turn of the agent failed: `data` has `message_id`, `error` and `message`.'),
   },
   components: {
-    schemas,
+    schemas: { ...schemas, ...webhookSchemas, ...sseSchemas },
     securitySchemes: {
       bearer: {
         type: 'http',

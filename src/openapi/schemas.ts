@@ -39,7 +39,7 @@ export const schemas: Record<string, object> = {
     required: ['status', 'version'],
     properties: {
       status: { type: 'string', enum: ['ok', 'failing'] },
-      version: { type: 'string', examples: ['1.0.0'] },
+      version: { type: 'string', examples: ['1.1.0'] },
       reason: { type: 'string', description: 'With `failing`: what only a restart can mend' },
     },
   },
@@ -149,6 +149,19 @@ export const schemas: Record<string, object> = {
       },
     },
   },
+  RequestedBy: {
+    ...nullable({
+      type: 'object',
+      required: ['user', 'channel', 'thread_ts'],
+      properties: {
+        user: nullable({ type: 'string' }),
+        channel: nullable({ type: 'string' }),
+        thread_ts: nullable({ type: 'string' }),
+      },
+    }),
+    description:
+      'Who asked for the session, as given to POST /api/sessions (a field not given is null), so the Slack backend finds the thread from any view or webhook; null when nobody was named',
+  },
   SessionStatus: { type: 'string', enum: [...SESSION_STATUSES] },
   AgentStatus: { type: 'string', enum: ['idle', 'working', 'waiting_for_answer'] },
   Session: {
@@ -162,6 +175,7 @@ export const schemas: Record<string, object> = {
       'status',
       'agent_status',
       'error',
+      'requested_by',
       'route',
       'workspace_path',
       'pending_question',
@@ -178,10 +192,11 @@ export const schemas: Record<string, object> = {
         type: 'array',
         items: {
           type: 'object',
+          required: ['name', 'url', 'ref', 'worktree_path', 'branch', 'base_commit'],
           properties: {
             name: { type: 'string' },
-            url: { type: 'string' },
-            ref: { type: 'string' },
+            url: nullable({ type: 'string', description: 'As given, without credentials; null when not given' }),
+            ref: nullable({ type: 'string', description: 'As given; null when not given (the default branch)' }),
             worktree_path: nullable({ type: 'string' }),
             branch: nullable({ type: 'string' }),
             base_commit: nullable({ type: 'string' }),
@@ -196,12 +211,15 @@ export const schemas: Record<string, object> = {
         description:
           'Why the session failed, naming the repo and the cause (a ref that does not exist, a repository that cannot be reached, ...); null unless `failed`.',
       }),
+      requested_by: ref('RequestedBy'),
       route: {
         type: 'object',
+        required: ['suggested', 'confidence', 'reason', 'confirmed', 'confirmed_by'],
+        description: 'Every field is null until the gateway has suggested a route (a moment after creation)',
         properties: {
-          suggested: route,
-          confidence: { type: 'number' },
-          reason: { type: 'string' },
+          suggested: nullable(route),
+          confidence: nullable({ type: 'number', minimum: 0, maximum: 1 }),
+          reason: nullable({ type: 'string' }),
           confirmed: nullable(route),
           confirmed_by: nullable({ type: 'string' }),
         },
@@ -368,8 +386,9 @@ export const schemas: Record<string, object> = {
     required: ['name', 'deletion_scheduled_for'],
     properties: { name: { type: 'string' }, deletion_scheduled_for: nullable(time) },
   },
-  Webhook: {
+  WebhookEnvelope: {
     type: 'object',
+    description: 'What every webhook carries; `data` is its event type’s (see `Webhook`).',
     required: ['event_id', 'event_type', 'occurred_at', 'session_id', 'sequence', 'requested_by', 'data'],
     properties: {
       event_id: { type: 'string' },
@@ -397,19 +416,8 @@ export const schemas: Record<string, object> = {
         description:
           '1, 2, 3, ... per session, in event order; a redelivery keeps its number, and a parked webhook leaves a gap until it is delivered',
       },
-      requested_by: {
-        ...nullable({
-          type: 'object',
-          required: ['user', 'channel', 'thread_ts'],
-          properties: {
-            user: nullable({ type: 'string' }),
-            channel: nullable({ type: 'string' }),
-            thread_ts: nullable({ type: 'string' }),
-          },
-        }),
-        description: 'Who asked for the session, as given to POST /api/sessions; null when nobody was named',
-      },
-      deployment_id: { type: 'string' },
+      requested_by: ref('RequestedBy'),
+      deployment_id: { type: 'string', description: 'Present on the deployment webhooks and test_results' },
       data: { type: 'object' },
     },
   },
@@ -534,4 +542,4 @@ export const listOf = (item: string) => ({
   properties: { items: { type: 'array', items: ref(item) }, next_cursor: nullable({ type: 'string' }) },
 });
 
-export { ref };
+export { nullable, ref, route, stepName, time };

@@ -9,7 +9,13 @@ const optional = <C extends t.Mixed>(codec: C) => t.union([codec, t.null]);
 
 const RepoRequest = t.type({ name: t.string, url: optional(t.string), ref: optional(t.string) });
 const Task = t.type({ title: t.string, description: t.string });
-const RequestedBy = t.type({ user: optional(t.string), channel: optional(t.string), thread_ts: optional(t.string) });
+/** Who asked for the session, as `POST /api/sessions` gave it: shown on its views and webhooks. */
+export const RequestedBy = t.type({
+  user: optional(t.string),
+  channel: optional(t.string),
+  thread_ts: optional(t.string),
+});
+export type RequestedBy = t.TypeOf<typeof RequestedBy>;
 
 const SessionCreated = defineEvent(
   'SessionCreated',

@@ -1,6 +1,7 @@
 import type { StoredEvent } from '../events/stored-event.js';
 import type { DocumentProjection } from '../projections/projection.js';
 import type { Route } from '../routing/signals.js';
+import type { RequestedBy } from './events.js';
 import { sessionIdOf, type SessionEvent } from './events.js';
 import { settledStatus } from './session.js';
 import { sessionErrorOf } from './session-error.js';
@@ -25,6 +26,8 @@ export interface SessionView {
   readonly agent_status: 'idle' | 'working' | 'waiting_for_answer';
   /** Why the session failed, naming the repo and the cause (contract 1.1); null unless it failed. */
   readonly error: string | null;
+  /** Who asked, as given at creation (contract 1.1), so the Slack backend finds the thread from any view. */
+  readonly requested_by: RequestedBy | null;
   readonly route: {
     readonly suggested: Route | null;
     readonly confidence: number | null;
@@ -72,6 +75,7 @@ const createdView = (event: EventOf<'SessionCreated'>, stamp: Stamp): SessionVie
     status: 'initializing',
     agent_status: 'idle',
     error: null,
+    requested_by: data.requested_by ? { ...data.requested_by } : null,
     route: { suggested: null, confidence: null, reason: null, confirmed: null, confirmed_by: null },
     workspace_path: null,
     pending_question: null,

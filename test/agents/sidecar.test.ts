@@ -116,10 +116,15 @@ test('the gateway drives an OpenCode it does not run, configured by opencode-con
     'active',
   );
   const written2 = join(session.workspace_path, 'repos', 'api', 'hello.txt');
-  await eventually(async () => {
-    const events = await gateway.eventLog.readStream(sessionStream(session.session_id));
-    return events.some((stored) => stored.event.type === 'AgentReplied') ? true : undefined;
-  }, 'the agent replied');
+  const turn = await eventually(
+    async () => {
+      const events = await gateway.eventLog.readStream(sessionStream(session.session_id));
+      return events.find((stored) => ['AgentReplied', 'AgentTurnFailed'].includes(stored.event.type));
+    },
+    'the agent replied',
+    100_000,
+  );
+  t.is(turn.event.type, 'AgentReplied', JSON.stringify(turn.event.data));
   t.is(readFileSync(written2, 'utf8'), 'written by scripted model\n');
   if (SIDECAR_USER) t.is(statSync(written2).uid, SIDECAR_USER.uid, "the sidecar's user wrote it");
 

@@ -56,7 +56,7 @@ test('GET /health: ok through a write failure the log recovers from, 503 "failin
   t.is(health.status, 503);
   const body = (await health.json()) as { status: string; version: string; reason: string };
   t.is(body.status, 'failing');
-  t.is(body.version, '1.0.0');
+  t.is(body.version, '1.1.0');
   t.regex(body.reason, /the log holds \d+ bytes, but its acknowledged records end at byte \d+/);
   t.is((await fetch(`${url}/ready`)).status, 503);
 });

@@ -3,7 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { API_VERSION, buildOpenApiDocument, operationList } from '../../src/openapi/document.js';
 import { startTestGateway } from '../support/test-gateway.js';
 
-/** Every operation of API Contract v1.0.0, copied from the contract's text. */
+/** Every operation of API Contract v1.1.0, copied from the contract's text. */
 const CONTRACT = [
   'GET /health',
   'GET /ready',
@@ -61,8 +61,8 @@ test('the document is valid OpenAPI 3.1', async (t) => {
   t.is(validator.version, '3.1');
 });
 
-/** What the gateway serves beyond the contract, documented too: not for API clients, for the labs' pods. */
-const BEYOND_CONTRACT = ['GET /labs/bundles/{file}'];
+/** What the gateway serves beyond the contract, documented too: the labs' bundles, the rendered document's files. */
+const BEYOND_CONTRACT = ['GET /labs/bundles/{file}', 'GET /docs/{asset}'];
 
 test('the document has exactly the contract’s operations (and the documented extras) and webhooks', (t) => {
   t.deepEqual(
@@ -76,7 +76,7 @@ test('the document has exactly the contract’s operations (and the documented e
     info: { version: string };
   };
   t.deepEqual(Object.keys(document.webhooks).sort(), [...WEBHOOK_TYPES].sort());
-  t.is(document.info.version, '1.0.0');
+  t.is(document.info.version, '1.1.0');
 });
 
 test('every protected operation documents 401, 403 and its roles; every command with a body documents 400, 413 and 415', (t) => {

@@ -1,3 +1,4 @@
+import { exemptFromContract } from '../support/contract-hook.js';
 import test, { type ExecutionContext } from 'ava';
 import Router from '@koa/router';
 import * as t from 'io-ts';
@@ -66,6 +67,7 @@ const setUp = async (t: ExecutionContext) => {
     routers: [router],
   });
   const server = await startServer(app, { host: '127.0.0.1', port: 0 });
+  exemptFromContract(server.url, 'an SSE route of its own over a test stream');
   t.teardown(() => server.close({ beforeDrain: () => hub.close(), graceMs: 100 }));
   return { eventLog, testStore, hub, server, url: `${server.url}/api/test/d1/progress`, stops: () => stops };
 };

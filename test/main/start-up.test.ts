@@ -78,7 +78,7 @@ test('npm start on loopback without tokens prints one operator token that works,
 
   const health = await fetch(`${url}/health`);
   t.is(health.status, 200);
-  t.deepEqual(await health.json(), { status: 'ok', version: '1.0.0' });
+  t.deepEqual(await health.json(), { status: 'ok', version: '1.1.0' });
   const ready = await fetch(`${url}/ready`);
   t.is(ready.status, 200);
   t.is(((await ready.json()) as { checks: Record<string, string> }).checks['event_store'], 'ok');

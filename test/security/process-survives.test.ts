@@ -169,6 +169,6 @@ test('the real entry point survives a burst of hostile raw HTTP and still answer
   t.is(gateway.child.exitCode, null, 'the gateway process is still running');
   const health = await sendRaw(gateway.url, { method: 'GET', target: '/health' });
   t.is(health.status, 200);
-  t.deepEqual(JSON.parse(health.text), { status: 'ok', version: '1.0.0' });
+  t.deepEqual(JSON.parse(health.text), { status: 'ok', version: '1.1.0' });
   t.is((await analyze()).status, 200, 'a valid command still works');
 });

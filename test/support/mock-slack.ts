@@ -2,6 +2,7 @@ import type { ExecutionContext } from 'ava';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signatureMatches, signatureOf } from '../../src/shared/signature.js';
+import { webhookViolations } from './contract.js';
 
 export interface Delivery {
   readonly eventId: string;
@@ -26,6 +27,8 @@ export interface Delivery {
 export const startMockSlack = async (t: Pick<ExecutionContext, 'teardown'>, secret: string) => {
   const deliveries: Delivery[] = [];
   const rejected: string[] = [];
+  /** Webhooks that departed from the served document: refused (422), and every wait fails on them. */
+  const contractViolations: string[] = [];
   let failing = 0;
   let refusing: ((body: Delivery['body']) => boolean) | undefined;
   /** Deliveries answered 503 by `refuse`, in the order they came. */
@@ -53,6 +56,15 @@ export const startMockSlack = async (t: Pick<ExecutionContext, 'teardown'>, secr
         response.writeHead(503).end();
         return;
       }
+      const violations = webhookViolations(request.headers, raw);
+      if (violations.length > 0) {
+        contractViolations.push(
+          `a webhook departs from the served OpenAPI document:\n  - ${violations.join('\n  - ')}\n  body: ${raw}`,
+        );
+        response.writeHead(422).end();
+        for (const listener of listeners) listener();
+        return;
+      }
       const body = JSON.parse(raw) as Delivery['body'];
       if (refusing?.(body)) {
         refusals.push(body);
@@ -73,11 +85,16 @@ export const startMockSlack = async (t: Pick<ExecutionContext, 'teardown'>, secr
       server.close(() => resolve());
     });
   t.teardown(close);
+  // A test that never waited still fails on a webhook the document does not describe.
+  t.teardown(() => {
+    if (contractViolations.length > 0) throw new Error(contractViolations.join('\n'));
+  });
   return {
     url: `http://127.0.0.1:${port}/slack/webhooks`,
     deliveries,
     rejected,
     refusals,
+    contractViolations,
     /** Answers 503 to every delivery `which` picks (all of them without it), until `accept()`. */
     refuse: (which: (body: Delivery['body']) => boolean = () => true) => {
       refusing = which;
@@ -99,6 +116,12 @@ export const startMockSlack = async (t: Pick<ExecutionContext, 'teardown'>, secr
     waitFor: (predicate: (deliveries: readonly Delivery[]) => boolean, timeoutMs = 10_000) =>
       new Promise<void>((resolve, reject) => {
         const check = () => {
+          if (contractViolations.length > 0) {
+            clearTimeout(timer);
+            listeners = listeners.filter((listener) => listener !== check);
+            reject(new Error(contractViolations.join('\n')));
+            return;
+          }
           if (!predicate(deliveries)) return;
           clearTimeout(timer);
           listeners = listeners.filter((listener) => listener !== check);

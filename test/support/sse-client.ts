@@ -1,4 +1,5 @@
 import { request, type IncomingMessage } from 'node:http';
+import { ContractViolationError, responseViolations, sseFrameViolations } from './contract.js';
 
 export interface Frame {
   id?: string;
@@ -7,6 +8,34 @@ export interface Frame {
   retry?: string;
   comment?: string;
 }
+
+/**
+ * A gateway's stream (it sends X-Correlation-Id) is held to the served document: its status and
+ * headers, then each frame's data against the schema of its event type. A departure is thrown
+ * out of band, so the test file fails loudly, naming the frame.
+ */
+const checkAgainstContract = (path: string, response: IncomingMessage): ((frame: Frame) => void) => {
+  if (response.headers['x-correlation-id'] === undefined) return () => undefined;
+  const observed = {
+    method: 'GET',
+    path,
+    status: response.statusCode ?? 0,
+    headers: new Headers(response.headers as Record<string, string>),
+    body: undefined,
+  };
+  const fail = (violations: string[], body?: string) => {
+    if (violations.length === 0) return;
+    const error = new ContractViolationError({ ...observed, body }, violations);
+    process.nextTick(() => {
+      throw error;
+    });
+  };
+  fail(responseViolations(observed));
+  return (frame) => {
+    if (frame.event !== undefined && frame.data !== undefined)
+      fail(sseFrameViolations(path, frame.event, frame.data), `event: ${frame.event}\ndata: ${frame.data}`);
+  };
+};
 
 /** A client over a raw socket: frames as the SSE spec splits them. */
 export const connectSse = (
@@ -20,6 +49,7 @@ export const connectSse = (
       { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...headers } },
       (response) => {
         const frames: Frame[] = [];
+        const check = checkAgainstContract(new URL(url).pathname, response);
         let buffer = '';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => {
@@ -37,6 +67,7 @@ export const connectSse = (
                 frame[field] = line.slice(colon + 1).replace(/^ /, '');
               }
             }
+            check(frame);
             frames.push(frame);
           }
         });
