@@ -1,4 +1,4 @@
-import { exemptFromContract } from '../support/contract-hook.js';
+import { exemptFromContract } from '../support/contract.js';
 import test from 'ava';
 import Router from '@koa/router';
 import pino from 'pino';

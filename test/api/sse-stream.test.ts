@@ -1,4 +1,4 @@
-import { exemptFromContract } from '../support/contract-hook.js';
+import { exemptFromContract } from '../support/contract.js';
 import test, { type ExecutionContext } from 'ava';
 import Router from '@koa/router';
 import * as t from 'io-ts';

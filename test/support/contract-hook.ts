@@ -1,4 +1,4 @@
-import { ContractViolationError, responseViolations } from './contract.js';
+import { ContractViolationError, isExemptFromContract, responseViolations } from './contract.js';
 
 /**
  * Loaded before every test file (ava's `require`): each response a test fetches from a gateway
@@ -9,19 +9,6 @@ import { ContractViolationError, responseViolations } from './contract.js';
  */
 const fetchUnchecked = globalThis.fetch;
 
-/** Kept on globalThis: ava loads this file as its `require` and a test may import it again. */
-const exempt: Set<string> = ((globalThis as Record<symbol, Set<string>>)[Symbol.for('contract-hook.exempt')] ??=
-  new Set<string>());
-
-/**
- * A server that is not the gateway, though built from its parts (the HTTP edge with routes a
- * test made up): its answers are not the contract's. `why` is for the reader of the test.
- */
-export const exemptFromContract = (url: string, why: string): void => {
-  if (why.trim() === '') throw new Error('say why a server is exempt from the contract');
-  exempt.add(new URL(url).origin);
-};
-
 const methodOf = (input: Parameters<typeof fetch>[0], init: Parameters<typeof fetch>[1]): string =>
   (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
 
@@ -30,7 +17,7 @@ const urlOf = (input: Parameters<typeof fetch>[0]): URL =>
 
 globalThis.fetch = async (input, init) => {
   const response = await fetchUnchecked(input, init);
-  if (!response.headers.has('x-correlation-id') || exempt.has(urlOf(input).origin)) return response;
+  if (!response.headers.has('x-correlation-id') || isExemptFromContract(urlOf(input).href)) return response;
   const streamed = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
   const observed = {
     method: methodOf(input, init),

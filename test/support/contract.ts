@@ -8,6 +8,22 @@ import { buildOpenApiDocument } from '../../src/openapi/document.js';
  * matched by openapi-backend's router, schemas are validated by Ajv (JSON Schema 2020-12, the
  * dialect of OpenAPI 3.1). Only the lookup from a response to its schema is written here.
  */
+/** Kept on globalThis: ava loads the hook as its `require` and a test may import it again. */
+const exempt: Set<string> = ((globalThis as Record<symbol, Set<string>>)[Symbol.for('contract-hook.exempt')] ??=
+  new Set<string>());
+
+/**
+ * A server that is not the gateway, though built from its parts (the HTTP edge with routes a
+ * test made up): its answers are not the contract's. `why` is for the reader of the test.
+ */
+export const exemptFromContract = (url: string, why: string): void => {
+  if (why.trim() === '') throw new Error('say why a server is exempt from the contract');
+  exempt.add(new URL(url).origin);
+};
+
+/** Whether `url`'s server was exempted by its test. */
+export const isExemptFromContract = (url: string): boolean => exempt.has(new URL(url).origin);
+
 const document = buildOpenApiDocument();
 const router = new OpenAPIRouter({ definition: document as never, ignoreTrailingSlashes: true });
 
