@@ -166,6 +166,17 @@ const GitCredentialConfig = t.type(
   'git credential',
 );
 
+/** `{repo}` and `{branch}` are the only placeholders; a compare page without the branch would show nothing of the work. */
+const compareUrl = refine(
+  t.string,
+  (s) =>
+    s === '' ||
+    (/^https?:\/\/\S+$/.test(s) &&
+      s.includes('{branch}') &&
+      (s.match(/\{[^}]*\}/g) ?? []).every((p) => p === '{repo}' || p === '{branch}')),
+  'empty, or an http(s) URL template with {branch} (and optionally {repo}), no other {placeholder}',
+);
+
 const WorkspaceConfig = t.type({
   base_path: nonEmpty,
   /** Where the repositories' own clones live; a repo not there is cloned from its url. */
@@ -186,6 +197,10 @@ const WorkspaceConfig = t.type({
   clone_timeout: intIn(1, 86400),
   /** Credentials for cloning over http(s), by host (`host` or `host:port`); the password is read from the environment variable named. */
   git_credentials: t.array(GitCredentialConfig),
+  /** Push each session's builder branch of a repo given by URL back to that URL, after each agent turn that changed the worktree and before a deployment. */
+  push: t.boolean,
+  /** Empty, or where a person compares a pushed branch: an http(s) URL template with `{branch}` (and `{repo}`, the session's repo name). */
+  compare_url: compareUrl,
   /** The gateway's files are writable by its group (umask 0002): in k8s/ the OpenCode container shares that group and nothing else does. */
   group_writable: t.boolean,
 });

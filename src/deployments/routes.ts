@@ -20,7 +20,7 @@ import { planDeployment } from './plan.js';
 import { runDeploymentCommand } from './run-command.js';
 import { deploymentProgressRoute } from './progress-sse.js';
 import { CommitFilesCache } from './commit-files-cache.js';
-import { PlantedProgramError, snapshotWorktree } from './snapshot.js';
+import { PlantedProgramError, snapshotWorktree } from '../workspaces/snapshot.js';
 import { sessionWorktree } from './deployment-context.js';
 import { ForeignWorktreeError } from '../shared/git.js';
 import { ConfirmDeploymentBody, CreateDeploymentBody, RejectDeploymentBody } from './request-codecs.js';

@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../events/stored-event.js';
 import { sessionIdOf, type SessionEvent } from '../sessions/events.js';
 import type { WebhookPayload } from './events.js';
-import { sessionErrorOf } from '../sessions/session-error.js';
+import { pushFailedSummary, sessionErrorOf } from '../sessions/session-error.js';
 
 /** What every webhook of one stored event shares: the causing event's id, when it was recorded, the session. */
 type WebhookBase = Omit<WebhookPayload, 'event_type' | 'data'>;
@@ -19,7 +19,8 @@ const deploymentWebhook = (base: WebhookBase, news: DeploymentNews): WebhookPayl
         data: { plan: news.plan, expires_at: news.expires_at },
       };
     case 'succeeded':
-      return { ...withId, event_type: 'deployment_ready', data: { url: news.url } };
+      // Where the work is, beside where it runs: the branches pushed (workspace.push), empty when none was.
+      return { ...withId, event_type: 'deployment_ready', data: { url: news.url, repos: news.repos ?? [] } };
     case 'failed':
       return { ...withId, event_type: 'deployment_failed', data: { step: news.step, reason: news.reason } };
     case 'expired':
@@ -112,6 +113,15 @@ const webhookOfType: WebhookOfType = {
     event_type: 'test_results',
     data: { run_id: event.data.run_id, ...event.data.tests },
   }),
+  // A failed push is news: the work did not leave the machine. A success shows on the session view and in deployment_ready.
+  BranchPushFailed: (base, event) => ({
+    ...base,
+    event_type: 'progress',
+    data: {
+      summary: pushFailedSummary(event),
+    },
+  }),
+  BranchPushed: notNews,
   AgentSessionStarted: notNews,
   PromptSent: notNews,
   AgentStatusChanged: notNews,

@@ -192,7 +192,7 @@ export const schemas: Record<string, object> = {
         type: 'array',
         items: {
           type: 'object',
-          required: ['name', 'url', 'ref', 'worktree_path', 'branch', 'base_commit'],
+          required: ['name', 'url', 'ref', 'worktree_path', 'branch', 'base_commit', 'pushed', 'push_error'],
           properties: {
             name: { type: 'string' },
             url: nullable({ type: 'string', description: 'As given, without credentials; null when not given' }),
@@ -200,6 +200,31 @@ export const schemas: Record<string, object> = {
             worktree_path: nullable({ type: 'string' }),
             branch: nullable({ type: 'string' }),
             base_commit: nullable({ type: 'string' }),
+            pushed: {
+              ...nullable({
+                type: 'object',
+                required: ['remote', 'branch', 'commit', 'pushed_at', 'compare_url'],
+                additionalProperties: false,
+                properties: {
+                  remote: { type: 'string', description: 'The URL the repo was cloned from, without credentials' },
+                  branch: { type: 'string', description: 'The builder branch, as named on the remote' },
+                  commit: { type: 'string', description: 'The commit the remote’s branch was set to' },
+                  pushed_at: time,
+                  compare_url: nullable({
+                    type: 'string',
+                    description:
+                      '`workspace.compare_url` with `{repo}` and `{branch}` filled in; null when not configured',
+                  }),
+                },
+              }),
+              description:
+                'The builder branch as the remote last took it (`workspace.push`: pushed after each agent turn that changed the worktree and before a deployment, repos given by `url` only); null until a push succeeds, and always when `workspace.push` is off.',
+            },
+            push_error: {
+              ...nullable({ type: 'string' }),
+              description:
+                'Why the last push failed (the remote refused it, e.g. not a fast-forward, or could not be reached), without credentials; null when the last push succeeded or none failed. The work stays on the gateway’s builder branch and the next push tries again.',
+            },
           },
         },
       },

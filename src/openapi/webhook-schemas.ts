@@ -39,7 +39,7 @@ const webhookData: Record<string, object> = {
       todos: { ...nullable({ type: 'array', items: todo }), description: 'The agent’s todo list, when it has one' },
       files: { type: 'array', items: { type: 'string' }, description: 'Files the agent changed in the turn' },
     },
-    'The workspace is ready, or the agent reports progress.',
+    'The workspace is ready, the agent reports progress, or a push of a builder branch failed (`workspace.push`: the summary names the branch, the repo, the remote without credentials and why).',
   ),
   question: strictObject(['question_id', 'text', 'options'], {
     question_id: { type: 'string' },
@@ -51,7 +51,23 @@ const webhookData: Record<string, object> = {
     plan: ref('Plan'),
     expires_at: { ...nullable(time), description: 'When the plan expires unanswered' },
   }),
-  deployment_ready: strictObject(['url'], { url: { type: 'string', description: 'The lab’s address' } }),
+  deployment_ready: strictObject(['url', 'repos'], {
+    url: { type: 'string', description: 'The lab’s address' },
+    repos: {
+      type: 'array',
+      description:
+        'Where the work is: each repo whose builder branch the remote took (`workspace.push`), as last pushed (a deployment pushes its snapshot first). Empty when `workspace.push` is off or nothing was pushed.',
+      items: strictObject(['name', 'remote', 'branch', 'compare_url'], {
+        name: { type: 'string' },
+        remote: { type: 'string', description: 'The URL the repo was cloned from, without credentials' },
+        branch: { type: 'string' },
+        compare_url: nullable({
+          type: 'string',
+          description: 'From `workspace.compare_url`; null when not configured',
+        }),
+      }),
+    },
+  }),
   test_results: {
     allOf: [ref('Tests'), { type: 'object', required: ['run_id'], properties: { run_id: { type: 'string' } } }],
     unevaluatedProperties: false,

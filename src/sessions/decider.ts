@@ -131,6 +131,12 @@ export type SessionCommand =
       readonly tests: TestsResult;
       readonly now: Date;
     }
+  /** What pushing the builder branches gave (`workspace.push`): one outcome per repo that had something to push. */
+  | {
+      readonly type: 'RecordBranchPushes';
+      readonly outcomes: readonly BranchPushOutcome[];
+      readonly now: Date;
+    }
   /** A deployment's news, recorded once per status, whatever the session's own status. */
   | {
       readonly type: 'RecordDeploymentStatus';
@@ -143,6 +149,16 @@ export type SessionCommand =
       readonly reason: string | null;
       readonly now: Date;
     };
+
+/** One repo's push: the branch and commit it was about, and whether the remote took it. */
+export type BranchPushOutcome = {
+  readonly repo: string;
+  readonly remote: string;
+  readonly branch: string;
+  readonly commit: string;
+} & (
+  { readonly pushed: true; readonly compareUrl: string | null } | { readonly pushed: false; readonly reason: string }
+);
 
 /** The actor the gateway records when it confirms a route by itself. */
 const GATEWAY_ACTOR = 'gateway';
@@ -445,6 +461,39 @@ const decideDeploymentTests = (state: ExistingSession, command: CommandOf<'Recor
   });
 };
 
+/**
+ * Pushes are facts of the remote, recorded whatever the session's status (a turn's push may end
+ * after a close). A success already recorded for that commit is not recorded again (a push run
+ * again after a crash); a failure always is: each is a try a person is told of.
+ */
+const decideBranchPushes = (state: ExistingSession, command: CommandOf<'RecordBranchPushes'>): Decision => {
+  const at = command.now.toISOString();
+  const events = command.outcomes.flatMap((outcome): SessionEvent[] => {
+    const { repo, remote, branch, commit } = outcome;
+    if (!outcome.pushed)
+      return [
+        { type: 'BranchPushFailed', data: { repo, remote, branch, commit, reason: outcome.reason, failed_at: at } },
+      ];
+    if (state.pushed[repo]?.commit === commit && state.pushed[repo]?.remote === remote) return [];
+    return [
+      {
+        type: 'BranchPushed',
+        data: { repo, remote, branch, commit, compare_url: outcome.compareUrl, pushed_at: at },
+      },
+    ];
+  });
+  return accept(...events);
+};
+
+/** The session's pushed branches, as the deployment_ready webhook names them. */
+const pushedRepos = (state: ExistingSession) =>
+  Object.entries(state.pushed).map(([name, pushed]) => ({
+    name,
+    remote: pushed.remote,
+    branch: pushed.branch,
+    compare_url: pushed.compare_url,
+  }));
+
 const decideDeploymentStatus = (state: ExistingSession, command: CommandOf<'RecordDeploymentStatus'>): Decision => {
   if (state.deployments[command.deploymentId] === command.status) return accept();
   return accept({
@@ -458,6 +507,8 @@ const decideDeploymentStatus = (state: ExistingSession, command: CommandOf<'Reco
       step: command.step,
       reason: command.reason,
       changed_at: command.now.toISOString(),
+      // A ready lab's webhook says where the work is too: empty when nothing was pushed (workspace.push off).
+      ...(command.status === 'succeeded' ? { repos: pushedRepos(state) } : {}),
     },
   });
 };
@@ -506,6 +557,8 @@ const decideSession = (command: SessionCommand, state: Session): Decision => {
       return decideDeploymentTests(state, command);
     case 'RecordDeploymentStatus':
       return decideDeploymentStatus(state, command);
+    case 'RecordBranchPushes':
+      return decideBranchPushes(state, command);
     default: {
       const unexpected: never = command;
       return unexpected;

@@ -115,6 +115,8 @@ const WorkspaceRemoved = defineEvent(
   'WorkspaceRemoved',
   jsonCodec(t.type({ workspace_path: t.string, removed_at: t.string })),
 );
+/** A branch as the deployment_ready webhook names it: where it was pushed, and where to compare it. */
+const PushedRepo = t.type({ name: t.string, remote: t.string, branch: t.string, compare_url: optional(t.string) });
 /**
  * A deployment of the session changed status: the session's own record of it, so its view lists
  * it, its SSE sends `deployment`, and its webhooks (confirmation request, ready, failed) keep the
@@ -124,22 +126,58 @@ const WorkspaceRemoved = defineEvent(
 const DeploymentStatusChanged = defineEvent(
   'DeploymentStatusChanged',
   jsonCodec(
-    t.type({
-      deployment_id: t.string,
-      status: t.string,
-      plan: t.union([t.UnknownRecord, t.null]),
-      expires_at: t.union([t.string, t.null]),
-      url: t.union([t.string, t.null]),
-      step: t.union([t.string, t.null]),
-      reason: t.union([t.string, t.null]),
-      changed_at: t.string,
-    }),
+    t.intersection([
+      t.type({
+        deployment_id: t.string,
+        status: t.string,
+        plan: t.union([t.UnknownRecord, t.null]),
+        expires_at: t.union([t.string, t.null]),
+        url: t.union([t.string, t.null]),
+        step: t.union([t.string, t.null]),
+        reason: t.union([t.string, t.null]),
+        changed_at: t.string,
+      }),
+      /** With `succeeded`: the session's pushed branches at that moment (`workspace.push`), for the deployment_ready webhook. */
+      t.partial({ repos: t.array(PushedRepo) }),
+    ]),
   ),
 );
 /** A deployment's test results, told to its session (a `test_results` webhook). */
 const DeploymentTestsReported = defineEvent(
   'DeploymentTestsReported',
   jsonCodec(t.type({ deployment_id: t.string, run_id: t.string, tests: TestsResult, reported_at: t.string })),
+);
+/**
+ * The session's builder branch of a repo cloned from a URL, pushed to that remote
+ * (`workspace.push`): after a turn that changed the worktree, or before a deployment. `remote` is
+ * the URL without credentials; `compare_url` the `workspace.compare_url` template filled in, or null.
+ */
+const BranchPushed = defineEvent(
+  'BranchPushed',
+  jsonCodec(
+    t.type({
+      repo: t.string,
+      remote: t.string,
+      branch: t.string,
+      commit: t.string,
+      compare_url: optional(t.string),
+      pushed_at: t.string,
+    }),
+  ),
+);
+/** A push the remote refused or that could not reach it: `reason` names the remote (without credentials) and git's words. */
+const BranchPushFailed = defineEvent(
+  'BranchPushFailed',
+  jsonCodec(
+    t.type({
+      repo: t.string,
+      remote: t.string,
+      branch: t.string,
+      commit: t.string,
+      reason: t.string,
+      failed_at: t.string,
+    }),
+  ),
 );
 const SessionFailed = defineEvent(
   'SessionFailed',
@@ -162,6 +200,8 @@ export type SessionEvent =
   | EventOf<typeof SessionFailed>
   | EventOf<typeof DeploymentStatusChanged>
   | EventOf<typeof DeploymentTestsReported>
+  | EventOf<typeof BranchPushed>
+  | EventOf<typeof BranchPushFailed>
   | AgentEvent;
 
 export const sessionEventDefinitions = [
@@ -180,6 +220,8 @@ export const sessionEventDefinitions = [
   SessionFailed,
   DeploymentStatusChanged,
   DeploymentTestsReported,
+  BranchPushed,
+  BranchPushFailed,
   ...agentEventDefinitions,
 ] as const;
 

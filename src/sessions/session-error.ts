@@ -8,3 +8,7 @@ type FailingEvent = Extract<SessionEvent, { type: 'WorkspaceFailed' | 'SessionFa
  */
 export const sessionErrorOf = (event: FailingEvent): string =>
   event.type === 'WorkspaceFailed' ? `The workspace could not be prepared: ${event.data.reason}` : event.data.reason;
+
+/** What a person is told of a push that failed (the progress webhook and SSE event): the branch, the repo, the remote and why. */
+export const pushFailedSummary = (event: Extract<SessionEvent, { type: 'BranchPushFailed' }>): string =>
+  `Pushing ${event.data.branch} of repo ${event.data.repo} to ${event.data.remote} failed: ${event.data.reason}`;

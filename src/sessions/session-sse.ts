@@ -7,6 +7,7 @@ import type { EventLog } from '../events/event-log.js';
 import { sessionDecider } from './decider.js';
 import { sessionStream, type SessionEvent } from './events.js';
 import type { Session } from './session.js';
+import { pushFailedSummary } from './session-error.js';
 
 /** What a session's SSE client sees of an event: the contract's types, with the status after it. */
 type Outgoing =
@@ -32,6 +33,8 @@ const outgoingOf = (event: SessionEvent, before: Session, after: Session): Outgo
   if (event.type === 'AgentReplied')
     return { type: 'agent_output', data: { message_id: event.data.message_id, text: event.data.text } };
   if (event.type === 'ProgressReported') return { type: 'progress', data: { summary: event.data.summary } };
+  // As the progress webhook says it: the work did not leave the machine.
+  if (event.type === 'BranchPushFailed') return { type: 'progress', data: { summary: pushFailedSummary(event) } };
   if (event.type === 'DeploymentStatusChanged')
     return { type: 'deployment', data: { deployment_id: event.data.deployment_id, status: event.data.status } };
   const changed =

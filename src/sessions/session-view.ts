@@ -20,6 +20,16 @@ export interface SessionView {
     readonly worktree_path: string | null;
     readonly branch: string | null;
     readonly base_commit: string | null;
+    /** The builder branch as the remote last took it (`workspace.push`); null until then. */
+    readonly pushed: {
+      readonly remote: string;
+      readonly branch: string;
+      readonly commit: string;
+      readonly pushed_at: string;
+      readonly compare_url: string | null;
+    } | null;
+    /** Why the last push failed; null once a push succeeds (and before any fails). */
+    readonly push_error: string | null;
   }[];
   readonly task: { readonly title: string; readonly description: string };
   readonly status: SessionStatus;
@@ -70,6 +80,8 @@ const createdView = (event: EventOf<'SessionCreated'>, stamp: Stamp): SessionVie
       worktree_path: null,
       branch: null,
       base_commit: null,
+      pushed: null,
+      push_error: null,
     })),
     task: data.task,
     status: 'initializing',
@@ -148,6 +160,22 @@ const withDeploymentStatusChanged = (
     ? { ...view, ...stamp }
     : { ...view, ...stamp, deployments: [...view.deployments, event.data.deployment_id] };
 
+/** The repo's entry after a push: what the remote has now, or why it has not. */
+const withPush = (
+  view: SessionView,
+  event: EventOf<'BranchPushed'> | EventOf<'BranchPushFailed'>,
+  stamp: Stamp,
+): SessionView => ({
+  ...view,
+  ...stamp,
+  repos: view.repos.map((repo) => {
+    if (repo.name !== event.data.repo) return repo;
+    if (event.type === 'BranchPushFailed') return { ...repo, push_error: event.data.reason };
+    const { remote, branch, commit, pushed_at, compare_url } = event.data;
+    return { ...repo, pushed: { remote, branch, commit, pushed_at, compare_url }, push_error: null };
+  }),
+});
+
 /** Applies one session event to the view; time and revision come from the stored event. */
 export const evolveSessionView = (
   view: SessionView | undefined,
@@ -205,6 +233,9 @@ export const evolveSessionView = (
       return { ...view, ...stamp };
     case 'DeploymentStatusChanged':
       return withDeploymentStatusChanged(view, event, stamp);
+    case 'BranchPushed':
+    case 'BranchPushFailed':
+      return withPush(view, event, stamp);
     default: {
       const unexpected: never = event;
       return unexpected;

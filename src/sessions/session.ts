@@ -23,6 +23,16 @@ interface SessionFacts {
   readonly recorded: ReadonlySet<string>;
   /** The last status recorded of each of the session's deployments. */
   readonly deployments: Readonly<Record<string, string>>;
+  /** The last push of each repo's builder branch that the remote took (`workspace.push`), by repo name. */
+  readonly pushed: Readonly<Record<string, PushedBranch>>;
+}
+
+/** A builder branch as it was last pushed. */
+interface PushedBranch {
+  readonly remote: string;
+  readonly branch: string;
+  readonly commit: string;
+  readonly compare_url: string | null;
 }
 
 /** The contract's status machine: initializing → awaiting_route → active ⇄ paused → closed; failed before closed. */
@@ -70,6 +80,7 @@ const factsOf = (state: Exclude<Session, { status: 'none' }>): SessionFacts => (
   agentStatus: state.agentStatus,
   recorded: state.recorded,
   deployments: state.deployments,
+  pushed: state.pushed,
 });
 
 const noting = (state: Exclude<Session, { status: 'none' }>, key: string): Session => ({
@@ -77,24 +88,38 @@ const noting = (state: Exclude<Session, { status: 'none' }>, key: string): Sessi
   recorded: new Set([...state.recorded, key]),
 });
 
+/** A new session: nothing done yet but its name, builder and repos. */
+const createdFacts = ({ data }: Extract<SessionEvent, { type: 'SessionCreated' }>): SessionFacts => ({
+  sessionId: data.session_id,
+  builder: `${data.category}-${data.project}`,
+  repos: data.repos.map((repo) => repo.name),
+  suggested: null,
+  confirmed: null,
+  workspaceReady: false,
+  workspaceRemoved: false,
+  pendingQuestion: null,
+  answeredQuestions: [],
+  agentSessionId: null,
+  agentStatus: 'idle',
+  recorded: new Set(),
+  deployments: {},
+  pushed: {},
+});
+
+/** The branch as the remote now has it: what a later push compares with, and what deployment_ready names. */
+const withPushed = (
+  state: Exclude<Session, { status: 'none' }>,
+  { data }: Extract<SessionEvent, { type: 'BranchPushed' }>,
+): Session => ({
+  ...state,
+  pushed: {
+    ...state.pushed,
+    [data.repo]: { remote: data.remote, branch: data.branch, commit: data.commit, compare_url: data.compare_url },
+  },
+});
+
 export const evolveSession = (state: Session, event: SessionEvent): Session => {
-  if (event.type === 'SessionCreated') {
-    return settled({
-      sessionId: event.data.session_id,
-      builder: `${event.data.category}-${event.data.project}`,
-      repos: event.data.repos.map((repo) => repo.name),
-      suggested: null,
-      confirmed: null,
-      workspaceReady: false,
-      workspaceRemoved: false,
-      pendingQuestion: null,
-      answeredQuestions: [],
-      agentSessionId: null,
-      agentStatus: 'idle',
-      recorded: new Set(),
-      deployments: {},
-    });
-  }
+  if (event.type === 'SessionCreated') return settled(createdFacts(event));
   if (state.status === 'none') return state;
   const facts = factsOf(state);
   switch (event.type) {
@@ -122,6 +147,7 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
         answeredQuestions: [...state.answeredQuestions, event.data.question_id],
       };
     case 'MessageSent':
+    case 'BranchPushFailed':
       return state;
     case 'WorkspaceRemoved':
       return { ...state, workspaceRemoved: true };
@@ -145,6 +171,8 @@ export const evolveSession = (state: Session, event: SessionEvent): Session => {
       return noting(state, `tests:${event.data.deployment_id}:${event.data.run_id}`);
     case 'DeploymentStatusChanged':
       return { ...state, deployments: { ...state.deployments, [event.data.deployment_id]: event.data.status } };
+    case 'BranchPushed':
+      return withPushed(state, event);
     case 'SessionPaused':
       return { status: 'paused', ...facts };
     case 'SessionResumed':

@@ -214,6 +214,66 @@ export const fetchRepository = async (
   if (failed) throw new FetchFailedError(failed.message, failed.tail);
 };
 
+/** A push the remote refused (e.g. not a fast-forward, a hook of the remote's) or that could not reach it; `output` is the tail of what git said. */
+class PushFailedError extends Error {
+  override readonly name = 'PushFailedError';
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The git command line that sets the remote's `branch` to `commit`, from the clone whose git
+ * directory is `gitDir`: to the checked URL, never forced (a remote branch someone else moved is
+ * refused as not a fast-forward, not overwritten), no hook of the clone's run.
+ */
+const pushArguments = (
+  checked: CheckedRepoUrl,
+  addresses: readonly string[],
+  target: { readonly gitDir: string; readonly commit: string; readonly branch: string },
+): string[] => [
+  '--git-dir',
+  target.gitDir,
+  ...remoteConfig(checked, addresses),
+  'push',
+  '--no-verify',
+  '--',
+  checked.source,
+  `${target.commit}:refs/heads/${target.branch}`,
+];
+
+/**
+ * What a person is told of a failed push: git's line saying what the remote refused and why
+ * (`! [rejected] … (non-fast-forward)`, `! [remote rejected] … (pre-receive hook declined)`), or
+ * its first fatal line (no such repository), rather than the hints that follow them.
+ */
+const pushFailureLine = (tail: string): string | undefined => {
+  const lines = tail.split('\n').map((line) => line.trim());
+  return (
+    lines.find((line) => /^! \[(remote )?rejected\]/.test(line)) ?? lines.find((line) => line.startsWith('fatal:'))
+  );
+};
+
+/** Pushes `commit` to the remote's `branch` as a clone is fetched: the same checks, credentials and timeout. */
+export const pushRepository = async (
+  checked: CheckedRepoUrl,
+  addresses: readonly string[],
+  target: { readonly gitDir: string; readonly commit: string; readonly branch: string },
+  settings: CloneSettings,
+): Promise<void> => {
+  const failed = await runRemoteGit(pushArguments(checked, addresses, target), checked, settings, {
+    cwd: target.gitDir,
+    doing: 'pushing to',
+  });
+  if (!failed) return;
+  const line = pushFailureLine(failed.tail);
+  const message = line === undefined ? failed.message : `pushing to ${checked.url} failed: ${line}`;
+  throw new PushFailedError(message, failed.tail);
+};
+
 /** The clone settings of `workspace.*`, the credentials' passwords read from `env` now (start-up) and kept in memory only. */
 export const cloneSettingsFrom = (
   workspace: {

@@ -329,3 +329,19 @@ test('repository URL settings: a pattern for a transport git must never use, or 
   t.regex(problems['workspace.git_credentials[0].password_env']!, /environment variable name/);
   t.is(problems['workspace.git_credentials[0].password'], 'unknown key', 'a password is never written in the file');
 });
+
+test('workspace.push is off by default; a compare_url template without {branch}, with another placeholder or not http(s) is named', async (t) => {
+  t.false(shipped().workspace.push);
+  t.is(shipped().workspace.compare_url, '');
+  const shippedYaml = readFileSync('config/backend.yaml', 'utf8');
+  const withCompare = (template: string) =>
+    withFile(shippedYaml.replace(/push: false/, 'push: true').replace(/compare_url: ""/, `compare_url: "${template}"`));
+  const good = await withCompare('https://github.com/acme/{repo}/compare/{branch}');
+  t.true(E.isRight(good) && good.right.workspace.push);
+  for (const bad of [
+    'https://github.com/acme/{repo}/compare',
+    'https://github.com/{owner}/{repo}/compare/{branch}',
+    'ftp://example.com/{branch}',
+  ])
+    t.regex(problemsOf(await withCompare(bad))['workspace.compare_url']!, /\{branch\}/, bad);
+});

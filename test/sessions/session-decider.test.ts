@@ -553,3 +553,135 @@ test('a workspace made after the session closed is not recorded (it would not re
     .when(commands['RecordWorkspaceRemoved']!)
     .then(t, []);
 });
+
+const pushedTo = (commit: string): SessionCommand => ({
+  type: 'RecordBranchPushes',
+  outcomes: [
+    {
+      repo: 'api',
+      remote: 'https://git.example.com/acme/api.git',
+      branch: 'builder/platform-billing',
+      commit,
+      pushed: true,
+      compareUrl: 'https://git.example.com/acme/api/compare/builder/platform-billing',
+    },
+  ],
+  now,
+});
+const branchPushed = (commit: string): SessionEvent => ({
+  type: 'BranchPushed',
+  data: {
+    repo: 'api',
+    remote: 'https://git.example.com/acme/api.git',
+    branch: 'builder/platform-billing',
+    commit,
+    compare_url: 'https://git.example.com/acme/api/compare/builder/platform-billing',
+    pushed_at: at,
+  },
+});
+const active = [created, suggested(0.9), confirmed('builder', 'gateway', false), workspace];
+
+test('a push the remote took is recorded once per commit (a push run again after a crash adds nothing); a later commit is recorded again', (t) => {
+  spec
+    .given(active)
+    .when(pushedTo('c1'))
+    .then(t, [branchPushed('c1')]);
+  spec
+    .given([...active, branchPushed('c1')])
+    .when(pushedTo('c1'))
+    .then(t, []);
+  spec
+    .given([...active, branchPushed('c1')])
+    .when(pushedTo('c2'))
+    .then(t, [branchPushed('c2')]);
+});
+
+test('a refused push is recorded each time, with the commit and why, whatever the session’s status (a turn’s push may end after a close)', (t) => {
+  const refused: SessionCommand = {
+    type: 'RecordBranchPushes',
+    outcomes: [
+      {
+        repo: 'api',
+        remote: 'https://git.example.com/acme/api.git',
+        branch: 'builder/platform-billing',
+        commit: 'c2',
+        pushed: false,
+        reason: 'pushing to https://git.example.com/acme/api.git failed: ! [rejected] (non-fast-forward)',
+      },
+    ],
+    now,
+  };
+  const failed: SessionEvent = {
+    type: 'BranchPushFailed',
+    data: {
+      repo: 'api',
+      remote: 'https://git.example.com/acme/api.git',
+      branch: 'builder/platform-billing',
+      commit: 'c2',
+      reason: 'pushing to https://git.example.com/acme/api.git failed: ! [rejected] (non-fast-forward)',
+      failed_at: at,
+    },
+  };
+  const closed: SessionEvent = {
+    type: 'SessionClosed',
+    data: { builder: 'platform-billing', repos: ['api'], reason: null, remove_workspace: false, closed_at: at },
+  };
+  spec
+    .given([...active, branchPushed('c1')])
+    .when(refused)
+    .then(t, [failed]);
+  spec
+    .given([...active, branchPushed('c1'), failed])
+    .when(refused)
+    .then(t, [failed]);
+  spec
+    .given([...active, closed])
+    .when(refused)
+    .then(t, [failed]);
+});
+
+test('a deployment that succeeds names the branches pushed so far (for deployment_ready); none pushed is an empty list; other statuses name none', (t) => {
+  const status = (value: string): SessionCommand => ({
+    type: 'RecordDeploymentStatus',
+    deploymentId: 'd-1',
+    status: value,
+    plan: null,
+    expiresAt: null,
+    url: value === 'succeeded' ? 'https://billing.lab.example' : null,
+    step: null,
+    reason: null,
+    now,
+  });
+  const changed = (value: string, extra: object = {}): SessionEvent => ({
+    type: 'DeploymentStatusChanged',
+    data: {
+      deployment_id: 'd-1',
+      status: value,
+      plan: null,
+      expires_at: null,
+      url: value === 'succeeded' ? 'https://billing.lab.example' : null,
+      step: null,
+      reason: null,
+      changed_at: at,
+      ...extra,
+    },
+  });
+  const repo = {
+    name: 'api',
+    remote: 'https://git.example.com/acme/api.git',
+    branch: 'builder/platform-billing',
+    compare_url: 'https://git.example.com/acme/api/compare/builder/platform-billing',
+  };
+  spec
+    .given([...active, branchPushed('c1'), branchPushed('c2')])
+    .when(status('succeeded'))
+    .then(t, [changed('succeeded', { repos: [repo] })]);
+  spec
+    .given(active)
+    .when(status('succeeded'))
+    .then(t, [changed('succeeded', { repos: [] })]);
+  spec
+    .given([...active, branchPushed('c1')])
+    .when(status('testing'))
+    .then(t, [changed('testing')]);
+});

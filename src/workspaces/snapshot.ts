@@ -1,3 +1,4 @@
+import { KeyedQueue } from '../events/keyed-queue.js';
 import { hardenedGit, worktreeArguments, type OwnedWorktree } from '../shared/git.js';
 
 /** A repository configuration that names a program git would run on `add` or `status`: planted, and refused. */
@@ -28,6 +29,9 @@ const refusePlantedPrograms = async (on: readonly string[]): Promise<void> => {
     );
 };
 
+/** Snapshots of one worktree (by its git directory), one at a time. */
+const snapshots = new KeyedQueue();
+
 /**
  * Commits what the agent changed in a worktree but did not commit, so a deployment of the
  * builder branch ships the work a person just saw in Slack. Ignored files stay out (git's own
@@ -36,7 +40,11 @@ const refusePlantedPrograms = async (on: readonly string[]): Promise<void> => {
  * configuration could name disarmed, and without the gateway's environment. Returns whether there
  * was anything to commit.
  */
-export const snapshotWorktree = async (worktree: OwnedWorktree, message: string): Promise<boolean> => {
+export const snapshotWorktree = (worktree: OwnedWorktree, message: string): Promise<boolean> =>
+  // A deployment's request and the push after a turn may snapshot one worktree at once: two commits would fight over its index lock.
+  snapshots.run(worktree.gitDir, () => commitWorktree(worktree, message));
+
+const commitWorktree = async (worktree: OwnedWorktree, message: string): Promise<boolean> => {
   const git = hardenedGit();
   const on = worktreeArguments(worktree);
   await refusePlantedPrograms(on);
