@@ -227,8 +227,14 @@ test('confirm and reject answer a plan once; two concurrent confirms start one e
   t.regex((await json<{ detail: string }>(noResults)).detail, /has no test results yet \(it is rejected\)/);
 });
 
-test('a plan nobody answers expires at its deadline, after a restart too', async (t) => {
-  const gateway = await gatewayWith(t, { deployment: { confirmation_timeout: 1 }, deadlineIntervalMs: 50 });
+test('a plan nobody answers expires at its deadline, after a restart too; the thread hears deployment_failed (expired)', async (t) => {
+  const slack = await startMockSlack(t, SECRET);
+  const gateway = await gatewayWith(t, {
+    deployment: { confirmation_timeout: 1 },
+    deadlineIntervalMs: 50,
+    webhooks: { slack_url: slack.url, retry_attempts: 1, retry_delay: 10 },
+    webhookSecret: SECRET,
+  });
   const session = await labSession(call, gateway, 'billing');
   const early = await json<DeploymentView>(
     await call(gateway, 'POST', '/api/deployments', { session_id: session.session_id }),
@@ -242,6 +248,11 @@ test('a plan nobody answers expires at its deadline, after a restart too', async
   const timeline = await gateway.eventLog.readStream(deploymentStream(early.deployment_id));
   const expiry = timeline.find((stored) => stored.event.type === 'DeploymentExpired')!;
   t.is(expiry.metadata.actor, 'timer');
+  await slack.waitFor((got) => got.some((delivery) => delivery.eventType === 'deployment_failed'));
+  t.like(slack.deliveries.find((delivery) => delivery.eventType === 'deployment_failed')!.body, {
+    deployment_id: early.deployment_id,
+    data: { status: 'expired', step: null },
+  });
   t.is(
     expiry.metadata.correlation_id,
     timeline[0]!.metadata.correlation_id,

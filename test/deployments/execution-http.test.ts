@@ -169,11 +169,16 @@ test('pods still not ready at the timeout fail the deployment with their last st
   t.regex(view.error!, /^pods_ready: the pods were not ready after 1 s: pod app-\w+ is Pending/);
 });
 
-test('an object the API server refuses fails the deployment at that step with the server’s message, without retrying', async (t) => {
-  const { fake, gateway } = await setUp(t, {
-    refuse: ({ kind }) =>
-      kind === 'Ingress' ? 'spec.rules[0].host: Invalid value: "billing.builder.lab.ctoaas.co": taken' : undefined,
-  });
+test('an object the API server refuses fails the deployment at that step with the server’s message, without retrying; Slack hears deployment_failed, then session_closed', async (t) => {
+  const slack = await startMockSlack(t, SECRET);
+  const { fake, gateway } = await setUp(
+    t,
+    {
+      refuse: ({ kind }) =>
+        kind === 'Ingress' ? 'spec.rules[0].host: Invalid value: "billing.builder.lab.ctoaas.co": taken' : undefined,
+    },
+    { webhooks: { slack_url: slack.url, retry_attempts: 1, retry_delay: 10 }, webhookSecret: SECRET },
+  );
   const session = await labSession(call, gateway, 'billing');
   const view = await deployToEnd(call, gateway, session.session_id);
   t.is(view.status, 'failed');
@@ -187,6 +192,20 @@ test('an object the API server refuses fails the deployment at that step with th
     view.steps.find((step) => step.name === 'manifests'),
     { status: 'done' },
   );
+  // What the thread is told, each webhook checked against its schema by mock Slack.
+  await slack.waitFor((got) => got.some((delivery) => delivery.eventType === 'deployment_failed'));
+  const failed = slack.deliveries.find((delivery) => delivery.eventType === 'deployment_failed')!;
+  t.like(failed.body, {
+    deployment_id: view.deployment_id,
+    data: { step: 'ingress', reason: view.error!.replace('ingress: ', '') },
+  });
+  await call(gateway, 'POST', `/api/sessions/${session.session_id}/close`, { reason: 'the host is taken' });
+  await slack.waitFor((got) => got.some((delivery) => delivery.eventType === 'session_closed'));
+  t.like(slack.deliveries.find((delivery) => delivery.eventType === 'session_closed')!.body.data, {
+    status: 'closed',
+    reason: 'the host is taken',
+    remove_workspace: false,
+  });
 });
 
 test('a deployment whose worktree is gone fails at its first step, saying so', async (t) => {

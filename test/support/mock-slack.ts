@@ -1,4 +1,5 @@
 import type { ExecutionContext } from 'ava';
+import { appendFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { signatureMatches, signatureOf } from '../../src/shared/signature.js';
@@ -72,6 +73,9 @@ export const startMockSlack = async (t: Pick<ExecutionContext, 'teardown'>, secr
         return;
       }
       deliveries.push({ eventId: body.event_id, eventType: body.event_type, body, headers: request.headers });
+      // MOCK_SLACK_LOG=<file> keeps what arrived, for quoting real webhooks in the README.
+      const log = process.env['MOCK_SLACK_LOG'];
+      if (log) appendFileSync(log, `${JSON.stringify({ headers: request.headers, body })}\n`);
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       for (const listener of listeners) listener();
     });
