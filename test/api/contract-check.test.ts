@@ -36,7 +36,18 @@ test('a session view whose repo ref is a number, or without requested_by, depart
     session_id: 's-1',
     category: 'platform',
     project: 'billing',
-    repos: [{ name: 'api', url: null, ref: null, worktree_path: null, branch: null, base_commit: null }],
+    repos: [
+      {
+        name: 'api',
+        url: null,
+        ref: null,
+        worktree_path: null,
+        branch: null,
+        base_commit: null,
+        pushed: null,
+        push_error: null,
+      },
+    ],
     task: { title: 'Fix the footer', description: '' },
     status: 'initializing',
     agent_status: 'idle',
@@ -95,7 +106,11 @@ test('a webhook is held to the schema of its event_type: an extra or missing fie
       line.startsWith('header X-Gateway-Signature'),
     ),
   );
-  const ready = { ...envelope, event_type: 'deployment_ready', data: { url: 'https://billing-lab.example.com' } };
+  const ready = {
+    ...envelope,
+    event_type: 'deployment_ready',
+    data: { url: 'https://billing-lab.example.com', repos: [] },
+  };
   t.true(
     webhookViolations(signedHeaders, JSON.stringify(ready)).some((line) => line.includes('deployment_id')),
     'a deployment webhook names its deployment',

@@ -82,8 +82,19 @@ test('the session view follows the contract through suggestion, workspace, confi
       worktree_path: '/w/platform-billing/repos/api',
       branch: 'builder/platform-billing',
       base_commit: 'abc123',
+      pushed: null,
+      push_error: null,
     },
-    { name: 'web', url: 'file:///srv/web.git', ref: null, worktree_path: null, branch: null, base_commit: null },
+    {
+      name: 'web',
+      url: 'file:///srv/web.git',
+      ref: null,
+      worktree_path: null,
+      branch: null,
+      base_commit: null,
+      pushed: null,
+      push_error: null,
+    },
   ]);
   const more = [
     ...events,
@@ -159,4 +170,46 @@ test('a question shows as pending with the agent waiting; its answer clears it',
     }),
   ]).get('s-9');
   t.like(answered, { agent_status: 'working', pending_question: null, revision: 2 });
+});
+
+test('a push shows on its repo: pushed with the compare link, a refusal as push_error (pushed keeps what the remote last took), the next success clears it', (t) => {
+  const pushed = (revision: number, commit: string) =>
+    stored('session-s-1', revision, {
+      type: 'BranchPushed',
+      data: {
+        repo: 'web',
+        remote: 'file:///srv/web.git',
+        branch: 'builder/platform-billing',
+        commit,
+        compare_url: 'https://git.example.com/acme/web/compare/builder/platform-billing',
+        pushed_at: `2030-01-01T10:00:0${revision}.000Z`,
+      },
+    });
+  const refused = stored('session-s-1', 2, {
+    type: 'BranchPushFailed',
+    data: {
+      repo: 'web',
+      remote: 'file:///srv/web.git',
+      branch: 'builder/platform-billing',
+      commit: 'c2',
+      reason: 'pushing to file:///srv/web.git failed: ! [rejected] (non-fast-forward)',
+      failed_at: '2030-01-01T10:00:02.000Z',
+    },
+  });
+  const viewAfter = (events: StoredEvent[]) => foldDocuments(sessionViews, events).get('s-1')!;
+  const first = viewAfter([stored('session-s-1', 0, created), pushed(1, 'c1')]);
+  t.deepEqual(first.repos[1]!.pushed, {
+    remote: 'file:///srv/web.git',
+    branch: 'builder/platform-billing',
+    commit: 'c1',
+    pushed_at: '2030-01-01T10:00:01.000Z',
+    compare_url: 'https://git.example.com/acme/web/compare/builder/platform-billing',
+  });
+  t.like(first.repos[0], { pushed: null, push_error: null }, 'the other repo is untouched');
+  const failed = viewAfter([stored('session-s-1', 0, created), pushed(1, 'c1'), refused]);
+  t.regex(failed.repos[1]!.push_error!, /non-fast-forward/);
+  t.is(failed.repos[1]!.pushed!.commit, 'c1');
+  const again = viewAfter([stored('session-s-1', 0, created), pushed(1, 'c1'), refused, pushed(3, 'c3')]);
+  t.like(again.repos[1], { push_error: null, pushed: { commit: 'c3' } });
+  t.is(again.revision, 3);
 });
