@@ -81,6 +81,8 @@ const RoutingConfig = t.type({
   auto_confirm_confidence: refine(t.number, (n) => n >= 0 && n <= 1, 'number 0..1'),
   /** The weighted terms of the BMAD router, tunable without code. */
   signals_file: nonEmpty,
+  /** Labelled tasks the router learns from (a naive Bayes classifier), checked by the signals; none: the signals alone. */
+  examples_files: t.array(nonEmpty),
   /** When the configured model gives a second opinion: never, below auto_confirm_confidence, or always. */
   model_assist: t.keyof({ off: null, low_confidence: null, always: null }, 'off | low_confidence | always'),
   /** Milliseconds the model's opinion may take; then the signals' answer stands. */

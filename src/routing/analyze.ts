@@ -1,5 +1,5 @@
-import { stemmer } from 'stemmer';
 import { ROUTES, type Route, type RoutingSignals } from './signals.js';
+import { tokenize, type Token } from './words.js';
 
 export interface RoutingTask {
   readonly title: string;
@@ -22,19 +22,6 @@ export interface RoutingAnalysis {
   /** The seed's first rule decided: security-sensitive work goes to the architect. */
   readonly security_first?: true;
 }
-
-interface Token {
-  readonly word: string;
-  readonly stem: string;
-}
-
-const WORD = /[a-z0-9]+(?:['’-][a-z0-9]+)*/g;
-
-const tokenize = (text: string): Token[] =>
-  (text.toLowerCase().match(WORD) ?? []).map((word) => ({
-    word: word.replace('’', "'"),
-    stem: stemmer(word.replace('’', "'")),
-  }));
 
 /** Where a term (its stems in order) stands in the text, if it stands there un-negated. */
 const findTerm = (

@@ -1,6 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { analyzeRoute, type RoutingAnalysis, type RoutingTask } from './analyze.js';
+import type { RoutingAnalysis, RoutingTask } from './analyze.js';
+import type { ExampleRouter } from './examples.js';
+import { analyzeWithExamples } from './with-examples.js';
 import { Route, type RoutingSignals } from './signals.js';
 
 /** What the model must answer: strict JSON, nothing else. */
@@ -25,7 +27,7 @@ export interface AssistSettings {
 
 /** The analysis, saying which decided it and, when the model was asked, what it said or why it was not used. */
 export type AssistedAnalysis = RoutingAnalysis & {
-  readonly decided_by: 'signals' | 'model';
+  readonly decided_by: 'signals' | 'examples' | 'model';
   readonly model_opinion?: ModelAdvice;
   readonly model_error?: string;
 };
@@ -63,18 +65,19 @@ const timeout = (ms: number, controller: AbortController): Promise<never> =>
   });
 
 /**
- * The signals' analysis, and, when configured, the model's second opinion. The signals' answer
- * stands when the model is off, not asked (confident enough, or the security rule decided: the
- * model never overrides it), slow, wrong-shaped or failing; the result says which decided and why.
+ * The gateway's own analysis (the labelled examples checked by the signals), and, when
+ * configured, the model's second opinion. The gateway's answer stands when the model is off, not
+ * asked (confident enough, or the security rule decided: the model never overrides it), slow,
+ * wrong-shaped or failing; the result says which decided and why.
  */
 export const suggestRoute = async (
   task: RoutingTask,
-  signals: RoutingSignals,
+  router: { readonly signals: RoutingSignals; readonly examples: ExampleRouter | undefined },
   settings: AssistSettings,
   ask: SecondOpinion | undefined,
 ): Promise<AssistedAnalysis> => {
-  const heuristic = analyzeRoute(task, signals);
-  const bySignals: AssistedAnalysis = { ...heuristic, decided_by: 'signals' };
+  const heuristic = analyzeWithExamples(task, router.signals, router.examples);
+  const bySignals: AssistedAnalysis = heuristic;
   if (settings.mode === 'off' || ask === undefined || heuristic.security_first) return bySignals;
   if (settings.mode === 'low_confidence' && heuristic.confidence >= settings.threshold) return bySignals;
   const controller = new AbortController();
@@ -97,7 +100,7 @@ export const suggestRoute = async (
     ...heuristic,
     suggested: opinion.route,
     confidence: opinion.confidence,
-    reason: `Suggested ${opinion.route} by the model's second opinion: ${opinion.reason} (the signals said ${heuristic.suggested} with confidence ${heuristic.confidence}).`,
+    reason: `Suggested ${opinion.route} by the model's second opinion: ${opinion.reason} (the ${heuristic.decided_by} said ${heuristic.suggested} with confidence ${heuristic.confidence}).`,
     decided_by: 'model',
     model_opinion: opinion,
   };

@@ -4,6 +4,7 @@ import type { Capability, CapabilityModule } from '../capability/capability.js';
 import type { RoutingTask } from './analyze.js';
 import { suggestRoute, type AssistedAnalysis, type SecondOpinion } from './assisted.js';
 import { routingRoutes } from './routes.js';
+import { learnFromExamples, loadRoutingExamples } from './examples.js';
 import { loadRoutingSignals, type RoutingSignals } from './signals.js';
 
 export interface Routing {
@@ -14,7 +15,7 @@ export interface Routing {
   readonly offerSecondOpinion: (ask: SecondOpinion) => void;
 }
 
-/** Routing: the signals a task is routed by (read once, at start), the model's second opinion, and POST /api/routing/analyze. */
+/** Routing: the labelled examples and the signals a task is routed by (read and learnt once, at start), the model's second opinion, and POST /api/routing/analyze. */
 export const routingCapability: CapabilityModule<Capability & Routing> = {
   name: 'routing',
   events: [],
@@ -23,13 +24,19 @@ export const routingCapability: CapabilityModule<Capability & Routing> = {
     const loaded = loadRoutingSignals(resolve(shared.cwd, config.routing.signals_file));
     if (E.isLeft(loaded)) throw new Error(loaded.left);
     const signals = loaded.right;
+    const examples = loadRoutingExamples(config.routing.examples_files.map((file) => resolve(shared.cwd, file)));
+    if (E.isLeft(examples)) throw new Error(examples.left);
+    const router = {
+      signals,
+      examples: examples.right.length === 0 ? undefined : learnFromExamples(examples.right),
+    };
     const settings = {
       mode: config.routing.model_assist,
       threshold: config.routing.auto_confirm_confidence,
       timeoutMs: config.routing.model_timeout_ms,
     };
     let ask: SecondOpinion | undefined;
-    const suggest = (task: RoutingTask): Promise<AssistedAnalysis> => suggestRoute(task, signals, settings, ask);
+    const suggest = (task: RoutingTask): Promise<AssistedAnalysis> => suggestRoute(task, router, settings, ask);
     return {
       signals,
       suggest,

@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
-import * as E from 'fp-ts/lib/Either.js';
+import type * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { parse } from 'yaml';
-import { formatValidationProblems, reportValidationErrors } from '../events/validation-report.js';
+import { readYamlFile } from './yaml-file.js';
 
 export const ROUTES = ['architect', 'pm', 'builder', 'party-mode'] as const;
 export const Route = t.keyof(
@@ -44,17 +42,5 @@ export type RoutingSignals = t.TypeOf<typeof RoutingSignals>;
 export const DEFAULT_SIGNALS_FILE = 'config/routing-signals.yaml';
 
 /** Reads and checks the operator's signal file; a bad file stops start-up with every problem named. */
-export const loadRoutingSignals = (file: string): E.Either<string, RoutingSignals> => {
-  let raw: unknown;
-  try {
-    raw = parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    return E.left(`cannot read routing signals ${file}: ${(error as Error).message}`);
-  }
-  const decoded = RoutingSignals.decode(raw);
-  if (E.isLeft(decoded))
-    return E.left(
-      `invalid routing signals in ${file}: ${formatValidationProblems(reportValidationErrors(decoded.left)).join('; ')}`,
-    );
-  return E.right(decoded.right);
-};
+export const loadRoutingSignals = (file: string): E.Either<string, RoutingSignals> =>
+  readYamlFile(file, RoutingSignals, 'routing signals');

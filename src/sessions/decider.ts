@@ -27,7 +27,7 @@ export type SessionCommand =
         readonly thread_ts: string | null;
       } | null;
       /** The router's analysis, made before deciding (it is pure, but it reads the operator's signals). */
-      readonly analysis: RoutingAnalysis & { readonly decided_by?: 'signals' | 'model' };
+      readonly analysis: RoutingAnalysis & { readonly decided_by?: 'signals' | 'examples' | 'model' };
       readonly autoConfirmConfidence: number;
       readonly now: Date;
     }

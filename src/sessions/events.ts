@@ -45,7 +45,10 @@ const RouteSuggested = defineEvent(
       }),
       /** Below the auto-confirm confidence: a person is asked (the routing_suggestion webhook). */
       /** Which decided the suggestion: the signals, or the model's second opinion (routing.model_assist). */
-      t.partial({ awaiting_confirmation: t.boolean, decided_by: t.keyof({ signals: null, model: null }) }),
+      t.partial({
+        awaiting_confirmation: t.boolean,
+        decided_by: t.keyof({ signals: null, examples: null, model: null }),
+      }),
     ]),
   ),
 );

@@ -33,7 +33,12 @@ const start = async (t: Parameters<typeof serve>[0]) => {
     bodyLimitBytes: 65536,
     routers: [
       routingRoutes((task) =>
-        suggestRoute(task, signals.right, { mode: 'off', threshold: 0.8, timeoutMs: 1000 }, undefined),
+        suggestRoute(
+          task,
+          { signals: signals.right, examples: undefined },
+          { mode: 'off', threshold: 0.8, timeoutMs: 1000 },
+          undefined,
+        ),
       ),
     ],
   });

@@ -1,6 +1,5 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { parse } from 'yaml';
 import { analyzeRoute } from '../../src/routing/analyze.js';
@@ -12,7 +11,7 @@ interface LabelledTask {
   readonly description: string;
 }
 
-const tasks = parse(readFileSync(join(import.meta.dirname, 'labelled-tasks.yaml'), 'utf8')) as LabelledTask[];
+const tasks = parse(readFileSync('config/routing-examples/development.yaml', 'utf8')) as LabelledTask[];
 const loaded = loadRoutingSignals(DEFAULT_SIGNALS_FILE);
 if (E.isLeft(loaded)) throw new Error(loaded.left);
 const signals = loaded.right;

@@ -102,7 +102,10 @@ export const startTestGateway = async (t: ExecutionContext, options: TestGateway
       opencodePassword: options.openCodeServer?.password,
     },
     deployment: { ...loaded.right.deployment, ...options.deployment },
-    routing: { ...loaded.right.routing, ...options.routing },
+    // The signals alone, unless a test asks for the labelled examples: tests about sessions and
+    // webhooks need a task whose route is sure or unsure by its words, whatever the examples
+    // hold; the examples' own tests (test/routing/examples*.test.ts) turn them on.
+    routing: { ...loaded.right.routing, examples_files: [], ...options.routing },
     kubernetes: { ...loaded.right.kubernetes, ...options.kubernetes },
     event_store: {
       type: 'embedded',

@@ -1,0 +1,112 @@
+import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { learnFromExamples, loadRoutingExamples, type LabelledTask } from '../../src/routing/examples.js';
+import { DEFAULT_SIGNALS_FILE, loadRoutingSignals } from '../../src/routing/signals.js';
+import { analyzeWithExamples } from '../../src/routing/with-examples.js';
+
+const loaded = loadRoutingSignals(DEFAULT_SIGNALS_FILE);
+if (E.isLeft(loaded)) throw new Error(loaded.left);
+const signals = loaded.right;
+
+/** A few labelled tasks per route, in the words each kind of work is asked for. */
+const EXAMPLES: LabelledTask[] = [
+  { route: 'builder', title: 'Rename the export button', description: 'the button says Exprot, rename it' },
+  { route: 'builder', title: 'Add a currency column to the refunds export', description: 'just add the column' },
+  { route: 'builder', title: 'Return 404 for unknown invoice ids', description: 'it answers 500 today' },
+  { route: 'pm', title: 'Which plans get the new discount?', description: 'we need rules for who is eligible' },
+  { route: 'pm', title: 'Write user stories for the loyalty programme', description: 'what do members get' },
+  { route: 'pm', title: 'Decide the refund policy for annual plans', description: 'customers keep asking' },
+  { route: 'architect', title: 'Split billing into its own service', description: 'boundaries and data ownership' },
+  { route: 'architect', title: 'Choose a queue for order events', description: 'kafka or sqs, ordering matters' },
+  { route: 'architect', title: 'Move uploads to object storage', description: 'migration plan and consistency' },
+  { route: 'party-mode', title: 'Make onboarding better', description: 'not sure where to start, lots of ideas' },
+  { route: 'party-mode', title: 'Rethink the whole checkout', description: 'everything feels slow and confusing' },
+  { route: 'party-mode', title: 'Improve the mobile experience', description: 'many teams, no clear owner yet' },
+];
+const router = learnFromExamples(EXAMPLES);
+
+test('the examples route a task worded like theirs, and name the words that lean that way', (t) => {
+  const opinion = router({ title: 'Rename the import button', description: 'it says Improt' })!;
+  t.is(opinion.ranked[0]!.route, 'builder');
+  t.is(opinion.ranked.length, 4);
+  t.true(opinion.terms.includes('rename'), opinion.terms.join(', '));
+  t.is(router({ title: 'zzz qqq', description: '' }), undefined, 'no known word: the examples say nothing');
+});
+
+test('when the examples and the signals agree the gateway may confirm itself; when they differ or the signals are unsure, a person is asked', (t) => {
+  const agreed = analyzeWithExamples({ title: 'Fix the footer typo', description: 'rename it' }, signals, () => ({
+    ranked: [
+      { route: 'builder', logOdds: 9 },
+      { route: 'pm', logOdds: -2 },
+      { route: 'architect', logOdds: -3 },
+      { route: 'party-mode', logOdds: -4 },
+    ],
+    terms: ['typo'],
+  }));
+  t.like(agreed, { suggested: 'builder', decided_by: 'examples' });
+  t.true(agreed.confidence >= 0.8 && agreed.confidence <= 0.95, String(agreed.confidence));
+  t.regex(agreed.reason, /reads like the labelled examples of builder work \("typo"\), and the signals agree/);
+
+  const differing = analyzeWithExamples({ title: 'Fix the footer typo', description: '' }, signals, () => ({
+    ranked: [
+      { route: 'pm', logOdds: 20 },
+      { route: 'builder', logOdds: 1 },
+      { route: 'architect', logOdds: -3 },
+      { route: 'party-mode', logOdds: -4 },
+    ],
+    terms: [],
+  }));
+  t.like(differing, { suggested: 'pm', decided_by: 'examples' });
+  t.true(differing.confidence < 0.8, String(differing.confidence));
+  t.regex(differing.reason, /but the signals said builder, so a person confirms/);
+
+  const unsure = analyzeWithExamples({ title: 'Tidy things up', description: '' }, signals, () => ({
+    ranked: [
+      { route: 'party-mode', logOdds: 20 },
+      { route: 'builder', logOdds: 1 },
+      { route: 'architect', logOdds: -3 },
+      { route: 'pm', logOdds: -4 },
+    ],
+    terms: [],
+  }));
+  t.true(unsure.confidence < 0.8, 'no signal matched: that is no agreement');
+  t.regex(unsure.reason, /the signals are unsure, so a person confirms/);
+});
+
+test('the security rule comes first: the examples are not asked, and without examples the signals decide', (t) => {
+  let asked = 0;
+  const security = analyzeWithExamples(
+    { title: 'Fix SQL injection in the search endpoint', description: '' },
+    signals,
+    () => {
+      asked++;
+      return undefined;
+    },
+  );
+  t.like(security, { suggested: 'architect', security_first: true, decided_by: 'signals' });
+  t.is(asked, 0);
+  t.like(analyzeWithExamples({ title: 'Fix the footer typo', description: '' }, signals, undefined), {
+    suggested: 'builder',
+    decided_by: 'signals',
+  });
+});
+
+test('an examples file with a bad entry is refused naming the file and the field; a missing file too', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'examples-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, '- route: wizard\n  title: Do magic\n- title: No route\n');
+  const refused = loadRoutingExamples([bad]);
+  t.true(E.isLeft(refused));
+  const message = E.isLeft(refused) ? refused.left : '';
+  t.regex(message, /invalid routing examples in .*bad\.yaml/);
+  t.regex(message, /\[0\]\.route: expected architect \| pm \| builder \| party-mode/);
+  t.regex(message, /\[1\]\.route: required/);
+  t.regex(E.isLeft(loadRoutingExamples([join(dir, 'none.yaml')])) ? 'refused' : 'read', /refused/);
+  const good = join(dir, 'good.yaml');
+  writeFileSync(good, '- route: pm\n  title: Pricing for teams\n  description: null\n');
+  t.deepEqual(loadRoutingExamples([good]), E.right([{ route: 'pm', title: 'Pricing for teams', description: null }]));
+});
