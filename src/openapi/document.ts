@@ -35,7 +35,18 @@ const AUDIT: readonly Role[] = ['operator', 'auditor'];
 const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
 const viewWithETag = (schema: object, description: string) => ({
   ...json(schema, description),
-  headers: { ETag: { description: 'The resource revision in quotes, e.g. "3"', schema: { type: 'string' } } },
+  headers: {
+    ETag: {
+      description: 'The resource revision in quotes, e.g. "3"',
+      required: true,
+      schema: { type: 'string', pattern: '^"\\d+"$' },
+    },
+    Location: { description: 'On a command’s 202: the resource’s address', schema: { type: 'string' } },
+    'Idempotent-Replayed': {
+      description: '`true` when this is the first response to an earlier request with the same Idempotency-Key',
+      schema: { type: 'string', enum: ['true'] },
+    },
+  },
 });
 /** An SSE stream; `x-sse-events` names the schema of each `event:` type's `data:` line. */
 const sse = (description: string, events: Record<string, object>) => ({

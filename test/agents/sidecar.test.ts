@@ -134,8 +134,12 @@ test('the gateway drives an OpenCode it does not run, configured by opencode-con
     text: `Check [bash ${Buffer.from(probe).toString('base64url')}]`,
   });
   const probed = join(session.workspace_path, 'probe.txt');
-  await eventually(async () => (existsSync(probed) ? true : undefined), 'the probe to run');
-  t.is(readFileSync(probed, 'utf8').trim(), SIDECAR_USER ? 'root-read-only' : 'root-writable');
+  // The shell creates the file before it writes the line: wait for the line, not the file.
+  const answer = await eventually(
+    async () => (existsSync(probed) ? readFileSync(probed, 'utf8').trim() || undefined : undefined),
+    'the probe to run',
+  );
+  t.is(answer, SIDECAR_USER ? 'root-read-only' : 'root-writable');
 
   // The password is the only way in: the gateway's requests carry it, anyone else's are refused.
   t.is((await fetch(`${sidecar.url}/global/health`)).status, 401);
