@@ -567,4 +567,13 @@ export const listOf = (item: string) => ({
   properties: { items: { type: 'array', items: ref(item) }, next_cursor: nullable({ type: 'string' }) },
 });
 
-export { nullable, ref, route, stepName, time };
+/** An object with exactly these properties: what is sent beyond them departs from the document. */
+const strictObject = (required: string[], properties: Record<string, object>, description?: string) => ({
+  type: 'object',
+  required,
+  additionalProperties: false,
+  properties,
+  ...(description ? { description } : {}),
+});
+
+export { nullable, ref, route, stepName, strictObject, time };

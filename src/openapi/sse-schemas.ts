@@ -4,14 +4,7 @@
  * stream operations name them in their 200 response's `x-sse-events`, and the tests check
  * every frame they read against them.
  */
-import { nullable, ref, stepName } from './schemas.js';
-
-const strictObject = (required: string[], properties: Record<string, object>) => ({
-  type: 'object',
-  required,
-  additionalProperties: false,
-  properties,
-});
+import { nullable, ref, stepName, strictObject } from './schemas.js';
 
 const deploymentEnd = { type: 'string', enum: ['succeeded', 'failed', 'rejected', 'expired'] };
 

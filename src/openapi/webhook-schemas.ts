@@ -3,15 +3,7 @@
  * builds them in src/notifications/webhook-for.ts: `additionalProperties: false`, so a field the
  * notifier adds without documenting it fails the tests that check every delivery.
  */
-import { nullable, ref, route, stepName, time } from './schemas.js';
-
-const strictObject = (required: string[], properties: Record<string, object>, description?: string) => ({
-  type: 'object',
-  required,
-  additionalProperties: false,
-  properties,
-  ...(description ? { description } : {}),
-});
+import { nullable, ref, route, stepName, strictObject, time } from './schemas.js';
 
 const todo = strictObject(['content', 'status', 'priority'], {
   content: { type: 'string' },

@@ -39,7 +39,7 @@ const findTerm = (
   return negatedOnly ? 'negated' : 'absent';
 };
 
-const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
+export const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /**
  * The BMAD router: explainable weighted signals, pure. Each signal counts once in the title

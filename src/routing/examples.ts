@@ -57,13 +57,14 @@ export const learnFromExamples = (examples: readonly LabelledTask[]): ExampleRou
     // No word of the task was in any example: the examples have nothing to say.
     if (ranked.length !== ROUTES.length) return undefined;
     const best = ranked[0]!.route;
-    const leaning = [...new Set(stemsOf(`${task.title} ${task.description}`))]
+    // Each stem once, in the order the task first uses it, shown as the word it last wrote for it.
+    const wordOf = new Map(tokenize(`${task.title} ${task.description}`).map((token) => [token.stem, token.word]));
+    const leaning = [...wordOf.keys()]
       .map((stem) => ({ stem, odds: classifier.computeOdds(stem) }))
       .filter(({ odds }) => odds[0]![0] === best && odds[0]![1] > 0)
       .sort((a, b) => b.odds[0]![1] - a.odds[0]![1])
       .slice(0, 3);
-    const words = new Map(tokenize(`${task.title} ${task.description}`).map((token) => [token.stem, token.word]));
-    return { ranked, terms: leaning.map(({ stem }) => words.get(stem) ?? stem) };
+    return { ranked, terms: leaning.map(({ stem }) => wordOf.get(stem)!) };
   };
 };
 

@@ -1,4 +1,4 @@
-import { analyzeRoute, type RoutingAnalysis, type RoutingTask } from './analyze.js';
+import { analyzeRoute, round, type RoutingAnalysis, type RoutingTask } from './analyze.js';
 import type { ExampleRouter } from './examples.js';
 import type { RoutingSignals } from './signals.js';
 
@@ -10,8 +10,6 @@ const FULL_LEAD = 15;
 
 /** The signals' confidence for a task none of their terms matched: below it they are torn between routes. */
 const SURE_ENOUGH = 0.2;
-
-const round = (n: number): number => Math.round(n * 100) / 100;
 
 const signalsSay = (agree: boolean, examples: string, signals: string): string => {
   if (agree) return 'and the signals agree';

@@ -9,7 +9,7 @@ import {
   type GitCredentialConfig,
 } from './git-credentials.js';
 import { withoutUrlCredentials } from '../shared/url-credentials.js';
-import { DEFAULT_URL_PATTERNS, type CheckedRepoUrl } from '../shared/repo-url-policy.js';
+import { DEFAULT_URL_PATTERNS, type CheckedRepoUrl, type RepoUrlPolicy } from '../shared/repo-url-policy.js';
 
 /** How repositories given by URL are fetched: the URL policy's settings, the time allowed, and the configured credentials. */
 export interface CloneSettings {
@@ -27,6 +27,13 @@ export const DEFAULT_CLONE_SETTINGS: CloneSettings = {
   timeoutMs: 300_000,
   credentials: [],
 };
+
+/** The URL policy a clone, a fetch and a push are held to: the same for all three. */
+export const repoUrlPolicy = (reposRoot: string, settings: CloneSettings): RepoUrlPolicy => ({
+  reposRoot,
+  allowedPatterns: settings.allowedPatterns,
+  allowPrivateAddresses: settings.allowPrivateAddresses,
+});
 
 /** A clone that failed or ran out of time; `output` is the tail of what git said. */
 export class CloneFailedError extends Error {

@@ -13,18 +13,13 @@ import {
   DEFAULT_CLONE_SETTINGS,
   FetchFailedError,
   fetchRepository,
+  repoUrlPolicy,
   type CloneSettings,
 } from './clone.js';
 import { checkBuilder, checkRef, checkRepoName, InvalidNameError } from './names.js';
 import { RepoUrlRefusedError } from '../shared/repo-url.js';
 import { withoutUrlCredentials } from '../shared/url-credentials.js';
-import {
-  checkRepoUrlForm,
-  CLONES_FOLDER,
-  resolveRepoUrlHost,
-  type CheckedRepoUrl,
-  type RepoUrlPolicy,
-} from '../shared/repo-url-policy.js';
+import { checkRepoUrlForm, CLONES_FOLDER, resolveRepoUrlHost, type CheckedRepoUrl } from '../shared/repo-url-policy.js';
 
 export interface RepoSpec {
   readonly name: string;
@@ -296,11 +291,7 @@ const ensureClone = async (reposRoot: string, repo: RepoSpec, settings: CloneSet
     throw new UnknownRepoError(repo.name, reposRoot);
   }
   const of = `repo ${repo.name} (${withoutUrlCredentials(repo.url)})`;
-  const policy: RepoUrlPolicy = {
-    reposRoot,
-    allowedPatterns: settings.allowedPatterns,
-    allowPrivateAddresses: settings.allowPrivateAddresses,
-  };
+  const policy = repoUrlPolicy(reposRoot, settings);
   try {
     const checked = await checkRepoUrlForm(repo.url, policy);
     const parts = [...checked.identity];

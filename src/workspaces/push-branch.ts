@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { hardenedGit } from '../shared/git.js';
-import { checkRepoUrlForm, resolveRepoUrlHost, type RepoUrlPolicy } from '../shared/repo-url-policy.js';
-import { pushRepository, type CloneSettings } from './clone.js';
+import { checkRepoUrl } from '../shared/repo-url-policy.js';
+import { pushRepository, repoUrlPolicy, type CloneSettings } from './clone.js';
 
 /** The repository a worktree belongs to (its common git directory), from the git directory the gateway made for it. */
 export const commonGitDir = async (gitDir: string): Promise<string> =>
@@ -32,14 +32,8 @@ export const pushBuilderBranch = async (
   target: { readonly gitDir: string; readonly commit: string; readonly branch: string },
   options: { readonly reposRoot: string; readonly clone: CloneSettings },
 ): Promise<void> => {
-  const policy: RepoUrlPolicy = {
-    reposRoot: options.reposRoot,
-    allowedPatterns: options.clone.allowedPatterns,
-    allowPrivateAddresses: options.clone.allowPrivateAddresses,
-  };
-  const checked = await checkRepoUrlForm(url, policy);
-  const addresses = await resolveRepoUrlHost(checked, policy);
-  await pushRepository(checked, addresses, target, options.clone);
+  const checked = await checkRepoUrl(url, repoUrlPolicy(options.reposRoot, options.clone));
+  await pushRepository(checked, checked.addresses, target, options.clone);
 };
 
 /**

@@ -1,9 +1,8 @@
 import test from 'ava';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { SessionView } from '../../src/sessions/session-view.js';
 import type { TestGateway } from '../support/test-gateway.js';
-import { caller, waitForSessionStatus } from '../support/gateway-client.js';
+import { caller, openUnsureSession } from '../support/gateway-client.js';
 import { pressSlackButton } from '../support/slack-button.js';
 import { startTestGateway } from '../support/test-gateway.js';
 
@@ -102,15 +101,7 @@ test('an authenticated command with a key runs once; the key is recorded beside 
 
 test('Slack interactions: the key counts only once the signature is verified, and only for the same Slack team and user', async (t) => {
   const gateway = await start(t);
-  const unsure = (await (
-    await call(gateway, 'POST', '/api/sessions', {
-      category: 'platform',
-      project: 'ledger',
-      repos: [{ name: 'api' }],
-      task: { title: 'Improve things', description: 'Have a look.' },
-    })
-  ).json()) as SessionView;
-  await waitForSessionStatus(call, gateway, unsure.session_id, 'awaiting_route');
+  const unsure = await openUnsureSession(call, gateway);
   const value = `confirm_route:${unsure.session_id}:builder`;
   const headers = { 'idempotency-key': 'slack-retry-1' };
 

@@ -1,14 +1,13 @@
 import test from 'ava';
 import * as E from 'fp-ts/lib/Either.js';
 import type { DeploymentView } from '../../src/deployments/deployment-view.js';
-import type { SessionView } from '../../src/sessions/session-view.js';
 import { handleCommand } from '../../src/commands/handle-command.js';
 import type { Gateway } from '../../src/composition.js';
 import { deploymentStream } from '../../src/deployments/events.js';
 import { sessionDecider } from '../../src/sessions/decider.js';
 import { sessionStream } from '../../src/sessions/events.js';
 import { parseAction } from '../../src/slack/actions.js';
-import { caller, waitForSessionStatus } from '../support/gateway-client.js';
+import { caller, openUnsureSession } from '../support/gateway-client.js';
 import { labSession } from '../support/lab-session.js';
 import { pressSlackButton } from '../support/slack-button.js';
 import { startTestGateway } from '../support/test-gateway.js';
@@ -64,15 +63,7 @@ test('action values parse as the contract says; anything else is refused with th
 test('Slack buttons run the same commands as the API, as the person who pressed them', async (t) => {
   const gateway = await start(t);
   // A route to confirm.
-  const unsure = (await (
-    await call(gateway, 'POST', '/api/sessions', {
-      category: 'platform',
-      project: 'ledger',
-      repos: [{ name: 'api' }],
-      task: { title: 'Improve things', description: 'Have a look.' },
-    })
-  ).json()) as SessionView;
-  await waitForSessionStatus(call, gateway, unsure.session_id, 'awaiting_route');
+  const unsure = await openUnsureSession(call, gateway);
   const routed = await press(gateway, `confirm_route:${unsure.session_id}:builder`);
   t.is(routed.status, 202);
   t.like(await routed.json(), {

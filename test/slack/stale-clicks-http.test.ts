@@ -1,14 +1,13 @@
 import test, { type ExecutionContext } from 'ava';
 import * as E from 'fp-ts/lib/Either.js';
 import type { DeploymentView } from '../../src/deployments/deployment-view.js';
-import type { SessionView } from '../../src/sessions/session-view.js';
 import { handleCommand } from '../../src/commands/handle-command.js';
 import type { Gateway } from '../../src/composition.js';
 import { deploymentDecider } from '../../src/deployments/decider.js';
 import { deploymentStream } from '../../src/deployments/events.js';
 import { sessionDecider } from '../../src/sessions/decider.js';
 import { sessionStream } from '../../src/sessions/events.js';
-import { caller, waitForSessionStatus } from '../support/gateway-client.js';
+import { caller, openUnsureSession } from '../support/gateway-client.js';
 import { labSession } from '../support/lab-session.js';
 import { pressSlackButton } from '../support/slack-button.js';
 import { startTestGateway } from '../support/test-gateway.js';
@@ -60,20 +59,6 @@ const ephemeralText = async (t: ExecutionContext, response: Response): Promise<s
 const carolsEvents = async (gateway: Gateway) =>
   (await gateway.eventLog.readAll()).filter((stored) => stored.metadata.actor === 'slack:carol');
 
-/** A session the route of which is to be confirmed. */
-const unsureSession = async (gateway: Gateway): Promise<SessionView> => {
-  const created = (await (
-    await call(gateway, 'POST', '/api/sessions', {
-      category: 'platform',
-      project: 'ledger',
-      repos: [{ name: 'api' }],
-      task: { title: 'Improve things', description: 'Have a look.' },
-    })
-  ).json()) as SessionView;
-  await waitForSessionStatus(call, gateway, created.session_id, 'awaiting_route');
-  return created;
-};
-
 /** The agent's question, asked as the agent asks it. */
 const ask = async (gateway: Gateway, sessionId: string, questionId: string) => {
   const asked = await handleCommand(
@@ -90,7 +75,7 @@ const AT_TIME = /at \d\d:\d\d UTC/;
 
 test('a select menu and a radio group act as buttons do; a stale route or answer click is told who did it, and appends nothing', async (t) => {
   const gateway = await start(t);
-  const session = await unsureSession(gateway);
+  const session = await openUnsureSession(call, gateway);
   const routed = await choose(gateway, 'static_select', `confirm_route:${session.session_id}:builder`);
   t.is(routed.status, 202, 'the select menu’s value acts');
   t.like(await routed.json(), { route: { confirmed: 'builder', confirmed_by: 'slack:ann' } });

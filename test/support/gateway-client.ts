@@ -1,4 +1,5 @@
 import type { Gateway } from '../../src/composition.js';
+import type { SessionView } from '../../src/sessions/session-view.js';
 
 /** Anything with the gateway's base URL: a gateway started in the test, or one in a child process. */
 export type Call = (
@@ -44,4 +45,21 @@ export const waitForSessionStatus = async <View extends { status: string }>(
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`session ${sessionId} never reached ${status}`);
+};
+
+/**
+ * A session of project `ledger` whose route waits for a person ("Improve things": the signals are
+ * unsure), once it is `awaiting_route`: what a Slack button or an answer to a suggestion acts on.
+ */
+export const openUnsureSession = async (call: Call, gateway: Gateway): Promise<SessionView> => {
+  const created = (await (
+    await call(gateway, 'POST', '/api/sessions', {
+      category: 'platform',
+      project: 'ledger',
+      repos: [{ name: 'api' }],
+      task: { title: 'Improve things', description: 'Have a look.' },
+    })
+  ).json()) as SessionView;
+  await waitForSessionStatus(call, gateway, created.session_id, 'awaiting_route');
+  return created;
 };
