@@ -15,15 +15,16 @@ import { analyzeWithExamples, SIGNALS_WEIGHT } from '../../src/routing/with-exam
 import type { Figure } from './eventstore.js';
 
 /**
- * `npm run bench -- routing [--misses]`: the router as shipped (the labelled examples checked by
- * the signals) and the signals alone, measured on the development set (written with the
- * signals), the tuning set (written blind, for tuning: --misses lists its misses) and the
- * hard-cases set (a later blind set written with hard cases, aggregates only) — the three the
- * examples are learnt from, so the shipped router is measured on them by ten-fold
- * cross-validation — and on the held-out set (written blind, never looked at while tuning): accuracy,
+ * `npm run bench -- routing [--misses]`: the router as shipped (the labelled examples and the
+ * signals together) and the signals alone, measured on the example sets — the development set
+ * (written with the signals), the tuning set (written blind, for tuning: --misses lists its
+ * misses) and three blind sets the signals were never tuned on (hard cases, broad, uncommon),
+ * the shipped router by ten-fold cross-validation since it learns from them — and on the two
+ * held-out sets (written blind, never learnt from, never looked at while tuning): accuracy,
  * each route's recall, the security tasks that reach the architect, accuracy by confidence band
- * (above the auto-confirm threshold it must be ≥ 95%) and the confusion matrix. Only aggregates
- * of the held-out set are printed: its misses are not for reading while the signals change.
+ * (above the auto-confirm threshold it must be ≥ 95%) and the confusion matrix; and the grid the
+ * signals' weight was chosen from. Only aggregates of the held-out sets are printed: their misses
+ * are not for reading while the router changes.
  */
 interface Task {
   readonly route: Route;
@@ -85,9 +86,7 @@ const crossValidated = (tasks: readonly Task[], weights: readonly number[] = [SI
     const heldTitles = new Set(held.map((task) => task.title));
     const router = learnFromExamples(all.filter((task) => !heldTitles.has(task.title)) as LabelledTask[]);
     weights.forEach((weight, k) =>
-      results[k]!.push(
-        ...held.map((task) => ({ task, analysis: analyzeWithExamples(task, signals, router, weight) })),
-      ),
+      results[k]!.push(...held.map((task) => ({ task, analysis: analyzeWithExamples(task, signals, router, weight) }))),
     );
   }
   return results;

@@ -76,6 +76,27 @@ test('when the examples and the signals agree the gateway may confirm itself; wh
   t.regex(unsure.reason, /the signals are unsure, so a person confirms/);
 });
 
+test('the examples and the signals choose together: strong signals outweigh a slight lean of the examples, and a person confirms', (t) => {
+  const task = { title: 'Fix the footer typo', description: '' };
+  const leaningToPm = () => ({
+    ranked: [
+      { route: 'pm' as const, logOdds: 5 },
+      { route: 'builder' as const, logOdds: 0 },
+      { route: 'architect' as const, logOdds: -3 },
+      { route: 'party-mode' as const, logOdds: -4 },
+    ],
+    terms: ['footer'],
+  });
+  const together = analyzeWithExamples(task, signals, leaningToPm);
+  t.like(together, { suggested: 'builder', decided_by: 'examples' });
+  t.true(together.confidence < 0.8, String(together.confidence));
+  t.regex(
+    together.reason,
+    /the labelled examples lean to pm work but, weighed with its signals, builder scores higher, so a person confirms/,
+  );
+  t.like(analyzeWithExamples(task, signals, leaningToPm, 0), { suggested: 'pm' }, 'the examples alone would say pm');
+});
+
 test('the security rule comes first: the examples are not asked, and without examples the signals decide', (t) => {
   let asked = 0;
   const security = analyzeWithExamples(
