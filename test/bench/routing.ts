@@ -11,7 +11,7 @@ import {
   type Route,
   type RoutingSignals,
 } from '../../src/routing/signals.js';
-import { analyzeWithExamples, SIGNALS_WEIGHT } from '../../src/routing/with-examples.js';
+import { analyzeWithExamples, MIN_LEAD, SIGNALS_WEIGHT, type Blend } from '../../src/routing/with-examples.js';
 import type { Figure } from './eventstore.js';
 
 /**
@@ -74,43 +74,61 @@ const configuredExamples = (): Task[] => {
 /**
  * The shipped router on the tasks it learns from, measured fairly: each tenth of them routed by
  * examples learnt from the other nine tenths (the task's order decides its tenth), once for each
- * weight of the signals against the examples (the shipped weight unless given).
+ * way of blending the examples and the signals (the shipped one unless given).
  */
-const crossValidated = (tasks: readonly Task[], weights: readonly number[] = [SIGNALS_WEIGHT]): Analysed[] => {
+const crossValidated = (tasks: readonly Task[], blends: readonly Blend[] = [{}]): Analysed[] => {
   const all = configuredExamples();
   const signals = signalsOf();
   const folds = 10;
-  const results: Analysed[] = weights.map(() => []);
+  const results: Analysed[] = blends.map(() => []);
   for (let fold = 0; fold < folds; fold++) {
     const held = tasks.filter((_, i) => i % folds === fold);
     const heldTitles = new Set(held.map((task) => task.title));
     const router = learnFromExamples(all.filter((task) => !heldTitles.has(task.title)) as LabelledTask[]);
-    weights.forEach((weight, k) =>
-      results[k]!.push(...held.map((task) => ({ task, analysis: analyzeWithExamples(task, signals, router, weight) }))),
+    blends.forEach((blend, k) =>
+      results[k]!.push(...held.map((task) => ({ task, analysis: analyzeWithExamples(task, signals, router, blend) }))),
     );
   }
   return results;
 };
 
 /**
- * How the weight of the signals against the examples was chosen: cross-validated accuracy and
- * security tasks to the architect on the example sets the signals were never tuned on.
+ * How the blend was chosen, cross-validated on the example sets the signals were never tuned on:
+ * the signals' weight by accuracy and security tasks to the architect; the lead the gateway needs
+ * to confirm a route itself by how often the routes it would confirm are right.
  */
-const weightGrid = (blindSets: readonly Task[][]): Figure[] => {
+const blendGrid = (blindSets: readonly Task[][]): Figure[] => {
   const weights = [0, 0.5, 1, 1.5, 2, 3];
-  const perSet = blindSets.map((tasks) => crossValidated(tasks, weights));
-  return weights.map((weight, k) => {
-    const results = perSet.flatMap((byWeight) => byWeight[k]!);
-    const right = results.filter(({ task, analysis }) => analysis.suggested === task.route).length;
+  const leads = [0, 5, 8, 10, 15];
+  const blends: Blend[] = [
+    ...weights.map((signalsWeight) => ({ signalsWeight })),
+    ...leads.map((minLead) => ({ minLead })),
+  ];
+  const perSet = blindSets.map((tasks) => crossValidated(tasks, blends));
+  const resultsOf = (k: number): Analysed => perSet.flatMap((byBlend) => byBlend[k]!);
+  const rightIn = (results: Analysed): number =>
+    results.filter(({ task, analysis }) => analysis.suggested === task.route).length;
+  const byWeight = weights.map((weight, k): Figure => {
+    const results = resultsOf(k);
     const security = results.filter(({ task }) => task.security === true);
     const toArchitect = security.filter(({ analysis }) => analysis.suggested === 'architect').length;
     return {
       name: `signals weight ${weight}${weight === SIGNALS_WEIGHT ? ' (shipped)' : ''}: blind example sets, cross-validated`,
-      value: `${percent(right, results.length)}, security ${toArchitect}/${security.length}`,
+      value: `${percent(rightIn(results), results.length)}, security ${toArchitect}/${security.length}`,
       target: 'the shipped weight among the best',
       met: undefined,
     };
   });
+  const byLead = leads.map((lead, k): Figure => {
+    const confirmed = resultsOf(weights.length + k).filter(({ analysis }) => analysis.confidence >= AUTO_CONFIRM);
+    return {
+      name: `lead to confirm ${lead}${lead === MIN_LEAD ? ' (shipped)' : ''}: blind example sets, auto-confirmed right`,
+      value: percent(rightIn(confirmed), confirmed.length),
+      target: 'the smallest lead with ≥ 96%',
+      met: undefined,
+    };
+  });
+  return [...byWeight, ...byLead];
 };
 
 const percent = (part: number, whole: number): string =>
@@ -208,7 +226,7 @@ export const benchRouting = async (): Promise<Figure[]> => {
   const sets: [string, Task[]][] = [['development', development], ['tuning', tuning], ...blind];
   return [
     ...annotatorAgreement(),
-    ...weightGrid(blind.map(([, tasks]) => tasks)),
+    ...blendGrid(blind.map(([, tasks]) => tasks)),
     ...heldOut.flatMap(([name, tasks]) => measure(`shipped, ${name} set`, byExamples(tasks), false)),
     ...sets.flatMap(([name, tasks]) =>
       measure(`shipped, ${name} set (cross-validated)`, crossValidated(tasks)[0]!, misses && name === 'tuning'),

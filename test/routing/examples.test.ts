@@ -94,7 +94,29 @@ test('the examples and the signals choose together: strong signals outweigh a sl
     together.reason,
     /the labelled examples lean to pm work but, weighed with its signals, builder scores higher, so a person confirms/,
   );
-  t.like(analyzeWithExamples(task, signals, leaningToPm, 0), { suggested: 'pm' }, 'the examples alone would say pm');
+  t.like(
+    analyzeWithExamples(task, signals, leaningToPm, { signalsWeight: 0 }),
+    { suggested: 'pm' },
+    'the examples alone would say pm',
+  );
+});
+
+test('agreeing by a narrow lead is not enough for the gateway to confirm itself', (t) => {
+  const task = { title: 'Fix the footer typo', description: 'rename it' };
+  const leaningToBuilder = () => ({
+    ranked: [
+      { route: 'builder' as const, logOdds: 9 },
+      { route: 'pm' as const, logOdds: -2 },
+      { route: 'architect' as const, logOdds: -3 },
+      { route: 'party-mode' as const, logOdds: -4 },
+    ],
+    terms: ['typo'],
+  });
+  t.true(analyzeWithExamples(task, signals, leaningToBuilder).confidence >= 0.8);
+  const narrow = analyzeWithExamples(task, signals, leaningToBuilder, { minLead: 100 });
+  t.like(narrow, { suggested: 'builder', decided_by: 'examples' });
+  t.true(narrow.confidence < 0.8, String(narrow.confidence));
+  t.regex(narrow.reason, /and the signals agree, but not by a clear margin, so a person confirms/);
 });
 
 test('the security rule comes first: the examples are not asked, and without examples the signals decide', (t) => {
