@@ -20,8 +20,8 @@ export const SIGNALS_WEIGHT = 1;
  * The lead below which the gateway does not confirm a route itself, even when the examples and
  * the signals agree: the smallest at which, cross-validated on the blind example sets, the
  * routes it would confirm were right at least 96% of the time (a margin over the 95% that the
- * auto-confirm threshold promises; the bench prints the grid). It also leaves to a person most
- * of the security tasks the rule missed.
+ * auto-confirm threshold promises) and the fewest security tasks were confirmed to another route
+ * (the bench prints the grid): those the rule missed are left to a person.
  */
 export const MIN_LEAD = 10;
 
