@@ -150,6 +150,8 @@ const DeploymentTestsReported = defineEvent(
   'DeploymentTestsReported',
   jsonCodec(t.type({ deployment_id: t.string, run_id: t.string, tests: TestsResult, reported_at: t.string })),
 );
+/** What a push was of and where to: the same for a push done and a push refused. */
+const pushOf = { repo: t.string, remote: t.string, branch: t.string, commit: t.string };
 /**
  * The session's builder branch of a repo cloned from a URL, pushed to that remote
  * (`workspace.push`): after a turn that changed the worktree, or before a deployment. `remote` is
@@ -157,30 +159,12 @@ const DeploymentTestsReported = defineEvent(
  */
 const BranchPushed = defineEvent(
   'BranchPushed',
-  jsonCodec(
-    t.type({
-      repo: t.string,
-      remote: t.string,
-      branch: t.string,
-      commit: t.string,
-      compare_url: optional(t.string),
-      pushed_at: t.string,
-    }),
-  ),
+  jsonCodec(t.type({ ...pushOf, compare_url: optional(t.string), pushed_at: t.string })),
 );
 /** A push the remote refused or that could not reach it: `reason` names the remote (without credentials) and git's words. */
 const BranchPushFailed = defineEvent(
   'BranchPushFailed',
-  jsonCodec(
-    t.type({
-      repo: t.string,
-      remote: t.string,
-      branch: t.string,
-      commit: t.string,
-      reason: t.string,
-      failed_at: t.string,
-    }),
-  ),
+  jsonCodec(t.type({ ...pushOf, reason: t.string, failed_at: t.string })),
 );
 const SessionFailed = defineEvent(
   'SessionFailed',

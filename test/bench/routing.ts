@@ -42,33 +42,36 @@ const load = (file: string): Task[] => parse(readFileSync(join('test', 'routing'
 const loadExamples = (file: string): Task[] =>
   parse(readFileSync(join('config', 'routing-examples', file), 'utf8')) as Task[];
 
-const signalsOf = (): RoutingSignals => {
+const readSignals = (): RoutingSignals => {
   const loaded = loadRoutingSignals(DEFAULT_SIGNALS_FILE);
   if (E.isLeft(loaded)) throw new Error(loaded.left);
   return loaded.right;
 };
 
-type Analysed = { task: Task; analysis: RoutingAnalysis }[];
-
-const bySignals = (tasks: readonly Task[]): Analysed => {
-  const signals = signalsOf();
-  return tasks.map((task) => ({ task, analysis: analyzeRoute(task, signals) }));
-};
-
-/** The shipped router, its examples learnt from `training` (the configured files unless given). */
-const byExamples = (tasks: readonly Task[], training?: readonly Task[]): Analysed => {
-  const examples = training ?? configuredExamples();
-  const router = learnFromExamples(examples as LabelledTask[]);
-  const signals = signalsOf();
-  return tasks.map((task) => ({ task, analysis: analyzeWithExamples(task, signals, router) }));
-};
-
-const configuredExamples = (): Task[] => {
+const readConfiguredExamples = (): Task[] => {
   const files = (parse(readFileSync('config/backend.yaml', 'utf8')) as { routing: { examples_files: string[] } })
     .routing.examples_files;
   const loaded = loadRoutingExamples(files);
   if (E.isLeft(loaded)) throw new Error(loaded.left);
   return loaded.right.map((example) => ({ ...example, description: example.description ?? '' }));
+};
+
+/** The shipped signals and examples, read once, on first use (run.ts imports every benchmark). */
+let shippedFiles: { signals: RoutingSignals; examples: Task[] } | undefined;
+const shipped = () => (shippedFiles ??= { signals: readSignals(), examples: readConfiguredExamples() });
+
+type Analysed = { task: Task; analysis: RoutingAnalysis }[];
+
+const bySignals = (tasks: readonly Task[]): Analysed => {
+  const { signals } = shipped();
+  return tasks.map((task) => ({ task, analysis: analyzeRoute(task, signals) }));
+};
+
+/** The shipped router, learnt from every configured example. */
+const byExamples = (tasks: readonly Task[]): Analysed => {
+  const { signals, examples } = shipped();
+  const router = learnFromExamples(examples as LabelledTask[]);
+  return tasks.map((task) => ({ task, analysis: analyzeWithExamples(task, signals, router) }));
 };
 
 /**
@@ -77,8 +80,7 @@ const configuredExamples = (): Task[] => {
  * way of blending the examples and the signals (the shipped one unless given).
  */
 const crossValidated = (tasks: readonly Task[], blends: readonly Blend[] = [{}]): Analysed[] => {
-  const all = configuredExamples();
-  const signals = signalsOf();
+  const { signals, examples: all } = shipped();
   const folds = 10;
   const results: Analysed[] = blends.map(() => []);
   for (let fold = 0; fold < folds; fold++) {

@@ -3,8 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { learnFromExamples, loadRoutingExamples, type LabelledTask } from '../../src/routing/examples.js';
-import { DEFAULT_SIGNALS_FILE, loadRoutingSignals } from '../../src/routing/signals.js';
+import {
+  learnFromExamples,
+  loadRoutingExamples,
+  type ExampleRouter,
+  type LabelledTask,
+} from '../../src/routing/examples.js';
+import { DEFAULT_SIGNALS_FILE, loadRoutingSignals, ROUTES, type Route } from '../../src/routing/signals.js';
 import { analyzeWithExamples } from '../../src/routing/with-examples.js';
 
 const loaded = loadRoutingSignals(DEFAULT_SIGNALS_FILE);
@@ -28,6 +33,14 @@ const EXAMPLES: LabelledTask[] = [
 ];
 const router = learnFromExamples(EXAMPLES);
 
+/** An examples router that says the same of every task: each route's log2 odds, ranked best first. */
+const leaning =
+  (odds: Record<Route, number>, terms: string[] = []): ExampleRouter =>
+  () => ({
+    ranked: ROUTES.map((route) => ({ route, logOdds: odds[route] })).sort((a, b) => b.logOdds - a.logOdds),
+    terms,
+  });
+
 test('the examples route a task worded like theirs, and name the words that lean that way', (t) => {
   const opinion = router({ title: 'Rename the import button', description: 'it says Improt' })!;
   t.is(opinion.ranked[0]!.route, 'builder');
@@ -37,56 +50,36 @@ test('the examples route a task worded like theirs, and name the words that lean
 });
 
 test('when the examples and the signals agree the gateway may confirm itself; when they differ or the signals are unsure, a person is asked', (t) => {
-  const agreed = analyzeWithExamples({ title: 'Fix the footer typo', description: 'rename it' }, signals, () => ({
-    ranked: [
-      { route: 'builder', logOdds: 9 },
-      { route: 'pm', logOdds: -2 },
-      { route: 'architect', logOdds: -3 },
-      { route: 'party-mode', logOdds: -4 },
-    ],
-    terms: ['typo'],
-  }));
+  const agreed = analyzeWithExamples(
+    { title: 'Fix the footer typo', description: 'rename it' },
+    signals,
+    leaning({ architect: -3, pm: -2, builder: 9, 'party-mode': -4 }, ['typo']),
+  );
   t.like(agreed, { suggested: 'builder', decided_by: 'examples' });
   t.true(agreed.confidence >= 0.8 && agreed.confidence <= 0.95, String(agreed.confidence));
   t.regex(agreed.reason, /reads like the labelled examples of builder work \("typo"\), and the signals agree/);
 
-  const differing = analyzeWithExamples({ title: 'Fix the footer typo', description: '' }, signals, () => ({
-    ranked: [
-      { route: 'pm', logOdds: 20 },
-      { route: 'builder', logOdds: 1 },
-      { route: 'architect', logOdds: -3 },
-      { route: 'party-mode', logOdds: -4 },
-    ],
-    terms: [],
-  }));
+  const differing = analyzeWithExamples(
+    { title: 'Fix the footer typo', description: '' },
+    signals,
+    leaning({ architect: -3, pm: 20, builder: 1, 'party-mode': -4 }),
+  );
   t.like(differing, { suggested: 'pm', decided_by: 'examples' });
   t.true(differing.confidence < 0.8, String(differing.confidence));
   t.regex(differing.reason, /but the signals said builder, so a person confirms/);
 
-  const unsure = analyzeWithExamples({ title: 'Tidy things up', description: '' }, signals, () => ({
-    ranked: [
-      { route: 'party-mode', logOdds: 20 },
-      { route: 'builder', logOdds: 1 },
-      { route: 'architect', logOdds: -3 },
-      { route: 'pm', logOdds: -4 },
-    ],
-    terms: [],
-  }));
+  const unsure = analyzeWithExamples(
+    { title: 'Tidy things up', description: '' },
+    signals,
+    leaning({ architect: -3, pm: -4, builder: 1, 'party-mode': 20 }),
+  );
   t.true(unsure.confidence < 0.8, 'no signal matched: that is no agreement');
   t.regex(unsure.reason, /the signals are unsure, so a person confirms/);
 });
 
 test('the examples and the signals choose together: strong signals outweigh a slight lean of the examples, and a person confirms', (t) => {
   const task = { title: 'Fix the footer typo', description: '' };
-  const leaningToPm = () => ({
-    ranked: [
-      { route: 'pm' as const, logOdds: 5 },
-      { route: 'builder' as const, logOdds: 0 },
-      { route: 'architect' as const, logOdds: -3 },
-      { route: 'party-mode' as const, logOdds: -4 },
-    ],
-    terms: ['footer'],
-  });
+  const leaningToPm = leaning({ architect: -3, pm: 5, builder: 0, 'party-mode': -4 }, ['footer']);
   const together = analyzeWithExamples(task, signals, leaningToPm);
   t.like(together, { suggested: 'builder', decided_by: 'examples' });
   t.true(together.confidence < 0.8, String(together.confidence));
@@ -103,15 +96,7 @@ test('the examples and the signals choose together: strong signals outweigh a sl
 
 test('agreeing by a narrow lead is not enough for the gateway to confirm itself', (t) => {
   const task = { title: 'Fix the footer typo', description: 'rename it' };
-  const leaningToBuilder = () => ({
-    ranked: [
-      { route: 'builder' as const, logOdds: 9 },
-      { route: 'pm' as const, logOdds: -2 },
-      { route: 'architect' as const, logOdds: -3 },
-      { route: 'party-mode' as const, logOdds: -4 },
-    ],
-    terms: ['typo'],
-  });
+  const leaningToBuilder = leaning({ architect: -3, pm: -2, builder: 9, 'party-mode': -4 }, ['typo']);
   t.true(analyzeWithExamples(task, signals, leaningToBuilder).confidence >= 0.8);
   const narrow = analyzeWithExamples(task, signals, leaningToBuilder, { minLead: 100 });
   t.like(narrow, { suggested: 'builder', decided_by: 'examples' });
