@@ -25,6 +25,16 @@ export const SIGNALS_WEIGHT = 1;
  */
 export const MIN_LEAD = 10;
 
+/**
+ * How far another route must score above the architect to take a task from it. The seed's first
+ * rule sends security-sensitive work to the architect, and security work sent elsewhere costs more
+ * than other work sent to the architect, so in doubt the architect looks first (and a person
+ * confirms). Chosen by a rule fixed before measuring: the smallest margin that, cross-validated
+ * on the blind example sets, sends the most security tasks to the architect while the accuracy
+ * falls by at most a point (npm run bench -- routing prints the grid).
+ */
+export const ARCHITECT_MARGIN = 2;
+
 /** The signals' confidence for a task none of their terms matched: below it they are torn between routes. */
 const SURE_ENOUGH = 0.2;
 
@@ -43,6 +53,7 @@ const signalsSay = (route: Route, bySignals: RoutingAnalysis, clear: boolean): {
 export interface Blend {
   readonly signalsWeight?: number;
   readonly minLead?: number;
+  readonly architectMargin?: number;
 }
 
 /**
@@ -50,14 +61,15 @@ export interface Blend {
  * ever. Otherwise each route scores the examples' log2 odds plus its signal score (times
  * SIGNALS_WEIGHT), and the best score chooses. When the examples and the signals each pick that
  * same route, by a lead of at least MIN_LEAD, the gateway may confirm it itself (0.80–0.95,
- * growing with the lead); otherwise a person is asked (below 0.80). npm run bench -- routing
- * measures how often each band is right.
+ * growing with the lead); otherwise a person is asked (below 0.80). Another route that beats the
+ * architect by less than ARCHITECT_MARGIN leaves the task with the architect, and a person
+ * confirms. npm run bench -- routing measures how often each band is right.
  */
 export const analyzeWithExamples = (
   task: RoutingTask,
   signals: RoutingSignals,
   examples: ExampleRouter | undefined,
-  { signalsWeight = SIGNALS_WEIGHT, minLead = MIN_LEAD }: Blend = {},
+  { signalsWeight = SIGNALS_WEIGHT, minLead = MIN_LEAD, architectMargin = ARCHITECT_MARGIN }: Blend = {},
 ): OwnAnalysis => {
   const bySignals = analyzeRoute(task, signals);
   if (examples === undefined || bySignals.security_first) return { ...bySignals, decided_by: 'signals' };
@@ -70,13 +82,21 @@ export const analyzeWithExamples = (
   const examplesBest = opinion.ranked[0]!.route;
   const margin = best.score - second.score;
   const lead = Math.min(1, margin / FULL_LEAD);
-  const answer = (agree: boolean, reading: string): OwnAnalysis => ({
+  // Kept with the architect only in doubt: as unsure as a task can be.
+  const answer = (agree: boolean, reading: string, route = best.route): OwnAnalysis => ({
     ...bySignals,
-    suggested: best.route,
-    confidence: round(agree ? 0.8 + 0.15 * lead : 0.3 + 0.45 * lead),
-    reason: `Suggested ${best.route}: ${reading}. ${bySignals.reason}`,
+    suggested: route,
+    confidence: round(route !== best.route ? 0.3 : agree ? 0.8 + 0.15 * lead : 0.3 + 0.45 * lead),
+    reason: `Suggested ${route}: ${reading}. ${bySignals.reason}`,
     decided_by: 'examples',
   });
+  const architect = blended.find(({ route }) => route === 'architect')!;
+  if (best.route !== 'architect' && best.score - architect.score < architectMargin)
+    return answer(
+      false,
+      `weighed together, the labelled examples and the signals lean to ${best.route} work, but the architect scores close behind, and work that may touch security goes to the architect when in doubt, so a person confirms`,
+      'architect',
+    );
   if (best.route !== examplesBest)
     return answer(
       false,

@@ -104,6 +104,21 @@ test('agreeing by a narrow lead is not enough for the gateway to confirm itself'
   t.regex(narrow.reason, /and the signals agree, but not by a clear margin, so a person confirms/);
 });
 
+test('in doubt the architect looks first: another route must beat it by a clear margin, else a person confirms the architect', (t) => {
+  const task = { title: 'Tidy things up', description: '' };
+  const closeBehind = leaning({ architect: 4.5, pm: -4, builder: 5, 'party-mode': -6 });
+  const kept = analyzeWithExamples(task, signals, closeBehind);
+  t.like(kept, { suggested: 'architect', confidence: 0.3, decided_by: 'examples' });
+  t.regex(kept.reason, /lean to builder work, but the architect scores close behind/);
+  t.regex(kept.reason, /goes to the architect when in doubt, so a person confirms/);
+  t.like(analyzeWithExamples(task, signals, closeBehind, { architectMargin: 0 }), { suggested: 'builder' });
+  t.like(
+    analyzeWithExamples(task, signals, leaning({ architect: -9, pm: -4, builder: 5, 'party-mode': -6 })),
+    { suggested: 'builder' },
+    'far behind: the architect does not take it',
+  );
+});
+
 test('the security rule comes first: the examples are not asked, and without examples the signals decide', (t) => {
   let asked = 0;
   const security = analyzeWithExamples(
