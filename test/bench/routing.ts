@@ -253,6 +253,7 @@ export const benchRouting = async (): Promise<Figure[]> => {
   const heldOut: [string, Task[]][] = [
     ['held-out', load('held-out.yaml')],
     ['second held-out', load('held-out-2.yaml')],
+    ['third held-out', load('held-out-3.yaml')],
   ];
   const sets: [string, Task[]][] = [['development', development], ['tuning', tuning], ...blind];
   return [
