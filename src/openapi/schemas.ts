@@ -102,7 +102,7 @@ export const schemas: Record<string, object> = {
         type: 'string',
         enum: ['signals', 'examples', 'model'],
         description:
-          'Which decided the suggestion: the weighted signals (the security rule, or no labelled examples configured), the labelled examples with the signals (`routing.examples_files`: a naive Bayes classifier’s odds and the signals’ scores together choose; the confidence is at least 0.80 when both pick that route, below when they do not), or the model’s second opinion (`routing.model_assist`). The gateway’s own answer stands when the model is off, not asked, slow, wrong-shaped or failing.',
+          'Which decided the suggestion: the weighted signals (the security rule, or no labelled examples configured), the labelled examples with the signals (`routing.examples_files`: a naive Bayes classifier’s odds and the signals’ scores together choose; the confidence is at least 0.80 when both pick that route by a clear lead, below when they do not; when the architect scores close behind the best route it is suggested instead, at 0.30, for a person to confirm), or the model’s second opinion (`routing.model_assist`). The gateway’s own answer stands when the model is off, not asked, slow, wrong-shaped or failing.',
       },
       security_first: {
         type: 'boolean',

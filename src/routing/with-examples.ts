@@ -23,7 +23,7 @@ export const SIGNALS_WEIGHT = 1;
  * auto-confirm threshold promises) and the fewest security tasks were confirmed to another route
  * (the bench prints the grid): those the rule missed are left to a person.
  */
-export const MIN_LEAD = 10;
+export const MIN_LEAD = 8;
 
 /**
  * How far another route must score above the architect to take a task from it. The seed's first
