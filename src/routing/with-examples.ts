@@ -82,14 +82,17 @@ export const analyzeWithExamples = (
   const examplesBest = opinion.ranked[0]!.route;
   const margin = best.score - second.score;
   const lead = Math.min(1, margin / FULL_LEAD);
-  // Kept with the architect only in doubt: as unsure as a task can be.
-  const answer = (agree: boolean, reading: string, route = best.route): OwnAnalysis => ({
-    ...bySignals,
-    suggested: route,
-    confidence: round(route !== best.route ? 0.3 : agree ? 0.8 + 0.15 * lead : 0.3 + 0.45 * lead),
-    reason: `Suggested ${route}: ${reading}. ${bySignals.reason}`,
-    decided_by: 'examples',
-  });
+  // A route other than the best (the architect, kept in doubt) leads nothing.
+  const answer = (agree: boolean, reading: string, route = best.route): OwnAnalysis => {
+    const ahead = route === best.route ? lead : 0;
+    return {
+      ...bySignals,
+      suggested: route,
+      confidence: round(agree ? 0.8 + 0.15 * ahead : 0.3 + 0.45 * ahead),
+      reason: `Suggested ${route}: ${reading}. ${bySignals.reason}`,
+      decided_by: 'examples',
+    };
+  };
   const architect = blended.find(({ route }) => route === 'architect')!;
   if (best.route !== 'architect' && best.score - architect.score < architectMargin)
     return answer(
