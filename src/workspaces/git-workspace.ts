@@ -182,7 +182,10 @@ export const prepareWorkspace = async (
         const source = await ensureClone(options.reposRoot, repo, clone);
         const start = await startCommit(hardenedGit(source), name, repo.ref, repo.url !== null);
         const worktreePath = join(workspacePath, 'repos', name);
-        await ensureWorktree(source, worktreePath, { branch, repo: name, ref: repo.ref, start, staging });
+        // Never beside a fetch of the same clone: a worktree being added has a placeholder HEAD that fails the fetch.
+        await cloneWork.run(source, () =>
+          ensureWorktree(source, worktreePath, { branch, repo: name, ref: repo.ref, start, staging }),
+        );
         // Described against the commit resolved above, so base_commit is where the branch meets it.
         return await describeWorktree(name, worktreePath, start, source);
       } catch (error) {
@@ -348,11 +351,28 @@ const refreshClone = async (
   settings: CloneSettings,
 ): Promise<void> => {
   const gitDir = await commonDirOfRepository(source);
+  await clearHalfAddedWorktrees(gitDir);
   for (const refs of [join(gitDir, 'refs', 'remotes', 'origin'), join(gitDir, 'refs', 'tags')]) {
     const entries = await readdir(refs, { recursive: true }).catch(() => [] as string[]);
     for (const entry of entries.filter((name) => name.endsWith('.lock'))) await rm(join(refs, entry), { force: true });
   }
   await fetchRepository(checked, addresses, gitDir, settings);
+};
+
+/**
+ * `git worktree add` first records the new worktree with a HEAD of zeros, then points it at its
+ * branch. Killed in between, the record stays, and every later fetch into the clone fails on it
+ * ("bad object worktrees/<name>/HEAD"). Only a crash leaves one: adds and fetches of a clone
+ * take turns (cloneWork). Such a worktree holds nothing yet: its record goes (as `prune` would
+ * drop it); its folder, in the staging area, goes when its builder's workspace is prepared again.
+ */
+const clearHalfAddedWorktrees = async (commonDir: string): Promise<void> => {
+  const records = join(commonDir, 'worktrees');
+  for (const entry of await readdir(records).catch(() => [] as string[])) {
+    const head = (await readFile(join(records, entry, 'HEAD'), 'utf8').catch(() => '')).trim();
+    if (!/^0+$/.test(head)) continue;
+    await rm(join(records, entry), { recursive: true, force: true });
+  }
 };
 
 /**

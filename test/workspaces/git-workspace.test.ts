@@ -153,6 +153,30 @@ test('removing the workspace removes the worktrees and the folder, and leaves th
   t.false(worktrees.includes(result.repos[0]!.worktree_path));
 });
 
+test('a worktree add killed before it pointed HEAD at its branch (a record with a HEAD of zeros) fails no later fetch of the clone', async (t) => {
+  const { reposRoot, basePath, remote } = await setUp(t);
+  const web = { name: 'web', url: `file://${remote.path}`, ref: null };
+  await prepareWorkspace({ basePath, reposRoot, builder: 'first', repos: [web] });
+  const clone = join(reposRoot, '_clones', '_local', 'remote', 'web.git');
+  // What `git worktree add` has written when it is killed before pointing HEAD at the branch.
+  const partial = join(basePath, '.partial', 'second', 'web');
+  await simpleGit(clone).raw(['worktree', 'add', '-q', '-b', 'builder/second', partial]);
+  const record = join(clone, '.git', 'worktrees', 'web1');
+  t.is((await readFile(join(record, 'gitdir'), 'utf8')).trim(), join(partial, '.git'));
+  await writeFile(join(record, 'HEAD'), '0'.repeat(40) + '\n');
+  await writeFile(join(record, 'locked'), 'initializing');
+  // Git itself cannot fetch into the clone like this.
+  await t.throwsAsync(simpleGit(clone).fetch(), { message: /bad object worktrees\/web1\/HEAD/ });
+
+  const result = await prepareWorkspace({ basePath, reposRoot, builder: 'second', repos: [web] });
+  t.is(result.repos[0]!.branch, 'builder/second');
+  t.is(result.repos[0]!.base_commit, remote.second);
+  const listing = await simpleGit(clone).raw(['worktree', 'list', '--porcelain']);
+  t.false(/prunable|locked|0{40}/.test(listing), listing);
+  t.is(listing.split('\n').filter((line) => line.startsWith('worktree ')).length, 3, listing);
+  t.false(existsSync(partial));
+});
+
 test('a worktree a crash left locked and without its .git file is cleared and made again', async (t) => {
   const { reposRoot, basePath } = await setUp(t);
   const partial = join(basePath, '.partial', 'platform-billing', 'api');
