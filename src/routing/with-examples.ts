@@ -23,7 +23,7 @@ export const SIGNALS_WEIGHT = 1;
  * auto-confirm threshold promises) and the fewest security tasks were confirmed to another route
  * (the bench prints the grid): those the rule missed are left to a person.
  */
-export const MIN_LEAD = 8;
+export const MIN_LEAD = 12;
 
 /**
  * How far another route must score above the architect to take a task from it. The seed's first
@@ -33,7 +33,7 @@ export const MIN_LEAD = 8;
  * on the blind example sets, sends the most security tasks to the architect while the accuracy
  * falls by at most a point (npm run bench -- routing prints the grid).
  */
-export const ARCHITECT_MARGIN = 2;
+export const ARCHITECT_MARGIN = 3;
 
 /** The signals' confidence for a task none of their terms matched: below it they are torn between routes. */
 const SURE_ENOUGH = 0.2;

@@ -24,9 +24,9 @@ import type { Figure } from './eventstore.js';
  * `npm run bench -- routing [--misses]`: the router as shipped (the labelled examples and the
  * signals together) and the signals alone, measured on the example sets — the development set
  * (written with the signals), the tuning set (written blind, for tuning: --misses lists its
- * misses) and six blind sets the signals were never tuned on (hard cases, broad, uncommon,
- * two of security told by symptom, general-2), the shipped router by ten-fold cross-validation
- * since it learns from them — and on the three held-out sets and the look-alikes set (written
+ * misses) and eight blind sets the signals were never tuned on (hard cases, broad, uncommon,
+ * three of security told by symptom, general-2 and -3), the shipped router by ten-fold
+ * cross-validation since it learns from them — and on the four held-out sets and the look-alikes set (written
  * blind, never learnt from, never looked at while tuning): accuracy, each route's recall, the
  * security tasks that reach the architect, accuracy by confidence band (above the auto-confirm
  * threshold it must be ≥ 95%) and the confusion matrix; and the grids the signals' weight, the
@@ -110,7 +110,7 @@ const crossValidated = (tasks: readonly Task[], blends: readonly Blend[] = [{}])
  */
 const blendGrid = (blindSets: readonly Task[][]): Figure[] => {
   const weights = [0, 0.5, 1, 1.5, 2, 3];
-  const leads = [0, 5, 8, 10, 15];
+  const leads = [0, 5, 8, 10, 12, 15, 20];
   const margins = [0, 1, 2, 3, 4, 6, 8, 10];
   const blends: Blend[] = [
     ...weights.map((signalsWeight) => ({ signalsWeight })),
@@ -251,11 +251,14 @@ export const benchRouting = async (): Promise<Figure[]> => {
     ['symptoms', loadExamples('blind-symptoms.yaml')],
     ['symptoms-2', loadExamples('blind-symptoms-2.yaml')],
     ['general-2', loadExamples('blind-general-2.yaml')],
+    ['symptoms-3', loadExamples('blind-symptoms-3.yaml')],
+    ['general-3', loadExamples('blind-general-3.yaml')],
   ];
   const heldOut: [string, Task[]][] = [
     ['held-out', load('held-out.yaml')],
     ['second held-out', load('held-out-2.yaml')],
     ['third held-out', load('held-out-3.yaml')],
+    ['fourth held-out', load('held-out-4.yaml')],
     ['look-alikes', load('look-alikes.yaml')],
   ];
   const sets: [string, Task[]][] = [['development', development], ['tuning', tuning], ...blind];
