@@ -177,6 +177,34 @@ test('a worktree add killed before it pointed HEAD at its branch (a record with 
   t.false(existsSync(partial));
 });
 
+test('many builders prepared at once from one clone all get their worktree: a fetch never runs beside another builder adding one', async (t) => {
+  const { reposRoot, basePath, remote } = await setUp(t);
+  // Enough files that adding a worktree takes a while beside the others' fetches.
+  for (let i = 0; i < 300; i++) await writeFile(join(remote.path, `page${i}.html`), '<p>text</p>\n'.repeat(50));
+  const git = simpleGit(remote.path);
+  await git.add('.');
+  await git.raw([...IDENTITY, 'commit', '-q', '-m', 'pages']);
+  const tip = (await git.revparse(['HEAD'])).trim();
+  const repos = [{ name: 'web', url: `file://${remote.path}`, ref: null }];
+  await prepareWorkspace({ basePath, reposRoot, builder: 'first', repos });
+  // Before adds and fetches of a clone took turns, about one prepare in twenty failed here
+  // ("bad object worktrees/web4/HEAD", "failed to read .git/worktrees/web4/commondir").
+  for (let round = 0; round < 10; round++) {
+    const builders = [1, 2, 3, 4, 5, 6].map((k) => `round${round}-builder${k}`);
+    const results = await Promise.allSettled(
+      builders.map((builder) => prepareWorkspace({ basePath, reposRoot, builder, repos })),
+    );
+    t.deepEqual(
+      results.map((result) =>
+        result.status === 'fulfilled' ? result.value.repos[0]!.base_commit : String(result.reason),
+      ),
+      builders.map(() => tip),
+      `round ${round}`,
+    );
+    for (const builder of builders) await removeWorkspace({ basePath, reposRoot, builder, repos: ['web'] });
+  }
+});
+
 test('a worktree a crash left locked and without its .git file is cleared and made again', async (t) => {
   const { reposRoot, basePath } = await setUp(t);
   const partial = join(basePath, '.partial', 'platform-billing', 'api');
