@@ -123,7 +123,16 @@ test('the gateway drives an OpenCode it does not run, configured by opencode-con
     },
     'the agent replied',
     100_000,
-  );
+  ).catch(async (error: unknown) => {
+    // What the session recorded, and what OpenCode says of its sessions, for the one reading the failure.
+    const events = await gateway.eventLog.readStream(sessionStream(session.session_id));
+    const auth = { authorization: `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}` };
+    const status = await (await fetch(`${sidecar.url}/session/status`, { headers: auth })).text().catch(String);
+    const types = events.map((stored) => stored.event.type).join(', ');
+    throw new Error(
+      `${String(error)}; the session recorded ${types}; OpenCode's status: ${status}; model requests: ${model.requests()}`,
+    );
+  });
   t.is(turn.event.type, 'AgentReplied', JSON.stringify(turn.event.data));
   t.is(readFileSync(written2, 'utf8'), 'written by scripted model\n');
   if (SIDECAR_USER) t.is(statSync(written2).uid, SIDECAR_USER.uid, "the sidecar's user wrote it");
