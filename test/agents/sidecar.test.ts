@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { basicAuthorization } from '../../src/agents/opencode-server.js';
 import { sessionStream } from '../../src/sessions/events.js';
 import { freePort } from '../../src/shared/free-port.js';
 import { eventually } from '../support/eventually.js';
@@ -126,8 +127,12 @@ test('the gateway drives an OpenCode it does not run, configured by opencode-con
   ).catch(async (error: unknown) => {
     // What the session recorded, and what OpenCode says of its sessions, for the one reading the failure.
     const events = await gateway.eventLog.readStream(sessionStream(session.session_id));
-    const auth = { authorization: `Basic ${Buffer.from(`opencode:${password}`).toString('base64')}` };
-    const status = await (await fetch(`${sidecar.url}/session/status`, { headers: auth })).text().catch(String);
+    // A sidecar that does not answer must not hide the failure being reported.
+    const status = await fetch(`${sidecar.url}/session/status`, {
+      headers: { authorization: basicAuthorization(password) },
+    })
+      .then((response) => response.text())
+      .catch(String);
     const types = events.map((stored) => stored.event.type).join(', ');
     throw new Error(
       `${String(error)}; the session recorded ${types}; OpenCode's status: ${status}; model requests: ${model.requests()}`,
